@@ -1,0 +1,130 @@
+import type { PolicyModel } from '../policy/compile-policy-model.js';
+import type { CedarValueJson, EntityJson } from '../policy/cedar.js';
+import { type EntityUid, entityKey } from '../policy/entity-store.js';
+import type { CedarCall } from '../policy/policy-engine.js';
+import type { RouteMatch } from '../policy/route-table.js';
+import type { VerifiedToken } from '../token/token-verifier.js';
+import { claimToCedar, ipValue, stringList } from './cedar-values.js';
+import type { HttpFacts, RequestFacts } from './extract-request.js';
+import type { NormalizedPath } from './normalize-path.js';
+
+export interface BuiltCall {
+  readonly call: CedarCall;
+  readonly tenant: string | undefined;
+}
+
+/**
+ * The Cedar request for an HTTP call: principal from the token, action and resource from the route,
+ * context from request and token facts (shape documented in docs/policy-model.md), and only the slice of
+ * entities the request can reach.
+ *
+ * Claims are hints, the entity store is the truth: when entities.json knows the principal, its stored
+ * attributes win over claims of the same name and its stored parents are kept next to token roles.
+ */
+export function buildHttpCall(
+  model: PolicyModel,
+  facts: RequestFacts & { readonly http: HttpFacts },
+  path: NormalizedPath,
+  match: RouteMatch,
+  token: VerifiedToken,
+): BuiltCall | undefined {
+  const { mapping, entities: store } = model;
+  const spec = mapping.principal;
+  const claims = token.claims;
+  const principalId = claims[spec.idClaim];
+  if (typeof principalId !== 'string' || principalId.length === 0) return undefined;
+  const principal: EntityUid = { type: spec.qualifiedType, id: principalId };
+
+  const attrs: Record<string, CedarValueJson> = {};
+  for (const attr in spec.attributes) {
+    const value = claimToCedar(claims[spec.attributes[attr]!]);
+    if (value !== undefined) attrs[attr] = value;
+  }
+  const roles: EntityUid[] = spec.rolesClaim !== undefined ? stringList(claims[spec.rolesClaim]).map((id) => ({ type: spec.qualifiedRoleType!, id })) : [];
+  const stored = store.get(principal);
+  if (stored !== undefined) Object.assign(attrs, stored.attrs);
+  const parents = stored !== undefined ? [...stored.parents, ...roles] : roles;
+  const principalEntity: EntityJson = { uid: principal, attrs, parents };
+
+  const action: EntityUid = { type: mapping.actionType, id: match.route.action };
+  const resource: EntityUid = { type: match.route.resourceType, id: match.route.resourceId(match.params) };
+
+  const entities: EntityJson[] = [principalEntity];
+  const seen = new Set([entityKey(principal)]);
+  store.slice(parents.map(entityKey), entities, seen);
+  store.slice([entityKey(resource)], entities, seen);
+  if (model.schema === undefined) store.slice([entityKey(action)], entities, seen);
+
+  const tenantClaim = claims[spec.tenantClaim];
+  const tenant = typeof tenantClaim === 'string' ? tenantClaim : undefined;
+  const context: Record<string, CedarValueJson> = {
+    request: requestFacts(facts, path, match.route.id),
+    token: tokenFacts(token, tenant),
+  };
+  if (mapping.contextExtensions.length > 0) context.extensions = extensions(facts, mapping.contextExtensions);
+  return { call: { principal, action, resource, context, entities }, tenant };
+}
+
+/**
+ * The Cedar request for a call without HTTP attributes (Envoy's network filter, Istio's TCP CUSTOM
+ * provider): the source workload connecting to the destination service. Undefined when the peer has no
+ * identity.
+ */
+export function buildNetworkCall(model: PolicyModel, facts: RequestFacts): CedarCall | undefined {
+  const { network } = model.mapping;
+  const sourcePrincipal = facts.source.principal;
+  if (sourcePrincipal === undefined) return undefined;
+  const principal: EntityUid = { type: network.principalType, id: sourcePrincipal };
+  const destination = facts.destination;
+  const resourceId = destination.principal ?? (destination.ip !== undefined ? `${destination.ip}:${destination.port ?? 0}` : 'unknown');
+  const resource: EntityUid = { type: network.resourceType, id: resourceId };
+  const action: EntityUid = { type: model.mapping.actionType, id: network.action };
+  const entities = model.entities.slice([entityKey(principal), entityKey(resource)]);
+  if (model.schema === undefined) model.entities.slice([entityKey(action)], entities);
+  const connection: Record<string, CedarValueJson> = { time: Math.floor(facts.timeMs / 1000) };
+  if (facts.source.ip !== undefined) connection.sourceIp = ipValue(facts.source.ip);
+  if (destination.ip !== undefined) connection.destinationIp = ipValue(destination.ip);
+  if (destination.port !== undefined) connection.destinationPort = destination.port;
+  return { principal, action, resource, context: { connection }, entities };
+}
+
+function requestFacts(facts: RequestFacts & { readonly http: HttpFacts }, path: NormalizedPath, routeId: string): CedarValueJson {
+  const out: Record<string, CedarValueJson> = {
+    method: facts.http.method,
+    path: path.path,
+    host: facts.http.host,
+    scheme: facts.http.scheme,
+    routeId,
+    time: Math.floor(facts.timeMs / 1000),
+  };
+  if (facts.source.ip !== undefined) out.sourceIp = ipValue(facts.source.ip);
+  return out;
+}
+
+function tokenFacts(token: VerifiedToken, tenant: string | undefined): CedarValueJson {
+  const c = token.claims;
+  const out: Record<string, CedarValueJson> = {
+    iss: c.iss,
+    sub: c.sub,
+    // Cedar longs are exact only up to 2^53 in cedar-wasm, and fractional NumericDates are legal in JWTs.
+    exp: Math.min(Math.floor(c.exp), Number.MAX_SAFE_INTEGER),
+    scope: stringList(c.scope ?? c.scp),
+    amr: stringList(c.amr),
+  };
+  if (typeof c.acr === 'string') out.acr = c.acr;
+  if (Number.isSafeInteger(c.auth_time)) out.authTime = c.auth_time as number;
+  if (Number.isSafeInteger(c.iat)) out.iat = c.iat!;
+  if (tenant !== undefined) out.tenant = tenant;
+  const clientId = c.client_id ?? c.azp;
+  if (typeof clientId === 'string') out.clientId = clientId;
+  return out;
+}
+
+function extensions(facts: RequestFacts, names: readonly string[]): CedarValueJson {
+  const out: Record<string, CedarValueJson> = {};
+  for (const name of names) {
+    const value = facts.contextExtensions[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}

@@ -1,0 +1,44 @@
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Logger } from '../telemetry/create-logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { CheckOutcome } from './decision.js';
+
+export interface RecordSinks {
+  readonly metrics: Metrics;
+  readonly audit: AuditLog;
+  readonly logger: Logger;
+  /** True when a message under this key may be logged now (rate limiting per key). */
+  readonly throttle: (key: string) => boolean;
+}
+
+/**
+ * The single exit point of a Check call's side effects: metrics, the audit event and the diagnostic line
+ * for failures. Called once per call, after the answer is known and whether or not the caller is still
+ * there to receive it.
+ */
+export function recordOutcome(outcome: CheckOutcome, latencySeconds: number, sinks: RecordSinks): void {
+  const { metrics, audit, logger } = sinks;
+  if (outcome.kind === 'error') {
+    const f = outcome.failure;
+    metrics.decisions.inc({ decision: 'error', reason: f.reason, route: '', source: 'error' });
+    metrics.checkDuration.observe({ decision: 'error', route: '' }, latencySeconds);
+    logger.error({ decision_id: f.id, reason: f.reason, detail: f.detail }, 'check failed; answered with a gRPC error');
+  } else {
+    const d = outcome.decision;
+    const decision = d.allowed ? 'allow' : 'deny';
+    const route = d.routeId ?? '';
+    metrics.decisions.inc({ decision, reason: d.reason, route, source: d.source });
+    metrics.checkDuration.observe({ decision, route }, latencySeconds);
+    if (d.source === 'authentication' && d.tokenPresented) metrics.tokenValidationFailures.inc({ reason: d.reason });
+    if (d.detail !== undefined && !d.allowed) {
+      // policy_error and schema_mismatch point at a policy-model defect an operator must see; the rest is
+      // per-request noise, kept for debug level.
+      if ((d.reason === 'policy_error' || d.reason === 'schema_mismatch') && sinks.throttle(d.reason)) {
+        logger.warn({ decision_id: d.id, reason: d.reason, route: d.routeId, detail: d.detail }, 'policy model defect (logged at most once per interval)');
+      } else if (logger.isLevelEnabled('debug')) {
+        logger.debug({ decision_id: d.id, reason: d.reason, detail: d.detail }, 'deny detail');
+      }
+    }
+  }
+  audit.record(outcome, latencySeconds);
+}

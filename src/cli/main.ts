@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// authzd's command-line entry point. Kept thin: it applies the engine's V8 flag before anything can load
+// cedar-wasm, then hands over to the command.
+import '../engine-flags.js';
+
+const USAGE = `usage: authzd <command> [options]
+
+commands:
+  serve     run the sidecar (ext_authz gRPC + admin HTTP)
+  check     send one CheckRequest to a running sidecar and print the decision
+  demo      run the sidecar on the example policies with a throwaway issuer and print ready-to-run checks
+  version   print the version
+
+run "authzd <command> --help" for a command's options.`;
+
+const commands: Record<string, () => Promise<{ run(args: string[]): Promise<number> }>> = {
+  serve: () => import('./serve-command.js'),
+  check: () => import('./check-command.js'),
+  demo: () => import('./demo-command.js'),
+  version: () => import('./version-command.js'),
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return name === undefined ? 1 : 0;
+  }
+  const load = commands[name];
+  if (load === undefined) {
+    process.stderr.write(`authzd: unknown command "${name}"\n\n${USAGE}\n`);
+    return 1;
+  }
+  return (await load()).run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`authzd: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,96 @@
+// The configuration schema: every key, its type and default. Unknown keys anywhere are an error.
+// docs/configuration.md lists the same keys; test/unit/docs-sync.test.ts keeps them in step.
+import { z } from 'zod';
+
+/** Asymmetric JWS algorithms only: `none` and HMAC can never be configured (RFC 8725 §3.1, §3.2). */
+export const ASYMMETRIC_ALGORITHMS = [
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+] as const;
+
+const duration = (min: number, max: number) => z.number().int().min(min).max(max);
+
+const address = z.string().min(1).refine((a) => a.startsWith('unix://') || /^[^\s]+:\d{1,5}$/.test(a), {
+  message: 'expected HOST:PORT or unix:///path',
+});
+
+const IssuerSchema = z
+  .strictObject({
+    issuer: z.string().min(1),
+    audiences: z.array(z.string().min(1)).min(1),
+    algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1).default(['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519']),
+    jwksFile: z.string().min(1).optional(),
+    jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+    jwksTimeoutMs: duration(1, 60_000).default(2_000),
+    jwksCooldownMs: duration(0, 3_600_000).default(30_000),
+    jwksMaxAgeMs: duration(1_000, 86_400_000).default(600_000),
+    /** Serve tokens signed by keys from the last good key set when a refresh fails, for this long. */
+    jwksStaleIfErrorMs: duration(0, 86_400_000).default(3_600_000),
+    requiredType: z.string().min(1).optional(),
+  })
+  .refine((i) => (i.jwksFile === undefined) !== (i.jwksUrl === undefined), {
+    message: 'exactly one of jwksFile and jwksUrl is required',
+  });
+
+export const ConfigSchema = z.strictObject({
+  grpc: z
+    .strictObject({
+      address: address.default('0.0.0.0:9191'),
+      reflection: z.boolean().default(false),
+      maxReceiveMessageBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+    })
+    .prefault({}),
+  admin: z
+    .strictObject({
+      address: address.default('0.0.0.0:9192'),
+    })
+    .prefault({}),
+  policies: z
+    .strictObject({
+      directory: z.string().min(1).optional(),
+      onError: z.enum(['deny', 'ignore']).default('deny'),
+      validateRequests: z.boolean().default(true),
+    })
+    .prefault({}),
+  tokens: z
+    .strictObject({
+      header: z.string().min(1).toLowerCase().default('authorization'),
+      scheme: z.string().min(1).default('Bearer'),
+      maxBytes: z.number().int().min(256).max(1024 * 1024).default(8192),
+      clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+      issuers: z.array(IssuerSchema).default([]),
+    })
+    .prefault({}),
+  responses: z
+    .strictObject({
+      removeAuthorizationHeader: z.boolean().default(false),
+      exposePolicyIds: z.boolean().default(true),
+    })
+    .prefault({}),
+  audit: z
+    .strictObject({
+      destination: z.string().min(1).default('stdout'),
+      hashIdentifiers: z.boolean().default(false),
+      hashSaltFile: z.string().min(1).optional(),
+      hashSaltEnv: z.string().min(1).optional(),
+      bufferBytes: z.number().int().min(4096).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
+    })
+    .prefault({})
+    .refine((a) => !a.hashIdentifiers || a.hashSaltFile !== undefined || a.hashSaltEnv !== undefined, {
+      message: 'hashIdentifiers needs hashSaltFile or hashSaltEnv',
+    }),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+  shutdown: z
+    .strictObject({
+      drainDelayMs: duration(0, 300_000).default(0),
+      drainTimeoutMs: duration(0, 300_000).default(10_000),
+    })
+    .prefault({}),
+});
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type IssuerConfig = z.output<typeof IssuerSchema>;

@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
+import { cedar, type DetailedError } from './cedar.js';
+import { EntityStore, EntityStoreError } from './entity-store.js';
+import type { PolicyFiles } from './policy-files.js';
+import { qualifyType } from './qualify-type.js';
+import { RouteTable, RouteTableError } from './route-table.js';
+import { type RoutesFile, RoutesFileSchema } from './routes-schema.js';
+
+/** Everything the hot path needs from a policy directory or bundle, derived and checked once. */
+export interface PolicyModel {
+  /** Content hash of the files (directory) or the bundle revision. */
+  readonly version: string;
+  /** Policy id -> Cedar text of that one policy. */
+  readonly policies: Readonly<Record<string, string>>;
+  readonly policyInfo: ReadonlyMap<string, PolicyInfo>;
+  readonly schema: string | undefined;
+  readonly entities: EntityStore;
+  readonly routes: RouteTable;
+  readonly mapping: RequestMapping;
+  readonly warnings: readonly string[];
+}
+
+export interface PolicyInfo {
+  readonly id: string;
+  readonly effect: 'permit' | 'forbid';
+  readonly file: string;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+/** routes.yaml with every type name qualified by the namespace. */
+export interface RequestMapping {
+  readonly actionType: string;
+  readonly principal: RoutesFile['principal'] & { readonly qualifiedType: string; readonly qualifiedRoleType?: string };
+  readonly network: { readonly principalType: string; readonly action: string; readonly resourceType: string };
+  readonly contextExtensions: readonly string[];
+}
+
+export class PolicyModelError extends Error {
+  override readonly name = 'PolicyModelError';
+  constructor(readonly problems: readonly string[]) {
+    super(`policy set rejected:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+const POLICY_ID = /^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,127}$/;
+
+export function compilePolicyModel(files: PolicyFiles, version?: string): PolicyModel {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const text = (name: string) => files.get(name);
+
+  // routes.yaml
+  const routesText = text('routes.yaml');
+  let routesFile: RoutesFile | undefined;
+  if (routesText === undefined) problems.push('routes.yaml: missing');
+  else {
+    try {
+      const parsed = RoutesFileSchema.safeParse(parseYaml(routesText, { uniqueKeys: true }));
+      if (parsed.success) routesFile = parsed.data;
+      else for (const i of parsed.error.issues) problems.push(`routes.yaml: ${i.path.join('.') || '(top level)'}: ${i.message}`);
+    } catch (err) {
+      problems.push(`routes.yaml: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+
+  // *.cedar
+  const policies: Record<string, string> = {};
+  const policyInfo = new Map<string, PolicyInfo>();
+  const cedarFiles = [...files.keys()].filter((n) => n.endsWith('.cedar')).sort();
+  if (cedarFiles.length === 0) problems.push('no *.cedar files');
+  for (const file of cedarFiles) {
+    const parts = cedar.policySetTextToParts(files.get(file)!);
+    if (parts.type === 'failure') {
+      problems.push(...parts.errors.map((e) => `${file}: ${describe(e)}`));
+      continue;
+    }
+    if (parts.policy_templates.length > 0) problems.push(`${file}: policy templates are not supported`);
+    parts.policies.forEach((policyText, index) => {
+      const json = cedar.policyToJson(policyText);
+      if (json.type === 'failure') {
+        problems.push(...json.errors.map((e) => `${file}: ${describe(e)}`));
+        return;
+      }
+      const annotations = json.json.annotations ?? {};
+      const id = annotations.id ?? `${file.replace(/\.cedar$/, '')}#${index}`;
+      if (!POLICY_ID.test(id)) problems.push(`${file}: policy id ${JSON.stringify(id)} must match ${POLICY_ID.source}`);
+      else if (policyInfo.has(id)) problems.push(`${file}: duplicate policy id ${JSON.stringify(id)} (also in ${policyInfo.get(id)!.file})`);
+      else {
+        if (annotations.id === undefined) warnings.push(`${file}: policy ${index} has no @id annotation; its id is ${id}`);
+        policies[id] = policyText;
+        policyInfo.set(id, { id, effect: json.json.effect, file, annotations });
+      }
+    });
+  }
+
+  // schema.cedarschema
+  const schema = text('schema.cedarschema');
+  let actionsFromSchema: Map<string, { principals: Set<string>; resources: Set<string> }> | undefined;
+  if (schema !== undefined) {
+    const json = cedar.schemaToJson(schema);
+    if (json.type === 'failure') problems.push(...json.errors.map((e) => `schema.cedarschema: ${describe(e)}`));
+    else {
+      actionsFromSchema = new Map();
+      for (const [ns, def] of Object.entries(json.json)) {
+        const q = (t: string) => (t.includes('::') || ns === '' ? t : `${ns}::${t}`);
+        for (const [name, action] of Object.entries(def.actions)) {
+          actionsFromSchema.set(`${q('Action')}::${JSON.stringify(name)}`, {
+            principals: new Set((action.appliesTo?.principalTypes ?? []).map(q)),
+            resources: new Set((action.appliesTo?.resourceTypes ?? []).map(q)),
+          });
+        }
+      }
+      if (Object.keys(policies).length > 0) {
+        const result = cedar.validate({ schema, policies: { staticPolicies: policies }, validationSettings: { mode: 'strict' } });
+        if (result.type === 'failure') problems.push(...result.errors.map((e) => `schema.cedarschema: ${describe(e)}`));
+        else {
+          for (const v of result.validationErrors) problems.push(`${policyInfo.get(v.policyId)?.file ?? '?'}: ${v.policyId}: ${describe(v.error)}`);
+          for (const v of result.validationWarnings) warnings.push(`${v.policyId}: ${describe(v.error)}`);
+        }
+      }
+    }
+  }
+
+  // entities.json
+  const namespace = routesFile?.namespace;
+  const actionType = qualifyType(namespace, 'Action');
+  let entities = new EntityStore([]);
+  const entitiesText = text('entities.json');
+  if (entitiesText !== undefined) {
+    try {
+      const raw = JSON.parse(entitiesText) as unknown;
+      // With a schema, Cedar takes actions and their groups from it and rejects action entities that are
+      // also passed as data.
+      entities = new EntityStore(raw, schema !== undefined ? { dropTypes: new Set([actionType]) } : {});
+      if (schema !== undefined) {
+        const check = cedar.checkParseEntities({ entities: [...entities.entities()] as never, schema });
+        if (check.type === 'failure') problems.push(...check.errors.map((e) => `entities.json: ${describe(e)}`));
+      }
+    } catch (err) {
+      if (err instanceof SyntaxError) problems.push(`entities.json: invalid JSON: ${err.message}`);
+      else if (err instanceof EntityStoreError) problems.push(err.message);
+      else throw err;
+    }
+  }
+
+  // Routes against the schema.
+  let routes: RouteTable | undefined;
+  let mapping: RequestMapping | undefined;
+  if (routesFile !== undefined) {
+    const q = (t: string) => qualifyType(namespace, t);
+    try {
+      routes = new RouteTable(routesFile.routes, q);
+    } catch (err) {
+      if (err instanceof RouteTableError) problems.push(`routes.yaml: ${err.message}`);
+      else throw err;
+    }
+    const p = routesFile.principal;
+    mapping = {
+      actionType,
+      principal: { ...p, qualifiedType: q(p.type), ...(p.roleType !== undefined ? { qualifiedRoleType: q(p.roleType) } : {}) },
+      network: {
+        principalType: q(routesFile.network.principalType),
+        action: routesFile.network.action,
+        resourceType: q(routesFile.network.resourceType),
+      },
+      contextExtensions: routesFile.contextExtensions,
+    };
+    if (routes !== undefined && actionsFromSchema !== undefined) {
+      for (const route of routes.routes) {
+        const key = `${actionType}::${JSON.stringify(route.action)}`;
+        const applies = actionsFromSchema.get(key);
+        if (applies === undefined) problems.push(`routes.yaml: route ${route.id}: action ${key} is not in the schema`);
+        else {
+          if (!applies.principals.has(mapping.principal.qualifiedType)) {
+            problems.push(`routes.yaml: route ${route.id}: ${key} does not apply to principal type ${mapping.principal.qualifiedType}`);
+          }
+          if (!applies.resources.has(route.resourceType)) {
+            problems.push(`routes.yaml: route ${route.id}: ${key} does not apply to resource type ${route.resourceType}`);
+          }
+        }
+      }
+      if (!actionsFromSchema.has(`${actionType}::${JSON.stringify(mapping.network.action)}`)) {
+        warnings.push(`routes.yaml: network action ${mapping.network.action} is not in the schema; connections without HTTP attributes will be denied (schema_mismatch)`);
+      }
+    }
+  }
+
+  if (problems.length > 0 || routes === undefined || mapping === undefined) throw new PolicyModelError([...new Set(problems)]);
+  return {
+    version: version ?? contentVersion(files),
+    policies,
+    policyInfo,
+    schema,
+    entities,
+    routes,
+    mapping,
+    warnings,
+  };
+}
+
+/** A stable version for a policy directory: the hash of its file names and contents. */
+export function contentVersion(files: PolicyFiles): string {
+  const hash = createHash('sha256');
+  for (const name of [...files.keys()].sort()) hash.update(name).update('\0').update(files.get(name)!).update('\0');
+  return `sha256:${hash.digest('hex').slice(0, 16)}`;
+}
+
+function describe(e: DetailedError): string {
+  return e.help ? `${e.message} (${e.help})` : e.message;
+}

@@ -1,0 +1,131 @@
+import type { CedarValueJson, EntityJson } from './cedar.js';
+
+export interface EntityUid {
+  readonly type: string;
+  readonly id: string;
+}
+
+/** Normalised entity: plain {type,id} uids, attributes kept exactly as written in entities.json. */
+export interface StoredEntity {
+  readonly uid: EntityUid;
+  readonly attrs: Readonly<Record<string, CedarValueJson>>;
+  readonly parents: readonly EntityUid[];
+}
+
+export class EntityStoreError extends Error {}
+
+export const entityKey = (uid: EntityUid): string => `${uid.type}::${JSON.stringify(uid.id)}`;
+
+/**
+ * The entities of a policy set (entities.json), indexed for slicing: cedar-wasm re-parses every entity it
+ * is given (~20 µs each), so a request gets only the entities it can reach — principal, resource, their
+ * ancestors, the action and its groups — never the whole store. Ancestor closures are computed once here.
+ */
+export class EntityStore {
+  readonly #entities = new Map<string, StoredEntity>();
+  readonly #ancestors = new Map<string, readonly string[]>();
+
+  constructor(raw: unknown, options: { readonly dropTypes?: ReadonlySet<string> } = {}) {
+    if (!Array.isArray(raw)) throw new EntityStoreError('entities.json must be a JSON array of entities');
+    raw.forEach((value, index) => {
+      const entity = parseEntity(value, index);
+      if (options.dropTypes?.has(entity.uid.type)) return;
+      const key = entityKey(entity.uid);
+      if (this.#entities.has(key)) throw new EntityStoreError(`entities.json[${index}]: duplicate entity ${key}`);
+      this.#entities.set(key, entity);
+    });
+    for (const key of this.#entities.keys()) this.#closure(key, []);
+  }
+
+  get size(): number {
+    return this.#entities.size;
+  }
+
+  get(uid: EntityUid): StoredEntity | undefined {
+    return this.#entities.get(entityKey(uid));
+  }
+
+  /** Keys of every ancestor of `uid` that the store knows, transitively. */
+  ancestorKeys(uid: EntityUid): readonly string[] {
+    return this.#ancestors.get(entityKey(uid)) ?? [];
+  }
+
+  /** `uid`'s parents, transitively closed (including ancestors the store lacks). */
+  ancestorUids(uid: EntityUid): EntityUid[] {
+    const out: EntityUid[] = [];
+    const seen = new Set<string>();
+    const visit = (u: EntityUid) => {
+      for (const parent of this.#entities.get(entityKey(u))?.parents ?? []) {
+        const k = entityKey(parent);
+        if (seen.has(k)) continue;
+        seen.add(k);
+        out.push(parent);
+        visit(parent);
+      }
+    };
+    visit(uid);
+    return out;
+  }
+
+  /** The stored entities for `keys` and all their ancestors, each once. */
+  slice(keys: Iterable<string>, into: EntityJson[] = [], seen: Set<string> = new Set()): EntityJson[] {
+    for (const key of keys) {
+      this.#push(key, into, seen);
+      for (const ancestor of this.#ancestors.get(key) ?? []) this.#push(ancestor, into, seen);
+    }
+    return into;
+  }
+
+  entities(): IterableIterator<StoredEntity> {
+    return this.#entities.values();
+  }
+
+  #push(key: string, into: EntityJson[], seen: Set<string>): void {
+    if (seen.has(key)) return;
+    const entity = this.#entities.get(key);
+    if (entity === undefined) return;
+    seen.add(key);
+    into.push(entity as EntityJson);
+  }
+
+  #closure(key: string, path: string[]): readonly string[] {
+    const done = this.#ancestors.get(key);
+    if (done !== undefined) return done;
+    if (path.includes(key)) throw new EntityStoreError(`entities.json: cycle in the hierarchy: ${[...path, key].join(' -> ')}`);
+    const entity = this.#entities.get(key);
+    if (entity === undefined) return [];
+    const out = new Set<string>();
+    for (const parent of entity.parents) {
+      const pk = entityKey(parent);
+      if (!this.#entities.has(pk)) continue;
+      out.add(pk);
+      for (const a of this.#closure(pk, [...path, key])) out.add(a);
+    }
+    const list = [...out];
+    this.#ancestors.set(key, list);
+    return list;
+  }
+}
+
+function parseUid(value: unknown, where: string): EntityUid {
+  const v = (value as { __entity?: unknown })?.__entity ?? value;
+  const { type, id } = (v ?? {}) as { type?: unknown; id?: unknown };
+  if (typeof type !== 'string' || typeof id !== 'string' || type.length === 0) {
+    throw new EntityStoreError(`${where}: expected {"type": string, "id": string}`);
+  }
+  return { type, id };
+}
+
+function parseEntity(value: unknown, index: number): StoredEntity {
+  const where = `entities.json[${index}]`;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new EntityStoreError(`${where}: expected an object`);
+  const { uid, attrs = {}, parents = [], tags } = value as Record<string, unknown>;
+  if (tags !== undefined) throw new EntityStoreError(`${where}: entity tags are not supported`);
+  if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) throw new EntityStoreError(`${where}.attrs: expected an object`);
+  if (!Array.isArray(parents)) throw new EntityStoreError(`${where}.parents: expected an array`);
+  return {
+    uid: parseUid(uid, `${where}.uid`),
+    attrs: attrs as Record<string, CedarValueJson>,
+    parents: parents.map((p, i) => parseUid(p, `${where}.parents[${i}]`)),
+  };
+}

@@ -1,0 +1,20 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** The files of a policy set, by name: what a policy directory holds and a bundle carries. */
+export type PolicyFiles = ReadonlyMap<string, string>;
+
+/** Which file names belong to a policy set. Anything else in the directory is ignored. */
+export function isPolicyFile(name: string): boolean {
+  return name.endsWith('.cedar') || name === 'schema.cedarschema' || name === 'entities.json' || name === 'routes.yaml';
+}
+
+export async function readPolicyDir(dir: string): Promise<PolicyFiles> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const files = new Map<string, string>();
+  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (!entry.isFile() || !isPolicyFile(entry.name)) continue;
+    files.set(entry.name, await readFile(path.join(dir, entry.name), 'utf8'));
+  }
+  return files;
+}

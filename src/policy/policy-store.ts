@@ -1,0 +1,64 @@
+import type { PolicyEngine, PreparedPolicySet } from './policy-engine.js';
+import type { PolicyModel } from './compile-policy-model.js';
+
+interface Slot {
+  readonly set: PreparedPolicySet;
+  refs: number;
+  retired: boolean;
+}
+
+/**
+ * Holds the active policy set and swaps it atomically. A request acquires the set once at its start and
+ * uses it to the end, so it sees one consistent version (routes, entities, policies) even if an
+ * activation lands mid-request; the old set is freed when its last request releases it.
+ */
+export class PolicyStore {
+  readonly #engine: PolicyEngine;
+  #active: Slot | undefined;
+  readonly #slots = new Map<PreparedPolicySet, Slot>();
+
+  constructor(engine: PolicyEngine) {
+    this.#engine = engine;
+  }
+
+  get version(): string | undefined {
+    return this.#active?.set.model.version;
+  }
+
+  get model(): PolicyModel | undefined {
+    return this.#active?.set.model;
+  }
+
+  /** Prepares and warms `model`, then makes it the active set. Throws (keeping the old set) on failure. */
+  activate(model: PolicyModel): void {
+    const set = this.#engine.prepare(model);
+    const slot: Slot = { set, refs: 0, retired: false };
+    this.#slots.set(set, slot);
+    const previous = this.#active;
+    this.#active = slot;
+    if (previous !== undefined) {
+      previous.retired = true;
+      this.#maybeFree(previous);
+    }
+  }
+
+  acquire(): PreparedPolicySet | undefined {
+    const slot = this.#active;
+    if (slot === undefined) return undefined;
+    slot.refs++;
+    return slot.set;
+  }
+
+  release(set: PreparedPolicySet): void {
+    const slot = this.#slots.get(set);
+    if (slot === undefined) return;
+    slot.refs--;
+    this.#maybeFree(slot);
+  }
+
+  #maybeFree(slot: Slot): void {
+    if (!slot.retired || slot.refs > 0) return;
+    this.#slots.delete(slot.set);
+    this.#engine.retire(slot.set);
+  }
+}

@@ -1,0 +1,52 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Readiness } from './health-service.js';
+import { listenAddress } from './listen-address.js';
+
+export interface AdminServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** The admin listener: /metrics for Prometheus, /healthz (liveness) and /readyz (readiness) for Kubernetes. */
+export async function startAdminServer(address: string, deps: { registry: Registry; readiness: Readiness }): Promise<AdminServer> {
+  const server = http.createServer((req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    switch (url) {
+      case '/metrics':
+        deps.registry.metrics().then(
+          (text) => res.writeHead(200, { 'content-type': deps.registry.contentType }).end(text),
+          () => res.writeHead(500).end(),
+        );
+        return;
+      case '/healthz':
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+        return;
+      case '/readyz':
+        if (deps.readiness.serving) res.writeHead(200, { 'content-type': 'text/plain' }).end('ready\n');
+        else res.writeHead(503, { 'content-type': 'text/plain' }).end('not ready\n');
+        return;
+      default:
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    }
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listenAddress(address), () => resolve());
+  });
+  const bound = server.address();
+  return {
+    port: typeof bound === 'object' && bound !== null ? (bound as AddressInfo).port : 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
