@@ -1,12 +1,13 @@
 import type { Config } from '../config/config-schema.js';
-import type { PolicyEngine, PreparedPolicySet } from '../policy/policy-engine.js';
+import type { CedarCall, PolicyEngine, PreparedPolicySet } from '../policy/policy-engine.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import { extractBearer } from '../token/extract-bearer.js';
-import type { TokenVerifier } from '../token/token-verifier.js';
+import type { TokenVerifier, VerifiedToken } from '../token/token-verifier.js';
 import { buildHttpCall, buildNetworkCall } from './build-cedar-call.js';
 import type { CheckRequestMessage } from './check-request.js';
 import type { CheckOutcome, Decision, DecisionSource } from './decision.js';
-import { evaluationFromAnswer } from './evaluate-policies.js';
+import { type DecisionCache, decisionKey } from './decision-cache.js';
+import { type Evaluation, evaluationFromAnswer } from './evaluate-policies.js';
 import { extractRequest, type HttpFacts, type RequestFacts } from './extract-request.js';
 import { normalizePath } from './normalize-path.js';
 import type { DenyReason, ErrorReason } from './reasons.js';
@@ -18,6 +19,12 @@ export interface PipelineDeps {
   readonly verifier: TokenVerifier;
   readonly now: () => number;
   readonly newId: () => string;
+  /** Reuses engine decisions for identical inputs; absent: every request is evaluated. */
+  readonly decisionCache?: DecisionCache;
+  /** Bumped by revocations and risk changes; part of every decision-cache key. */
+  readonly epoch?: () => number;
+  /** Live revocations, checked for every token after its signature (cached tokens included). */
+  readonly revocations?: { isRevoked(claims: VerifiedToken['claims'], nowSeconds: number): boolean };
   /** Observes the engine's own time per evaluation (seconds). */
   readonly onEvaluation?: (seconds: number) => void;
 }
@@ -79,13 +86,18 @@ export class CheckPipeline {
     const tokens = this.#deps.config.tokens;
     const bearer = extractBearer(http.header(tokens.header), tokens);
     if ('reason' in bearer) return deny('authentication', bearer.reason, { request, tokenPresented: bearer.reason !== 'token_missing' });
-    const verified = await this.#deps.verifier.verify(bearer.token);
+    const pending = this.#deps.verifier.verify(bearer.token);
+    // A cache hit answers synchronously; awaiting it anyway would cost a turn of the microtask queue.
+    const verified = pending instanceof Promise ? await pending : pending;
     if (!verified.ok) {
       if (verified.reason === 'jwks_unavailable') return { error: 'jwks_unavailable', detail: 'key set unavailable' };
       return deny('authentication', verified.reason, { request, tokenPresented: true });
     }
     const token = verified.token;
     const issuer = token.issuer.issuer;
+    if (this.#deps.revocations?.isRevoked(token.claims, Math.floor(this.#deps.now() / 1000))) {
+      return deny('authentication', 'token_revoked', { request, tokenPresented: true, issuer });
+    }
 
     const model = set.model;
     const match = model.routes.match(http.method, path.value.segments);
@@ -96,12 +108,12 @@ export class CheckPipeline {
       return deny('authentication', 'token_claims_invalid', { request, tokenPresented: true, issuer, routeId: match.route.id, detail: 'principal id claim missing' });
     }
     const { call, tenant } = built;
-    const evaluation = evaluationFromAnswer(this.#evaluate(set, call), this.#deps.config.policies.onError);
+    const { evaluation, source } = this.#evaluateCached(set, call, model.mapping.riskClasses[match.route.risk].cacheTtlSeconds);
     return {
       ...NONE,
       allowed: evaluation.allowed,
       reason: evaluation.reason,
-      source: 'engine',
+      source,
       policies: evaluation.policies,
       routeId: match.route.id,
       principal: call.principal,
@@ -118,12 +130,12 @@ export class CheckPipeline {
   #decideNetwork(facts: RequestFacts, set: PreparedPolicySet): Decided {
     const call = buildNetworkCall(set.model, facts);
     if (call === undefined) return deny('request', 'peer_unauthenticated', {});
-    const evaluation = evaluationFromAnswer(this.#evaluate(set, call), this.#deps.config.policies.onError);
+    const { evaluation, source } = this.#evaluateCached(set, call, set.model.mapping.riskClasses.medium.cacheTtlSeconds);
     return {
       ...NONE,
       allowed: evaluation.allowed,
       reason: evaluation.reason,
-      source: 'engine',
+      source,
       policies: evaluation.policies,
       principal: call.principal,
       action: call.action.id,
@@ -132,7 +144,21 @@ export class CheckPipeline {
     };
   }
 
-  #evaluate(set: PreparedPolicySet, call: Parameters<PolicyEngine['authorize']>[1]) {
+  #evaluateCached(set: PreparedPolicySet, call: CedarCall, ttlSeconds: number): { evaluation: Evaluation; source: DecisionSource } {
+    const cache = this.#deps.decisionCache;
+    if (cache === undefined || ttlSeconds === 0) {
+      return { evaluation: evaluationFromAnswer(this.#evaluate(set, call), this.#deps.config.policies.onError), source: 'engine' };
+    }
+    const key = decisionKey(set.model.version, this.#deps.epoch?.() ?? 0, call, set.model.contextReads);
+    const now = this.#deps.now();
+    const cached = cache.get(key, now);
+    if (cached !== undefined) return { evaluation: cached, source: 'cache' };
+    const evaluation = evaluationFromAnswer(this.#evaluate(set, call), this.#deps.config.policies.onError);
+    cache.set(key, evaluation, ttlSeconds * 1000, now);
+    return { evaluation, source: 'engine' };
+  }
+
+  #evaluate(set: PreparedPolicySet, call: CedarCall) {
     const start = process.hrtime.bigint();
     const answer = this.#deps.engine.authorize(set, call);
     this.#deps.onEvaluation?.(Number(process.hrtime.bigint() - start) / 1e9);

@@ -2,7 +2,7 @@ import type { EntityUid } from '../policy/entity-store.js';
 import type { DenyReason, ErrorReason, Reason } from './reasons.js';
 
 /** Which stage of the pipeline ended the request. Later stages (cache, remote) add their own names. */
-export type DecisionSource = 'request' | 'authentication' | 'routing' | 'engine';
+export type DecisionSource = 'request' | 'authentication' | 'routing' | 'engine' | 'cache';
 
 /** Everything known about a decided request: what the response, the audit event and the metrics use. */
 export interface Decision {

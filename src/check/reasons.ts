@@ -29,6 +29,7 @@ export const REASONS = {
   token_audience_invalid: { outcome: 'deny', status: 401, summary: "aud names none of the issuer's audiences." },
   token_type_invalid: { outcome: 'deny', status: 401, summary: 'The typ header is not the required type (e.g. at+jwt).' },
   token_claims_invalid: { outcome: 'deny', status: 401, summary: 'A required claim (exp, sub) is missing or has the wrong type.' },
+  token_revoked: { outcome: 'deny', status: 401, summary: 'The token, its session or its subject was revoked through the revocation feed.' },
 
   request_invalid: { outcome: 'deny', status: 400, summary: 'The CheckRequest lacks what an HTTP decision needs (method, path).' },
   path_invalid: { outcome: 'deny', status: 400, summary: 'The path is ambiguous or malformed (encoded slash, dot segment, bad escape).' },

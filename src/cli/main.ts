@@ -9,6 +9,9 @@ commands:
   serve     run the sidecar (ext_authz gRPC + admin HTTP)
   check     send one CheckRequest to a running sidecar and print the decision
   demo      run the sidecar on the example policies with a throwaway issuer and print ready-to-run checks
+  bundle    build, verify or inspect a signed policy bundle
+  keys      generate a bundle signing key pair
+  control-plane  sign and serve policy bundles and the revocation feed
   version   print the version
 
 run "authzd <command> --help" for a command's options.`;
@@ -17,6 +20,9 @@ const commands: Record<string, () => Promise<{ run(args: string[]): Promise<numb
   serve: () => import('./serve-command.js'),
   check: () => import('./check-command.js'),
   demo: () => import('./demo-command.js'),
+  bundle: () => import('./bundle-command.js'),
+  keys: () => import('./keys-command.js'),
+  'control-plane': () => import('./control-plane-command.js'),
   version: () => import('./version-command.js'),
 };
 

@@ -1,7 +1,13 @@
 import { ConfigError } from '../config/config-error.js';
 import { loadConfig } from '../config/load-config.js';
-import { PolicyModelError } from '../policy/compile-policy-model.js';
-import { startAuthzd } from '../server/start-authzd.js';
+import cluster from 'node:cluster';
+import { Registry, AggregatorRegistry } from 'prom-client';
+import type { Config } from '../config/config-schema.js';
+import { compilePolicyModel, PolicyModelError } from '../policy/compile-policy-model.js';
+import { readPolicyDir } from '../policy/policy-files.js';
+import { isClusterMessage, runCluster } from '../server/run-cluster.js';
+import { EMBEDDED_POLICIES, startAuthzd } from '../server/start-authzd.js';
+import { createLogger } from '../telemetry/create-logger.js';
 import { parseFlags, UsageError } from './parse-flags.js';
 
 const HELP = `usage: authzd serve [options]
@@ -13,6 +19,11 @@ const HELP = `usage: authzd serve [options]
   --jwks FILE|URL      key set of --issuer: a local JWKS file or an https URL
   --grpc-addr ADDR     ext_authz listener, HOST:PORT or unix:///path (default 0.0.0.0:9191)
   --admin-addr ADDR    metrics/health listener (default 0.0.0.0:9192)
+  --workers N          serving processes sharing the listener (default 1; config grpc.workers)
+  --bundle-url URL     take policies from signed bundles at URL (a control plane or any HTTP server)
+  --bundle-public-key [KID=]PEM   key trusted to sign bundles (repeatable, for rotation)
+  --bundle-cache-dir DIR   keep the last verified bundle here and start from it
+  --revocation-url URL follow this revocation feed (the control plane's /v1/revocations)
 
 signals: SIGTERM/SIGINT drain and exit 0; SIGHUP re-reads the policy directory.`;
 
@@ -25,6 +36,11 @@ export async function run(args: string[]): Promise<number> {
     jwks: { type: 'string' },
     'grpc-addr': { type: 'string' },
     'admin-addr': { type: 'string' },
+    workers: { type: 'string' },
+    'bundle-url': { type: 'string' },
+    'bundle-public-key': { type: 'string', multiple: true },
+    'bundle-cache-dir': { type: 'string' },
+    'revocation-url': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -33,15 +49,36 @@ export async function run(args: string[]): Promise<number> {
   }
   const issuerFlags = [values.issuer, values.audience, values.jwks].filter((v) => v !== undefined).length;
   if (issuerFlags !== 0 && issuerFlags !== 3) throw new UsageError('--issuer, --audience and --jwks go together');
+  if ((values['bundle-public-key'] !== undefined || values['bundle-cache-dir'] !== undefined) && values['bundle-url'] === undefined) {
+    throw new UsageError('--bundle-public-key and --bundle-cache-dir need --bundle-url');
+  }
 
   let app;
+  let config;
   try {
-    const config = loadConfig(values.config, {
+    config = loadConfig(values.config, {
       ...(values.policies !== undefined ? { policies: values.policies } : {}),
       ...(values['grpc-addr'] !== undefined ? { grpcAddress: values['grpc-addr'] } : {}),
       ...(values['admin-addr'] !== undefined ? { adminAddress: values['admin-addr'] } : {}),
+      ...(values.workers !== undefined ? { workers: parseWorkers(values.workers) } : {}),
+      ...(values['bundle-url'] !== undefined
+        ? {
+            bundle: {
+              url: values['bundle-url'],
+              publicKeys: (values['bundle-public-key'] ?? []).map(parseKeyFlag),
+              ...(values['bundle-cache-dir'] !== undefined ? { cacheDir: values['bundle-cache-dir'] } : {}),
+            },
+          }
+        : {}),
+      ...(values['revocation-url'] !== undefined ? { revocationUrl: values['revocation-url'] } : {}),
       ...(values.issuer !== undefined ? { issuer: { issuer: values.issuer, audiences: values.audience!, jwks: values.jwks! } } : {}),
     });
+    if (config.grpc.workers > 1 && cluster.isPrimary) {
+      // Check the policies once here, so a broken set fails start-up instead of every worker in a loop.
+      if (config.bundle.url === undefined) compilePolicyModel(await readPolicyDir(config.policies.directory ?? EMBEDDED_POLICIES));
+      return runCluster(config, createLogger(config.log.level));
+    }
+    if (cluster.isWorker) return runWorker(config);
     app = await startAuthzd(config);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof PolicyModelError) {
@@ -71,5 +108,37 @@ export async function run(args: string[]): Promise<number> {
     process.exit(1);
   });
   // Keep running until a signal arrives.
+  return new Promise<number>(() => {});
+}
+
+/** `--bundle-public-key KID=path` or `path` (kid: the key's RFC 7638 thumbprint). */
+function parseKeyFlag(value: string): { file: string; kid?: string } {
+  const eq = value.indexOf('=');
+  return eq > 0 ? { kid: value.slice(0, eq), file: value.slice(eq + 1) } : { file: value };
+}
+
+function parseWorkers(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--workers ${value}: expected a positive integer`);
+  return n;
+}
+
+/** A cluster worker: serves ext_authz; the primary owns signals, readiness and the admin endpoints. */
+async function runWorker(config: Config): Promise<number> {
+  const registry = new Registry();
+  // Constructing one installs the worker's answer to the primary's metrics requests.
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries(registry);
+  const logger = createLogger(config.log.level).child({ worker: cluster.worker?.id });
+  const app = await startAuthzd(config, { registry, logger, adminServer: false });
+  // Signals reach the whole process group from a terminal; the primary decides when workers stop.
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => {});
+  process.on('message', (message: unknown) => {
+    if (!isClusterMessage(message)) return;
+    if (message.type === 'authzd:shutdown') app.shutdown().then(() => process.exit(0), () => process.exit(1));
+    if (message.type === 'authzd:reload') app.reloadPolicies().catch(() => {});
+  });
+  process.send?.({ type: 'authzd:ready' });
   return new Promise<number>(() => {});
 }

@@ -31,12 +31,13 @@ const IssuerSchema = z
     message: 'exactly one of jwksFile and jwksUrl is required',
   });
 
-export const ConfigSchema = z.strictObject({
+const ConfigObject = z.strictObject({
   grpc: z
     .strictObject({
       address: address.default('0.0.0.0:9191'),
       reflection: z.boolean().default(false),
       maxReceiveMessageBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+      workers: z.number().int().min(1).max(64).default(1),
     })
     .prefault({}),
   admin: z
@@ -49,6 +50,37 @@ export const ConfigSchema = z.strictObject({
       directory: z.string().min(1).optional(),
       onError: z.enum(['deny', 'ignore']).default('deny'),
       validateRequests: z.boolean().default(true),
+      slicing: z.boolean().default(true),
+    })
+    .prefault({}),
+  bundle: z
+    .strictObject({
+      url: z.url({ protocol: /^https?$/ }).optional(),
+      publicKeys: z.array(z.strictObject({ file: z.string().min(1), kid: z.string().min(1).optional() })).default([]),
+      scope: z.string().min(1).optional(),
+      cacheDir: z.string().min(1).optional(),
+      tokenFile: z.string().min(1).optional(),
+      tokenEnv: z.string().min(1).optional(),
+      pollWaitSeconds: z.number().int().min(0).max(60).default(30),
+      pollIntervalSeconds: z.number().int().min(1).max(3600).default(10),
+      requestTimeoutMs: duration(100, 120_000).default(10_000),
+      minBackoffMs: duration(10, 600_000).default(500),
+      maxBackoffMs: duration(100, 3_600_000).default(30_000),
+      maxBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
+      allowRollback: z.boolean().default(false),
+    })
+    .prefault({})
+    .refine((b) => b.url === undefined || b.publicKeys.length > 0, { message: 'bundle.url needs at least one of bundle.publicKeys: bundles are always verified' }),
+  revocation: z
+    .strictObject({
+      url: z.url({ protocol: /^https?$/ }).optional(),
+      tokenFile: z.string().min(1).optional(),
+      tokenEnv: z.string().min(1).optional(),
+      pollWaitSeconds: z.number().int().min(0).max(60).default(30),
+      pollIntervalSeconds: z.number().int().min(1).max(3600).default(5),
+      requestTimeoutMs: duration(100, 120_000).default(10_000),
+      minBackoffMs: duration(10, 600_000).default(500),
+      maxBackoffMs: duration(100, 3_600_000).default(30_000),
     })
     .prefault({}),
   tokens: z
@@ -58,6 +90,23 @@ export const ConfigSchema = z.strictObject({
       maxBytes: z.number().int().min(256).max(1024 * 1024).default(8192),
       clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
       issuers: z.array(IssuerSchema).default([]),
+    })
+    .prefault({}),
+  cache: z
+    .strictObject({
+      tokens: z
+        .strictObject({
+          maxEntries: z.number().int().min(0).max(10_000_000).default(100_000),
+          maxBytes: z.number().int().min(0).max(4 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+          negativeTtlMs: duration(0, 3_600_000).default(10_000),
+        })
+        .prefault({}),
+      decisions: z
+        .strictObject({
+          maxEntries: z.number().int().min(0).max(10_000_000).default(100_000),
+          maxBytes: z.number().int().min(0).max(4 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+        })
+        .prefault({}),
     })
     .prefault({}),
   responses: z
@@ -89,6 +138,10 @@ export const ConfigSchema = z.strictObject({
       drainTimeoutMs: duration(0, 300_000).default(10_000),
     })
     .prefault({}),
+});
+
+export const ConfigSchema = ConfigObject.refine((c) => c.bundle.url === undefined || c.policies.directory === undefined, {
+  message: 'policies.directory and bundle.url are exclusive: a sidecar takes its policies from one source',
 });
 
 export type Config = z.output<typeof ConfigSchema>;

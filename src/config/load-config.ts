@@ -10,6 +10,9 @@ export interface ConfigOverrides {
   policies?: string;
   grpcAddress?: string;
   adminAddress?: string;
+  workers?: number;
+  bundle?: { url: string; publicKeys: { file: string; kid?: string }[]; cacheDir?: string };
+  revocationUrl?: string;
   /** One issuer from flags (--issuer, --audience, --jwks) replaces the file's issuer list. */
   issuer?: { issuer: string; audiences: string[]; jwks: string };
 }
@@ -40,6 +43,16 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   if (overrides.policies !== undefined) section('policies').directory = path.resolve(overrides.policies);
   if (overrides.grpcAddress !== undefined) section('grpc').address = overrides.grpcAddress;
   if (overrides.adminAddress !== undefined) section('admin').address = overrides.adminAddress;
+  if (overrides.workers !== undefined) section('grpc').workers = overrides.workers;
+  if (overrides.bundle !== undefined) {
+    const { url, publicKeys, cacheDir } = overrides.bundle;
+    Object.assign(section('bundle'), {
+      url,
+      publicKeys: publicKeys.map((k) => ({ ...k, file: path.resolve(k.file) })),
+      ...(cacheDir !== undefined ? { cacheDir: path.resolve(cacheDir) } : {}),
+    });
+  }
+  if (overrides.revocationUrl !== undefined) section('revocation').url = overrides.revocationUrl;
   if (overrides.issuer !== undefined) {
     const { issuer, audiences, jwks } = overrides.issuer;
     const source = /^https?:\/\//.test(jwks) ? { jwksUrl: jwks } : { jwksFile: path.resolve(jwks) };
@@ -65,5 +78,9 @@ function resolvePaths(config: Config, base: string): void {
   config.policies.directory = abs(config.policies.directory);
   for (const issuer of config.tokens.issuers) issuer.jwksFile = abs(issuer.jwksFile);
   config.audit.hashSaltFile = abs(config.audit.hashSaltFile);
+  for (const key of config.bundle.publicKeys) key.file = abs(key.file)!;
+  config.bundle.cacheDir = abs(config.bundle.cacheDir);
+  config.bundle.tokenFile = abs(config.bundle.tokenFile);
+  config.revocation.tokenFile = abs(config.revocation.tokenFile);
   if (!['stdout', 'stderr'].includes(config.audit.destination)) config.audit.destination = abs(config.audit.destination)!;
 }

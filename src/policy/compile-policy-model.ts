@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
-import { cedar, type DetailedError } from './cedar.js';
+import { cedar, type DetailedError, type PolicyJson, type SchemaJson } from './cedar.js';
+import { type ContextReads, contextReads } from './context-reads.js';
+import { type PolicyScope, planSlices, type SlicePlan } from './plan-slices.js';
 import { EntityStore, EntityStoreError } from './entity-store.js';
 import type { PolicyFiles } from './policy-files.js';
 import { qualifyType } from './qualify-type.js';
 import { RouteTable, RouteTableError } from './route-table.js';
-import { type RoutesFile, RoutesFileSchema } from './routes-schema.js';
+import { type RouteSpec, type RoutesFile, RoutesFileSchema } from './routes-schema.js';
 
 /** Everything the hot path needs from a policy directory or bundle, derived and checked once. */
 export interface PolicyModel {
@@ -15,9 +17,22 @@ export interface PolicyModel {
   readonly policies: Readonly<Record<string, string>>;
   readonly policyInfo: ReadonlyMap<string, PolicyInfo>;
   readonly schema: string | undefined;
+  /** The schema as Cedar JSON (the engine preparses JSON faster than text). */
+  readonly schemaJson: SchemaJson<string> | undefined;
   readonly entities: EntityStore;
   readonly routes: RouteTable;
+  /** routes.yaml's routes and namespace, from which `routes` is built (and rebuilt on another thread). */
+  readonly routeSpecs: readonly RouteSpec[];
+  readonly namespace: string | undefined;
   readonly mapping: RequestMapping;
+  /** The context attribute paths policies read: what a cached decision must be keyed on. */
+  readonly contextReads: ContextReads;
+  /** Which policies each planned kind of request needs (see planSlices). */
+  readonly slicePlan: SlicePlan;
+  /** Each policy's scope, for slicing a kind of request no route planned. */
+  readonly policyScopes: ReadonlyMap<string, PolicyScope>;
+  /** Action id -> the ids of every action group it is in, transitively (from the schema, else entities.json). */
+  readonly actionAncestors: ReadonlyMap<string, ReadonlySet<string>>;
   readonly warnings: readonly string[];
 }
 
@@ -34,6 +49,7 @@ export interface RequestMapping {
   readonly principal: RoutesFile['principal'] & { readonly qualifiedType: string; readonly qualifiedRoleType?: string };
   readonly network: { readonly principalType: string; readonly action: string; readonly resourceType: string };
   readonly contextExtensions: readonly string[];
+  readonly riskClasses: RoutesFile['riskClasses'];
 }
 
 export class PolicyModelError extends Error {
@@ -67,6 +83,7 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
   // *.cedar
   const policies: Record<string, string> = {};
   const policyInfo = new Map<string, PolicyInfo>();
+  const policyJson = new Map<string, PolicyJson>();
   const cedarFiles = [...files.keys()].filter((n) => n.endsWith('.cedar')).sort();
   if (cedarFiles.length === 0) problems.push('no *.cedar files');
   for (const file of cedarFiles) {
@@ -90,6 +107,7 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
         if (annotations.id === undefined) warnings.push(`${file}: policy ${index} has no @id annotation; its id is ${id}`);
         policies[id] = policyText;
         policyInfo.set(id, { id, effect: json.json.effect, file, annotations });
+        policyJson.set(id, json.json);
       }
     });
   }
@@ -97,10 +115,13 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
   // schema.cedarschema
   const schema = text('schema.cedarschema');
   let actionsFromSchema: Map<string, { principals: Set<string>; resources: Set<string> }> | undefined;
+  let schemaJson: SchemaJson<string> | undefined;
+  const actionParents = new Map<string, string[]>();
   if (schema !== undefined) {
     const json = cedar.schemaToJson(schema);
     if (json.type === 'failure') problems.push(...json.errors.map((e) => `schema.cedarschema: ${describe(e)}`));
     else {
+      schemaJson = json.json;
       actionsFromSchema = new Map();
       for (const [ns, def] of Object.entries(json.json)) {
         const q = (t: string) => (t.includes('::') || ns === '' ? t : `${ns}::${t}`);
@@ -109,6 +130,7 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
             principals: new Set((action.appliesTo?.principalTypes ?? []).map(q)),
             resources: new Set((action.appliesTo?.resourceTypes ?? []).map(q)),
           });
+          actionParents.set(name, (action.memberOf ?? []).map((m) => m.id));
         }
       }
       if (Object.keys(policies).length > 0) {
@@ -133,10 +155,7 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
       // With a schema, Cedar takes actions and their groups from it and rejects action entities that are
       // also passed as data.
       entities = new EntityStore(raw, schema !== undefined ? { dropTypes: new Set([actionType]) } : {});
-      if (schema !== undefined) {
-        const check = cedar.checkParseEntities({ entities: [...entities.entities()] as never, schema });
-        if (check.type === 'failure') problems.push(...check.errors.map((e) => `entities.json: ${describe(e)}`));
-      }
+      if (schema !== undefined) problems.push(...checkEntitiesAgainstSchema([...entities.entities()], schema));
     } catch (err) {
       if (err instanceof SyntaxError) problems.push(`entities.json: invalid JSON: ${err.message}`);
       else if (err instanceof EntityStoreError) problems.push(err.message);
@@ -165,6 +184,7 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
         resourceType: q(routesFile.network.resourceType),
       },
       contextExtensions: routesFile.contextExtensions,
+      riskClasses: routesFile.riskClasses,
     };
     if (routes !== undefined && actionsFromSchema !== undefined) {
       for (const route of routes.routes) {
@@ -187,16 +207,43 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
   }
 
   if (problems.length > 0 || routes === undefined || mapping === undefined) throw new PolicyModelError([...new Set(problems)]);
+  if (schema === undefined) {
+    for (const entity of entities.entities()) {
+      if (entity.uid.type === actionType) actionParents.set(entity.uid.id, entity.parents.filter((p) => p.type === actionType).map((p) => p.id));
+    }
+  }
+  const actionAncestors = closeOver(actionParents);
   return {
     version: version ?? contentVersion(files),
     policies,
     policyInfo,
     schema,
+    schemaJson,
     entities,
     routes,
+    routeSpecs: routesFile!.routes,
+    namespace,
     mapping,
+    actionAncestors,
+    contextReads: contextReads(policyJson.values()),
+    slicePlan: planSlices(policyJson, routes, mapping, actionAncestors),
+    policyScopes: new Map([...policyJson].map(([id, { principal, action, resource }]) => [id, { principal, action, resource }])),
     warnings,
   };
+}
+
+function closeOver(parents: ReadonlyMap<string, readonly string[]>): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const visit = (id: string, seen: Set<string>) => {
+    for (const p of parents.get(id) ?? []) {
+      if (seen.has(p)) continue;
+      seen.add(p);
+      visit(p, seen);
+    }
+    return seen;
+  };
+  for (const id of parents.keys()) out.set(id, visit(id, new Set()));
+  return out;
 }
 
 /** A stable version for a policy directory: the hash of its file names and contents. */
@@ -204,6 +251,20 @@ export function contentVersion(files: PolicyFiles): string {
   const hash = createHash('sha256');
   for (const name of [...files.keys()].sort()) hash.update(name).update('\0').update(files.get(name)!).update('\0');
   return `sha256:${hash.digest('hex').slice(0, 16)}`;
+}
+
+// cedar-wasm's entity check grows faster than linearly with the number of entities (100,000 took ~58 s in
+// one call, ~4 s in chunks of 5,000 on the same machine); entities are checked one by one anyway, and a
+// parent outside the chunk is allowed, so chunking changes only the cost.
+const ENTITY_CHECK_CHUNK = 5_000;
+
+function checkEntitiesAgainstSchema(list: readonly unknown[], schema: string): string[] {
+  const problems: string[] = [];
+  for (let i = 0; i < list.length && problems.length === 0; i += ENTITY_CHECK_CHUNK) {
+    const check = cedar.checkParseEntities({ entities: list.slice(i, i + ENTITY_CHECK_CHUNK) as never, schema });
+    if (check.type === 'failure') problems.push(...check.errors.map((e) => `entities.json: ${describe(e)}`));
+  }
+  return problems;
 }
 
 function describe(e: DetailedError): string {

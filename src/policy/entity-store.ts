@@ -16,6 +16,11 @@ export class EntityStoreError extends Error {}
 
 export const entityKey = (uid: EntityUid): string => `${uid.type}::${JSON.stringify(uid.id)}`;
 
+/** An entity with its key and the keys of its known ancestors. */
+export type IndexedEntity = readonly [key: string, entity: StoredEntity, ancestors: readonly string[]];
+
+const RESTORE = Symbol('restore');
+
 /**
  * The entities of a policy set (entities.json), indexed for slicing: cedar-wasm re-parses every entity it
  * is given (~20 µs each), so a request gets only the entities it can reach — principal, resource, their
@@ -26,6 +31,7 @@ export class EntityStore {
   readonly #ancestors = new Map<string, readonly string[]>();
 
   constructor(raw: unknown, options: { readonly dropTypes?: ReadonlySet<string> } = {}) {
+    if (raw === RESTORE) return;
     if (!Array.isArray(raw)) throw new EntityStoreError('entities.json must be a JSON array of entities');
     raw.forEach((value, index) => {
       const entity = parseEntity(value, index);
@@ -35,6 +41,27 @@ export class EntityStore {
       this.#entities.set(key, entity);
     });
     for (const key of this.#entities.keys()) this.#closure(key, []);
+  }
+
+  /**
+   * A store rebuilt from indexed entries (as exportEntries yields them) without recomputing closures: how
+   * a store compiled on another thread arrives, a chunk at a time.
+   */
+  static restoring(): { add(entries: Iterable<IndexedEntity>): void; done(): EntityStore } {
+    const store = new EntityStore(RESTORE);
+    return {
+      add(entries) {
+        for (const [key, entity, ancestors] of entries) {
+          store.#entities.set(key, entity);
+          if (ancestors.length > 0) store.#ancestors.set(key, ancestors);
+        }
+      },
+      done: () => store,
+    };
+  }
+
+  *exportEntries(): Generator<IndexedEntity> {
+    for (const [key, entity] of this.#entities) yield [key, entity, this.#ancestors.get(key) ?? []];
   }
 
   get size(): number {

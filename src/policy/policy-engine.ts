@@ -1,12 +1,17 @@
+import { createHash } from 'node:crypto';
 import { cedar, type CedarValueJson, type DetailedError, type EntityJson } from './cedar.js';
 import type { EntityUid } from './entity-store.js';
 import type { PolicyModel } from './compile-policy-model.js';
+import { scopeCanMatch, sliceKey } from './plan-slices.js';
 
 /** A policy set parsed into the engine, ready for statefulIsAuthorized. */
 export interface PreparedPolicySet {
+  /** The whole set, for requests no slice was planned for. */
   readonly setId: string;
   readonly schemaName: string | undefined;
   readonly model: PolicyModel;
+  /** sliceKey(principal type, action id, resource type) -> preparsed id of the policies that can apply. */
+  readonly slices: ReadonlyMap<string, string>;
 }
 
 export interface CedarCall {
@@ -35,32 +40,81 @@ export type EngineAnswer =
  */
 export class PolicyEngine {
   readonly #validateRequests: boolean;
+  readonly #slicing: boolean;
   readonly #freeIds: number[] = [];
+  /** Slice ids each engine slot used last, so retiring the slot can blank them all. */
+  readonly #sliceIds = new Map<number, string[]>();
+  /** Preparsed schemas by content hash, with how many prepared sets use each. */
+  readonly #schemas = new Map<string, { refs: number }>();
+  readonly #slotSchema = new Map<number, string>();
   #nextId = 0;
 
-  constructor(options: { readonly validateRequests: boolean }) {
+  constructor(options: { readonly validateRequests: boolean; readonly slicing?: boolean }) {
     this.#validateRequests = options.validateRequests;
+    this.#slicing = options.slicing ?? true;
   }
 
   /** Parses the model's policies (and schema) into the engine and warms them. Throws on failure. */
   prepare(model: PolicyModel): PreparedPolicySet {
+    const steps = this.#prepareSteps(model);
+    for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value;
+  }
+
+  /**
+   * The same, one slice (or a few warm-up calls) per turn of the event loop: each step is a few
+   * milliseconds, so checks keep being answered by the active set while the next one is prepared.
+   */
+  async prepareAsync(model: PolicyModel): Promise<PreparedPolicySet> {
+    const steps = this.#prepareSteps(model);
+    for (let step = steps.next(); ; step = steps.next()) {
+      if (step.done) return step.value;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  *#prepareSteps(model: PolicyModel): Generator<void, PreparedPolicySet> {
     const n = this.#freeIds.pop() ?? this.#nextId++;
     const setId = `authzd-set-${n}`;
-    const schemaName = model.schema !== undefined ? `authzd-schema-${n}` : undefined;
-    const policies = cedar.preparsePolicySet(setId, { staticPolicies: model.policies });
-    if (policies.type === 'failure') {
-      this.#freeIds.push(n);
-      throw new Error(`preparsePolicySet: ${policies.errors.map((e) => e.message).join('; ')}`);
-    }
+    const schemaName = model.schema !== undefined ? `authzd-schema-${createHash('sha256').update(model.schema).digest('hex').slice(0, 24)}` : undefined;
+    const ids: string[] = [];
+    this.#sliceIds.set(n, ids);
+    const fail = (what: string, errors: readonly DetailedError[]): never => {
+      this.#release(n);
+      throw new Error(`${what}: ${errors.map((e) => e.message).join('; ')}`);
+    };
     if (schemaName !== undefined) {
-      const schema = cedar.preparseSchema(schemaName, model.schema!);
-      if (schema.type === 'failure') {
-        this.#release(n);
-        throw new Error(`preparseSchema: ${schema.errors.map((e) => e.message).join('; ')}`);
+      // Preparsing a schema costs tens of milliseconds even for small ones (100 actions: ~35-130 ms), all on
+      // this thread; most activations change policies, not the schema, so an unchanged schema is reused.
+      const held = this.#schemas.get(schemaName);
+      if (held !== undefined) held.refs++;
+      else {
+        const schema = cedar.preparseSchema(schemaName, model.schemaJson ?? model.schema!);
+        if (schema.type === 'failure') fail('preparseSchema', schema.errors);
+        this.#schemas.set(schemaName, { refs: 1 });
+        yield;
       }
+      this.#slotSchema.set(n, schemaName);
     }
-    const prepared = { setId, schemaName, model };
-    this.#warm(prepared);
+    const slices = new Map<string, string>();
+    if (this.#slicing) {
+      for (const [key, plan] of model.slicePlan) {
+        const id = `${setId}-s${ids.length}`;
+        const staticPolicies: Record<string, string> = {};
+        for (const policyId of plan.policyIds) staticPolicies[policyId] = model.policies[policyId]!;
+        const result = cedar.preparsePolicySet(id, { staticPolicies });
+        if (result.type === 'failure') fail(`preparsePolicySet(${id})`, result.errors);
+        ids.push(id);
+        slices.set(key, id);
+        yield;
+      }
+    } else {
+      // Without slicing every request evaluates the whole set.
+      const policies = cedar.preparsePolicySet(setId, { staticPolicies: model.policies });
+      if (policies.type === 'failure') fail('preparsePolicySet', policies.errors);
+      yield;
+    }
+    const prepared: PreparedPolicySet = { setId, schemaName, model, slices };
+    yield* this.#warm(prepared);
     return prepared;
   }
 
@@ -72,7 +126,7 @@ export class PolicyEngine {
       resource: call.resource,
       context: call.context,
       entities: call.entities,
-      preparsedPolicySetId: set.setId,
+      preparsedPolicySetId: this.#setFor(set, call),
       ...(set.schemaName !== undefined ? { preparsedSchemaName: set.schemaName, validateRequest: this.#validateRequests } : {}),
     });
     if (answer.type === 'failure') return { kind: 'invalid', messages: answer.errors.map(describe) };
@@ -85,23 +139,58 @@ export class PolicyEngine {
     };
   }
 
+  /**
+   * The preparsed id to evaluate `call` against: its planned slice, or for a kind of request no route
+   * planned (a remote-tier request, say), a slice prepared on first use from the same scope rule.
+   */
+  #setFor(set: PreparedPolicySet, call: CedarCall): string {
+    if (!this.#slicing) return set.setId;
+    const key = sliceKey(call.principal.type, call.action.id, call.resource.type);
+    const planned = set.slices.get(key);
+    if (planned !== undefined) return planned;
+    const n = Number(set.setId.slice('authzd-set-'.length));
+    const ids = this.#sliceIds.get(n) ?? [];
+    const id = `${set.setId}-s${ids.length}`;
+    const target = { principalType: call.principal.type, action: call.action.id, resourceType: call.resource.type };
+    const sameType = call.action.type === set.model.mapping.actionType;
+    const ancestors = (sameType ? set.model.actionAncestors.get(call.action.id) : undefined) ?? new Set<string>();
+    const staticPolicies: Record<string, string> = {};
+    for (const [policyId, scope] of set.model.policyScopes) {
+      if (scopeCanMatch(scope, target, call.action.type, ancestors)) staticPolicies[policyId] = set.model.policies[policyId]!;
+    }
+    cedar.preparsePolicySet(id, { staticPolicies });
+    ids.push(id);
+    this.#sliceIds.set(n, ids);
+    (set.slices as Map<string, string>).set(key, id);
+    return id;
+  }
+
   /** Frees a set that no request uses any more. */
   retire(set: PreparedPolicySet): void {
     this.#release(Number(set.setId.slice('authzd-set-'.length)));
   }
 
   #release(n: number): void {
-    cedar.preparsePolicySet(`authzd-set-${n}`, { staticPolicies: {} });
+    if (!this.#slicing) cedar.preparsePolicySet(`authzd-set-${n}`, { staticPolicies: {} });
+    for (const id of this.#sliceIds.get(n) ?? []) cedar.preparsePolicySet(id, { staticPolicies: {} });
+    this.#sliceIds.delete(n);
+    const schemaName = this.#slotSchema.get(n);
+    this.#slotSchema.delete(n);
+    const held = schemaName !== undefined ? this.#schemas.get(schemaName) : undefined;
+    if (held !== undefined && --held.refs === 0) {
+      this.#schemas.delete(schemaName!);
+      cedar.preparseSchema(schemaName!, ''); // frees it: there is no delete
+    }
     this.#freeIds.push(n);
   }
 
   // The first evaluations of a fresh set are far slower than the rest (~100 ms for the very first one in a
   // process, while V8 compiles the wasm glue); pay that before the set serves traffic.
-  #warm(set: PreparedPolicySet): void {
+  *#warm(set: PreparedPolicySet): Generator<void> {
     const { routes, mapping } = set.model;
     const targets = routes.routes.slice(0, 32);
     for (let round = 0; round < 3; round++) {
-      for (const route of targets) {
+      for (const [i, route] of targets.entries()) {
         this.authorize(set, {
           principal: { type: mapping.principal.qualifiedType, id: 'authzd-warmup' },
           action: { type: mapping.actionType, id: route.action },
@@ -109,7 +198,9 @@ export class PolicyEngine {
           context: {},
           entities: [],
         });
+        if (i % 8 === 7) yield;
       }
+      yield;
     }
   }
 }

@@ -31,7 +31,15 @@ export class PolicyStore {
 
   /** Prepares and warms `model`, then makes it the active set. Throws (keeping the old set) on failure. */
   activate(model: PolicyModel): void {
-    const set = this.#engine.prepare(model);
+    this.#install(this.#engine.prepare(model));
+  }
+
+  /** The same, without holding the event loop for more than one preparation step at a time. */
+  async activateAsync(model: PolicyModel): Promise<void> {
+    this.#install(await this.#engine.prepareAsync(model));
+  }
+
+  #install(set: PreparedPolicySet): void {
     const slot: Slot = { set, refs: 0, retired: false };
     this.#slots.set(set, slot);
     const previous = this.#active;

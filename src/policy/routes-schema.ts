@@ -8,6 +8,22 @@ const claim = z.string().min(1);
 export const RISK_CLASSES = ['low', 'medium', 'high', 'critical'] as const;
 export type RiskClass = (typeof RISK_CLASSES)[number];
 
+const RiskClassSchema = z.strictObject({
+  /** How long a decision for a route of this class may be reused (0: never). */
+  cacheTtlSeconds: z.number().int().min(0).max(3600),
+});
+
+// High-risk decisions are never reused: they must see the freshest state on every request.
+const NEVER_CACHED = { cacheTtlSeconds: z.literal(0).default(0) };
+const RiskClassesSchema = z
+  .strictObject({
+    low: RiskClassSchema.default({ cacheTtlSeconds: 30 }),
+    medium: RiskClassSchema.default({ cacheTtlSeconds: 5 }),
+    high: z.strictObject(NEVER_CACHED).prefault({}),
+    critical: z.strictObject(NEVER_CACHED).prefault({}),
+  })
+  .prefault({});
+
 const HTTP_METHOD = /^[A-Z]+$/;
 
 const RouteSchema = z.strictObject({
@@ -44,6 +60,7 @@ export const RoutesFileSchema = z.strictObject({
       resourceType: name.default('Service'),
     })
     .prefault({}),
+  riskClasses: RiskClassesSchema,
   /** context_extensions keys (set per route in Envoy) copied into context.extensions. */
   contextExtensions: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
   routes: z.array(RouteSchema).min(1),

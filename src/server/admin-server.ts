@@ -1,6 +1,5 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
 import type { Readiness } from './health-service.js';
 import { listenAddress } from './listen-address.js';
 
@@ -10,7 +9,13 @@ export interface AdminServer {
 }
 
 /** The admin listener: /metrics for Prometheus, /healthz (liveness) and /readyz (readiness) for Kubernetes. */
-export async function startAdminServer(address: string, deps: { registry: Registry; readiness: Readiness }): Promise<AdminServer> {
+/** Where /metrics text comes from: a Registry, or the primary's aggregation of its workers. */
+export interface MetricsSource {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
+
+export async function startAdminServer(address: string, deps: { registry: MetricsSource; readiness: Readiness }): Promise<AdminServer> {
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -6,14 +6,16 @@ import { ReflectionService } from '@grpc/reflection';
 import { Registry } from 'prom-client';
 import { type AuditLog, createAuditLog } from '../audit/audit-log.js';
 import { CheckPipeline } from '../check/check-pipeline.js';
+import { DecisionCache } from '../check/decision-cache.js';
 import type { CheckRequestMessage } from '../check/check-request.js';
 import type { CheckOutcome } from '../check/decision.js';
 import { httpAnswer } from '../check/http-answer.js';
 import { recordOutcome } from '../check/record-outcome.js';
 import { toCheckResponse } from '../check/to-check-response.js';
 import type { Config } from '../config/config-schema.js';
-import { compilePolicyModel } from '../policy/compile-policy-model.js';
-import { type PolicyFiles, readPolicyDir } from '../policy/policy-files.js';
+import { BundleFollower } from '../bundle/bundle-follower.js';
+import { RevocationFollower } from '../revocation/revocation-follower.js';
+import { RevocationList } from '../revocation/revocation-list.js';
 import { PolicyEngine } from '../policy/policy-engine.js';
 import { PolicyStore } from '../policy/policy-store.js';
 import { createLogger, type Logger } from '../telemetry/create-logger.js';
@@ -23,6 +25,9 @@ import { TokenVerifier } from '../token/token-verifier.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
 import { healthHandlers, Readiness } from './health-service.js';
 import { loadAuthzdProtos } from './load-protos.js';
+import { type Activate, createActivator } from './policy-activator.js';
+import { readSecret } from './read-secret.js';
+import { removeStaleSocket } from './remove-stale-socket.js';
 
 /** The example policies shipped in the package: the default when no --policies is given. */
 export const EMBEDDED_POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies');
@@ -32,6 +37,8 @@ export interface AuthzdDeps {
   readonly logger?: Logger;
   readonly audit?: AuditLog;
   readonly now?: () => number;
+  /** false in a cluster worker: the primary serves the admin endpoints for all workers. */
+  readonly adminServer?: boolean;
 }
 
 export interface Authzd {
@@ -42,10 +49,13 @@ export interface Authzd {
   readonly readiness: Readiness;
   readonly logger: Logger;
   readonly store: PolicyStore;
-  /** Compiles and activates a policy set; on failure the active set stays and the error is thrown. */
-  activate(files: PolicyFiles, version?: string): string;
-  /** Re-reads the configured policy directory and activates it. */
-  reloadPolicies(): Promise<string>;
+  /** Verifies (bundles), compiles and activates a policy set; on failure the active set stays and the promise rejects. */
+  activate: Activate;
+  readonly revocations: RevocationList;
+  /** Re-reads the configured policy directory and activates it (a no-op when policies come from bundles). */
+  reloadPolicies(): Promise<string | undefined>;
+  /** Makes every cached decision unusable (revocations, risk changes). */
+  invalidateDecisions(): void;
   /** SIGTERM semantics: not ready, drain in-flight checks, flush the audit log, close listeners. */
   shutdown(): Promise<void>;
 }
@@ -62,45 +72,92 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
       onDropped: (n) => metrics.auditDropped.inc(n),
     });
   const readiness = new Readiness();
+  let stopping = false;
   readiness.watch((s) => metrics.ready.set(s === 'SERVING' ? 1 : 0));
   metrics.ready.set(0);
 
   const verifier = new TokenVerifier(config.tokens, {
     now,
     onRefresh: (issuer, result) => metrics.jwksRefreshes.inc({ issuer, result }),
+    cache: config.cache.tokens,
   });
+  metrics.addCacheSource('token', () => verifier.cacheStats);
+  const decisionCache = config.cache.decisions.maxEntries > 0 ? new DecisionCache(config.cache.decisions) : undefined;
+  if (decisionCache !== undefined) metrics.addCacheSource('decision', () => decisionCache.stats);
+  // Revocations and risk changes bump this; it is part of every decision-cache key.
+  let epoch = 0;
+  const invalidateDecisions = () => {
+    epoch++;
+    decisionCache?.clear();
+  };
   if (verifier.issuerCount === 0) logger.warn('no token issuers configured: every HTTP request will be denied with token_issuer_unknown');
 
-  const engine = new PolicyEngine({ validateRequests: config.policies.validateRequests });
+  const engine = new PolicyEngine({ validateRequests: config.policies.validateRequests, slicing: config.policies.slicing });
   const store = new PolicyStore(engine);
   const policyDir = config.policies.directory ?? EMBEDDED_POLICIES;
 
-  const activate = (files: PolicyFiles, version?: string): string => {
-    const started = process.hrtime.bigint();
-    try {
-      const model = compilePolicyModel(files, version);
-      const previous = store.version;
-      store.activate(model);
-      metrics.policyActivations.inc({ result: 'success' });
-      if (previous !== undefined) metrics.policyInfo.remove({ version: previous });
-      metrics.policyInfo.set({ version: model.version }, 1);
-      metrics.policyLastActivation.set(now() / 1000);
-      metrics.policies.set(Object.keys(model.policies).length);
-      metrics.entities.set(model.entities.size);
-      for (const warning of model.warnings) logger.warn({ version: model.version }, warning);
-      logger.info(
-        { version: model.version, previous, policies: Object.keys(model.policies).length, routes: model.routes.routes.length, entities: model.entities.size, ms: Number(process.hrtime.bigint() - started) / 1e6 },
-        'policy set activated',
-      );
-      return model.version;
-    } catch (err) {
-      metrics.policyActivations.inc({ result: 'failure' });
-      logger.error({ err: err instanceof Error ? err.message : String(err), active: store.version }, 'policy set rejected; the active set keeps serving');
-      throw err;
+  const activate = createActivator({
+    store,
+    metrics,
+    logger,
+    now,
+    // Keys carry the version, so old entries could never be hit again; dropping them frees the memory now.
+    onActivated: () => {
+      decisionCache?.clear();
+      if (!stopping) readiness.set('SERVING');
+    },
+  });
+  const reloadPolicies = async (): Promise<string | undefined> => {
+    if (config.bundle.url !== undefined) {
+      logger.info('policy reload ignored: policies come from the bundle server');
+      return store.version;
     }
+    return (await activate({ directory: policyDir })).version;
   };
-  const reloadPolicies = async () => activate(await readPolicyDir(policyDir));
-  await reloadPolicies();
+
+  // Revocations: followed from the feed when configured; every applied change invalidates decisions.
+  const revocations = new RevocationList();
+  let revocationFollower: RevocationFollower | undefined;
+  if (config.revocation.url !== undefined) {
+    revocationFollower = new RevocationFollower({
+      config: { ...config.revocation, url: config.revocation.url },
+      list: revocations,
+      logger: logger.child({ component: 'revocations' }),
+      token: readSecret(config.revocation.tokenFile, config.revocation.tokenEnv, 'revocation'),
+      onChange: () => invalidateDecisions(),
+      onPoll: (result) => metrics.revocationPolls.inc({ result }),
+      now,
+    });
+    metrics.setRevocationSource(() => {
+      const lag = revocationFollower!.lagMs();
+      return { entries: revocations.size, lagSeconds: lag === undefined ? undefined : lag / 1000 };
+    });
+  }
+
+  // Policies: from a signed bundle server, or from a directory.
+  let bundleFollower: BundleFollower | undefined;
+  if (config.bundle.url !== undefined) {
+    const bundle = config.bundle;
+    const url = bundle.url!;
+    const scope = bundle.scope ?? bundleNameOf(url);
+    bundleFollower = new BundleFollower({
+      config: { ...bundle, url },
+      logger: logger.child({ component: 'bundles' }),
+      token: readSecret(bundle.tokenFile, bundle.tokenEnv, 'bundle'),
+      activate: async (bytes, minRevision) => {
+        const trust = { keys: bundle.publicKeys, scope, minRevision, allowRollback: bundle.allowRollback, maxBytes: bundle.maxBytes };
+        const activation = await activate({ bundle: bytes, trust });
+        return activation.bundle!;
+      },
+      onFetch: (result) => metrics.bundleFetches.inc({ result }),
+      onFailure: (failure) => metrics.bundleFailures.inc(failure),
+      now,
+    });
+    // Start from the last verified bundle on disk, so a restart with the control plane away still serves.
+    await bundleFollower.loadCache();
+  } else {
+    await reloadPolicies();
+  }
 
   const pipeline = new CheckPipeline({
     config,
@@ -109,6 +166,9 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
     verifier,
     now,
     newId: randomUUID,
+    ...(decisionCache !== undefined ? { decisionCache } : {}),
+    epoch: () => epoch,
+    revocations,
     onEvaluation: (s) => metrics.policyEvaluationDuration.observe(s),
   });
   const sinks = { metrics, audit, logger, throttle: createThrottle(10_000, now) };
@@ -151,22 +211,32 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
   server.addService(protos.health, healthHandlers(readiness));
   if (config.grpc.reflection) new ReflectionService(protos.definition).addToServer(server);
 
+  await removeStaleSocket(config.grpc.address);
   const grpcPort = await new Promise<number>((resolve, reject) => {
     server.bindAsync(config.grpc.address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
   });
-  let admin: AdminServer;
-  try {
-    admin = await startAdminServer(config.admin.address, { registry, readiness });
-  } catch (err) {
-    server.forceShutdown();
-    throw err;
+  let admin: AdminServer | undefined;
+  if (deps.adminServer !== false) {
+    try {
+      admin = await startAdminServer(config.admin.address, { registry, readiness });
+    } catch (err) {
+      server.forceShutdown();
+      throw err;
+    }
   }
-  readiness.set('SERVING');
-  logger.info({ grpc: config.grpc.address, grpcPort, admin: config.admin.address, adminPort: admin.port, version: store.version }, 'authzd ready');
+  // Ready only once a policy set is active; with bundles that may be later, when the first one arrives.
+  if (store.version !== undefined) readiness.set('SERVING');
+  bundleFollower?.start();
+  revocationFollower?.start();
+  logger.info(
+    { grpc: config.grpc.address, grpcPort, admin: config.admin.address, adminPort: admin?.port, version: store.version, bundleUrl: config.bundle.url },
+    store.version !== undefined ? 'authzd ready' : 'authzd listening; waiting for the first policy bundle',
+  );
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = () =>
     (shuttingDown ??= (async () => {
+      stopping = true;
       readiness.set('NOT_SERVING');
       logger.info({ inflight, drainDelayMs: config.shutdown.drainDelayMs }, 'shutting down: readiness off, draining');
       // Envoy and the kubelet need a moment to see NOT_SERVING before the listener goes away.
@@ -184,7 +254,8 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
       });
       if (inflight > 0) await new Promise<void>((resolve) => (drained = resolve));
       verifier.close();
-      await admin.close();
+      await Promise.all([bundleFollower?.stop(), revocationFollower?.stop()]);
+      await admin?.close();
       await audit.close();
       logger.info('shutdown complete');
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
@@ -192,7 +263,7 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
 
   return {
     grpcPort,
-    adminPort: admin.port,
+    adminPort: admin?.port ?? 0,
     metrics,
     registry,
     readiness,
@@ -200,8 +271,16 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
     store,
     activate,
     reloadPolicies,
+    invalidateDecisions,
+    revocations,
     shutdown,
   };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The bundle name is the URL's last path segment (`/v1/bundles/{name}`); the default scope is that name. */
+function bundleNameOf(url: string): string {
+  const segments = new URL(url).pathname.split('/').filter((s) => s.length > 0);
+  return decodeURIComponent(segments.at(-1) ?? 'default').replace(/\.tar\.gz$/, '');
+}

@@ -6,10 +6,110 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 
 // Sub-millisecond buckets: the warm path is tens of microseconds.
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
+/** Cumulative counters a cache keeps itself; read at scrape time. */
+export interface CacheCounters {
+  readonly hits: number;
+  readonly misses: number;
+  readonly evictions: number;
+  readonly entries: number;
+}
+
 export function createMetrics(registry: Registry) {
   const registers = [registry];
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+  const cacheSources = new Map<string, () => CacheCounters>();
+  let revocationSource: (() => { entries: number; lagSeconds: number | undefined }) | undefined;
+  // Caches count for themselves on the hot path (a field increment); these read the counts on scrape.
+  const fromCaches = (pick: (c: CacheCounters) => number) =>
+    function (this: Counter<'cache'> | Gauge<'cache'>) {
+      this.reset();
+      for (const [cache, read] of cacheSources) {
+        const value = pick(read());
+        if ('set' in this) this.set({ cache }, value);
+        else if (value > 0) this.inc({ cache }, value);
+      }
+    };
   return {
+    /** Where the revocation gauges read from (the sidecar's revocation list and feed follower). */
+    setRevocationSource(read: () => { entries: number; lagSeconds: number | undefined }): void {
+      revocationSource = read;
+    },
+    bundleRevision: new Gauge({
+      name: 'authzd_bundle_revision',
+      help: 'Revision of the active policy bundle (absent when policies come from a directory).',
+      registers,
+      aggregator: 'min',
+    }),
+    bundleFetches: new Counter({
+      name: 'authzd_bundle_fetches_total',
+      help: 'Answers from the bundle server, by result (updated, unchanged).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    bundleFailures: new Counter({
+      name: 'authzd_bundle_failures_total',
+      help: 'Bundle updates that failed, by stage (fetch, verify, activate) and reason; the active set keeps serving.',
+      labelNames: ['stage', 'reason'] as const,
+      registers,
+    }),
+    revocations: new Gauge({
+      name: 'authzd_revocations',
+      help: 'Live revocation entries held.',
+      registers,
+      aggregator: 'max',
+      collect() {
+        const r = revocationSource?.();
+        if (r !== undefined) this.set(r.entries);
+      },
+    }),
+    revocationFeedLag: new Gauge({
+      name: 'authzd_revocation_feed_lag_seconds',
+      help: 'Seconds since the revocation feed last answered (how stale the revocation list may be).',
+      registers,
+      aggregator: 'max',
+      collect() {
+        const r = revocationSource?.();
+        if (r?.lagSeconds !== undefined) this.set(r.lagSeconds);
+      },
+    }),
+    revocationPolls: new Counter({
+      name: 'authzd_revocation_polls_total',
+      help: 'Polls of the revocation feed, by result (ok, or the failure reason).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    /** Registers a cache ("token", "decision") whose counters the cache metrics report. */
+    addCacheSource(cache: string, read: () => CacheCounters): void {
+      cacheSources.set(cache, read);
+    },
+    cacheHits: new Counter({
+      name: 'authzd_cache_hits_total',
+      help: 'Cache lookups that found a usable entry, by cache (token, decision).',
+      labelNames: ['cache'] as const,
+      registers,
+      collect: fromCaches((c) => c.hits),
+    }),
+    cacheMisses: new Counter({
+      name: 'authzd_cache_misses_total',
+      help: 'Cache lookups that found nothing usable, by cache (token, decision).',
+      labelNames: ['cache'] as const,
+      registers,
+      collect: fromCaches((c) => c.misses),
+    }),
+    cacheEvictions: new Counter({
+      name: 'authzd_cache_evictions_total',
+      help: 'Entries evicted to stay within the size bounds, by cache.',
+      labelNames: ['cache'] as const,
+      registers,
+      collect: fromCaches((c) => c.evictions),
+    }),
+    cacheEntries: new Gauge({
+      name: 'authzd_cache_entries',
+      help: 'Entries held, by cache.',
+      labelNames: ['cache'] as const,
+      registers,
+      collect: fromCaches((c) => c.entries),
+    }),
     decisions: new Counter({
       name: 'authzd_decisions_total',
       help: 'Check calls answered, by decision (allow, deny, error), reason code, route id and deciding stage.',
@@ -40,11 +140,13 @@ export function createMetrics(registry: Registry) {
       help: 'Check calls received and not yet answered.',
       registers,
     }),
+    // Aggregators say how the primary combines workers' values when --workers > 1 (default: sum).
     policyInfo: new Gauge({
       name: 'authzd_policy_info',
       help: 'Always 1, labelled with the active policy version.',
       labelNames: ['version'] as const,
       registers,
+      aggregator: 'max',
     }),
     policyActivations: new Counter({
       name: 'authzd_policy_activations_total',
@@ -56,21 +158,25 @@ export function createMetrics(registry: Registry) {
       name: 'authzd_policy_last_activation_timestamp_seconds',
       help: 'Unix time of the last successful policy activation.',
       registers,
+      aggregator: 'min',
     }),
     policies: new Gauge({
       name: 'authzd_policies',
       help: 'Policies in the active set.',
       registers,
+      aggregator: 'max',
     }),
     entities: new Gauge({
       name: 'authzd_entities',
       help: 'Entities in the active entity store.',
       registers,
+      aggregator: 'max',
     }),
     ready: new Gauge({
       name: 'authzd_ready',
       help: '1 when a policy set is active and the server accepts checks, else 0.',
       registers,
+      aggregator: 'min',
     }),
     auditEvents: new Counter({
       name: 'authzd_audit_events_total',

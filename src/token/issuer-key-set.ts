@@ -17,6 +17,8 @@ export class KeySetUnavailableError extends Error {
 
 export interface IssuerKeySet {
   readonly getKey: JWTVerifyGetKey;
+  /** Changes whenever the keys change, so anything verified with the old keys can be dropped. */
+  generation(): number;
   close(): void;
 }
 
@@ -38,7 +40,7 @@ function localKeySet(file: string): IssuerKeySet {
     throw new ConfigError([`JWKS file ${file}: ${(err as Error).message}`]);
   }
   if (!isKeySet(jwks)) throw new ConfigError([`JWKS file ${file}: expected {"keys": [...]}`]);
-  return { getKey: createLocalJWKSet(jwks), close() {} };
+  return { getKey: createLocalJWKSet(jwks), generation: () => 0, close() {} };
 }
 
 /**
@@ -87,7 +89,22 @@ function remoteKeySet(issuer: IssuerConfig, url: URL, deps: KeySetDeps): IssuerK
     );
   }, Math.max(1_000, Math.floor(issuer.jwksMaxAgeMs * 0.8)));
   timer.unref();
-  return { getKey, close: () => clearInterval(timer) };
+  // jose swaps its key set on background refreshes and on unknown-kid reloads; cache.uat moves each time.
+  let seenUat: number | undefined;
+  let fingerprint = '';
+  let generation = 0;
+  const currentGeneration = () => {
+    if (cache.uat !== seenUat && cache.jwks !== undefined) {
+      seenUat = cache.uat;
+      const next = JSON.stringify(cache.jwks);
+      if (next !== fingerprint) {
+        if (fingerprint !== '') generation++;
+        fingerprint = next;
+      }
+    }
+    return generation;
+  };
+  return { getKey, generation: currentGeneration, close: () => clearInterval(timer) };
 }
 
 function isKeySet(value: unknown): value is JSONWebKeySet {

@@ -3,25 +3,40 @@ import type { Config, IssuerConfig } from '../config/config-schema.js';
 import type { TokenReason } from '../check/reasons.js';
 import { createIssuerKeySet, type IssuerKeySet, type KeySetDeps } from './issuer-key-set.js';
 import { translateJoseError } from './translate-jose-error.js';
+import { type TokenCacheOptions, VerifiedTokenCache } from './verified-token-cache.js';
 
 export interface VerifiedToken {
   readonly claims: JWTPayload & { readonly sub: string; readonly exp: number; readonly iss: string };
   readonly issuer: IssuerConfig;
 }
 
+export interface CacheStats {
+  readonly hits: number;
+  readonly misses: number;
+  readonly evictions: number;
+  readonly entries: number;
+}
+
 export type VerifyResult =
   | { readonly ok: true; readonly token: VerifiedToken }
   | { readonly ok: false; readonly reason: TokenReason | 'jwks_unavailable' };
 
-/** Verifies compact JWS tokens against the configured issuers: signature first, then claims. */
+/**
+ * Verifies compact JWS tokens against the configured issuers: signature first, then claims. Results are
+ * cached by token hash (VerifiedTokenCache) and concurrent verifications of the same token share one.
+ */
 export class TokenVerifier {
   readonly #issuers = new Map<string, { config: IssuerConfig; keySet: IssuerKeySet }>();
   readonly #tolerance: number;
   readonly #now: () => number;
+  readonly #cache: VerifiedTokenCache | undefined;
+  readonly #inflight = new Map<string, Promise<VerifyResult>>();
+  readonly #generationOf = (issuer: string | undefined) => (issuer === undefined ? 0 : (this.#issuers.get(issuer)?.keySet.generation() ?? -1));
 
-  constructor(tokens: Config['tokens'], deps: KeySetDeps) {
+  constructor(tokens: Config['tokens'], deps: KeySetDeps & { readonly cache?: TokenCacheOptions }) {
     this.#tolerance = tokens.clockToleranceSeconds;
     this.#now = deps.now;
+    this.#cache = deps.cache !== undefined && deps.cache.maxEntries > 0 ? new VerifiedTokenCache(deps.cache) : undefined;
     for (const issuer of tokens.issuers) {
       this.#issuers.set(issuer.issuer, { config: issuer, keySet: createIssuerKeySet(issuer, deps) });
     }
@@ -31,8 +46,46 @@ export class TokenVerifier {
     return this.#issuers.size;
   }
 
+  /** Cache counters, for metrics. */
+  get cacheStats(): CacheStats {
+    const c = this.#cache;
+    return { hits: c?.hits ?? 0, misses: c?.misses ?? 0, evictions: c?.evictions ?? 0, entries: c?.size ?? 0 };
+  }
+
   /** `token` must already be in strict compact form (see extractBearer). */
-  async verify(token: string): Promise<VerifyResult> {
+  verify(token: string): Promise<VerifyResult> | VerifyResult {
+    const cache = this.#cache;
+    if (cache === undefined) return this.#verify(token);
+    const key = VerifiedTokenCache.key(token);
+    const now = this.#now();
+    const hit = cache.get(key, this.#generationOf, now);
+    if (hit !== undefined) {
+      if (!hit.ok) return { ok: false, reason: hit.reason };
+      // Still inside its lifetime? Time only moves forward, so nbf and iat cannot have become a problem.
+      if (hit.token.claims.exp <= now / 1000 - this.#tolerance) return { ok: false, reason: 'token_expired' };
+      return { ok: true, token: hit.token };
+    }
+    const pending = this.#inflight.get(key);
+    if (pending !== undefined) return pending;
+    const promise = this.#verify(token).then((result) => {
+      this.#inflight.delete(key);
+      if (result.ok) cache.setVerified(key, result.token, this.#generationOf(result.token.issuer.issuer));
+      else if (result.reason !== 'jwks_unavailable') {
+        const iss = unverifiedIssuer(token);
+        cache.setRejected(key, result.reason, iss, this.#generationOf(iss), this.#now());
+      }
+      return result;
+    });
+    this.#inflight.set(key, promise);
+    return promise;
+  }
+
+  /** Drops every cached verification (e.g. when an operator asks for it). */
+  clearCache(): void {
+    this.#cache?.clear();
+  }
+
+  async #verify(token: string): Promise<VerifyResult> {
     // The unverified iss only selects which issuer's keys and rules to apply; jwtVerify then requires it.
     let iss: unknown;
     try {
@@ -68,5 +121,14 @@ export class TokenVerifier {
 
   close(): void {
     for (const { keySet } of this.#issuers.values()) keySet.close();
+  }
+}
+
+function unverifiedIssuer(token: string): string | undefined {
+  try {
+    const iss = decodeJwt(token).iss;
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -174,3 +174,41 @@ describe('SIGTERM', () => {
     expect(sidecar.stderr()).toContain('shutdown complete');
   });
 });
+
+describe('--workers 2', () => {
+  it('serves from two processes behind one listener, with one admin endpoint summing both', async () => {
+    const sidecar = await new Promise<Running>((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, 'serve', ...baseArgs(), '--workers', '2', '--admin-addr', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      const timer = setTimeout(() => reject(new Error(`cluster did not start:\n${err}`)), 30_000);
+      child.stderr!.on('data', (chunk: Buffer) => {
+        err += chunk.toString();
+        const lines = err.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+        const workers = lines.filter((l) => l.msg === 'authzd ready');
+        const cluster = lines.find((l) => l.msg === 'authzd cluster ready');
+        if (cluster && workers.length === 2) {
+          clearTimeout(timer);
+          resolve({ child, grpcPort: workers[0].grpcPort, adminPort: cluster.adminPort, stderr: () => err, exit });
+        }
+      });
+    });
+    try {
+      const workerIds = new Set(sidecar.stderr().split('\n').filter((l) => l.includes('"authzd ready"')).map((l) => JSON.parse(l).worker));
+      expect(workerIds).toEqual(new Set([1, 2]));
+      expect((await fetch(`http://127.0.0.1:${sidecar.adminPort}/readyz`)).status).toBe(200);
+      const token = await issuer.sign({ sub: 'alice' });
+      const clients = Array.from({ length: 4 }, () => envoyAuthorizationClient(`127.0.0.1:${sidecar.grpcPort}`));
+      const answers = await Promise.all(clients.flatMap((c) => Array.from({ length: 5 }, () => c.check(httpCheckRequest({ path: '/accounts/acc-1001', token })))));
+      expect(answers.every((a) => a.http_response === 'ok_response')).toBe(true);
+      for (const c of clients) c.close();
+      const metrics = await (await fetch(`http://127.0.0.1:${sidecar.adminPort}/metrics`)).text();
+      const total = [...metrics.matchAll(/^authzd_decisions_total\{[^}]*decision="allow"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+      expect(total).toBe(20);
+      expect(metrics).toContain('authzd_ready 1');
+    } finally {
+      sidecar.child.kill('SIGTERM');
+      expect(await sidecar.exit).toBe(0);
+    }
+  }, 60_000);
+});

@@ -124,3 +124,65 @@ describe('CheckPipeline', () => {
     expect(outcome).toMatchObject({ kind: 'error', failure: { reason: 'internal_error' } });
   });
 });
+
+describe('CheckPipeline with the decision cache', () => {
+  async function cachedPipeline() {
+    const { DecisionCache } = await import('../../../src/check/decision-cache.js');
+    const config = testConfig(issuer);
+    const engine = new PolicyEngine({ validateRequests: true });
+    const store = new PolicyStore(engine);
+    store.activate(compilePolicyModel(examplePolicyFiles()));
+    const verifier = new TokenVerifier(config.tokens, { now: Date.now, cache: config.cache.tokens });
+    const decisionCache = new DecisionCache(config.cache.decisions);
+    let epoch = 0;
+    let evaluations = 0;
+    const p = new CheckPipeline({ config, store, engine, verifier, now: Date.now, newId: () => 'id', decisionCache, epoch: () => epoch, onEvaluation: () => evaluations++ });
+    return { p, bump: () => epoch++, evaluations: () => evaluations };
+  }
+
+  it('reuses a low-risk decision for identical inputs and says so', async () => {
+    const { p, evaluations } = await cachedPipeline();
+    const token = await issuer.sign({ sub: 'alice' });
+    const first = await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token }));
+    const second = await decide(p, httpCheckRequest({ path: '/accounts/acc-1001?x=1', token, sourceIp: '10.9.9.9' }));
+    expect(first).toMatchObject({ allowed: true, source: 'engine', policies: ['account-owner-read'] });
+    expect(second).toMatchObject({ allowed: true, source: 'cache', policies: ['account-owner-read'] });
+    expect(evaluations()).toBe(1);
+  });
+
+  it("never serves one principal another principal's decision", async () => {
+    const { p } = await cachedPipeline();
+    const owner = await issuer.sign({ sub: 'alice' });
+    expect(await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token: owner }))).toMatchObject({ allowed: true });
+    const intruder = await issuer.sign({ sub: 'erin', tenant: 'globex' });
+    expect(await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token: intruder }))).toMatchObject({ allowed: false, source: 'engine' });
+    // Same user, a role more in the token: different inputs, evaluated afresh.
+    const teller = await issuer.sign({ sub: 'alice', roles: ['teller'] });
+    expect(await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token: teller }))).toMatchObject({ source: 'engine' });
+  });
+
+  it('never caches high-risk routes', async () => {
+    const { p, evaluations } = await cachedPipeline();
+    const token = await issuer.sign({ sub: 'alice', scope: 'payments:write', acr: 'mfa' });
+    for (let i = 0; i < 3; i++) {
+      expect(await decide(p, httpCheckRequest({ method: 'POST', path: '/accounts/acc-1001/transfers', token }))).toMatchObject({ allowed: true, source: 'engine' });
+    }
+    expect(evaluations()).toBe(3);
+  });
+
+  it('a new epoch (revocation, risk change) makes cached decisions unusable', async () => {
+    const { p, bump } = await cachedPipeline();
+    const token = await issuer.sign({ sub: 'alice' });
+    await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token }));
+    bump();
+    expect(await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token }))).toMatchObject({ source: 'engine' });
+  });
+
+  it('checks the token before the cache: an expired token is refused though its decision is cached', async () => {
+    const { p } = await cachedPipeline();
+    const live = await issuer.sign({ sub: 'alice' });
+    await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token: live }));
+    const expired = await issuer.sign({ sub: 'alice', exp: Math.floor(Date.now() / 1000) - 3600 });
+    expect(await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token: expired }))).toMatchObject({ allowed: false, reason: 'token_expired' });
+  });
+});

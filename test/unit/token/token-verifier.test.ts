@@ -169,3 +169,91 @@ describe('remote JWKS', () => {
     v.close();
   });
 });
+
+describe('verified-token cache', () => {
+  const cached = (clock: () => number, extra: Record<string, unknown> = {}) =>
+    new TokenVerifier(tokens([{ issuer: ISSUER, audiences: [AUDIENCE], jwksFile: issuer.jwksFile }]), {
+      now: clock,
+      cache: { maxEntries: 1000, maxBytes: 1 << 20, negativeTtlMs: 10_000, ...extra },
+    });
+
+  it('verifies a token once and answers later requests from memory', async () => {
+    const v = cached(Date.now);
+    const token = await issuer.sign({ sub: 'alice' });
+    expect((await v.verify(token)).ok).toBe(true);
+    const again = v.verify(token);
+    expect(again).not.toBeInstanceOf(Promise);
+    expect(again).toMatchObject({ ok: true, token: { claims: { sub: 'alice' } } });
+    expect(v.cacheStats).toMatchObject({ hits: 1, misses: 1, entries: 1 });
+  });
+
+  it('keys on the whole token: a different payload under the same signature is not a hit', async () => {
+    const v = cached(Date.now);
+    const good = await issuer.sign({ sub: 'alice' });
+    await v.verify(good);
+    const [h, , sig] = good.split('.');
+    const [, p] = (await issuer.sign({ sub: 'admin' })).split('.');
+    expect(await v.verify(`${h}.${p}.${sig}`)).toEqual({ ok: false, reason: 'token_signature_invalid' });
+  });
+
+  it('stops honouring a cached token once it expires', async () => {
+    let clock = Date.now();
+    const v = cached(() => clock);
+    const token = await issuer.sign({ exp: Math.floor(clock / 1000) + 60 });
+    expect((await v.verify(token)).ok).toBe(true);
+    clock += 120_000; // beyond exp + 30 s tolerance
+    expect(v.verify(token)).toEqual({ ok: false, reason: 'token_expired' });
+  });
+
+  it('remembers deterministic rejections briefly, but never "not yet valid"', async () => {
+    let clock = Date.now();
+    const v = cached(() => clock);
+    const forged = await issuer.forge();
+    await v.verify(forged);
+    expect(v.verify(forged)).toEqual({ ok: false, reason: 'token_signature_invalid' });
+    clock += 11_000;
+    expect(v.verify(forged)).toBeInstanceOf(Promise); // the negative entry lapsed
+    const early = await issuer.sign({ nbf: Math.floor(clock / 1000) + 600 });
+    await v.verify(early);
+    expect(v.verify(early)).toBeInstanceOf(Promise);
+  });
+
+  it('shares one verification among concurrent requests for the same token', async () => {
+    const v = cached(Date.now);
+    const token = await issuer.sign({ sub: 'concurrent' });
+    const pending = Array.from({ length: 20 }, () => v.verify(token));
+    expect(new Set(pending).size).toBe(1); // one verification, one promise, twenty callers
+    const results = await Promise.all(pending);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(v.cacheStats.entries).toBe(1);
+  });
+
+  it('drops entries when the issuer rotates its keys', async () => {
+    const { exportJWK: exp, generateKeyPair: gen } = await import('jose');
+    const { readFileSync } = await import('node:fs');
+    let body = readFileSync(issuer.jwksFile, 'utf8');
+    const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+      const v = new TokenVerifier(tokens([{ issuer: ISSUER, audiences: [AUDIENCE], jwksUrl: url, jwksCooldownMs: 0 }]), {
+        now: Date.now,
+        cache: { maxEntries: 100, maxBytes: 1 << 20, negativeTtlMs: 0 },
+      });
+      const token = await issuer.sign();
+      expect((await v.verify(token)).ok).toBe(true);
+      expect(v.verify(token)).toMatchObject({ ok: true });
+      // The issuer drops the old key and publishes a new one; a token with the new kid makes jose reload.
+      const next = await gen('ES256');
+      body = JSON.stringify({ keys: [{ ...(await exp(next.publicKey)), kid: 'rotated', alg: 'ES256' }] });
+      await v.verify(await issuer.sign({}, { header: { kid: 'rotated' } }));
+      // The old token is no longer answered from the cache, and its key is gone.
+      const after = v.verify(token);
+      expect(after).toBeInstanceOf(Promise);
+      expect(await after).toEqual({ ok: false, reason: 'token_key_unknown' });
+      v.close();
+    } finally {
+      server.close();
+    }
+  });
+});

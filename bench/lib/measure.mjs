@@ -1,0 +1,101 @@
+// One measured run against a running server: the server's counters and CPU time read just before and
+// just after the load generator runs, and everything the report needs derived from the three.
+import { cacheHitRatios, compareMix, crossCheckCounts, expectedCounts, splitServerCounts } from './cross-check.mjs';
+import { diffCounts, sumBy, sumSamples } from './prometheus-text.mjs';
+import { treeCpuSeconds } from './proc-stats.mjs';
+import { sleep } from './servers.mjs';
+
+export const decisionCounts = (samples) => sumBy(samples, 'authzd_decisions_total', ['decision', 'reason']);
+
+/** Cache lookups by cache ("token", "decision"), for builds that export authzd_cache_{hits,misses}_total. */
+function cacheCounts(samples) {
+  return { hits: sumBy(samples, 'authzd_cache_hits_total', ['cache']), misses: sumBy(samples, 'authzd_cache_misses_total', ['cache']) };
+}
+
+/** Waits until nothing is in flight and the decision counter has stopped moving (calls abandoned by a client finish). */
+export async function waitQuiet(server, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = -1;
+  for (;;) {
+    const samples = await server.scrape();
+    const total = sumSamples(samples, 'authzd_decisions_total');
+    const inflight = sumSamples(samples, 'authzd_checks_in_flight');
+    if (total === last && inflight === 0) return samples;
+    if (Date.now() > deadline) return samples;
+    last = total;
+    await sleep(150);
+  }
+}
+
+/** Runs fn between two quiet points; returns its result, the server's counter increase and CPU seconds. */
+export async function measured(server, fn) {
+  const beforeSamples = await waitQuiet(server);
+  const cpu0 = treeCpuSeconds(server.pid);
+  const out = await fn();
+  const afterSamples = await waitQuiet(server);
+  const cpu1 = treeCpuSeconds(server.pid);
+  return {
+    out,
+    serverByKey: diffCounts(decisionCounts(beforeSamples), decisionCounts(afterSamples)),
+    serverCpuSeconds: cpu0 === undefined || cpu1 === undefined ? Number.NaN : cpu1 - cpu0,
+    caches: cacheHitRatios(cacheCounts(beforeSamples), cacheCounts(afterSamples)),
+  };
+}
+
+function serverFigures(serverByKey, serverCpuSeconds, seconds, caches) {
+  const counts = splitServerCounts(serverByKey);
+  return {
+    byKey: serverByKey,
+    caches,
+    calls: counts.total,
+    cpuSeconds: serverCpuSeconds,
+    cores: serverCpuSeconds / seconds,
+    cpuUsPerCall: counts.total > 0 ? (serverCpuSeconds * 1e6) / counts.total : Number.NaN,
+  };
+}
+
+/** A ghz run's record. expectations: "decision|reason" per message in file order (undefined: not checked). */
+export function ghzRecord({ argv, report, clientCpuSeconds }, { serverByKey, serverCpuSeconds, caches }, { expectations, concurrency, rps }) {
+  const seconds = report.seconds;
+  const record = {
+    tool: 'ghz',
+    mode: rps === undefined ? 'saturation' : `rate ${rps}/s`,
+    argv,
+    seconds,
+    calls: report.count,
+    okCalls: report.okCount,
+    errors: report.errors,
+    rps: report.okCount / seconds,
+    latencyMs: report.latencyMs,
+    clientCores: clientCpuSeconds / seconds,
+    server: serverFigures(serverByKey, serverCpuSeconds, seconds, caches),
+    crossCheck: crossCheckCounts({ tool: 'ghz', clientOk: report.okCount, serverByKey, slack: concurrency }),
+  };
+  if (expectations !== undefined && !expectations.includes(undefined)) {
+    record.mix = compareMix(expectedCounts(expectations, report.count), serverByKey, concurrency);
+  }
+  return record;
+}
+
+/** An h2load run's record; every call sent the same message, whose answer should be `expectation`. */
+export function h2loadRecord({ argv, summary, log, clientCpuSeconds }, { serverByKey, serverCpuSeconds, caches }, { expectation, inflight }) {
+  const seconds = summary.seconds;
+  const record = {
+    tool: 'h2load',
+    argv,
+    seconds,
+    calls: summary.done,
+    okCalls: summary.succeeded,
+    errors: summary.failed + summary.errored + summary.timeout,
+    rps: summary.succeeded / seconds,
+    latencyMs: log.latencyMs,
+    clientCores: clientCpuSeconds / seconds,
+    server: serverFigures(serverByKey, serverCpuSeconds, seconds, caches),
+    crossCheck: crossCheckCounts({ tool: 'h2load', clientOk: summary.succeeded, serverByKey, slack: inflight }),
+  };
+  if (expectation !== undefined) {
+    const others = Object.entries(serverByKey).filter(([k]) => k !== expectation);
+    record.mix = { ok: others.length === 0, problems: others.map(([k, n]) => `${k}: ${n} calls answered other than the expected ${expectation}`) };
+  }
+  return record;
+}

@@ -1,0 +1,32 @@
+import type { BenchIssuer } from './datasets.mjs';
+import type { Sample } from './prometheus-text.mjs';
+export const AUTHZD_MAIN: string;
+export const NULL_SERVER: string;
+export function killAllServers(): void;
+export function freePort(): Promise<number>;
+export function helpListsFlag(help: string, flag: string): boolean;
+export function authzdSupportsWorkers(): boolean;
+export function pinned(cpus: string, argv: readonly string[]): string[];
+export interface RunningServer {
+  readonly pid: number;
+  readonly grpcAddr: string;
+  readonly adminUrl: string;
+  readonly command: readonly string[];
+  readonly logFile: string;
+  readonly lines: readonly Record<string, any>[];
+  readonly startupMs: number;
+  onLine(listener: (line: Record<string, any>) => void): () => void;
+  scrape(): Promise<Sample[]>;
+  stop(): Promise<{ code: number | null; signal: string | null }>;
+}
+export function startServer(opts: {
+  kind: 'authzd' | 'null';
+  cpus: string;
+  policyDir?: string;
+  issuer?: BenchIssuer;
+  workers?: number;
+  workDir: string;
+  name: string;
+  readyTimeoutMs?: number;
+}): Promise<RunningServer>;
+export function sleep(ms: number): Promise<void>;

@@ -1,0 +1,495 @@
+// The load benchmark: authzd over gRPC next to the transport ceiling (a null ext_authz server), measured with
+// two load generators whose counts are checked against the server's own decision counter.
+//
+//   npm run bench                                   # build, then every scenario (about ten minutes)
+//   npm run bench -- --duration 20 --only warm --only cold
+//   node bench/run.mjs --help
+//
+// Writes bench/results/<timestamp>.json and regenerates the section of docs/BENCHMARKS.md between
+// <!-- load:begin --> and <!-- load:end --> (unless --no-docs). Each scenario runs against a fresh server
+// process, one at a time, pinned with taskset (servers on CPU 0, load generators on the others).
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { measureActivationStall } from './activation-stall.mjs';
+import { generatePolicySet, writePolicySet } from './generate-policy-set.mjs';
+import {
+  COLD_ACCOUNT_CAP,
+  coldMessages,
+  coldPolicyFiles,
+  denyHeavyMessages,
+  generatedSetMessages,
+  warmMessages,
+  warmPolicyFiles,
+} from './lib/datasets.mjs';
+import { decodeCheckRequest } from './lib/check-requests.mjs';
+import { grpcFrame, lengthDelimited } from './lib/grpc-frame.mjs';
+import { createIssuer } from './lib/issuer.mjs';
+import { ensureGhz, ensureH2load, killAllLoadGenerators, runGhz, runH2load } from './lib/load-tools.mjs';
+import { describeMachine } from './lib/machine.mjs';
+import { ghzRecord, h2loadRecord, measured } from './lib/measure.mjs';
+import { preflight } from './lib/preflight.mjs';
+import { treePeakRssBytes } from './lib/proc-stats.mjs';
+import { renderLoadSection, replaceSection } from './lib/report-markdown.mjs';
+import { authzdSupportsWorkers, killAllServers, startServer } from './lib/servers.mjs';
+import { evaluateTargets } from './lib/targets.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const SCENARIOS = [
+  { name: 'null', title: 'null server (transport ceiling)' },
+  { name: 'warm', title: 'warm: example policies, 300 users, re-used tokens' },
+  { name: 'cold', title: 'cold: new token and resource every call' },
+  { name: 'deny-heavy', title: 'deny-heavy: 90% denied' },
+  { name: 'policies-10', title: 'generated: 10 policies, 1,000 entities' },
+  { name: 'policies-1000', title: 'generated: 1,000 policies, 1,000 entities' },
+  { name: 'entities-100k', title: 'generated: 1,000 policies, 100,000 entities' },
+  { name: 'workers-1', title: 'warm, --workers 1' },
+  { name: 'workers-2', title: 'warm, --workers 2' },
+  { name: 'activation-stall', title: 'activation stall' },
+];
+const NAMES = SCENARIOS.map((s) => s.name);
+
+const HELP = `usage: node bench/run.mjs [options]   (npm run bench -- [options] builds first)
+
+  --duration S      seconds per measured run (default 10; each load scenario has three: saturation,
+                    half saturation, h2load)
+  --warmup S        seconds of unmeasured load before the measured runs (default 2)
+  --only NAME       run only these scenarios (repeatable or comma-separated); the null server always runs
+                    too, since every ratio is to it. Names: ${NAMES.join(', ')}, workers (= workers-1,workers-2)
+  --concurrency N   ghz concurrent calls (default 32)
+  --connections N   ghz connections, also h2load clients (default 4)
+  --activations N   re-activations in the activation-stall scenario (default 5)
+  --no-h2load       skip the h2load cross-check runs
+  --no-docs         do not touch docs/BENCHMARKS.md
+  --keep            keep the temporary directory (message files, ghz reports, server logs)
+  --server-cpus L   taskset CPU list for servers (default 0)
+  --client-cpus L   taskset CPU list for load generators (default: the other CPUs)`;
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    only: { type: 'string', multiple: true },
+    concurrency: { type: 'string', default: '32' },
+    connections: { type: 'string', default: '4' },
+    activations: { type: 'string', default: '5' },
+    'no-h2load': { type: 'boolean', default: false },
+    'no-docs': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    'server-cpus': { type: 'string' },
+    'client-cpus': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (values.help) {
+  process.stdout.write(`${HELP}\n`);
+  process.exit(0);
+}
+
+const positive = (name, text) => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    process.stderr.write(`bench: --${name} must be a positive integer, got ${JSON.stringify(text)}\n`);
+    process.exit(2);
+  }
+  return n;
+};
+const opts = {
+  durationS: positive('duration', values.duration),
+  warmupS: positive('warmup', values.warmup),
+  concurrency: positive('concurrency', values.concurrency),
+  connections: positive('connections', values.connections),
+  activations: positive('activations', values.activations),
+};
+opts.h2loadClients = opts.connections;
+opts.h2loadStreams = Math.max(1, Math.round(opts.concurrency / opts.connections));
+
+let selected = new Set(NAMES);
+if (values.only !== undefined) {
+  const wanted = values.only.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const unknown = wanted.filter((w) => !NAMES.includes(w) && w !== 'workers');
+  if (unknown.length > 0) {
+    process.stderr.write(`bench: unknown scenario ${unknown.map((u) => JSON.stringify(u)).join(', ')}; known: ${NAMES.join(', ')}, workers\n`);
+    process.exit(2);
+  }
+  selected = new Set(['null', ...wanted.flatMap((w) => (w === 'workers' ? ['workers-1', 'workers-2'] : [w]))]);
+}
+
+const cores = os.cpus().length;
+const pinning = {
+  server: values['server-cpus'] ?? (cores > 1 ? '0' : ''),
+  client: values['client-cpus'] ?? (cores > 2 ? `1-${cores - 1}` : cores === 2 ? '1' : ''),
+};
+const started = new Date();
+const startLoad = os.loadavg().map((l) => Math.round(l * 100) / 100);
+const log = (msg) => process.stderr.write(`[bench ${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
+
+const workDir = mkdtempSync(path.join(os.tmpdir(), 'authzd-bench-'));
+// An interrupted run takes its servers and load generators with it.
+process.on('exit', () => {
+  killAllLoadGenerators();
+  killAllServers();
+});
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    log(`${signal}: stopping`);
+    if (!values.keep) rmSync(workDir, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
+const problems = [];
+const scenarios = {};
+let activationStall;
+
+try {
+  const ghz = ensureGhz(log);
+  const h2load = values['no-h2load'] ? undefined : ensureH2load(log);
+  if (!values['no-h2load'] && h2load === undefined) problems.push('h2load is not installed and could not be installed (apt-get install nghttp2-client): no h2load cross-check in this run');
+  const workersSupported = authzdSupportsWorkers();
+  log(`ghz ${ghz.version} (${ghz.bin}), h2load ${h2load?.version ?? 'unavailable'}, authzd --workers ${workersSupported ? 'supported' : 'not supported'}; work dir ${workDir}`);
+  sanitize.tools = { ghz: ghz.bin, h2load: h2load?.bin };
+  const issuer = await createIssuer(workDir);
+  const ctx = { ghz, h2load, issuer };
+
+  for (const def of SCENARIOS) {
+    if (!selected.has(def.name)) continue;
+    if (def.name === 'activation-stall') {
+      log('activation stall');
+      try {
+        const halfOf1000 = scenarios['policies-1000']?.saturation?.rps;
+        activationStall = await measureActivationStall({
+          ghz,
+          issuer,
+          workDir,
+          serverCpus: pinning.server,
+          clientCpus: pinning.client,
+          concurrency: opts.concurrency,
+          connections: opts.connections,
+          rate: halfOf1000 === undefined ? undefined : Math.max(1, Math.round(halfOf1000 / 2)),
+          activations: opts.activations,
+          log,
+        });
+        activationStall.command = sanitize(activationStall.argv);
+        delete activationStall.argv;
+        if (activationStall.rejected > 0) problems.push(`activation stall: ${activationStall.rejected} re-activations were rejected`);
+        log(`activation stall: worst ${activationStall.worstStallMs.toFixed(1)} ms`);
+      } catch (err) {
+        activationStall = { error: String(err?.message ?? err) };
+        problems.push(`activation stall failed: ${activationStall.error}`);
+        log(`activation stall failed: ${err?.stack ?? err}`);
+      }
+      continue;
+    }
+    if (def.name.startsWith('workers-') && !workersSupported) {
+      scenarios[def.name] = { name: def.name, title: def.title, skipped: 'not supported: `authzd serve --help` lists no --workers' };
+      log(`${def.name}: not supported (authzd serve --help lists no --workers)`);
+      continue;
+    }
+    log(`${def.name}: preparing`);
+    try {
+      const prepared = await prepare(def.name, ctx);
+      scenarios[def.name] = await runLoadScenario(def, prepared, ctx);
+      const sat = scenarios[def.name].saturation;
+      log(`${def.name}: ${Math.round(sat.rps)} calls/s, p99 ${sat.latencyMs.p99.toFixed(2)} ms, half p99 ${scenarios[def.name].half.latencyMs.p99.toFixed(2)} ms`);
+    } catch (err) {
+      scenarios[def.name] = { name: def.name, title: def.title, error: String(err?.message ?? err) };
+      problems.push(`${def.name} failed: ${scenarios[def.name].error.split('\n')[0]}`);
+      log(`${def.name} failed: ${err?.stack ?? err}`);
+    }
+  }
+
+  for (const s of Object.values(scenarios)) for (const p of s.problems ?? []) problems.push(`${s.name}: ${p}`);
+  const finished = new Date();
+  const results = {
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    elapsedMinutes: (finished.getTime() - started.getTime()) / 60_000,
+    options: { ...opts, only: values.only ?? null, command: commandLine() },
+    machine: describeMachine(),
+    tools: { ghz: ghz.version, h2load: h2load === undefined ? null : `nghttp2/${h2load.version}` },
+    pinning,
+    workers: { supported: workersSupported },
+    scenarios,
+    activationStall,
+    problems,
+    commands: exampleCommands(scenarios),
+  };
+  results.machine.loadAverage = startLoad;
+  results.targets = evaluateTargets(results);
+
+  const resultsDir = path.join(ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const resultsFile = path.join(resultsDir, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+  const section = renderLoadSection(results);
+  if (!values['no-docs']) {
+    const docFile = path.join(ROOT, 'docs', 'BENCHMARKS.md');
+    writeFileSync(docFile, replaceSection(readFileSync(docFile, 'utf8'), 'load', section));
+  }
+  process.stdout.write(`${section}\n\nresults: ${path.relative(process.cwd(), resultsFile)}${values['no-docs'] ? '' : ' (docs/BENCHMARKS.md updated)'}\n`);
+} finally {
+  if (values.keep) log(`kept ${workDir}`);
+  else rmSync(workDir, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+function commandLine() {
+  const args = process.argv.slice(2);
+  return args.length === 0 ? 'npm run bench' : `npm run bench -- ${args.join(' ')}`;
+}
+
+/** A command as a reader would type it: repository-relative paths, placeholders for temporary ones. */
+function sanitize(argv) {
+  return argv
+    .map((a) => {
+      let s = String(a);
+      if (s === process.execPath) return 'node';
+      if (s === ctxTool('ghz')) return 'ghz';
+      if (s === ctxTool('h2load')) return 'h2load';
+      s = s.split(workDir).join('$WORK').split(`${ROOT}/`).join('');
+      return /[\s'"$]/.test(s) && !s.startsWith('$WORK') ? `'${s}'` : s;
+    })
+    .join(' ');
+}
+function ctxTool(name) {
+  return sanitize.tools?.[name];
+}
+
+function exampleCommands(all) {
+  const warm = all.warm ?? Object.values(all).find((s) => s.server?.kind === 'authzd');
+  const out = [];
+  if (all.null?.server !== undefined) out.push('# the null server (transport ceiling)', all.null.server.command);
+  if (warm?.saturation !== undefined) {
+    out.push('# authzd', warm.server.command);
+    out.push('# saturation', warm.saturation.command);
+    out.push('# half saturation', warm.half.command);
+    if (warm.h2load?.command !== undefined) out.push('# h2load cross-check (body: one gRPC-framed CheckRequest)', warm.h2load.command);
+  }
+  if (activationStall?.command !== undefined) out.push('# activation stall (plus SIGHUP to authzd after changing a policy file)', activationStall.command);
+  return out;
+}
+
+function describeRequest(bytes) {
+  const http = decodeCheckRequest(bytes).attributes.request.http;
+  return `${http.method} ${http.path}`;
+}
+
+/** Policy directory, request mixes and server options of one scenario. */
+async function prepare(name, ctx) {
+  const { issuer } = ctx;
+  const dir = path.join(workDir, name);
+  switch (name) {
+    case 'null': {
+      const messages = await warmMessages(issuer);
+      return { kind: 'null', pool: messages.map((m) => ({ bytes: m.bytes, expect: 'allow|ok' })), h2loadIndex: 0 };
+    }
+    case 'warm':
+    case 'workers-1':
+    case 'workers-2': {
+      writePolicySet(dir, warmPolicyFiles());
+      const workers = name === 'warm' ? undefined : Number(name.slice(-1));
+      return { kind: 'authzd', policyDir: dir, workers, pool: await warmMessages(issuer), preflight: 'all', h2loadIndex: 0 };
+    }
+    case 'deny-heavy': {
+      writePolicySet(dir, warmPolicyFiles());
+      const pool = await denyHeavyMessages(issuer);
+      return { kind: 'authzd', policyDir: dir, pool, preflight: 'all', h2loadIndex: pool.findIndex((m) => m.expect === 'deny|policy_denied') };
+    }
+    case 'policies-10':
+    case 'policies-1000':
+    case 'entities-100k': {
+      const [policies, entities] = { 'policies-10': [10, 1000], 'policies-1000': [1000, 1000], 'entities-100k': [1000, 100_000] }[name];
+      const { files, layout } = generatePolicySet({ policies, entities });
+      writePolicySet(dir, files);
+      return { kind: 'authzd', policyDir: dir, pool: await generatedSetMessages(issuer, layout), preflight: 'all', h2loadIndex: 0, evaluatesEveryCall: true };
+    }
+    case 'cold':
+      return prepareCold(dir, ctx);
+    default:
+      throw new Error(`no scenario ${name}`);
+  }
+}
+
+/**
+ * Cold needs a distinct token for every call of every run on its server, so the number of calls must be
+ * bounded before the server starts: by the warm scenario's saturation throughput (a cold call cannot be
+ * cheaper than a warm one), measured in this run or by a short probe. Runs that still exceed their
+ * segment are reported as having repeated tokens.
+ */
+async function prepareCold(dir, { ghz, issuer }) {
+  let ceiling = scenarios.warm?.saturation?.rps;
+  if (ceiling === undefined) {
+    log('cold: probing warm throughput to size the token pool');
+    const probeDir = path.join(workDir, 'cold-probe');
+    writePolicySet(probeDir, warmPolicyFiles());
+    const pool = await warmMessages(issuer);
+    const binFile = path.join(workDir, 'cold-probe.bin');
+    writeFileSync(binFile, lengthDelimited(pool.map((m) => m.bytes)));
+    const server = await startServer({ kind: 'authzd', cpus: pinning.server, policyDir: probeDir, issuer, workDir, name: 'cold-probe' });
+    try {
+      const run = await runGhz(ghz, { target: server.grpcAddr, binFile, durationS: 3, concurrency: opts.concurrency, connections: opts.connections, cpus: pinning.client, outFile: path.join(workDir, 'cold-probe.json') });
+      ceiling = run.report.okCount / run.report.seconds;
+    } finally {
+      await server.stop();
+    }
+  }
+  const size = (seconds) => Math.ceil(ceiling * seconds * 1.3) + 200;
+  const segments = { warmup: size(opts.warmupS), saturation: size(opts.durationS), half: size(opts.durationS / 2) };
+  const total = segments.warmup + segments.saturation + segments.half;
+  log(`cold: signing ${total} distinct tokens (ceiling ${Math.round(ceiling)} calls/s), ${Math.min(total, COLD_ACCOUNT_CAP)} accounts`);
+  writePolicySet(dir, coldPolicyFiles(total));
+  const warmup = await coldMessages(issuer, 0, segments.warmup, total);
+  const saturation = await coldMessages(issuer, segments.warmup, segments.saturation, total);
+  const half = await coldMessages(issuer, segments.warmup + segments.saturation, segments.half, total);
+  return {
+    kind: 'authzd',
+    policyDir: dir,
+    pool: saturation,
+    segments: { warmup, saturation, half },
+    // Preflight spends warm-up tokens only, so the measured runs still see each token for the first time.
+    preflight: 'warmup-sample',
+    h2loadSkip: 'skipped: h2load sends one fixed body, so it cannot send a new token on every call',
+    coldCeiling: ceiling,
+  };
+}
+
+/** One scenario on a fresh server: preflight, warm-up, saturation, half saturation, h2load. */
+async function runLoadScenario(def, prepared, { ghz, h2load, issuer }) {
+  const name = def.name;
+  const scenarioProblems = [];
+  const serverCpus = serverCpusFor(prepared.workers);
+  const loadAverage = os.loadavg()[0];
+  const server = await startServer({ kind: prepared.kind, cpus: serverCpus, policyDir: prepared.policyDir, issuer, workers: prepared.workers, workDir, name });
+  try {
+    const activation = server.lines.find((l) => l.msg === 'policy set activated');
+    const segments = prepared.segments ?? { warmup: prepared.pool, saturation: prepared.pool, half: prepared.pool };
+    const files = {};
+    for (const [seg, messages] of Object.entries(segments)) {
+      files[seg] = path.join(workDir, `${name}.${seg}.bin`);
+      writeFileSync(files[seg], lengthDelimited(messages.map((m) => m.bytes)));
+    }
+
+    // Preflight: every distinct message once, alone; its answers are what the counters must show under load.
+    let pre;
+    let expectations = prepared.pool.map((m) => m.expect);
+    if (prepared.preflight !== undefined) {
+      const sample = prepared.preflight === 'all' ? prepared.pool : segments.warmup.slice(0, 16);
+      const result = await preflight(server.grpcAddr, sample);
+      pre = { messages: sample.length, mix: result.mix, designMismatches: result.mismatches.length, examples: result.mismatches.slice(0, 3) };
+      if (result.mismatches.length > 0) {
+        scenarioProblems.push(`preflight: ${result.mismatches.length} of ${sample.length} messages answered other than designed, e.g. ${result.mismatches.slice(0, 3).map((m) => `#${m.index} expected ${m.expected} got ${m.got}`).join('; ')}`);
+      }
+      if (prepared.preflight === 'all') expectations = result.answers;
+    }
+
+    const base = { target: server.grpcAddr, concurrency: opts.concurrency, connections: opts.connections, cpus: pinning.client };
+    await runGhz(ghz, { ...base, binFile: files.warmup, durationS: opts.warmupS, outFile: path.join(workDir, `${name}.warmup.json`) });
+
+    const sat = await measured(server, () => runGhz(ghz, { ...base, binFile: files.saturation, durationS: opts.durationS, outFile: path.join(workDir, `${name}.saturation.json`) }));
+    const saturation = ghzRecord(sat.out, sat, { expectations, concurrency: opts.concurrency });
+    const rate = Math.max(1, Math.round(saturation.rps / 2));
+    const halfRun = await measured(server, () => runGhz(ghz, { ...base, binFile: files.half, durationS: opts.durationS, rps: rate, outFile: path.join(workDir, `${name}.half.json`) }));
+    const half = ghzRecord(halfRun.out, halfRun, { expectations: prepared.segments ? segments.half.map((m) => m.expect) : expectations, concurrency: opts.concurrency, rps: rate });
+    for (const [label, run] of [['saturation', saturation], ['half saturation', half]]) {
+      for (const p of [...run.crossCheck.problems, ...(run.mix?.problems ?? [])]) scenarioProblems.push(`ghz ${label}: ${p}`);
+      const errors = Object.entries(run.errors);
+      if (errors.length > 0) scenarioProblems.push(`ghz ${label}: failed calls: ${errors.map(([e, n]) => `${n} x ${e}`).join('; ')}`);
+    }
+    // A server that did not use (nearly) all its CPUs at saturation was not what limited throughput.
+    const serverCpuCount = cpuCount(serverCpus) || cores;
+    if (saturation.server.cores < 0.85 * serverCpuCount) {
+      scenarioProblems.push(
+        `warning: the server used ${saturation.server.cores.toFixed(2)} of its ${serverCpuCount} CPU(s) at saturation (ghz ${saturation.clientCores.toFixed(2)} cores, load average ${loadAverage.toFixed(1)}): the load generator or other work on the machine was the limit, not the server`,
+      );
+    }
+    // The generated sets exist to measure evaluation; a decision cache answering their calls defeats that.
+    const decisionHits = saturation.server.caches.decision?.ratio;
+    if (prepared.evaluatesEveryCall && decisionHits > 0.05) {
+      scenarioProblems.push(`warning: the decision cache answered ${(decisionHits * 100).toFixed(0)}% of calls although the generated routes are risk: high; this scenario did not measure evaluation on every call`);
+    }
+    if (prepared.segments !== undefined) {
+      for (const [label, run, seg] of [['saturation', saturation, segments.saturation], ['half saturation', half, segments.half]]) {
+        if (run.calls > seg.length) scenarioProblems.push(`${label}: ${run.calls} calls over ${seg.length} distinct tokens, so tokens repeated (the pool was sized from ${Math.round(prepared.coldCeiling)} calls/s)`);
+      }
+    }
+
+    let h2;
+    if (h2load === undefined) h2 = { skipped: values['no-h2load'] ? 'skipped (--no-h2load)' : 'h2load unavailable' };
+    else if (prepared.h2loadSkip !== undefined) h2 = { skipped: prepared.h2loadSkip };
+    else {
+      const message = prepared.pool[prepared.h2loadIndex];
+      const bodyFile = path.join(workDir, `${name}.h2load-body.bin`);
+      writeFileSync(bodyFile, grpcFrame(message.bytes));
+      const inflight = opts.h2loadClients * opts.h2loadStreams;
+      const run = await measured(server, () =>
+        runH2load(h2load, { url: `http://${server.grpcAddr}`, bodyFile, durationS: opts.durationS, clients: opts.h2loadClients, streams: opts.h2loadStreams, cpus: pinning.client, logFile: path.join(workDir, `${name}.h2load.log`) }),
+      );
+      h2 = h2loadRecord(run.out, run, { expectation: expectations[prepared.h2loadIndex], inflight });
+      h2.request = `${describeRequest(message.bytes)} (${expectations[prepared.h2loadIndex]})`;
+      for (const p of [...h2.crossCheck.problems, ...(h2.mix?.problems ?? [])]) scenarioProblems.push(`h2load: ${p}`);
+    }
+
+    const peakRssBytes = treePeakRssBytes(server.pid);
+    const withCommand = (run) => {
+      if (run === undefined || run.argv === undefined) return run;
+      const { argv, ...rest } = run;
+      return { ...rest, command: sanitize(argv) };
+    };
+    return {
+      name,
+      title: def.title,
+      loadAverage,
+      server: {
+        kind: prepared.kind,
+        command: sanitize(server.command),
+        cpus: serverCpus,
+        workers: prepared.workers,
+        sharesCpusWithClient: overlaps(serverCpus, pinning.client),
+        startupMs: server.startupMs,
+        activationMs: activation?.ms,
+        policies: activation?.policies,
+        entities: activation?.entities,
+        peakRssBytes,
+      },
+      preflight: pre,
+      saturation: withCommand(saturation),
+      half: withCommand(half),
+      h2load: withCommand(h2),
+      problems: scenarioProblems,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** N workers get N CPUs when the machine has them besides the load generator's; otherwise all CPUs. */
+function serverCpusFor(workers) {
+  if (workers === undefined || workers <= 1 || pinning.server === '') return pinning.server;
+  return workers < cores ? `0-${workers - 1}` : `0-${cores - 1}`;
+}
+
+function expandCpus(list) {
+  return new Set(
+    list
+      .split(',')
+      .filter(Boolean)
+      .flatMap((part) => {
+        const [lo, hi] = part.split('-').map(Number);
+        return Array.from({ length: (hi ?? lo) - lo + 1 }, (_, i) => lo + i);
+      }),
+  );
+}
+
+function cpuCount(list) {
+  return expandCpus(list).size;
+}
+
+function overlaps(a, b) {
+  if (a === '' || b === '') return true;
+  const bs = expandCpus(b);
+  return [...expandCpus(a)].some((c) => bs.has(c));
+}

@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import { link, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { probeLinkableDir, removeStaleFiles, writeDurably } from './write-durably.js';
+
+/** What `current.json` records: the revision being served. */
+export interface BundlePointer {
+  readonly revision: number;
+  /** The bundle's digest, to notice a pointer that names a file replaced behind our back. */
+  readonly digest: string;
+}
+
+export class BundleRepositoryError extends Error {
+  override readonly name = 'BundleRepositoryError';
+}
+
+const BUNDLE_FILE = /^([1-9]\d{0,15})\.tar\.gz$/;
+export const POINTER_FILE = 'current.json';
+
+/**
+ * The published bundles of one name on disk: `<dir>/<revision>.tar.gz`, immutable once written, and
+ * `<dir>/current.json` naming the one being served.
+ *
+ * A bundle file is written to `tmp/` and hard-linked to its name, which fails if a replica sharing the
+ * directory took that revision first, so two replicas never overwrite each other's bundles. The pointer is
+ * replaced with rename(2), so a reader (or a restart) sees the old pointer or the new, never half of one.
+ */
+export class BundleRepository {
+  readonly dir: string;
+  readonly #tmp: string;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.#tmp = path.join(dir, 'tmp');
+  }
+
+  static async open(dir: string): Promise<BundleRepository> {
+    const repo = new BundleRepository(dir);
+    try {
+      await probeLinkableDir(repo.#tmp);
+    } catch (err) {
+      throw new BundleRepositoryError(`${dir}: not usable for bundles (needs a writable directory with hard links): ${(err as Error).message}`);
+    }
+    return repo;
+  }
+
+  /** Revisions on disk, newest first. */
+  async revisions(): Promise<number[]> {
+    const out: number[] = [];
+    for (const name of await readdir(this.dir)) {
+      const m = BUNDLE_FILE.exec(name);
+      if (m !== null) out.push(Number(m[1]));
+    }
+    return out.sort((a, b) => b - a);
+  }
+
+  async read(revision: number): Promise<Uint8Array> {
+    return readFile(this.#file(revision));
+  }
+
+  /** Stores a bundle under `revision`; false if that revision exists already (another replica took it). */
+  async create(revision: number, bytes: Uint8Array): Promise<boolean> {
+    const tmp = path.join(this.#tmp, `${process.pid}-${randomUUID()}.tar.gz`);
+    await writeDurably(tmp, bytes);
+    try {
+      await link(tmp, this.#file(revision));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    } finally {
+      await unlink(tmp).catch(() => {});
+    }
+  }
+
+  /** The recorded pointer, undefined when none was ever written; throws on a corrupt one. */
+  async readPointer(): Promise<BundlePointer | undefined> {
+    let text: string;
+    try {
+      text = await readFile(path.join(this.dir, POINTER_FILE), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    let parsed: Partial<BundlePointer>;
+    try {
+      parsed = JSON.parse(text) as Partial<BundlePointer>;
+    } catch {
+      throw new BundleRepositoryError(`${path.join(this.dir, POINTER_FILE)}: not JSON`);
+    }
+    if (!Number.isSafeInteger(parsed.revision) || parsed.revision! < 1 || typeof parsed.digest !== 'string') {
+      throw new BundleRepositoryError(`${path.join(this.dir, POINTER_FILE)}: expected {"revision": integer, "digest": string}`);
+    }
+    return { revision: parsed.revision!, digest: parsed.digest };
+  }
+
+  async writePointer(pointer: BundlePointer): Promise<void> {
+    const tmp = path.join(this.#tmp, `${process.pid}-${randomUUID()}.json`);
+    await writeDurably(tmp, Buffer.from(`${JSON.stringify(pointer)}\n`));
+    await rename(tmp, path.join(this.dir, POINTER_FILE));
+  }
+
+  /** Deletes all but the `keep` newest revisions, never `protect` (the served one). Returns what it deleted. */
+  async prune(keep: number, protect: number): Promise<number[]> {
+    const removed: number[] = [];
+    for (const revision of (await this.revisions()).slice(keep)) {
+      if (revision === protect) continue;
+      await unlink(this.#file(revision)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+      removed.push(revision);
+    }
+    return removed;
+  }
+
+  /** Deletes temporary files a crashed writer left behind (an hour old or more). */
+  removeStaleTmp(nowMs: number): Promise<void> {
+    return removeStaleFiles(this.#tmp, 3_600_000, nowMs);
+  }
+
+  #file(revision: number): string {
+    return path.join(this.dir, `${revision}.tar.gz`);
+  }
+}

@@ -1,0 +1,157 @@
+import { readFile, stat } from 'node:fs/promises';
+import { KID_PATTERN, SCOPE_PATTERN } from '../bundle/bundle-format.js';
+import { ConfigError } from '../config/config-error.js';
+
+/** Everything `authzd control-plane` runs with, checked. */
+export interface ControlPlaneOptions {
+  readonly policies: string;
+  readonly signingKeyFile: string;
+  readonly kid: string;
+  /** HOST:PORT (port 0: any free port) or unix:///path. */
+  readonly address: string;
+  readonly dataDir: string;
+  readonly bundleName: string;
+  readonly scope: string;
+  readonly adminToken: string;
+  readonly readToken: string | undefined;
+  /** Bundles kept on disk per name. */
+  readonly history: number;
+  readonly timing: ControlPlaneTiming;
+}
+
+/** Intervals with production defaults; tests shorten them. */
+export interface ControlPlaneTiming {
+  readonly watchDebounceMs: number;
+  /** Content-hash poll of the policy directory and re-read of the bundle pointer. */
+  readonly pollMs: number;
+  readonly revocationRescanMs: number;
+  readonly revocationCompactMs: number;
+  /** An expired revocation stays on disk this long before compaction deletes it. */
+  readonly revocationGraceSeconds: number;
+  /** Resolution of long-poll timeouts. */
+  readonly waitTickMs: number;
+  /** How long SIGTERM waits for in-flight requests before closing their connections. */
+  readonly drainTimeoutMs: number;
+}
+
+export const DEFAULT_TIMING: ControlPlaneTiming = Object.freeze({
+  watchDebounceMs: 150,
+  pollMs: 5_000,
+  revocationRescanMs: 2_000,
+  revocationCompactMs: 60_000,
+  revocationGraceSeconds: 300,
+  waitTickMs: 250,
+  drainTimeoutMs: 10_000,
+});
+
+/** The command line as parsed: flag name -> value. */
+export interface ControlPlaneFlags {
+  readonly policies?: string;
+  readonly 'signing-key'?: string;
+  readonly kid?: string;
+  readonly addr?: string;
+  readonly data?: string;
+  readonly 'bundle-name'?: string;
+  readonly scope?: string;
+  readonly 'admin-token-file'?: string;
+  readonly 'read-token-file'?: string;
+  readonly history?: string;
+}
+
+export const DEFAULT_BUNDLE_NAME = 'default';
+export const DEFAULT_HISTORY = 50;
+export const MIN_TOKEN_LENGTH = 16;
+// A bundle name becomes a directory name and a URL segment.
+const BUNDLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const ADDRESS = /^(unix:\/\/\/.+|[^\s]*:\d{1,5})$/;
+// RFC 6750 b64token: what fits in "Authorization: Bearer <token>" unquoted.
+const TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/**
+ * Checks flags and environment (`AUTHZD_CP_ADMIN_TOKEN`, `AUTHZD_CP_READ_TOKEN`; a token file flag wins
+ * over the variable) and reads the token files. Throws a ConfigError listing every problem found; token
+ * values never appear in it.
+ */
+export async function resolveControlPlaneOptions(
+  flags: ControlPlaneFlags,
+  env: Readonly<Record<string, string | undefined>>,
+  timing: Partial<ControlPlaneTiming> = {},
+): Promise<ControlPlaneOptions> {
+  const problems: string[] = [];
+  const required = (name: keyof ControlPlaneFlags): string => {
+    const value = flags[name];
+    if (value === undefined || value === '') problems.push(`--${name} is required`);
+    return value ?? '';
+  };
+  const policies = required('policies');
+  const signingKeyFile = required('signing-key');
+  const kid = required('kid');
+  const address = required('addr');
+  const dataDir = required('data');
+
+  if (kid !== '' && !KID_PATTERN.test(kid)) problems.push('--kid: 1-256 printable ASCII characters without spaces');
+  if (address !== '' && (!ADDRESS.test(address) || (!address.startsWith('unix://') && Number(address.slice(address.lastIndexOf(':') + 1)) > 65535))) {
+    problems.push(`--addr ${JSON.stringify(address)}: expected HOST:PORT (port 0 picks a free one) or unix:///path`);
+  }
+  const bundleName = flags['bundle-name'] ?? DEFAULT_BUNDLE_NAME;
+  if (!BUNDLE_NAME.test(bundleName)) problems.push(`--bundle-name ${JSON.stringify(bundleName)}: letters, digits, ".", "_" and "-", at most 128, not starting with a punctuation mark`);
+  const scope = flags.scope ?? bundleName;
+  if (!SCOPE_PATTERN.test(scope)) problems.push(`--scope ${JSON.stringify(scope)}: 1-256 printable ASCII characters without spaces`);
+  let history = DEFAULT_HISTORY;
+  if (flags.history !== undefined) {
+    history = /^\d{1,6}$/.test(flags.history) ? Number(flags.history) : NaN;
+    if (!(history >= 1 && history <= 100_000)) problems.push(`--history ${JSON.stringify(flags.history)}: a whole number from 1 to 100000`);
+  }
+  if (policies !== '') {
+    const isDir = await stat(policies).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    if (!isDir) problems.push(`--policies ${policies}: not a readable directory`);
+  }
+
+  const adminToken = await token('admin', flags['admin-token-file'], env.AUTHZD_CP_ADMIN_TOKEN, problems);
+  const readToken = await token('read', flags['read-token-file'], env.AUTHZD_CP_READ_TOKEN, problems);
+  if (adminToken === undefined && !problems.some((p) => p.includes('admin token'))) {
+    problems.push('no admin token: pass --admin-token-file FILE or set AUTHZD_CP_ADMIN_TOKEN (publishing and revoking need it)');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    policies,
+    signingKeyFile,
+    kid,
+    address,
+    dataDir,
+    bundleName,
+    scope,
+    adminToken: adminToken!,
+    readToken,
+    history,
+    timing: { ...DEFAULT_TIMING, ...timing },
+  };
+}
+
+async function token(kind: 'admin' | 'read', file: string | undefined, fromEnv: string | undefined, problems: string[]): Promise<string | undefined> {
+  let value: string;
+  let source: string;
+  if (file !== undefined) {
+    source = `--${kind}-token-file ${file}`;
+    try {
+      value = await readFile(file, 'utf8');
+    } catch (err) {
+      problems.push(`${source}: cannot read the ${kind} token: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      return undefined;
+    }
+  } else if (fromEnv !== undefined && fromEnv !== '') {
+    source = `AUTHZD_CP_${kind.toUpperCase()}_TOKEN`;
+    value = fromEnv;
+  } else {
+    return undefined;
+  }
+  // Files usually end with a newline; nothing else is trimmed.
+  value = value.replace(/\r?\n$/, '');
+  if (value.length < MIN_TOKEN_LENGTH) problems.push(`${source}: the ${kind} token must be at least ${MIN_TOKEN_LENGTH} characters`);
+  else if (!TOKEN.test(value)) problems.push(`${source}: the ${kind} token may hold only letters, digits and - . _ ~ + / (then =)`);
+  else return value;
+  return undefined;
+}

@@ -1,0 +1,63 @@
+import { type Evaluation, evaluationFromAnswer } from '../check/evaluate-policies.js';
+import type { CedarValueJson, EntityJson } from '../policy/cedar.js';
+import { type EntityUid, entityKey } from '../policy/entity-store.js';
+import type { PolicyEngine, PreparedPolicySet } from '../policy/policy-engine.js';
+import type { AuthorizeRequest } from './parse-authorize-request.js';
+
+/** The answer of POST /v1/authorize. */
+export interface AuthorizeAnswer {
+  readonly decision: 'allow' | 'deny';
+  readonly reason: Evaluation['reason'];
+  readonly policies: readonly string[];
+  readonly policyVersion: string;
+  readonly decisionId: string;
+}
+
+/**
+ * Decides a Cedar request against the control plane's active set, as the sidecar's engine stage would:
+ * the entity store is the truth about the principal (stored attributes win over the caller's, stored
+ * parents join the caller's), and only the slice the request can reach (principal parents, resource,
+ * their ancestors; the action's groups when there is no schema) goes to Cedar. A policy that errors denies.
+ */
+export function decideAuthorization(
+  engine: PolicyEngine,
+  set: PreparedPolicySet,
+  request: AuthorizeRequest,
+  decisionId: string,
+): { answer: AuthorizeAnswer; detail: string | undefined } {
+  const { entities: store, schema } = set.model;
+  const principal = request.principal.uid;
+  const stored = store.get(principal);
+  const attrs: Record<string, CedarValueJson> = { ...request.principal.attrs, ...(stored?.attrs ?? {}) };
+  const parents = dedupe([...(stored?.parents ?? []), ...request.principal.parents]);
+  const entities: EntityJson[] = [{ uid: principal, attrs, parents }];
+  const seen = new Set([entityKey(principal)]);
+  store.slice(parents.map(entityKey), entities, seen);
+  store.slice([entityKey(request.resource)], entities, seen);
+  if (schema === undefined) store.slice([entityKey(request.action)], entities, seen);
+
+  const evaluation = evaluationFromAnswer(
+    engine.authorize(set, { principal, action: request.action, resource: request.resource, context: request.context, entities }),
+    'deny',
+  );
+  return {
+    answer: {
+      decision: evaluation.allowed ? 'allow' : 'deny',
+      reason: evaluation.reason,
+      policies: evaluation.policies,
+      policyVersion: set.model.version,
+      decisionId,
+    },
+    detail: evaluation.detail,
+  };
+}
+
+function dedupe(uids: readonly EntityUid[]): EntityUid[] {
+  const seen = new Set<string>();
+  return uids.filter((u) => {
+    const key = entityKey(u);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -1,0 +1,320 @@
+import { randomUUID } from 'node:crypto';
+import { type FSWatcher, watch } from 'node:fs';
+import { link, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  isLiveRevocation,
+  parseRevocationEntry,
+  type RevocationEntry,
+  type RevocationFeedPage,
+  type RevocationRequest,
+} from '../revocation/revocation-entry.js';
+import type { Logger } from '../telemetry/create-logger.js';
+import { probeLinkableDir, removeStaleFiles, writeDurably } from './write-durably.js';
+
+export interface RevocationStoreOptions {
+  /** The store's directory (`<--data>/revocations`). Several replicas may share it. */
+  readonly dir: string;
+  /** Epoch milliseconds. */
+  readonly now?: () => number;
+  /** How long an expired entry stays on disk before compaction deletes it (see the scheme below). */
+  readonly graceSeconds?: number;
+  readonly logger?: Logger;
+}
+
+export interface RevocationWatchOptions {
+  /** Full rescan period, the fallback when fs.watch misses another replica's write. */
+  readonly rescanMs?: number;
+  readonly compactMs?: number;
+}
+
+export class RevocationStoreError extends Error {
+  override readonly name = 'RevocationStoreError';
+}
+
+const ENTRY_FILE = /^(\d{16})\.json$/;
+const entryName = (seq: number) => `${String(seq).padStart(16, '0')}.json`;
+const TMP_MAX_AGE_MS = 3_600_000;
+const MAX_ALLOCATION_ATTEMPTS = 1_000;
+
+/**
+ * The revocation feed's storage: one immutable JSON file per entry, `entries/<seq, 16 digits>.json`.
+ *
+ * Sequence numbers are allocated so that replicas sharing the directory never hand out the same one:
+ * an entry is written completely to `tmp/` and then hard-linked to its numbered name. link(2) fails with
+ * EEXIST when the name is taken (atomically, on local filesystems and NFS alike), and the file appears
+ * whole, never half-written. The allocator takes the highest number it can see plus one and, on EEXIST,
+ * rescans and tries the next. Since number n+1 is only ever tried once n exists, a directory listing
+ * that shows n shows a complete history up to n, except for compacted entries.
+ *
+ * Compaction deletes entries that expired more than `graceSeconds` ago, but never the entry with the
+ * highest number, so the highest number ever issued is always on disk and is never issued again. The
+ * grace keeps a number that a stalled allocator might have seen as "highest" from disappearing under it.
+ *
+ * Each replica keeps every entry in memory and picks up the others' by fs.watch plus a periodic rescan.
+ * A listing taken while another replica creates files may show a new file yet miss an older one created
+ * concurrently; a scan therefore lists twice and accepts the second listing only up to the first one's
+ * highest number, which everything below was created before the second listing began.
+ */
+export class RevocationStore {
+  readonly #entriesDir: string;
+  readonly #tmpDir: string;
+  readonly #now: () => number;
+  readonly #graceSeconds: number;
+  readonly #logger: Logger | undefined;
+  readonly #entries = new Map<number, RevocationEntry>();
+  /** Numbers on disk whose file does not parse; they count as taken. */
+  readonly #unreadable = new Set<number>();
+  readonly #listeners = new Set<() => void>();
+  #sorted: RevocationEntry[] | undefined;
+  #max = 0;
+  /** The highest number known to be gone (compacted): clients behind it need a reset. */
+  #horizon = 0;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(options: RevocationStoreOptions) {
+    this.#entriesDir = path.join(options.dir, 'entries');
+    this.#tmpDir = path.join(options.dir, 'tmp');
+    this.#now = options.now ?? Date.now;
+    this.#graceSeconds = options.graceSeconds ?? 300;
+    this.#logger = options.logger;
+  }
+
+  /** Creates the directories if needed, checks that they are writable and support hard links, loads and compacts. */
+  static async open(options: RevocationStoreOptions): Promise<RevocationStore> {
+    const store = new RevocationStore(options);
+    try {
+      await mkdir(store.#entriesDir, { recursive: true });
+      await probeLinkableDir(store.#tmpDir);
+    } catch (err) {
+      throw new RevocationStoreError(`${options.dir}: not usable for revocations (needs a writable directory with hard links): ${(err as Error).message}`);
+    }
+    await store.scan();
+    await store.compact();
+    return store;
+  }
+
+  /** The highest sequence number issued (0 when none). */
+  get seq(): number {
+    return this.#max;
+  }
+
+  get liveCount(): number {
+    const now = this.#nowSeconds();
+    let n = 0;
+    for (const entry of this.#entries.values()) if (isLiveRevocation(entry, now)) n++;
+    return n;
+  }
+
+  /** Called whenever `seq` grows or compaction removes entries. Returns the unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Stores a new entry under the next free sequence number. */
+  add(request: RevocationRequest): Promise<RevocationEntry> {
+    return this.#exclusive(async () => {
+      const createdAt = this.#nowSeconds();
+      for (let attempt = 0; attempt < MAX_ALLOCATION_ATTEMPTS; attempt++) {
+        await this.#scanLocked();
+        const entry: RevocationEntry = { seq: this.#max + 1, ...request, createdAt };
+        const tmp = path.join(this.#tmpDir, `${process.pid}-${randomUUID()}.json`);
+        await writeDurably(tmp, `${JSON.stringify(entry)}\n`);
+        try {
+          await link(tmp, path.join(this.#entriesDir, entryName(entry.seq)));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+          throw err;
+        } finally {
+          await unlink(tmp).catch(() => {});
+        }
+        this.#entries.set(entry.seq, entry);
+        this.#max = entry.seq;
+        this.#sorted = undefined;
+        this.#emit();
+        return entry;
+      }
+      throw new RevocationStoreError(`no free sequence number after ${MAX_ALLOCATION_ATTEMPTS} attempts`);
+    });
+  }
+
+  /**
+   * The feed from `since`: live entries newer than it, or the whole live set with `reset` when `since` is
+   * 0, behind what compaction kept, or ahead of this store (a client of a wiped or different store).
+   */
+  page(since: number): RevocationFeedPage {
+    const now = this.#nowSeconds();
+    const reset = since === 0 || since > this.#max || since < this.#horizon;
+    const sorted = this.#sortedEntries();
+    let start = 0;
+    if (!reset) {
+      let hi = sorted.length;
+      while (start < hi) {
+        const mid = (start + hi) >>> 1;
+        if (sorted[mid]!.seq <= since) start = mid + 1;
+        else hi = mid;
+      }
+    }
+    const entries: RevocationEntry[] = [];
+    for (let i = start; i < sorted.length; i++) if (isLiveRevocation(sorted[i]!, now)) entries.push(sorted[i]!);
+    return { seq: this.#max, reset, entries };
+  }
+
+  /** Whether a client at `since` has nothing to learn (a long poll should wait). */
+  isCurrent(since: number): boolean {
+    return since === this.#max;
+  }
+
+  /** Picks up entries other replicas wrote and drops entries they compacted. */
+  scan(): Promise<void> {
+    return this.#exclusive(() => this.#scanLocked());
+  }
+
+  /** Deletes entries expired for longer than the grace (never the newest) and stale temporary files. */
+  compact(): Promise<number> {
+    return this.#exclusive(async () => {
+      const now = this.#nowSeconds();
+      let removed = 0;
+      for (const entry of [...this.#entries.values()]) {
+        if (entry.seq === this.#max || entry.expiresAt + this.#graceSeconds >= now) continue;
+        try {
+          await unlink(path.join(this.#entriesDir, entryName(entry.seq)));
+        } catch (err) {
+          // Another replica compacted it first.
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }
+        this.#entries.delete(entry.seq);
+        this.#horizon = Math.max(this.#horizon, entry.seq);
+        removed++;
+      }
+      await removeStaleFiles(this.#tmpDir, TMP_MAX_AGE_MS, this.#now());
+      if (removed > 0) {
+        this.#sorted = undefined;
+        this.#logger?.info({ removed, seq: this.#max }, 'revocations compacted');
+        this.#emit();
+      }
+      return removed;
+    });
+  }
+
+  /** Starts fs.watch on the entries and the periodic rescan and compaction. Returns the stop function. */
+  watch(options: RevocationWatchOptions = {}): () => void {
+    let debounce: NodeJS.Timeout | undefined;
+    const rescan = () => {
+      this.scan().catch((err: unknown) => this.#logger?.error({ err: (err as Error).message }, 'revocation rescan failed'));
+    };
+    let watcher: FSWatcher | undefined;
+    try {
+      watcher = watch(this.#entriesDir, () => {
+        clearTimeout(debounce);
+        debounce = setTimeout(rescan, 20);
+      });
+      watcher.on('error', (err) => this.#logger?.warn({ err: err.message }, 'revocation watch failed; relying on the periodic rescan'));
+    } catch (err) {
+      this.#logger?.warn({ err: (err as Error).message }, 'fs.watch unavailable for revocations; relying on the periodic rescan');
+    }
+    const rescanTimer = setInterval(rescan, options.rescanMs ?? 2_000).unref();
+    const compactTimer = setInterval(() => {
+      this.compact().catch((err: unknown) => this.#logger?.error({ err: (err as Error).message }, 'revocation compaction failed'));
+    }, options.compactMs ?? 60_000).unref();
+    return () => {
+      watcher?.close();
+      clearTimeout(debounce);
+      clearInterval(rescanTimer);
+      clearInterval(compactTimer);
+    };
+  }
+
+  async #scanLocked(): Promise<void> {
+    const first = await this.#list();
+    const second = await this.#list();
+    let limit = 0;
+    for (const seq of first) limit = Math.max(limit, seq);
+    const present = new Set<number>();
+    for (const seq of [...first, ...second]) if (seq <= limit) present.add(seq);
+
+    let changed = false;
+    for (const seq of [...this.#entries.keys(), ...this.#unreadable]) {
+      // Above `limit` this listing proves nothing: such a file may have been created while it ran.
+      if (present.has(seq) || seq > limit) continue;
+      this.#entries.delete(seq);
+      this.#unreadable.delete(seq);
+      changed = true;
+    }
+    for (const seq of present) {
+      if (this.#entries.has(seq) || this.#unreadable.has(seq)) continue;
+      const entry = await this.#read(seq);
+      if (entry === 'gone') present.delete(seq);
+      else if (entry === 'unreadable') this.#unreadable.add(seq);
+      else this.#entries.set(seq, entry);
+      changed = true;
+    }
+    const max = Math.max(this.#max, limit);
+    // Below the newest number every gap is a compacted entry.
+    const sorted = [...present].sort((a, b) => a - b);
+    let horizon = sorted.length > 0 ? sorted[0]! - 1 : 0;
+    for (let i = sorted.length - 1; i > 0; i--) {
+      if (sorted[i]! - sorted[i - 1]! > 1) {
+        horizon = sorted[i]! - 1;
+        break;
+      }
+    }
+    horizon = Math.max(this.#horizon, horizon);
+    if (max !== this.#max || horizon !== this.#horizon) changed = true;
+    this.#max = max;
+    this.#horizon = horizon;
+    if (changed) {
+      this.#sorted = undefined;
+      this.#emit();
+    }
+  }
+
+  async #list(): Promise<number[]> {
+    const out: number[] = [];
+    for (const name of await readdir(this.#entriesDir)) {
+      const m = ENTRY_FILE.exec(name);
+      if (m !== null) out.push(Number(m[1]));
+    }
+    return out;
+  }
+
+  async #read(seq: number): Promise<RevocationEntry | 'gone' | 'unreadable'> {
+    let text: string;
+    try {
+      text = await readFile(path.join(this.#entriesDir, entryName(seq)), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+      throw err;
+    }
+    let parsed;
+    try {
+      parsed = parseRevocationEntry(JSON.parse(text));
+    } catch {
+      parsed = { ok: false, detail: 'invalid JSON' } as const;
+    }
+    if (!parsed.ok || parsed.value.seq !== seq) {
+      this.#logger?.error({ file: entryName(seq), detail: parsed.ok ? 'seq does not match the file name' : parsed.detail }, 'unreadable revocation entry ignored');
+      return 'unreadable';
+    }
+    return parsed.value;
+  }
+
+  #sortedEntries(): RevocationEntry[] {
+    return (this.#sorted ??= [...this.#entries.values()].sort((a, b) => a.seq - b.seq));
+  }
+
+  #nowSeconds(): number {
+    return Math.floor(this.#now() / 1000);
+  }
+
+  #emit(): void {
+    for (const listener of this.#listeners) listener();
+  }
+
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+}

@@ -1,0 +1,233 @@
+import { createPublicKey, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import { readSigningKey } from '../bundle/bundle-keys.js';
+import type { TrustedKey } from '../bundle/verify-bundle.js';
+import { ConfigError } from '../config/config-error.js';
+import { compilePolicyModel, contentVersion } from '../policy/compile-policy-model.js';
+import { type PolicyFiles, readPolicyDir } from '../policy/policy-files.js';
+import { PolicyEngine } from '../policy/policy-engine.js';
+import { PolicyStore } from '../policy/policy-store.js';
+import { listenAddress } from '../server/listen-address.js';
+import { createLogger, type Logger } from '../telemetry/create-logger.js';
+import { bearerTokenCheck } from './bearer-token-check.js';
+import { BundlePublisher, type PublishedBundle, type PublishOutcome } from './bundle-publisher.js';
+import { BundleRepository } from './bundle-repository.js';
+import { ControlPlaneApi } from './control-plane-api.js';
+import { createControlPlaneMetrics, type ControlPlaneMetrics, type PublishTrigger } from './control-plane-metrics.js';
+import type { ControlPlaneOptions } from './control-plane-options.js';
+import { RevocationStore } from './revocation-store.js';
+import { validatePolicyFiles } from './validate-policy-files.js';
+import { WaitList } from './wait-list.js';
+import { watchPolicyDir } from './watch-policy-dir.js';
+
+export interface ControlPlaneDeps {
+  readonly registry?: Registry;
+  readonly logger?: Logger;
+  /** Epoch milliseconds. */
+  readonly now?: () => number;
+}
+
+export interface ControlPlane {
+  readonly port: number;
+  readonly metrics: ControlPlaneMetrics;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  readonly publisher: BundlePublisher;
+  readonly revocations: RevocationStore;
+  /** Publishes the policy directory now, as `POST .../publish` without a body does (SIGHUP). */
+  publishDirectory(): Promise<PublishOutcome>;
+  /** SIGTERM: not ready, stop accepting, answer parked long polls, drain, stop watchers. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the control plane: checks key, data directory and policies (every problem in one ConfigError),
+ * serves the recorded bundle or publishes the directory, then listens and follows the directory, the
+ * bundle pointer and the revocation entries of replicas sharing the data directory.
+ */
+export async function startControlPlane(options: ControlPlaneOptions, deps: ControlPlaneDeps = {}): Promise<ControlPlane> {
+  const now = deps.now ?? Date.now;
+  const registry = deps.registry ?? new Registry();
+  const metrics = createControlPlaneMetrics(registry);
+  const logger = (deps.logger ?? createLogger('info')).child({ component: 'control-plane', bundle: options.bundleName });
+  const timing = options.timing;
+
+  const problems: string[] = [];
+  const signing = await readSigningKey(options.signingKeyFile).catch((err: unknown) => collect(err, problems));
+  let trustedKey: TrustedKey | undefined;
+  if (signing !== undefined) {
+    // The public half verifies every bundle read back from disk before it is served.
+    const publicKey = createPublicKey(await readFile(options.signingKeyFile, 'utf8'));
+    trustedKey = { kid: options.kid, key: publicKey, alg: signing.alg };
+  }
+  const repository = await BundleRepository.open(path.join(options.dataDir, 'bundles', options.bundleName)).catch((err: unknown) => collect(err, problems));
+  const revocations = await RevocationStore.open({
+    dir: path.join(options.dataDir, 'revocations'),
+    now,
+    graceSeconds: timing.revocationGraceSeconds,
+    logger,
+  }).catch((err: unknown) => collect(err, problems));
+  const initialFiles = await readPolicyDir(options.policies).catch((err: unknown) => {
+    problems.push(`--policies ${options.policies}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    return undefined;
+  });
+  if (problems.length > 0 || signing === undefined || trustedKey === undefined || repository === undefined || revocations === undefined || initialFiles === undefined) {
+    throw new ConfigError(problems);
+  }
+  await repository.removeStaleTmp(now());
+
+  const publisher = await BundlePublisher.open({
+    repository,
+    scope: options.scope,
+    signingKey: signing.key,
+    alg: signing.alg,
+    kid: options.kid,
+    trustedKey,
+    history: options.history,
+    validate: validatePolicyFiles,
+    logger,
+  });
+
+  const engine = new PolicyEngine({ validateRequests: true });
+  const policyStore = new PolicyStore(engine);
+  const bundleWaiters = new WaitList({ tickMs: timing.waitTickMs, now, onSize: (n) => metrics.waiters.set({ feed: 'bundle' }, n) });
+  const revocationWaiters = new WaitList({ tickMs: timing.waitTickMs, now, onSize: (n) => metrics.waiters.set({ feed: 'revocations' }, n) });
+  metrics.waiters.set({ feed: 'bundle' }, 0);
+  metrics.waiters.set({ feed: 'revocations' }, 0);
+
+  const serve = (bundle: PublishedBundle) => {
+    metrics.revision.set(bundle.revision);
+    metrics.lastPublish.set(Date.parse(bundle.created) / 1000);
+    // Waiters first: compiling the set for /v1/authorize takes tens of milliseconds they need not wait.
+    bundleWaiters.wakeAll('changed');
+    try {
+      policyStore.activate(compilePolicyModel(bundle.files, bundle.version));
+    } catch (err) {
+      // Published sets passed validation; this only happens when a stored bundle predates a stricter check.
+      logger.error({ revision: bundle.revision, err: (err as Error).message }, 'served bundle could not be activated for /v1/authorize');
+    }
+  };
+  publisher.onChange(serve);
+  if (publisher.current !== undefined) serve(publisher.current);
+
+  const publish = async (given: PolicyFiles | undefined, trigger: PublishTrigger): Promise<PublishOutcome> => {
+    let files = given;
+    if (files === undefined) {
+      try {
+        files = await readPolicyDir(options.policies);
+      } catch (err) {
+        const problem = `policy directory ${options.policies}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+        return record({ result: 'rejected', problems: [problem] }, trigger);
+      }
+    }
+    let outcome: PublishOutcome;
+    try {
+      outcome = await publisher.publish(files, { source: trigger === 'upload' ? 'upload' : 'directory' });
+    } catch (err) {
+      metrics.publishes.inc({ result: 'failed', trigger });
+      logger.error({ trigger, err: (err as Error).message }, 'publication failed');
+      throw err;
+    }
+    return record(outcome, trigger);
+  };
+  const record = (outcome: PublishOutcome, trigger: PublishTrigger): PublishOutcome => {
+    metrics.publishes.inc({ result: outcome.result, trigger });
+    if (outcome.result === 'rejected') {
+      metrics.policyProblems.set(outcome.problems.length);
+      logger.error({ trigger, problems: outcome.problems, served: publisher.current?.revision }, 'policy set rejected; not published');
+    } else if (outcome.result === 'published') {
+      metrics.policyProblems.set(0);
+      logger.info({ trigger, revision: outcome.bundle.revision, digest: outcome.bundle.digest }, 'bundle published');
+    } else {
+      metrics.policyProblems.set(0);
+    }
+    return outcome;
+  };
+
+  const initial = await publish(initialFiles, 'startup');
+  if (initial.result === 'rejected' && publisher.current === undefined) {
+    throw new ConfigError([`--policies ${options.policies}: the policy set is rejected and no earlier bundle is recorded:`, ...initial.problems]);
+  }
+
+  const stops: (() => void)[] = [];
+  stops.push(
+    watchPolicyDir(options.policies, async (files) => void (await publish(files, 'watch')), {
+      debounceMs: timing.watchDebounceMs,
+      pollMs: timing.pollMs,
+      initialVersion: contentVersion(initialFiles),
+      logger,
+    }),
+  );
+  stops.push(publisher.watch(timing.pollMs));
+  stops.push(revocations.onChange(() => revocationWaiters.wakeAll('changed')));
+  stops.push(revocations.watch({ rescanMs: timing.revocationRescanMs, compactMs: timing.revocationCompactMs }));
+
+  const isAdmin = bearerTokenCheck([options.adminToken]);
+  // Reads are open unless a read token is configured; the admin token may read as well.
+  const isReader = options.readToken === undefined ? () => true : bearerTokenCheck([options.readToken, options.adminToken]);
+  const api = new ControlPlaneApi({
+    bundleName: options.bundleName,
+    publisher,
+    publish,
+    revocations,
+    engine,
+    policyStore,
+    bundleWaiters,
+    revocationWaiters,
+    isAdmin,
+    isReader,
+    metrics,
+    registry,
+    logger,
+    now,
+    newId: randomUUID,
+  });
+
+  const server = http.createServer(api.handle);
+  server.keepAliveTimeout = 65_000;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listenAddress(options.address), () => resolve());
+    });
+  } catch (err) {
+    for (const stop of stops) stop();
+    throw new ConfigError([`--addr ${options.address}: cannot listen: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+  }
+  const bound = server.address();
+  const port = typeof bound === 'object' && bound !== null ? (bound as AddressInfo).port : 0;
+  metrics.ready.set(api.ready ? 1 : 0);
+  logger.info(
+    { address: options.address, port, revision: publisher.current?.revision, revocationSeq: revocations.seq, readTokenRequired: options.readToken !== undefined },
+    'control plane ready',
+  );
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = () =>
+    (shuttingDown ??= (async () => {
+      logger.info({ waiters: bundleWaiters.size + revocationWaiters.size }, 'shutting down: answering long polls, draining');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      api.close();
+      metrics.ready.set(0);
+      for (const stop of stops) stop();
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), timing.drainTimeoutMs).unref();
+      await closed;
+      clearTimeout(timer);
+      logger.info('shutdown complete');
+    })());
+
+  return { port, metrics, registry, logger, publisher, revocations, publishDirectory: () => publish(undefined, 'signal'), shutdown };
+}
+
+/** A start-up failure as problems for the one ConfigError; anything unexpected is rethrown. */
+function collect(err: unknown, problems: string[]): undefined {
+  if (err instanceof ConfigError) problems.push(...err.problems);
+  else if (err instanceof Error && (err.name === 'BundleRepositoryError' || err.name === 'RevocationStoreError')) problems.push(err.message);
+  else throw err;
+  return undefined;
+}

@@ -1,0 +1,76 @@
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
+import type { Config } from '../config/config-schema.js';
+import type { Logger } from '../telemetry/create-logger.js';
+import { startAdminServer } from './admin-server.js';
+import { Readiness } from './health-service.js';
+import { removeStaleSocket } from './remove-stale-socket.js';
+
+/** Messages between the cluster primary and its workers. */
+export type ClusterMessage = { type: 'authzd:ready' } | { type: 'authzd:shutdown' } | { type: 'authzd:reload' };
+
+export const isClusterMessage = (m: unknown): m is ClusterMessage =>
+  typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' && (m as { type: string }).type.startsWith('authzd:');
+
+/**
+ * --workers N: N processes each serving ext_authz on the shared listener (the kernel hands each new
+ * connection to one of them; Envoy opens one HTTP/2 connection per Envoy worker thread, see
+ * docs/configuration.md). Each worker has its own Cedar engine, caches and key sets. The primary serves the
+ * admin endpoints: readiness is on only while every worker is ready, and /metrics aggregates the workers.
+ * A worker that dies is replaced; SIGTERM drains every worker before the primary exits.
+ */
+export async function runCluster(config: Config, logger: Logger): Promise<never> {
+  const readiness = new Readiness();
+  const aggregator = new AggregatorRegistry();
+  const ready = new Set<number>();
+  let stopping = false;
+  const update = () => readiness.set(!stopping && ready.size === config.grpc.workers ? 'SERVING' : 'NOT_SERVING');
+
+  const admin = await startAdminServer(config.admin.address, {
+    registry: { metrics: () => aggregator.clusterMetrics(), contentType: aggregator.contentType },
+    readiness,
+  });
+
+  const fork = (): Worker => {
+    const worker = cluster.fork();
+    worker.on('message', (message: unknown) => {
+      if (isClusterMessage(message) && message.type === 'authzd:ready') {
+        ready.add(worker.id);
+        update();
+        if (ready.size === config.grpc.workers) logger.info({ workers: ready.size, adminPort: admin.port }, 'authzd cluster ready');
+      }
+    });
+    worker.on('exit', (code, signal) => {
+      ready.delete(worker.id);
+      update();
+      if (stopping) return;
+      logger.error({ worker: worker.id, code, signal }, 'worker exited; starting a replacement');
+      setTimeout(fork, 1_000).unref();
+    });
+    return worker;
+  };
+  // The primary owns the shared listener: clear a socket file a crashed run left behind before workers bind.
+  await removeStaleSocket(config.grpc.address);
+  for (let i = 0; i < config.grpc.workers; i++) fork();
+
+  const broadcast = (message: ClusterMessage) => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.send(message);
+  };
+  process.on('SIGHUP', () => broadcast({ type: 'authzd:reload' }));
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    update();
+    logger.info({ signal }, 'signal received; draining workers');
+    const exits = Object.values(cluster.workers ?? {}).map((w) => new Promise<void>((resolve) => (w!.isDead() ? resolve() : w!.once('exit', () => resolve()))));
+    broadcast({ type: 'authzd:shutdown' });
+    const limit = config.shutdown.drainDelayMs + config.shutdown.drainTimeoutMs + 5_000;
+    await Promise.race([Promise.all(exits), new Promise((resolve) => setTimeout(resolve, limit))]);
+    await admin.close();
+    logger.info('shutdown complete');
+    logger.flush(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  return new Promise<never>(() => {});
+}

@@ -1,0 +1,121 @@
+import { createPublicKey } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generateSigningKeys, readPublicKey, readSigningKey } from '../../../src/bundle/bundle-keys.js';
+import { verifyBundle } from '../../../src/bundle/verify-bundle.js';
+import { BundlePublisher, type BundlePublisherOptions } from '../../../src/control-plane/bundle-publisher.js';
+import { BundleRepository } from '../../../src/control-plane/bundle-repository.js';
+import { validatePolicyFiles } from '../../../src/control-plane/validate-policy-files.js';
+import { examplePolicyFiles } from '../../helpers/policy-files.js';
+
+const tempDir = () => mkdtempSync(path.join(tmpdir(), 'authzd-publisher-'));
+let keys: { privateKeyFile: string; publicKeyFile: string; kid: string };
+let base: Omit<BundlePublisherOptions, 'repository' | 'history'>;
+
+beforeAll(async () => {
+  keys = await generateSigningKeys(path.join(tempDir(), 'keys'), { alg: 'EdDSA', kid: 'cp-test' });
+  const signing = await readSigningKey(keys.privateKeyFile);
+  base = {
+    scope: 'prod',
+    signingKey: signing.key,
+    alg: signing.alg,
+    kid: keys.kid,
+    trustedKey: { kid: keys.kid, key: createPublicKey(readFileSync(keys.privateKeyFile, 'utf8')), alg: signing.alg },
+    validate: validatePolicyFiles,
+  };
+});
+
+async function publisher(dir: string, history = 50) {
+  return BundlePublisher.open({ ...base, repository: await BundleRepository.open(dir), history });
+}
+
+const edit = (n: number) => examplePolicyFiles({ 'extra.cedar': `// edit ${n}\n@id("extra") forbid (principal, action, resource) when { false };` });
+
+describe('BundlePublisher', () => {
+  it('publishes a verifiable bundle as revision 1, and an unchanged set not at all', async () => {
+    const dir = tempDir();
+    const p = await publisher(dir);
+    expect(p.current).toBeUndefined();
+    const first = await p.publish(examplePolicyFiles(), { source: 'directory' });
+    expect(first.result).toBe('published');
+    if (first.result === 'rejected') return;
+    expect(first.bundle).toMatchObject({ revision: 1, etag: `"1-${first.bundle.digest.slice(0, 16)}"`, version: `1-${first.bundle.digest.slice(0, 16)}` });
+    const verified = await verifyBundle(readFileSync(path.join(dir, '1.tar.gz')), { keys: [await readPublicKey(keys.publicKeyFile, keys.kid)], scope: 'prod' });
+    expect(verified).toMatchObject({ ok: true, bundle: { revision: 1, kid: 'cp-test', metadata: { source: 'directory' } } });
+    expect(JSON.parse(readFileSync(path.join(dir, 'current.json'), 'utf8'))).toEqual({ revision: 1, digest: first.bundle.digest });
+
+    const again = await p.publish(examplePolicyFiles());
+    expect(again).toMatchObject({ result: 'unchanged', bundle: { revision: 1 } });
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tar.gz'))).toEqual(['1.tar.gz']);
+  });
+
+  it('never ships a broken set: the served bundle and the pointer stay', async () => {
+    const dir = tempDir();
+    const p = await publisher(dir);
+    await p.publish(examplePolicyFiles());
+    const broken = await p.publish(examplePolicyFiles({ 'accounts.cedar': 'permit (principal, action, resource) when {' }));
+    expect(broken.result).toBe('rejected');
+    if (broken.result === 'rejected') expect(broken.problems.join('\n')).toContain('accounts.cedar');
+    // A name a bundle cannot carry is a rejection too, not a crash.
+    const unnamed = await p.publish(examplePolicyFiles({ [`${'x'.repeat(120)}.cedar`]: '@id("x") permit (principal, action, resource);' }));
+    expect(unnamed).toMatchObject({ result: 'rejected', problems: [expect.stringContaining('100 bytes')] });
+    expect(p.current?.revision).toBe(1);
+    expect(JSON.parse(readFileSync(path.join(dir, 'current.json'), 'utf8')).revision).toBe(1);
+  });
+
+  it('numbers revisions above every one on disk, keeps --history of them, and serves the recorded one after a restart', async () => {
+    const dir = tempDir();
+    const p = await publisher(dir, 3);
+    for (let i = 1; i <= 5; i++) expect(await p.publish(edit(i))).toMatchObject({ result: 'published', bundle: { revision: i } });
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tar.gz')).sort()).toEqual(['3.tar.gz', '4.tar.gz', '5.tar.gz']);
+    expect((await p.revisions()).map((r) => [r.revision, r.current])).toEqual([
+      [5, true],
+      [4, false],
+      [3, false],
+    ]);
+
+    const restarted = await publisher(dir, 3);
+    expect(restarted.current).toMatchObject({ revision: 5, digest: p.current!.digest });
+    expect(restarted.current!.files.get('extra.cedar')).toContain('edit 5');
+    // Going back to older content is a new revision, never a lower number.
+    expect(await restarted.publish(edit(1))).toMatchObject({ result: 'published', bundle: { revision: 6 } });
+  });
+
+  it('does not serve a recorded bundle that fails verification, and publishes above it', async () => {
+    const dir = tempDir();
+    const p = await publisher(dir);
+    await p.publish(edit(1));
+    const file = path.join(dir, '1.tar.gz');
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 20]! ^= 0xff;
+    writeFileSync(file, bytes);
+    const restarted = await publisher(dir);
+    expect(restarted.current).toBeUndefined();
+    expect(await restarted.publish(edit(1))).toMatchObject({ result: 'published', bundle: { revision: 2 } });
+  });
+
+  it('two publishers on one directory never take the same revision, and each adopts the newer pointer', async () => {
+    const dir = tempDir();
+    const a = await publisher(dir);
+    const b = await publisher(dir);
+    const results = await Promise.all([a.publish(edit(1)), b.publish(edit(2)), a.publish(edit(3)), b.publish(edit(4))]);
+    const revisions = results.map((r) => (r.result === 'published' ? r.bundle.revision : 0));
+    expect(new Set(revisions).size).toBe(4);
+    expect(revisions).not.toContain(0);
+    // A publisher overtaken by the other's pointer publishes again on top, so there may be more files than
+    // publications, but never two bundles under one number (each file verifies as its own revision).
+    const onDisk = readdirSync(dir).filter((n) => n.endsWith('.tar.gz'));
+    const newest = Math.max(...onDisk.map((n) => Number.parseInt(n, 10)));
+    expect(JSON.parse(readFileSync(path.join(dir, 'current.json'), 'utf8')).revision).toBe(newest);
+    await a.sync();
+    await b.sync();
+    expect(a.current?.revision).toBe(newest);
+    expect(b.current?.revision).toBe(newest);
+    expect(a.current?.digest).toBe(b.current?.digest);
+    expect((await a.revisions()).map((r) => r.revision)).toEqual(onDisk.map((n) => Number.parseInt(n, 10)).sort((x, y) => y - x));
+    // The adopted set is current for both: publishing it from either is "unchanged".
+    expect(await a.publish(b.current!.files)).toMatchObject({ result: 'unchanged', bundle: { revision: newest } });
+  });
+});

@@ -1,0 +1,53 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveControlPlaneOptions } from '../../../src/control-plane/control-plane-options.js';
+import { ConfigError } from '../../../src/config/config-error.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'authzd-cp-options-'));
+const tokenFile = path.join(dir, 'admin-token');
+writeFileSync(tokenFile, 'file-token-0123456789abcdef\n');
+const flags = { policies: dir, 'signing-key': 'k.pem', kid: 'k1', addr: '127.0.0.1:0', data: dir };
+
+async function problems(f: Parameters<typeof resolveControlPlaneOptions>[0], env: Record<string, string> = {}): Promise<readonly string[]> {
+  try {
+    await resolveControlPlaneOptions(f, env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('resolveControlPlaneOptions', () => {
+  it('applies defaults and takes the admin token from a file before the environment', async () => {
+    const options = await resolveControlPlaneOptions({ ...flags, 'admin-token-file': tokenFile }, { AUTHZD_CP_ADMIN_TOKEN: 'env-token-0123456789abcdef' });
+    expect(options).toMatchObject({ bundleName: 'default', scope: 'default', history: 50, adminToken: 'file-token-0123456789abcdef', readToken: undefined });
+    const fromEnv = await resolveControlPlaneOptions({ ...flags, 'bundle-name': 'payments', history: '7' }, { AUTHZD_CP_ADMIN_TOKEN: 'env-token-0123456789abcdef', AUTHZD_CP_READ_TOKEN: 'read-token-0123456789abcdef' });
+    expect(fromEnv).toMatchObject({ bundleName: 'payments', scope: 'payments', history: 7, adminToken: 'env-token-0123456789abcdef', readToken: 'read-token-0123456789abcdef' });
+  });
+
+  it('lists every problem at once, never a token value', async () => {
+    const found = await problems(
+      { policies: path.join(dir, 'missing'), kid: 'has space', addr: 'localhost', 'bundle-name': '../x', history: '0', 'read-token-file': path.join(dir, 'nope') },
+      { AUTHZD_CP_ADMIN_TOKEN: 'short-secret' },
+    );
+    expect(found).toEqual([
+      '--signing-key is required',
+      '--data is required',
+      '--kid: 1-256 printable ASCII characters without spaces',
+      '--addr "localhost": expected HOST:PORT (port 0 picks a free one) or unix:///path',
+      '--bundle-name "../x": letters, digits, ".", "_" and "-", at most 128, not starting with a punctuation mark',
+      '--history "0": a whole number from 1 to 100000',
+      `--policies ${path.join(dir, 'missing')}: not a readable directory`,
+      'AUTHZD_CP_ADMIN_TOKEN: the admin token must be at least 16 characters',
+      `--read-token-file ${path.join(dir, 'nope')}: cannot read the read token: ENOENT`,
+    ]);
+    expect(found.join('\n')).not.toContain('short-secret');
+  });
+
+  it('requires an admin token', async () => {
+    expect(await problems(flags)).toEqual(['no admin token: pass --admin-token-file FILE or set AUTHZD_CP_ADMIN_TOKEN (publishing and revoking need it)']);
+  });
+});
