@@ -18,8 +18,10 @@ import { generatedSetMessages } from './lib/datasets.mjs';
 import { lengthDelimited } from './lib/grpc-frame.mjs';
 import { createIssuer } from './lib/issuer.mjs';
 import { ensureGhz, killAllLoadGenerators, runGhz } from './lib/load-tools.mjs';
-import { sumSamples } from './lib/prometheus-text.mjs';
-import { killAllServers, sleep, startServer } from './lib/servers.mjs';
+import { crossCheckCounts } from './lib/cross-check.mjs';
+import { decisionCounts, waitQuiet } from './lib/measure.mjs';
+import { diffCounts, sumSamples } from './lib/prometheus-text.mjs';
+import { killAllServers, sleep, snapshotBuild, startServer } from './lib/servers.mjs';
 import { analyzeStall } from './lib/stall-analysis.mjs';
 
 export const STALL_POLICIES = 1000;
@@ -64,6 +66,7 @@ export async function measureActivationStall({ ghz, issuer, workDir, serverCpus,
       }
     })();
 
+    const countersBefore = decisionCounts(await waitQuiet(server));
     // An upper bound only: the run is ended with SIGINT once the last activation has had its steady tail.
     const load = runGhz(ghz, {
       target, binFile, durationS: 3600, concurrency, connections, rps: rate, cpus: clientCpus,
@@ -99,6 +102,8 @@ export async function measureActivationStall({ ghz, issuer, workDir, serverCpus,
     const run = await load;
     scraping = false;
     await scraper;
+    // Like every measured run: ghz's count against the server's own (calls cut off by SIGINT are the slack).
+    const crossCheck = crossCheckCounts({ tool: 'ghz', clientOk: run.report.okCount, serverByKey: diffCounts(countersBefore, decisionCounts(await waitQuiet(server))), slack: concurrency });
     const analysis = analyzeStall({ calls: run.report.calls, windows, lagSamples });
     return {
       policies: STALL_POLICIES,
@@ -110,6 +115,7 @@ export async function measureActivationStall({ ghz, issuer, workDir, serverCpus,
       calls: run.report.count,
       errors: run.report.errors,
       rejected: rejected.length,
+      crossCheck,
       ...analysis,
     };
   } finally {
@@ -140,6 +146,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   });
   try {
     const ghz = ensureGhz((m) => process.stderr.write(`${m}\n`));
+    snapshotBuild(workDir);
     const issuer = await createIssuer(workDir);
     const result = await measureActivationStall({
       ghz,

@@ -1,6 +1,7 @@
 // In-process CPU cost of one decision: the Check pipeline called directly (no gRPC), with a warm token
-// (the same token every call) and cold tokens (a different token every call), next to its two big parts
-// measured alone in the same run: ES256 signature verification (jose) and one Cedar evaluation.
+// (the same token every call) and cold tokens (a different token every call), caches off, next to its two
+// big parts measured alone in the same run: ES256 signature verification (jose) and one Cedar evaluation;
+// then the warm path with the verified-token and decision caches on, as it runs in production.
 //
 //   npm run build && node bench/in-process.mjs [--iterations N] [--write]
 //
@@ -12,6 +13,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { exportJWK, generateKeyPair, jwtVerify, createLocalJWKSet, SignJWT } from 'jose';
 import { CheckPipeline } from '../dist/check/check-pipeline.js';
+import { DecisionCache } from '../dist/check/decision-cache.js';
 import { ConfigSchema } from '../dist/config/config-schema.js';
 import { compilePolicyModel } from '../dist/policy/compile-policy-model.js';
 import { readPolicyDir } from '../dist/policy/policy-files.js';
@@ -38,14 +40,15 @@ const sign = (sub, jti) =>
     .setExpirationTime('1h')
     .sign(privateKey);
 
-function pipelineFor(validateRequests) {
+function pipelineFor(validateRequests, caches = false) {
   const config = ConfigSchema.parse({
     policies: { validateRequests },
+    cache: caches ? {} : { tokens: { maxEntries: 0 }, decisions: { maxEntries: 0 } },
     tokens: { issuers: [{ issuer: ISSUER, audiences: ['bank-api'], algorithms: ['ES256'], jwksFile: path.join(dir, 'jwks.json') }] },
   });
   const engine = new PolicyEngine({ validateRequests });
   const store = new PolicyStore(engine);
-  return { config, engine, store, verifier: new TokenVerifier(config.tokens, { now: Date.now }) };
+  return { config, engine, store, verifier: new TokenVerifier(config.tokens, { now: Date.now, cache: config.cache.tokens }) };
 }
 
 const files = await readPolicyDir(path.join(ROOT, 'policies'));
@@ -107,6 +110,23 @@ for (const validateRequests of [true, false]) {
   };
   results.push({ name: `Cedar evaluation alone (${label})`, ...(await cpuPerOp(() => engine.authorize(set, call), N)) });
   store.release(set);
+}
+
+// The warm path as it runs in production: verified-token and decision caches on.
+{
+  const { config, engine, store, verifier } = pipelineFor(true, true);
+  store.activate(compilePolicyModel(files));
+  const cache = new DecisionCache(config.cache.decisions);
+  let id = 0;
+  const pipeline = new CheckPipeline({ config, store, engine, verifier, now: Date.now, newId: () => `c${++id}`, decisionCache: cache });
+  await pipeline.check(request(warmToken)); // fills both caches
+  results.push({
+    name: 'pipeline, warm token, token and decision caches on',
+    ...(await cpuPerOp(async () => {
+      const outcome = await pipeline.check(request(warmToken));
+      if (outcome.kind !== 'decision' || outcome.decision.source !== 'cache') throw new Error('expected a cached decision');
+    }, N)),
+  });
 }
 
 const keySet = createLocalJWKSet(jwks);

@@ -33,8 +33,8 @@ import { ghzRecord, h2loadRecord, measured } from './lib/measure.mjs';
 import { preflight } from './lib/preflight.mjs';
 import { treePeakRssBytes } from './lib/proc-stats.mjs';
 import { renderLoadSection, replaceSection } from './lib/report-markdown.mjs';
-import { authzdSupportsWorkers, killAllServers, startServer } from './lib/servers.mjs';
-import { evaluateTargets } from './lib/targets.mjs';
+import { authzdSupportsWorkers, killAllServers, snapshotBuild, startServer } from './lib/servers.mjs';
+import { evaluateTargets, SATURATED_CORES } from './lib/targets.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -143,14 +143,17 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 const problems = [];
 const scenarios = {};
 let activationStall;
+/** Where ghz and h2load were found, to print their commands as a reader would type them. */
+let toolPaths = {};
 
 try {
   const ghz = ensureGhz(log);
   const h2load = values['no-h2load'] ? undefined : ensureH2load(log);
   if (!values['no-h2load'] && h2load === undefined) problems.push('h2load is not installed and could not be installed (apt-get install nghttp2-client): no h2load cross-check in this run');
+  const build = snapshotBuild(workDir);
   const workersSupported = authzdSupportsWorkers();
-  log(`ghz ${ghz.version} (${ghz.bin}), h2load ${h2load?.version ?? 'unavailable'}, authzd --workers ${workersSupported ? 'supported' : 'not supported'}; work dir ${workDir}`);
-  sanitize.tools = { ghz: ghz.bin, h2load: h2load?.bin };
+  log(`ghz ${ghz.version} (${ghz.bin}), h2load ${h2load?.version ?? 'unavailable'}, authzd build ${build.fingerprint} (--workers ${workersSupported ? 'supported' : 'not supported'}); work dir ${workDir}`);
+  toolPaths = { ghz: ghz.bin, h2load: h2load?.bin };
   const issuer = await createIssuer(workDir);
   const ctx = { ghz, h2load, issuer };
 
@@ -175,6 +178,7 @@ try {
         activationStall.command = sanitize(activationStall.argv);
         delete activationStall.argv;
         if (activationStall.rejected > 0) problems.push(`activation stall: ${activationStall.rejected} re-activations were rejected`);
+        for (const p of activationStall.crossCheck.problems) problems.push(`activation stall: ghz: ${p}`);
         log(`activation stall: worst ${activationStall.worstStallMs.toFixed(1)} ms`);
       } catch (err) {
         activationStall = { error: String(err?.message ?? err) };
@@ -212,6 +216,7 @@ try {
     tools: { ghz: ghz.version, h2load: h2load === undefined ? null : `nghttp2/${h2load.version}` },
     pinning,
     workers: { supported: workersSupported },
+    build: { fingerprint: build.fingerprint },
     scenarios,
     activationStall,
     problems,
@@ -248,15 +253,12 @@ function sanitize(argv) {
     .map((a) => {
       let s = String(a);
       if (s === process.execPath) return 'node';
-      if (s === ctxTool('ghz')) return 'ghz';
-      if (s === ctxTool('h2load')) return 'h2load';
-      s = s.split(workDir).join('$WORK').split(`${ROOT}/`).join('');
+      if (s === toolPaths.ghz) return 'ghz';
+      if (s === toolPaths.h2load) return 'h2load';
+      s = s.split(`${workDir}/app/`).join('').split(workDir).join('$WORK').split(`${ROOT}/`).join('');
       return /[\s'"$]/.test(s) && !s.startsWith('$WORK') ? `'${s}'` : s;
     })
     .join(' ');
-}
-function ctxTool(name) {
-  return sanitize.tools?.[name];
 }
 
 function exampleCommands(all) {
@@ -316,12 +318,13 @@ async function prepare(name, ctx) {
 
 /**
  * Cold needs a distinct token for every call of every run on its server, so the number of calls must be
- * bounded before the server starts: by the warm scenario's saturation throughput (a cold call cannot be
- * cheaper than a warm one), measured in this run or by a short probe. Runs that still exceed their
- * segment are reported as having repeated tokens.
+ * bounded before the server starts: by the null server's and the warm scenario's saturation throughput in
+ * this run (no authzd call is cheaper than a null one, nor a cold one than a warm one; the larger of the
+ * two absorbs noise), or by a short probe when neither ran. Runs that still exceed their segment are
+ * reported as having repeated tokens.
  */
 async function prepareCold(dir, { ghz, issuer }) {
-  let ceiling = scenarios.warm?.saturation?.rps;
+  let ceiling = Math.max(scenarios.null?.saturation?.rps ?? 0, scenarios.warm?.saturation?.rps ?? 0) || undefined;
   if (ceiling === undefined) {
     log('cold: probing warm throughput to size the token pool');
     const probeDir = path.join(workDir, 'cold-probe');
@@ -396,12 +399,13 @@ async function runLoadScenario(def, prepared, { ghz, h2load, issuer }) {
     const half = ghzRecord(halfRun.out, halfRun, { expectations: prepared.segments ? segments.half.map((m) => m.expect) : expectations, concurrency: opts.concurrency, rps: rate });
     for (const [label, run] of [['saturation', saturation], ['half saturation', half]]) {
       for (const p of [...run.crossCheck.problems, ...(run.mix?.problems ?? [])]) scenarioProblems.push(`ghz ${label}: ${p}`);
+      for (const n of run.mix?.notes ?? []) scenarioProblems.push(`note: ghz ${label}: ${n}`);
       const errors = Object.entries(run.errors);
       if (errors.length > 0) scenarioProblems.push(`ghz ${label}: failed calls: ${errors.map(([e, n]) => `${n} x ${e}`).join('; ')}`);
     }
     // A server that did not use (nearly) all its CPUs at saturation was not what limited throughput.
     const serverCpuCount = cpuCount(serverCpus) || cores;
-    if (saturation.server.cores < 0.85 * serverCpuCount) {
+    if (saturation.server.cores < SATURATED_CORES * serverCpuCount) {
       scenarioProblems.push(
         `warning: the server used ${saturation.server.cores.toFixed(2)} of its ${serverCpuCount} CPU(s) at saturation (ghz ${saturation.clientCores.toFixed(2)} cores, load average ${loadAverage.toFixed(1)}): the load generator or other work on the machine was the limit, not the server`,
       );
@@ -431,6 +435,7 @@ async function runLoadScenario(def, prepared, { ghz, h2load, issuer }) {
       h2 = h2loadRecord(run.out, run, { expectation: expectations[prepared.h2loadIndex], inflight });
       h2.request = `${describeRequest(message.bytes)} (${expectations[prepared.h2loadIndex]})`;
       for (const p of [...h2.crossCheck.problems, ...(h2.mix?.problems ?? [])]) scenarioProblems.push(`h2load: ${p}`);
+      for (const n of h2.mix?.notes ?? []) scenarioProblems.push(`note: h2load: ${n}`);
     }
 
     const peakRssBytes = treePeakRssBytes(server.pid);

@@ -11,7 +11,7 @@ export interface CrossCheck {
 }
 export function crossCheckCounts(opts: { tool: string; clientOk: number; serverByKey: Counts; slack: number }): CrossCheck;
 export function expectedCounts(expectations: readonly string[], calls: number): Record<string, number>;
-export function compareMix(expected: Counts, actual: Counts, slack: number): { ok: boolean; problems: string[] };
+export function compareMix(expected: Counts, actual: Counts, slack: number, opts?: { absorbing?: readonly string[] }): { ok: boolean; problems: string[]; notes: string[] };
 export interface CacheCounts {
   readonly hits: Counts;
   readonly misses: Counts;

@@ -18,7 +18,7 @@ export function replaceSection(doc, name, section) {
   return doc.slice(0, i) + section + doc.slice(j + end.length);
 }
 
-const verdict = (t) => (t.inconclusive ? 'inconclusive' : t.met === undefined ? 'not measured' : t.met ? 'met' : '**missed**');
+const verdict = (t) => (t.met === undefined ? 'not measured' : t.met ? 'met' : '**missed**');
 
 function countersCell(run) {
   if (run === undefined || run.skipped !== undefined) return 'n/a';
@@ -54,7 +54,7 @@ export function renderLoadSection(results) {
       `ghz ${tools.ghz}, h2load ${tools.h2load ?? 'not available'}. ` +
       `Servers pinned to CPU ${pinning.server || 'any'}, load generators to CPU ${pinning.client || 'any'}, all on loopback. ` +
       `Load average when the run started: ${machine.loadAverage.join(' / ')} (1/5/15 min; this machine is shared, so absolute numbers are noisy and the ratios to the null server are the figures to compare). ` +
-      `authzd \`--workers\`: ${results.workers.supported ? 'supported' : 'not supported by this build'}.`,
+      `authzd build ${results.build?.fingerprint ?? 'unknown'} (sha256 of dist/*.js, copied at the start so the whole run measures one build); \`--workers\`: ${results.workers.supported ? 'supported' : 'not supported by this build'}.`,
   );
 
   out.push('', '#### Targets', '', '| target | measured | result |', '| --- | --- | --- |');
@@ -96,19 +96,19 @@ export function renderLoadSection(results) {
     `h2load (${options.h2loadClients} connections x ${options.h2loadStreams} streams, ${options.durationS} s) posts one fixed gRPC-framed CheckRequest per scenario (it cannot vary the body), ` +
       'so it measures one representative call of each mix. It judges calls by HTTP status only (a failed gRPC call inside HTTP 200 counts as success), which is why every h2load run is checked against the server\'s counter.',
     '',
-    '| scenario | request sent | h2load calls/s | vs null (h2load) | ghz calls/s | p50 ms | p99 ms | server answered / h2load succeeded | counters |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| scenario | request sent | h2load calls/s | vs null (h2load) | ghz calls/s | p50 ms | p99 ms | server CPU µs/call | server answered / h2load succeeded | counters |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   );
   for (const name of order) {
     const s = scenarios[name];
     if (s.saturation === undefined) continue;
     const h = s.h2load;
     if (h === undefined || h.skipped !== undefined) {
-      out.push(`| ${cell(s.title)} | ${cell(h?.skipped ?? 'not run')} |  |  |  |  |  |  |  |`);
+      out.push(`| ${cell(s.title)} | ${cell(h?.skipped ?? 'not run')} |  |  |  |  |  |  |  |  |`);
       continue;
     }
     out.push(
-      `| ${cell(s.title)} | ${cell(h.request)} | ${int(h.rps)} | ${nullH2 && nullH2.skipped === undefined ? pct(h.rps / nullH2.rps) : 'n/a'} | ${int(s.saturation.rps)} | ${ms(h.latencyMs.p50)} | ${ms(h.latencyMs.p99)} | ` +
+      `| ${cell(s.title)} | ${cell(h.request)} | ${int(h.rps)} | ${nullH2 && nullH2.skipped === undefined ? pct(h.rps / nullH2.rps) : 'n/a'} | ${int(s.saturation.rps)} | ${ms(h.latencyMs.p50)} | ${ms(h.latencyMs.p99)} | ${int(h.server.cpuUsPerCall)} | ` +
         `${int(h.crossCheck.serverAnswered)} / ${int(h.crossCheck.clientOk)} | ${countersCell(h)} |`,
     );
   }
@@ -158,6 +158,7 @@ export function renderLoadSection(results) {
     out.push(
       '',
       `Steady state between activations: p50 ${ms(st.latencyMs.p50)} ms, p99 ${ms(st.latencyMs.p99)} ms, max ${ms(st.latencyMs.max)} ms over ${int(st.calls)} calls; event-loop lag max ${ms(st.lagMaxMs)} ms. ` +
+        `Counters: ${activationStall.crossCheck === undefined ? 'n/a' : activationStall.crossCheck.ok ? `agree (${int(activationStall.crossCheck.serverAnswered)} answered / ${int(activationStall.crossCheck.clientOk)} ghz calls)` : '**mismatch** (below)'}. ` +
         `**Worst stall: ${ms(activationStall.worstStallMs)} ms** (target < 20 ms).`,
     );
   }

@@ -1,8 +1,8 @@
 import type { BenchIssuer } from './datasets.mjs';
 import type { Sample } from './prometheus-text.mjs';
-export const AUTHZD_MAIN: string;
 export const NULL_SERVER: string;
 export function killAllServers(): void;
+export function snapshotBuild(dir: string): { app: string; fingerprint: string };
 export function freePort(): Promise<number>;
 export function helpListsFlag(help: string, flag: string): boolean;
 export function authzdSupportsWorkers(): boolean;

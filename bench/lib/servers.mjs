@@ -1,15 +1,36 @@
 // Starting and stopping the servers under test: authzd (`authzd serve`, as an operator runs it) and the
 // null server, each pinned to the given CPUs with taskset, on loopback ports picked here.
 import { spawn, execFileSync } from 'node:child_process';
-import { createWriteStream, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, createWriteStream, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parsePrometheusText } from './prometheus-text.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const AUTHZD_MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
 export const NULL_SERVER = path.join(ROOT, 'bench', 'null-server.mjs');
+let authzdMain = path.join(ROOT, 'dist', 'cli', 'main.js');
+
+/**
+ * Copies the build (dist/, proto/, policies/, package.json; node_modules linked) into dir and runs authzd
+ * from there from now on, so one run measures one build even when dist/ is rebuilt while it runs (the
+ * checkout is shared). Returns the copy's root and a fingerprint of its dist/ (sha256 of names and contents).
+ */
+export function snapshotBuild(dir) {
+  const app = path.join(dir, 'app');
+  mkdirSync(app, { recursive: true });
+  for (const name of ['dist', 'proto', 'policies', 'package.json']) cpSync(path.join(ROOT, name), path.join(app, name), { recursive: true });
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(app, 'node_modules'), 'dir');
+  authzdMain = path.join(app, 'dist', 'cli', 'main.js');
+  const hash = createHash('sha256');
+  const files = readdirSync(path.join(app, 'dist'), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.js'))
+    .map((e) => path.join(e.parentPath ?? e.path, e.name))
+    .sort();
+  for (const f of files) hash.update(path.relative(app, f)).update('\0').update(readFileSync(f)).update('\0');
+  return { app, fingerprint: `sha256:${hash.digest('hex').slice(0, 12)}` };
+}
 
 /** Server processes started here and not yet stopped, so an interrupted run leaves none behind. */
 const live = new Set();
@@ -39,7 +60,7 @@ export function helpListsFlag(help, flag) {
 
 /** Whether this build's `authzd serve --help` offers --workers (builds before the worker change do not). */
 export function authzdSupportsWorkers() {
-  return helpListsFlag(execFileSync(process.execPath, [AUTHZD_MAIN, 'serve', '--help'], { encoding: 'utf8' }), '--workers');
+  return helpListsFlag(execFileSync(process.execPath, [authzdMain, 'serve', '--help'], { encoding: 'utf8' }), '--workers');
 }
 
 /** taskset prefix for a CPU list such as "0" or "1-3"; none when the list is empty. */
@@ -60,7 +81,7 @@ export async function startServer({ kind, cpus, policyDir, issuer, workers, work
     const configFile = path.join(workDir, `${name}.authzd.yaml`);
     writeFileSync(configFile, 'audit:\n  destination: /dev/null\nlog:\n  level: info\n');
     argv = [
-      process.execPath, AUTHZD_MAIN, 'serve', '--config', configFile, '--policies', policyDir,
+      process.execPath, authzdMain, 'serve', '--config', configFile, '--policies', policyDir,
       '--issuer', issuer.issuer, '--audience', issuer.audience, '--jwks', issuer.jwksFile,
       '--grpc-addr', grpcAddr, '--admin-addr', adminAddr,
       ...(workers !== undefined ? ['--workers', String(workers)] : []),

@@ -3,7 +3,7 @@ export interface TargetResult {
   readonly measured: string;
   /** undefined: not measured in this run. */
   readonly met: boolean | undefined;
-  /** Measured, but the numbers cannot decide it (see measured). */
-  readonly inconclusive?: boolean;
 }
 export function evaluateTargets(results: { scenarios: Record<string, any>; activationStall?: any }): TargetResult[];
+export const SATURATED_CORES: number;
+export function capacityRatio(a: any, b: any): { ratio: number; basis: 'throughput' | 'CPU per call' };

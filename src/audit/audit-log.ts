@@ -1,14 +1,23 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import pino, { type Logger } from 'pino';
+import pino from 'pino';
 import type { Config } from '../config/config-schema.js';
 import { ConfigError } from '../config/config-error.js';
 import type { CheckOutcome } from '../check/decision.js';
+import type { CedarValueJson } from '../policy/cedar.js';
 import type { EntityUid } from '../policy/entity-store.js';
+import type { CedarCall } from '../policy/policy-engine.js';
+import type { DecisionEventInput } from './decision-event.js';
 
 export interface AuditLog {
   /** Writes one event for one answered Check call. Never blocks: a full buffer drops and counts. */
   record(outcome: CheckOutcome, latencySeconds: number): void;
+  /**
+   * Hands every event line (the JSON text written locally, with its newline) to `listener` as well, right
+   * after it is written: the event is serialised once for every destination. Listeners run on the Check
+   * path, so they must only queue the line. Returns the function that removes the listener.
+   */
+  onEvent(listener: (line: string) => void): () => void;
   /** Writes out everything buffered. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -25,13 +34,15 @@ export interface AuditDeps {
  * The decision log: exactly one JSON line per Check call, on its own stream (stdout by default, apart from
  * the diagnostic log on stderr). It never holds the token, the Authorization header or a request body;
  * with hashIdentifiers, principal and resource ids are replaced by a salted HMAC and the raw path is left
- * out, so events stay joinable without carrying personal data.
+ * out, so events stay joinable without carrying personal data. Decisions the engine made carry `input`,
+ * the Cedar request as evaluated minus the entity slice, which `authzd replay` re-evaluates (docs/audit.md).
  */
 export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): AuditLog {
   const salt = config.hashIdentifiers ? readSalt(config) : undefined;
   const hash = (value: string) => `hmac:${createHmac('sha256', salt!).update(value).digest('base64url').slice(0, 22)}`;
   const uid = (u: EntityUid | undefined) =>
     u === undefined ? undefined : { type: u.type, id: salt === undefined ? u.id : hash(u.id) };
+  const listeners = new Set<(line: string) => void>();
 
   const boom =
     deps.stream ??
@@ -41,31 +52,37 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
       mkdir: true,
       minLength: 0,
       maxLength: config.bufferBytes,
+      // With --workers, several processes write to the same stdout pipe; writes of whole lines up to
+      // PIPE_BUF (4 KiB on Linux) are atomic, so lines from different workers never interleave.
+      ...(config.destination === 'stdout' || config.destination === 'stderr' ? { maxWrite: 4096 } : {}),
     });
   const emitter = boom as unknown as NodeJS.EventEmitter;
   if (typeof emitter.on === 'function') {
     emitter.on('drop', (data: string) => deps.onDropped?.(countLines(data)));
   }
-  const logger: Logger = pino(
-    {
-      base: undefined,
-      messageKey: 'event',
-      timestamp: pino.stdTimeFunctions.isoTime,
-      // pino writes a level on every line; the audit stream has none, so the slot names the stream instead.
-      formatters: { level: () => ({ log: 'audit' }) },
-    },
-    boom,
-  );
+
+  // The line format is pino's (the audit stream used a pino logger before it had listeners): "log" names the
+  // stream, then the ISO time, then the event's fields; undefined fields are left out.
+  const write = (fields: Record<string, unknown>) => {
+    const line = `${JSON.stringify({ log: 'audit', time: new Date().toISOString(), ...fields })}\n`;
+    boom.write(line);
+    for (const listener of listeners) listener(line);
+  };
 
   return {
     record(outcome, latencySeconds) {
       const latency_us = Math.round(latencySeconds * 1e6);
       if (outcome.kind === 'error') {
         const f = outcome.failure;
-        logger.info({ type: 'authz.decision', decision_id: f.id, decision: 'error', reason: f.reason, policy_version: f.policyVersion, latency_us });
+        write({ type: 'authz.decision', decision_id: f.id, decision: 'error', reason: f.reason, policy_version: f.policyVersion, latency_us });
       } else {
         const d = outcome.decision;
-        logger.info({
+        let input: DecisionEventInput | undefined;
+        if (config.includeInputs && d.input !== undefined) {
+          input = replayInput(d.input);
+          if (salt !== undefined) input = hashInput(input, hash, d.tenant);
+        }
+        write({
           type: 'authz.decision',
           decision_id: d.id,
           decision: d.allowed ? 'allow' : 'deny',
@@ -74,6 +91,7 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
           policy_version: d.policyVersion,
           source: d.source,
           route: d.routeId,
+          risk: d.risk,
           principal: uid(d.principal),
           action: d.action,
           resource: uid(d.resource),
@@ -84,9 +102,17 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
               ? undefined
               : { id: d.request.id, method: d.request.method, host: d.request.host, path: salt === undefined ? d.request.path : undefined },
           latency_us,
+          remote: d.remote === undefined ? undefined : { result: d.remote.result, failure_mode: d.remote.failureMode, ms: Math.round(d.remote.ms) },
+          rate_limit: d.rateLimit === undefined ? undefined : { scope: d.rateLimit.scope, retry_after_s: d.rateLimit.retryAfterSeconds },
+          hashed: salt === undefined ? undefined : true,
+          input,
         });
       }
       deps.onWritten?.();
+    },
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     flush: () => flushBoom(boom),
     async close() {
@@ -99,6 +125,77 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
       });
     },
   };
+}
+
+/**
+ * What a replay needs of the Cedar request: the principal entity as evaluated (claims-derived and stored
+ * attributes, token roles and stored parents), action, resource and context. The rest of the entity slice
+ * is left out; a replay takes it from the policy set being replayed.
+ */
+function replayInput(call: CedarCall): DecisionEventInput {
+  const p = call.principal;
+  // The HTTP path puts the principal first; a network call's principal is in the slice only when stored.
+  const entity = call.entities.find((e) => {
+    const u = e.uid as EntityUid;
+    return u.type === p.type && u.id === p.id;
+  });
+  return {
+    principal: { uid: p, attrs: entity?.attrs ?? {}, parents: (entity?.parents ?? []) as EntityUid[] },
+    action: call.action,
+    resource: call.resource,
+    context: call.context,
+  };
+}
+
+/**
+ * The input with personal data hashed like the event's top-level fields: the principal and resource ids and
+ * every string equal to either (context.token.sub, an owner reference), the principal's string attributes
+ * other than the tenant (an email claim), and the path (it holds resource ids); the client's source address
+ * is left out. Extension values (`__extn`) are kept: a hashed address or decimal would no longer parse.
+ */
+function hashInput(input: DecisionEventInput, hash: (value: string) => string, tenant: string | undefined): DecisionEventInput {
+  const principalId = input.principal.uid.id;
+  const resourceId = input.resource.id;
+  const ids = (s: string) => (s === principalId || s === resourceId ? hash(s) : s);
+  const personal = (s: string) => (s === tenant ? s : hash(s));
+  const attrs: Record<string, CedarValueJson> = {};
+  for (const [name, value] of Object.entries(input.principal.attrs)) attrs[name] = mapStrings(value, personal);
+  const context = mapStrings(input.context, ids) as Record<string, CedarValueJson>;
+  for (const facts of ['request', 'connection']) {
+    const record = context[facts];
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) continue;
+    const { sourceIp: _dropped, ...rest } = record as Record<string, CedarValueJson>;
+    if (typeof rest.path === 'string') rest.path = hash(rest.path);
+    context[facts] = rest;
+  }
+  return {
+    principal: {
+      uid: { type: input.principal.uid.type, id: hash(principalId) },
+      attrs,
+      parents: input.principal.parents.map((u) => ({ type: u.type, id: ids(u.id) })),
+    },
+    action: input.action,
+    resource: { type: input.resource.type, id: hash(resourceId) },
+    context,
+  };
+}
+
+function mapStrings(value: CedarValueJson, f: (s: string) => string): CedarValueJson {
+  if (typeof value === 'string') return f(value);
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, f));
+  if (typeof value === 'object' && value !== null) {
+    if ('__extn' in value) return value;
+    // An entity reference keeps its type; only the id can be personal.
+    const ref = ('__entity' in value ? value.__entity : value) as { type?: unknown; id?: unknown };
+    if (typeof ref.type === 'string' && typeof ref.id === 'string' && Object.keys(ref).length === 2) {
+      const hashed = { type: ref.type, id: f(ref.id) };
+      return ('__entity' in value ? { __entity: hashed } : hashed) as CedarValueJson;
+    }
+    const out: Record<string, CedarValueJson> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = mapStrings(v as CedarValueJson, f);
+    return out as CedarValueJson;
+  }
+  return value;
 }
 
 interface SonicBoomLike extends NodeJS.EventEmitter {

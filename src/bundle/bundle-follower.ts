@@ -104,6 +104,7 @@ export class BundleFollower {
           timeoutMs: config.requestTimeoutMs,
           token: this.#deps.token,
           maxBytes: config.maxBytes,
+          signal: this.#stop.signal,
           ...(this.#deps.fetch !== undefined ? { fetch: this.#deps.fetch } : {}),
         });
         this.#deps.onFetch?.(result.kind);
@@ -119,6 +120,7 @@ export class BundleFollower {
           delay = backoffDelay(failures, config.minBackoffMs, config.maxBackoffMs);
         }
       } catch (err) {
+        if (this.#stop.signal.aborted) break;
         failures++;
         this.#fail(err, 'bundle fetch');
         delay = backoffDelay(failures, config.minBackoffMs, config.maxBackoffMs);

@@ -1,66 +1,83 @@
 import type { PolicyModel } from '../policy/compile-policy-model.js';
-import type { CedarValueJson, EntityJson } from '../policy/cedar.js';
+import type { CedarValueJson } from '../policy/cedar.js';
 import { type EntityUid, entityKey } from '../policy/entity-store.js';
 import type { CedarCall } from '../policy/policy-engine.js';
+import { type PrincipalEntity, requestEntities } from '../policy/request-entities.js';
 import type { RouteMatch } from '../policy/route-table.js';
 import type { VerifiedToken } from '../token/token-verifier.js';
 import { claimToCedar, ipValue, stringList } from './cedar-values.js';
 import type { HttpFacts, RequestFacts } from './extract-request.js';
 import type { NormalizedPath } from './normalize-path.js';
 
+/**
+ * The Cedar request for an HTTP call: principal from the token (or the calling workload), action and
+ * resource from the route, context from request, token, peer and risk facts (shape documented in
+ * docs/policy-model.md), and only the slice of entities the request can reach.
+ *
+ * Claims are hints, the entity store is the truth: when entities.json knows the principal, its stored
+ * attributes win over claims of the same name and its stored parents are kept next to token roles.
+ */
 export interface BuiltCall {
   readonly call: CedarCall;
   readonly tenant: string | undefined;
 }
 
-/**
- * The Cedar request for an HTTP call: principal from the token, action and resource from the route,
- * context from request and token facts (shape documented in docs/policy-model.md), and only the slice of
- * entities the request can reach.
- *
- * Claims are hints, the entity store is the truth: when entities.json knows the principal, its stored
- * attributes win over claims of the same name and its stored parents are kept next to token roles.
- */
+/** Who is asking: the user of a verified token, or (tokenless, on routes that allow it) a workload. */
+export type Subject = { readonly kind: 'user'; readonly token: VerifiedToken } | { readonly kind: 'workload'; readonly id: string };
+
+/** Context parts that do not come from the route or the token. */
+export interface CallExtras {
+  /** The calling workload's SPIFFE ID when known: a user acting through a service. */
+  readonly peer: string | undefined;
+  readonly risk: Record<string, CedarValueJson> | undefined;
+}
+
 export function buildHttpCall(
   model: PolicyModel,
   facts: RequestFacts & { readonly http: HttpFacts },
   path: NormalizedPath,
   match: RouteMatch,
-  token: VerifiedToken,
+  subject: Subject,
+  extras: CallExtras,
 ): BuiltCall | undefined {
   const { mapping, entities: store } = model;
-  const spec = mapping.principal;
-  const claims = token.claims;
-  const principalId = claims[spec.idClaim];
-  if (typeof principalId !== 'string' || principalId.length === 0) return undefined;
-  const principal: EntityUid = { type: spec.qualifiedType, id: principalId };
-
-  const attrs: Record<string, CedarValueJson> = {};
-  for (const attr in spec.attributes) {
-    const value = claimToCedar(claims[spec.attributes[attr]!]);
-    if (value !== undefined) attrs[attr] = value;
+  let principal: EntityUid;
+  let principalEntity: PrincipalEntity;
+  let tenant: string | undefined;
+  if (subject.kind === 'user') {
+    const spec = mapping.principal;
+    const claims = subject.token.claims;
+    const principalId = claims[spec.idClaim];
+    if (typeof principalId !== 'string' || principalId.length === 0) return undefined;
+    principal = { type: spec.qualifiedType, id: principalId };
+    const attrs: Record<string, CedarValueJson> = {};
+    for (const attr in spec.attributes) {
+      const value = claimToCedar(claims[spec.attributes[attr]!]);
+      if (value !== undefined) attrs[attr] = value;
+    }
+    const roles: EntityUid[] = spec.rolesClaim !== undefined ? stringList(claims[spec.rolesClaim]).map((id) => ({ type: spec.qualifiedRoleType!, id })) : [];
+    const stored = store.get(principal);
+    if (stored !== undefined) Object.assign(attrs, stored.attrs);
+    principalEntity = { uid: principal, attrs, parents: stored !== undefined ? [...stored.parents, ...roles] : roles };
+    const tenantClaim = claims[spec.tenantClaim];
+    tenant = typeof tenantClaim === 'string' ? tenantClaim : undefined;
+  } else {
+    principal = { type: mapping.network.principalType, id: subject.id };
+    const stored = store.get(principal);
+    principalEntity = { uid: principal, attrs: { ...(stored?.attrs ?? {}) }, parents: [...(stored?.parents ?? [])] };
+    const storedTenant = stored?.attrs.tenant;
+    tenant = typeof storedTenant === 'string' ? storedTenant : undefined;
   }
-  const roles: EntityUid[] = spec.rolesClaim !== undefined ? stringList(claims[spec.rolesClaim]).map((id) => ({ type: spec.qualifiedRoleType!, id })) : [];
-  const stored = store.get(principal);
-  if (stored !== undefined) Object.assign(attrs, stored.attrs);
-  const parents = stored !== undefined ? [...stored.parents, ...roles] : roles;
-  const principalEntity: EntityJson = { uid: principal, attrs, parents };
 
   const action: EntityUid = { type: mapping.actionType, id: match.route.action };
   const resource: EntityUid = { type: match.route.resourceType, id: match.route.resourceId(match.params) };
 
-  const entities: EntityJson[] = [principalEntity];
-  const seen = new Set([entityKey(principal)]);
-  store.slice(parents.map(entityKey), entities, seen);
-  store.slice([entityKey(resource)], entities, seen);
-  if (model.schema === undefined) store.slice([entityKey(action)], entities, seen);
+  const entities = requestEntities(model, principalEntity, resource, action);
 
-  const tenantClaim = claims[spec.tenantClaim];
-  const tenant = typeof tenantClaim === 'string' ? tenantClaim : undefined;
-  const context: Record<string, CedarValueJson> = {
-    request: requestFacts(facts, path, match.route.id),
-    token: tokenFacts(token, tenant),
-  };
+  const context: Record<string, CedarValueJson> = { request: requestFacts(facts, path, match.route.id) };
+  if (subject.kind === 'user') context.token = tokenFacts(subject.token, tenant);
+  if (extras.peer !== undefined) context.peer = { principal: extras.peer };
+  if (extras.risk !== undefined) context.risk = extras.risk;
   if (mapping.contextExtensions.length > 0) context.extensions = extensions(facts, mapping.contextExtensions);
   return { call: { principal, action, resource, context, entities }, tenant };
 }

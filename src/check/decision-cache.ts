@@ -81,7 +81,12 @@ export function decisionKey(version: string, epoch: number, call: CedarCall, rea
     call.resource.id,
   ];
   if (reads === 'all') parts.push(call.context);
-  else for (const path of reads) parts.push(valueAt(call.context, path) ?? '\u0000absent');
+  else {
+    for (const { path, presence } of reads) {
+      const value = valueAt(call.context, path);
+      parts.push(presence ? value !== undefined : (value ?? '\u0000absent'));
+    }
+  }
   return JSON.stringify(parts);
 }
 

@@ -1,8 +1,28 @@
 import type { EntityUid } from '../policy/entity-store.js';
+import type { StepUp } from '../policy/compile-policy-model.js';
+import type { CedarCall } from '../policy/policy-engine.js';
+import type { RiskClass } from '../policy/routes-schema.js';
 import type { DenyReason, ErrorReason, Reason } from './reasons.js';
 
 /** Which stage of the pipeline ended the request. Later stages (cache, remote) add their own names. */
-export type DecisionSource = 'request' | 'authentication' | 'routing' | 'engine' | 'cache';
+export type DecisionSource = 'request' | 'authentication' | 'routing' | 'rate-limit' | 'engine' | 'cache' | 'remote';
+
+/** What a 429 tells the client (draft-ietf-httpapi-ratelimit-headers). */
+export interface RateLimitState {
+  /** Which limit: "principal" or "tenant". */
+  readonly scope: 'principal' | 'tenant';
+  readonly burst: number;
+  readonly windowSeconds: number;
+  readonly retryAfterSeconds: number;
+}
+
+/** How the remote tier took part in a decision. */
+export interface RemoteOutcome {
+  /** ok: the control plane decided; otherwise why not, and the class's failure mode applied. */
+  readonly result: 'ok' | 'timeout' | 'error' | 'circuit_open' | 'overloaded';
+  readonly failureMode: 'open' | 'closed' | undefined;
+  readonly ms: number;
+}
 
 /** Everything known about a decided request: what the response, the audit event and the metrics use. */
 export interface Decision {
@@ -14,6 +34,8 @@ export interface Decision {
   readonly policies: readonly string[];
   readonly policyVersion: string;
   readonly routeId: string | undefined;
+  /** The route's risk class. */
+  readonly risk: RiskClass | undefined;
   readonly principal: EntityUid | undefined;
   readonly action: string | undefined;
   readonly resource: EntityUid | undefined;
@@ -24,6 +46,16 @@ export interface Decision {
   readonly request: { readonly method: string; readonly path: string; readonly host: string; readonly id: string | undefined } | undefined;
   /** Internal detail for the diagnostic log. Never sent to the client. */
   readonly detail: string | undefined;
+  /** The Cedar request the engine (or cache) decided, when one was built: what a replay re-evaluates. */
+  readonly input: CedarCall | undefined;
+  /** step_up_required: the login that would lift the determining forbid. */
+  readonly stepUp: StepUp | undefined;
+  /** rate_limited: the limit that was hit. */
+  readonly rateLimit: RateLimitState | undefined;
+  /** Set when the remote tier was asked (or should have been). */
+  readonly remote: RemoteOutcome | undefined;
+  /** allow with assertions on: the signed decision assertion for the upstream. */
+  readonly assertion: string | undefined;
 }
 
 export interface CheckFailure {

@@ -3,7 +3,7 @@ import type { DenyReason } from './reasons.js';
 
 export interface Evaluation {
   readonly allowed: boolean;
-  readonly reason: 'policy_allowed' | Extract<DenyReason, 'policy_denied' | 'no_matching_permit' | 'policy_error' | 'schema_mismatch'>;
+  readonly reason: 'policy_allowed' | Extract<DenyReason, 'policy_denied' | 'no_matching_permit' | 'policy_error' | 'schema_mismatch' | 'remote_unavailable'>;
   readonly policies: readonly string[];
   readonly detail: string | undefined;
 }

@@ -15,17 +15,19 @@ export interface HttpAnswer {
   readonly body: string | undefined;
 }
 
-const ERROR_NAMES: Readonly<Record<number, string>> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden' };
+const ERROR_NAMES: Readonly<Record<number, string>> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 429: 'too_many_requests', 503: 'unavailable' };
 
 export function httpAnswer(decision: Decision, config: Config): HttpAnswer {
   if (decision.allowed) {
+    const headers: [string, string][] = [
+      ['x-authz-decision-id', decision.id],
+      ['x-authz-policy-version', decision.policyVersion],
+    ];
+    if (decision.assertion !== undefined) headers.push([config.assertions.header, decision.assertion]);
     return {
       allowed: true,
       status: 200,
-      headers: [
-        ['x-authz-decision-id', decision.id],
-        ['x-authz-policy-version', decision.policyVersion],
-      ],
+      headers,
       headersToRemove: config.responses.removeAuthorizationHeader ? [config.tokens.header] : [],
       body: undefined,
     };
@@ -36,9 +38,22 @@ export function httpAnswer(decision: Decision, config: Config): HttpAnswer {
     ['cache-control', 'no-store'],
     ['x-authz-decision-id', decision.id],
   ];
-  if (status === 401) {
+  if (decision.reason === 'step_up_required' && decision.stepUp !== undefined) {
+    // RFC 9470 §3: the client learns exactly which authentication would be enough.
+    const { acrValues, maxAge } = decision.stepUp;
+    const params = ['error="insufficient_user_authentication"', 'error_description="A different authentication level is required"', `acr_values="${acrValues}"`];
+    if (maxAge !== undefined) params.push(`max_age=${maxAge}`);
+    headers.push(['www-authenticate', `Bearer ${params.join(', ')}`]);
+  } else if (status === 401) {
     // RFC 6750 §3.1: no error code when the request carried no token at all.
     headers.push(['www-authenticate', decision.tokenPresented ? 'Bearer error="invalid_token"' : 'Bearer']);
+  }
+  if (decision.rateLimit !== undefined) {
+    // draft-ietf-httpapi-ratelimit-headers: the policy (quota q per window w) and when to retry (t).
+    const { scope, burst, windowSeconds, retryAfterSeconds } = decision.rateLimit;
+    headers.push(['retry-after', String(retryAfterSeconds)]);
+    headers.push(['ratelimit-policy', `"${scope}";q=${burst};w=${windowSeconds}`]);
+    headers.push(['ratelimit', `"${scope}";r=0;t=${retryAfterSeconds}`]);
   }
   const body: Record<string, unknown> = { error: ERROR_NAMES[status] ?? 'denied', reason: decision.reason, decision_id: decision.id };
   if (config.responses.exposePolicyIds && decision.reason === 'policy_denied') body.policies = decision.policies;

@@ -29,6 +29,7 @@ export const REASONS = {
   token_audience_invalid: { outcome: 'deny', status: 401, summary: "aud names none of the issuer's audiences." },
   token_type_invalid: { outcome: 'deny', status: 401, summary: 'The typ header is not the required type (e.g. at+jwt).' },
   token_claims_invalid: { outcome: 'deny', status: 401, summary: 'A required claim (exp, sub) is missing or has the wrong type.' },
+  step_up_required: { outcome: 'deny', status: 401, summary: 'A forbid that a stronger login would lift applied (RFC 9470 challenge).' },
   token_revoked: { outcome: 'deny', status: 401, summary: 'The token, its session or its subject was revoked through the revocation feed.' },
 
   request_invalid: { outcome: 'deny', status: 400, summary: 'The CheckRequest lacks what an HTTP decision needs (method, path).' },
@@ -38,6 +39,8 @@ export const REASONS = {
 
   policy_denied: { outcome: 'deny', status: 403, summary: 'A forbid policy applied.' },
   no_matching_permit: { outcome: 'deny', status: 403, summary: 'No permit policy applied (Cedar denies by default).' },
+  rate_limited: { outcome: 'deny', status: 429, summary: 'The principal or its tenant exceeded the rate limit of the route\'s risk class.' },
+  remote_unavailable: { outcome: 'deny', status: 503, summary: 'The remote decision this route requires could not be had in its budget and its class fails closed.' },
   policy_error: { outcome: 'deny', status: 403, summary: 'A policy failed to evaluate and policies.onError is deny.' },
   schema_mismatch: { outcome: 'deny', status: 403, summary: 'The Cedar request built for this call does not conform to the schema.' },
 

@@ -22,7 +22,7 @@ export function recordOutcome(outcome: CheckOutcome, latencySeconds: number, sin
     const f = outcome.failure;
     metrics.decisions.inc({ decision: 'error', reason: f.reason, route: '', source: 'error' });
     metrics.checkDuration.observe({ decision: 'error', route: '' }, latencySeconds);
-    logger.error({ decision_id: f.id, reason: f.reason, detail: f.detail }, 'check failed; answered with a gRPC error');
+    logger.error({ decision_id: f.id, reason: f.reason, detail: f.detail }, 'check failed; answered as an error (gRPC status, HTTP 5xx), so the proxy failure mode applies');
   } else {
     const d = outcome.decision;
     const decision = d.allowed ? 'allow' : 'deny';
@@ -30,6 +30,12 @@ export function recordOutcome(outcome: CheckOutcome, latencySeconds: number, sin
     metrics.decisions.inc({ decision, reason: d.reason, route, source: d.source });
     metrics.checkDuration.observe({ decision, route }, latencySeconds);
     if (d.source === 'authentication' && d.tokenPresented) metrics.tokenValidationFailures.inc({ reason: d.reason });
+    if (d.remote !== undefined) {
+      metrics.remoteDecisions.inc({ result: d.remote.result, failure_mode: d.remote.failureMode ?? '' });
+      metrics.remoteDuration.observe(d.remote.ms / 1000);
+    }
+    if (d.rateLimit !== undefined) metrics.rateLimited.inc({ scope: d.rateLimit.scope, risk: d.risk ?? '' });
+    if (d.assertion !== undefined) metrics.assertionsIssued.inc();
     if (d.detail !== undefined && !d.allowed) {
       // policy_error and schema_mismatch point at a policy-model defect an operator must see; the rest is
       // per-request noise, kept for debug level.

@@ -11,6 +11,8 @@ const GRPC_CODE_FOR_STATUS: Readonly<Record<number, number>> = {
   400: GrpcStatus.INVALID_ARGUMENT,
   401: GrpcStatus.UNAUTHENTICATED,
   403: GrpcStatus.PERMISSION_DENIED,
+  429: GrpcStatus.RESOURCE_EXHAUSTED,
+  503: GrpcStatus.UNAVAILABLE,
 };
 
 /** The ext_authz v3 CheckResponse for an answer, in the shape proto-loader encodes (keepCase). */

@@ -11,13 +11,16 @@ Authors, signs and serves policy bundles and the revocation feed (docs/control-p
   --signing-key PEM        PKCS#8 private key that signs bundles (P-256 or Ed25519; authzd keys generate)
   --kid ID                 key id written into bundle signatures; verifiers select the public key by it
   --addr HOST:PORT         HTTP listener (port 0 picks a free one), or unix:///path
-  --data DIR               storage: bundles/<name>/<revision>.tar.gz, current.json, revocations/
+  --data DIR               storage: bundles/<name>/<revision>.tar.gz, current.json, revocations/, decisions/
   --bundle-name NAME       the bundle's name in /v1/bundles/NAME (default: default)
   --scope S                scope signed into every bundle (default: the bundle name)
   --admin-token-file F     bearer token for publishing and revoking (or env AUTHZD_CP_ADMIN_TOKEN; required)
   --read-token-file F      bearer token for bundles, revocations and authorize (or env AUTHZD_CP_READ_TOKEN;
                            without one, reads are open)
+  --ingest-token-file F    bearer token for POST /v1/decisions, the sidecars' decision logs (or env
+                           AUTHZD_CP_INGEST_TOKEN; without one, only the admin token may append)
   --history N              bundles kept on disk (default 50)
+  --decision-retention-days N   daily decision files kept under DIR/decisions (default 30)
 
 signals: SIGTERM/SIGINT answer parked long polls, drain and exit 0; SIGHUP publishes the policy directory now.`;
 
@@ -32,7 +35,9 @@ export const CONTROL_PLANE_FLAGS = {
   scope: { type: 'string' },
   'admin-token-file': { type: 'string' },
   'read-token-file': { type: 'string' },
+  'ingest-token-file': { type: 'string' },
   history: { type: 'string' },
+  'decision-retention-days': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

@@ -34,6 +34,7 @@ const CHECKS: { user?: keyof typeof USERS; method: string; path: string; expect:
   { user: 'erin', method: 'GET', path: '/accounts/acc-1001', expect: 'DENY 403 policy_denied (tenant-isolation)' },
   { user: 'alice', method: 'POST', path: '/accounts/acc-1001/transfers', expect: 'ALLOW (owner-transfer, MFA login)' },
   { user: 'alice', method: 'POST', path: '/accounts/acc-1002/transfers', expect: 'DENY 403 policy_denied (frozen-account)' },
+  { user: 'erin', method: 'POST', path: '/accounts/acc-2001/transfers', expect: 'DENY 401 step_up_required (no MFA login: RFC 9470 challenge)' },
   { user: 'carol', method: 'GET', path: '/tenants/acme/customers/export', expect: 'ALLOW (admin-export)' },
   { user: 'carol', method: 'GET', path: '/tenants/globex/customers/export', expect: 'DENY 403 policy_denied (tenant-isolation)' },
   { user: 'dave', method: 'PUT', path: '/tenants/acme/billing-plan', expect: 'ALLOW (tenant-admin-billing)' },
@@ -99,6 +100,9 @@ export async function run(args: string[]): Promise<number> {
     out.push(`${cli} check --addr ${values['grpc-addr']} --method ${check.method} --path ${check.path}${token}`);
     out.push('');
   }
+  out.push(`# the ledger service over mTLS, without a user token -> expect ALLOW (ledger-reads-accounts)`);
+  out.push(`${cli} check --addr ${values['grpc-addr']} --method GET --path /accounts/acc-1001 --source-principal spiffe://cluster.local/ns/bank/sa/ledger`);
+  out.push('');
   out.push(`# a connection without HTTP attributes (network filter), from the ledger workload -> expect ALLOW (ledger-to-core)`);
   out.push(`${cli} check --addr ${values['grpc-addr']} --network --source-principal spiffe://cluster.local/ns/bank/sa/ledger --destination-principal spiffe://cluster.local/ns/bank/sa/core-banking`);
   out.push('');

@@ -12,6 +12,8 @@ commands:
   bundle    build, verify or inspect a signed policy bundle
   keys      generate a bundle signing key pair
   control-plane  sign and serve policy bundles and the revocation feed
+  policy    test a policy set against the cases in its tests/*.yaml
+  replay    re-evaluate logged decisions against another policy set (impact analysis)
   version   print the version
 
 run "authzd <command> --help" for a command's options.`;
@@ -23,6 +25,8 @@ const commands: Record<string, () => Promise<{ run(args: string[]): Promise<numb
   bundle: () => import('./bundle-command.js'),
   keys: () => import('./keys-command.js'),
   'control-plane': () => import('./control-plane-command.js'),
+  policy: () => import('./policy-command.js'),
+  replay: () => import('./replay-command.js'),
   version: () => import('./version-command.js'),
 };
 

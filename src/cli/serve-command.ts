@@ -5,6 +5,7 @@ import { Registry, AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config/config-schema.js';
 import { compilePolicyModel, PolicyModelError } from '../policy/compile-policy-model.js';
 import { readPolicyDir } from '../policy/policy-files.js';
+import { AssertionKeyring } from '../server/assertion-keyring.js';
 import { isClusterMessage, runCluster } from '../server/run-cluster.js';
 import { EMBEDDED_POLICIES, startAuthzd } from '../server/start-authzd.js';
 import { createLogger } from '../telemetry/create-logger.js';
@@ -19,6 +20,8 @@ const HELP = `usage: authzd serve [options]
   --jwks FILE|URL      key set of --issuer: a local JWKS file or an https URL
   --grpc-addr ADDR     ext_authz listener, HOST:PORT or unix:///path (default 0.0.0.0:9191)
   --admin-addr ADDR    metrics/health listener (default 0.0.0.0:9192)
+  --http-addr ADDR     plain-HTTP authorization listener for Envoy http_service, nginx auth_request,
+                       Traefik forwardAuth (default off; bind to loopback or unix://; docs/http-interface.md)
   --workers N          serving processes sharing the listener (default 1; config grpc.workers)
   --bundle-url URL     take policies from signed bundles at URL (a control plane or any HTTP server)
   --bundle-public-key [KID=]PEM   key trusted to sign bundles (repeatable, for rotation)
@@ -36,6 +39,7 @@ export async function run(args: string[]): Promise<number> {
     jwks: { type: 'string' },
     'grpc-addr': { type: 'string' },
     'admin-addr': { type: 'string' },
+    'http-addr': { type: 'string' },
     workers: { type: 'string' },
     'bundle-url': { type: 'string' },
     'bundle-public-key': { type: 'string', multiple: true },
@@ -60,6 +64,7 @@ export async function run(args: string[]): Promise<number> {
       ...(values.policies !== undefined ? { policies: values.policies } : {}),
       ...(values['grpc-addr'] !== undefined ? { grpcAddress: values['grpc-addr'] } : {}),
       ...(values['admin-addr'] !== undefined ? { adminAddress: values['admin-addr'] } : {}),
+      ...(values['http-addr'] !== undefined ? { httpAddress: values['http-addr'] } : {}),
       ...(values.workers !== undefined ? { workers: parseWorkers(values.workers) } : {}),
       ...(values['bundle-url'] !== undefined
         ? {
@@ -130,7 +135,19 @@ async function runWorker(config: Config): Promise<number> {
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries(registry);
   const logger = createLogger(config.log.level).child({ worker: cluster.worker?.id });
-  const app = await startAuthzd(config, { registry, logger, adminServer: false });
+  let assertionKeys: AssertionKeyring | undefined;
+  if (config.assertions.enabled) {
+    // The primary owns the assertion keys; wait for them before serving, and take every rotation.
+    assertionKeys = new AssertionKeyring(config.assertions);
+    const keyring = assertionKeys;
+    await new Promise<void>((resolve) => {
+      process.on('message', (message: unknown) => {
+        if (isClusterMessage(message) && message.type === 'authzd:assertion-keys') void keyring.load(message.keys).then(resolve);
+      });
+      process.send?.({ type: 'authzd:need-assertion-keys' });
+    });
+  }
+  const app = await startAuthzd(config, { registry, logger, adminServer: false, ...(assertionKeys !== undefined ? { assertionKeys } : {}) });
   // Signals reach the whole process group from a terminal; the primary decides when workers stop.
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => {});

@@ -1,5 +1,6 @@
 // The configuration schema: every key, its type and default. Unknown keys anywhere are an error.
 // docs/configuration.md lists the same keys; test/unit/docs-sync.test.ts keeps them in step.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** Asymmetric JWS algorithms only: `none` and HMAC can never be configured (RFC 8725 §3.1, §3.2). */
@@ -12,6 +13,13 @@ const duration = (min: number, max: number) => z.number().int().min(min).max(max
 const address = z.string().min(1).refine((a) => a.startsWith('unix://') || /^[^\s]+:\d{1,5}$/.test(a), {
   message: 'expected HOST:PORT or unix:///path',
 });
+
+/** An IP address or CIDR block, e.g. 10.0.0.0/8 or ::1/128. */
+const ipOrCidr = z.string().refine((s) => {
+  const [ip = '', bits, ...rest] = s.split('/');
+  const family = isIP(ip);
+  return family !== 0 && rest.length === 0 && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)));
+}, { message: 'expected an IP address or CIDR block, e.g. 10.0.0.0/8' });
 
 const IssuerSchema = z
   .strictObject({
@@ -43,6 +51,15 @@ const ConfigObject = z.strictObject({
   admin: z
     .strictObject({
       address: address.default('0.0.0.0:9192'),
+    })
+    .prefault({}),
+  // The plain-HTTP authorization interface (docs/http-interface.md); off unless an address is set.
+  http: z
+    .strictObject({
+      address: address.optional(),
+      originalRequest: z.enum(['request', 'x-original', 'x-forwarded']).default('request'),
+      pathPrefix: z.string().regex(/^(\/[^\s?#]*[^\s?#/])?$/, { message: 'expected "" or a path like /authz (no trailing slash)' }).default(''),
+      trustedProxies: z.array(ipOrCidr).default(['127.0.0.1/32', '::1/128']),
     })
     .prefault({}),
   policies: z
@@ -81,6 +98,49 @@ const ConfigObject = z.strictObject({
       requestTimeoutMs: duration(100, 120_000).default(10_000),
       minBackoffMs: duration(10, 600_000).default(500),
       maxBackoffMs: duration(100, 3_600_000).default(30_000),
+    })
+    .prefault({}),
+  remote: z
+    .strictObject({
+      url: z.url({ protocol: /^https?$/ }).optional(),
+      tokenFile: z.string().min(1).optional(),
+      tokenEnv: z.string().min(1).optional(),
+      maxConcurrent: z.number().int().min(1).max(10_000).default(64),
+      failureThreshold: z.number().int().min(1).max(1000).default(5),
+      cooldownMs: duration(100, 600_000).default(5_000),
+      askWhenResourceUnknown: z.boolean().default(true),
+    })
+    .prefault({}),
+  trustedPeers: z
+    .strictObject({
+      principals: z.array(z.string().min(1)).default([]),
+      cidrs: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
+  riskSignals: z
+    .strictObject({
+      metadataNamespace: z.string().min(1).optional(),
+      headers: z.strictObject({ score: z.string().min(1).toLowerCase().optional(), deviceTrust: z.string().min(1).toLowerCase().optional() }).prefault({}),
+      rateWindowSeconds: z.number().int().min(1).max(3600).default(60),
+    })
+    .prefault({}),
+  assertions: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      audience: z.string().min(1).optional(),
+      issuer: z.string().min(1).default('authzd'),
+      actor: z.string().min(1).optional(),
+      header: z.string().min(1).toLowerCase().default('x-authz-assertion'),
+      ttlSeconds: z.number().int().min(5).max(3600).default(60),
+      algorithm: z.enum(['EdDSA', 'ES256']).default('EdDSA'),
+      rotateMinutes: z.number().int().min(1).max(10_080).default(360),
+    })
+    .prefault({})
+    .refine((a) => !a.enabled || a.audience !== undefined, { message: 'assertions.enabled needs assertions.audience (the upstream service)' }),
+  shadow: z
+    .strictObject({
+      policies: z.string().min(1).optional(),
+      sampleRate: z.number().min(0).max(1).default(1),
     })
     .prefault({}),
   tokens: z
@@ -122,6 +182,26 @@ const ConfigObject = z.strictObject({
       hashSaltFile: z.string().min(1).optional(),
       hashSaltEnv: z.string().min(1).optional(),
       bufferBytes: z.number().int().min(4096).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
+      includeInputs: z.boolean().default(true),
+      // Shipping to the control plane's POST /v1/decisions (docs/audit.md); off unless configured.
+      ship: z
+        .strictObject({
+          url: z.url({ protocol: /^https?$/ }),
+          tokenFile: z.string().min(1).optional(),
+          tokenEnv: z.string().min(1).optional(),
+          batchSize: z.number().int().min(1).max(5_000).default(500),
+          flushIntervalMs: duration(10, 60_000).default(1_000),
+          maxBufferEvents: z.number().int().min(1).max(10_000_000).default(50_000),
+          requestTimeoutMs: duration(100, 120_000).default(10_000),
+          minBackoffMs: duration(10, 600_000).default(500),
+          maxBackoffMs: duration(100, 3_600_000).default(30_000),
+          shutdownTimeoutMs: duration(0, 300_000).default(5_000),
+        })
+        .refine((s) => (s.tokenFile === undefined) !== (s.tokenEnv === undefined), {
+          message: 'exactly one of tokenFile and tokenEnv is required: the control plane authenticates every batch',
+        })
+        .refine((s) => s.batchSize <= s.maxBufferEvents, { message: 'batchSize must not exceed maxBufferEvents' })
+        .optional(),
     })
     .prefault({})
     .refine((a) => !a.hashIdentifiers || a.hashSaltFile !== undefined || a.hashSaltEnv !== undefined, {

@@ -10,6 +10,7 @@ export interface ConfigOverrides {
   policies?: string;
   grpcAddress?: string;
   adminAddress?: string;
+  httpAddress?: string;
   workers?: number;
   bundle?: { url: string; publicKeys: { file: string; kid?: string }[]; cacheDir?: string };
   revocationUrl?: string;
@@ -43,6 +44,7 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   if (overrides.policies !== undefined) section('policies').directory = path.resolve(overrides.policies);
   if (overrides.grpcAddress !== undefined) section('grpc').address = overrides.grpcAddress;
   if (overrides.adminAddress !== undefined) section('admin').address = overrides.adminAddress;
+  if (overrides.httpAddress !== undefined) section('http').address = overrides.httpAddress;
   if (overrides.workers !== undefined) section('grpc').workers = overrides.workers;
   if (overrides.bundle !== undefined) {
     const { url, publicKeys, cacheDir } = overrides.bundle;
@@ -82,5 +84,6 @@ function resolvePaths(config: Config, base: string): void {
   config.bundle.cacheDir = abs(config.bundle.cacheDir);
   config.bundle.tokenFile = abs(config.bundle.tokenFile);
   config.revocation.tokenFile = abs(config.revocation.tokenFile);
+  if (config.audit.ship !== undefined) config.audit.ship.tokenFile = abs(config.audit.ship.tokenFile);
   if (!['stdout', 'stderr'].includes(config.audit.destination)) config.audit.destination = abs(config.audit.destination)!;
 }

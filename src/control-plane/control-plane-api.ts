@@ -9,8 +9,10 @@ import type { Logger } from '../telemetry/create-logger.js';
 import { API_ERRORS, type ApiError } from './api-errors.js';
 import type { BundlePublisher, PublishedBundle, PublishOutcome } from './bundle-publisher.js';
 import type { ControlPlaneMetrics, PublishTrigger } from './control-plane-metrics.js';
+import type { DecisionLogStore } from './decision-log-store.js';
 import { decideAuthorization } from './decide-authorization.js';
 import { parseAuthorizeRequest } from './parse-authorize-request.js';
+import { DECISION_BATCH_LIMITS, parseDecisionBatch } from './parse-decision-batch.js';
 import { readBody } from './read-body.js';
 import { readPolicyUpload } from './read-policy-upload.js';
 import type { RevocationStore } from './revocation-store.js';
@@ -28,6 +30,9 @@ export interface ControlPlaneApiDeps {
   readonly revocationWaiters: WaitList;
   readonly isAdmin: (authorization: string | undefined) => boolean;
   readonly isReader: (authorization: string | undefined) => boolean;
+  /** The ingest token (or the admin token): who may append decisions. */
+  readonly isIngester: (authorization: string | undefined) => boolean;
+  readonly decisions: DecisionLogStore;
   readonly metrics: ControlPlaneMetrics;
   readonly registry: Registry;
   readonly logger: Logger;
@@ -43,6 +48,7 @@ type RouteName =
   | 'revocations_feed'
   | 'revocations_add'
   | 'authorize'
+  | 'decisions_ingest'
   | 'metrics'
   | 'healthz'
   | 'readyz'
@@ -124,6 +130,7 @@ export class ControlPlaneApi {
     }
     if (path === '/metrics') return dispatch('metrics', 'GET, HEAD', () => this.#metrics(res));
     if (path === '/v1/authorize') return dispatch('authorize', 'POST', () => this.#authorize(req, res));
+    if (path === '/v1/decisions') return dispatch('decisions_ingest', 'POST', () => this.#ingestDecisions(req, res));
     if (path === '/v1/revocations') {
       if (get) return dispatch('revocations_feed', 'GET, HEAD, POST', () => this.#revocationFeed(req, res, url));
       return dispatch('revocations_add', 'GET, HEAD, POST', () => this.#addRevocation(req, res));
@@ -266,6 +273,29 @@ export class ControlPlaneApi {
     } finally {
       store.release(set);
     }
+  }
+
+  async #ingestDecisions(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.#deps.isIngester(req.headers.authorization)) return this.#error(res, 'unauthorized', 'the ingest token is required');
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/x-ndjson') return this.#error(res, 'unsupported_media_type', 'send decision events as application/x-ndjson, one JSON object a line');
+    const body = await readBody(req, DECISION_BATCH_LIMITS.maxBytes);
+    if (!body.ok) return this.#bodyError(res, body.reason, DECISION_BATCH_LIMITS.maxBytes);
+    const batch = parseDecisionBatch(body.bytes);
+    if (!batch.ok) {
+      this.#deps.metrics.decisionBatches.inc({ result: 'invalid' });
+      return this.#error(res, 'invalid_request', batch.detail);
+    }
+    let file: string;
+    try {
+      file = await this.#deps.decisions.append(batch.text);
+    } catch (err) {
+      this.#deps.metrics.decisionBatches.inc({ result: 'failed' });
+      throw err;
+    }
+    this.#deps.metrics.decisionBatches.inc({ result: 'appended' });
+    this.#deps.metrics.decisionsAppended.inc(batch.events);
+    this.#json(res, 200, { accepted: batch.events, file });
   }
 
   async #metrics(res: ServerResponse): Promise<void> {

@@ -71,6 +71,22 @@ export function createControlPlaneMetrics(registry: Registry) {
       labelNames: ['decision', 'reason'] as const,
       registers,
     }),
+    decisionsAppended: new Counter({
+      name: 'authzd_cp_decisions_appended_total',
+      help: 'Decision events appended to the decision log through this replica.',
+      registers,
+    }),
+    decisionBatches: new Counter({
+      name: 'authzd_cp_decision_batches_total',
+      help: 'POST /v1/decisions bodies, by result (appended, invalid, failed).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    decisionFilesRemoved: new Counter({
+      name: 'authzd_cp_decision_files_removed_total',
+      help: 'Daily decision files deleted by retention (--decision-retention-days).',
+      registers,
+    }),
     ready: new Gauge({
       name: 'authzd_cp_ready',
       help: '1 while a bundle is being served and the server is not shutting down, else 0.',

@@ -14,8 +14,12 @@ export interface ControlPlaneOptions {
   readonly scope: string;
   readonly adminToken: string;
   readonly readToken: string | undefined;
+  /** Token for POST /v1/decisions (sidecars shipping their decision log); the admin token is accepted too. */
+  readonly ingestToken?: string | undefined;
   /** Bundles kept on disk per name. */
   readonly history: number;
+  /** Daily decision files kept under `--data/decisions`, today's included (default 30). */
+  readonly decisionRetentionDays?: number;
   readonly timing: ControlPlaneTiming;
 }
 
@@ -32,6 +36,8 @@ export interface ControlPlaneTiming {
   readonly waitTickMs: number;
   /** How long SIGTERM waits for in-flight requests before closing their connections. */
   readonly drainTimeoutMs: number;
+  /** How often expired decision files are looked for (also once at start). */
+  readonly decisionRetentionCheckMs: number;
 }
 
 export const DEFAULT_TIMING: ControlPlaneTiming = Object.freeze({
@@ -42,6 +48,7 @@ export const DEFAULT_TIMING: ControlPlaneTiming = Object.freeze({
   revocationGraceSeconds: 300,
   waitTickMs: 250,
   drainTimeoutMs: 10_000,
+  decisionRetentionCheckMs: 3_600_000,
 });
 
 /** The command line as parsed: flag name -> value. */
@@ -55,11 +62,14 @@ export interface ControlPlaneFlags {
   readonly scope?: string;
   readonly 'admin-token-file'?: string;
   readonly 'read-token-file'?: string;
+  readonly 'ingest-token-file'?: string;
   readonly history?: string;
+  readonly 'decision-retention-days'?: string;
 }
 
 export const DEFAULT_BUNDLE_NAME = 'default';
 export const DEFAULT_HISTORY = 50;
+export const DEFAULT_DECISION_RETENTION_DAYS = 30;
 export const MIN_TOKEN_LENGTH = 16;
 // A bundle name becomes a directory name and a URL segment.
 const BUNDLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -68,7 +78,7 @@ const ADDRESS = /^(unix:\/\/\/.+|[^\s]*:\d{1,5})$/;
 const TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /**
- * Checks flags and environment (`AUTHZD_CP_ADMIN_TOKEN`, `AUTHZD_CP_READ_TOKEN`; a token file flag wins
+ * Checks flags and environment (`AUTHZD_CP_ADMIN_TOKEN`, `AUTHZD_CP_READ_TOKEN`, `AUTHZD_CP_INGEST_TOKEN`; a token file flag wins
  * over the variable) and reads the token files. Throws a ConfigError listing every problem found; token
  * values never appear in it.
  */
@@ -102,6 +112,12 @@ export async function resolveControlPlaneOptions(
     history = /^\d{1,6}$/.test(flags.history) ? Number(flags.history) : NaN;
     if (!(history >= 1 && history <= 100_000)) problems.push(`--history ${JSON.stringify(flags.history)}: a whole number from 1 to 100000`);
   }
+  let decisionRetentionDays = DEFAULT_DECISION_RETENTION_DAYS;
+  const retention = flags['decision-retention-days'];
+  if (retention !== undefined) {
+    decisionRetentionDays = /^\d{1,5}$/.test(retention) ? Number(retention) : NaN;
+    if (!(decisionRetentionDays >= 1 && decisionRetentionDays <= 3650)) problems.push(`--decision-retention-days ${JSON.stringify(retention)}: a whole number of days from 1 to 3650`);
+  }
   if (policies !== '') {
     const isDir = await stat(policies).then(
       (s) => s.isDirectory(),
@@ -112,6 +128,7 @@ export async function resolveControlPlaneOptions(
 
   const adminToken = await token('admin', flags['admin-token-file'], env.AUTHZD_CP_ADMIN_TOKEN, problems);
   const readToken = await token('read', flags['read-token-file'], env.AUTHZD_CP_READ_TOKEN, problems);
+  const ingestToken = await token('ingest', flags['ingest-token-file'], env.AUTHZD_CP_INGEST_TOKEN, problems);
   if (adminToken === undefined && !problems.some((p) => p.includes('admin token'))) {
     problems.push('no admin token: pass --admin-token-file FILE or set AUTHZD_CP_ADMIN_TOKEN (publishing and revoking need it)');
   }
@@ -126,12 +143,14 @@ export async function resolveControlPlaneOptions(
     scope,
     adminToken: adminToken!,
     readToken,
+    ingestToken,
     history,
+    decisionRetentionDays,
     timing: { ...DEFAULT_TIMING, ...timing },
   };
 }
 
-async function token(kind: 'admin' | 'read', file: string | undefined, fromEnv: string | undefined, problems: string[]): Promise<string | undefined> {
+async function token(kind: 'admin' | 'read' | 'ingest', file: string | undefined, fromEnv: string | undefined, problems: string[]): Promise<string | undefined> {
   let value: string;
   let source: string;
   if (file !== undefined) {

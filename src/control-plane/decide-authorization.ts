@@ -1,7 +1,8 @@
 import { type Evaluation, evaluationFromAnswer } from '../check/evaluate-policies.js';
-import type { CedarValueJson, EntityJson } from '../policy/cedar.js';
+import type { CedarValueJson } from '../policy/cedar.js';
 import { type EntityUid, entityKey } from '../policy/entity-store.js';
 import type { PolicyEngine, PreparedPolicySet } from '../policy/policy-engine.js';
+import { requestEntities } from '../policy/request-entities.js';
 import type { AuthorizeRequest } from './parse-authorize-request.js';
 
 /** The answer of POST /v1/authorize. */
@@ -25,16 +26,12 @@ export function decideAuthorization(
   request: AuthorizeRequest,
   decisionId: string,
 ): { answer: AuthorizeAnswer; detail: string | undefined } {
-  const { entities: store, schema } = set.model;
+  const store = set.model.entities;
   const principal = request.principal.uid;
   const stored = store.get(principal);
   const attrs: Record<string, CedarValueJson> = { ...request.principal.attrs, ...(stored?.attrs ?? {}) };
   const parents = dedupe([...(stored?.parents ?? []), ...request.principal.parents]);
-  const entities: EntityJson[] = [{ uid: principal, attrs, parents }];
-  const seen = new Set([entityKey(principal)]);
-  store.slice(parents.map(entityKey), entities, seen);
-  store.slice([entityKey(request.resource)], entities, seen);
-  if (schema === undefined) store.slice([entityKey(request.action)], entities, seen);
+  const entities = requestEntities(set.model, { uid: principal, attrs, parents }, request.resource, request.action);
 
   const evaluation = evaluationFromAnswer(
     engine.authorize(set, { principal, action: request.action, resource: request.resource, context: request.context, entities }),

@@ -11,6 +11,7 @@ import { compilePolicyModel, contentVersion } from '../policy/compile-policy-mod
 import { type PolicyFiles, readPolicyDir } from '../policy/policy-files.js';
 import { PolicyEngine } from '../policy/policy-engine.js';
 import { PolicyStore } from '../policy/policy-store.js';
+import { type PolicyTestFiles, readPolicyTests } from '../policy-test/read-policy-tests.js';
 import { listenAddress } from '../server/listen-address.js';
 import { createLogger, type Logger } from '../telemetry/create-logger.js';
 import { bearerTokenCheck } from './bearer-token-check.js';
@@ -18,7 +19,8 @@ import { BundlePublisher, type PublishedBundle, type PublishOutcome } from './bu
 import { BundleRepository } from './bundle-repository.js';
 import { ControlPlaneApi } from './control-plane-api.js';
 import { createControlPlaneMetrics, type ControlPlaneMetrics, type PublishTrigger } from './control-plane-metrics.js';
-import type { ControlPlaneOptions } from './control-plane-options.js';
+import { DEFAULT_DECISION_RETENTION_DAYS, type ControlPlaneOptions } from './control-plane-options.js';
+import { DecisionLogStore } from './decision-log-store.js';
 import { RevocationStore } from './revocation-store.js';
 import { validatePolicyFiles } from './validate-policy-files.js';
 import { WaitList } from './wait-list.js';
@@ -71,15 +73,26 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
     graceSeconds: timing.revocationGraceSeconds,
     logger,
   }).catch((err: unknown) => collect(err, problems));
+  const decisions = await DecisionLogStore.open({
+    dir: path.join(options.dataDir, 'decisions'),
+    retentionDays: options.decisionRetentionDays ?? DEFAULT_DECISION_RETENTION_DAYS,
+    now,
+    logger,
+  }).catch((err: unknown) => collect(err, problems));
   const initialFiles = await readPolicyDir(options.policies).catch((err: unknown) => {
     problems.push(`--policies ${options.policies}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     return undefined;
   });
-  if (problems.length > 0 || signing === undefined || trustedKey === undefined || repository === undefined || revocations === undefined || initialFiles === undefined) {
+  if (problems.length > 0 || signing === undefined || trustedKey === undefined || repository === undefined || revocations === undefined || decisions === undefined || initialFiles === undefined) {
     throw new ConfigError(problems);
   }
   await repository.removeStaleTmp(now());
+  metrics.decisionFilesRemoved.inc(await decisions.removeExpired());
 
+  // One engine for the process: /v1/authorize's policy store and the policy tests of the publication gate.
+  const engine = new PolicyEngine({ validateRequests: true });
+  // The tests of a set read from the directory, keyed by its files: uploads carry no tests, so they have none.
+  const directoryTests = new WeakMap<PolicyFiles, PolicyTestFiles>();
   const publisher = await BundlePublisher.open({
     repository,
     scope: options.scope,
@@ -88,11 +101,10 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
     kid: options.kid,
     trustedKey,
     history: options.history,
-    validate: validatePolicyFiles,
+    validate: (files) => validatePolicyFiles(files, { tests: directoryTests.get(files), engine }),
     logger,
   });
 
-  const engine = new PolicyEngine({ validateRequests: true });
   const policyStore = new PolicyStore(engine);
   const bundleWaiters = new WaitList({ tickMs: timing.waitTickMs, now, onSize: (n) => metrics.waiters.set({ feed: 'bundle' }, n) });
   const revocationWaiters = new WaitList({ tickMs: timing.waitTickMs, now, onSize: (n) => metrics.waiters.set({ feed: 'revocations' }, n) });
@@ -121,6 +133,14 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
         files = await readPolicyDir(options.policies);
       } catch (err) {
         const problem = `policy directory ${options.policies}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+        return record({ result: 'rejected', problems: [problem] }, trigger);
+      }
+    }
+    if (trigger !== 'upload') {
+      try {
+        directoryTests.set(files, await readPolicyTests(options.policies));
+      } catch (err) {
+        const problem = `policy directory ${options.policies}: cannot read tests/: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
         return record({ result: 'rejected', problems: [problem] }, trigger);
       }
     }
@@ -158,17 +178,20 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
     watchPolicyDir(options.policies, async (files) => void (await publish(files, 'watch')), {
       debounceMs: timing.watchDebounceMs,
       pollMs: timing.pollMs,
-      initialVersion: contentVersion(initialFiles),
+      initialVersion: `${contentVersion(initialFiles)}+${contentVersion(await readPolicyTests(options.policies).catch(() => new Map()))}`,
       logger,
     }),
   );
   stops.push(publisher.watch(timing.pollMs));
   stops.push(revocations.onChange(() => revocationWaiters.wakeAll('changed')));
   stops.push(revocations.watch({ rescanMs: timing.revocationRescanMs, compactMs: timing.revocationCompactMs }));
+  stops.push(decisions.watch(timing.decisionRetentionCheckMs, (removed) => metrics.decisionFilesRemoved.inc(removed)));
 
   const isAdmin = bearerTokenCheck([options.adminToken]);
   // Reads are open unless a read token is configured; the admin token may read as well.
   const isReader = options.readToken === undefined ? () => true : bearerTokenCheck([options.readToken, options.adminToken]);
+  // Appending decisions is never open: without an ingest token only the admin token may.
+  const isIngester = bearerTokenCheck(options.ingestToken === undefined ? [options.adminToken] : [options.ingestToken, options.adminToken]);
   const api = new ControlPlaneApi({
     bundleName: options.bundleName,
     publisher,
@@ -180,6 +203,8 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
     revocationWaiters,
     isAdmin,
     isReader,
+    isIngester,
+    decisions,
     metrics,
     registry,
     logger,
@@ -227,7 +252,7 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
 /** A start-up failure as problems for the one ConfigError; anything unexpected is rethrown. */
 function collect(err: unknown, problems: string[]): undefined {
   if (err instanceof ConfigError) problems.push(...err.problems);
-  else if (err instanceof Error && (err.name === 'BundleRepositoryError' || err.name === 'RevocationStoreError')) problems.push(err.message);
+  else if (err instanceof Error && (err.name === 'BundleRepositoryError' || err.name === 'RevocationStoreError' || err.name === 'DecisionLogStoreError')) problems.push(err.message);
   else throw err;
   return undefined;
 }

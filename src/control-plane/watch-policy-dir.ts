@@ -1,6 +1,7 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { contentVersion } from '../policy/compile-policy-model.js';
 import { type PolicyFiles, readPolicyDir } from '../policy/policy-files.js';
+import { readPolicyTests } from '../policy-test/read-policy-tests.js';
 import type { Logger } from '../telemetry/create-logger.js';
 
 export interface PolicyDirWatchOptions {
@@ -43,7 +44,8 @@ export function watchPolicyDir(dir: string, onChange: (files: PolicyFiles) => Pr
           logger?.debug({ dir, err: (err as Error).message }, 'policy directory unreadable; will retry');
           continue;
         }
-        const version = contentVersion(files);
+        // Test files count too: fixing only a test of a rejected set must lead to a new attempt.
+        const version = `${contentVersion(files)}+${contentVersion(await readPolicyTests(dir).catch(() => new Map()))}`;
         if (version === delivered || stopped) continue;
         delivered = version;
         try {

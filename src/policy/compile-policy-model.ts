@@ -41,6 +41,13 @@ export interface PolicyInfo {
   readonly effect: 'permit' | 'forbid';
   readonly file: string;
   readonly annotations: Readonly<Record<string, string>>;
+  /** From `@stepUp("acr=mfa;max_age=300")` on a forbid: the login that would lift it (RFC 9470). */
+  readonly stepUp: StepUp | undefined;
+}
+
+export interface StepUp {
+  readonly acrValues: string;
+  readonly maxAge: number | undefined;
 }
 
 /** routes.yaml with every type name qualified by the namespace. */
@@ -105,8 +112,11 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
       else if (policyInfo.has(id)) problems.push(`${file}: duplicate policy id ${JSON.stringify(id)} (also in ${policyInfo.get(id)!.file})`);
       else {
         if (annotations.id === undefined) warnings.push(`${file}: policy ${index} has no @id annotation; its id is ${id}`);
+        const stepUp = annotations.stepUp === undefined ? undefined : parseStepUp(annotations.stepUp);
+        if (typeof stepUp === 'string') problems.push(`${file}: ${id}: @stepUp: ${stepUp}`);
+        else if (stepUp !== undefined && json.json.effect !== 'forbid') problems.push(`${file}: ${id}: @stepUp belongs on a forbid (the policy a stronger login lifts)`);
         policies[id] = policyText;
-        policyInfo.set(id, { id, effect: json.json.effect, file, annotations });
+        policyInfo.set(id, { id, effect: json.json.effect, file, annotations, stepUp: typeof stepUp === 'object' ? stepUp : undefined });
         policyJson.set(id, json.json);
       }
     });
@@ -265,6 +275,20 @@ function checkEntitiesAgainstSchema(list: readonly unknown[], schema: string): s
     if (check.type === 'failure') problems.push(...check.errors.map((e) => `entities.json: ${describe(e)}`));
   }
   return problems;
+}
+
+/** `acr=mfa` or `acr=mfa;max_age=300` (RFC 9470 parameters); a string is the problem. */
+function parseStepUp(value: string): StepUp | string {
+  let acrValues: string | undefined;
+  let maxAge: number | undefined;
+  for (const part of value.split(';').map((p) => p.trim()).filter((p) => p.length > 0)) {
+    const [key, raw] = part.split('=', 2).map((x) => x.trim());
+    if (key === 'acr' && raw !== undefined && /^[\x21\x23-\x5B\x5D-\x7E ]+$/.test(raw)) acrValues = raw;
+    else if (key === 'max_age' && raw !== undefined && /^\d{1,9}$/.test(raw)) maxAge = Number(raw);
+    else return `unexpected "${part}" (expected acr=VALUES[;max_age=SECONDS])`;
+  }
+  if (acrValues === undefined) return 'acr is required (acr=VALUES[;max_age=SECONDS])';
+  return { acrValues, maxAge };
 }
 
 function describe(e: DetailedError): string {

@@ -1,7 +1,17 @@
 import type { PolicyJson } from './cedar.js';
 
-/** Attribute paths under `context` that some policy reads, or 'all' when a policy uses context as a whole. */
-export type ContextReads = readonly (readonly string[])[] | 'all';
+/**
+ * What under `context` some policy can observe: attribute paths whose value is read, and paths only tested
+ * for presence (`context has token` looks at whether token exists, not at its value). 'all' when a policy
+ * uses context as a whole.
+ */
+export type ContextReads = readonly ContextRead[] | 'all';
+
+export interface ContextRead {
+  readonly path: readonly string[];
+  /** Only `has` looks here: what matters is whether the attribute exists. */
+  readonly presence: boolean;
+}
 
 /**
  * Which parts of the context the policies can observe, found by walking each condition's expression tree.
@@ -12,7 +22,12 @@ export type ContextReads = readonly (readonly string[])[] | 'all';
  * at never can.
  */
 export function contextReads(policies: Iterable<PolicyJson>): ContextReads {
-  const paths = new Map<string, string[]>();
+  const paths = new Map<string, ContextRead>();
+  const add = (path: string[], presence: boolean) => {
+    const key = path.join('\u0000');
+    const prior = paths.get(key);
+    if (prior === undefined || (prior.presence && !presence)) paths.set(key, { path, presence });
+  };
   let all = false;
   const chain = (expr: unknown): string[] | undefined => {
     // Returns the attribute path if expr is context.a.b...; undefined otherwise.
@@ -37,7 +52,7 @@ export function contextReads(policies: Iterable<PolicyJson>): ContextReads {
     if ('.' in expr && isObject(expr['.'])) {
       const path = chain(expr);
       if (path !== undefined) {
-        paths.set(path.join('\u0000'), path);
+        add(path, false);
         return;
       }
       visit(expr['.'].left);
@@ -47,8 +62,7 @@ export function contextReads(policies: Iterable<PolicyJson>): ContextReads {
       const base = chain(expr.has.left);
       if (base !== undefined) {
         const attrs = Array.isArray(expr.has.attr) ? expr.has.attr.map(String) : [String(expr.has.attr)];
-        const path = [...base, ...attrs];
-        paths.set(path.join('\u0000'), path);
+        add([...base, ...attrs], true);
         return;
       }
       visit(expr.has.left);
@@ -58,9 +72,11 @@ export function contextReads(policies: Iterable<PolicyJson>): ContextReads {
   };
   for (const policy of policies) for (const clause of policy.conditions) visit(clause.body);
   if (all) return 'all';
-  // A path that another path extends adds nothing: reading context.token covers context.token.acr.
+  // Reading a value covers everything below it (context.token covers context.token.acr, and whether it
+  // exists); a presence test covers nothing but itself.
   const list = [...paths.values()];
-  return list.filter((p) => !list.some((q) => q.length < p.length && q.every((s, i) => s === p[i])));
+  const covers = (q: ContextRead, p: ContextRead) => !q.presence && q.path.length <= p.path.length && q !== p && q.path.every((s, i) => s === p.path[i]);
+  return list.filter((p) => !list.some((q) => covers(q, p)));
 }
 
 function isObject(v: unknown): v is Record<string, any> {

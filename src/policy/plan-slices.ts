@@ -31,8 +31,12 @@ export function planSlices(
 ): SlicePlan {
   const slices = new Map<string, { target: SliceTarget; policyIds: string[] }>();
   if (routes === undefined || mapping === undefined) return slices;
-  const targets: SliceTarget[] = routes.routes.map((r) => ({ principalType: mapping.principal.qualifiedType, action: r.action, resourceType: r.resourceType }));
   const { network } = mapping;
+  const targets: SliceTarget[] = routes.routes.flatMap((r) => {
+    const user = { principalType: mapping.principal.qualifiedType, action: r.action, resourceType: r.resourceType };
+    // Tokenless workloads on this route are a second kind of request: their own slice.
+    return r.allowWorkloads ? [user, { principalType: network.principalType, action: r.action, resourceType: r.resourceType }] : [user];
+  });
   targets.push({ principalType: network.principalType, action: network.action, resourceType: network.resourceType });
   for (const target of targets) {
     const key = sliceKey(target.principalType, target.action, target.resourceType);

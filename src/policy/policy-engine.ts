@@ -8,6 +8,8 @@ import { scopeCanMatch, sliceKey } from './plan-slices.js';
 export interface PreparedPolicySet {
   /** The whole set, for requests no slice was planned for. */
   readonly setId: string;
+  /** The engine slot it occupies (reused after retirement). */
+  readonly slot: number;
   readonly schemaName: string | undefined;
   readonly model: PolicyModel;
   /** sliceKey(principal type, action id, resource type) -> preparsed id of the policies that can apply. */
@@ -38,6 +40,8 @@ export type EngineAnswer =
  * sets live in the wasm instance's thread-local storage with no way to delete them, so retired ids are
  * overwritten with an empty set and reused, which keeps that storage bounded however many activations run.
  */
+let engines = 0;
+
 export class PolicyEngine {
   readonly #validateRequests: boolean;
   readonly #slicing: boolean;
@@ -48,6 +52,12 @@ export class PolicyEngine {
   readonly #schemas = new Map<string, { refs: number }>();
   readonly #slotSchema = new Map<number, string>();
   #nextId = 0;
+  /**
+   * Preparsed sets and schemas live in storage shared by every engine on the thread, keyed by name; the
+   * prefix keeps two engines in one process (the control plane's publisher gate and its server, a test
+   * runner) from overwriting each other's.
+   */
+  readonly #prefix = `authzd-e${engines++}`;
 
   constructor(options: { readonly validateRequests: boolean; readonly slicing?: boolean }) {
     this.#validateRequests = options.validateRequests;
@@ -74,8 +84,8 @@ export class PolicyEngine {
 
   *#prepareSteps(model: PolicyModel): Generator<void, PreparedPolicySet> {
     const n = this.#freeIds.pop() ?? this.#nextId++;
-    const setId = `authzd-set-${n}`;
-    const schemaName = model.schema !== undefined ? `authzd-schema-${createHash('sha256').update(model.schema).digest('hex').slice(0, 24)}` : undefined;
+    const setId = `${this.#prefix}-set-${n}`;
+    const schemaName = model.schema !== undefined ? `${this.#prefix}-schema-${createHash('sha256').update(model.schema).digest('hex').slice(0, 24)}` : undefined;
     const ids: string[] = [];
     this.#sliceIds.set(n, ids);
     const fail = (what: string, errors: readonly DetailedError[]): never => {
@@ -113,7 +123,7 @@ export class PolicyEngine {
       if (policies.type === 'failure') fail('preparsePolicySet', policies.errors);
       yield;
     }
-    const prepared: PreparedPolicySet = { setId, schemaName, model, slices };
+    const prepared: PreparedPolicySet = { setId, slot: n, schemaName, model, slices };
     yield* this.#warm(prepared);
     return prepared;
   }
@@ -148,7 +158,7 @@ export class PolicyEngine {
     const key = sliceKey(call.principal.type, call.action.id, call.resource.type);
     const planned = set.slices.get(key);
     if (planned !== undefined) return planned;
-    const n = Number(set.setId.slice('authzd-set-'.length));
+    const n = set.slot;
     const ids = this.#sliceIds.get(n) ?? [];
     const id = `${set.setId}-s${ids.length}`;
     const target = { principalType: call.principal.type, action: call.action.id, resourceType: call.resource.type };
@@ -167,11 +177,11 @@ export class PolicyEngine {
 
   /** Frees a set that no request uses any more. */
   retire(set: PreparedPolicySet): void {
-    this.#release(Number(set.setId.slice('authzd-set-'.length)));
+    this.#release(set.slot);
   }
 
   #release(n: number): void {
-    if (!this.#slicing) cedar.preparsePolicySet(`authzd-set-${n}`, { staticPolicies: {} });
+    if (!this.#slicing) cedar.preparsePolicySet(`${this.#prefix}-set-${n}`, { staticPolicies: {} });
     for (const id of this.#sliceIds.get(n) ?? []) cedar.preparsePolicySet(id, { staticPolicies: {} });
     this.#sliceIds.delete(n);
     const schemaName = this.#slotSchema.get(n);

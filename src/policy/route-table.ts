@@ -6,6 +6,8 @@ export interface Route {
   readonly action: string;
   readonly resourceType: string;
   readonly risk: RiskClass;
+  /** Tokenless requests from an authenticated workload are decided as that workload. */
+  readonly allowWorkloads: boolean;
   /** Builds the resource id from the path parameters. */
   readonly resourceId: (params: Readonly<Record<string, string>>) => string;
 }
@@ -60,6 +62,7 @@ export class RouteTable {
         action: spec.action,
         resourceType: qualify(spec.resource.type),
         risk: spec.risk,
+        allowWorkloads: spec.allowWorkloads,
         resourceId: (values) => template.replace(PLACEHOLDER, (_, p: string) => values[p] ?? ''),
       };
       routes.push(route);

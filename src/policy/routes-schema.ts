@@ -8,21 +8,56 @@ const claim = z.string().min(1);
 export const RISK_CLASSES = ['low', 'medium', 'high', 'critical'] as const;
 export type RiskClass = (typeof RISK_CLASSES)[number];
 
-const RiskClassSchema = z.strictObject({
-  /** How long a decision for a route of this class may be reused (0: never). */
-  cacheTtlSeconds: z.number().int().min(0).max(3600),
+const RateSchema = z.strictObject({
+  /** Sustained requests per second. */
+  rps: z.number().positive().max(1_000_000),
+  /** Requests allowed at once above the sustained rate (the bucket size). */
+  burst: z.number().int().min(1).max(10_000_000),
 });
 
-// High-risk decisions are never reused: they must see the freshest state on every request.
-const NEVER_CACHED = { cacheTtlSeconds: z.literal(0).default(0) };
+const RiskClassShape = {
+  /** How long a decision for a route of this class may be reused (0: never). */
+  cacheTtlSeconds: z.number().int().min(0).max(3600),
+  /** Ask the control plane (remote.url) for every decision of this class instead of deciding locally. */
+  remote: z.boolean(),
+  /** When a dependency this class needs is unavailable: deny (closed), or use the local decision (open). */
+  failureMode: z.enum(['open', 'closed']),
+  /** Latency budget of one decision of this class in milliseconds; a remote call that cannot finish within it falls back per failureMode. */
+  budgetMs: z.number().int().min(1).max(60_000),
+  /** Token buckets per principal and per tenant (per sidecar). */
+  rateLimit: z.strictObject({ perPrincipal: RateSchema.optional(), perTenant: RateSchema.optional() }).default({}),
+};
+
+// The defaults encode the article's advice: the common path local and briefly cached, high-risk decisions
+// never reused, and nothing fails open unless an operator says so for a class. High and critical classes
+// can never be cached and never fail open.
+const riskClass = (defaults: { cacheTtlSeconds: number; budgetMs: number }) =>
+  z.strictObject({
+    cacheTtlSeconds: RiskClassShape.cacheTtlSeconds.default(defaults.cacheTtlSeconds),
+    remote: RiskClassShape.remote.default(false),
+    failureMode: RiskClassShape.failureMode.default('closed'),
+    budgetMs: RiskClassShape.budgetMs.default(defaults.budgetMs),
+    rateLimit: RiskClassShape.rateLimit,
+  });
+const strictRiskClass = (budgetMs: number) =>
+  z.strictObject({
+    cacheTtlSeconds: z.literal(0).default(0),
+    remote: RiskClassShape.remote.default(false),
+    failureMode: z.literal('closed').default('closed'),
+    budgetMs: RiskClassShape.budgetMs.default(budgetMs),
+    rateLimit: RiskClassShape.rateLimit,
+  });
+
 const RiskClassesSchema = z
   .strictObject({
-    low: RiskClassSchema.default({ cacheTtlSeconds: 30 }),
-    medium: RiskClassSchema.default({ cacheTtlSeconds: 5 }),
-    high: z.strictObject(NEVER_CACHED).prefault({}),
-    critical: z.strictObject(NEVER_CACHED).prefault({}),
+    low: riskClass({ cacheTtlSeconds: 30, budgetMs: 5 }).prefault({}),
+    medium: riskClass({ cacheTtlSeconds: 5, budgetMs: 10 }).prefault({}),
+    high: strictRiskClass(50).prefault({}),
+    critical: strictRiskClass(100).prefault({}),
   })
   .prefault({});
+
+export type RiskClassSettings = z.output<typeof RiskClassesSchema>[RiskClass];
 
 const HTTP_METHOD = /^[A-Z]+$/;
 
@@ -36,6 +71,8 @@ const RouteSchema = z.strictObject({
     id: z.string().min(1),
   }),
   risk: z.enum(RISK_CLASSES).default('medium'),
+  /** Requests without a token from an authenticated workload (mTLS peer) are decided as that workload. */
+  allowWorkloads: z.boolean().default(false),
 });
 
 export const RoutesFileSchema = z.strictObject({

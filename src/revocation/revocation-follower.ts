@@ -70,7 +70,7 @@ export class RevocationFollower {
         if (wait > 0) target.searchParams.set('wait', String(wait));
         const headers: Record<string, string> = { accept: 'application/json' };
         if (this.#deps.token !== undefined) headers.authorization = `Bearer ${this.#deps.token}`;
-        const options = { waitSeconds: wait, timeoutMs: config.requestTimeoutMs, token: this.#deps.token, maxBytes: MAX_PAGE_BYTES, ...(this.#deps.fetch ? { fetch: this.#deps.fetch } : {}) };
+        const options = { waitSeconds: wait, timeoutMs: config.requestTimeoutMs, token: this.#deps.token, maxBytes: MAX_PAGE_BYTES, signal: this.#stop.signal, ...(this.#deps.fetch ? { fetch: this.#deps.fetch } : {}) };
         const response = await get(target, headers, options);
         if (response.status !== 200) {
           await response.body?.cancel();
@@ -98,6 +98,7 @@ export class RevocationFollower {
         // Poll at the interval rather than spin.
         if (wait > 0 && !changed && now() - started < 1_000) delay = config.pollIntervalSeconds * 1000;
       } catch (err) {
+        if (this.#stop.signal.aborted) break;
         failures++;
         const reason = err instanceof FetchError ? err.reason : 'network';
         this.#deps.onPoll?.(reason);

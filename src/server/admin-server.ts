@@ -15,7 +15,10 @@ export interface MetricsSource {
   readonly contentType: string;
 }
 
-export async function startAdminServer(address: string, deps: { registry: MetricsSource; readiness: Readiness }): Promise<AdminServer> {
+export async function startAdminServer(
+  address: string,
+  deps: { registry: MetricsSource; readiness: Readiness; jwks?: () => unknown },
+): Promise<AdminServer> {
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -32,13 +35,17 @@ export async function startAdminServer(address: string, deps: { registry: Metric
       case '/healthz':
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
         return;
+      case '/.well-known/jwks.json':
+        // The public keys of decision assertions, for the services behind the proxy to verify them.
+        if (deps.jwks === undefined) break;
+        res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=60' }).end(JSON.stringify(deps.jwks()));
+        return;
       case '/readyz':
         if (deps.readiness.serving) res.writeHead(200, { 'content-type': 'text/plain' }).end('ready\n');
         else res.writeHead(503, { 'content-type': 'text/plain' }).end('not ready\n');
         return;
-      default:
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

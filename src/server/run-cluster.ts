@@ -5,9 +5,18 @@ import type { Logger } from '../telemetry/create-logger.js';
 import { startAdminServer } from './admin-server.js';
 import { Readiness } from './health-service.js';
 import { removeStaleSocket } from './remove-stale-socket.js';
+import { AssertionKeyring } from './assertion-keyring.js';
+import type { JWK } from 'jose';
 
 /** Messages between the cluster primary and its workers. */
-export type ClusterMessage = { type: 'authzd:ready' } | { type: 'authzd:shutdown' } | { type: 'authzd:reload' };
+export type ClusterMessage =
+  | { type: 'authzd:ready' }
+  | { type: 'authzd:shutdown' }
+  | { type: 'authzd:reload' }
+  /** The decision-assertion keys (private JWKs, current last): the primary owns and rotates them. */
+  | { type: 'authzd:assertion-keys'; keys: JWK[] }
+  /** A worker asking for the assertion keys, once it listens for them. */
+  | { type: 'authzd:need-assertion-keys' };
 
 export const isClusterMessage = (m: unknown): m is ClusterMessage =>
   typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' && (m as { type: string }).type.startsWith('authzd:');
@@ -26,14 +35,32 @@ export async function runCluster(config: Config, logger: Logger): Promise<never>
   let stopping = false;
   const update = () => readiness.set(!stopping && ready.size === config.grpc.workers ? 'SERVING' : 'NOT_SERVING');
 
+  const broadcast = (message: ClusterMessage) => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.send(message);
+  };
+  // One set of assertion keys for all workers, so one JWKS (served here) verifies whatever any of them signs.
+  let keyring: AssertionKeyring | undefined;
+  if (config.assertions.enabled) {
+    keyring = new AssertionKeyring(config.assertions);
+    await keyring.rotate();
+    const rotation = setInterval(async () => {
+      await keyring!.rotate();
+      broadcast({ type: 'authzd:assertion-keys', keys: keyring!.export() });
+    }, config.assertions.rotateMinutes * 60_000);
+    rotation.unref();
+  }
   const admin = await startAdminServer(config.admin.address, {
     registry: { metrics: () => aggregator.clusterMetrics(), contentType: aggregator.contentType },
     readiness,
+    ...(keyring !== undefined ? { jwks: () => keyring!.jwks() } : {}),
   });
 
   const fork = (): Worker => {
     const worker = cluster.fork();
     worker.on('message', (message: unknown) => {
+      if (isClusterMessage(message) && message.type === 'authzd:need-assertion-keys' && keyring !== undefined) {
+        worker.send({ type: 'authzd:assertion-keys', keys: keyring.export() } satisfies ClusterMessage);
+      }
       if (isClusterMessage(message) && message.type === 'authzd:ready') {
         ready.add(worker.id);
         update();
@@ -51,11 +78,9 @@ export async function runCluster(config: Config, logger: Logger): Promise<never>
   };
   // The primary owns the shared listener: clear a socket file a crashed run left behind before workers bind.
   await removeStaleSocket(config.grpc.address);
+  if (config.http.address !== undefined) await removeStaleSocket(config.http.address);
   for (let i = 0; i < config.grpc.workers; i++) fork();
 
-  const broadcast = (message: ClusterMessage) => {
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.send(message);
-  };
   process.on('SIGHUP', () => broadcast({ type: 'authzd:reload' }));
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -5,12 +5,15 @@ import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { Registry } from 'prom-client';
 import { type AuditLog, createAuditLog } from '../audit/audit-log.js';
+import { startDecisionShipper } from '../audit/decision-shipper.js';
 import { CheckPipeline } from '../check/check-pipeline.js';
 import { DecisionCache } from '../check/decision-cache.js';
+import { RateLimiter } from '../check/rate-limiter.js';
+import { RemoteDecider } from '../check/remote-decider.js';
+import { RequestRate } from '../check/request-rate.js';
+import { createPeerTrust } from '../check/trusted-peer.js';
 import type { CheckRequestMessage } from '../check/check-request.js';
-import type { CheckOutcome } from '../check/decision.js';
 import { httpAnswer } from '../check/http-answer.js';
-import { recordOutcome } from '../check/record-outcome.js';
 import { toCheckResponse } from '../check/to-check-response.js';
 import type { Config } from '../config/config-schema.js';
 import { BundleFollower } from '../bundle/bundle-follower.js';
@@ -23,10 +26,14 @@ import { createThrottle } from '../telemetry/create-throttle.js';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
 import { TokenVerifier } from '../token/token-verifier.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
+import { startHttpAuthzServer } from './http-authz-server.js';
+import { createCheckRunner } from './check-runner.js';
 import { healthHandlers, Readiness } from './health-service.js';
 import { loadAuthzdProtos } from './load-protos.js';
 import { type Activate, createActivator } from './policy-activator.js';
 import { readSecret } from './read-secret.js';
+import { AssertionKeyring, createAsserter } from './assertion-keyring.js';
+import { startShadow } from './start-shadow.js';
 import { removeStaleSocket } from './remove-stale-socket.js';
 
 /** The example policies shipped in the package: the default when no --policies is given. */
@@ -39,11 +46,15 @@ export interface AuthzdDeps {
   readonly now?: () => number;
   /** false in a cluster worker: the primary serves the admin endpoints for all workers. */
   readonly adminServer?: boolean;
+  /** Decision-assertion keys owned elsewhere (a cluster worker gets the primary's); default: own, rotated here. */
+  readonly assertionKeys?: AssertionKeyring;
 }
 
 export interface Authzd {
   readonly grpcPort: number;
   readonly adminPort: number;
+  /** Port of the plain-HTTP authorization listener (0 when http.address is unset or a Unix socket). */
+  readonly httpPort: number;
   readonly metrics: Metrics;
   readonly registry: Registry;
   readonly readiness: Readiness;
@@ -91,6 +102,32 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
     decisionCache?.clear();
   };
   if (verifier.issuerCount === 0) logger.warn('no token issuers configured: every HTTP request will be denied with token_issuer_unknown');
+
+  // Issue-6 machinery: who may vouch for forwarded identities, rate limits, the remote tier, assertions.
+  const peerTrusted = createPeerTrust(config.trustedPeers);
+  const rateLimiter = new RateLimiter(100_000);
+  const requestRate = new RequestRate(config.riskSignals.rateWindowSeconds, 100_000);
+  const remote =
+    config.remote.url === undefined
+      ? undefined
+      : new RemoteDecider({
+          url: config.remote.url,
+          token: readSecret(config.remote.tokenFile, config.remote.tokenEnv, 'remote'),
+          maxConcurrent: config.remote.maxConcurrent,
+          failureThreshold: config.remote.failureThreshold,
+          cooldownMs: config.remote.cooldownMs,
+          now,
+        });
+  let assertionKeys = deps.assertionKeys;
+  let rotation: NodeJS.Timeout | undefined;
+  if (config.assertions.enabled && assertionKeys === undefined) {
+    const keyring = new AssertionKeyring(config.assertions, now);
+    await keyring.rotate();
+    rotation = setInterval(() => void keyring.rotate(), config.assertions.rotateMinutes * 60_000);
+    rotation.unref();
+    assertionKeys = keyring;
+  }
+  const assert = config.assertions.enabled && assertionKeys !== undefined ? createAsserter(assertionKeys, config.assertions, now) : undefined;
 
   const engine = new PolicyEngine({ validateRequests: config.policies.validateRequests, slicing: config.policies.slicing });
   const store = new PolicyStore(engine);
@@ -169,43 +206,32 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
     ...(decisionCache !== undefined ? { decisionCache } : {}),
     epoch: () => epoch,
     revocations,
+    ...(remote !== undefined ? { remote } : {}),
+    rateLimiter,
+    requestRate,
+    peerTrusted,
+    ...(assert !== undefined ? { assert } : {}),
     onEvaluation: (s) => metrics.policyEvaluationDuration.observe(s),
   });
+  const shadow = await startShadow(config, { engine, verifier, revocations, peerTrusted, now, logger, metrics });
   const sinks = { metrics, audit, logger, throttle: createThrottle(10_000, now) };
+  const shipper = startDecisionShipper(config.audit, audit, { metrics, logger });
 
   const protos = loadAuthzdProtos();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.grpc.maxReceiveMessageBytes,
   });
-  let inflight = 0;
-  let drained: (() => void) | undefined;
+  const runner = createCheckRunner({ pipeline, sinks, version: () => store.version, ...(shadow !== undefined ? { observe: (m, o) => shadow.observe(m, o) } : {}) });
   server.addService(protos.authorization, {
     Check(call: grpc.ServerUnaryCall<CheckRequestMessage, unknown>, callback: grpc.sendUnaryData<unknown>) {
-      const started = process.hrtime.bigint();
-      inflight++;
-      metrics.inflight.inc();
-      pipeline
-        .check(call.request)
-        .catch((err: unknown): CheckOutcome => ({ kind: 'error', failure: { id: randomUUID(), reason: 'internal_error', policyVersion: store.version, detail: String(err) } }))
-        .then((outcome) => {
-          const latency = Number(process.hrtime.bigint() - started) / 1e9;
-          try {
-            recordOutcome(outcome, latency, sinks);
-          } catch (err) {
-            logger.error({ err: String(err) }, 'recording a decision failed');
-          }
-          if (outcome.kind === 'error') {
-            const code = outcome.failure.reason === 'internal_error' ? grpc.status.INTERNAL : grpc.status.UNAVAILABLE;
-            callback({ code, details: outcome.failure.reason });
-          } else {
-            callback(null, toCheckResponse(outcome.decision, httpAnswer(outcome.decision, config)));
-          }
-        })
-        .finally(() => {
-          inflight--;
-          metrics.inflight.dec();
-          if (inflight === 0) drained?.();
-        });
+      void runner.run(call.request).then((outcome) => {
+        if (outcome.kind === 'error') {
+          const code = outcome.failure.reason === 'internal_error' ? grpc.status.INTERNAL : grpc.status.UNAVAILABLE;
+          callback({ code, details: outcome.failure.reason });
+        } else {
+          callback(null, toCheckResponse(outcome.decision, httpAnswer(outcome.decision, config)));
+        }
+      });
     },
   });
   server.addService(protos.health, healthHandlers(readiness));
@@ -218,12 +244,20 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
   let admin: AdminServer | undefined;
   if (deps.adminServer !== false) {
     try {
-      admin = await startAdminServer(config.admin.address, { registry, readiness });
+      admin = await startAdminServer(config.admin.address, { registry, readiness, ...(assertionKeys !== undefined ? { jwks: () => assertionKeys.jwks() } : {}) });
     } catch (err) {
       server.forceShutdown();
       throw err;
     }
   }
+  const httpAuthz =
+    config.http.address === undefined
+      ? undefined
+      : await startHttpAuthzServer(config.http.address, config, { runner, sinks }).catch(async (err: unknown) => {
+          server.forceShutdown();
+          await admin?.close();
+          throw err;
+        });
   // Ready only once a policy set is active; with bundles that may be later, when the first one arrives.
   if (store.version !== undefined) readiness.set('SERVING');
   bundleFollower?.start();
@@ -238,12 +272,13 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
     (shuttingDown ??= (async () => {
       stopping = true;
       readiness.set('NOT_SERVING');
-      logger.info({ inflight, drainDelayMs: config.shutdown.drainDelayMs }, 'shutting down: readiness off, draining');
+      logger.info({ inflight: runner.inflight, drainDelayMs: config.shutdown.drainDelayMs }, 'shutting down: readiness off, draining');
       // Envoy and the kubelet need a moment to see NOT_SERVING before the listener goes away.
       if (config.shutdown.drainDelayMs > 0) await sleep(config.shutdown.drainDelayMs);
+      const httpDrained = httpAuthz?.close(config.shutdown.drainTimeoutMs);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
-          logger.warn({ inflight }, 'drain timeout; closing remaining calls');
+          logger.warn({ inflight: runner.inflight }, 'drain timeout; closing remaining calls');
           server.forceShutdown();
           resolve();
         }, config.shutdown.drainTimeoutMs);
@@ -252,10 +287,14 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
           resolve();
         });
       });
-      if (inflight > 0) await new Promise<void>((resolve) => (drained = resolve));
+      // Every accepted call is answered and recorded (its audit event written) before the log closes.
+      await runner.idle();
+      await httpDrained;
       verifier.close();
+      clearInterval(rotation);
       await Promise.all([bundleFollower?.stop(), revocationFollower?.stop()]);
       await admin?.close();
+      await shipper?.close();
       await audit.close();
       logger.info('shutdown complete');
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
@@ -264,6 +303,7 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
   return {
     grpcPort,
     adminPort: admin?.port ?? 0,
+    httpPort: httpAuthz?.port ?? 0,
     metrics,
     registry,
     readiness,

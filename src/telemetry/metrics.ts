@@ -78,6 +78,41 @@ export function createMetrics(registry: Registry) {
       labelNames: ['result'] as const,
       registers,
     }),
+    remoteDecisions: new Counter({
+      name: 'authzd_remote_decisions_total',
+      help: 'Decisions asked of the remote tier, by result (ok, timeout, error, circuit_open, overloaded) and the failure mode applied when not ok.',
+      labelNames: ['result', 'failure_mode'] as const,
+      registers,
+    }),
+    remoteDuration: new Histogram({
+      name: 'authzd_remote_decision_duration_seconds',
+      help: 'Time of remote decision calls (successful or not).',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    rateLimited: new Counter({
+      name: 'authzd_rate_limited_total',
+      help: 'Requests refused with 429, by limit scope (principal, tenant) and route risk class.',
+      labelNames: ['scope', 'risk'] as const,
+      registers,
+    }),
+    assertionsIssued: new Counter({
+      name: 'authzd_assertions_issued_total',
+      help: 'Signed decision assertions minted for upstreams.',
+      registers,
+    }),
+    shadowEvaluations: new Counter({
+      name: 'authzd_shadow_evaluations_total',
+      help: 'Requests also decided by the shadow (candidate) policy set, by result (agree, disagree).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    shadowDisagreements: new Counter({
+      name: 'authzd_shadow_disagreements_total',
+      help: 'Shadow decisions that differ from the active ones, by route and both reasons.',
+      labelNames: ['route', 'active_reason', 'shadow_reason'] as const,
+      registers,
+    }),
     /** Registers a cache ("token", "decision") whose counters the cache metrics report. */
     addCacheSource(cache: string, read: () => CacheCounters): void {
       cacheSources.set(cache, read);
@@ -186,6 +221,23 @@ export function createMetrics(registry: Registry) {
     auditDropped: new Counter({
       name: 'authzd_audit_events_dropped_total',
       help: 'Decision events dropped because the audit destination could not keep up.',
+      registers,
+    }),
+    decisionsShipped: new Counter({
+      name: 'authzd_decisions_shipped_total',
+      help: 'Decision events the control plane accepted (audit.ship).',
+      registers,
+    }),
+    decisionsShipDropped: new Counter({
+      name: 'authzd_decisions_ship_dropped_total',
+      help: 'Decision events that will never be shipped, by reason (buffer_full, rejected, shutdown).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    decisionsShipFailures: new Counter({
+      name: 'authzd_decisions_ship_failures_total',
+      help: 'Failed attempts to ship a batch, by reason (network, timeout, unauthorized, http_status, rejected).',
+      labelNames: ['reason'] as const,
       registers,
     }),
     jwksRefreshes: new Counter({

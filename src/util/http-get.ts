@@ -18,13 +18,17 @@ export interface PollOptions {
   readonly token: string | undefined;
   readonly maxBytes: number;
   readonly fetch?: typeof fetch;
+  /** Aborts the request (shutdown: a long poll must not hold the process for its whole wait). */
+  readonly signal?: AbortSignal;
 }
 
 /** GET with the timeout covering the server's hold time too. */
 export async function get(target: URL, headers: Record<string, string>, options: PollOptions): Promise<Response> {
   const deadline = options.waitSeconds * 1000 + options.timeoutMs;
   try {
-    return await (options.fetch ?? fetch)(target, { headers, redirect: 'error', signal: AbortSignal.timeout(deadline) });
+    const timeout = AbortSignal.timeout(deadline);
+    const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]);
+    return await (options.fetch ?? fetch)(target, { headers, redirect: 'error', signal });
   } catch (err) {
     const name = (err as { name?: string }).name;
     if (name === 'TimeoutError' || name === 'AbortError') throw new FetchError('timeout', `GET ${target.origin}${target.pathname}: no answer within ${deadline} ms`);

@@ -1,10 +1,21 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createAuditLog } from '../../../src/audit/audit-log.js';
+import { parseDecisionEvent } from '../../../src/audit/decision-event.js';
+import { CheckPipeline } from '../../../src/check/check-pipeline.js';
+import type { CheckRequestMessage } from '../../../src/check/check-request.js';
 import type { CheckOutcome } from '../../../src/check/decision.js';
-import { ConfigSchema } from '../../../src/config/config-schema.js';
+import { type ConfigInput, ConfigSchema } from '../../../src/config/config-schema.js';
+import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
+import { PolicyEngine } from '../../../src/policy/policy-engine.js';
+import { PolicyStore } from '../../../src/policy/policy-store.js';
+import { TokenVerifier } from '../../../src/token/token-verifier.js';
+import { testConfig } from '../../helpers/config.js';
+import { createTestIssuer, ISSUER, type TestIssuer } from '../../helpers/issuer.js';
+import { examplePolicyFiles } from '../../helpers/policy-files.js';
+import { httpCheckRequest } from '../../helpers/test-authzd.js';
 
 const decision = (over: Record<string, unknown> = {}): CheckOutcome => ({
   kind: 'decision',
@@ -89,5 +100,125 @@ describe('audit log', () => {
     expect(lines).toHaveLength(1000);
     expect(written).toBe(1000);
     expect(JSON.parse(lines[999]!).decision_id).toBe('d-999');
+  });
+});
+
+describe('audit log: replay inputs', () => {
+  let issuer: TestIssuer;
+  let pipeline: CheckPipeline;
+  beforeAll(async () => {
+    issuer = await createTestIssuer();
+    const config = testConfig(issuer);
+    const engine = new PolicyEngine({ validateRequests: true });
+    const store = new PolicyStore(engine);
+    store.activate(compilePolicyModel(examplePolicyFiles()));
+    pipeline = new CheckPipeline({ config, store, engine, verifier: new TokenVerifier(config.tokens, { now: Date.now }), now: Date.now, newId: () => 'd-42' });
+  });
+
+  /** A real Check through the pipeline (example policies), recorded by an audit log with `audit` config. */
+  async function logged(audit: ConfigInput['audit'], token: string | undefined, path = '/accounts/acc-1001') {
+    const request = httpCheckRequest({ path, token, headers: { 'x-api-secret': 'header-value-never-logged' }, sourceIp: '192.0.2.77' }) as any;
+    request.attributes.request.http.body = '{"pin":"body-value-never-logged"}';
+    const m = memory();
+    createAuditLog(ConfigSchema.parse({ audit }).audit, { stream: m.stream }).record(await pipeline.check(request as CheckRequestMessage), 0.001);
+    return { event: m.lines[0], text: JSON.stringify(m.lines[0]) };
+  }
+
+  it('adds the Cedar request as evaluated, without the entity slice, token, headers or body', async () => {
+    const token = await issuer.sign({ sub: 'alice', email: 'alice@example.com', roles: ['customer'] });
+    const { event, text } = await logged({}, token);
+    expect(event).toMatchObject({ decision: 'allow', source: 'engine', reason: 'policy_allowed' });
+    expect(Object.keys(event.input).sort()).toEqual(['action', 'context', 'principal', 'resource']);
+    expect(event.input.principal).toEqual({
+      uid: { type: 'Bank::User', id: 'alice' },
+      attrs: { tenant: 'acme', email: 'alice@example.com' },
+      parents: [{ type: 'Bank::Role', id: 'customer' }],
+    });
+    expect(event.input.action).toEqual({ type: 'Bank::Action', id: 'readAccount' });
+    expect(event.input.resource).toEqual({ type: 'Bank::Account', id: 'acc-1001' });
+    expect(event.input.context.request).toMatchObject({ method: 'GET', path: '/accounts/acc-1001', routeId: 'get-account', sourceIp: { __extn: { fn: 'ip', arg: '192.0.2.77' } } });
+    expect(event.input.context.token).toMatchObject({ iss: ISSUER, sub: 'alice', tenant: 'acme', scope: ['accounts:read'] });
+    // The account entity (resource of the slice) is not logged: a replay takes it from its own store.
+    expect(text).not.toContain('"owner"');
+    for (const secret of [token, token.split('.')[2]!, 'header-value-never-logged', 'body-value-never-logged', 'curl/8.5.0', 'Bearer']) {
+      expect(text).not.toContain(secret);
+    }
+    // What the input holds is valid as a replay needs it.
+    expect(parseDecisionEvent(event)).toMatchObject({ ok: true, event: { input: { resource: { id: 'acc-1001' } } } });
+  });
+
+  it('has no input for denies that never reached the engine, nor with includeInputs off', async () => {
+    expect((await logged({}, undefined)).event).toMatchObject({ reason: 'token_missing', source: 'authentication' });
+    expect((await logged({}, undefined)).event.input).toBeUndefined();
+    const unrouted = await logged({}, await issuer.sign({ sub: 'alice' }), '/nowhere');
+    expect(unrouted.event).toMatchObject({ reason: 'route_not_found' });
+    expect(unrouted.event.input).toBeUndefined();
+    const off = await logged({ includeInputs: false }, await issuer.sign({ sub: 'alice' }));
+    expect(off.event).toMatchObject({ decision: 'allow', source: 'engine' });
+    expect(off.event.input).toBeUndefined();
+  });
+
+  it('hashes identifiers in the input the same way as the top-level fields', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'authzd-audit-'));
+    writeFileSync(path.join(dir, 'salt'), 'another-long-enough-salt\n');
+    const token = await issuer.sign({ sub: 'alice', email: 'alice@example.com', roles: ['customer'] });
+    const { event, text } = await logged({ hashIdentifiers: true, hashSaltFile: path.join(dir, 'salt') }, token);
+    expect(event.hashed).toBe(true);
+    const { input } = event;
+    expect(input.principal.uid).toEqual(event.principal);
+    expect(input.resource).toEqual(event.resource);
+    expect(input.principal.uid.id).toMatch(/^hmac:[A-Za-z0-9_-]{22}$/);
+    // Every other occurrence of the raw principal id hashes to the same value.
+    expect(input.context.token.sub).toBe(input.principal.uid.id);
+    expect(input.principal.attrs.email).toMatch(/^hmac:/);
+    expect(input.principal.attrs.tenant).toBe('acme');
+    expect(input.principal.parents).toEqual([{ type: 'Bank::Role', id: 'customer' }]);
+    expect(input.context.request.path).toMatch(/^hmac:/);
+    expect(input.context.request.sourceIp).toBeUndefined();
+    expect(input.action).toEqual({ type: 'Bank::Action', id: 'readAccount' });
+    for (const personal of ['"alice"', 'alice@example.com', 'acc-1001', '192.0.2.77']) expect(text).not.toContain(personal);
+    expect(parseDecisionEvent(event)).toMatchObject({ ok: true, event: { hashed: true } });
+  });
+
+  it('hands each event line, as written, to listeners', () => {
+    const written: string[] = [];
+    const audit = createAuditLog(ConfigSchema.parse({}).audit, { stream: { write: (s: string) => void written.push(s) } });
+    const heard: string[] = [];
+    const stop = audit.onEvent((line) => heard.push(line));
+    audit.record(decision({ id: 'd-a' }), 0.001);
+    audit.record({ kind: 'error', failure: { id: 'd-b', reason: 'jwks_unavailable', policyVersion: 'v1', detail: 'x' } }, 0.5);
+    stop();
+    audit.record(decision({ id: 'd-c' }), 0.001);
+    expect(heard).toEqual(written.slice(0, 2));
+    expect(written).toHaveLength(3);
+    expect(heard.every((line) => line.endsWith('}\n') && line.indexOf('\n') === line.length - 1)).toBe(true);
+    expect(JSON.parse(heard[0]!)).toMatchObject({ log: 'audit', decision_id: 'd-a' });
+  });
+});
+
+describe('docs/audit.md', () => {
+  it('documents every top-level field an event can have, and no other', async () => {
+    const { readFileSync: read } = await import('node:fs');
+    const doc = read(new URL('../../../docs/audit.md', import.meta.url), 'utf8');
+    const table = doc.split('\n').filter((l) => /^\| `[a-z_]+` \| /.test(l)).map((l) => /^\| `([a-z_]+)`/.exec(l)![1]!);
+    const dir = mkdtempSync(path.join(tmpdir(), 'authzd-audit-fields-'));
+    writeFileSync(path.join(dir, 'salt'), 'a-long-enough-salt-value\n');
+    const fields = new Set<string>();
+    for (const config of [ConfigSchema.parse({}).audit, ConfigSchema.parse({ audit: { hashIdentifiers: true, hashSaltFile: path.join(dir, 'salt') } }).audit]) {
+      const m = memory();
+      const audit = createAuditLog(config, { stream: m.stream });
+      audit.record(
+        decision({
+          risk: 'high',
+          remote: { result: 'timeout', failureMode: 'closed', ms: 51 },
+          rateLimit: { scope: 'principal', burst: 2, windowSeconds: 1, retryAfterSeconds: 3 },
+          input: { principal: { type: 'Bank::User', id: 'a' }, action: { type: 'Bank::Action', id: 'r' }, resource: { type: 'Bank::Account', id: 'x' }, context: {}, entities: [] },
+        }),
+        0.001,
+      );
+      audit.record({ kind: 'error', failure: { id: 'e', reason: 'internal_error', policyVersion: 'v', detail: 'x' } }, 0.001);
+      for (const line of m.lines) for (const key of Object.keys(line)) fields.add(key);
+    }
+    expect([...fields].sort()).toEqual([...new Set(table.filter((k) => !k.includes('.')))].sort());
   });
 });

@@ -53,3 +53,20 @@ describe('cacheHitRatios', () => {
     expect(cacheHitRatios({ hits: {}, misses: {} }, { hits: {}, misses: {} })).toEqual({});
   });
 });
+
+describe('compareMix with load-dependent answers', () => {
+  const expected = { 'allow|policy_allowed': 900, 'deny|step_up_required': 100 };
+
+  it('notes calls moved to rate_limited instead of calling it a mismatch', () => {
+    const result = compareMix(expected, { 'allow|policy_allowed': 850, 'deny|step_up_required': 90, 'deny|rate_limited': 60 }, 2, { absorbing: ['deny|rate_limited'] });
+    expect(result).toMatchObject({ ok: true, problems: [] });
+    expect(result.notes).toEqual(['60 calls (6.0%) were answered deny|rate_limited instead of their usual answer: load-dependent, not a mismatch']);
+  });
+
+  it('still reports answers that rate limiting cannot explain', () => {
+    const result = compareMix(expected, { 'allow|policy_allowed': 850, 'deny|policy_denied': 90, 'deny|rate_limited': 60 }, 2, { absorbing: ['deny|rate_limited'] });
+    expect(result.ok).toBe(false);
+    expect(result.problems).toContain('deny|policy_denied: expected 0, server counted 90');
+    expect(result.notes).toEqual([]);
+  });
+});

@@ -36,7 +36,15 @@ describe('renderLoadSection', () => {
     pinning: { server: '0', client: '1' },
     workers: { supported: false },
     scenarios: {
-      null: { name: 'null', title: 'null server', loadAverage: 0.5, server: { kind: 'null', peakRssBytes: 80 * 2 ** 20 }, saturation: ghzRun(8000, { 'allow|ok': 80000 }), half: ghzRun(4000, {}), h2load: { skipped: 'h2load unavailable' } },
+      null: {
+        name: 'null',
+        title: 'null server',
+        loadAverage: 0.5,
+        server: { kind: 'null', peakRssBytes: 80 * 2 ** 20 },
+        saturation: ghzRun(8000, { 'allow|ok': 80000 }),
+        half: ghzRun(4000, {}),
+        h2load: { ...ghzRun(9000, { 'allow|ok': 90032 }), request: 'GET /accounts/acc-1 (allow|ok)', crossCheck: { ok: true, problems: [], serverAnswered: 90032, clientOk: 90000 } },
+      },
       warm: {
         name: 'warm',
         title: 'warm',
@@ -69,6 +77,10 @@ describe('renderLoadSection', () => {
   it('shows missed targets as missed and unmeasured ones as not measured', () => {
     expect(md).toContain('| warm throughput ≥ 70% of the null server (one worker) | 25% | **missed** |');
     expect(md).toContain('| activation stall < 20 ms | not measured | not measured |');
+  });
+
+  it('checks every h2load run against the server’s count', () => {
+    expect(md).toContain('| null server | GET /accounts/acc-1 (allow\\|ok) | 9,000 | 100% | 8,000 | 0.90 | 2.50 | 480 | 90,032 / 90,000 | agree |');
   });
 
   it('gives each scenario its ratio to the null server, and failures their error', () => {

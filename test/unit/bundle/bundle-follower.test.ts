@@ -85,10 +85,36 @@ describe('BundleFollower', () => {
   });
 
   it('counts an HTTP error status and an oversized body as fetch failures', async () => {
-    const { failures } = await drive((call) => (call === 1 ? new Response('no', { status: 503 }) : new Response('x', { status: 200, headers: { 'content-length': String(1 << 30) } })), 2);
+    const { failures } = await drive((call) => (call === 1 ? new Response('no', { status: 503 }) : new Response('x', { status: 200, headers: { 'content-length': String(1 << 30) } })), 3);
     expect(failures.slice(0, 2)).toEqual([
       { stage: 'fetch', reason: 'http_status' },
       { stage: 'fetch', reason: 'too_large' },
     ]);
+  });
+});
+
+describe('BundleFollower.stop', () => {
+  it('cancels a long poll in flight instead of waiting out its hold time', async () => {
+    let aborted = false;
+    let started!: () => void;
+    const polling = new Promise<void>((resolve) => (started = resolve));
+    const follower = new BundleFollower({
+      config,
+      logger: createLogger('silent'),
+      token: undefined,
+      activate: async () => ({ revision: 1, digest: 'd', kid: 'k', created: '', scope: 'default' }),
+      fetch: ((_url: URL, init: RequestInit) =>
+        new Promise((_resolve, reject) => {
+          started();
+          init.signal!.addEventListener('abort', () => {
+            aborted = true;
+            reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+          });
+        })) as typeof fetch,
+    });
+    follower.start();
+    await polling;
+    await follower.stop();
+    expect(aborted).toBe(true);
   });
 });

@@ -10,7 +10,11 @@ const call = (over: Partial<CedarCall> = {}, attrs: Record<string, unknown> = { 
   entities: [{ uid: { type: 'U', id: 'alice' }, attrs: attrs as never, parents }],
   ...over,
 });
-const READS = [['token', 'scope'], ['token', 'acr']] as const;
+const READS = [
+  { path: ['token', 'scope'], presence: false },
+  { path: ['token', 'acr'], presence: false },
+  { path: ['peer'], presence: true },
+];
 const key = (c: CedarCall, version = 'v1', epoch = 0) => decisionKey(version, epoch, c, READS as never);
 
 describe('decisionKey', () => {
@@ -30,6 +34,12 @@ describe('decisionKey', () => {
     ];
     for (const v of variants) expect(v).not.toBe(base);
     expect(new Set(variants).size).toBe(variants.length);
+  });
+
+  it('keys a presence test on presence only', () => {
+    const withPeer = (principal: string) => call({ context: { token: { scope: ['a'], acr: 'mfa', exp: 100 }, request: { time: 5 }, peer: { principal } } });
+    expect(key(withPeer('spiffe://a'))).toBe(key(withPeer('spiffe://b')));
+    expect(key(withPeer('spiffe://a'))).not.toBe(key(call()));
   });
 
   it('ignores context the policies never read', () => {

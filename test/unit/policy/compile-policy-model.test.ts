@@ -25,6 +25,8 @@ describe('compilePolicyModel', () => {
       'tenant-isolation',
       'transfer-requires-mfa',
       'owner-transfer',
+      'high-risk-write',
+      'ledger-reads-accounts',
     ].sort());
     expect(model.policyInfo.get('frozen-account')).toMatchObject({ effect: 'forbid', file: 'transfers.cedar' });
     expect(model.routes.routes.map((r) => r.id)).toEqual(['get-account', 'create-transfer', 'export-customers', 'update-billing-plan']);
@@ -59,7 +61,7 @@ describe('compilePolicyModel', () => {
   });
 
   it('names a policy without @id after its file and position, with a warning', () => {
-    const model = compilePolicyModel(examplePolicyFiles({ 'anon.cedar': 'permit(principal, action == Bank::Action::"readAccount", resource) when { context.token.sub == "x" };' }));
+    const model = compilePolicyModel(examplePolicyFiles({ 'anon.cedar': 'permit(principal, action == Bank::Action::"readAccount", resource) when { context has token && context.token.sub == "x" };' }));
     expect(model.policies['anon#0']).toBeDefined();
     expect(model.warnings).toEqual([expect.stringContaining('no @id')]);
   });
@@ -98,5 +100,14 @@ describe('compilePolicyModel', () => {
     const model = compilePolicyModel(examplePolicyFiles({ 'schema.cedarschema': null, 'entities.json': JSON.stringify(entities) }));
     expect(model.schema).toBeUndefined();
     expect(model.entities.get({ type: 'Bank::Action', id: 'readAccount' })).toBeDefined();
+  });
+});
+
+describe('@stepUp annotations', () => {
+  it('are parsed on forbids and refused elsewhere or malformed', () => {
+    const model = compilePolicyModel(examplePolicyFiles());
+    expect(model.policyInfo.get('transfer-requires-mfa')!.stepUp).toEqual({ acrValues: 'mfa', maxAge: 3600 });
+    expect(problems({ 'p.cedar': '@id("x") @stepUp("acr=mfa") permit(principal, action == Bank::Action::"readAccount", resource) when { context has token };' })[0]).toMatch(/belongs on a forbid/);
+    expect(problems({ 'p.cedar': '@id("x") @stepUp("level=9") forbid(principal, action == Bank::Action::"readAccount", resource) when { context has token };' })[0]).toMatch(/@stepUp: unexpected "level=9"/);
   });
 });

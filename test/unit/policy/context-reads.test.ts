@@ -19,7 +19,11 @@ describe('contextReads', () => {
         'permit(principal, action, resource) when { context.token has acr && context.token.acr == "mfa" };',
         'permit(principal, action, resource) when { context.request.sourceIp.isInRange(ip("10.0.0.0/8")) };',
       ),
-    ).toEqual([['token', 'scope'], ['token', 'acr'], ['request', 'sourceIp']]);
+    ).toEqual([
+      { path: ['token', 'scope'], presence: false },
+      { path: ['token', 'acr'], presence: false },
+      { path: ['request', 'sourceIp'], presence: false },
+    ]);
   });
 
   it('returns nothing when no policy looks at the context', () => {
@@ -27,7 +31,14 @@ describe('contextReads', () => {
   });
 
   it('keeps only the shortest path when one covers another', () => {
-    expect(reads('permit(principal, action, resource) when { context.token == {"a": 1} || context.token.acr == "x" };')).toEqual([['token']]);
+    expect(reads('permit(principal, action, resource) when { context.token == {"a": 1} || context.token.acr == "x" };')).toEqual([{ path: ['token'], presence: false }]);
+  });
+
+  it('records a has-test as presence only, which covers nothing below it', () => {
+    expect(reads('permit(principal, action, resource) when { context has token && context.token.acr == "x" };')).toEqual([
+      { path: ['token'], presence: true },
+      { path: ['token', 'acr'], presence: false },
+    ]);
   });
 
   it('gives up (all) when the context is used as a whole', () => {

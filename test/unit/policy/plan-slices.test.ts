@@ -121,9 +121,11 @@ describe('policy slicing', () => {
 
   it('slices the example policies to what each route can use', () => {
     const model = compilePolicyModel(examplePolicyFiles());
-    const byAction = new Map([...model.slicePlan.values()].map((s) => [s.target.action, [...s.policyIds].sort()]));
-    expect(byAction.get('readAccount')).toEqual(['account-owner-read', 'teller-read', 'tenant-isolation']);
-    expect(byAction.get('transferFunds')).toEqual(['frozen-account', 'owner-transfer', 'tenant-isolation', 'transfer-requires-mfa']);
-    expect(byAction.get('connect')).toEqual(['ledger-to-core']);
+    const byAction = new Map([...model.slicePlan.values()].map((s) => [`${s.target.principalType} ${s.target.action}`, [...s.policyIds].sort()]));
+    expect(byAction.get('Bank::User readAccount')).toEqual(['account-owner-read', 'teller-read', 'tenant-isolation']);
+    // get-account allows workloads: their requests have a slice of their own.
+    expect(byAction.get('Bank::Workload readAccount')).toEqual(['account-owner-read', 'ledger-reads-accounts', 'teller-read']);
+    expect(byAction.get('Bank::User transferFunds')).toEqual(['frozen-account', 'high-risk-write', 'owner-transfer', 'tenant-isolation', 'transfer-requires-mfa']);
+    expect(byAction.get('Bank::Workload connect')).toEqual(['ledger-to-core']);
   });
 });

@@ -9,6 +9,7 @@ const route = (over: Record<string, unknown>) => ({
   action: 'readAccount',
   resource: { type: 'Account', id: '{id}' },
   risk: 'low' as const,
+  allowWorkloads: false,
   ...over,
 });
 

@@ -1,0 +1,123 @@
+import type { CedarCall } from '../policy/policy-engine.js';
+import type { Evaluation } from './evaluate-policies.js';
+import { REASONS } from './reasons.js';
+
+export interface RemoteOptions {
+  readonly url: string;
+  readonly token: string | undefined;
+  /** At most this many calls in flight; beyond it a call fails at once (overloaded). */
+  readonly maxConcurrent: number;
+  /** Consecutive failures that open the circuit. */
+  readonly failureThreshold: number;
+  /** How long an open circuit stays open before one call may try again. */
+  readonly cooldownMs: number;
+  readonly now?: () => number;
+  readonly fetch?: typeof fetch;
+}
+
+export type RemoteAnswer =
+  | { readonly ok: true; readonly evaluation: Evaluation; readonly policyVersion: string; readonly ms: number }
+  | { readonly ok: false; readonly result: 'timeout' | 'error' | 'circuit_open' | 'overloaded'; readonly ms: number };
+
+const DECIDED = new Set(['policy_allowed', 'policy_denied', 'no_matching_permit', 'policy_error', 'schema_mismatch']);
+
+/**
+ * The remote tier: the control plane's `POST /v1/authorize`, evaluated with its freshest policy and entity
+ * data. Every call has a deadline (the route class's budget); failures open a circuit breaker so a dead
+ * control plane costs no more than a map lookup per request until the cooldown passes; concurrency is
+ * bounded; identical calls in flight share one request.
+ */
+export class RemoteDecider {
+  readonly #options: RemoteOptions;
+  readonly #inflight = new Map<string, Promise<RemoteAnswer>>();
+  #active = 0;
+  #failures = 0;
+  #openUntil = 0;
+
+  constructor(options: RemoteOptions) {
+    this.#options = options;
+  }
+
+  get circuitOpen(): boolean {
+    return this.#failures >= this.#options.failureThreshold && this.#now() < this.#openUntil;
+  }
+
+  decide(call: CedarCall, budgetMs: number, key: string): Promise<RemoteAnswer> {
+    const pending = this.#inflight.get(key);
+    if (pending !== undefined) return pending;
+    const promise = this.#decide(call, budgetMs).finally(() => this.#inflight.delete(key));
+    this.#inflight.set(key, promise);
+    return promise;
+  }
+
+  async #decide(call: CedarCall, budgetMs: number): Promise<RemoteAnswer> {
+    const started = this.#now();
+    const ms = () => this.#now() - started;
+    if (this.#failures >= this.#options.failureThreshold) {
+      // Open: fail fast until the cooldown has passed, then let calls probe (half-open).
+      if (started < this.#openUntil) return { ok: false, result: 'circuit_open', ms: 0 };
+    }
+    if (this.#active >= this.#options.maxConcurrent) return { ok: false, result: 'overloaded', ms: 0 };
+    this.#active++;
+    try {
+      const principal = call.entities.find((e) => {
+        const uid = e.uid as { type: string; id: string };
+        return uid.type === call.principal.type && uid.id === call.principal.id;
+      });
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (this.#options.token !== undefined) headers.authorization = `Bearer ${this.#options.token}`;
+      const response = await (this.#options.fetch ?? fetch)(this.#options.url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          principal: { uid: call.principal, attrs: principal?.attrs ?? {}, parents: principal?.parents ?? [] },
+          action: call.action,
+          resource: call.resource,
+          context: call.context,
+        }),
+        signal: AbortSignal.timeout(budgetMs),
+        redirect: 'error',
+      });
+      if (response.status !== 200) {
+        await response.body?.cancel();
+        return this.#failed('error', ms());
+      }
+      const body = (await response.json()) as { decision?: unknown; reason?: unknown; policies?: unknown; policyVersion?: unknown };
+      if (
+        (body.decision !== 'allow' && body.decision !== 'deny') ||
+        typeof body.reason !== 'string' ||
+        !DECIDED.has(body.reason) ||
+        (body.decision === 'allow') !== (body.reason === 'policy_allowed') ||
+        !Array.isArray(body.policies) ||
+        !body.policies.every((p) => typeof p === 'string') ||
+        typeof body.policyVersion !== 'string'
+      ) {
+        return this.#failed('error', ms());
+      }
+      this.#failures = 0;
+      const reason = body.reason as Evaluation['reason'];
+      if (!(reason in REASONS)) return this.#failed('error', ms());
+      return {
+        ok: true,
+        evaluation: { allowed: body.decision === 'allow', reason, policies: body.policies as string[], detail: undefined },
+        policyVersion: body.policyVersion,
+        ms: ms(),
+      };
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      return this.#failed(name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'error', ms());
+    } finally {
+      this.#active--;
+    }
+  }
+
+  #failed(result: 'timeout' | 'error', ms: number): RemoteAnswer {
+    this.#failures++;
+    if (this.#failures >= this.#options.failureThreshold) this.#openUntil = this.#now() + this.#options.cooldownMs;
+    return { ok: false, result, ms };
+  }
+
+  #now(): number {
+    return (this.#options.now ?? Date.now)();
+  }
+}

@@ -1,0 +1,19 @@
+import type { PolicyModel, StepUp } from '../policy/compile-policy-model.js';
+import type { Evaluation } from './evaluate-policies.js';
+
+/**
+ * RFC 9470 step-up: when a deny was determined only by forbids marked `@stepUp(...)`, a stronger login
+ * would turn it into an allow, so the client is told which one (401 insufficient_user_authentication with
+ * acr_values and max_age) instead of a flat 403. If any determining forbid is not a step-up forbid, a
+ * stronger login would not help, and the deny stays a policy_denied.
+ */
+export function stepUpFor(evaluation: Evaluation, model: PolicyModel): StepUp | undefined {
+  if (evaluation.allowed || evaluation.reason !== 'policy_denied' || evaluation.policies.length === 0) return undefined;
+  let found: StepUp | undefined;
+  for (const id of evaluation.policies) {
+    const stepUp = model.policyInfo.get(id)?.stepUp;
+    if (stepUp === undefined) return undefined;
+    found ??= stepUp;
+  }
+  return found;
+}

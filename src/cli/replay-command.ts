@@ -1,0 +1,144 @@
+import { readFile, stat } from 'node:fs/promises';
+import { readPublicKey } from '../bundle/bundle-keys.js';
+import { DEFAULT_BUNDLE_LIMITS } from '../bundle/bundle-limits.js';
+import { BUNDLE_REJECTIONS } from '../bundle/bundle-rejections.js';
+import { type TrustedKey, verifyBundle } from '../bundle/verify-bundle.js';
+import { ConfigError } from '../config/config-error.js';
+import type { PolicyFiles } from '../policy/policy-files.js';
+import { parseFlags, UsageError } from './parse-flags.js';
+
+const HELP = `usage: authzd replay LOG... (--policies DIR | --bundle FILE --public-key [KID=]PEM [--scope S]) [options]
+
+Re-evaluates logged decisions against another policy set and reports which would change (docs/audit.md).
+LOG is NDJSON: a sidecar's audit log or the control plane's --data/decisions/YYYY-MM-DD.ndjson; "-" is stdin.
+
+  --policies DIR           the policy set to replay against (a policy directory)
+  --bundle FILE            ... or a signed bundle, verified first with
+  --public-key [KID=]PEM   a trusted public key (repeatable)
+  --scope S                the scope the bundle must be signed for (default: authzd)
+  --output text|json       report format (default: text)
+  --limit N                stop after N decision events
+  --fail-on-change         exit 1 when any decision with plain identifiers would change (a CI gate)
+
+Events policies did not decide (malformed requests, token failures, unknown routes, rate limits), errors
+and events logged without input are counted as not replayable. Events with hashed identifiers are
+replayed approximately and counted apart.
+
+exit status: 0 done, 1 a change with --fail-on-change, or a failure (bad flags, policy set or log).`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(
+    args,
+    {
+      policies: { type: 'string' },
+      bundle: { type: 'string' },
+      'public-key': { type: 'string', multiple: true, default: [] },
+      scope: { type: 'string', default: 'authzd' },
+      output: { type: 'string', default: 'text' },
+      limit: { type: 'string' },
+      'fail-on-change': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+    true,
+  );
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('name at least one LOG file (or - for standard input)');
+  if ((values.policies === undefined) === (values.bundle === undefined)) throw new UsageError('give exactly one of --policies DIR and --bundle FILE');
+  if (values.bundle !== undefined && values['public-key'].length === 0) throw new UsageError('--bundle needs --public-key PEM: bundles are always verified');
+  if (values.policies !== undefined && values['public-key'].length > 0) throw new UsageError('--public-key goes with --bundle');
+  if (values.output !== 'text' && values.output !== 'json') throw new UsageError(`--output ${values.output}: expected text or json`);
+  let limit: number | undefined;
+  if (values.limit !== undefined) {
+    limit = Number(values.limit);
+    if (!/^\d{1,15}$/.test(values.limit) || limit < 1) throw new UsageError(`--limit ${values.limit}: expected a positive whole number`);
+  }
+  for (const file of positionals) {
+    if (file === '-') continue;
+    const isFile = await stat(file).then((s) => s.isFile(), () => false);
+    if (!isFile) return fail(`${file}: not a readable file`);
+  }
+
+  // cedar-wasm loads with these: keep --help and flag errors instant.
+  const { compilePolicyModel, PolicyModelError } = await import('../policy/compile-policy-model.js');
+  const { readPolicyDir } = await import('../policy/policy-files.js');
+  const { PolicyEngine } = await import('../policy/policy-engine.js');
+  const { replayDecisions, exactChanges } = await import('../audit/replay-decisions.js');
+  const { readLogLines } = await import('../audit/read-log-lines.js');
+  const { formatReplayReport } = await import('../audit/format-replay-report.js');
+
+  let files: PolicyFiles;
+  let version: string | undefined;
+  let described: string;
+  if (values.policies !== undefined) {
+    described = values.policies;
+    try {
+      files = await readPolicyDir(values.policies);
+    } catch (err) {
+      return fail(`--policies ${values.policies}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  } else {
+    const loaded = await loadBundle(values.bundle!, values['public-key'], values.scope);
+    if (typeof loaded === 'string') return fail(loaded);
+    ({ files, version } = loaded);
+    described = `${values.bundle} (revision ${version})`;
+  }
+  let model;
+  try {
+    model = compilePolicyModel(files, version);
+  } catch (err) {
+    if (err instanceof PolicyModelError) return fail(err.message);
+    throw err;
+  }
+  // As a sidecar with the default configuration decides: requests validated against the schema.
+  const engine = new PolicyEngine({ validateRequests: true });
+  const set = engine.prepare(model);
+
+  const started = process.hrtime.bigint();
+  let report;
+  try {
+    report = await replayDecisions(readLogLines(positionals), { engine, set, ...(limit !== undefined ? { limit } : {}) });
+  } catch (err) {
+    return fail(`reading the log failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (values.output === 'json') {
+    process.stdout.write(`${JSON.stringify({ ...report, files: positionals, policies: described, elapsedSeconds: Number(seconds.toFixed(3)) }, null, 2)}\n`);
+  } else {
+    process.stdout.write(formatReplayReport(report, { files: positionals, policies: described }));
+  }
+  process.stderr.write(`replay: ${report.events} events in ${seconds.toFixed(2)} s\n`);
+  return values['fail-on-change'] && exactChanges(report) > 0 ? 1 : 0;
+}
+
+/** Reads and verifies a bundle: its policy files and revision, or why it cannot be used. */
+async function loadBundle(file: string, keyArgs: readonly string[], scope: string): Promise<{ files: PolicyFiles; version: string } | string> {
+  let keys: TrustedKey[];
+  let bytes: Uint8Array;
+  try {
+    keys = await Promise.all(keyArgs.map((arg) => readPublicKey(...keyArgument(arg))));
+    const size = (await stat(file)).size;
+    if (size > DEFAULT_BUNDLE_LIMITS.maxCompressedBytes) return `--bundle ${file}: larger than ${DEFAULT_BUNDLE_LIMITS.maxCompressedBytes} bytes`;
+    bytes = await readFile(file);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems.join('\n  ');
+    return `--bundle ${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+  }
+  const result = await verifyBundle(bytes, { keys, scope });
+  if (!result.ok) return `bundle rejected: ${result.reason}: ${result.detail}\n  ${BUNDLE_REJECTIONS[result.reason]}`;
+  return { files: result.bundle.files, version: String(result.bundle.revision) };
+}
+
+/** `--public-key [KID=]PEM`, as `authzd bundle verify` reads it: a kid prefix cannot contain "/". */
+function keyArgument(arg: string): [file: string, kid?: string] {
+  const eq = arg.indexOf('=');
+  if (eq > 0 && !arg.slice(0, eq).includes('/')) return [arg.slice(eq + 1), arg.slice(0, eq)];
+  return [arg];
+}
+
+function fail(message: string): number {
+  process.stderr.write(`authzd replay: ${message}\n`);
+  return 1;
+}

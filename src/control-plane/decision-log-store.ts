@@ -1,0 +1,118 @@
+import { mkdir, open, readdir, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../telemetry/create-logger.js';
+
+export interface DecisionLogStoreOptions {
+  /** `<--data>/decisions`. Several replicas may share it (see append). */
+  readonly dir: string;
+  /** Daily files kept, today's included; older ones are deleted. */
+  readonly retentionDays: number;
+  /** Epoch milliseconds. */
+  readonly now?: () => number;
+  readonly logger?: Logger;
+}
+
+export class DecisionLogStoreError extends Error {
+  override readonly name = 'DecisionLogStoreError';
+}
+
+const DAY_FILE = /^(\d{4}-\d{2}-\d{2})\.ndjson$/;
+const DAY_MS = 86_400_000;
+
+/** The UTC day of an instant as `YYYY-MM-DD`, the name of its file. */
+export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * The control plane's decision log: `YYYY-MM-DD.ndjson`, one file per UTC day of arrival, holding the
+ * decision events sidecars ship, one JSON object a line, exactly as they sent them.
+ *
+ * Each batch is appended with one write(2) on a descriptor opened with O_APPEND. On a local filesystem the
+ * kernel places every such write at the end of the file as a whole, so batches from concurrent requests and
+ * from replicas on the same machine never interleave or overwrite each other. NFS does not implement
+ * O_APPEND across clients (each client computes the end itself), so replicas on different machines sharing
+ * one NFS volume can overwrite each other's batches: give them separate `--data` volumes or one ingesting
+ * replica (docs/control-plane.md).
+ */
+export class DecisionLogStore {
+  readonly #dir: string;
+  readonly #retentionDays: number;
+  readonly #now: () => number;
+  readonly #logger: Logger | undefined;
+
+  private constructor(options: DecisionLogStoreOptions) {
+    this.#dir = options.dir;
+    this.#retentionDays = options.retentionDays;
+    this.#now = options.now ?? Date.now;
+    this.#logger = options.logger;
+  }
+
+  /** Creates the directory if needed and checks that it can be written. */
+  static async open(options: DecisionLogStoreOptions): Promise<DecisionLogStore> {
+    const store = new DecisionLogStore(options);
+    try {
+      await mkdir(options.dir, { recursive: true });
+      const probe = await open(path.join(options.dir, `.probe-${process.pid}`), 'w');
+      await probe.close();
+      await unlink(path.join(options.dir, `.probe-${process.pid}`));
+    } catch (err) {
+      throw new DecisionLogStoreError(`${options.dir}: not usable for decisions (needs a writable directory): ${(err as Error).message}`);
+    }
+    return store;
+  }
+
+  get dir(): string {
+    return this.#dir;
+  }
+
+  /**
+   * Appends `text` (whole lines, each ending in a newline) to today's file with a single write call and
+   * returns the file's name. A short write (a full disk) is reported as an error; the partial line it may
+   * leave is skipped by readers as not JSON.
+   */
+  async append(text: string): Promise<string> {
+    const name = `${utcDay(this.#now())}.ndjson`;
+    const file = path.join(this.#dir, name);
+    const bytes = Buffer.from(text, 'utf8');
+    const handle = await open(file, 'a', 0o640).catch(async (err: NodeJS.ErrnoException) => {
+      // The directory was removed under us (an operator cleaning up): recreate it once.
+      if (err.code !== 'ENOENT') throw err;
+      await mkdir(this.#dir, { recursive: true });
+      return open(file, 'a', 0o640);
+    });
+    try {
+      const { bytesWritten } = await handle.write(bytes, 0, bytes.length);
+      if (bytesWritten !== bytes.length) throw new DecisionLogStoreError(`${name}: short write (${bytesWritten} of ${bytes.length} bytes)`);
+    } finally {
+      await handle.close();
+    }
+    return name;
+  }
+
+  /** Deletes the daily files older than the retention. Returns how many were deleted. */
+  async removeExpired(): Promise<number> {
+    const oldestKept = utcDay(this.#now() - (this.#retentionDays - 1) * DAY_MS);
+    let removed = 0;
+    for (const name of await readdir(this.#dir)) {
+      const day = DAY_FILE.exec(name)?.[1];
+      // ISO dates compare as strings.
+      if (day === undefined || day >= oldestKept) continue;
+      try {
+        await unlink(path.join(this.#dir, name));
+        removed++;
+      } catch (err) {
+        // Another replica removed it first.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    if (removed > 0) this.#logger?.info({ removed, oldestKept }, 'expired decision files removed');
+    return removed;
+  }
+
+  /** Runs removeExpired every `everyMs`. Returns the stop function. */
+  watch(everyMs: number, onRemoved: (files: number) => void): () => void {
+    const timer = setInterval(() => {
+      this.removeExpired().then(onRemoved, (err: unknown) => this.#logger?.error({ err: (err as Error).message }, 'decision retention failed'));
+    }, everyMs).unref();
+    return () => clearInterval(timer);
+  }
+}

@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import type { CheckRequestMessage } from '../check/check-request.js';
+import type { CheckOutcome } from '../check/decision.js';
+import { type RecordSinks, recordOutcome } from '../check/record-outcome.js';
+
+export interface CheckRunner {
+  /**
+   * Decides one call and records it (metrics, audit, then observers such as shadow evaluation) before
+   * resolving; never rejects. Every transport (gRPC, HTTP) goes through here, so a side effect added once
+   * applies to all of them.
+   */
+  run(message: CheckRequestMessage): Promise<CheckOutcome>;
+  /** Calls received and not yet recorded, over all transports. */
+  readonly inflight: number;
+  /** Resolves when no call is in flight. */
+  idle(): Promise<void>;
+}
+
+export function createCheckRunner(deps: {
+  pipeline: { check(message: CheckRequestMessage): Promise<CheckOutcome> };
+  sinks: RecordSinks;
+  /** The active policy version, for the audit event of an unexpected failure. */
+  version: () => string | undefined;
+  observe?: (message: CheckRequestMessage, outcome: CheckOutcome) => void;
+}): CheckRunner {
+  const { sinks } = deps;
+  let inflight = 0;
+  let waiters: (() => void)[] = [];
+  return {
+    get inflight() {
+      return inflight;
+    },
+    idle: () => (inflight === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
+    async run(message) {
+      const started = process.hrtime.bigint();
+      inflight++;
+      sinks.metrics.inflight.inc();
+      try {
+        const outcome = await deps.pipeline
+          .check(message)
+          .catch((err: unknown): CheckOutcome => ({ kind: 'error', failure: { id: randomUUID(), reason: 'internal_error', policyVersion: deps.version(), detail: String(err) } }));
+        try {
+          recordOutcome(outcome, Number(process.hrtime.bigint() - started) / 1e9, sinks);
+          deps.observe?.(message, outcome);
+        } catch (err) {
+          sinks.logger.error({ err: String(err) }, 'recording a decision failed');
+        }
+        return outcome;
+      } finally {
+        inflight--;
+        sinks.metrics.inflight.dec();
+        if (inflight === 0) {
+          const ready = waiters;
+          waiters = [];
+          for (const resolve of ready) resolve();
+        }
+      }
+    },
+  };
+}
