@@ -28,7 +28,7 @@ import { decodeCheckRequest } from './lib/check-requests.mjs';
 import { grpcFrame, lengthDelimited } from './lib/grpc-frame.mjs';
 import { createIssuer } from './lib/issuer.mjs';
 import { ensureGhz, ensureH2load, killAllLoadGenerators, runGhz, runH2load } from './lib/load-tools.mjs';
-import { describeMachine } from './lib/machine.mjs';
+import { cpuPinning, describeMachine } from './lib/machine.mjs';
 import { ghzRecord, h2loadRecord, measured } from './lib/measure.mjs';
 import { preflight } from './lib/preflight.mjs';
 import { treePeakRssBytes } from './lib/proc-stats.mjs';
@@ -119,10 +119,7 @@ if (values.only !== undefined) {
 }
 
 const cores = os.cpus().length;
-const pinning = {
-  server: values['server-cpus'] ?? (cores > 1 ? '0' : ''),
-  client: values['client-cpus'] ?? (cores > 2 ? `1-${cores - 1}` : cores === 2 ? '1' : ''),
-};
+const pinning = cpuPinning(values['server-cpus'], values['client-cpus']);
 const started = new Date();
 const startLoad = os.loadavg().map((l) => Math.round(l * 100) / 100);
 const log = (msg) => process.stderr.write(`[bench ${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);

@@ -12,3 +12,15 @@ export function describeMachine() {
     loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
   };
 }
+
+/**
+ * Which CPUs (taskset lists) the server and the load generators run on: the server alone on CPU 0, the
+ * clients on the others, so they do not compete for the core being measured. Explicit lists win.
+ */
+export function cpuPinning(serverCpus, clientCpus) {
+  const cores = os.cpus().length;
+  return {
+    server: serverCpus ?? (cores > 1 ? '0' : ''),
+    client: clientCpus ?? (cores > 2 ? `1-${cores - 1}` : cores === 2 ? '1' : ''),
+  };
+}

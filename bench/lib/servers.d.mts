@@ -27,6 +27,10 @@ export function startServer(opts: {
   workers?: number;
   workDir: string;
   name: string;
+  /** More `authzd serve` flags (a bundle source instead of policyDir, for example). */
+  extraArgs?: readonly string[];
+  /** Flags for node itself, before authzd's arguments (--max-old-space-size=256, for example). */
+  nodeArgs?: readonly string[];
   readyTimeoutMs?: number;
 }): Promise<RunningServer>;
 export function sleep(ms: number): Promise<void>;

@@ -67,10 +67,11 @@ export function authzdSupportsWorkers() {
 export const pinned = (cpus, argv) => (cpus ? ['taskset', '-c', cpus, ...argv] : argv);
 
 /**
- * Starts a server and waits until /readyz answers 200. kind "authzd" needs policyDir and issuer; the audit
- * log goes to /dev/null (its serialisation and write calls are still paid, the disk is not).
+ * Starts a server and waits until /readyz answers 200. kind "authzd" needs issuer and either policyDir or,
+ * in extraArgs, a bundle source (--bundle-url ...); the audit log goes to /dev/null (its serialisation and
+ * write calls are still paid, the disk is not). nodeArgs go to node before authzd's own arguments.
  */
-export async function startServer({ kind, cpus, policyDir, issuer, workers, workDir, name, readyTimeoutMs = 300_000 }) {
+export async function startServer({ kind, cpus, policyDir, issuer, workers, workDir, name, extraArgs = [], nodeArgs = [], readyTimeoutMs = 300_000 }) {
   const grpcPort = await freePort();
   const adminPort = await freePort();
   const grpcAddr = `127.0.0.1:${grpcPort}`;
@@ -81,10 +82,11 @@ export async function startServer({ kind, cpus, policyDir, issuer, workers, work
     const configFile = path.join(workDir, `${name}.authzd.yaml`);
     writeFileSync(configFile, 'audit:\n  destination: /dev/null\nlog:\n  level: info\n');
     argv = [
-      process.execPath, authzdMain, 'serve', '--config', configFile, '--policies', policyDir,
+      process.execPath, ...nodeArgs, authzdMain, 'serve', '--config', configFile, ...(policyDir !== undefined ? ['--policies', policyDir] : []),
       '--issuer', issuer.issuer, '--audience', issuer.audience, '--jwks', issuer.jwksFile,
       '--grpc-addr', grpcAddr, '--admin-addr', adminAddr,
       ...(workers !== undefined ? ['--workers', String(workers)] : []),
+      ...extraArgs,
     ];
   }
   const command = pinned(cpus, argv);

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import pino from 'pino';
+import type pino from 'pino';
+import sonicBoom from 'sonic-boom';
 import type { Config } from '../config/config-schema.js';
 import { ConfigError } from '../config/config-error.js';
 import type { CheckOutcome } from '../check/decision.js';
@@ -26,9 +27,19 @@ export interface AuditLog {
 export interface AuditDeps {
   readonly onWritten?: () => void;
   readonly onDropped?: (events: number) => void;
+  /**
+   * A write to the destination failed (EPIPE from a pipe whose reader left, ENOSPC, EIO). The unwritten
+   * bytes stay buffered and are retried with the next event; what exceeds bufferBytes meanwhile is dropped.
+   */
+  readonly onError?: (err: Error) => void;
   /** Replace the destination (tests). */
   readonly stream?: pino.DestinationStream;
 }
+
+/** Delay before a failed write (EPIPE, ENOSPC...) is tried again. */
+const WRITE_RETRY_MS = 1_000;
+/** Longest wait for the destination to take what is buffered when the log closes. */
+const CLOSE_TIMEOUT_MS = 5_000;
 
 /**
  * The decision log: exactly one JSON line per Check call, on its own stream (stdout by default, apart from
@@ -44,9 +55,12 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
     u === undefined ? undefined : { type: u.type, id: salt === undefined ? u.id : hash(u.id) };
   const listeners = new Set<(line: string) => void>();
 
+  // SonicBoom itself, not pino.destination(): pino's wrapper turns the stream into a silent no-op for good
+  // after one EPIPE (every later event lost, uncounted; shutdown waits forever for a 'close' that never
+  // comes) and registers a synchronous flush at process exit that blocks on a stalled pipe.
   const boom =
     deps.stream ??
-    pino.destination({
+    new sonicBoom.SonicBoom({
       dest: config.destination === 'stdout' ? 1 : config.destination === 'stderr' ? 2 : config.destination,
       sync: false,
       mkdir: true,
@@ -57,8 +71,22 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
       ...(config.destination === 'stdout' || config.destination === 'stderr' ? { maxWrite: 4096 } : {}),
     });
   const emitter = boom as unknown as NodeJS.EventEmitter;
+  let retry: NodeJS.Timeout | undefined;
+  let closing = false;
   if (typeof emitter.on === 'function') {
     emitter.on('drop', (data: string) => deps.onDropped?.(countLines(data)));
+    // Without a listener an 'error' event is thrown: a broken audit pipe would take the sidecar down. The
+    // failed bytes stay buffered, but sonic-boom retries them only when it accepts a new event, which it
+    // never does again once the buffer is full; so retry on a timer (an empty write restarts writing).
+    emitter.on('error', (err: Error) => {
+      deps.onError?.(err);
+      if (retry !== undefined || closing) return;
+      retry = setTimeout(() => {
+        retry = undefined;
+        if (!closing) boom.write('');
+      }, WRITE_RETRY_MS);
+      retry.unref();
+    });
   }
 
   // The line format is pino's (the audit stream used a pino logger before it had listeners): "log" names the
@@ -116,13 +144,24 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
     },
     flush: () => flushBoom(boom),
     async close() {
-      await flushBoom(boom);
+      closing = true;
+      clearTimeout(retry);
       const b = boom as unknown as SonicBoomLike;
-      if (deps.stream !== undefined || b.fd === 1 || b.fd === 2 || typeof b.end !== 'function') return;
-      await new Promise<void>((resolve) => {
-        b.once('close', () => resolve());
-        b.end!();
-      });
+      const closed = (async () => {
+        await flushBoom(boom);
+        // end() on stdout/stderr leaves the descriptor open; it is what waits for the buffered writes (flush()
+        // does not when minLength is 0).
+        if (deps.stream !== undefined || typeof b.end !== 'function') return;
+        await new Promise<void>((resolve) => {
+          b.once('close', () => resolve());
+          b.end!();
+        });
+      })();
+      // A destination that takes nothing (a FIFO nobody reads, a dead pipe) must not hold shutdown forever.
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([closed.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), CLOSE_TIMEOUT_MS)))]);
+      clearTimeout(timer);
+      if (timedOut) deps.onError?.(Object.assign(new Error(`the audit destination took no data for ${CLOSE_TIMEOUT_MS} ms at shutdown`), { code: 'ETIMEDOUT' }));
     },
   };
 }
@@ -135,10 +174,7 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
 function replayInput(call: CedarCall): DecisionEventInput {
   const p = call.principal;
   // The HTTP path puts the principal first; a network call's principal is in the slice only when stored.
-  const entity = call.entities.find((e) => {
-    const u = e.uid as EntityUid;
-    return u.type === p.type && u.id === p.id;
-  });
+  const entity = call.principalEntity;
   return {
     principal: { uid: p, attrs: entity?.attrs ?? {}, parents: (entity?.parents ?? []) as EntityUid[] },
     action: call.action,

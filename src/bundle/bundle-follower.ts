@@ -108,15 +108,18 @@ export class BundleFollower {
           ...(this.#deps.fetch !== undefined ? { fetch: this.#deps.fetch } : {}),
         });
         this.#deps.onFetch?.(result.kind);
-        failures = 0;
         if (result.kind === 'unchanged') {
+          failures = 0;
           // Asked to hold the request but answered at once: a plain HTTP server. Poll at the interval
           // instead of spinning.
           if (waitSeconds > 0 && now() - started < 1_000) delay = config.pollIntervalSeconds * 1000;
         } else if (await this.#apply(result.bytes, result.etag)) {
+          failures = 0;
           delay = 0;
         } else {
-          failures = 1;
+          // A server that answers every request with bytes that are not a bundle (an HTML page behind a
+          // 200, without an ETag to wait on) must see the same growing backoff as one that is down.
+          failures++;
           delay = backoffDelay(failures, config.minBackoffMs, config.maxBackoffMs);
         }
       } catch (err) {

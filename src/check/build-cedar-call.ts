@@ -1,7 +1,7 @@
 import type { PolicyModel } from '../policy/compile-policy-model.js';
 import type { CedarValueJson } from '../policy/cedar.js';
 import { type EntityUid, entityKey } from '../policy/entity-store.js';
-import type { CedarCall } from '../policy/policy-engine.js';
+import { type CedarCall, lazyCall } from '../policy/policy-engine.js';
 import { type PrincipalEntity, requestEntities } from '../policy/request-entities.js';
 import type { RouteMatch } from '../policy/route-table.js';
 import type { VerifiedToken } from '../token/token-verifier.js';
@@ -72,14 +72,14 @@ export function buildHttpCall(
   const action: EntityUid = { type: mapping.actionType, id: match.route.action };
   const resource: EntityUid = { type: match.route.resourceType, id: match.route.resourceId(match.params) };
 
-  const entities = requestEntities(model, principalEntity, resource, action);
+  const entity = principalEntity;
 
   const context: Record<string, CedarValueJson> = { request: requestFacts(facts, path, match.route.id) };
   if (subject.kind === 'user') context.token = tokenFacts(subject.token, tenant);
   if (extras.peer !== undefined) context.peer = { principal: extras.peer };
   if (extras.risk !== undefined) context.risk = extras.risk;
   if (mapping.contextExtensions.length > 0) context.extensions = extensions(facts, mapping.contextExtensions);
-  return { call: { principal, action, resource, context, entities }, tenant };
+  return { call: lazyCall({ principal, action, resource, context, principalEntity: entity }, () => requestEntities(model, entity, resource, action)), tenant };
 }
 
 /**
@@ -96,13 +96,16 @@ export function buildNetworkCall(model: PolicyModel, facts: RequestFacts): Cedar
   const resourceId = destination.principal ?? (destination.ip !== undefined ? `${destination.ip}:${destination.port ?? 0}` : 'unknown');
   const resource: EntityUid = { type: network.resourceType, id: resourceId };
   const action: EntityUid = { type: model.mapping.actionType, id: network.action };
-  const entities = model.entities.slice([entityKey(principal), entityKey(resource)]);
-  if (model.schema === undefined) model.entities.slice([entityKey(action)], entities);
+  const stored = model.entities.get(principal);
   const connection: Record<string, CedarValueJson> = { time: Math.floor(facts.timeMs / 1000) };
   if (facts.source.ip !== undefined) connection.sourceIp = ipValue(facts.source.ip);
   if (destination.ip !== undefined) connection.destinationIp = ipValue(destination.ip);
   if (destination.port !== undefined) connection.destinationPort = destination.port;
-  return { principal, action, resource, context: { connection }, entities };
+  return lazyCall({ principal, action, resource, context: { connection }, principalEntity: stored }, () => {
+    const entities = model.entities.slice([entityKey(principal), entityKey(resource)]);
+    if (model.schema === undefined) model.entities.slice([entityKey(action)], entities);
+    return entities;
+  });
 }
 
 function requestFacts(facts: RequestFacts & { readonly http: HttpFacts }, path: NormalizedPath, routeId: string): CedarValueJson {

@@ -101,15 +101,15 @@ export class CheckPipeline {
   }
 
   async #decide(message: CheckRequestMessage, set: PreparedPolicySet): Promise<Decided | { error: ErrorReason; detail: string }> {
-    const extracted = extractRequest(message, this.#deps.now());
-    if (!extracted.ok) return deny('request', 'request_invalid', { detail: extracted.detail });
+    const extracted = extractRequest(message, this.#deps.now(), this.#deps.config.limits);
+    if (!extracted.ok) return deny('request', extracted.reason, { detail: extracted.detail });
     const facts = extracted.facts;
     if (facts.http === undefined) return this.#decideNetwork(facts, set);
     const httpFacts = facts as RequestFacts & { http: HttpFacts };
     const http = facts.http;
     const request = { method: http.method, path: http.rawPath, host: http.host, id: http.requestId };
 
-    const path = normalizePath(http.rawPath);
+    const path = normalizePath(http.rawPath, this.#deps.config.limits.maxPathBytes);
     if (!path.ok) return deny('request', 'path_invalid', { request, detail: path.detail });
     request.path = path.value.path;
     const model = set.model;

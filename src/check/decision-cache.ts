@@ -65,10 +65,7 @@ export class DecisionCache {
 
 /** Every input of the decision, as one string. Fields are JSON-encoded, so no separator can be forged. */
 export function decisionKey(version: string, epoch: number, call: CedarCall, reads: ContextReads): string {
-  const principalEntity = call.entities.find((e) => {
-    const uid = e.uid as { type: string; id: string };
-    return uid.type === call.principal.type && uid.id === call.principal.id;
-  });
+  const principalEntity = call.principalEntity;
   const parts: unknown[] = [
     version,
     epoch,

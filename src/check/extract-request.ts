@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
-import type { CheckRequestMessage, PeerMessage, ProtoStruct } from './check-request.js';
+import { canonicalIp } from './canonical-ip.js';
+import type { CheckRequestMessage, HttpMessage, PeerMessage, ProtoStruct } from './check-request.js';
 
 export interface PeerFacts {
   readonly ip: string | undefined;
@@ -31,16 +31,33 @@ export interface RequestFacts {
   readonly filterMetadata: Readonly<Record<string, ProtoStruct>>;
 }
 
-export type ExtractResult = { readonly ok: true; readonly facts: RequestFacts } | { readonly ok: false; readonly detail: string };
+export type ExtractResult =
+  | { readonly ok: true; readonly facts: RequestFacts }
+  | { readonly ok: false; readonly reason: 'request_invalid' | 'request_too_large'; readonly detail: string };
 
+/** Bounds on the HTTP attributes of one CheckRequest (config `limits`). */
+export interface RequestLimits {
+  /** Header entries, pseudo-headers and repeats included. */
+  readonly maxHeaders: number;
+  /** Sum of header name and value lengths, in bytes. */
+  readonly maxHeaderBytes: number;
+  /** The path with its query, in bytes. */
+  readonly maxPathBytes: number;
+}
+
+export const DEFAULT_REQUEST_LIMITS: RequestLimits = Object.freeze({ maxHeaders: 200, maxHeaderBytes: 65_536, maxPathBytes: 8192 });
+
+const MAX_TIME_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 1000) - 1;
 const TOKEN_CHARS = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const EMPTY: Readonly<Record<string, never>> = Object.freeze({});
 
-export function extractRequest(message: CheckRequestMessage, nowMs: number): ExtractResult {
+export function extractRequest(message: CheckRequestMessage, nowMs: number, limits: RequestLimits = DEFAULT_REQUEST_LIMITS): ExtractResult {
   const attributes = message.attributes ?? {};
   const request = attributes.request ?? {};
+  // Envoy's clock when it gives a plausible time; beyond what integers hold exactly (in JS and in
+  // cedar-wasm) the value would reach policies corrupted, or fail the schema, so the local clock is used.
   const seconds = Number(request.time?.seconds ?? 0);
-  const timeMs = seconds > 0 ? seconds * 1000 + Math.floor((request.time?.nanos ?? 0) / 1e6) : nowMs;
+  const timeMs = seconds > 0 && seconds <= MAX_TIME_SECONDS ? seconds * 1000 + Math.floor((request.time?.nanos ?? 0) / 1e6) : nowMs;
   const base = {
     source: peerFacts(attributes.source),
     destination: peerFacts(attributes.destination),
@@ -52,10 +69,14 @@ export function extractRequest(message: CheckRequestMessage, nowMs: number): Ext
   if (http === undefined) return { ok: true, facts: { http: undefined, ...base } };
 
   const method = http.method ?? '';
-  if (!TOKEN_CHARS.test(method)) return { ok: false, detail: 'missing or invalid method' };
+  if (!TOKEN_CHARS.test(method)) return { ok: false, reason: 'request_invalid', detail: 'missing or invalid method' };
+  // Before any header is copied or decoded: an absurd request costs a count and a sum, nothing more.
+  const oversized = headersOverLimits(http, limits);
+  if (oversized !== undefined) return { ok: false, reason: 'request_too_large', detail: oversized };
   const headers = headerLookup(http);
   const rawPath = http.path || headers(':path') || '';
-  if (rawPath.length === 0) return { ok: false, detail: 'missing path' };
+  if (rawPath.length === 0) return { ok: false, reason: 'request_invalid', detail: 'missing path' };
+  if (overBytes(rawPath, limits.maxPathBytes)) return { ok: false, reason: 'request_too_large', detail: 'path too long' };
   return {
     ok: true,
     facts: {
@@ -91,9 +112,54 @@ function headerLookup(http: NonNullable<NonNullable<CheckRequestMessage['attribu
   return (name) => (Object.hasOwn(headers, name) ? headers[name] : undefined);
 }
 
+/** Which limit the headers exceed, if any. Envoy's own defaults (100 headers, 60 KiB) stay below authzd's. */
+function headersOverLimits(http: HttpMessage, limits: RequestLimits): string | undefined {
+  // Names and values arrive as strings (UTF-16 units) or raw bytes. A unit is 1 to 3 UTF-8 bytes, so the
+  // exact byte count (a second pass) is needed only when the sum falls between the bounds, which typical
+  // requests never do.
+  const list = http.header_map?.headers;
+  const map = http.headers;
+  const fromList = list !== undefined && list.length > 0;
+  if (fromList && list.length > limits.maxHeaders) return 'too many headers';
+  let count = 0;
+  let rawBytes = 0;
+  let units = 0;
+  if (fromList) {
+    for (const h of list) {
+      units += h.key?.length ?? 0;
+      if (h.raw_value !== undefined && h.raw_value.length > 0) rawBytes += h.raw_value.length;
+      else units += h.value?.length ?? 0;
+    }
+  } else if (map !== undefined) {
+    for (const name in map) {
+      if (!Object.hasOwn(map, name)) continue;
+      if (++count > limits.maxHeaders) return 'too many headers';
+      units += name.length + (map[name]?.length ?? 0);
+    }
+  }
+  if (rawBytes + 3 * units <= limits.maxHeaderBytes) return undefined;
+  if (rawBytes + units > limits.maxHeaderBytes) return 'headers too large';
+  let bytes = rawBytes;
+  if (fromList) {
+    for (const h of list) {
+      bytes += Buffer.byteLength(h.key ?? '');
+      if (h.raw_value === undefined || h.raw_value.length === 0) bytes += Buffer.byteLength(h.value ?? '');
+    }
+  } else if (map !== undefined) {
+    for (const name in map) if (Object.hasOwn(map, name)) bytes += Buffer.byteLength(name) + Buffer.byteLength(map[name] ?? '');
+  }
+  return bytes > limits.maxHeaderBytes ? 'headers too large' : undefined;
+}
+
+/** Whether `s` takes more than `limit` bytes as UTF-8; counted only when its length leaves it in doubt. */
+function overBytes(s: string, limit: number): boolean {
+  if (3 * s.length <= limit) return false;
+  return s.length > limit || Buffer.byteLength(s) > limit;
+}
+
 function peerFacts(peer: PeerMessage | undefined): PeerFacts {
   const socket = peer?.address?.socket_address;
-  const ip = socket?.address !== undefined && isIP(socket.address) !== 0 ? socket.address : undefined;
+  const ip = socket?.address !== undefined ? canonicalIp(socket.address) : undefined;
   return {
     ip,
     port: socket?.port_value || undefined,

@@ -34,6 +34,7 @@ export const REASONS = {
 
   request_invalid: { outcome: 'deny', status: 400, summary: 'The CheckRequest lacks what an HTTP decision needs (method, path).' },
   path_invalid: { outcome: 'deny', status: 400, summary: 'The path is ambiguous or malformed (encoded slash, dot segment, bad escape).' },
+  request_too_large: { outcome: 'deny', status: 400, summary: 'Too many headers, headers too large, or a path too long (config limits).' },
   route_not_found: { outcome: 'deny', status: 403, summary: 'No route in routes.yaml matches the method and path.' },
   peer_unauthenticated: { outcome: 'deny', status: 403, summary: 'A request without HTTP attributes came from a peer with no identity.' },
 

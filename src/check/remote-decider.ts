@@ -33,6 +33,7 @@ export class RemoteDecider {
   #active = 0;
   #failures = 0;
   #openUntil = 0;
+  #probing = false;
 
   constructor(options: RemoteOptions) {
     this.#options = options;
@@ -53,17 +54,16 @@ export class RemoteDecider {
   async #decide(call: CedarCall, budgetMs: number): Promise<RemoteAnswer> {
     const started = this.#now();
     const ms = () => this.#now() - started;
-    if (this.#failures >= this.#options.failureThreshold) {
-      // Open: fail fast until the cooldown has passed, then let calls probe (half-open).
-      if (started < this.#openUntil) return { ok: false, result: 'circuit_open', ms: 0 };
-    }
+    // Open: fail fast until the cooldown has passed; then one call probes (half-open) while the others keep
+    // failing fast, so a dead remote sees one call per cooldown rather than a burst of budget-long waits.
+    const open = this.#failures >= this.#options.failureThreshold;
+    if (open && (started < this.#openUntil || this.#probing)) return { ok: false, result: 'circuit_open', ms: 0 };
     if (this.#active >= this.#options.maxConcurrent) return { ok: false, result: 'overloaded', ms: 0 };
+    const probe = open;
+    if (probe) this.#probing = true;
     this.#active++;
     try {
-      const principal = call.entities.find((e) => {
-        const uid = e.uid as { type: string; id: string };
-        return uid.type === call.principal.type && uid.id === call.principal.id;
-      });
+      const principal = call.principalEntity;
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (this.#options.token !== undefined) headers.authorization = `Bearer ${this.#options.token}`;
       const response = await (this.#options.fetch ?? fetch)(this.#options.url, {
@@ -108,6 +108,7 @@ export class RemoteDecider {
       return this.#failed(name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'error', ms());
     } finally {
       this.#active--;
+      if (probe) this.#probing = false;
     }
   }
 

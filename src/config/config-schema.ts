@@ -62,6 +62,14 @@ const ConfigObject = z.strictObject({
       trustedProxies: z.array(ipOrCidr).default(['127.0.0.1/32', '::1/128']),
     })
     .prefault({}),
+  // Bounds on one CheckRequest's HTTP attributes; beyond them a request is denied 400 request_too_large.
+  limits: z
+    .strictObject({
+      maxHeaders: z.number().int().min(1).max(100_000).default(200),
+      maxHeaderBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(65_536),
+      maxPathBytes: z.number().int().min(256).max(16 * 1024 * 1024).default(8192),
+    })
+    .prefault({}),
   policies: z
     .strictObject({
       directory: z.string().min(1).optional(),
@@ -156,15 +164,15 @@ const ConfigObject = z.strictObject({
     .strictObject({
       tokens: z
         .strictObject({
-          maxEntries: z.number().int().min(0).max(10_000_000).default(100_000),
-          maxBytes: z.number().int().min(0).max(4 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+          maxEntries: z.number().int().min(0).max(10_000_000).default(50_000),
+          maxBytes: z.number().int().min(0).max(4 * 1024 * 1024 * 1024).default(16 * 1024 * 1024),
           negativeTtlMs: duration(0, 3_600_000).default(10_000),
         })
         .prefault({}),
       decisions: z
         .strictObject({
-          maxEntries: z.number().int().min(0).max(10_000_000).default(100_000),
-          maxBytes: z.number().int().min(0).max(4 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+          maxEntries: z.number().int().min(0).max(10_000_000).default(50_000),
+          maxBytes: z.number().int().min(0).max(4 * 1024 * 1024 * 1024).default(16 * 1024 * 1024),
         })
         .prefault({}),
     })

@@ -31,10 +31,11 @@ export function decideAuthorization(
   const stored = store.get(principal);
   const attrs: Record<string, CedarValueJson> = { ...request.principal.attrs, ...(stored?.attrs ?? {}) };
   const parents = dedupe([...(stored?.parents ?? []), ...request.principal.parents]);
-  const entities = requestEntities(set.model, { uid: principal, attrs, parents }, request.resource, request.action);
+  const principalEntity = { uid: principal, attrs, parents };
+  const entities = requestEntities(set.model, principalEntity, request.resource, request.action);
 
   const evaluation = evaluationFromAnswer(
-    engine.authorize(set, { principal, action: request.action, resource: request.resource, context: request.context, entities }),
+    engine.authorize(set, { principal, action: request.action, resource: request.resource, context: request.context, principalEntity, entities }),
     'deny',
   );
   return {

@@ -44,22 +44,33 @@ export type WorkerMessage =
 export type MainMessage = CompileRequest | { readonly type: 'next' };
 
 /** Entities per message: small enough that storing one chunk is a few milliseconds of the serving thread. */
-export const ENTITY_CHUNK = 1_000;
+export const ENTITY_CHUNK = 250;
 
+/**
+ * The model as JSON text without a reviver: the few Map/Set fields are sent as arrays and rebuilt
+ * explicitly, because JSON.parse with a reviver calls back for every node and costs the receiving
+ * thread several times more than the parse itself.
+ */
 export function encodeModelParts(parts: ModelParts): string {
-  return JSON.stringify(parts, (_key, value: unknown) => {
-    if (value instanceof Map) return { __map: [...value] };
-    if (value instanceof Set) return { __set: [...value] };
-    return value;
+  return JSON.stringify({
+    ...parts,
+    policyInfo: [...parts.policyInfo],
+    slicePlan: [...parts.slicePlan],
+    policyScopes: [...parts.policyScopes],
+    actionAncestors: [...parts.actionAncestors].map(([id, groups]) => [id, [...groups]]),
   });
 }
 
 export function decodeModelParts(json: string): ModelParts {
-  return JSON.parse(json, (_key, value: unknown) => {
-    if (typeof value === 'object' && value !== null && '__map' in value) return new Map((value as { __map: [unknown, unknown][] }).__map);
-    if (typeof value === 'object' && value !== null && '__set' in value) return new Set((value as { __set: unknown[] }).__set);
-    return value;
-  }) as ModelParts;
+  const raw = JSON.parse(json) as Record<string, unknown>;
+  const pairs = <V>(key: string) => raw[key] as [string, V][];
+  return {
+    ...(raw as unknown as ModelParts),
+    policyInfo: new Map(pairs<ModelParts extends { policyInfo: ReadonlyMap<string, infer V> } ? V : never>('policyInfo')),
+    slicePlan: new Map(pairs<ModelParts extends { slicePlan: ReadonlyMap<string, infer V> } ? V : never>('slicePlan')),
+    policyScopes: new Map(pairs<ModelParts extends { policyScopes: ReadonlyMap<string, infer V> } ? V : never>('policyScopes')),
+    actionAncestors: new Map(pairs<string[]>('actionAncestors').map(([id, groups]) => [id, new Set(groups)])),
+  };
 }
 
 export const encodeEntities = (chunk: readonly IndexedEntity[]): string => JSON.stringify(chunk);

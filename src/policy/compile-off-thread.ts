@@ -51,7 +51,9 @@ export function compileOffThread(source: PolicySource, version?: string): Promis
 
 let jobs: Promise<unknown> = Promise.resolve();
 let shared: { worker: Worker; idle: NodeJS.Timeout | undefined } | undefined;
-const IDLE_MS = 60_000;
+// Long enough for a burst of activations (an edit saved twice, a bundle and its retry) to share the engine load;
+// short enough that the worker's heap and engine memory go back soon after.
+const IDLE_MS = 5_000;
 
 /** The compile worker, started on first use and stopped after a minute without jobs (it holds an engine). */
 function compileWorker(): Worker {

@@ -3,12 +3,21 @@
 // itself (see compile-off-thread.ts). It lives on between jobs because loading the Cedar engine into a
 // fresh thread costs hundreds of milliseconds, which every activation would otherwise pay.
 import '../engine-flags.js';
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { verifyWithTrust } from '../bundle/verify-with-trust.js';
 import { type CompileRequest, ENTITY_CHUNK, encodeEntities, encodeModelParts, type MainMessage, type ModelParts, type WorkerMessage } from './compile-messages.js';
 import { compilePolicyModel, PolicyModelError } from './compile-policy-model.js';
 import type { IndexedEntity } from './entity-store.js';
 import { readPolicyDir } from './policy-files.js';
+
+// Lowest CPU priority for this thread (on Linux, setpriority on "0" applies to the calling thread only):
+// where cores are few, compiling must yield to the thread that answers checks.
+try {
+  setPriority(19);
+} catch {
+  // Not permitted or not supported: compile at normal priority.
+}
 
 const port = parentPort!;
 const post = (message: WorkerMessage) => port.postMessage(message);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { cedar, type CedarValueJson, type DetailedError, type EntityJson } from './cedar.js';
 import type { EntityUid } from './entity-store.js';
+import type { PrincipalEntity } from './request-entities.js';
 import type { PolicyModel } from './compile-policy-model.js';
 import { scopeCanMatch, sliceKey } from './plan-slices.js';
 
@@ -21,7 +22,24 @@ export interface CedarCall {
   readonly action: EntityUid;
   readonly resource: EntityUid;
   readonly context: Record<string, CedarValueJson>;
+  /** The principal as evaluated (claims and stored attributes, parents), when it is an entity of the request. */
+  readonly principalEntity: PrincipalEntity | undefined;
+  /**
+   * The entity slice. Built on first read: a request answered from the decision cache, or by the remote
+   * tier, never needs it.
+   */
   readonly entities: EntityJson[];
+}
+
+/** A CedarCall whose entity slice is computed once, when the engine first asks for it. */
+export function lazyCall(fields: Omit<CedarCall, 'entities'>, slice: () => EntityJson[]): CedarCall {
+  let entities: EntityJson[] | undefined;
+  return {
+    ...fields,
+    get entities() {
+      return (entities ??= slice());
+    },
+  };
 }
 
 export type EngineAnswer =
@@ -206,6 +224,7 @@ export class PolicyEngine {
           action: { type: mapping.actionType, id: route.action },
           resource: { type: route.resourceType, id: 'authzd-warmup' },
           context: {},
+          principalEntity: undefined,
           entities: [],
         });
         if (i % 8 === 7) yield;

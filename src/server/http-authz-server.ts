@@ -6,7 +6,7 @@ import type { RecordSinks } from '../check/record-outcome.js';
 import type { CheckRunner } from './check-runner.js';
 import type { Config } from '../config/config-schema.js';
 import { httpToCheckRequest } from './http-to-check-request.js';
-import { listenAddress } from './listen-address.js';
+import { isLocalOnly, listenAddress } from './listen-address.js';
 import { removeStaleSocket } from './remove-stale-socket.js';
 import { trustedProxyMatcher } from './trusted-proxy-matcher.js';
 
@@ -104,7 +104,7 @@ export async function startHttpAuthzServer(address: string, config: Config, deps
     });
   });
   server.on('error', (err) => logger.error({ err: err.message }, 'http authz listener error'));
-  if (options.path === undefined && !isLoopback(options.host)) {
+  if (!isLocalOnly(options)) {
     logger.warn({ address }, 'http authz listener is reachable beyond this host: only proxies should reach it (docs/http-interface.md)');
   }
   const bound = server.address();
@@ -179,6 +179,4 @@ export function denyStatusOverHttp(status: number): number {
   return status >= 500 ? 403 : status;
 }
 
-function isLoopback(host: string | undefined): boolean {
-  return host === 'localhost' || host === '::1' || (host !== undefined && /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host));
-}
+

@@ -7,3 +7,10 @@ export function listenAddress(address: string): ListenOptions {
   const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
   return { host: host.length > 0 ? host : undefined, port: Number(address.slice(colon + 1)) };
 }
+
+/** Whether only this host can reach the listener: a Unix socket or a loopback address. */
+export function isLocalOnly(options: ListenOptions): boolean {
+  if (options.path !== undefined) return true;
+  const host = options.host;
+  return host === 'localhost' || host === '::1' || (host !== undefined && /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host));
+}

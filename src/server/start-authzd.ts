@@ -29,6 +29,7 @@ import { type AdminServer, startAdminServer } from './admin-server.js';
 import { startHttpAuthzServer } from './http-authz-server.js';
 import { createCheckRunner } from './check-runner.js';
 import { healthHandlers, Readiness } from './health-service.js';
+import { isLocalOnly, listenAddress } from './listen-address.js';
 import { loadAuthzdProtos } from './load-protos.js';
 import { type Activate, createActivator } from './policy-activator.js';
 import { readSecret } from './read-secret.js';
@@ -76,11 +77,16 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
   const registry = deps.registry ?? new Registry();
   const metrics = createMetrics(registry);
   const logger = deps.logger ?? createLogger(config.log.level);
+  const auditErrors = createThrottle(10_000, now);
   const audit =
     deps.audit ??
     createAuditLog(config.audit, {
       onWritten: () => metrics.auditEvents.inc(),
       onDropped: (n) => metrics.auditDropped.inc(n),
+      onError: (err) => {
+        const code = (err as NodeJS.ErrnoException).code ?? 'error';
+        if (auditErrors(code)) logger.error({ code, destination: config.audit.destination }, 'audit log write failed; checks go on, events beyond audit.bufferBytes are dropped');
+      },
     });
   const readiness = new Readiness();
   let stopping = false;
@@ -258,6 +264,14 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
           await admin?.close();
           throw err;
         });
+  if (!isLocalOnly(listenAddress(config.grpc.address))) {
+    // Envoy's attributes (peers, SPIFFE IDs, headers) are taken as given: whoever reaches this port can ask
+    // for decisions, and with assertions on, signed ones, about requests of their own invention.
+    logger.warn(
+      { grpc: config.grpc.address, assertions: config.assertions.enabled },
+      'the ext_authz listener is reachable beyond this host; bind it to a Unix socket or loopback unless Envoy runs elsewhere, and restrict it with a NetworkPolicy (docs/security.md)',
+    );
+  }
   // Ready only once a policy set is active; with bundles that may be later, when the first one arrives.
   if (store.version !== undefined) readiness.set('SERVING');
   bundleFollower?.start();

@@ -1,6 +1,7 @@
 import { decodeJwt, type JWTPayload, jwtVerify } from 'jose';
 import type { Config, IssuerConfig } from '../config/config-schema.js';
 import type { TokenReason } from '../check/reasons.js';
+import { decodeTokenParts } from './decode-token-parts.js';
 import { createIssuerKeySet, type IssuerKeySet, type KeySetDeps } from './issuer-key-set.js';
 import { translateJoseError } from './translate-jose-error.js';
 import { type TokenCacheOptions, VerifiedTokenCache } from './verified-token-cache.js';
@@ -87,12 +88,9 @@ export class TokenVerifier {
 
   async #verify(token: string): Promise<VerifyResult> {
     // The unverified iss only selects which issuer's keys and rules to apply; jwtVerify then requires it.
-    let iss: unknown;
-    try {
-      iss = decodeJwt(token).iss;
-    } catch {
-      return { ok: false, reason: 'token_malformed' };
-    }
+    const parts = decodeTokenParts(token);
+    if (parts === undefined) return { ok: false, reason: 'token_malformed' };
+    const iss = parts.claims.iss;
     const entry = typeof iss === 'string' ? this.#issuers.get(iss) : undefined;
     if (entry === undefined) return { ok: false, reason: 'token_issuer_unknown' };
     const { config, keySet } = entry;
@@ -111,6 +109,9 @@ export class TokenVerifier {
     } catch (err) {
       return { ok: false, reason: translateJoseError(err) };
     }
+    // JSON has no infinity, but JSON.parse reads 1e400 as one, and jose only checks that dates are numbers:
+    // an exp that never comes would keep a token (and its cache entry) valid forever.
+    if (!finiteDate(payload.exp) || !finiteDate(payload.nbf) || !finiteDate(payload.iat)) return { ok: false, reason: 'token_claims_invalid' };
     // jose checks iat only when maxTokenAge is set; a token minted in the future is a clock or forgery problem.
     if (payload.iat !== undefined && payload.iat > nowMs / 1000 + this.#tolerance) {
       return { ok: false, reason: 'token_issued_in_future' };
@@ -123,6 +124,8 @@ export class TokenVerifier {
     for (const { keySet } of this.#issuers.values()) keySet.close();
   }
 }
+
+const finiteDate = (value: number | undefined) => value === undefined || Number.isFinite(value);
 
 function unverifiedIssuer(token: string): string | undefined {
   try {

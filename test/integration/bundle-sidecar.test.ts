@@ -2,8 +2,6 @@
 // counted by reason, and the previous revision keeps serving; the next good revision is taken.
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -13,48 +11,17 @@ import { buildBundle } from '../../src/bundle/build-bundle.js';
 import { generateSigningKeys, readSigningKey } from '../../src/bundle/bundle-keys.js';
 import { readBundleArchive } from '../../src/bundle/read-bundle-archive.js';
 import { DEFAULT_BUNDLE_LIMITS } from '../../src/bundle/verify-bundle.js';
+import { startBundleServer, type TestBundleServer } from '../helpers/bundle-server.js';
 import { createTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { examplePolicyFiles } from '../helpers/policy-files.js';
 import { type RawEntry, rawTar } from '../helpers/raw-tar.js';
 import { httpCheckRequest, startTestAuthzd } from '../helpers/test-authzd.js';
-
-/** A bundle server like the control plane: ETag, If-None-Match -> 304, `?wait=` long polling. */
-function bundleServer() {
-  let body: Uint8Array = new Uint8Array();
-  let etag = '"none"';
-  const waiters = new Set<() => void>();
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const send = () => {
-      if (req.headers['if-none-match'] === etag) res.writeHead(304, { etag }).end();
-      else res.writeHead(200, { etag, 'content-type': 'application/gzip' }).end(body);
-    };
-    const wait = Number(url.searchParams.get('wait') ?? 0);
-    if (req.headers['if-none-match'] === etag && wait > 0) {
-      const wake = () => {
-        waiters.delete(wake);
-        clearTimeout(timer);
-        send();
-      };
-      const timer = setTimeout(wake, wait * 1000);
-      waiters.add(wake);
-    } else send();
-  });
-  return {
-    server,
-    serve(bytes: Uint8Array) {
-      body = bytes;
-      etag = `"${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}"`;
-      for (const wake of [...waiters]) wake();
-    },
-  };
-}
+import { until } from '../helpers/until.js';
 
 let issuer: TestIssuer;
 let keys: { privateKeyFile: string; publicKeyFile: string; kid: string };
 let stranger: { privateKeyFile: string; kid: string };
-let origin: ReturnType<typeof bundleServer>;
-let url: string;
+let origin: TestBundleServer;
 let sidecar: Awaited<ReturnType<typeof startTestAuthzd>>;
 
 async function sign(revision: number, options: { files?: Map<string, string>; scope?: string; key?: string; kid?: string } = {}) {
@@ -73,16 +40,6 @@ async function failures(stage: string, reason: string): Promise<number> {
   return Number(m?.[1] ?? 0);
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 async function decide() {
   const token = await issuer.sign({ sub: 'alice' });
   const response = await sidecar.client.check(httpCheckRequest({ path: '/accounts/acc-1001', token }));
@@ -95,19 +52,17 @@ beforeAll(async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'authzd-bundle-sidecar-'));
   keys = await generateSigningKeys(path.join(dir, 'trusted'), { alg: 'ES256', kid: 'cp-1' });
   stranger = await generateSigningKeys(path.join(dir, 'stranger'), { alg: 'ES256', kid: 'cp-1' });
-  origin = bundleServer();
-  await new Promise<void>((r) => origin.server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(origin.server.address() as AddressInfo).port}/v1/bundles/default`;
+  origin = await startBundleServer();
   origin.serve(await sign(5));
   sidecar = await startTestAuthzd(issuer, {
-    bundle: { url, publicKeys: [{ file: keys.publicKeyFile, kid: keys.kid }], pollWaitSeconds: 5, minBackoffMs: 20, maxBackoffMs: 100 },
+    bundle: { url: origin.url, publicKeys: [{ file: keys.publicKeyFile, kid: keys.kid }], pollWaitSeconds: 5, minBackoffMs: 20, maxBackoffMs: 100 },
   });
   await until('revision 5', async () => (sidecar.app.store.version === '5' ? true : undefined));
 });
 
 afterAll(async () => {
   await sidecar?.stop();
-  origin?.server.close();
+  await origin?.close();
 });
 
 describe('a sidecar on bundles', () => {
@@ -167,6 +122,38 @@ describe('a sidecar on bundles', () => {
         const out = entries.filter((e) => e.name !== 'tenants.cedar' && e.name !== '.signatures.json');
         out.push({ name: '.signatures.json', data: JSON.stringify({ signatures: [forged] }) });
         return gzipSync(rawTar(out));
+      },
+    ],
+    // Beyond tampering (test/unit/bundle/bundle-attack-corpus.test.ts has these and more at verify level).
+    ['a symlink entry', 'bundle_entry_forbidden', async () => gzipSync(rawTar([...(await entriesOf(await sign(6))), { name: 'evil.cedar', type: '2', linkname: '/etc/passwd' }]))],
+    ['a hard-link entry', 'bundle_entry_forbidden', async () => gzipSync(rawTar([...(await entriesOf(await sign(6))), { name: 'evil.cedar', type: '1', linkname: 'accounts.cedar' }]))],
+    ['a duplicate entry', 'bundle_entry_forbidden', async () => gzipSync(rawTar([...(await entriesOf(await sign(6))), { name: 'accounts.cedar', data: 'permit(principal, action, resource);' }]))],
+    ['a deep directory tree', 'bundle_entry_forbidden', async () => gzipSync(rawTar([{ name: 'a/b/c/d/e/f/g/h/i/j/k/l/m/x.cedar', data: 'x' }, ...(await entriesOf(await sign(6)))]))],
+    [
+      'a manifest whose revision disagrees with the signed one (re-signed)',
+      'bundle_manifest_invalid',
+      async () => {
+        const entries = (await entriesOf(await sign(6))).filter((e) => e.name !== '.signatures.json');
+        const manifest = entries.find((e) => e.name === '.manifest')!;
+        manifest.data = JSON.stringify({ ...JSON.parse(Buffer.from(manifest.data as Uint8Array).toString()), revision: 99 });
+        const sha256 = (d: RawEntry['data']) => createHash('sha256').update(d as Uint8Array).digest('hex');
+        const payload = { files: entries.map((e) => ({ name: e.name, hash: sha256(e.data), algorithm: 'SHA-256' })), scope: 'default', revision: 6 };
+        const { key } = await readSigningKey(keys.privateKeyFile);
+        const jws = await new CompactSign(Buffer.from(JSON.stringify(payload))).setProtectedHeader({ alg: 'ES256', kid: keys.kid, typ: 'authzd-bundle+jws' }).sign(key);
+        return gzipSync(rawTar([{ name: '.signatures.json', data: JSON.stringify({ signatures: [jws] }) }, ...entries]));
+      },
+    ],
+    [
+      'a second gzip member smuggling an entry after the archive',
+      'bundle_corrupt',
+      async () => Buffer.concat([await sign(6), gzipSync(rawTar([{ name: 'backdoor.cedar', data: 'permit(principal, action, resource);' }]))]),
+    ],
+    [
+      'a zip bomb whose tar header declares 0 bytes (70 MiB of zeros behind it)',
+      'bundle_too_large',
+      async () => {
+        const tar = rawTar(await entriesOf(await sign(6)));
+        return gzipSync(Buffer.concat([tar.subarray(0, tar.length - 1024), rawTar([{ name: 'x.cedar' }], { end: false }), Buffer.alloc(70 * 1024 * 1024)]));
       },
     ],
   ];

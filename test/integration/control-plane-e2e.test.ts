@@ -11,6 +11,7 @@ import { envoyAuthorizationClient } from '../helpers/envoy-protos.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../helpers/issuer.js';
 import { ROOT, type RunningCli, spawnCli } from '../helpers/spawn-cli.js';
 import { httpCheckRequest } from '../helpers/test-authzd.js';
+import { until } from '../helpers/until.js';
 
 const ADMIN = 'e2e-admin-token-0123456789abcdef';
 let dir: string;
@@ -50,16 +51,6 @@ async function decide(token: string) {
     return { allowed: response.http_response === 'ok_response', reason: meta.reason as string, version: meta.policy_version as string };
   } finally {
     client.close();
-  }
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
   }
 }
 

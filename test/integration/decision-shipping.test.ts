@@ -12,6 +12,7 @@ import { envoyAuthorizationClient } from '../helpers/envoy-protos.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../helpers/issuer.js';
 import { CLI, ROOT, type RunningCli, spawnCli } from '../helpers/spawn-cli.js';
 import { httpCheckRequest } from '../helpers/test-authzd.js';
+import { until } from '../helpers/until.js';
 
 const ADMIN = 'ship-admin-token-0123456789abcdef';
 const INGEST = 'ship-ingest-token-0123456789abcdef';
@@ -38,14 +39,6 @@ async function check(pathname: string, claims?: Record<string, unknown>) {
     decided.push({ id: meta.decision_id as string, allowed: response.http_response === 'ok_response', reason: meta.reason as string });
   } finally {
     client.close();
-  }
-}
-
-async function until(what: string, probe: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
   }
 }
 
@@ -93,7 +86,7 @@ describe('decision shipping: sidecar -> control plane -> replay', () => {
     await check('/accounts/acc-2001', { sub: 'alice' });
     await check('/accounts/acc-1001');
     await check('/nowhere', { sub: 'alice' });
-    await until('the first batch', () => shippedIds().length === 5);
+    await until('the first batch', () => (shippedIds().length === 5 || undefined));
     expect(shippedIds()).toEqual(decided.map((d) => d.id));
     const metrics = await (await fetch(`http://127.0.0.1:${sidecar.info.adminPort}/metrics`)).text();
     expect(metrics).toMatch(/^authzd_decisions_shipped_total 5$/m);

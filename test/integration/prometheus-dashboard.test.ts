@@ -28,6 +28,10 @@ import { envoyAuthorizationClient } from '../helpers/envoy-protos.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../helpers/issuer.js';
 import { ROOT, type RunningCli, spawnCli } from '../helpers/spawn-cli.js';
 import { httpCheckRequest } from '../helpers/test-authzd.js';
+import { until as untilWithin } from '../helpers/until.js';
+
+/** Prometheus and two sidecars on a loaded machine: allow 20 s for each condition. */
+const until = <T>(what: string, probe: () => Promise<T | undefined>) => untilWithin(what, probe, 20_000);
 
 const ADMIN = 'dash-admin-token-0123456789abcdef';
 const INGEST = 'dash-ingest-token-0123456789abcdef';
@@ -132,16 +136,6 @@ async function seriesCount(expr: string): Promise<number> {
   const answer = await query(expr);
   if (answer.status !== 'success') throw new Error(`${expr}: ${answer.error}`);
   return answer.data!.resultType === 'vector' ? answer.data!.result.length : 1;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${prometheusLog === '' ? '' : `\nprometheus:\n${prometheusLog.slice(-3000)}`}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function check(sidecar: Sidecar, opts: Parameters<typeof httpCheckRequest>[0]): Promise<{ allowed: boolean; reason: string }> {

@@ -2,14 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { DecisionCache, decisionKey } from '../../../src/check/decision-cache.js';
 import type { CedarCall } from '../../../src/policy/policy-engine.js';
 
-const call = (over: Partial<CedarCall> = {}, attrs: Record<string, unknown> = { tenant: 'acme' }, parents = [{ type: 'R', id: 'teller' }]): CedarCall => ({
-  principal: { type: 'U', id: 'alice' },
-  action: { type: 'A', id: 'read' },
-  resource: { type: 'D', id: 'd1' },
-  context: { token: { scope: ['a'], acr: 'mfa', exp: 100 }, request: { time: 5 } },
-  entities: [{ uid: { type: 'U', id: 'alice' }, attrs: attrs as never, parents }],
-  ...over,
-});
+const call = (over: Partial<CedarCall> = {}, attrs: Record<string, unknown> = { tenant: 'acme' }, parents = [{ type: 'R', id: 'teller' }]): CedarCall => {
+  const principal = over.principal ?? { type: 'U', id: 'alice' };
+  return {
+    principal,
+    action: { type: 'A', id: 'read' },
+    resource: { type: 'D', id: 'd1' },
+    context: { token: { scope: ['a'], acr: 'mfa', exp: 100 }, request: { time: 5 } },
+    principalEntity: { uid: principal, attrs: attrs as never, parents },
+    entities: [],
+    ...over,
+  };
+};
 const READS = [
   { path: ['token', 'scope'], presence: false },
   { path: ['token', 'acr'], presence: false },
@@ -23,7 +27,7 @@ describe('decisionKey', () => {
     const variants = [
       key(call(), 'v2'),
       key(call(), 'v1', 1),
-      key(call({ principal: { type: 'U', id: 'bob' }, entities: [{ uid: { type: 'U', id: 'bob' }, attrs: { tenant: 'acme' }, parents: [{ type: 'R', id: 'teller' }] }] })),
+      key(call({ principal: { type: 'U', id: 'bob' } })),
       key(call({}, { tenant: 'globex' })),
       key(call({}, { tenant: 'acme' }, [])),
       key(call({ action: { type: 'A', id: 'write' } })),

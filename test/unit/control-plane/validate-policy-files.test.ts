@@ -67,6 +67,7 @@ describe('validatePolicyFiles', () => {
           action: { type: 'Bank::Action', id: 'connect' },
           resource: { type: 'Bank::Service', id: 'spiffe://cluster.local/ns/bank/sa/core-banking' },
           context: { connection: { time: 1 } },
+          principalEntity: undefined,
           entities: [],
         };
         return engine.authorize(set, call);

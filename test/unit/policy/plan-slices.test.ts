@@ -65,7 +65,7 @@ function toCall(r: Req) {
   const context: Record<string, boolean | number> = {};
   if (r.flag !== undefined) context.flag = r.flag;
   if (r.n !== undefined) context.n = r.n;
-  return { principal, action: { type: 'T::Action', id: r.action }, resource, context, entities };
+  return { principal, action: { type: 'T::Action', id: r.action }, resource, context, principalEntity: entities[0] as never, entities };
 }
 
 const normalise = (a: ReturnType<PolicyEngine['authorize']>) =>

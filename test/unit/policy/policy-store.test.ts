@@ -9,6 +9,7 @@ const call = (principalId: string) => ({
   action: { type: 'Bank::Action', id: 'readAccount' },
   resource: { type: 'Bank::Account', id: 'acc-1001' },
   context: {},
+  principalEntity: undefined,
   entities: [],
 });
 
