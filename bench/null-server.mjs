@@ -9,14 +9,14 @@ import http from 'node:http';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { EXT_AUTHZ_PROTO, PROTO_DIR } from './lib/check-requests.mjs';
+import { EXT_AUTHZ_PROTO, PROTO_LOADER_OPTIONS } from './lib/check-requests.mjs';
 
 const { values } = parseArgs({
   options: { 'grpc-addr': { type: 'string', default: '127.0.0.1:9191' }, 'admin-addr': { type: 'string', default: '127.0.0.1:9192' } },
 });
 
 // The same loader options as src/server/load-protos.ts, so requests are decoded exactly as authzd decodes them.
-const definition = protoLoader.loadSync([EXT_AUTHZ_PROTO], { keepCase: true, longs: String, enums: String, defaults: false, oneofs: true, includeDirs: [PROTO_DIR] });
+const definition = protoLoader.loadSync([EXT_AUTHZ_PROTO], PROTO_LOADER_OPTIONS);
 const service = grpc.loadPackageDefinition(definition).envoy.service.auth.v3.Authorization.service;
 
 let answered = 0;

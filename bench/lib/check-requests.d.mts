@@ -1,5 +1,6 @@
 export const PROTO_DIR: string;
 export const EXT_AUTHZ_PROTO: string;
+export const PROTO_LOADER_OPTIONS: import('@grpc/proto-loader').Options;
 export const CHECK_METHOD: string;
 export const CHECK_CALL: string;
 export function checkMethod(): {

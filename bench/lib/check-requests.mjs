@@ -1,11 +1,9 @@
-// CheckRequests encoded with authzd's own protos (proto/, loaded the way src/server/load-protos.ts loads
-// them), shaped like the requests Envoy's HTTP ext_authz filter sends (test/helpers/test-authzd.ts).
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+// CheckRequests encoded with authzd's own protos (proto/, loaded with src/server/load-protos.ts's options),
+// shaped like the requests Envoy's HTTP ext_authz filter sends (test/helpers/test-authzd.ts).
 import * as protoLoader from '@grpc/proto-loader';
+import { EXT_AUTHZ_PROTO, PROTO_DIR, PROTO_LOADER_OPTIONS } from '../../dist/server/load-protos.js';
 
-export const PROTO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
-export const EXT_AUTHZ_PROTO = 'envoy/service/auth/v3/authzd_ext_authz.proto';
+export { EXT_AUTHZ_PROTO, PROTO_DIR, PROTO_LOADER_OPTIONS };
 export const CHECK_METHOD = '/envoy.service.auth.v3.Authorization/Check';
 /** ghz's --call spelling of CHECK_METHOD. */
 export const CHECK_CALL = 'envoy.service.auth.v3.Authorization/Check';
@@ -13,14 +11,7 @@ export const CHECK_CALL = 'envoy.service.auth.v3.Authorization/Check';
 let loaded;
 /** The Check method definition (serializers included) from authzd's protos, with authzd's loader options. */
 export function checkMethod() {
-  loaded ??= protoLoader.loadSync([EXT_AUTHZ_PROTO], {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: false,
-    oneofs: true,
-    includeDirs: [PROTO_DIR],
-  });
+  loaded ??= protoLoader.loadSync([EXT_AUTHZ_PROTO], PROTO_LOADER_OPTIONS);
   return loaded['envoy.service.auth.v3.Authorization'].Check;
 }
 

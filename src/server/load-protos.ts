@@ -6,7 +6,11 @@ import * as protoLoader from '@grpc/proto-loader';
 /** proto/ at the package root: two levels up from both src/server and dist/server. */
 export const PROTO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
 
-const OPTIONS: protoLoader.Options = {
+/** authzd's ext_authz service definition, relative to PROTO_DIR. */
+export const EXT_AUTHZ_PROTO = 'envoy/service/auth/v3/authzd_ext_authz.proto';
+
+/** How authzd loads its protos; the benchmark's clients and null server load them the same way. */
+export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,
   longs: String,
   enums: String,
@@ -17,8 +21,8 @@ const OPTIONS: protoLoader.Options = {
 
 export function loadAuthzdProtos() {
   const definition = protoLoader.loadSync(
-    ['envoy/service/auth/v3/authzd_ext_authz.proto', 'grpc/health/v1/authzd_health.proto'],
-    OPTIONS,
+    [EXT_AUTHZ_PROTO, 'grpc/health/v1/authzd_health.proto'],
+    PROTO_LOADER_OPTIONS,
   );
   const loaded = grpc.loadPackageDefinition(definition) as any;
   return {
