@@ -107,6 +107,19 @@ describe('authzd bundle build + verify', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('bundle rejected: bundle_corrupt');
   });
+  it('takes key ids that begin with a dash, as 1 in 64 thumbprints do, in every flag that carries one', async () => {
+    const keys = path.join(dir, 'dash');
+    const generated = await run(['keys', 'generate', '--out', keys, '--kid', '-Fq3dash']);
+    expect(generated.code).toBe(0);
+    expect(generated.stdout.trim()).toBe('-Fq3dash');
+    const out = path.join(dir, 'dash.tar.gz');
+    const built = await run(['bundle', 'build', POLICIES, '-o', out, '--signing-key', path.join(keys, 'signing-key.pem'), '--kid', '-Fq3dash']);
+    expect(built.stderr).toBe('');
+    expect(built.stdout).toContain('signer    -Fq3dash (ES256)');
+    const verified = await run(['bundle', 'verify', out, '--public-key', `-Fq3dash=${path.join(keys, 'public-key.pem')}`]);
+    expect(verified.stderr).toBe('');
+    expect(verified.code).toBe(0);
+  });
 });
 
 describe('authzd bundle inspect', () => {
