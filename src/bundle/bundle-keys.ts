@@ -8,6 +8,7 @@ import { calculateJwkThumbprint, exportJWK, exportPKCS8, exportSPKI, generateKey
 import { ConfigError } from '../config/config-error.js';
 import { type BundleAlgorithm, BUNDLE_ALGORITHMS, KID_PATTERN } from './bundle-format.js';
 import { type BundleKey, keyAlgorithm } from './key-algorithm.js';
+import { isSmallOrderEd25519Key } from '../util/is-small-order-ed25519.js';
 import type { TrustedKey } from './verify-bundle.js';
 
 export const SIGNING_KEY_FILE = 'signing-key.pem';
@@ -49,6 +50,7 @@ export async function readPublicKey(pemFile: string, kid?: string): Promise<Trus
   } catch (err) {
     throw new ConfigError([`${pemFile}: cannot import the public key: ${(err as Error).message}`]);
   }
+  if (isSmallOrderEd25519Key(key)) throw new ConfigError([`${pemFile}: a small-order Ed25519 point, not a usable key: anybody could sign bundles it accepts`]);
   return { kid: kid ?? (await thumbprint(key)), key, alg };
 }
 

@@ -9,10 +9,16 @@ import {
 } from 'jose';
 import { ConfigError } from '../config/config-error.js';
 import type { IssuerConfig } from '../config/config-schema.js';
+import { isSmallOrderEd25519Key } from '../util/is-small-order-ed25519.js';
 
 /** The key set could not be fetched and no usable copy is held: an infrastructure failure, not a bad token. */
 export class KeySetUnavailableError extends Error {
   override readonly name = 'KeySetUnavailableError';
+}
+
+/** The key set's key for this token is one nobody should trust (see isSmallOrderEd25519). */
+export class UnusableKeyError extends Error {
+  override readonly name = 'UnusableKeyError';
 }
 
 export interface IssuerKeySet {
@@ -28,8 +34,18 @@ export interface KeySetDeps {
 }
 
 export function createIssuerKeySet(issuer: IssuerConfig, deps: KeySetDeps): IssuerKeySet {
-  if (issuer.jwksFile !== undefined) return localKeySet(issuer.jwksFile);
-  return remoteKeySet(issuer, new URL(issuer.jwksUrl!), deps);
+  const keySet = issuer.jwksFile !== undefined ? localKeySet(issuer.jwksFile) : remoteKeySet(issuer, new URL(issuer.jwksUrl!), deps);
+  return { ...keySet, getKey: refusingUnusableKeys(keySet.getKey) };
+}
+
+// jose refuses RSA keys under 2048 bits itself; a small-order Ed25519 key it would use, and OpenSSL would
+// then accept a trivial signature (R = identity, S = 0) for many messages. A placeholder `"x": "AAAA…"` is one.
+function refusingUnusableKeys(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
+  return async (header, token) => {
+    const key = await getKey(header, token);
+    if (isSmallOrderEd25519Key(key)) throw new UnusableKeyError(`key ${JSON.stringify(header.kid ?? null)} is a small-order Ed25519 point`);
+    return key;
+  };
 }
 
 function localKeySet(file: string): IssuerKeySet {

@@ -1,10 +1,11 @@
 import type { TokenReason } from '../check/reasons.js';
-import { KeySetUnavailableError } from './issuer-key-set.js';
+import { KeySetUnavailableError, UnusableKeyError } from './issuer-key-set.js';
 
 // The one place jose's errors become reason codes. jose gives every error a stable `code` and, for claim
 // failures, the `claim` that failed; messages are never matched.
 export function translateJoseError(err: unknown): TokenReason | 'jwks_unavailable' {
   if (err instanceof KeySetUnavailableError) return 'jwks_unavailable';
+  if (err instanceof UnusableKeyError) return 'token_key_unknown';
   const { code, claim } = (err ?? {}) as { code?: string; claim?: string };
   switch (code) {
     case 'ERR_JWT_EXPIRED':

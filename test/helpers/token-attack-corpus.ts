@@ -3,7 +3,7 @@
 // files): the cases mirror Project Wycheproof's JWS/ECDSA/RSA/EdDSA edge cases and the JWT attack literature.
 // Signatures are made with node:crypto directly, bypassing jose, so any header, payload or signature bytes can
 // be expressed, including ones jose would refuse to produce.
-import { createHmac, generateKeyPairSync, type KeyObject, constants, sign } from 'node:crypto';
+import { constants, createHmac, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -36,6 +36,16 @@ const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_
 // Order of the P-256 group and of the Ed25519 prime-order subgroup.
 const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 const ED25519_L = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+// Small-order Ed25519 public keys, written independently of src/: the all-zero placeholder, the identity,
+// a point of order 8, -1 with the sign bit set, and the non-canonical y = p + 1.
+const SMALL_ORDER_ED25519 = {
+  'all zeros': '00'.repeat(32),
+  identity: `01${'00'.repeat(31)}`,
+  'order 8': '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'order 2, sign bit set': `ec${'ff'.repeat(31)}`,
+  'y = p + 1 (non-canonical)': `ee${'ff'.repeat(30)}7f`,
+};
 
 const be32 = (x: bigint) => Buffer.from(x.toString(16).padStart(64, '0'), 'hex');
 const le32 = (x: bigint) => be32(x).reverse();
@@ -80,6 +90,7 @@ export async function buildTokenAttackCorpus(options: { attackerUrl: string; now
         { ...jwk(weak.publicKey), kid: 'k-weak', alg: 'RS256', use: 'sig' },
         { ...jwk(ed.publicKey), kid: 'k-ed', use: 'sig' },
         { ...jwk(p384.publicKey), kid: 'k-p384', use: 'sig' },
+        ...Object.values(SMALL_ORDER_ED25519).map((hex, i) => ({ kty: 'OKP', crv: 'Ed25519', x: b64(Buffer.from(hex, 'hex')), kid: `k-small-${i}`, use: 'sig' })),
       ],
     }),
   );
@@ -269,6 +280,20 @@ export async function buildTokenAttackCorpus(options: { attackerUrl: string; now
   add('eddsa', 'signature of another message', withSignature(edInput, sigOf(token(header('EdDSA', 'k-ed'), claims({ sub: 'admin' }), signers.ed))), 'token_signature_invalid');
   add('eddsa', 'EdDSA header naming the P-256 key', token(header('EdDSA', 'k-es'), claims(), signers.ed), 'token_key_unknown');
   add('eddsa', 'ES256 header naming the Ed25519 key', token(header('ES256', 'k-ed'), claims(), signers.es), 'token_key_unknown');
+
+  // A key set holding a small-order key: the forged signature R = identity, S = 0 really verifies (checked here
+  // with node:crypto, grinding a claim until it does), so only refusing the key stops it.
+  Object.entries(SMALL_ORDER_ED25519).forEach(([name, hex], i) => {
+    const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64(Buffer.from(hex, 'hex')) }, format: 'jwk' });
+    const forged = Buffer.concat([Buffer.from(`01${'00'.repeat(31)}`, 'hex'), Buffer.alloc(32)]);
+    for (let n = 0; n < 1_000; n++) {
+      const input = `${b64(JSON.stringify(header('EdDSA', `k-small-${i}`)))}.${b64(JSON.stringify(claims({ sub: 'admin', roles: ['admin'], n })))}`;
+      if (!verify(null, Buffer.from(input), publicKey, forged)) continue;
+      add('eddsa', `a small-order key in the key set (${name}), forged signature`, `${input}.${b64(forged)}`, 'token_key_unknown');
+      return;
+    }
+    throw new Error(`no forgery found for the small-order key ${name}: the corpus would prove nothing`);
+  });
 
   // --- JWS features authzd does not support, JWE and nesting.
   add('jws-features', 'b64:false, critical', token(header('ES256', 'k-es', { b64: false, crit: ['b64'] }), claims(), signers.es), 'token_malformed');

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -83,5 +83,10 @@ describe('reading keys', () => {
     expect(await configProblem(readPublicKey(pemFile('private-as-public.pem', pkcs8(p256))))).toMatch(/it holds a private key; give verifiers the public key only/);
     expect(await configProblem(readPublicKey(pemFile('p256.pub.pem', spki(p256)), 'has space'))).toMatch(/kid "has space" must be/);
     expect((await readPublicKey(pemFile('p256b.pub.pem', spki(p256)))).alg).toBe('ES256');
+    // A small-order Ed25519 point (here the all-zero encoding) would accept forged signatures.
+    const smallOrder = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.alloc(32).toString('base64url') }, format: 'jwk' });
+    expect(await configProblem(readPublicKey(pemFile('small-order.pub.pem', smallOrder.export({ type: 'spki', format: 'pem' }).toString())))).toMatch(
+      /small-order\.pub\.pem: a small-order Ed25519 point, not a usable key/,
+    );
   });
 });
