@@ -3,12 +3,13 @@ import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { freePorts } from '../helpers/free-port.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 it('the demo prints working check commands whose results match their comments', async () => {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn(process.execPath, ['dist/cli/main.js', 'demo', '--grpc-addr', `127.0.0.1:${port}`, '--admin-addr', `127.0.0.1:${port + 1}`], {
+  const [grpcPort, adminPort] = await freePorts(2);
+  const child = spawn(process.execPath, ['dist/cli/main.js', 'demo', '--grpc-addr', `127.0.0.1:${grpcPort}`, '--admin-addr', `127.0.0.1:${adminPort}`], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

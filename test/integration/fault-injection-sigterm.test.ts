@@ -4,13 +4,13 @@
 // listener is gone); every answer must have exactly one audit event and every audit event an answer (same
 // decision ids, so nothing accepted was dropped or answered twice); the process must exit 0.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENVOY_INCLUDE_DIRS } from '../helpers/envoy-protos.js';
+import { freePort } from '../helpers/free-port.js';
 import { until } from '../helpers/until.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../helpers/issuer.js';
 import { spawnCli } from '../helpers/spawn-cli.js';
@@ -36,17 +36,6 @@ function connection(address: string) {
       new Promise<any>((resolve, reject) => client.Check(request, { deadline: Date.now() + 15_000 }, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res)))),
     close: () => client.close(),
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 beforeAll(async () => {

@@ -18,13 +18,14 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { generateSigningKeys } from '../../src/bundle/bundle-keys.js';
 import { envoyAuthorizationClient } from '../helpers/envoy-protos.js';
+import { freePort } from '../helpers/free-port.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../helpers/issuer.js';
 import { ROOT, type RunningCli, spawnCli } from '../helpers/spawn-cli.js';
 import { httpCheckRequest } from '../helpers/test-authzd.js';
@@ -149,16 +150,6 @@ async function check(sidecar: Sidecar, opts: Parameters<typeof httpCheckRequest>
   }
 }
 const metricsOf = async (sidecar: Sidecar) => (await fetch(`http://127.0.0.1:${sidecar.info.adminPort}/metrics`)).text();
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 
 function startSidecar(name: string, config: string): Promise<Sidecar> {
   const file = path.join(dir, `${name}.yaml`);
