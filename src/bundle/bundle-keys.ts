@@ -6,9 +6,9 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI } from 'jose';
 import { ConfigError } from '../config/config-error.js';
+import { isSmallOrderEd25519Key } from '../util/is-small-order-ed25519.js';
 import { type BundleAlgorithm, BUNDLE_ALGORITHMS, KID_PATTERN } from './bundle-format.js';
 import { type BundleKey, keyAlgorithm } from './key-algorithm.js';
-import { isSmallOrderEd25519Key } from '../util/is-small-order-ed25519.js';
 import type { TrustedKey } from './verify-bundle.js';
 
 export const SIGNING_KEY_FILE = 'signing-key.pem';
