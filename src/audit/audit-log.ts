@@ -116,6 +116,9 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
           decision: d.allowed ? 'allow' : 'deny',
           reason: d.reason,
           policies: d.policies,
+          // Policies Cedar skipped because they failed to evaluate (with policies.onError "ignore" an allow
+          // can have them); absent when none did.
+          errors: d.errors.length > 0 ? d.errors : undefined,
           policy_version: d.policyVersion,
           source: d.source,
           route: d.routeId,

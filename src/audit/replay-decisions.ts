@@ -78,7 +78,7 @@ export interface ReplayOptions {
 }
 
 /** Sources whose answer is a policy evaluation: by the engine, reused from the cache, or by the remote tier's engine. */
-const ENGINE_SOURCES = new Set(['engine', 'cache', 'remote']);
+const ENGINE_SOURCES = new Set(['engine', 'cache', 'remote', 'fallback']);
 /** Answers from those sources that are not an evaluation (the remote tier was down and failed closed). */
 const NOT_EVALUATED = new Set(['remote_unavailable'])
 const KIND_ORDER: readonly ChangeKind[] = ['allow_to_deny', 'deny_to_allow', 'reason_changed'];
@@ -150,7 +150,7 @@ export async function replayDecisions(lines: AsyncIterable<LogLine>, options: Re
     try {
       const { answer } = decideAuthorization(options.engine, options.set, event.input, event.decision_id);
       // As the sidecar answers: a deny only step-up forbids determined asks for a stronger login instead.
-      const stepUp = stepUpFor({ allowed: answer.decision === 'allow', reason: answer.reason, policies: answer.policies, detail: undefined }, options.set.model);
+      const stepUp = stepUpFor({ allowed: answer.decision === 'allow', reason: answer.reason, policies: answer.policies }, options.set.model);
       after = { decision: answer.decision, reason: stepUp !== undefined ? 'step_up_required' : answer.reason, policies: answer.policies };
     } catch {
       report.notReplayable.failed++;

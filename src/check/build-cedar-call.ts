@@ -1,8 +1,9 @@
 import type { PolicyModel } from '../policy/compile-policy-model.js';
 import type { CedarValueJson } from '../policy/cedar.js';
-import { type EntityUid, entityKey } from '../policy/entity-store.js';
-import { type CedarCall, lazyCall } from '../policy/policy-engine.js';
-import { type PrincipalEntity, requestEntities } from '../policy/request-entities.js';
+import type { EntityUid } from '../policy/entity-store.js';
+import { qualifyType } from '../policy/qualify-type.js';
+import type { CedarCall } from '../policy/policy-engine.js';
+import type { PrincipalEntity } from '../policy/reachable-entities.js';
 import type { RouteMatch } from '../policy/route-table.js';
 import type { VerifiedToken } from '../token/token-verifier.js';
 import { claimToCedar, ipValue, stringList } from './cedar-values.js';
@@ -49,22 +50,25 @@ export function buildHttpCall(
     const claims = subject.token.claims;
     const principalId = claims[spec.idClaim];
     if (typeof principalId !== 'string' || principalId.length === 0) return undefined;
-    principal = { type: spec.qualifiedType, id: principalId };
+    // Each issuer names its own principals (tokens.issuers[].principal), so one identity provider can
+    // never speak for another's users: the config refuses two issuers that could name the same one.
+    const own = subject.token.issuer.principal;
+    principal = { type: own.type === undefined ? spec.qualifiedType : qualifyType(model.namespace, own.type), id: own.idPrefix + principalId };
     const attrs: Record<string, CedarValueJson> = {};
     for (const attr in spec.attributes) {
       const value = claimToCedar(claims[spec.attributes[attr]!]);
       if (value !== undefined) attrs[attr] = value;
     }
-    const roles: EntityUid[] = spec.rolesClaim !== undefined ? stringList(claims[spec.rolesClaim]).map((id) => ({ type: spec.qualifiedRoleType!, id })) : [];
+    const roles: EntityUid[] = spec.rolesClaim !== undefined && own.roles ? stringList(claims[spec.rolesClaim]).map((id) => ({ type: spec.qualifiedRoleType!, id })) : [];
     const stored = store.get(principal);
     if (stored !== undefined) Object.assign(attrs, stored.attrs);
-    principalEntity = { uid: principal, attrs, parents: stored !== undefined ? [...stored.parents, ...roles] : roles };
+    principalEntity = { uid: principal, attrs, parents: stored !== undefined ? [...stored.parents, ...roles] : roles, ...(stored?.tags !== undefined ? { tags: stored.tags } : {}) };
     const tenantClaim = claims[spec.tenantClaim];
     tenant = typeof tenantClaim === 'string' ? tenantClaim : undefined;
   } else {
     principal = { type: mapping.network.principalType, id: subject.id };
     const stored = store.get(principal);
-    principalEntity = { uid: principal, attrs: { ...(stored?.attrs ?? {}) }, parents: [...(stored?.parents ?? [])] };
+    principalEntity = { uid: principal, attrs: { ...(stored?.attrs ?? {}) }, parents: [...(stored?.parents ?? [])], ...(stored?.tags !== undefined ? { tags: stored.tags } : {}) };
     const storedTenant = stored?.attrs.tenant;
     tenant = typeof storedTenant === 'string' ? storedTenant : undefined;
   }
@@ -79,7 +83,7 @@ export function buildHttpCall(
   if (extras.peer !== undefined) context.peer = { principal: extras.peer };
   if (extras.risk !== undefined) context.risk = extras.risk;
   if (mapping.contextExtensions.length > 0) context.extensions = extensions(facts, mapping.contextExtensions);
-  return { call: lazyCall({ principal, action, resource, context, principalEntity: entity }, () => requestEntities(model, entity, resource, action)), tenant };
+  return { call: { principal, action, resource, context, principalEntity: entity }, tenant };
 }
 
 /**
@@ -96,16 +100,12 @@ export function buildNetworkCall(model: PolicyModel, facts: RequestFacts): Cedar
   const resourceId = destination.principal ?? (destination.ip !== undefined ? `${destination.ip}:${destination.port ?? 0}` : 'unknown');
   const resource: EntityUid = { type: network.resourceType, id: resourceId };
   const action: EntityUid = { type: model.mapping.actionType, id: network.action };
-  const stored = model.entities.get(principal);
   const connection: Record<string, CedarValueJson> = { time: Math.floor(facts.timeMs / 1000) };
   if (facts.source.ip !== undefined) connection.sourceIp = ipValue(facts.source.ip);
   if (destination.ip !== undefined) connection.destinationIp = ipValue(destination.ip);
   if (destination.port !== undefined) connection.destinationPort = destination.port;
-  return lazyCall({ principal, action, resource, context: { connection }, principalEntity: stored }, () => {
-    const entities = model.entities.slice([entityKey(principal), entityKey(resource)]);
-    if (model.schema === undefined) model.entities.slice([entityKey(action)], entities);
-    return entities;
-  });
+  // The principal is the stored entity as it is (principalEntity undefined): nothing of the connection adds to it.
+  return { principal, action, resource, context: { connection }, principalEntity: undefined };
 }
 
 function requestFacts(facts: RequestFacts & { readonly http: HttpFacts }, path: NormalizedPath, routeId: string): CedarValueJson {

@@ -10,7 +10,7 @@ import { buildHttpCall, buildNetworkCall, type CallExtras, type Subject } from '
 import type { CheckRequestMessage } from './check-request.js';
 import type { CheckOutcome, Decision, DecisionSource, RateLimitState, RemoteOutcome } from './decision.js';
 import { type DecisionCache, decisionKey } from './decision-cache.js';
-import { type Evaluation, evaluationFromAnswer } from './evaluate-policies.js';
+import { type Evaluation, evaluateCall } from './evaluate-policies.js';
 import { extractRequest, type HttpFacts, type RequestFacts } from './extract-request.js';
 import { normalizePath } from './normalize-path.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -67,6 +67,7 @@ const NONE = {
   remote: undefined,
   assertion: undefined,
   policies: [] as readonly string[],
+  errors: [] as readonly string[],
   tokenPresented: false,
 } as const;
 
@@ -109,7 +110,7 @@ export class CheckPipeline {
     const http = facts.http;
     const request = { method: http.method, path: http.rawPath, host: http.host, id: http.requestId };
 
-    const path = normalizePath(http.rawPath, this.#deps.config.limits.maxPathBytes);
+    const path = normalizePath(http.rawPath, { maxLength: this.#deps.config.limits.maxPathBytes, allowSemicolons: this.#deps.config.paths.allowSemicolons });
     if (!path.ok) return deny('request', 'path_invalid', { request, detail: path.detail });
     request.path = path.value.path;
     const model = set.model;
@@ -176,6 +177,7 @@ export class CheckPipeline {
       reason: stepUp !== undefined ? 'step_up_required' : evaluation.reason,
       source,
       policies: evaluation.policies,
+      errors: evaluation.errors,
       detail: evaluation.detail,
       stepUp,
       remote,
@@ -193,6 +195,7 @@ export class CheckPipeline {
       reason: evaluation.reason,
       source,
       policies: evaluation.policies,
+      errors: evaluation.errors,
       principal: call.principal,
       action: call.action.id,
       resource: call.resource,
@@ -258,34 +261,37 @@ export class CheckPipeline {
     }
     if (required && riskClass.failureMode === 'closed') {
       return {
-        evaluation: { allowed: false, reason: 'remote_unavailable', policies: [], detail: `remote decision ${answer.result} after ${answer.ms} ms` },
+        evaluation: { allowed: false, reason: 'remote_unavailable', policies: [], errors: [], detail: `remote decision ${answer.result} after ${answer.ms} ms` },
         source: 'remote',
         remote: { result: answer.result, failureMode: 'closed', ms: answer.ms },
       };
     }
-    const local = this.#local(set, call, riskClass.cacheTtlSeconds);
-    return { ...local, remote: { result: answer.result, failureMode: required ? 'open' : undefined, ms: answer.ms } };
+    // The local answer stands in for the remote one. It is never cached: once the remote tier is back, the
+    // next request must be asked of it again, not answered with what was decided while it was away.
+    return {
+      evaluation: this.#evaluate(set, call),
+      source: 'fallback',
+      remote: { result: answer.result, failureMode: required ? 'open' : undefined, ms: answer.ms },
+    };
   }
 
   #local(set: PreparedPolicySet, call: CedarCall, ttlSeconds: number): Authorized {
     const cache = this.#deps.decisionCache;
-    if (cache === undefined || ttlSeconds === 0) {
-      return { evaluation: evaluationFromAnswer(this.#evaluate(set, call), this.#deps.config.policies.onError), source: 'engine', remote: undefined };
-    }
+    if (cache === undefined || ttlSeconds === 0) return { evaluation: this.#evaluate(set, call), source: 'engine', remote: undefined };
     const key = decisionKey(set.model.version, this.#deps.epoch?.() ?? 0, call, set.model.contextReads);
     const now = this.#deps.now();
     const cached = cache.get(key, now);
     if (cached !== undefined) return { evaluation: cached, source: 'cache', remote: undefined };
-    const evaluation = evaluationFromAnswer(this.#evaluate(set, call), this.#deps.config.policies.onError);
+    const evaluation = this.#evaluate(set, call);
     cache.set(key, evaluation, ttlSeconds * 1000, now);
     return { evaluation, source: 'engine', remote: undefined };
   }
 
-  #evaluate(set: PreparedPolicySet, call: CedarCall) {
+  #evaluate(set: PreparedPolicySet, call: CedarCall): Evaluation {
     const start = process.hrtime.bigint();
-    const answer = this.#deps.engine.authorize(set, call);
+    const evaluation = evaluateCall(this.#deps.engine, set, call, this.#deps.config.policies.onError);
     this.#deps.onEvaluation?.(Number(process.hrtime.bigint() - start) / 1e9);
-    return answer;
+    return evaluation;
   }
 }
 

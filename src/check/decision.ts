@@ -4,8 +4,11 @@ import type { CedarCall } from '../policy/policy-engine.js';
 import type { RiskClass } from '../policy/routes-schema.js';
 import type { DenyReason, ErrorReason, Reason } from './reasons.js';
 
-/** Which stage of the pipeline ended the request. Later stages (cache, remote) add their own names. */
-export type DecisionSource = 'request' | 'authentication' | 'routing' | 'rate-limit' | 'engine' | 'cache' | 'remote';
+/**
+ * Which stage of the pipeline ended the request. `fallback`: the local engine decided because the remote
+ * tier could not, on a class that fails open (or for a resource unknown locally); never cached.
+ */
+export type DecisionSource = 'request' | 'authentication' | 'routing' | 'rate-limit' | 'engine' | 'cache' | 'remote' | 'fallback';
 
 /** What a 429 tells the client (draft-ietf-httpapi-ratelimit-headers). */
 export interface RateLimitState {
@@ -32,6 +35,8 @@ export interface Decision {
   readonly source: DecisionSource;
   /** Determining policies (allow: the permits; policy_denied: the forbids; policy_error: those that errored). */
   readonly policies: readonly string[];
+  /** Policies whose evaluation failed (Cedar skipped them), whatever the decision. */
+  readonly errors: readonly string[];
   readonly policyVersion: string;
   readonly routeId: string | undefined;
   /** The route's risk class. */

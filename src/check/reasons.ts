@@ -44,6 +44,8 @@ export const REASONS = {
   remote_unavailable: { outcome: 'deny', status: 503, summary: 'The remote decision this route requires could not be had in its budget and its class fails closed.' },
   policy_error: { outcome: 'deny', status: 403, summary: 'A policy failed to evaluate and policies.onError is deny.' },
   schema_mismatch: { outcome: 'deny', status: 403, summary: 'The Cedar request built for this call does not conform to the schema.' },
+  resource_unknown: { outcome: 'deny', status: 403, summary: 'The request names a resource the entity store does not hold (of a type it does), and no forbid decided.' },
+  entity_limit_exceeded: { outcome: 'deny', status: 403, summary: 'More entities are reachable from the request than policies.maxRequestEntities allows.' },
 
   policy_unavailable: { outcome: 'error', status: 'UNAVAILABLE', summary: 'No policy set is active yet.' },
   jwks_unavailable: { outcome: 'error', status: 'UNAVAILABLE', summary: "The issuer's key set could not be fetched and no copy is held." },

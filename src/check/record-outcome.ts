@@ -37,10 +37,13 @@ export function recordOutcome(outcome: CheckOutcome, latencySeconds: number, sin
     if (d.rateLimit !== undefined) metrics.rateLimited.inc({ scope: d.rateLimit.scope, risk: d.risk ?? '' });
     if (d.assertion !== undefined) metrics.assertionsIssued.inc();
     if (d.detail !== undefined && !d.allowed) {
-      // policy_error and schema_mismatch point at a policy-model defect an operator must see; the rest is
-      // per-request noise, kept for debug level.
+      // policy_error and schema_mismatch point at a policy-model defect an operator must see, and
+      // entity_limit_exceeded at an entity graph too wide for the limit; the rest (resource_unknown
+      // included: any client can name an id that does not exist) is per-request noise, kept for debug level.
       if ((d.reason === 'policy_error' || d.reason === 'schema_mismatch') && sinks.throttle(d.reason)) {
         logger.warn({ decision_id: d.id, reason: d.reason, route: d.routeId, detail: d.detail }, 'policy model defect (logged at most once per interval)');
+      } else if (d.reason === 'entity_limit_exceeded' && sinks.throttle(d.reason)) {
+        logger.warn({ decision_id: d.id, reason: d.reason, route: d.routeId, detail: d.detail }, 'request denied: it reaches more entities than policies.maxRequestEntities (logged at most once per interval)');
       } else if (logger.isLevelEnabled('debug')) {
         logger.debug({ decision_id: d.id, reason: d.reason, detail: d.detail }, 'deny detail');
       }

@@ -1,5 +1,5 @@
 import type { CedarCall } from '../policy/policy-engine.js';
-import type { Evaluation } from './evaluate-policies.js';
+import { type Evaluation, REMOTE_REASONS } from './evaluate-policies.js';
 import { REASONS } from './reasons.js';
 
 export interface RemoteOptions {
@@ -19,7 +19,6 @@ export type RemoteAnswer =
   | { readonly ok: true; readonly evaluation: Evaluation; readonly policyVersion: string; readonly ms: number }
   | { readonly ok: false; readonly result: 'timeout' | 'error' | 'circuit_open' | 'overloaded'; readonly ms: number };
 
-const DECIDED = new Set(['policy_allowed', 'policy_denied', 'no_matching_permit', 'policy_error', 'schema_mismatch']);
 
 /**
  * The remote tier: the control plane's `POST /v1/authorize`, evaluated with its freshest policy and entity
@@ -86,7 +85,7 @@ export class RemoteDecider {
       if (
         (body.decision !== 'allow' && body.decision !== 'deny') ||
         typeof body.reason !== 'string' ||
-        !DECIDED.has(body.reason) ||
+        !REMOTE_REASONS.has(body.reason) ||
         (body.decision === 'allow') !== (body.reason === 'policy_allowed') ||
         !Array.isArray(body.policies) ||
         !body.policies.every((p) => typeof p === 'string') ||
@@ -99,7 +98,7 @@ export class RemoteDecider {
       if (!(reason in REASONS)) return this.#failed('error', ms());
       return {
         ok: true,
-        evaluation: { allowed: body.decision === 'allow', reason, policies: body.policies as string[], detail: undefined },
+        evaluation: { allowed: body.decision === 'allow', reason, policies: body.policies as string[], errors: [], detail: undefined },
         policyVersion: body.policyVersion,
         ms: ms(),
       };

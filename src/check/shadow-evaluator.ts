@@ -2,7 +2,7 @@ import type { CheckPipeline } from './check-pipeline.js';
 import type { CheckRequestMessage } from './check-request.js';
 import type { CheckOutcome } from './decision.js';
 
-const POLICY_SOURCES: ReadonlySet<string> = new Set(['engine', 'cache', 'remote']);
+const POLICY_SOURCES: ReadonlySet<string> = new Set(['engine', 'cache', 'remote', 'fallback']);
 
 export interface ShadowComparison {
   readonly decisionId: string;

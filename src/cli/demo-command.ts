@@ -72,7 +72,9 @@ export async function run(args: string[]): Promise<number> {
 
   const tokens: Record<string, string> = {};
   for (const [name, user] of Object.entries(USERS)) {
-    tokens[name] = await new SignJWT({ tenant: user.tenant, roles: user.roles, scope: user.scope, ...(user.acr ? { acr: user.acr } : {}) })
+    // An MFA login says when it happened: the example's transfer-requires-mfa wants one within the hour.
+    const login = user.acr !== undefined ? { acr: user.acr, auth_time: Math.floor(Date.now() / 1000) } : {};
+    tokens[name] = await new SignJWT({ tenant: user.tenant, roles: user.roles, scope: user.scope, ...login })
       .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)

@@ -34,10 +34,35 @@ const IssuerSchema = z
     /** Serve tokens signed by keys from the last good key set when a refresh fails, for this long. */
     jwksStaleIfErrorMs: duration(0, 86_400_000).default(3_600_000),
     requiredType: z.string().min(1).optional(),
+    /**
+     * Who this issuer's tokens speak for: principals of `type` (routes.yaml's principal.type unless set)
+     * with ids `idPrefix` + the id claim. Two issuers must never be able to name the same principal.
+     */
+    principal: z
+      .strictObject({
+        type: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*$/, 'expected a Cedar type name').optional(),
+        idPrefix: z.string().default(''),
+        /** Whether this issuer's roles claim becomes the principal's parents (routes.yaml principal.rolesClaim). */
+        roles: z.boolean().default(true),
+      })
+      .prefault({}),
   })
   .refine((i) => (i.jwksFile === undefined) !== (i.jwksUrl === undefined), {
     message: 'exactly one of jwksFile and jwksUrl is required',
   });
+
+/**
+ * Whether two issuers' principals may coincide: their types may be the same type (an unqualified name is
+ * relative to routes.yaml's namespace, unknown here, so it may equal a qualified one with the same last
+ * component) and one id prefix starts the other (then some pair of id claims gives the same id).
+ */
+function principalsMayCollide(a: IssuerConfig['principal'], b: IssuerConfig['principal']): boolean {
+  const last = (t: string) => t.slice(t.lastIndexOf('::') + 1).replace(/^:/, '');
+  const ta = a.type;
+  const tb = b.type;
+  const sameType = ta === undefined || tb === undefined ? ta === tb : ta.includes('::') && tb.includes('::') ? ta === tb : last(ta) === last(tb);
+  return sameType && (a.idPrefix.startsWith(b.idPrefix) || b.idPrefix.startsWith(a.idPrefix));
+}
 
 const ConfigObject = z.strictObject({
   grpc: z
@@ -76,6 +101,15 @@ const ConfigObject = z.strictObject({
       onError: z.enum(['deny', 'ignore']).default('deny'),
       validateRequests: z.boolean().default(true),
       slicing: z.boolean().default(true),
+      /** Most entities one request may reach (reachable-entities.ts); past it the request is denied entity_limit_exceeded. */
+      maxRequestEntities: z.number().int().min(1).max(1_000_000).default(5_000),
+    })
+    .prefault({}),
+  // How request paths are read (src/check/normalize-path.ts).
+  paths: z
+    .strictObject({
+      /** Accept `;` (matrix parameters) inside path segments; `..;` and `.;` are refused regardless. */
+      allowSemicolons: z.boolean().default(false),
     })
     .prefault({}),
   bundle: z
@@ -159,7 +193,22 @@ const ConfigObject = z.strictObject({
       clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
       issuers: z.array(IssuerSchema).default([]),
     })
-    .prefault({}),
+    .prefault({})
+    .superRefine((t, ctx) => {
+      t.issuers.forEach((a, i) => {
+        for (let j = 0; j < i; j++) {
+          const b = t.issuers[j]!;
+          if (a.issuer === b.issuer) ctx.addIssue({ code: 'custom', path: ['issuers', i, 'issuer'], message: `issuer ${JSON.stringify(a.issuer)} is configured twice` });
+          else if (principalsMayCollide(a.principal, b.principal)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['issuers', i, 'principal'],
+              message: `issuers ${JSON.stringify(b.issuer)} and ${JSON.stringify(a.issuer)} could name the same principal: give each its own principal.type, or principal.idPrefix values neither of which starts the other`,
+            });
+          }
+        }
+      });
+    }),
   cache: z
     .strictObject({
       tokens: z

@@ -1,8 +1,7 @@
-import { type Evaluation, evaluationFromAnswer } from '../check/evaluate-policies.js';
+import { type Evaluation, evaluateCall } from '../check/evaluate-policies.js';
 import type { CedarValueJson } from '../policy/cedar.js';
 import { type EntityUid, entityKey } from '../policy/entity-store.js';
 import type { PolicyEngine, PreparedPolicySet } from '../policy/policy-engine.js';
-import { requestEntities } from '../policy/request-entities.js';
 import type { AuthorizeRequest } from './parse-authorize-request.js';
 
 /** The answer of POST /v1/authorize. */
@@ -17,8 +16,8 @@ export interface AuthorizeAnswer {
 /**
  * Decides a Cedar request against the control plane's active set, as the sidecar's engine stage would:
  * the entity store is the truth about the principal (stored attributes win over the caller's, stored
- * parents join the caller's), and only the slice the request can reach (principal parents, resource,
- * their ancestors; the action's groups when there is no schema) goes to Cedar. A policy that errors denies.
+ * parents join the caller's), and what Cedar sees of the store is what the request can reach
+ * (reachable-entities.ts). A policy that errors denies.
  */
 export function decideAuthorization(
   engine: PolicyEngine,
@@ -31,13 +30,8 @@ export function decideAuthorization(
   const stored = store.get(principal);
   const attrs: Record<string, CedarValueJson> = { ...request.principal.attrs, ...(stored?.attrs ?? {}) };
   const parents = dedupe([...(stored?.parents ?? []), ...request.principal.parents]);
-  const principalEntity = { uid: principal, attrs, parents };
-  const entities = requestEntities(set.model, principalEntity, request.resource, request.action);
-
-  const evaluation = evaluationFromAnswer(
-    engine.authorize(set, { principal, action: request.action, resource: request.resource, context: request.context, principalEntity, entities }),
-    'deny',
-  );
+  const principalEntity = { uid: principal, attrs, parents, ...(stored?.tags !== undefined ? { tags: stored.tags } : {}) };
+  const evaluation = evaluateCall(engine, set, { principal, action: request.action, resource: request.resource, context: request.context, principalEntity }, 'deny');
   return {
     answer: {
       decision: evaluation.allowed ? 'allow' : 'deny',

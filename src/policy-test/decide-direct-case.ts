@@ -1,6 +1,6 @@
 import { buildHttpCall, type CallExtras } from '../check/build-cedar-call.js';
 import type { Decision } from '../check/decision.js';
-import { evaluationFromAnswer } from '../check/evaluate-policies.js';
+import { evaluateCall } from '../check/evaluate-policies.js';
 import type { HttpFacts, RequestFacts } from '../check/extract-request.js';
 import { riskSignals } from '../check/risk-signals.js';
 import { stepUpFor } from '../check/step-up.js';
@@ -31,7 +31,7 @@ const NO_PATH = { segments: [], path: '' } as const;
  * A case that names its action and resource instead of an HTTP request. No CheckRequest can say that, so
  * this runs the sidecar's stages from authentication on with the route's place taken by the case: the
  * token through the same verifier, the Cedar request from buildHttpCall, the engine's answer through
- * evaluationFromAnswer and stepUpFor. There is no HTTP request, so context.request's method, path and
+ * evaluateCall and stepUpFor. There is no HTTP request, so context.request's method, path and
  * routeId are empty strings; there is no route, so no risk class (no rate limit, no remote tier).
  */
 export async function decideDirectCase(deps: DirectDeps, c: PolicyTestCase, token: string): Promise<DirectDecision> {
@@ -60,7 +60,7 @@ export async function decideDirectCase(deps: DirectDeps, c: PolicyTestCase, toke
     };
     const built = buildHttpCall(model, facts, NO_PATH, match, { kind: 'user', token: verified.token }, extras(model, facts, deps.config));
     if (built === undefined) return { allowed: false, reason: 'token_claims_invalid', policies: [], detail: 'principal id claim missing' };
-    const evaluation = evaluationFromAnswer(deps.engine.authorize(set, built.call), deps.config.policies.onError);
+    const evaluation = evaluateCall(deps.engine, set, built.call, deps.config.policies.onError);
     const stepUp = stepUpFor(evaluation, model);
     return { allowed: evaluation.allowed, reason: stepUp !== undefined ? 'step_up_required' : evaluation.reason, policies: evaluation.policies, detail: evaluation.detail };
   } finally {

@@ -58,18 +58,21 @@ export function encodeModelParts(parts: ModelParts): string {
     slicePlan: [...parts.slicePlan],
     policyScopes: [...parts.policyScopes],
     actionAncestors: [...parts.actionAncestors].map(([id, groups]) => [id, [...groups]]),
+    entityReach: { ...parts.entityReach, attributes: parts.entityReach.attributes === 'all' ? 'all' : [...parts.entityReach.attributes] },
   });
 }
 
 export function decodeModelParts(json: string): ModelParts {
   const raw = JSON.parse(json) as Record<string, unknown>;
   const pairs = <V>(key: string) => raw[key] as [string, V][];
+  const reach = raw.entityReach as Omit<ModelParts['entityReach'], 'attributes'> & { attributes: string[] | 'all' };
   return {
     ...(raw as unknown as ModelParts),
     policyInfo: new Map(pairs<ModelParts extends { policyInfo: ReadonlyMap<string, infer V> } ? V : never>('policyInfo')),
     slicePlan: new Map(pairs<ModelParts extends { slicePlan: ReadonlyMap<string, infer V> } ? V : never>('slicePlan')),
     policyScopes: new Map(pairs<ModelParts extends { policyScopes: ReadonlyMap<string, infer V> } ? V : never>('policyScopes')),
     actionAncestors: new Map(pairs<string[]>('actionAncestors').map(([id, groups]) => [id, new Set(groups)])),
+    entityReach: { ...reach, attributes: reach.attributes === 'all' ? 'all' : new Set(reach.attributes) },
   };
 }
 

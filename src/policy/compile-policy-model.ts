@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { cedar, type DetailedError, type PolicyJson, type SchemaJson } from './cedar.js';
 import { type ContextReads, contextReads } from './context-reads.js';
+import { type EntityReach, entityReach } from './entity-reach.js';
 import { type PolicyScope, planSlices, type SlicePlan } from './plan-slices.js';
-import { EntityStore, EntityStoreError } from './entity-store.js';
+import { entityKey, EntityStore, EntityStoreError } from './entity-store.js';
 import type { PolicyFiles } from './policy-files.js';
 import { qualifyType } from './qualify-type.js';
 import { RouteTable, RouteTableError } from './route-table.js';
@@ -31,8 +32,13 @@ export interface PolicyModel {
   readonly slicePlan: SlicePlan;
   /** Each policy's scope, for slicing a kind of request no route planned. */
   readonly policyScopes: ReadonlyMap<string, PolicyScope>;
-  /** Action id -> the ids of every action group it is in, transitively (from the schema, else entities.json). */
+  /**
+   * Action entityKey -> the entityKeys of every action group it is in, transitively (from the schema, else
+   * entities.json). Whole uids: a group may be declared in another namespace than its members.
+   */
   readonly actionAncestors: ReadonlyMap<string, ReadonlySet<string>>;
+  /** What of the entity store evaluation can read (see entity-reach.ts). */
+  readonly entityReach: EntityReach;
   readonly warnings: readonly string[];
 }
 
@@ -115,6 +121,11 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
         const stepUp = annotations.stepUp === undefined ? undefined : parseStepUp(annotations.stepUp);
         if (typeof stepUp === 'string') problems.push(`${file}: ${id}: @stepUp: ${stepUp}`);
         else if (stepUp !== undefined && json.json.effect !== 'forbid') problems.push(`${file}: ${id}: @stepUp belongs on a forbid (the policy a stronger login lifts)`);
+        else if (stepUp?.maxAge !== undefined && !checksLoginAge(json.json, stepUp.maxAge)) {
+          // The challenge promises that a login younger than max_age lifts the forbid; only the condition can
+          // keep that promise, so it must compare the login time against that very number of seconds.
+          problems.push(`${file}: ${id}: @stepUp announces max_age=${stepUp.maxAge}, but the condition does not check it: compare context.token.authTime with ${stepUp.maxAge} seconds before context.request.time (e.g. context.token has authTime && context.token.authTime + ${stepUp.maxAge} >= context.request.time)`);
+        }
         policies[id] = policyText;
         policyInfo.set(id, { id, effect: json.json.effect, file, annotations, stepUp: typeof stepUp === 'object' ? stepUp : undefined });
         policyJson.set(id, json.json);
@@ -136,11 +147,14 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
       for (const [ns, def] of Object.entries(json.json)) {
         const q = (t: string) => (t.includes('::') || ns === '' ? t : `${ns}::${t}`);
         for (const [name, action] of Object.entries(def.actions)) {
-          actionsFromSchema.set(`${q('Action')}::${JSON.stringify(name)}`, {
+          const uid = entityKey({ type: q('Action'), id: name });
+          actionsFromSchema.set(uid, {
             principals: new Set((action.appliesTo?.principalTypes ?? []).map(q)),
             resources: new Set((action.appliesTo?.resourceTypes ?? []).map(q)),
           });
-          actionParents.set(name, (action.memberOf ?? []).map((m) => m.id));
+          // A group without a type is an action of the same namespace (`action a in [g]`); one with a type
+          // may be in any namespace (`action a in [Shared::Action::"g"]`).
+          actionParents.set(uid, (action.memberOf ?? []).map((m) => entityKey({ type: q(m.type ?? 'Action'), id: m.id })));
         }
       }
       if (Object.keys(policies).length > 0) {
@@ -196,9 +210,13 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
       contextExtensions: routesFile.contextExtensions,
       riskClasses: routesFile.riskClasses,
     };
+    if (mapping.principal.qualifiedType === mapping.network.principalType) {
+      // A token's subject would then name a workload: a user whose `sub` is a SPIFFE ID would act as it.
+      problems.push(`routes.yaml: principal.type and network.principalType must differ (both are ${mapping.network.principalType}): token subjects and workload identities must never name the same principal`);
+    }
     if (routes !== undefined && actionsFromSchema !== undefined) {
       for (const route of routes.routes) {
-        const key = `${actionType}::${JSON.stringify(route.action)}`;
+        const key = entityKey({ type: actionType, id: route.action });
         const applies = actionsFromSchema.get(key);
         if (applies === undefined) problems.push(`routes.yaml: route ${route.id}: action ${key} is not in the schema`);
         else {
@@ -210,7 +228,7 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
           }
         }
       }
-      if (!actionsFromSchema.has(`${actionType}::${JSON.stringify(mapping.network.action)}`)) {
+      if (!actionsFromSchema.has(entityKey({ type: actionType, id: mapping.network.action }))) {
         warnings.push(`routes.yaml: network action ${mapping.network.action} is not in the schema; connections without HTTP attributes will be denied (schema_mismatch)`);
       }
     }
@@ -218,8 +236,9 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
 
   if (problems.length > 0 || routes === undefined || mapping === undefined) throw new PolicyModelError([...new Set(problems)]);
   if (schema === undefined) {
+    // Without a schema Cedar takes actions and their groups from the data: any entity of an action type.
     for (const entity of entities.entities()) {
-      if (entity.uid.type === actionType) actionParents.set(entity.uid.id, entity.parents.filter((p) => p.type === actionType).map((p) => p.id));
+      if (isActionType(entity.uid.type)) actionParents.set(entityKey(entity.uid), entity.parents.map(entityKey));
     }
   }
   const actionAncestors = closeOver(actionParents);
@@ -236,11 +255,24 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
     mapping,
     actionAncestors,
     contextReads: contextReads(policyJson.values()),
+    entityReach: entityReach(policyJson.values()),
     slicePlan: planSlices(policyJson, routes, mapping, actionAncestors),
     policyScopes: new Map([...policyJson].map(([id, { principal, action, resource }]) => [id, { principal, action, resource }])),
     warnings,
   };
 }
+
+/** Whether a policy's condition reads the login time and uses `maxAge` (as a literal) in doing so. */
+function checksLoginAge(policy: PolicyJson, maxAge: number): boolean {
+  const reads = contextReads([policy]);
+  const readsAuthTime = reads === 'all' || reads.some((r) => !r.presence && r.path[0] === 'token' && (r.path.length === 1 || r.path[1] === 'authTime'));
+  const literal = (expr: unknown): boolean =>
+    typeof expr === 'object' && expr !== null && (('Value' in expr && (expr as { Value: unknown }).Value === maxAge) || Object.values(expr).some(literal));
+  return readsAuthTime && policy.conditions.some((c) => literal(c.body));
+}
+
+/** Cedar's action entities are those whose type's last component is `Action`. */
+const isActionType = (type: string): boolean => type === 'Action' || type.endsWith('::Action');
 
 function closeOver(parents: ReadonlyMap<string, readonly string[]>): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { CedarValueJson, EntityJson } from './cedar.js';
+import type { CedarValueJson } from './cedar.js';
 
 export interface EntityUid {
   readonly type: string;
@@ -11,11 +11,16 @@ export interface StoredEntity {
   readonly uid: EntityUid;
   readonly attrs: Readonly<Record<string, CedarValueJson>>;
   readonly parents: readonly EntityUid[];
+  /** Entity tags (Cedar 4), read by `getTag`/`hasTag`. */
+  readonly tags?: Readonly<Record<string, CedarValueJson>>;
 }
 
 export class EntityStoreError extends Error {}
 
 export const entityKey = (uid: EntityUid): string => `${uid.type}::${JSON.stringify(uid.id)}`;
+
+// Type names cannot contain a quote, so the key's first `::"` ends the type.
+const typeOfKey = (key: string): string => key.slice(0, key.indexOf('::"'));
 
 /** An entity (as JSON text) with its key and the keys of its known ancestors: how a store crosses threads. */
 export type IndexedEntity = readonly [key: string, json: string, ancestors: readonly string[]];
@@ -24,8 +29,8 @@ const RESTORE = Symbol('restore');
 
 /**
  * The entities of a policy set (entities.json), indexed for slicing: cedar-wasm re-parses every entity it
- * is given (~20 µs each), so a request gets only the entities it can reach — principal, resource, their
- * ancestors, the action and its groups — never the whole store. Ancestor closures are computed once here.
+ * is given (~20 µs each), so a request gets only the entities it can reach (reachable-entities.ts), never
+ * the whole store. Ancestor closures are computed once here.
  */
 export class EntityStore {
   /**
@@ -36,6 +41,7 @@ export class EntityStore {
   readonly #entities = new Map<string, StoredEntity | string>();
   readonly #ancestors = new Map<string, readonly string[]>();
   readonly #parsed = new LRUCache<string, StoredEntity>({ max: 4096 });
+  readonly #types = new Set<string>();
 
   constructor(raw: unknown, options: { readonly dropTypes?: ReadonlySet<string> } = {}) {
     if (raw === RESTORE) return;
@@ -46,6 +52,7 @@ export class EntityStore {
       const key = entityKey(entity.uid);
       if (this.#entities.has(key)) throw new EntityStoreError(`entities.json[${index}]: duplicate entity ${key}`);
       this.#entities.set(key, entity);
+      this.#types.add(entity.uid.type);
     });
     for (const key of this.#entities.keys()) this.#closure(key, []);
   }
@@ -60,6 +67,7 @@ export class EntityStore {
       add(entries) {
         for (const [key, json, ancestors] of entries) {
           store.#entities.set(key, json);
+          store.#types.add(typeOfKey(key));
           if (ancestors.length > 0) store.#ancestors.set(key, ancestors);
         }
       },
@@ -73,6 +81,11 @@ export class EntityStore {
 
   get size(): number {
     return this.#entities.size;
+  }
+
+  /** Whether the store holds any entity of `type`. */
+  holdsType(type: string): boolean {
+    return this.#types.has(type);
   }
 
   get(uid: EntityUid): StoredEntity | undefined {
@@ -101,13 +114,14 @@ export class EntityStore {
     return out;
   }
 
-  /** The stored entities for `keys` and all their ancestors, each once. */
-  slice(keys: Iterable<string>, into: EntityJson[] = [], seen: Set<string> = new Set()): EntityJson[] {
-    for (const key of keys) {
-      this.#push(key, into, seen);
-      for (const ancestor of this.#ancestors.get(key) ?? []) this.#push(ancestor, into, seen);
-    }
-    return into;
+  /** The stored entity with key `key` (see entityKey). */
+  getByKey(key: string): StoredEntity | undefined {
+    return this.#read(key);
+  }
+
+  /** Keys of every ancestor the store knows of the entity with key `key`, transitively. */
+  ancestorKeysOf(key: string): readonly string[] {
+    return this.#ancestors.get(key) ?? [];
   }
 
   *entities(): Generator<StoredEntity> {
@@ -123,14 +137,6 @@ export class EntityStore {
       this.#parsed.set(key, parsed);
     }
     return parsed;
-  }
-
-  #push(key: string, into: EntityJson[], seen: Set<string>): void {
-    if (seen.has(key)) return;
-    const entity = this.#read(key);
-    if (entity === undefined) return;
-    seen.add(key);
-    into.push(entity as EntityJson);
   }
 
   #closure(key: string, path: string[]): readonly string[] {
@@ -165,12 +171,13 @@ function parseEntity(value: unknown, index: number): StoredEntity {
   const where = `entities.json[${index}]`;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new EntityStoreError(`${where}: expected an object`);
   const { uid, attrs = {}, parents = [], tags } = value as Record<string, unknown>;
-  if (tags !== undefined) throw new EntityStoreError(`${where}: entity tags are not supported`);
+  if (tags !== undefined && (typeof tags !== 'object' || tags === null || Array.isArray(tags))) throw new EntityStoreError(`${where}.tags: expected an object`);
   if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) throw new EntityStoreError(`${where}.attrs: expected an object`);
   if (!Array.isArray(parents)) throw new EntityStoreError(`${where}.parents: expected an array`);
   return {
     uid: parseUid(uid, `${where}.uid`),
     attrs: attrs as Record<string, CedarValueJson>,
     parents: parents.map((p, i) => parseUid(p, `${where}.parents[${i}]`)),
+    ...(tags !== undefined ? { tags: tags as Record<string, CedarValueJson> } : {}),
   };
 }

@@ -1,10 +1,12 @@
 import type { EntityUidJson, PolicyJson } from './cedar.js';
 import type { RequestMapping } from './compile-policy-model.js';
+import { entityKey } from './entity-store.js';
 import type { RouteTable } from './route-table.js';
 
 /** The request shape a slice serves: every request with these three is evaluated against its policies. */
 export interface SliceTarget {
   readonly principalType: string;
+  /** The action's id; its type is the routes' action type (RequestMapping.actionType). */
   readonly action: string;
   readonly resourceType: string;
 }
@@ -14,6 +16,7 @@ export type PolicyScope = Pick<PolicyJson, 'principal' | 'action' | 'resource'>;
 
 export type SlicePlan = ReadonlyMap<string, { readonly target: SliceTarget; readonly policyIds: readonly string[] }>;
 
+/** `action` is the action's entityKey (type and id: action groups and actions may span namespaces). */
 export const sliceKey = (principalType: string, action: string, resourceType: string): string => `${principalType}\u0000${action}\u0000${resourceType}`;
 
 /**
@@ -39,17 +42,23 @@ export function planSlices(
   });
   targets.push({ principalType: network.principalType, action: network.action, resourceType: network.resourceType });
   for (const target of targets) {
-    const key = sliceKey(target.principalType, target.action, target.resourceType);
+    const action = entityKey({ type: mapping.actionType, id: target.action });
+    const key = sliceKey(target.principalType, action, target.resourceType);
     if (slices.has(key)) continue;
-    const ancestors = actionAncestors.get(target.action) ?? new Set<string>();
-    const policyIds = [...policies].filter(([, json]) => scopeCanMatch(json, target, mapping.actionType, ancestors)).map(([id]) => id);
+    const ancestors = actionAncestors.get(action) ?? new Set<string>();
+    const policyIds = [...policies].filter(([, json]) => scopeCanMatch(json, target, action, ancestors)).map(([id]) => id);
     slices.set(key, { target, policyIds });
   }
   return slices;
 }
 
-export function scopeCanMatch(policy: PolicyScope, target: SliceTarget, actionType: string, actionAncestors: ReadonlySet<string>): boolean {
-  return entityScopeCanMatch(policy.principal, target.principalType) && actionScopeCanMatch(policy.action, target.action, actionType, actionAncestors) && entityScopeCanMatch(policy.resource, target.resourceType);
+/**
+ * Whether a policy's scope can match requests of `target`'s kind. `action` is the request action's
+ * entityKey and `actionAncestors` the entityKeys of every group it is in, transitively: memberships are
+ * whole entity uids, since action groups may live in another namespace than the action.
+ */
+export function scopeCanMatch(policy: PolicyScope, target: Omit<SliceTarget, 'action'>, action: string, actionAncestors: ReadonlySet<string>): boolean {
+  return entityScopeCanMatch(policy.principal, target.principalType) && actionScopeCanMatch(policy.action, action, actionAncestors) && entityScopeCanMatch(policy.resource, target.resourceType);
 }
 
 function uid(e: EntityUidJson): { type: string; id: string } {
@@ -72,10 +81,10 @@ function entityScopeCanMatch(constraint: PolicyJson['principal'], type: string):
   }
 }
 
-function actionScopeCanMatch(constraint: PolicyJson['action'], action: string, actionType: string, ancestors: ReadonlySet<string>): boolean {
+function actionScopeCanMatch(constraint: PolicyJson['action'], action: string, ancestors: ReadonlySet<string>): boolean {
   const matches = (e: EntityUidJson) => {
-    const u = uid(e);
-    return u.type === actionType && (u.id === action || ancestors.has(u.id));
+    const key = entityKey(uid(e));
+    return key === action || ancestors.has(key);
   };
   switch (constraint.op) {
     case 'All':

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { cedar, type CedarValueJson, type DetailedError, type EntityJson } from './cedar.js';
-import type { EntityUid } from './entity-store.js';
-import type { PrincipalEntity } from './request-entities.js';
+import { type EntityUid, entityKey } from './entity-store.js';
+import { EntityLimitError, type PrincipalEntity, reachableEntities } from './reachable-entities.js';
 import type { PolicyModel } from './compile-policy-model.js';
 import { scopeCanMatch, sliceKey } from './plan-slices.js';
 
@@ -17,29 +17,18 @@ export interface PreparedPolicySet {
   readonly slices: ReadonlyMap<string, string>;
 }
 
+/**
+ * A Cedar request as authzd builds it. The entities Cedar sees are not part of it: the engine takes them
+ * from the policy set's store (see reachableEntities), with the principal as built here in place of the
+ * stored one, so a request answered from the decision cache or by the remote tier never computes them.
+ */
 export interface CedarCall {
   readonly principal: EntityUid;
   readonly action: EntityUid;
   readonly resource: EntityUid;
   readonly context: Record<string, CedarValueJson>;
-  /** The principal as evaluated (claims and stored attributes, parents), when it is an entity of the request. */
+  /** The principal as evaluated (claims and stored attributes, parents); undefined: as stored, if at all. */
   readonly principalEntity: PrincipalEntity | undefined;
-  /**
-   * The entity slice. Built on first read: a request answered from the decision cache, or by the remote
-   * tier, never needs it.
-   */
-  readonly entities: EntityJson[];
-}
-
-/** A CedarCall whose entity slice is computed once, when the engine first asks for it. */
-export function lazyCall(fields: Omit<CedarCall, 'entities'>, slice: () => EntityJson[]): CedarCall {
-  let entities: EntityJson[] | undefined;
-  return {
-    ...fields,
-    get entities() {
-      return (entities ??= slice());
-    },
-  };
 }
 
 export type EngineAnswer =
@@ -51,7 +40,9 @@ export type EngineAnswer =
       readonly errored: readonly { readonly policyId: string; readonly message: string }[];
     }
   /** Cedar refused the request itself, e.g. it does not conform to the schema. */
-  | { readonly kind: 'invalid'; readonly messages: readonly string[] };
+  | { readonly kind: 'invalid'; readonly messages: readonly string[] }
+  /** More entities are reachable from the request than policies.maxRequestEntities: not evaluated. */
+  | { readonly kind: 'too_many_entities'; readonly limit: number };
 
 /**
  * Wraps cedar-wasm's stateful API: parse once (preparsePolicySet/preparseSchema), evaluate many. Preparsed
@@ -60,9 +51,13 @@ export type EngineAnswer =
  */
 let engines = 0;
 
+/** policies.maxRequestEntities' default: at ~20 µs per entity in cedar-wasm, 5,000 entities cost ~0.1 s. */
+export const DEFAULT_MAX_REQUEST_ENTITIES = 5_000;
+
 export class PolicyEngine {
   readonly #validateRequests: boolean;
   readonly #slicing: boolean;
+  readonly #maxEntities: number;
   readonly #freeIds: number[] = [];
   /** Slice ids each engine slot used last, so retiring the slot can blank them all. */
   readonly #sliceIds = new Map<number, string[]>();
@@ -77,9 +72,10 @@ export class PolicyEngine {
    */
   readonly #prefix = `authzd-e${engines++}`;
 
-  constructor(options: { readonly validateRequests: boolean; readonly slicing?: boolean }) {
+  constructor(options: { readonly validateRequests: boolean; readonly slicing?: boolean; readonly maxRequestEntities?: number }) {
     this.#validateRequests = options.validateRequests;
     this.#slicing = options.slicing ?? true;
+    this.#maxEntities = options.maxRequestEntities ?? DEFAULT_MAX_REQUEST_ENTITIES;
   }
 
   /** Parses the model's policies (and schema) into the engine and warms them. Throws on failure. */
@@ -147,13 +143,20 @@ export class PolicyEngine {
   }
 
   authorize(set: PreparedPolicySet, call: CedarCall): EngineAnswer {
+    let entities: EntityJson[];
+    try {
+      entities = reachableEntities(set.model, { principal: call.principalEntity ?? call.principal, action: call.action, resource: call.resource, context: call.context }, this.#maxEntities);
+    } catch (err) {
+      if (err instanceof EntityLimitError) return { kind: 'too_many_entities', limit: err.limit };
+      throw err;
+    }
     // cedar-wasm throws on unknown fields, so the call object carries exactly the fields it defines.
     const answer = cedar.statefulIsAuthorized({
       principal: call.principal,
       action: call.action,
       resource: call.resource,
       context: call.context,
-      entities: call.entities,
+      entities,
       preparsedPolicySetId: this.#setFor(set, call),
       ...(set.schemaName !== undefined ? { preparsedSchemaName: set.schemaName, validateRequest: this.#validateRequests } : {}),
     });
@@ -173,18 +176,18 @@ export class PolicyEngine {
    */
   #setFor(set: PreparedPolicySet, call: CedarCall): string {
     if (!this.#slicing) return set.setId;
-    const key = sliceKey(call.principal.type, call.action.id, call.resource.type);
+    const key = sliceKey(call.principal.type, entityKey(call.action), call.resource.type);
     const planned = set.slices.get(key);
     if (planned !== undefined) return planned;
     const n = set.slot;
     const ids = this.#sliceIds.get(n) ?? [];
     const id = `${set.setId}-s${ids.length}`;
-    const target = { principalType: call.principal.type, action: call.action.id, resourceType: call.resource.type };
-    const sameType = call.action.type === set.model.mapping.actionType;
-    const ancestors = (sameType ? set.model.actionAncestors.get(call.action.id) : undefined) ?? new Set<string>();
+    const target = { principalType: call.principal.type, resourceType: call.resource.type };
+    const action = entityKey(call.action);
+    const ancestors = set.model.actionAncestors.get(action) ?? new Set<string>();
     const staticPolicies: Record<string, string> = {};
     for (const [policyId, scope] of set.model.policyScopes) {
-      if (scopeCanMatch(scope, target, call.action.type, ancestors)) staticPolicies[policyId] = set.model.policies[policyId]!;
+      if (scopeCanMatch(scope, target, action, ancestors)) staticPolicies[policyId] = set.model.policies[policyId]!;
     }
     cedar.preparsePolicySet(id, { staticPolicies });
     ids.push(id);
@@ -225,7 +228,6 @@ export class PolicyEngine {
           resource: { type: route.resourceType, id: 'authzd-warmup' },
           context: {},
           principalEntity: undefined,
-          entities: [],
         });
         if (i % 8 === 7) yield;
       }

@@ -135,7 +135,7 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
   }
   const assert = config.assertions.enabled && assertionKeys !== undefined ? createAsserter(assertionKeys, config.assertions, now) : undefined;
 
-  const engine = new PolicyEngine({ validateRequests: config.policies.validateRequests, slicing: config.policies.slicing });
+  const engine = new PolicyEngine({ validateRequests: config.policies.validateRequests, slicing: config.policies.slicing, maxRequestEntities: config.policies.maxRequestEntities });
   const store = new PolicyStore(engine);
   const policyDir = config.policies.directory ?? EMBEDDED_POLICIES;
 

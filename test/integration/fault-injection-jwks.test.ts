@@ -5,11 +5,15 @@
 // down (for jwksStaleIfErrorMs); a hanging endpoint costs jwksTimeoutMs, not the hang; key rotation works
 // both ways; and forged kids cannot make the sidecar hammer the endpoint.
 import { randomUUID } from 'node:crypto';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FaultServer, faults, type Handler, metricSum, startFaultServer } from '../helpers/fault-server.js';
 import { sleep, until } from '../helpers/until.js';
 import { AUDIENCE } from '../helpers/issuer.js';
+import { EXAMPLE_POLICIES } from '../helpers/policy-files.js';
 import { httpCheckRequest, startTestAuthzd } from '../helpers/test-authzd.js';
 
 interface Key {
@@ -81,9 +85,17 @@ beforeAll(async () => {
     audiences: [AUDIENCE],
     requiredType: 'at+jwt',
     jwksUrl: `${servers[name].url}/jwks.json`,
+    // Several issuers must never be able to name the same principal.
+    principal: { idPrefix: `${name}|` },
     ...extra,
   });
+  // Five issuers may not name the same principals, so each has its own id prefix ("stale|alice"), and the
+  // example set gets a permit every customer's token meets: what is tested here is the key sets, not policy.
+  const policies = mkdtempSync(path.join(tmpdir(), 'authzd-jwks-policies-'));
+  cpSync(EXAMPLE_POLICIES, policies, { recursive: true, filter: (src) => path.basename(src) !== 'tests' });
+  writeFileSync(path.join(policies, 'customers.cedar'), '@id("customers-read") permit (principal in Bank::Role::"customer", action == Bank::Action::"readAccount", resource);\n');
   sidecar = await startTestAuthzd(undefined, {
+    policies: { directory: policies },
     tokens: {
       issuers: [
         issuer('never', { jwksTimeoutMs: 500 }),

@@ -27,7 +27,7 @@ let subjects = 0;
 
 /** A high-risk transfer (remote, fails closed) by a new principal each time, so no two calls coalesce. */
 async function transfer() {
-  const token = await issuer.sign({ sub: `alice-${++subjects}`, scope: 'payments:write', acr: 'mfa' });
+  const token = await issuer.sign({ sub: `alice-${++subjects}`, scope: 'payments:write', acr: 'mfa', auth_time: Math.floor(Date.now() / 1000) });
   return timed(token, 'POST', '/accounts/acc-1001/transfers');
 }
 

@@ -285,7 +285,7 @@ async function driveLoad(policies: string): Promise<void> {
   expect(await check(a, { ...acme, token: await issuer.sign({ sub: 'alice', exp: Math.floor(Date.now() / 1000) - 600 }) })).toMatchObject({ reason: 'token_expired' });
   expect(await check(a, { ...acme, token: await issuer.forge({ sub: 'alice' }) })).toMatchObject({ reason: 'token_signature_invalid' });
   // A remote decision (high is remote: true), and a rate limit (critical: burst 2 per principal).
-  const payer = await issuer.sign({ sub: 'alice', scope: 'payments:write', acr: 'mfa' });
+  const payer = await issuer.sign({ sub: 'alice', scope: 'payments:write', acr: 'mfa', auth_time: Math.floor(Date.now() / 1000) });
   expect(await check(a, { method: 'POST', path: '/accounts/acc-1001/transfers', token: payer })).toMatchObject({ allowed: true });
   const admin = await issuer.sign({ sub: 'carol', roles: ['admin'] });
   const exports = [];

@@ -106,7 +106,7 @@ afterAll(async () => {
 
 describe('risk tiers', () => {
   it('a high-risk route is decided by the remote tier (its policy version, source remote)', async () => {
-    const token = await issuer.sign({ sub: 'alice', scope: 'payments:write', acr: 'mfa' });
+    const token = await issuer.sign({ sub: 'alice', scope: 'payments:write', acr: 'mfa', auth_time: Math.floor(Date.now() / 1000) });
     const d = await check(sidecar, { method: 'POST', path: '/accounts/acc-1001/transfers', token });
     expect(d).toMatchObject({ allowed: true, reason: 'policy_allowed' });
     expect(d.version).toMatch(/^\d+-[0-9a-f]{16}$/); // the control plane's version, not the local content hash
@@ -120,7 +120,7 @@ describe('risk tiers', () => {
     expect(denied.headers['www-authenticate']).toBe(
       'Bearer error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="mfa", max_age=3600',
     );
-    const strong = await issuer.sign({ sub: 'erin', tenant: 'globex', scope: 'payments:write', acr: 'mfa' });
+    const strong = await issuer.sign({ sub: 'erin', tenant: 'globex', scope: 'payments:write', acr: 'mfa', auth_time: Math.floor(Date.now() / 1000) });
     expect(await check(sidecar, { method: 'POST', path: '/accounts/acc-2001/transfers', token: strong })).toMatchObject({ allowed: true });
   });
 
@@ -181,7 +181,7 @@ describe('risk tiers', () => {
   });
 
   it('a remote call slower than the budget falls back: closed denies, open uses the local decision', async () => {
-    const transfer = await check(slowSidecar, { method: 'POST', path: '/accounts/acc-1001/transfers', token: await issuer.sign({ sub: 'alice', scope: 'payments:write', acr: 'mfa' }) });
+    const transfer = await check(slowSidecar, { method: 'POST', path: '/accounts/acc-1001/transfers', token: await issuer.sign({ sub: 'alice', scope: 'payments:write', acr: 'mfa', auth_time: Math.floor(Date.now() / 1000) }) });
     expect(transfer).toMatchObject({ allowed: false, status: 'ServiceUnavailable', reason: 'remote_unavailable' });
     const read = await check(slowSidecar, { path: '/accounts/acc-1001', token: await issuer.sign({ sub: 'alice' }) });
     expect(read).toMatchObject({ allowed: true, reason: 'policy_allowed' });
@@ -192,7 +192,7 @@ describe('risk tiers', () => {
 
   it('with the control plane down, the high-risk route fails closed while the open low-risk read passes', async () => {
     expect(await cp.stop()).toBe(0);
-    const transfer = await check(sidecar, { method: 'POST', path: '/accounts/acc-1001/transfers', token: await issuer.sign({ sub: 'alice', scope: 'payments:write', acr: 'mfa' }) });
+    const transfer = await check(sidecar, { method: 'POST', path: '/accounts/acc-1001/transfers', token: await issuer.sign({ sub: 'alice', scope: 'payments:write', acr: 'mfa', auth_time: Math.floor(Date.now() / 1000) }) });
     expect(transfer).toMatchObject({ allowed: false, reason: 'remote_unavailable' });
     const read = await check(sidecar, { path: '/accounts/acc-1001', token: await issuer.sign({ sub: 'alice', jti: 'fresh' }) });
     expect(read).toMatchObject({ allowed: true });

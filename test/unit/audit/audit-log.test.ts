@@ -25,6 +25,7 @@ const decision = (over: Record<string, unknown> = {}): CheckOutcome => ({
     reason: 'policy_allowed',
     source: 'engine',
     policies: ['p1'],
+    errors: [],
     policyVersion: 'v1',
     routeId: 'get-account',
     principal: { type: 'Bank::User', id: 'alice@example.com' },
@@ -210,9 +211,10 @@ describe('docs/audit.md', () => {
       audit.record(
         decision({
           risk: 'high',
+          errors: ['p9'],
           remote: { result: 'timeout', failureMode: 'closed', ms: 51 },
           rateLimit: { scope: 'principal', burst: 2, windowSeconds: 1, retryAfterSeconds: 3 },
-          input: { principal: { type: 'Bank::User', id: 'a' }, action: { type: 'Bank::Action', id: 'r' }, resource: { type: 'Bank::Account', id: 'x' }, context: {}, entities: [] },
+          input: { principal: { type: 'Bank::User', id: 'a' }, action: { type: 'Bank::Action', id: 'r' }, resource: { type: 'Bank::Account', id: 'x' }, context: {}, principalEntity: undefined },
         }),
         0.001,
       );

@@ -52,7 +52,7 @@ beforeAll(async () => {
   const now = Math.floor(Date.now() / 1000);
   tokens = await Promise.all([
     issuer.sign({ sub: 'alice' }),
-    issuer.sign({ sub: 'alice', scope: 'accounts:read payments:write', acr: 'mfa' }),
+    issuer.sign({ sub: 'alice', scope: 'accounts:read payments:write', acr: 'mfa', auth_time: Math.floor(Date.now() / 1000) }),
     issuer.sign({ sub: 'bob', roles: ['teller'] }),
     issuer.sign({ sub: 'carol', roles: ['admin'] }),
     issuer.sign({ sub: 'dave', roles: ['tenant-admin'] }),

@@ -83,7 +83,7 @@ describe('CheckPipeline', () => {
   });
 
   it('passes token facts: scope as a set, acr', async () => {
-    const token = await issuer.sign({ sub: 'alice', scope: 'accounts:read payments:write', acr: 'mfa' });
+    const token = await issuer.sign({ sub: 'alice', scope: 'accounts:read payments:write', acr: 'mfa', auth_time: Math.floor(Date.now() / 1000) });
     const d = await decide(pipeline(), httpCheckRequest({ method: 'POST', path: '/accounts/acc-1001/transfers', token }));
     expect(d).toMatchObject({ allowed: true, policies: ['owner-transfer'] });
     const noMfa = await issuer.sign({ sub: 'alice', scope: 'accounts:read payments:write' });
@@ -163,7 +163,7 @@ describe('CheckPipeline with the decision cache', () => {
 
   it('never caches high-risk routes', async () => {
     const { p, evaluations } = await cachedPipeline();
-    const token = await issuer.sign({ sub: 'alice', scope: 'payments:write', acr: 'mfa' });
+    const token = await issuer.sign({ sub: 'alice', scope: 'payments:write', acr: 'mfa', auth_time: Math.floor(Date.now() / 1000) });
     for (let i = 0; i < 3; i++) {
       expect(await decide(p, httpCheckRequest({ method: 'POST', path: '/accounts/acc-1001/transfers', token }))).toMatchObject({ allowed: true, source: 'engine' });
     }

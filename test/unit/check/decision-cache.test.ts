@@ -10,7 +10,6 @@ const call = (over: Partial<CedarCall> = {}, attrs: Record<string, unknown> = { 
     resource: { type: 'D', id: 'd1' },
     context: { token: { scope: ['a'], acr: 'mfa', exp: 100 }, request: { time: 5 } },
     principalEntity: { uid: principal, attrs: attrs as never, parents },
-    entities: [],
     ...over,
   };
 };
@@ -62,7 +61,7 @@ describe('decisionKey', () => {
 });
 
 describe('DecisionCache', () => {
-  const evaluation = { allowed: true, reason: 'policy_allowed' as const, policies: ['p'], detail: undefined };
+  const evaluation = { allowed: true, reason: 'policy_allowed' as const, policies: ['p'], errors: [], detail: undefined };
 
   it('serves an entry until its TTL, counts hits and misses', () => {
     const cache = new DecisionCache({ maxEntries: 10, maxBytes: 1 << 20 });

@@ -32,16 +32,33 @@ describe('normalizePath', () => {
     ['/a/b\\c', 'control character or backslash'],
     ['/a/%0a', 'control character or backslash'],
     ['/a/\u0007', 'control character or backslash'],
+    // Java servers drop `;...` from a segment before routing: these are `..`, `.` and `/admin` there.
+    ['/public/..;/admin', 'dot segment with a path parameter'],
+    ['/public/..;jsessionid=1/admin', 'dot segment with a path parameter'],
+    ['/public/.;/admin', 'dot segment with a path parameter'],
+    ['/public/%2e%2e;/admin', 'dot segment with a path parameter'],
+    ['/public/..%3b/admin', 'dot segment with a path parameter'],
+    ['/accounts/acc-1;v=2', 'semicolon in a segment (paths.allowSemicolons)'],
+    ['/accounts/acc-1%3Bv=2', 'semicolon in a segment (paths.allowSemicolons)'],
   ])('refuses %j (%s)', (raw, detail) => {
     expect(normalizePath(raw)).toEqual({ ok: false, detail });
   });
 
   it('refuses paths over the length limit', () => {
     expect(normalizePath(`/${'a'.repeat(9000)}`)).toEqual({ ok: false, detail: 'path too long' });
+    expect(normalizePath(`/${'a'.repeat(100)}`, { maxLength: 50 })).toEqual({ ok: false, detail: 'path too long' });
   });
 
   it('does not let the query hide a dot segment', () => {
     expect(normalizePath('/a/..?x=/b').ok).toBe(false);
     expect(normalizePath('/a/b?x=/../c')).toMatchObject({ ok: true, value: { path: '/a/b' } });
+  });
+
+  it('with paths.allowSemicolons, keeps matrix parameters in the segment but still refuses dot and empty bases', () => {
+    const allow = { allowSemicolons: true };
+    expect(normalizePath('/cars;color=red/x', allow)).toEqual({ ok: true, value: { segments: ['cars;color=red', 'x'], path: '/cars;color=red/x' } });
+    expect(normalizePath('/public/..;/admin', allow)).toEqual({ ok: false, detail: 'dot segment with a path parameter' });
+    expect(normalizePath('/public/.;x/admin', allow)).toEqual({ ok: false, detail: 'dot segment with a path parameter' });
+    expect(normalizePath('/public/;x/admin', allow)).toEqual({ ok: false, detail: 'path parameter without a segment' });
   });
 });

@@ -8,7 +8,6 @@ const call: CedarCall = {
   resource: { type: 'D', id: 'd1' },
   context: { token: { sub: 'alice' } },
   principalEntity: { uid: { type: 'U', id: 'alice' }, attrs: { tenant: 'acme' }, parents: [{ type: 'R', id: 'teller' }] },
-  entities: [],
 };
 const ok = () => new Response(JSON.stringify({ decision: 'allow', reason: 'policy_allowed', policies: ['p'], policyVersion: '7-abc', decisionId: 'x' }), { status: 200 });
 

@@ -8,7 +8,8 @@ import { EXAMPLE_POLICIES, examplePolicyFiles } from '../../helpers/policy-files
 const model = compilePolicyModel(examplePolicyFiles());
 const run = (tests: Record<string, string>, options = {}, m = model) => runPolicyTests(m, new Map(Object.entries(tests)), options);
 
-const ALICE = 'claims: { sub: alice, tenant: acme, roles: [customer], scope: "accounts:read payments:write", acr: mfa }';
+// An MFA login ten minutes before the request time the transfer cases set (1768469400).
+const ALICE = 'claims: { sub: alice, tenant: acme, roles: [customer], scope: "accounts:read payments:write", acr: mfa, auth_time: 1768468800 }';
 const ERIN = 'claims: { sub: erin, tenant: globex, roles: [customer], scope: accounts:read }';
 
 describe('runPolicyTests', () => {
@@ -143,7 +144,7 @@ unless { context.request has sourceIp && context.request.sourceIp.isInRange(ip("
     expect(await decide('{ time: 1767225600 }')).toMatchObject({ decision: 'deny', policies: ['office-network'] });
     expect(await decide('{ sourceIp: 10.1.2.3, time: 1767225600, host: legacy.example.com }')).toMatchObject({ decision: 'deny', policies: ['office-hours'] });
     // context.risk goes through the sidecar's risk signals (Envoy metadata from a trusted filter).
-    const transfer = `- name: x\n  ${ALICE}\n  method: POST\n  path: /accounts/acc-1001/transfers\n  context: { risk: { score: 80 } }\n  expect: { decision: deny, policies: [high-risk-write] }\n`;
+    const transfer = `- name: x\n  ${ALICE}\n  method: POST\n  path: /accounts/acc-1001/transfers\n  context: { time: 1768469400, risk: { score: 80 } }\n  expect: { decision: deny, policies: [high-risk-write] }\n`;
     expect((await run({ 'tests/a.yaml': transfer })).ok).toBe(true);
   });
 

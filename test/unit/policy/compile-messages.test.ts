@@ -10,7 +10,9 @@ describe('model parts across threads', () => {
     const back = decodeModelParts(encodeModelParts(parts));
     expect(back).toEqual(parts);
     expect(back.policyInfo).toBeInstanceOf(Map);
-    expect(back.actionAncestors.get('readAccount')).toEqual(new Set(['read']));
+    expect(back.actionAncestors.get('Bank::Action::"readAccount"')).toEqual(new Set(['Bank::Action::"read"']));
+    expect(back.entityReach.attributes).toBeInstanceOf(Set);
+    expect(back.entityReach).toEqual(parts.entityReach);
     expect(back.slicePlan.size).toBe(parts.slicePlan.size);
   });
 });

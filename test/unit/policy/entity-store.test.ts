@@ -17,14 +17,17 @@ describe('EntityStore', () => {
     { uid: { __entity: { type: 'Account', id: 'a2' } }, attrs: {}, parents: [{ __entity: { type: 'Tenant', id: 'acme' } }] },
   ]);
 
-  it('slices an entity with its ancestors, each once, and nothing else', () => {
-    const slice = store.slice([entityKey({ type: 'Role', id: 'admin' }), entityKey({ type: 'Role', id: 'teller' })]);
-    expect(slice.map((x) => { const u = x.uid as { type: string; id: string }; return `${u.type}:${u.id}`; }).sort()).toEqual(['Role:admin', 'Role:staff', 'Role:teller']);
+  it('knows every ancestor of an entity, transitively, and which types it holds', () => {
+    expect([...store.ancestorKeysOf(entityKey({ type: 'Role', id: 'admin' }))].sort()).toEqual([entityKey({ type: 'Role', id: 'staff' }), entityKey({ type: 'Role', id: 'teller' })]);
+    expect(store.getByKey(entityKey({ type: 'Account', id: 'a1' }))?.attrs).toEqual({ tenant: 'acme' });
+    expect(store.holdsType('Account')).toBe(true);
+    expect(store.holdsType('Nope')).toBe(false);
   });
 
   it('accepts the __entity form and skips keys it does not know', () => {
     expect(store.get({ type: 'Account', id: 'a2' })?.parents).toEqual([{ type: 'Tenant', id: 'acme' }]);
-    expect(store.slice([entityKey({ type: 'Account', id: 'nope' })])).toEqual([]);
+    expect(store.getByKey(entityKey({ type: 'Account', id: 'nope' }))).toBeUndefined();
+    expect(store.ancestorKeysOf(entityKey({ type: 'Account', id: 'nope' }))).toEqual([]);
     expect(store.ancestorUids({ type: 'Role', id: 'admin' })).toEqual([
       { type: 'Role', id: 'teller' },
       { type: 'Role', id: 'staff' },
@@ -36,7 +39,8 @@ describe('EntityStore', () => {
     expect(() => new EntityStore([e('R', 'a'), e('R', 'a')])).toThrow(/entities.json\[1\]: duplicate/);
     expect(() => new EntityStore([{ uid: { type: 'R' } }])).toThrow(/entities.json\[0\].uid/);
     expect(() => new EntityStore({})).toThrow(/array/);
-    expect(() => new EntityStore([{ ...e('R', 'a'), tags: {} }])).toThrow(/tags/);
+    expect(() => new EntityStore([{ ...e('R', 'a'), tags: [] }])).toThrow(/entities.json\[0\].tags/);
+    expect(new EntityStore([{ ...e('R', 'a'), tags: { level: 3 } }]).get({ type: 'R', id: 'a' })?.tags).toEqual({ level: 3 });
   });
 
   it('can drop a type (action entities when a schema defines them)', () => {

@@ -106,17 +106,22 @@ describe('policy slicing', () => {
       if (r.type !== 'success') throw new Error(JSON.stringify(r.errors));
       return r.json;
     };
-    const target = { principalType: 'T::User', action: 'read', resourceType: 'T::Doc' };
-    const groups = new Set(['readish', 'all']);
-    expect(scopeCanMatch(json('permit(principal, action, resource);'), target, 'T::Action', groups)).toBe(true);
-    expect(scopeCanMatch(json('permit(principal is T::Doc, action, resource);'), target, 'T::Action', groups)).toBe(false);
-    expect(scopeCanMatch(json('permit(principal == T::Group::"g", action, resource);'), target, 'T::Action', groups)).toBe(false);
-    expect(scopeCanMatch(json('permit(principal in T::Group::"g", action, resource);'), target, 'T::Action', groups)).toBe(true);
-    expect(scopeCanMatch(json('permit(principal, action == T::Action::"write", resource);'), target, 'T::Action', groups)).toBe(false);
-    expect(scopeCanMatch(json('permit(principal, action in T::Action::"all", resource);'), target, 'T::Action', groups)).toBe(true);
-    expect(scopeCanMatch(json('permit(principal, action in [T::Action::"admin", T::Action::"readish"], resource);'), target, 'T::Action', groups)).toBe(true);
-    expect(scopeCanMatch(json('permit(principal, action, resource is T::Folder);'), target, 'T::Action', groups)).toBe(false);
-    expect(scopeCanMatch(json('permit(principal, action, resource in T::Folder::"f");'), target, 'T::Action', groups)).toBe(true);
+    const target = { principalType: 'T::User', resourceType: 'T::Doc' };
+    const read = 'T::Action::"read"';
+    const groups = new Set(['T::Action::"readish"', 'T::Action::"all"', 'Shared::Action::"reads"']);
+    expect(scopeCanMatch(json('permit(principal, action, resource);'), target, read, groups)).toBe(true);
+    expect(scopeCanMatch(json('permit(principal is T::Doc, action, resource);'), target, read, groups)).toBe(false);
+    expect(scopeCanMatch(json('permit(principal == T::Group::"g", action, resource);'), target, read, groups)).toBe(false);
+    expect(scopeCanMatch(json('permit(principal in T::Group::"g", action, resource);'), target, read, groups)).toBe(true);
+    expect(scopeCanMatch(json('permit(principal, action == T::Action::"write", resource);'), target, read, groups)).toBe(false);
+    expect(scopeCanMatch(json('permit(principal, action in T::Action::"all", resource);'), target, read, groups)).toBe(true);
+    expect(scopeCanMatch(json('permit(principal, action in [T::Action::"admin", T::Action::"readish"], resource);'), target, read, groups)).toBe(true);
+    expect(scopeCanMatch(json('permit(principal, action, resource is T::Folder);'), target, read, groups)).toBe(false);
+    expect(scopeCanMatch(json('permit(principal, action, resource in T::Folder::"f");'), target, read, groups)).toBe(true);
+    // Memberships are whole uids: a group of another namespace matches, a same-named one of a third does not.
+    expect(scopeCanMatch(json('forbid(principal, action in Shared::Action::"reads", resource);'), target, read, groups)).toBe(true);
+    expect(scopeCanMatch(json('forbid(principal, action in Other::Action::"reads", resource);'), target, read, groups)).toBe(false);
+    expect(scopeCanMatch(json('forbid(principal, action == Other::Action::"read", resource);'), target, read, groups)).toBe(false);
   });
 
   it('slices the example policies to what each route can use', () => {
