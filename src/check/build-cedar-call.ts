@@ -6,6 +6,7 @@ import type { CedarCall } from '../policy/policy-engine.js';
 import type { PrincipalEntity } from '../policy/reachable-entities.js';
 import type { RouteMatch } from '../policy/route-table.js';
 import type { VerifiedToken } from '../token/token-verifier.js';
+import type { Subject } from './authenticator.js';
 import { claimToCedar, ipValue, stringList } from './cedar-values.js';
 import type { HttpFacts, RequestFacts } from './extract-request.js';
 import type { NormalizedPath } from './normalize-path.js';
@@ -23,8 +24,6 @@ export interface BuiltCall {
   readonly tenant: string | undefined;
 }
 
-/** Who is asking: the user of a verified token, or (tokenless, on routes that allow it) a workload. */
-export type Subject = { readonly kind: 'user'; readonly token: VerifiedToken } | { readonly kind: 'workload'; readonly id: string };
 
 /** Context parts that do not come from the route or the token. */
 export interface CallExtras {

@@ -1,17 +1,19 @@
 import type { Config } from '../config/config-schema.js';
 import type { PolicyModel } from '../policy/compile-policy-model.js';
-import type { CedarCall, PolicyEngine, PreparedPolicySet } from '../policy/policy-engine.js';
+import type { PolicyEngine, PreparedPolicySet } from '../policy/policy-engine.js';
 import type { PolicyStore } from '../policy/policy-store.js';
-import type { RiskClassSettings } from '../policy/routes-schema.js';
 import type { RouteMatch } from '../policy/route-table.js';
-import { extractBearer } from '../token/extract-bearer.js';
+import { jwtAuthenticator } from '../token/jwt-authenticator.js';
 import type { TokenVerifier, VerifiedToken } from '../token/token-verifier.js';
-import { buildHttpCall, buildNetworkCall, type CallExtras, type Subject } from './build-cedar-call.js';
+import { type AuthenticatorChain, firstAuthenticator, type Subject, workloadAuthenticator } from './authenticator.js';
+import { buildHttpCall, buildNetworkCall, type CallExtras } from './build-cedar-call.js';
+import { type CallContext, DeadlineExceededError, withinDeadline } from './call-context.js';
 import type { CheckRequestMessage } from './check-request.js';
-import type { CheckOutcome, Decision, DecisionSource, RateLimitState, RemoteOutcome } from './decision.js';
-import { type DecisionCache, decisionKey } from './decision-cache.js';
-import { type Evaluation, evaluateCall } from './evaluate-policies.js';
+import type { CheckOutcome, Decision, DecisionSource } from './decision.js';
+import type { DecisionCache } from './decision-cache.js';
+import { TierDecider } from './decide-by-tier.js';
 import { extractRequest, type HttpFacts, type RequestFacts } from './extract-request.js';
+import { limitRate } from './limit-rate.js';
 import { normalizePath } from './normalize-path.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { DenyReason, ErrorReason } from './reasons.js';
@@ -48,8 +50,14 @@ export interface PipelineDeps {
   readonly localOnly?: boolean;
 }
 
+/** When the call started and by when it must be answered; both default from the pipeline's clock and config. */
+export interface CheckOptions {
+  readonly nowMs?: number;
+  readonly deadlineMs?: number;
+}
+
 type Decided = Omit<Decision, 'id' | 'policyVersion'> & { readonly policyVersion?: string };
-type Authorized = { readonly evaluation: Evaluation; readonly source: DecisionSource; readonly remote: RemoteOutcome | undefined; readonly policyVersion?: string };
+type Stop = { readonly error: ErrorReason; readonly detail: string };
 
 const NONE = {
   routeId: undefined,
@@ -72,81 +80,96 @@ const NONE = {
 } as const;
 
 /**
- * One Check call: extract -> normalise path -> authenticate -> route -> rate-limit -> authorize (locally,
- * from the cache, or remotely by risk class) -> step-up -> assert. Each stage either hands on to the next
- * or ends the call with a reason. The pipeline never throws: an unexpected failure becomes an
- * `internal_error` outcome, which the server answers with a gRPC error.
+ * One Check call, as named stages: extract -> normalise the path -> authenticate -> route -> limit ->
+ * decide by risk tier (locally, from the cache, or remotely) -> step-up -> assert. Each stage hands on to
+ * the next or ends the call with a reason. The pipeline never throws: an unexpected failure becomes an
+ * `internal_error` outcome and a passed deadline a `deadline_exceeded` one, which the server answers with a
+ * gRPC error.
  */
 export class CheckPipeline {
   readonly #deps: PipelineDeps;
+  readonly #authenticator: AuthenticatorChain;
+  readonly #tiers: TierDecider;
 
   constructor(deps: PipelineDeps) {
     this.#deps = deps;
+    const { tokens } = deps.config;
+    this.#authenticator = firstAuthenticator([
+      jwtAuthenticator({ header: tokens.header, scheme: tokens.scheme, maxBytes: tokens.maxBytes, verifier: deps.verifier, ...(deps.revocations !== undefined ? { revocations: deps.revocations } : {}) }),
+      workloadAuthenticator(workloadIdentity),
+    ]);
+    this.#tiers = new TierDecider({
+      engine: deps.engine,
+      onError: deps.config.policies.onError,
+      askWhenResourceUnknown: deps.config.remote.askWhenResourceUnknown,
+      ...(deps.decisionCache !== undefined ? { decisionCache: deps.decisionCache } : {}),
+      ...(deps.epoch !== undefined ? { epoch: deps.epoch } : {}),
+      ...(deps.remote !== undefined ? { remote: deps.remote } : {}),
+      ...(deps.onEvaluation !== undefined ? { onEvaluation: deps.onEvaluation } : {}),
+      ...(deps.localOnly !== undefined ? { localOnly: deps.localOnly } : {}),
+    });
   }
 
-  async check(message: CheckRequestMessage): Promise<CheckOutcome> {
+  async check(message: CheckRequestMessage, options: CheckOptions = {}): Promise<CheckOutcome> {
+    const nowMs = options.nowMs ?? this.#deps.now();
+    const ctx: CallContext = { nowMs, deadlineMs: options.deadlineMs ?? nowMs + this.#deps.config.checks.defaultDeadlineMs };
     const id = this.#deps.newId();
     const set = this.#deps.store.acquire();
     if (set === undefined) return failure(id, 'policy_unavailable', undefined, 'no policy set is active');
     try {
-      const decided = await this.#decide(message, set);
+      const decided = await this.#decide(message, set, ctx);
       if ('error' in decided) return failure(id, decided.error, set.model.version, decided.detail);
       const decision: Decision = { ...decided, id, policyVersion: decided.policyVersion ?? set.model.version };
-      if (decision.allowed && this.#deps.assert !== undefined) return { kind: 'decision', decision: { ...decision, assertion: await this.#deps.assert(decision) } };
+      if (decision.allowed && this.#deps.assert !== undefined) {
+        return { kind: 'decision', decision: { ...decision, assertion: await withinDeadline(this.#deps.assert(decision), ctx, 'signing the assertion') } };
+      }
       return { kind: 'decision', decision };
     } catch (err) {
+      if (err instanceof DeadlineExceededError) return failure(id, 'deadline_exceeded', set.model.version, err.message);
       return failure(id, 'internal_error', set.model.version, err instanceof Error ? `${err.name}: ${err.message}` : String(err));
     } finally {
       this.#deps.store.release(set);
     }
   }
 
-  async #decide(message: CheckRequestMessage, set: PreparedPolicySet): Promise<Decided | { error: ErrorReason; detail: string }> {
-    const extracted = extractRequest(message, this.#deps.now(), this.#deps.config.limits);
+  async #decide(message: CheckRequestMessage, set: PreparedPolicySet, ctx: CallContext): Promise<Decided | Stop> {
+    // Extract: the request's facts, within the configured limits.
+    const extracted = extractRequest(message, ctx.nowMs, this.#deps.config.limits);
     if (!extracted.ok) return deny('request', extracted.reason, { detail: extracted.detail });
     const facts = extracted.facts;
-    if (facts.http === undefined) return this.#decideNetwork(facts, set);
+    if (facts.http === undefined) return this.#decideNetwork(facts, set, ctx);
     const httpFacts = facts as RequestFacts & { http: HttpFacts };
     const http = facts.http;
     const request = { method: http.method, path: http.rawPath, host: http.host, id: http.requestId };
 
+    // Normalise the path, refusing anything two servers could read differently.
     const path = normalizePath(http.rawPath, { maxLength: this.#deps.config.limits.maxPathBytes, allowSemicolons: this.#deps.config.paths.allowSemicolons });
     if (!path.ok) return deny('request', 'path_invalid', { request, detail: path.detail });
     request.path = path.value.path;
     const model = set.model;
     const peerTrusted = this.#deps.peerTrusted?.(facts.source) ?? false;
 
-    // Authenticate: a bearer token, or, without one, a workload on a route that accepts workloads.
-    const tokens = this.#deps.config.tokens;
-    const bearer = extractBearer(http.header(tokens.header), tokens);
-    let subject: Subject;
-    let match: RouteMatch | undefined;
-    let issuer: string | undefined;
-    if ('reason' in bearer) {
-      const workload = bearer.reason === 'token_missing' ? workloadIdentity(facts, peerTrusted) : undefined;
-      match = workload !== undefined ? model.routes.match(http.method, path.value.segments) : undefined;
-      if (workload === undefined || match === undefined || !match.route.allowWorkloads) {
-        return deny('authentication', bearer.reason, { request, tokenPresented: bearer.reason !== 'token_missing' });
-      }
-      subject = { kind: 'workload', id: workload };
-    } else {
-      const pending = this.#deps.verifier.verify(bearer.token);
-      // A cache hit answers synchronously; awaiting it anyway would cost a turn of the microtask queue.
-      const verified = pending instanceof Promise ? await pending : pending;
-      if (!verified.ok) {
-        if (verified.reason === 'jwks_unavailable') return { error: 'jwks_unavailable', detail: 'key set unavailable' };
-        return deny('authentication', verified.reason, { request, tokenPresented: true });
-      }
-      issuer = verified.token.issuer.issuer;
-      if (this.#deps.revocations?.isRevoked(verified.token.claims, Math.floor(this.#deps.now() / 1000))) {
-        return deny('authentication', 'token_revoked', { request, tokenPresented: true, issuer });
-      }
-      subject = { kind: 'user', token: verified.token };
-      match = model.routes.match(http.method, path.value.segments);
-      if (match === undefined) return deny('routing', 'route_not_found', { request, tokenPresented: true, issuer });
+    // Authenticate: a bearer token, or, without one, a workload (on routes that accept workloads).
+    const pending = this.#authenticator.authenticate(httpFacts, ctx, peerTrusted);
+    // A cached token answers synchronously; awaiting it anyway would cost a turn of the microtask queue.
+    const auth = pending instanceof Promise ? await pending : pending;
+    if (!auth.ok) {
+      if ('error' in auth) return { error: auth.error, detail: auth.detail };
+      return deny('authentication', auth.reason, { request, tokenPresented: auth.tokenPresented, issuer: auth.issuer });
     }
+    const subject: Subject = auth.subject;
+    const { issuer } = auth;
     const tokenPresented = subject.kind === 'user';
-    const built = buildHttpCall(model, httpFacts, path.value, match, subject, this.#extras(model, facts, subject, peerTrusted));
+
+    // Route.
+    const match: RouteMatch | undefined = model.routes.match(http.method, path.value.segments);
+    if (subject.kind === 'workload' && (match === undefined || !match.route.allowWorkloads)) {
+      // A workload is only a subject on routes that accept one; anywhere else the request lacks a token.
+      return deny('authentication', 'token_missing', { request, tokenPresented: false });
+    }
+    if (match === undefined) return deny('routing', 'route_not_found', { request, tokenPresented, issuer });
+
+    const built = buildHttpCall(model, httpFacts, path.value, match, subject, this.#extras(model, facts, subject, peerTrusted, ctx));
     if (built === undefined) {
       return deny('authentication', 'token_claims_invalid', { request, tokenPresented, issuer, routeId: match.route.id, detail: 'principal id claim missing' });
     }
@@ -164,11 +187,14 @@ export class CheckPipeline {
       input: call,
     };
 
+    // Limit.
     const riskClass = model.mapping.riskClasses[match.route.risk];
-    const limited = this.#rateLimit(match.route.risk, riskClass, call.principal, facet.tenant);
+    const limiter = this.#deps.rateLimiter;
+    const limited = limiter === undefined ? undefined : limitRate(limiter, match.route.risk, riskClass, call.principal, facet.tenant, ctx.nowMs);
     if (limited !== undefined) return deny('rate-limit', 'rate_limited', { ...facet, rateLimit: limited });
 
-    const { evaluation, source, remote, policyVersion } = await this.#authorize(set, call, riskClass);
+    // Decide by risk tier, then step-up.
+    const { evaluation, source, remote, policyVersion } = await this.#tiers.decide(set, call, riskClass, ctx);
     const stepUp = stepUpFor(evaluation, model);
     return {
       ...NONE,
@@ -185,10 +211,10 @@ export class CheckPipeline {
     };
   }
 
-  async #decideNetwork(facts: RequestFacts, set: PreparedPolicySet): Promise<Decided> {
+  async #decideNetwork(facts: RequestFacts, set: PreparedPolicySet, ctx: CallContext): Promise<Decided> {
     const call = buildNetworkCall(set.model, facts);
     if (call === undefined) return deny('request', 'peer_unauthenticated', {});
-    const { evaluation, source, remote, policyVersion } = await this.#authorize(set, call, set.model.mapping.riskClasses.medium);
+    const { evaluation, source, remote, policyVersion } = await this.#tiers.decide(set, call, set.model.mapping.riskClasses.medium, ctx);
     return {
       ...NONE,
       allowed: evaluation.allowed,
@@ -207,91 +233,17 @@ export class CheckPipeline {
   }
 
   /** Peer and risk facts go into the context only when some policy reads them (and so the schema declares them). */
-  #extras(model: PolicyModel, facts: RequestFacts, subject: Subject, peerTrusted: boolean): CallExtras {
+  #extras(model: PolicyModel, facts: RequestFacts, subject: Subject, peerTrusted: boolean, ctx: CallContext): CallExtras {
     const reads = model.contextReads;
     const reads_ = (root: string) => reads === 'all' || reads.some((r) => r.path[0] === root);
     const peer = reads_('peer') ? workloadIdentity(facts, peerTrusted) : undefined;
     let risk: CallExtras['risk'];
     if (reads_('risk')) {
       const key = subject.kind === 'user' ? `u:${subject.token.issuer.issuer}:${subject.token.claims.sub}` : `w:${subject.id}`;
-      const recent = this.#deps.requestRate?.hit(key, this.#deps.now()) ?? 0;
+      const recent = this.#deps.requestRate?.hit(key, ctx.nowMs) ?? 0;
       risk = riskSignals(facts, this.#deps.config.riskSignals, peerTrusted, recent);
     }
     return { peer, risk };
-  }
-
-  #rateLimit(riskName: string, riskClass: RiskClassSettings, principal: { type: string; id: string }, tenant: string | undefined): RateLimitState | undefined {
-    const limiter = this.#deps.rateLimiter;
-    const { perPrincipal, perTenant } = riskClass.rateLimit;
-    if (limiter === undefined || (perPrincipal === undefined && perTenant === undefined)) return undefined;
-    const now = this.#deps.now();
-    if (perPrincipal !== undefined) {
-      const wait = limiter.take(`principal:${riskName}:${principal.type}:${principal.id}`, perPrincipal, now);
-      if (wait > 0) return { scope: 'principal', burst: perPrincipal.burst, windowSeconds: Math.max(1, Math.ceil(perPrincipal.burst / perPrincipal.rps)), retryAfterSeconds: wait };
-    }
-    if (perTenant !== undefined && tenant !== undefined) {
-      const wait = limiter.take(`tenant:${riskName}:${tenant}`, perTenant, now);
-      if (wait > 0) return { scope: 'tenant', burst: perTenant.burst, windowSeconds: Math.max(1, Math.ceil(perTenant.burst / perTenant.rps)), retryAfterSeconds: wait };
-    }
-    return undefined;
-  }
-
-  /**
-   * The decision itself, by risk class: a class that requires it (or a resource the local store does not
-   * know) is asked of the remote tier within the class's budget; if that fails, a closed class denies and
-   * an open one falls back to the local engine. Everything else is decided locally, from the cache when
-   * the class allows reuse.
-   */
-  async #authorize(set: PreparedPolicySet, call: CedarCall, riskClass: RiskClassSettings): Promise<Authorized> {
-    const remote = this.#deps.remote;
-    if (this.#deps.localOnly === true) return this.#local(set, call, 0);
-    const required = riskClass.remote;
-    const unknownResource = remote !== undefined && this.#deps.config.remote.askWhenResourceUnknown && set.model.entities.get(call.resource) === undefined;
-    if (!required && !unknownResource) return this.#local(set, call, riskClass.cacheTtlSeconds);
-
-    const key = decisionKey(set.model.version, this.#deps.epoch?.() ?? 0, call, set.model.contextReads);
-    const cache = this.#deps.decisionCache;
-    const now = this.#deps.now();
-    const cached = riskClass.cacheTtlSeconds > 0 ? cache?.get(key, now) : undefined;
-    if (cached !== undefined) return { evaluation: cached, source: 'cache', remote: undefined };
-    const answer = remote !== undefined ? await remote.decide(call, riskClass.budgetMs, key) : ({ ok: false, result: 'error', ms: 0 } as const);
-    if (answer.ok) {
-      if (riskClass.cacheTtlSeconds > 0) cache?.set(key, answer.evaluation, riskClass.cacheTtlSeconds * 1000, now);
-      return { evaluation: answer.evaluation, source: 'remote', remote: { result: 'ok', failureMode: undefined, ms: answer.ms }, policyVersion: answer.policyVersion };
-    }
-    if (required && riskClass.failureMode === 'closed') {
-      return {
-        evaluation: { allowed: false, reason: 'remote_unavailable', policies: [], errors: [], detail: `remote decision ${answer.result} after ${answer.ms} ms` },
-        source: 'remote',
-        remote: { result: answer.result, failureMode: 'closed', ms: answer.ms },
-      };
-    }
-    // The local answer stands in for the remote one. It is never cached: once the remote tier is back, the
-    // next request must be asked of it again, not answered with what was decided while it was away.
-    return {
-      evaluation: this.#evaluate(set, call),
-      source: 'fallback',
-      remote: { result: answer.result, failureMode: required ? 'open' : undefined, ms: answer.ms },
-    };
-  }
-
-  #local(set: PreparedPolicySet, call: CedarCall, ttlSeconds: number): Authorized {
-    const cache = this.#deps.decisionCache;
-    if (cache === undefined || ttlSeconds === 0) return { evaluation: this.#evaluate(set, call), source: 'engine', remote: undefined };
-    const key = decisionKey(set.model.version, this.#deps.epoch?.() ?? 0, call, set.model.contextReads);
-    const now = this.#deps.now();
-    const cached = cache.get(key, now);
-    if (cached !== undefined) return { evaluation: cached, source: 'cache', remote: undefined };
-    const evaluation = this.#evaluate(set, call);
-    cache.set(key, evaluation, ttlSeconds * 1000, now);
-    return { evaluation, source: 'engine', remote: undefined };
-  }
-
-  #evaluate(set: PreparedPolicySet, call: CedarCall): Evaluation {
-    const start = process.hrtime.bigint();
-    const evaluation = evaluateCall(this.#deps.engine, set, call, this.#deps.config.policies.onError);
-    this.#deps.onEvaluation?.(Number(process.hrtime.bigint() - start) / 1e9);
-    return evaluation;
   }
 }
 

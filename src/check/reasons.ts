@@ -8,7 +8,7 @@ export type Outcome = 'allow' | 'deny' | 'error';
 export interface ReasonSpec {
   readonly outcome: Outcome;
   /** HTTP status of the answer (allow: 200). For `error` reasons: the gRPC status code name. */
-  readonly status: number | 'UNAVAILABLE' | 'INTERNAL';
+  readonly status: number | 'UNAVAILABLE' | 'INTERNAL' | 'DEADLINE_EXCEEDED';
   /** One line for humans; the long form lives in docs/reasons.md. */
   readonly summary: string;
 }
@@ -49,6 +49,7 @@ export const REASONS = {
 
   policy_unavailable: { outcome: 'error', status: 'UNAVAILABLE', summary: 'No policy set is active yet.' },
   jwks_unavailable: { outcome: 'error', status: 'UNAVAILABLE', summary: "The issuer's key set could not be fetched and no copy is held." },
+  deadline_exceeded: { outcome: 'error', status: 'DEADLINE_EXCEEDED', summary: "The call's deadline passed while authzd waited (key set, remote tier, assertion)." },
   internal_error: { outcome: 'error', status: 'INTERNAL', summary: 'An unexpected failure inside authzd.' },
 } as const satisfies Record<string, ReasonSpec>;
 

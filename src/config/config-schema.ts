@@ -105,6 +105,12 @@ const ConfigObject = z.strictObject({
       maxRequestEntities: z.number().int().min(1).max(1_000_000).default(5_000),
     })
     .prefault({}),
+  checks: z
+    .strictObject({
+      /** Deadline of a check whose caller sets none (Envoy sends its ext_authz timeout as the gRPC deadline). */
+      defaultDeadlineMs: duration(10, 600_000).default(1_000),
+    })
+    .prefault({}),
   // How request paths are read (src/check/normalize-path.ts).
   paths: z
     .strictObject({

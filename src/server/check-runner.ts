@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { CheckOptions } from '../check/check-pipeline.js';
 import type { CheckRequestMessage } from '../check/check-request.js';
 import type { CheckOutcome } from '../check/decision.js';
 import { type RecordSinks, recordOutcome } from '../check/record-outcome.js';
@@ -7,9 +8,9 @@ export interface CheckRunner {
   /**
    * Decides one call and records it (metrics, audit, then observers such as shadow evaluation) before
    * resolving; never rejects. Every transport (gRPC, HTTP) goes through here, so a side effect added once
-   * applies to all of them.
+   * applies to all of them. `deadlineMs` (epoch ms): when the caller gives up; absent, the configured default.
    */
-  run(message: CheckRequestMessage): Promise<CheckOutcome>;
+  run(message: CheckRequestMessage, deadlineMs?: number): Promise<CheckOutcome>;
   /** Calls received and not yet recorded, over all transports. */
   readonly inflight: number;
   /** Resolves when no call is in flight. */
@@ -17,10 +18,14 @@ export interface CheckRunner {
 }
 
 export function createCheckRunner(deps: {
-  pipeline: { check(message: CheckRequestMessage): Promise<CheckOutcome> };
+  pipeline: { check(message: CheckRequestMessage, options?: CheckOptions): Promise<CheckOutcome> };
   sinks: RecordSinks;
   /** The active policy version, for the audit event of an unexpected failure. */
   version: () => string | undefined;
+  /** The clock the pipeline reads (read once per call, here); default Date.now. */
+  now?: () => number;
+  /** Deadline of a call whose caller sets none (checks.defaultDeadlineMs); default 1 s. */
+  defaultDeadlineMs?: number;
   observe?: (message: CheckRequestMessage, outcome: CheckOutcome) => void;
 }): CheckRunner {
   const { sinks } = deps;
@@ -31,16 +36,22 @@ export function createCheckRunner(deps: {
       return inflight;
     },
     idle: () => (inflight === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
-    async run(message) {
+    async run(message, deadlineMs) {
       const started = process.hrtime.bigint();
+      const nowMs = (deps.now ?? Date.now)();
+      const deadline = deadlineMs ?? nowMs + (deps.defaultDeadlineMs ?? 1_000);
       inflight++;
       sinks.metrics.inflight.inc();
       try {
         const outcome = await deps.pipeline
-          .check(message)
+          .check(message, { nowMs, deadlineMs: deadline })
           .catch((err: unknown): CheckOutcome => ({ kind: 'error', failure: { id: randomUUID(), reason: 'internal_error', policyVersion: deps.version(), detail: String(err) } }));
+        const latencySeconds = Number(process.hrtime.bigint() - started) / 1e9;
         try {
-          recordOutcome(outcome, Number(process.hrtime.bigint() - started) / 1e9, sinks);
+          recordOutcome(outcome, latencySeconds, sinks);
+          if (nowMs + latencySeconds * 1000 > deadline) {
+            sinks.metrics.lateAnswers.inc({ decision: outcome.kind === 'error' ? 'error' : outcome.decision.allowed ? 'allow' : 'deny' });
+          }
           deps.observe?.(message, outcome);
         } catch (err) {
           sinks.logger.error({ err: String(err) }, 'recording a decision failed');

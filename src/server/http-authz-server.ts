@@ -44,6 +44,7 @@ const ERROR_ANSWERS: Readonly<Record<CheckFailure['reason'], { status: number; e
   policy_unavailable: { status: 503, error: 'service_unavailable' },
   jwks_unavailable: { status: 503, error: 'service_unavailable' },
   internal_error: { status: 500, error: 'internal_server_error' },
+  deadline_exceeded: { status: 504, error: 'gateway_timeout' },
 };
 
 /**

@@ -12,9 +12,6 @@ import { RateLimiter } from '../check/rate-limiter.js';
 import { RemoteDecider } from '../check/remote-decider.js';
 import { RequestRate } from '../check/request-rate.js';
 import { createPeerTrust } from '../check/trusted-peer.js';
-import type { CheckRequestMessage } from '../check/check-request.js';
-import { httpAnswer } from '../check/http-answer.js';
-import { toCheckResponse } from '../check/to-check-response.js';
 import type { Config } from '../config/config-schema.js';
 import { BundleFollower } from '../bundle/bundle-follower.js';
 import { RevocationFollower } from '../revocation/revocation-follower.js';
@@ -28,6 +25,7 @@ import { TokenVerifier } from '../token/token-verifier.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
 import { startHttpAuthzServer } from './http-authz-server.js';
 import { createCheckRunner } from './check-runner.js';
+import { grpcCheckService } from './grpc-check-service.js';
 import { healthHandlers, Readiness } from './health-service.js';
 import { isLocalOnly, listenAddress } from './listen-address.js';
 import { loadAuthzdProtos } from './load-protos.js';
@@ -227,19 +225,15 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.grpc.maxReceiveMessageBytes,
   });
-  const runner = createCheckRunner({ pipeline, sinks, version: () => store.version, ...(shadow !== undefined ? { observe: (m, o) => shadow.observe(m, o) } : {}) });
-  server.addService(protos.authorization, {
-    Check(call: grpc.ServerUnaryCall<CheckRequestMessage, unknown>, callback: grpc.sendUnaryData<unknown>) {
-      void runner.run(call.request).then((outcome) => {
-        if (outcome.kind === 'error') {
-          const code = outcome.failure.reason === 'internal_error' ? grpc.status.INTERNAL : grpc.status.UNAVAILABLE;
-          callback({ code, details: outcome.failure.reason });
-        } else {
-          callback(null, toCheckResponse(outcome.decision, httpAnswer(outcome.decision, config)));
-        }
-      });
-    },
+  const runner = createCheckRunner({
+    pipeline,
+    sinks,
+    version: () => store.version,
+    now,
+    defaultDeadlineMs: config.checks.defaultDeadlineMs,
+    ...(shadow !== undefined ? { observe: (m, o) => shadow.observe(m, o) } : {}),
   });
+  server.addService(protos.authorization, grpcCheckService(runner, config));
   server.addService(protos.health, healthHandlers(readiness));
   if (config.grpc.reflection) new ReflectionService(protos.definition).addToServer(server);
 

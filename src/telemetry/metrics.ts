@@ -175,6 +175,12 @@ export function createMetrics(registry: Registry) {
       help: 'Check calls received and not yet answered.',
       registers,
     }),
+    lateAnswers: new Counter({
+      name: 'authzd_checks_late_total',
+      help: "Check calls answered after their deadline (the caller had given up), by decision (allow, deny, error).",
+      labelNames: ['decision'] as const,
+      registers,
+    }),
     // Aggregators say how the primary combines workers' values when --workers > 1 (default: sum).
     policyInfo: new Gauge({
       name: 'authzd_policy_info',

@@ -49,9 +49,10 @@ export function envoyAuthorizationClient(address: string) {
   const Client = loaded.envoy.service.auth.v3.Authorization;
   const client = new Client(address, grpc.credentials.createInsecure());
   return {
-    check(request: unknown): Promise<any> {
+    /** `deadlineMs`: the deadline Envoy would send (its ext_authz `timeout`), as grpc-timeout. */
+    check(request: unknown, options: { deadlineMs?: number } = {}): Promise<any> {
       return new Promise((resolve, reject) => {
-        client.Check(request, { deadline: Date.now() + 10_000 }, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res)));
+        client.Check(request, { deadline: Date.now() + (options.deadlineMs ?? 10_000) }, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res)));
       });
     },
     close: () => client.close(),
