@@ -10,7 +10,7 @@ import {
   type RevocationRequest,
 } from '../revocation/revocation-entry.js';
 import type { Logger } from '../telemetry/create-logger.js';
-import { probeLinkableDir, removeStaleFiles, writeDurably } from './write-durably.js';
+import { probeLinkableDir, removeStaleFiles, writeDurably } from '../util/write-durably.js';
 
 export interface RevocationStoreOptions {
   /** The store's directory (`<--data>/revocations`). Several replicas may share it. */
