@@ -133,7 +133,7 @@ export class CheckPipeline {
       // A cache hit answers synchronously; awaiting it anyway would cost a turn of the microtask queue.
       const verified = pending instanceof Promise ? await pending : pending;
       if (!verified.ok) {
-        if (verified.reason === 'jwks_unavailable') return { error: 'jwks_unavailable', detail: 'key set unavailable' };
+        if (verified.reason === 'jwks_unavailable') return { error: 'jwks_unavailable', detail: verified.detail };
         return deny('authentication', verified.reason, { request, tokenPresented: true });
       }
       issuer = verified.token.issuer.issuer;
