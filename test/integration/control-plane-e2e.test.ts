@@ -96,7 +96,6 @@ describe('control plane -> sidecar', () => {
     expect(d).toMatchObject({ allowed: false, reason: 'policy_denied' });
     expect(revisionOf(d.version)).toBeGreaterThan(revisions.at(-1)!);
     revisions.push(revisionOf(d.version));
-    expect(timings.publishToDeny).toBeLessThan(2_000);
     writeFileSync(file, '// maintenance over\n');
     const third = await until('the third revision', async () => {
       const r = await decide(token);
@@ -104,6 +103,8 @@ describe('control plane -> sidecar', () => {
     });
     expect(revisionOf(third.version)).toBeGreaterThan(revisions.at(-1)!);
     revisions.push(revisionOf(third.version));
+    // Checked last, so that a slow run does not leave the blanket forbid in place for the tests after it.
+    expect(timings.publishToDeny).toBeLessThan(2_000);
   });
 
   it('a revocation denies a previously allowed token within two seconds', async () => {
