@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/config-schema.js';
 import type { BundleInfo } from '../policy/compile-messages.js';
@@ -8,6 +8,7 @@ import type { Logger } from '../telemetry/create-logger.js';
 import { abortableSleep } from '../util/abortable-sleep.js';
 import { backoffDelay } from '../util/backoff-delay.js';
 import { FetchError, type FetchFailure } from '../util/http-get.js';
+import { replaceDurably } from '../util/write-durably.js';
 import { fetchBundle } from './fetch-bundle.js';
 
 /** Where a bundle update failed, for metrics and logs. */
@@ -45,6 +46,8 @@ export class BundleFollower {
   readonly #stop = new AbortController();
   #etag: string | undefined;
   #revision: number | undefined;
+  /** The rollback floor while nothing is active: the revision recorded with a cached bundle that was refused. */
+  #floor: number | undefined;
   #running: Promise<void> | undefined;
 
   constructor(deps: BundleFollowerDeps) {
@@ -55,18 +58,24 @@ export class BundleFollower {
     return this.#revision;
   }
 
-  /** Activates the bundle persisted in the cache directory, re-verified. False when there is none usable. */
+  /**
+   * Activates the bundle persisted in the cache directory, re-verified. False when there is none usable.
+   * A cached bundle that no longer verifies (a key rotated out, damage on disk) is not served, but the
+   * revision recorded beside it stays the rollback floor: losing the cached copy must not let an older,
+   * validly signed bundle be replayed.
+   */
   async loadCache(): Promise<boolean> {
     const dir = this.#deps.config.cacheDir;
     if (dir === undefined) return false;
     let bytes: Uint8Array;
-    let etag: string | undefined;
+    let meta: { etag?: unknown; revision?: unknown };
     try {
       bytes = await readFile(path.join(dir, CACHE_FILE));
-      etag = (JSON.parse(await readFile(path.join(dir, CACHE_META), 'utf8')) as { etag?: string }).etag;
+      meta = JSON.parse(await readFile(path.join(dir, CACHE_META), 'utf8')) as typeof meta;
     } catch {
       return false;
     }
+    const etag = typeof meta.etag === 'string' ? meta.etag : undefined;
     try {
       const info = await this.#deps.activate(bytes, undefined);
       this.#etag = etag;
@@ -76,6 +85,10 @@ export class BundleFollower {
       return true;
     } catch (err) {
       this.#fail(err, 'cached bundle');
+      if (Number.isSafeInteger(meta.revision) && (meta.revision as number) > 0) {
+        this.#floor = meta.revision as number;
+        this.#deps.logger.info({ minRevision: this.#floor, cacheDir: dir }, 'the refused cached bundle\'s revision stays the floor: older revisions are refused as rollbacks');
+      }
       return false;
     }
   }
@@ -134,7 +147,7 @@ export class BundleFollower {
 
   async #apply(bytes: Uint8Array, etag: string | undefined): Promise<boolean> {
     try {
-      const info = await this.#deps.activate(bytes, this.#revision);
+      const info = await this.#deps.activate(bytes, this.#revision ?? this.#floor);
       this.#etag = etag;
       this.#revision = info.revision;
       this.#deps.onActivated?.(info, 'server');
@@ -153,9 +166,9 @@ export class BundleFollower {
     const dir = this.#deps.config.cacheDir;
     if (dir === undefined) return;
     try {
-      await mkdir(dir, { recursive: true });
-      await writeAtomically(path.join(dir, CACHE_FILE), bytes);
-      await writeAtomically(path.join(dir, CACHE_META), JSON.stringify({ etag, revision: info.revision, digest: info.digest, savedAt: new Date().toISOString() }));
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await replaceDurably(path.join(dir, CACHE_FILE), bytes);
+      await replaceDurably(path.join(dir, CACHE_META), JSON.stringify({ etag, revision: info.revision, digest: info.digest, savedAt: new Date().toISOString() }));
     } catch (err) {
       this.#deps.logger.warn({ err: (err as Error).message, cacheDir: dir }, 'could not persist the bundle cache; serving continues');
     }
@@ -173,10 +186,4 @@ export class BundleFollower {
     this.#deps.onFailure?.(failure);
     this.#deps.logger.error({ ...failure, detail: err instanceof Error ? err.message : String(err), activeRevision: this.#revision }, `${what} failed; the active policy set keeps serving`);
   }
-}
-
-async function writeAtomically(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, data, { mode: 0o600 });
-  await rename(tmp, file);
 }

@@ -21,6 +21,8 @@ Authors, signs and serves policy bundles and the revocation feed (docs/control-p
                            AUTHZD_CP_INGEST_TOKEN; without one, only the admin token may append)
   --history N              bundles kept on disk (default 50)
   --decision-retention-days N   daily decision files kept under DIR/decisions (default 30)
+  --min-revision N         publish no bundle revision below N (revisions are at least the Unix time in
+                           seconds anyway; this is for a clock that was once ahead, docs/operations.md)
 
 signals: SIGTERM/SIGINT answer parked long polls, drain and exit 0; SIGHUP publishes the policy directory now.`;
 
@@ -38,6 +40,7 @@ export const CONTROL_PLANE_FLAGS = {
   'ingest-token-file': { type: 'string' },
   history: { type: 'string' },
   'decision-retention-days': { type: 'string' },
+  'min-revision': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

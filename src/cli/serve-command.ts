@@ -156,6 +156,9 @@ async function runWorker(config: Config): Promise<number> {
     if (message.type === 'authzd:shutdown') app.shutdown().then(() => process.exit(0), () => process.exit(1));
     if (message.type === 'authzd:reload') app.reloadPolicies().catch(() => {});
   });
-  process.send?.({ type: 'authzd:ready' });
+  // The primary's /readyz is on while every worker can decide.
+  const report = (status: string) => process.send?.({ type: status === 'SERVING' ? 'authzd:ready' : 'authzd:not-ready' });
+  app.readiness.watch(report);
+  report(app.readiness.status);
   return new Promise<number>(() => {});
 }

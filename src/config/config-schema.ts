@@ -141,6 +141,10 @@ const ConfigObject = z.strictObject({
       url: z.url({ protocol: /^https?$/ }).optional(),
       tokenFile: z.string().min(1).optional(),
       tokenEnv: z.string().min(1).optional(),
+      // Where the revocation list is persisted; bundle.cacheDir when unset (docs/configuration.md).
+      cacheDir: z.string().min(1).optional(),
+      // A persisted list last in sync longer ago than this does not make a restarted sidecar ready.
+      cacheMaxAgeSeconds: z.number().int().min(0).max(366 * 86_400).default(3600),
       pollWaitSeconds: z.number().int().min(0).max(60).default(30),
       pollIntervalSeconds: z.number().int().min(1).max(3600).default(5),
       requestTimeoutMs: duration(100, 120_000).default(10_000),
@@ -197,6 +201,8 @@ const ConfigObject = z.strictObject({
       scheme: z.string().min(1).default('Bearer'),
       maxBytes: z.number().int().min(256).max(1024 * 1024).default(8192),
       clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+      // Where the last good remote JWKS of each issuer is persisted; bundle.cacheDir when unset.
+      cacheDir: z.string().min(1).optional(),
       issuers: z.array(IssuerSchema).default([]),
     })
     .prefault({})

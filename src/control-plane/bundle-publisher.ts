@@ -52,6 +52,10 @@ export interface BundlePublisherOptions {
   /** The publication gate: problems that stop a policy set, empty when it may ship. */
   readonly validate: (files: PolicyFiles) => Promise<string[]>;
   readonly logger?: Logger;
+  /** Epoch milliseconds; revisions are at least the current Unix time in seconds (see nextRevision). */
+  readonly now?: () => number;
+  /** No revision below this is published (`--min-revision`: a floor for a clock that was once ahead). */
+  readonly minRevision?: number;
 }
 
 const MAX_PUBLISH_ATTEMPTS = 20;
@@ -59,7 +63,7 @@ const MAX_PUBLISH_ATTEMPTS = 20;
 /**
  * Turns policy sets into signed, numbered bundles and keeps track of the one being served. Publications
  * are serialized; each one validates the set, skips it when its files equal the current bundle's, signs
- * it as the next revision (above every revision on disk and the current one), stores it, and moves the
+ * it as the next revision (see nextRevision), stores it, and moves the
  * pointer. Bundles read back from disk (at start, or published by a replica sharing the directory) are
  * verified with the signing key's public half before they are served.
  */
@@ -101,7 +105,7 @@ export class BundlePublisher {
         await this.#syncLocked();
         const current = this.#current;
         if (current !== undefined && sameHashes(current.fileHashes, hashes)) return { result: 'unchanged', bundle: current };
-        const revision = Math.max((await this.#options.repository.revisions())[0] ?? 0, current?.revision ?? 0) + 1;
+        const revision = nextRevision((await this.#options.repository.revisions())[0] ?? 0, current?.revision ?? 0, (this.#options.now ?? Date.now)(), this.#options.minRevision ?? 0);
         let bytes: Uint8Array;
         try {
           bytes = await buildBundle(files, { ...this.#signing(), revision, scope: this.#options.scope, metadata });
@@ -245,6 +249,19 @@ export class BundlePublisher {
     this.#queue = run.catch(() => {});
     return run;
   }
+}
+
+/**
+ * The revision of the next publication: above every revision on disk and the one served, and at least the
+ * current Unix time in seconds (and `minRevision`). Counting alone restarts at 1 when `--data` is lost, and
+ * every sidecar then refuses the new bundles as rollbacks below the revision it holds; the clock carries
+ * the order across a lost data folder. Replicas sharing `--data` still never reuse a number (link(2) claims
+ * it), and a replica whose clock is behind another's continues from the highest revision on disk, so
+ * revisions only grow whatever the skew. Publications faster than one a second run ahead of the clock by
+ * one per publication; the clock catches up.
+ */
+export function nextRevision(highestOnDisk: number, served: number, nowMs: number, minRevision: number): number {
+  return Math.max(highestOnDisk + 1, served + 1, Math.floor(nowMs / 1000), minRevision);
 }
 
 function infoOf(bundle: PublishedBundle, current: boolean): RevisionInfo {

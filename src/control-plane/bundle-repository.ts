@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { link, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { probeLinkableDir, removeStaleFiles, writeDurably } from './write-durably.js';
+import { probeLinkableDir, removeStaleFiles, writeDurably } from '../util/write-durably.js';
 
 /** What `current.json` records: the revision being served. */
 export interface BundlePointer {

@@ -4,7 +4,7 @@ import { DEFAULT_BUNDLE_LIMITS } from '../bundle/bundle-limits.js';
 import type { PolicyEngine } from '../policy/policy-engine.js';
 import type { PolicyFiles } from '../policy/policy-files.js';
 import type { PolicyStore } from '../policy/policy-store.js';
-import { parseRevocationRequest } from '../revocation/revocation-entry.js';
+import { FEED_ID, parseRevocationRequest } from '../revocation/revocation-entry.js';
 import type { Logger } from '../telemetry/create-logger.js';
 import { API_ERRORS, type ApiError } from './api-errors.js';
 import type { BundlePublisher, PublishedBundle, PublishOutcome } from './bundle-publisher.js';
@@ -221,20 +221,22 @@ export class ControlPlaneApi {
     if (!this.#deps.isReader(req.headers.authorization)) return this.#error(res, 'unauthorized', 'a read token is required');
     const since = nonNegativeInteger(url.searchParams.get('since') ?? '0');
     if (since === undefined) return this.#error(res, 'invalid_request', 'since: expected a non-negative integer sequence number');
+    const feed = url.searchParams.get('feed') ?? undefined;
+    if (feed !== undefined && !FEED_ID.test(feed)) return this.#error(res, 'invalid_request', 'feed: expected the feed id of an earlier page');
     const wait = waitSeconds(url);
     if (wait === undefined) return this.#error(res, 'invalid_request', `wait: expected whole seconds, 0 to ${MAX_WAIT_SECONDS}`);
     const store = this.#deps.revocations;
     const answer = () => {
-      if (!res.destroyed) this.#json(res, 200, store.page(since), { 'cache-control': 'no-store' });
+      if (!res.destroyed) this.#json(res, 200, store.page(since, feed), { 'cache-control': 'no-store' });
     };
-    if (wait === 0 || this.#closing || !store.isCurrent(since)) return answer();
+    if (wait === 0 || this.#closing || !store.isCurrent(since, feed)) return answer();
     const deadline = this.#deps.now() + wait * 1000;
     let cancel = () => {};
     const onClose = () => cancel();
     const park = () => {
       cancel = this.#deps.revocationWaiters.add(deadline, (reason) => {
         // A change that did not move the sequence (compaction) does not end the wait.
-        if (reason === 'changed' && store.isCurrent(since) && this.#deps.now() < deadline) return park();
+        if (reason === 'changed' && store.isCurrent(since, feed) && this.#deps.now() < deadline) return park();
         res.off('close', onClose);
         answer();
       });

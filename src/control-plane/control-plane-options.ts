@@ -20,6 +20,8 @@ export interface ControlPlaneOptions {
   readonly history: number;
   /** Daily decision files kept under `--data/decisions`, today's included (default 30). */
   readonly decisionRetentionDays?: number;
+  /** `--min-revision`: no bundle is published below this revision. */
+  readonly minRevision?: number;
   readonly timing: ControlPlaneTiming;
 }
 
@@ -65,6 +67,7 @@ export interface ControlPlaneFlags {
   readonly 'ingest-token-file'?: string;
   readonly history?: string;
   readonly 'decision-retention-days'?: string;
+  readonly 'min-revision'?: string;
 }
 
 export const DEFAULT_BUNDLE_NAME = 'default';
@@ -118,6 +121,12 @@ export async function resolveControlPlaneOptions(
     decisionRetentionDays = /^\d{1,5}$/.test(retention) ? Number(retention) : NaN;
     if (!(decisionRetentionDays >= 1 && decisionRetentionDays <= 3650)) problems.push(`--decision-retention-days ${JSON.stringify(retention)}: a whole number of days from 1 to 3650`);
   }
+  let minRevision: number | undefined;
+  const floor = flags['min-revision'];
+  if (floor !== undefined) {
+    minRevision = /^\d{1,16}$/.test(floor) ? Number(floor) : NaN;
+    if (!(Number.isSafeInteger(minRevision) && minRevision >= 1)) problems.push(`--min-revision ${JSON.stringify(floor)}: a positive whole number (at most 2^53 - 1)`);
+  }
   if (policies !== '') {
     const isDir = await stat(policies).then(
       (s) => s.isDirectory(),
@@ -146,6 +155,7 @@ export async function resolveControlPlaneOptions(
     ingestToken,
     history,
     decisionRetentionDays,
+    ...(minRevision !== undefined ? { minRevision } : {}),
     timing: { ...DEFAULT_TIMING, ...timing },
   };
 }

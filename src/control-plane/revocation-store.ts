@@ -3,6 +3,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { link, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  FEED_ID,
   isLiveRevocation,
   parseRevocationEntry,
   type RevocationEntry,
@@ -10,7 +11,7 @@ import {
   type RevocationRequest,
 } from '../revocation/revocation-entry.js';
 import type { Logger } from '../telemetry/create-logger.js';
-import { probeLinkableDir, removeStaleFiles, writeDurably } from './write-durably.js';
+import { probeLinkableDir, removeStaleFiles, writeDurably } from '../util/write-durably.js';
 
 export interface RevocationStoreOptions {
   /** The store's directory (`<--data>/revocations`). Several replicas may share it. */
@@ -33,6 +34,7 @@ export class RevocationStoreError extends Error {
 }
 
 const ENTRY_FILE = /^(\d{16})\.json$/;
+const FEED_FILE = 'feed.json';
 const entryName = (seq: number) => `${String(seq).padStart(16, '0')}.json`;
 const TMP_MAX_AGE_MS = 3_600_000;
 const MAX_ALLOCATION_ATTEMPTS = 1_000;
@@ -71,6 +73,7 @@ export class RevocationStore {
   /** The highest number known to be gone (compacted): clients behind it need a reset. */
   #horizon = 0;
   #queue: Promise<unknown> = Promise.resolve();
+  #feed = '';
 
   private constructor(options: RevocationStoreOptions) {
     this.#entriesDir = path.join(options.dir, 'entries');
@@ -89,9 +92,18 @@ export class RevocationStore {
     } catch (err) {
       throw new RevocationStoreError(`${options.dir}: not usable for revocations (needs a writable directory with hard links): ${(err as Error).message}`);
     }
+    store.#feed = await store.#feedId(path.join(options.dir, FEED_FILE));
     await store.scan();
     await store.compact();
     return store;
+  }
+
+  /**
+   * This feed's identity, made once with the storage (`feed.json`) and shared by replicas on the same
+   * directory. Lost data means a new id: clients then know the numbers they hold belong to another feed.
+   */
+  get feed(): string {
+    return this.#feed;
   }
 
   /** The highest sequence number issued (0 when none). */
@@ -141,11 +153,12 @@ export class RevocationStore {
 
   /**
    * The feed from `since`: live entries newer than it, or the whole live set with `reset` when `since` is
-   * 0, behind what compaction kept, or ahead of this store (a client of a wiped or different store).
+   * 0, behind what compaction kept, ahead of this store, or counted in another feed than this one (`feed`,
+   * the id the client last saw; a client of a wiped or different store).
    */
-  page(since: number): RevocationFeedPage {
+  page(since: number, feed?: string): RevocationFeedPage {
     const now = this.#nowSeconds();
-    const reset = since === 0 || since > this.#max || since < this.#horizon;
+    const reset = since === 0 || since > this.#max || since < this.#horizon || (feed !== undefined && feed !== this.#feed);
     const sorted = this.#sortedEntries();
     let start = 0;
     if (!reset) {
@@ -158,12 +171,12 @@ export class RevocationStore {
     }
     const entries: RevocationEntry[] = [];
     for (let i = start; i < sorted.length; i++) if (isLiveRevocation(sorted[i]!, now)) entries.push(sorted[i]!);
-    return { seq: this.#max, reset, entries };
+    return { feed: this.#feed, seq: this.#max, reset, entries };
   }
 
-  /** Whether a client at `since` has nothing to learn (a long poll should wait). */
-  isCurrent(since: number): boolean {
-    return since === this.#max;
+  /** Whether a client at `since` (of feed `feed`, when it says) has nothing to learn (a long poll should wait). */
+  isCurrent(since: number, feed?: string): boolean {
+    return since === this.#max && (feed === undefined || feed === this.#feed);
   }
 
   /** Picks up entries other replicas wrote and drops entries they compacted. */
@@ -224,6 +237,31 @@ export class RevocationStore {
       clearInterval(rescanTimer);
       clearInterval(compactTimer);
     };
+  }
+
+  /** Reads the feed id, or creates it; link(2) makes one replica's id the id when two start together. */
+  async #feedId(file: string): Promise<string> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const parsed = JSON.parse(await readFile(file, 'utf8')) as { feed?: unknown };
+        if (typeof parsed.feed !== 'string' || !FEED_ID.test(parsed.feed)) throw new Error('expected {"feed": "<id>"}');
+        return parsed.feed;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          throw new RevocationStoreError(`${file}: unreadable (${(err as Error).message}); delete it to start a new feed (sidecars keep what they hold)`);
+        }
+      }
+      const tmp = path.join(this.#tmpDir, `${process.pid}-${randomUUID()}.json`);
+      await writeDurably(tmp, `${JSON.stringify({ feed: randomUUID(), createdAt: this.#nowSeconds() })}\n`);
+      try {
+        await link(tmp, file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      } finally {
+        await unlink(tmp).catch(() => {});
+      }
+    }
+    throw new RevocationStoreError(`${file}: could not be created`);
   }
 
   async #scanLocked(): Promise<void> {

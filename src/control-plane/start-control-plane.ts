@@ -103,6 +103,8 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
     history: options.history,
     validate: (files) => validatePolicyFiles(files, { tests: directoryTests.get(files), engine }),
     logger,
+    now,
+    ...(options.minRevision !== undefined ? { minRevision: options.minRevision } : {}),
   });
 
   const policyStore = new PolicyStore(engine);

@@ -31,6 +31,11 @@ export type RevocationRequest = Omit<RevocationEntry, 'seq' | 'createdAt'>;
 
 /** One answer of `GET /v1/revocations`. */
 export interface RevocationFeedPage {
+  /**
+   * The feed's identity: created with the control plane's revocation storage, so it changes exactly when
+   * that storage is lost or replaced and sequence numbers start over. Absent from older control planes.
+   */
+  readonly feed?: string;
   /** The highest sequence number the server knows: the client's next `since`. */
   readonly seq: number;
   /** true: `entries` is the complete live set and replaces whatever the client holds. */
@@ -52,6 +57,9 @@ export const REVOCATION_LIMITS = {
   /** How far in the future `issuedBefore` may lie (clock skew between issuer and control plane). */
   issuedBeforeSkewSeconds: 300,
 } as const;
+
+/** What a feed id looks like (the control plane makes UUIDs); also what `?feed=` accepts. */
+export const FEED_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 const REQUEST_FIELDS = new Set(['kind', 'value', 'issuer', 'issuedBefore', 'expiresAt', 'ttlSeconds']);
 // Control characters would let a value spoof log lines and never occur in real claims.
@@ -107,7 +115,8 @@ export function parseRevocationEntry(value: unknown): RevocationParseResult<Revo
 /** A `GET /v1/revocations` answer, entry by entry. Entries must be ascending, unique and not beyond `seq`. */
 export function parseRevocationFeed(body: unknown): RevocationParseResult<RevocationFeedPage> {
   if (!isRecord(body)) return malformed('body: expected a JSON object');
-  const { seq, reset, entries } = body;
+  const { feed, seq, reset, entries } = body;
+  if (feed !== undefined && (typeof feed !== 'string' || !FEED_ID.test(feed))) return malformed('feed: expected 1-128 letters, digits, ".", "_" or "-"');
   if (!Number.isSafeInteger(seq) || (seq as number) < 0) return malformed('seq: expected a non-negative integer');
   if (typeof reset !== 'boolean') return malformed('reset: expected a boolean');
   if (!Array.isArray(entries)) return malformed('entries: expected an array');
@@ -121,7 +130,7 @@ export function parseRevocationFeed(body: unknown): RevocationParseResult<Revoca
     previous = entry.value.seq;
     out.push(entry.value);
   }
-  return { ok: true, value: { seq: seq as number, reset, entries: out } };
+  return { ok: true, value: { ...(feed !== undefined ? { feed: feed as string } : {}), seq: seq as number, reset, entries: out } };
 }
 
 /** Whether an entry still applies at `nowSeconds`. */

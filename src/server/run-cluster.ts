@@ -10,7 +10,9 @@ import type { JWK } from 'jose';
 
 /** Messages between the cluster primary and its workers. */
 export type ClusterMessage =
+  /** A worker's readiness changed (it can decide, or no longer can: see start-authzd's readiness gate). */
   | { type: 'authzd:ready' }
+  | { type: 'authzd:not-ready' }
   | { type: 'authzd:shutdown' }
   | { type: 'authzd:reload' }
   /** The decision-assertion keys (private JWKs, current last): the primary owns and rotates them. */
@@ -61,11 +63,12 @@ export async function runCluster(config: Config, logger: Logger): Promise<never>
       if (isClusterMessage(message) && message.type === 'authzd:need-assertion-keys' && keyring !== undefined) {
         worker.send({ type: 'authzd:assertion-keys', keys: keyring.export() } satisfies ClusterMessage);
       }
-      if (isClusterMessage(message) && message.type === 'authzd:ready') {
+      if (isClusterMessage(message) && message.type === 'authzd:ready' && !ready.has(worker.id)) {
         ready.add(worker.id);
         update();
         if (ready.size === config.grpc.workers) logger.info({ workers: ready.size, adminPort: admin.port }, 'authzd cluster ready');
       }
+      if (isClusterMessage(message) && message.type === 'authzd:not-ready' && ready.delete(worker.id)) update();
     });
     worker.on('exit', (code, signal) => {
       ready.delete(worker.id);

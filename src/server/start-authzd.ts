@@ -14,6 +14,7 @@ import { RequestRate } from '../check/request-rate.js';
 import { createPeerTrust } from '../check/trusted-peer.js';
 import type { Config } from '../config/config-schema.js';
 import { BundleFollower } from '../bundle/bundle-follower.js';
+import { REVOCATION_CACHE_FILE, RevocationCache } from '../revocation/revocation-cache.js';
 import { RevocationFollower } from '../revocation/revocation-follower.js';
 import { RevocationList } from '../revocation/revocation-list.js';
 import { PolicyEngine } from '../policy/policy-engine.js';
@@ -34,6 +35,7 @@ import { readSecret } from './read-secret.js';
 import { AssertionKeyring, createAsserter } from './assertion-keyring.js';
 import { startShadow } from './start-shadow.js';
 import { removeStaleSocket } from './remove-stale-socket.js';
+import { ReadinessGate } from './readiness-gate.js';
 
 /** The example policies shipped in the package: the default when no --policies is given. */
 export const EMBEDDED_POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies');
@@ -87,14 +89,18 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
       },
     });
   const readiness = new Readiness();
-  let stopping = false;
   readiness.watch((s) => metrics.ready.set(s === 'SERVING' ? 1 : 0));
   metrics.ready.set(0);
+  // Ready means able to decide: a policy set, a key set per issuer, a trusted revocation list (see the gate).
+  const gate = new ReadinessGate(readiness, logger);
+  gate.set('policy', config.bundle.url !== undefined ? 'no verified policy bundle yet' : 'no policy set active yet');
 
   const verifier = new TokenVerifier(config.tokens, {
     now,
     onRefresh: (issuer, result) => metrics.jwksRefreshes.inc({ issuer, result }),
     cache: config.cache.tokens,
+    logger: logger.child({ component: 'jwks' }),
+    cacheDir: config.tokens.cacheDir ?? config.bundle.cacheDir,
   });
   metrics.addCacheSource('token', () => verifier.cacheStats);
   const decisionCache = config.cache.decisions.maxEntries > 0 ? new DecisionCache(config.cache.decisions) : undefined;
@@ -145,7 +151,7 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
     // Keys carry the version, so old entries could never be hit again; dropping them frees the memory now.
     onActivated: () => {
       decisionCache?.clear();
-      if (!stopping) readiness.set('SERVING');
+      gate.set('policy', undefined);
     },
   });
   const reloadPolicies = async (): Promise<string | undefined> => {
@@ -160,20 +166,35 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
   const revocations = new RevocationList();
   let revocationFollower: RevocationFollower | undefined;
   if (config.revocation.url !== undefined) {
-    revocationFollower = new RevocationFollower({
+    const cacheDir = config.revocation.cacheDir ?? config.bundle.cacheDir;
+    const follower = new RevocationFollower({
       config: { ...config.revocation, url: config.revocation.url },
       list: revocations,
       logger: logger.child({ component: 'revocations' }),
       token: readSecret(config.revocation.tokenFile, config.revocation.tokenEnv, 'revocation'),
+      cache: cacheDir !== undefined ? new RevocationCache(path.join(cacheDir, REVOCATION_CACHE_FILE)) : undefined,
       onChange: () => invalidateDecisions(),
-      onPoll: (result) => metrics.revocationPolls.inc({ result }),
+      onPoll: (result) => {
+        metrics.revocationPolls.inc({ result });
+        if (result === 'ok') gate.set('revocations', undefined);
+      },
+      onReset: (cause) => metrics.revocationFeedResets.inc({ cause }),
       now,
     });
-    metrics.setRevocationSource(() => {
-      const lag = revocationFollower!.lagMs();
-      return { entries: revocations.size, lagSeconds: lag === undefined ? undefined : lag / 1000 };
-    });
+    // Revocations held from an earlier run are in force before the first check is answered.
+    await follower.loadCache();
+    metrics.setRevocationSource(() => ({ entries: revocations.size, lagSeconds: follower.lagMs() / 1000 }));
+    revocationFollower = follower;
   }
+  const updateReadiness = () => {
+    gate.set('revocations', revocationFollower?.problem());
+    const keyProblems = verifier.keySetProblems();
+    for (const issuer of config.tokens.issuers) gate.set(`keys ${issuer.issuer}`, keyProblems.get(issuer.issuer));
+  };
+  updateReadiness();
+  // Conditions that change with time (a persisted list or a key set growing too old, a key set fetched again).
+  const readinessTimer = setInterval(updateReadiness, 1_000);
+  readinessTimer.unref();
 
   // Policies: from a signed bundle server, or from a directory.
   let bundleFollower: BundleFollower | undefined;
@@ -266,20 +287,18 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
       'the ext_authz listener is reachable beyond this host; bind it to a Unix socket or loopback unless Envoy runs elsewhere, and restrict it with a NetworkPolicy (docs/security.md)',
     );
   }
-  // Ready only once a policy set is active; with bundles that may be later, when the first one arrives.
-  if (store.version !== undefined) readiness.set('SERVING');
   bundleFollower?.start();
   revocationFollower?.start();
-  logger.info(
-    { grpc: config.grpc.address, grpcPort, admin: config.admin.address, adminPort: admin?.port, version: store.version, bundleUrl: config.bundle.url },
-    store.version !== undefined ? 'authzd ready' : 'authzd listening; waiting for the first policy bundle',
-  );
+  // The first fetch of every remote key set now, not at the first token: readiness depends on it.
+  void verifier.refreshKeySets().then(updateReadiness);
+  // Ready once every condition holds; with bundles, revocations or remote key sets that may be later.
+  gate.open(() => ({ grpc: config.grpc.address, grpcPort, admin: config.admin.address, adminPort: admin?.port, version: store.version, bundleUrl: config.bundle.url }));
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = () =>
     (shuttingDown ??= (async () => {
-      stopping = true;
-      readiness.set('NOT_SERVING');
+      gate.stop();
+      clearInterval(readinessTimer);
       logger.info({ inflight: runner.inflight, drainDelayMs: config.shutdown.drainDelayMs }, 'shutting down: readiness off, draining');
       // Envoy and the kubelet need a moment to see NOT_SERVING before the listener goes away.
       if (config.shutdown.drainDelayMs > 0) await sleep(config.shutdown.drainDelayMs);

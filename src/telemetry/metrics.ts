@@ -18,7 +18,7 @@ export function createMetrics(registry: Registry) {
   const registers = [registry];
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
   const cacheSources = new Map<string, () => CacheCounters>();
-  let revocationSource: (() => { entries: number; lagSeconds: number | undefined }) | undefined;
+  let revocationSource: (() => { entries: number; lagSeconds: number }) | undefined;
   // Caches count for themselves on the hot path (a field increment); these read the counts on scrape.
   const fromCaches = (pick: (c: CacheCounters) => number) =>
     function (this: Counter<'cache'> | Gauge<'cache'>) {
@@ -31,7 +31,7 @@ export function createMetrics(registry: Registry) {
     };
   return {
     /** Where the revocation gauges read from (the sidecar's revocation list and feed follower). */
-    setRevocationSource(read: () => { entries: number; lagSeconds: number | undefined }): void {
+    setRevocationSource(read: () => { entries: number; lagSeconds: number }): void {
       revocationSource = read;
     },
     bundleRevision: new Gauge({
@@ -64,13 +64,19 @@ export function createMetrics(registry: Registry) {
     }),
     revocationFeedLag: new Gauge({
       name: 'authzd_revocation_feed_lag_seconds',
-      help: 'Seconds since the revocation feed last answered (how stale the revocation list may be).',
+      help: 'Seconds since the revocation list was last in sync with the feed (how stale it may be): since the last answer; before the first one, since the persisted list was in sync, else since start-up.',
       registers,
       aggregator: 'max',
       collect() {
         const r = revocationSource?.();
-        if (r?.lagSeconds !== undefined) this.set(r.lagSeconds);
+        if (r !== undefined) this.set(r.lagSeconds);
       },
+    }),
+    revocationFeedResets: new Counter({
+      name: 'authzd_revocation_feed_resets_total',
+      help: 'Reset pages of the revocation feed after the first sync, by cause (feed_changed: another feed, the control plane lost or replaced its storage; resync). Held revocations are kept either way.',
+      labelNames: ['cause'] as const,
+      registers,
     }),
     revocationPolls: new Counter({
       name: 'authzd_revocation_polls_total',
@@ -215,7 +221,7 @@ export function createMetrics(registry: Registry) {
     }),
     ready: new Gauge({
       name: 'authzd_ready',
-      help: '1 when a policy set is active and the server accepts checks, else 0.',
+      help: '1 when the sidecar can decide (a policy set is active, every issuer has a usable key set, the revocation list is trusted) and is not shutting down, else 0.',
       registers,
       aggregator: 'min',
     }),
@@ -248,7 +254,7 @@ export function createMetrics(registry: Registry) {
     }),
     jwksRefreshes: new Counter({
       name: 'authzd_jwks_refreshes_total',
-      help: 'Background and on-demand key-set fetches of remote JWKS, by issuer and result (ok, error).',
+      help: 'Background and on-demand key-set fetches of remote JWKS, by issuer and result (ok, error, refused: a JWKS that is empty or holds private keys, not taken).',
       labelNames: ['issuer', 'result'] as const,
       registers,
     }),

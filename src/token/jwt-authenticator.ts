@@ -22,7 +22,7 @@ export function jwtAuthenticator(options: JwtAuthenticatorOptions): Authenticato
   const { verifier, revocations } = options;
   const settle = (verified: VerifyResult, nowMs: number): Authentication => {
     if (!verified.ok) {
-      if (verified.reason === 'jwks_unavailable') return { ok: false, error: 'jwks_unavailable', detail: 'key set unavailable' };
+      if (verified.reason === 'jwks_unavailable') return { ok: false, error: 'jwks_unavailable', detail: verified.detail };
       return { ok: false, reason: verified.reason, tokenPresented: true, issuer: undefined };
     }
     const issuer = verified.token.issuer.issuer;

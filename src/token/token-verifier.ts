@@ -2,7 +2,7 @@ import { decodeJwt, type JWTPayload, jwtVerify } from 'jose';
 import type { Config, IssuerConfig } from '../config/config-schema.js';
 import type { TokenReason } from '../check/reasons.js';
 import { decodeTokenParts } from './decode-token-parts.js';
-import { createIssuerKeySet, type IssuerKeySet, type KeySetDeps } from './issuer-key-set.js';
+import { createIssuerKeySet, type IssuerKeySet, type KeySetDeps, KeySetUnavailableError } from './issuer-key-set.js';
 import { translateJoseError } from './translate-jose-error.js';
 import { type TokenCacheOptions, VerifiedTokenCache } from './verified-token-cache.js';
 
@@ -20,7 +20,9 @@ export interface CacheStats {
 
 export type VerifyResult =
   | { readonly ok: true; readonly token: VerifiedToken }
-  | { readonly ok: false; readonly reason: TokenReason | 'jwks_unavailable' };
+  | { readonly ok: false; readonly reason: TokenReason }
+  /** `detail` names the issuer, the JWKS URL and why its key set is unusable (for the log, never the client). */
+  | { readonly ok: false; readonly reason: 'jwks_unavailable'; readonly detail: string };
 
 /**
  * Verifies compact JWS tokens against the configured issuers: signature first, then claims. Results are
@@ -45,6 +47,21 @@ export class TokenVerifier {
 
   get issuerCount(): number {
     return this.#issuers.size;
+  }
+
+  /** Issuers whose tokens cannot be verified now, with why: readiness is off while there is any. */
+  keySetProblems(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [issuer, { keySet }] of this.#issuers) {
+      const problem = keySet.problem();
+      if (problem !== undefined) out.set(issuer, problem);
+    }
+    return out;
+  }
+
+  /** Fetches every remote key set now (start-up); resolves when each attempt has ended, whatever its result. */
+  async refreshKeySets(): Promise<void> {
+    await Promise.all([...this.#issuers.values()].map(({ keySet }) => keySet.refresh()));
   }
 
   /** Cache counters, for metrics. */
@@ -107,7 +124,8 @@ export class TokenVerifier {
         ...(config.requiredType !== undefined ? { typ: config.requiredType } : {}),
       }));
     } catch (err) {
-      return { ok: false, reason: translateJoseError(err) };
+      if (err instanceof KeySetUnavailableError) return { ok: false, reason: 'jwks_unavailable', detail: err.message };
+      return { ok: false, reason: translateJoseError(err) as TokenReason };
     }
     // JSON has no infinity, but JSON.parse reads 1e400 as one, and jose only checks that dates are numbers:
     // an exp that never comes would keep a token (and its cache entry) valid forever.

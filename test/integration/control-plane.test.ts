@@ -23,6 +23,7 @@ interface Running {
 }
 
 let dir: string;
+let feedId = '';
 let policies: string;
 let keys: { privateKeyFile: string; publicKeyFile: string; kid: string };
 let cp: Running;
@@ -76,19 +77,31 @@ afterAll(async () => {
   }
 });
 
+/** The revisions published so far, oldest first: each one the Unix time in seconds or above, each above the last. */
+const published: number[] = [];
+function newRevision(header: string | null): number {
+  const revision = Number(header);
+  expect(revision).toBeGreaterThan(published.at(-1) ?? 0);
+  expect(revision).toBeGreaterThanOrEqual(Math.floor(startedAt / 1000));
+  published.push(revision);
+  return revision;
+}
+const startedAt = Date.now();
+
 describe('authzd control-plane', () => {
-  it('serves a signed bundle of the policy directory that verifyBundle accepts', async () => {
+  it('serves a signed bundle of the policy directory that verifyBundle accepts, numbered by the clock', async () => {
     const r = await bundle();
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('application/gzip');
-    expect(r.headers.get('x-authzd-revision')).toBe('1');
+    const revision = newRevision(r.headers.get('x-authzd-revision'));
+    expect(revision).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 1);
     const bytes = new Uint8Array(await r.arrayBuffer());
     const verified = await verifyBundle(bytes, { keys: await trustedKeys(), scope: 'bank' });
     expect(verified.ok).toBe(true);
     if (!verified.ok) return;
-    expect(verified.bundle.revision).toBe(1);
+    expect(verified.bundle.revision).toBe(revision);
     expect(verified.bundle.files).toEqual(examplePolicyFiles());
-    expect(r.headers.get('etag')).toBe(`"1-${verified.bundle.digest.slice(0, 16)}"`);
+    expect(r.headers.get('etag')).toBe(`"${revision}-${verified.bundle.digest.slice(0, 16)}"`);
     expect((await fetch(`${cp.base}/readyz`)).status).toBe(200);
   });
 
@@ -107,7 +120,7 @@ describe('authzd control-plane', () => {
     appendFileSync(path.join(policies, 'accounts.cedar'), '\n// reviewed\n');
     const r = await waiting;
     expect(r.status).toBe(200);
-    expect(r.headers.get('x-authzd-revision')).toBe('2');
+    newRevision(r.headers.get('x-authzd-revision'));
     const verified = await verifyBundle(new Uint8Array(await r.arrayBuffer()), { keys: await trustedKeys(), scope: 'bank' });
     expect(verified.ok && verified.bundle.files.get('accounts.cedar')).toContain('// reviewed');
   });
@@ -126,7 +139,7 @@ describe('authzd control-plane', () => {
     writeFileSync(path.join(policies, 'accounts.cedar'), `${good}\n// fixed\n`);
     const r = await waiting;
     expect(r.status).toBe(200);
-    expect(r.headers.get('x-authzd-revision')).toBe('3');
+    newRevision(r.headers.get('x-authzd-revision'));
   });
 
   it('publishes on POST only with the admin token', async () => {
@@ -137,13 +150,14 @@ describe('authzd control-plane', () => {
     expect((await publish({ authorization: 'Bearer not-the-admin-token-000000' })).status).toBe(401);
     const r = await publish(admin);
     expect(r.status).toBe(200);
-    expect(await r.json()).toMatchObject({ result: 'unchanged', revision: 3 });
+    expect(await r.json()).toMatchObject({ result: 'unchanged', revision: published.at(-1) });
   });
 
   it('feeds a new revocation to a waiting long poll', async () => {
     const feed = (query: string) => fetch(`${cp.base}/v1/revocations${query}`);
     const first = parseRevocationFeed(await (await feed('?since=0')).json());
-    expect(first).toEqual({ ok: true, value: { seq: 0, reset: true, entries: [] } });
+    expect(first).toEqual({ ok: true, value: { feed: expect.stringMatching(/^[0-9a-f-]{36}$/), seq: 0, reset: true, entries: [] } });
+    feedId = first.ok ? first.value.feed! : '';
     // An empty store and a client at 0 agree: the poll waits for the first entry.
     const waiting = feed('?since=0&wait=10');
     await expect.poll(async () => (await metrics()).includes('authzd_cp_long_poll_waiters{feed="revocations"} 1')).toBe(true);
@@ -155,7 +169,7 @@ describe('authzd control-plane', () => {
     expect(posted.status).toBe(201);
     const entry = await posted.json();
     expect(entry).toMatchObject({ seq: 1, kind: 'jti', value: 'token-123' });
-    expect(parseRevocationFeed(await (await waiting).json())).toEqual({ ok: true, value: { seq: 1, reset: true, entries: [entry] } });
+    expect(parseRevocationFeed(await (await waiting).json())).toEqual({ ok: true, value: { feed: feedId, seq: 1, reset: true, entries: [entry] } });
 
     const next = feed('?since=1&wait=10');
     await expect.poll(async () => (await metrics()).includes('authzd_cp_long_poll_waiters{feed="revocations"} 1')).toBe(true);
@@ -166,7 +180,7 @@ describe('authzd control-plane', () => {
     });
     expect(second.status).toBe(201);
     const page = parseRevocationFeed(await (await next).json());
-    expect(page).toEqual({ ok: true, value: { seq: 2, reset: false, entries: [await second.json()] } });
+    expect(page).toEqual({ ok: true, value: { feed: feedId, seq: 2, reset: false, entries: [await second.json()] } });
   });
 
   it('decides /v1/authorize with the served policies: allow and deny', async () => {
@@ -182,7 +196,7 @@ describe('authzd control-plane', () => {
       };
       return (await fetch(`${cp.base}/v1/authorize`, { method: 'POST', body: JSON.stringify(body) })).json();
     };
-    expect(await ask('alice', 'acme', 'acc-1001')).toMatchObject({ decision: 'allow', reason: 'policy_allowed', policies: ['account-owner-read'], policyVersion: expect.stringMatching(/^3-[0-9a-f]{16}$/) });
+    expect(await ask('alice', 'acme', 'acc-1001')).toMatchObject({ decision: 'allow', reason: 'policy_allowed', policies: ['account-owner-read'], policyVersion: expect.stringMatching(new RegExp(`^${published.at(-1)}-[0-9a-f]{16}$`)) });
     expect(await ask('alice', 'acme', 'acc-2001')).toMatchObject({ decision: 'deny', reason: 'policy_denied', policies: ['tenant-isolation'] });
   });
 
@@ -202,11 +216,12 @@ describe('authzd control-plane', () => {
     cp = await start();
     const r = await bundle();
     expect(r.headers.get('etag')).toBe(etag);
-    expect(r.headers.get('x-authzd-revision')).toBe('3');
+    expect(r.headers.get('x-authzd-revision')).toBe(String(published.at(-1)));
     const history = (await (await fetch(`${cp.base}/v1/bundles/bank/revisions`)).json()) as { revisions: { revision: number }[] };
-    expect(history.revisions.map((x) => x.revision)).toEqual([3, 2, 1]);
+    expect(history.revisions.map((x) => x.revision)).toEqual([...published].reverse());
     const feed = await (await fetch(`${cp.base}/v1/revocations?since=0`)).json();
-    expect(feed).toMatchObject({ seq: 2, reset: true, entries: [{ seq: 1, value: 'token-123' }, { seq: 2, value: 'mallory' }] });
+    // The same feed (its id is kept under --data), the same entries.
+    expect(feed).toMatchObject({ feed: feedId, seq: 2, reset: true, entries: [{ seq: 1, value: 'token-123' }, { seq: 2, value: 'mallory' }] });
     expect(cp.stderr()).toContain('serving the recorded bundle');
     expect(cp.stderr()).not.toContain(ADMIN);
   });

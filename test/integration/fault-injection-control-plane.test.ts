@@ -39,6 +39,8 @@ let proxy: FaultServer;
 let sidecar: Awaited<ReturnType<typeof startTestAuthzd>>;
 let bundleFault: Handler | undefined;
 let revocationFault: Handler | undefined;
+/** The revision the sidecar first took (the control plane's first publication). */
+let first: string;
 const seen: Record<string, unknown> = {};
 
 /** Forwards to the real control plane (long polls included). */
@@ -113,7 +115,8 @@ beforeAll(async () => {
     bundle: { url: `${proxy.url}/v1/bundles/default`, publicKeys: [{ file: keys.publicKeyFile, kid: keys.kid }], ...follow },
     revocation: { url: `${proxy.url}/v1/revocations`, ...follow },
   });
-  await until('revision 1', () => (sidecar.app.store.version === '1' ? true : undefined), 30_000);
+  // The control plane numbers revisions by the clock; the first one is whatever it published at start.
+  first = await until('the first revision', async () => sidecar.app.store.version, 30_000);
 }, 60_000);
 
 afterAll(async () => {
@@ -192,8 +195,8 @@ describe('the control plane fails', () => {
     const text = await sidecar.metricsText();
     const failuresBefore = metricSum(text, 'authzd_bundle_failures_total', counted);
     const pollsBefore = metricSum(text, 'authzd_revocation_polls_total', { result: pollResult });
-    const allowedChecks = keepChecking(await issuer.sign({ sub: 'alice' }), { allowed: true, reason: 'policy_allowed', version: '1' });
-    const revokedChecks = keepChecking(revoked, { allowed: false, reason: 'token_revoked', version: '1' });
+    const allowedChecks = keepChecking(await issuer.sign({ sub: 'alice' }), { allowed: true, reason: 'policy_allowed', version: first });
+    const revokedChecks = keepChecking(revoked, { allowed: false, reason: 'token_revoked', version: first });
     const [bundleRequestsSeen, revocationRequestsSeen] = await Promise.all([
       window(bundleRequests, () => (bundleFault = bundleFaultOf())),
       window(revocationRequests, () => (revocationFault = revocationFaultOf())),
@@ -211,7 +214,7 @@ describe('the control plane fails', () => {
     expect(allowed.answered).toBeGreaterThan(5);
     expect(bundleRequestsSeen).toBeLessThanOrEqual(bound);
     expect(revocationRequestsSeen).toBeLessThanOrEqual(BACKOFF_BOUND);
-    expect(sidecar.app.store.version).toBe('1');
+    expect(sidecar.app.store.version).toBe(first);
     expect((await fetch(`http://127.0.0.1:${sidecar.app.adminPort}/readyz`)).status).toBe(200);
     // Nothing from a refused page was applied: only the real revocation is held.
     expect(sidecar.app.revocations.size).toBe(1);
@@ -220,16 +223,20 @@ describe('the control plane fails', () => {
 
   it('recovers when the control plane comes back: the next revision is activated', async () => {
     writeFileSync(path.join(policies, 'maintenance.cedar'), '@id("maintenance") forbid(principal, action == Bank::Action::"readAccount", resource);\n');
-    // The control plane publishes revision 2 on its own (it watches the directory); the sidecar cannot see it yet.
-    await until('the control plane to publish revision 2', async () => ((await fetch(`${cp.info.base}/v1/bundles/default`)).headers.get('x-authzd-revision') === '2' ? true : undefined));
-    expect(sidecar.app.store.version).toBe('1');
+    // The control plane publishes a second revision on its own (it watches the directory); the sidecar cannot see it yet.
+    const second = await until('the control plane to publish a second revision', async () => {
+      const revision = (await fetch(`${cp.info.base}/v1/bundles/default`)).headers.get('x-authzd-revision');
+      return revision !== null && revision !== first ? revision : undefined;
+    });
+    expect(Number(second)).toBeGreaterThan(Number(first));
+    expect(sidecar.app.store.version).toBe(first);
     const started = Date.now();
     bundleFault = undefined;
-    await until('revision 2', () => (sidecar.app.store.version === '2' ? true : undefined));
+    await until('the second revision', () => (sidecar.app.store.version === second ? true : undefined));
     seen.bundleRecoveryMs = Date.now() - started;
-    expect(await decide(await issuer.sign({ sub: 'alice' }))).toEqual({ allowed: false, reason: 'policy_denied', version: '2' });
+    expect(await decide(await issuer.sign({ sub: 'alice' }))).toEqual({ allowed: false, reason: 'policy_denied', version: second });
     writeFileSync(path.join(policies, 'maintenance.cedar'), '// maintenance over\n');
-    await until('revision 3', () => (sidecar.app.store.version === '3' ? true : undefined));
+    await until('a third revision', () => (Number(sidecar.app.store.version) > Number(second) ? true : undefined));
   });
 
   it('recovers when the feed comes back: a new revocation applies, the old one still holds', async () => {

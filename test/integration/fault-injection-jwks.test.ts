@@ -3,7 +3,9 @@
 // requests they count. What must hold: an endpoint that never answered is an infrastructure failure (gRPC
 // UNAVAILABLE jwks_unavailable, not a 401); a key set once fetched keeps verifying while the endpoint is
 // down (for jwksStaleIfErrorMs); a hanging endpoint costs jwksTimeoutMs, not the hang; key rotation works
-// both ways; and forged kids cannot make the sidecar hammer the endpoint.
+// both ways; and forged kids cannot make the sidecar hammer the endpoint. Every key set is first fetched at
+// start-up (readiness depends on it), and while none is usable the sidecar retries on its own every
+// min(jwksCooldownMs, 30 s), at least 1 s; test/integration/readiness.test.ts covers what readiness says.
 import { randomUUID } from 'node:crypto';
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,6 +52,7 @@ const ISS = {
 const COOLDOWN_MS = 1_000;
 
 let sidecar: Awaited<ReturnType<typeof startTestAuthzd>>;
+let startedAt: number;
 const servers = {} as Record<keyof typeof ISS, FaultServer>;
 const keys = {} as Record<'k1' | 'k2' | 'k3' | 'other', Key>;
 /** Figures for the report: requests the fake endpoints saw, how long answers took. */
@@ -94,6 +97,7 @@ beforeAll(async () => {
   const policies = mkdtempSync(path.join(tmpdir(), 'authzd-jwks-policies-'));
   cpSync(EXAMPLE_POLICIES, policies, { recursive: true, filter: (src) => path.basename(src) !== 'tests' });
   writeFileSync(path.join(policies, 'customers.cedar'), '@id("customers-read") permit (principal in Bank::Role::"customer", action == Bank::Action::"readAccount", resource);\n');
+  startedAt = Date.now();
   sidecar = await startTestAuthzd(undefined, {
     policies: { directory: policies },
     tokens: {
@@ -122,8 +126,9 @@ describe('a JWKS endpoint that was never reachable', () => {
     const answers = await Promise.all(tokens.slice(0, 20).map(check));
     for (const t of tokens.slice(20)) answers.push(await check(t));
     expect(answers.every((a) => a.kind === 'error' && a.code === 14 && a.details === 'jwks_unavailable')).toBe(true);
-    // One fetch for all of them: the failure holds further attempts off for min(jwksCooldownMs, 30 s).
-    expect(requestsOf('never')).toBe(1);
+    // At most one fetch for all of them, the one at start-up: a failure holds further attempts off for
+    // min(jwksCooldownMs, 30 s). (On a loaded machine that first attempt can time out before it is sent.)
+    expect(requestsOf('never')).toBeLessThanOrEqual(1);
     seen.neverChecks = answers.length;
     seen.neverRequests = requestsOf('never');
     const text = await sidecar.metricsText();
@@ -138,17 +143,20 @@ describe('a JWKS endpoint that hangs', () => {
     const started = Date.now();
     const answer = await check(token);
     seen.hangingAnswerMs = Date.now() - started;
-    // The endpoint never answered (it is still holding the request), so the timeout ended the wait.
+    // The endpoint never answered (it is still holding the requests), so the timeout ended the wait, or the
+    // hold-off after an earlier timed-out attempt answered at once.
     expect(answer).toEqual({ kind: 'error', code: 14, details: 'jwks_unavailable' });
-    expect(requestsOf('hanging')).toBe(1);
+    // No request per check: the attempts so far are the one at start-up and one per hold-off (1 s) since.
+    const heldOff = () => 1 + Math.ceil((Date.now() - startedAt) / 1_000);
+    expect(requestsOf('hanging')).toBeLessThanOrEqual(heldOff());
     servers.hanging.handle(jwks(keys.other));
-    // After the retry hold-off (min(cooldown, 30 s), at least 1 s) the next check fetches again and verifies.
+    // After the retry hold-off (min(cooldown, 30 s), at least 1 s) the key set is fetched again and verifies.
     const recovered = await until('the key set to be fetched again', async () => {
       const a = await check(await sign(ISS.hanging, keys.other));
       return a.kind === 'allow' ? a : undefined;
     });
     expect(recovered.reason).toBe('policy_allowed');
-    expect(requestsOf('hanging')).toBe(2);
+    expect(requestsOf('hanging')).toBeLessThanOrEqual(heldOff());
   });
 });
 

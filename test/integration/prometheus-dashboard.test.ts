@@ -1,8 +1,9 @@
 // The Grafana dashboard (deploy/grafana/authzd.json) and the Prometheus rules (deploy/prometheus/) against a
 // real Prometheus scraping real processes on loopback: a control plane, a sidecar "a" that uses every
 // feature a panel shows (bundles, revocations, remote tier, rate limits, shadow set, caches, audit file and
-// decision shipping), and a sidecar "b" started from a's bundle cache whose bundle server, remote tier and
-// decision sink answer garbage (a verify failure, remote errors and an open circuit, rejected shipments).
+// decision shipping), and a sidecar "b" started from a's bundle cache whose bundle server, remote tier,
+// decision sink and revocation feed answer garbage (a verify failure, remote errors and an open circuit,
+// rejected shipments, a revocation list ten minutes behind).
 // After a short load that makes every labelled series appear, Prometheus (Debian's `prometheus`, installed
 // by .ci/run; the test fails without it) scrapes all three every second with the labels the PodMonitor and
 // ServiceMonitor give in Kubernetes, evaluates the rules, and answers every panel, variable and rule query.
@@ -24,6 +25,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { generateSigningKeys } from '../../src/bundle/bundle-keys.js';
+import { parsePersistedRevocations, serializePersistedRevocations } from '../../src/revocation/revocation-cache.js';
 import { envoyAuthorizationClient } from '../helpers/envoy-protos.js';
 import { freePort } from '../helpers/free-port.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../helpers/issuer.js';
@@ -155,7 +157,7 @@ function startSidecar(name: string, config: string): Promise<Sidecar> {
   const file = path.join(dir, `${name}.yaml`);
   writeFileSync(file, config);
   return spawnCli(['serve', '--config', file], (l) =>
-    (l.msg === 'authzd ready' || l.msg === 'authzd listening; waiting for the first policy bundle') && typeof l.grpcPort === 'number'
+    (l.msg === 'authzd ready' || l.msg === 'authzd listening; not ready yet') && typeof l.grpcPort === 'number'
       ? { grpcPort: l.grpcPort as number, adminPort: l.adminPort as number }
       : undefined,
   );
@@ -218,6 +220,7 @@ shadow: { policies: ${JSON.stringify(shadow)} }`,
   );
   await until('sidecar a to activate the first bundle', async () => ((await fetch(`http://127.0.0.1:${a.info.adminPort}/readyz`)).status === 200 ? true : undefined));
   await until('sidecar a to cache its bundle', async () => (existsSync(path.join(dir, 'cache-a', 'bundle.json')) ? true : undefined));
+  await until('sidecar a to persist its revocation list', async () => (existsSync(path.join(dir, 'cache-a', 'revocations.json')) ? true : undefined));
 
   // b starts from a copy of a's verified bundle and then meets a server that answers garbage everywhere.
   garbage = http.createServer((req, res) => {
@@ -234,12 +237,19 @@ shadow: { policies: ${JSON.stringify(shadow)} }`,
   await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', r));
   const garbageBase = `http://127.0.0.1:${(garbage.address() as AddressInfo).port}`;
   cpSync(path.join(dir, 'cache-a'), path.join(dir, 'cache-b'), { recursive: true });
+  // b's revocation feed answers garbage too, and the revocation list it starts from was last in sync ten
+  // minutes ago (within revocation.cacheMaxAgeSeconds, so b is ready): its feed lag is 600 s from its first
+  // scrape, never 0, and AuthzdRevocationFeedLagging's condition holds at once.
+  const persisted = parsePersistedRevocations(readFileSync(path.join(dir, 'cache-b', 'revocations.json'), 'utf8'), Date.now());
+  if (persisted.kind !== 'loaded') throw new Error(`a's persisted revocation list: ${persisted.kind}`);
+  writeFileSync(path.join(dir, 'cache-b', 'revocations.json'), serializePersistedRevocations({ ...persisted.list, syncedAt: Date.now() - 600_000 }));
   b = await startSidecar(
     'b',
     sidecarConfig('b', {
       bundleUrl: `${garbageBase}/v1/bundles/default`,
       shipUrl: `${garbageBase}/v1/decisions`,
-      extra: `remote: { url: ${JSON.stringify(`${garbageBase}/v1/authorize`)}, failureThreshold: 1, cooldownMs: 600000 }`,
+      extra: `remote: { url: ${JSON.stringify(`${garbageBase}/v1/authorize`)}, failureThreshold: 1, cooldownMs: 600000 }
+revocation: { url: ${JSON.stringify(`${garbageBase}/v1/revocations`)} }`,
     }),
   );
 
@@ -311,13 +321,15 @@ async function driveLoad(policies: string): Promise<void> {
     return seen.every((re) => re.test(text)) ? true : undefined;
   });
 
-  // The control plane publishes revision 2 (a reaches it; b, behind garbage, stays on 1), then refuses a
-  // broken set.
+  // The control plane publishes a second revision (a reaches it; b, behind garbage, stays on the first),
+  // then refuses a broken set.
   const entities = path.join(policies, 'entities.json');
   writeFileSync(entities, JSON.stringify(JSON.parse(readFileSync(entities, 'utf8'))));
   const publish = () => fetch(`${cp.info.base}/v1/bundles/default/publish`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
+  const revisionOf = async (sidecar: Sidecar) => Number(/\nauthzd_bundle_revision (\d+)\n/.exec(await metricsOf(sidecar))?.[1]);
+  const first = await revisionOf(a);
   expect((await publish()).status).toBe(200);
-  await until('a to activate revision 2', async () => (/\nauthzd_bundle_revision 2\n/.test(await metricsOf(a)) ? true : undefined));
+  await until('a to activate the second revision', async () => ((await revisionOf(a)) > first ? true : undefined));
   writeFileSync(path.join(policies, 'broken.cedar'), 'permit(principal, action,\n');
   expect((await publish()).status).toBe(422);
   await until('a to ship its decisions', async () => (/\nauthzd_decisions_shipped_total [1-9]/.test(await metricsOf(a)) ? true : undefined));
@@ -523,15 +535,18 @@ describe('against a real Prometheus scraping real processes', () => {
         // Conditions that hold now and must last before they fire.
         expect.objectContaining({ alertname: 'AuthzdBundleRevisionSkew', namespace: 'authzd-demo', state: 'pending' }),
         expect.objectContaining({ alertname: 'AuthzdRemoteTierFailing', pod: POD_B, state: 'pending' }),
+        // b has not reached its feed: its list is as old as its last sync (ten minutes), not "0 s behind".
+        expect.objectContaining({ alertname: 'AuthzdRevocationFeedLagging', pod: POD_B, state: 'pending' }),
       ]),
     );
     // Not asserted either way: AuthzdBundleStale (pending here: a long poll answers only every 30 s, so a
     // minute of data may hold no answer; it needs 15 minutes of silence) and AuthzdCheckLatencyHigh (the
     // shared machine decides).
     const names = new Set(active.map((x) => x.alertname));
-    for (const quiet of ['AuthzdSidecarNotReady', 'AuthzdControlPlaneNotReady', 'AuthzdBundleBehindControlPlane', 'AuthzdAuditEventsDropped', 'AuthzdRevocationFeedLagging', 'AuthzdDenyRateJump']) {
+    for (const quiet of ['AuthzdSidecarNotReady', 'AuthzdControlPlaneNotReady', 'AuthzdBundleBehindControlPlane', 'AuthzdAuditEventsDropped', 'AuthzdDenyRateJump']) {
       expect(names.has(quiet), quiet).toBe(false);
     }
     expect(active.filter((x) => x.alertname === 'AuthzdRemoteTierFailing').map((x) => x.pod)).toEqual([POD_B]);
+    expect(active.filter((x) => x.alertname === 'AuthzdRevocationFeedLagging').map((x) => x.pod)).toEqual([POD_B]);
   });
 });

@@ -27,8 +27,9 @@ beforeAll(async () => {
   };
 });
 
-async function publisher(dir: string, history = 50) {
-  return BundlePublisher.open({ ...base, repository: await BundleRepository.open(dir), history });
+/** A publisher whose clock stands at the epoch unless told otherwise: its revisions then simply count from 1. */
+async function publisher(dir: string, history = 50, extra: Partial<BundlePublisherOptions> = {}) {
+  return BundlePublisher.open({ ...base, now: () => 0, ...extra, repository: await BundleRepository.open(dir), history });
 }
 
 const edit = (n: number) => examplePolicyFiles({ 'extra.cedar': `// edit ${n}\n@id("extra") forbid (principal, action, resource) when { false };` });
@@ -94,6 +95,33 @@ describe('BundlePublisher', () => {
     const restarted = await publisher(dir);
     expect(restarted.current).toBeUndefined();
     expect(await restarted.publish(edit(1))).toMatchObject({ result: 'published', bundle: { revision: 2 } });
+  });
+
+  it('numbers revisions by the clock, so a fresh data directory publishes above everything an earlier one did', async () => {
+    let clock = Date.UTC(2026, 0, 12, 9, 30, 0);
+    const lost = await publisher(tempDir(), 50, { now: () => clock });
+    const t = clock / 1000;
+    // Several publications within one second run ahead of the clock by one each.
+    for (let i = 1; i <= 3; i++) expect(await lost.publish(edit(i))).toMatchObject({ bundle: { revision: t + i - 1 } });
+    // The data directory is lost; a minute later a control plane starts on an empty one.
+    clock += 60_000;
+    const fresh = await publisher(tempDir(), 50, { now: () => clock });
+    const first = await fresh.publish(edit(1));
+    expect(first).toMatchObject({ result: 'published', bundle: { revision: t + 60 } });
+    expect(t + 60).toBeGreaterThan(t + 2);
+  });
+
+  it('never goes below what is on disk when its clock is behind, and honours --min-revision', async () => {
+    const dir = tempDir();
+    const ahead = await publisher(dir, 50, { now: () => 2_000_000_000_000 });
+    expect(await ahead.publish(edit(1))).toMatchObject({ bundle: { revision: 2_000_000_000 } });
+    // A replica (or a restart) with a clock an hour behind continues from the highest revision on disk.
+    const behind = await publisher(dir, 50, { now: () => 2_000_000_000_000 - 3_600_000 });
+    expect(await behind.publish(edit(2))).toMatchObject({ bundle: { revision: 2_000_000_001 } });
+    // A fresh directory behind a clock that was once ahead: the floor flag lifts it.
+    const floored = await publisher(tempDir(), 50, { now: () => 1_000, minRevision: 2_000_000_005 });
+    expect(await floored.publish(edit(3))).toMatchObject({ bundle: { revision: 2_000_000_005 } });
+    expect(await floored.publish(edit(4))).toMatchObject({ bundle: { revision: 2_000_000_006 } });
   });
 
   it('two publishers on one directory never take the same revision, and each adopts the newer pointer', async () => {

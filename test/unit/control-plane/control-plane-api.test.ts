@@ -85,7 +85,10 @@ describe('control plane API', () => {
     const tar = gzipSync(writeTar([...files].map(([n, t]) => [n, Buffer.from(t)] as const)));
     const published = await post('/v1/bundles/bank/publish', tar, { ...auth(ADMIN), 'content-type': 'application/gzip' });
     expect(published.status).toBe(200);
-    expect(await published.json()).toMatchObject({ result: 'published', name: 'bank', revision: before + 1 });
+    // Revisions follow the clock (at least the Unix time in seconds): above the last, by how much depends on time.
+    const upload = (await published.json()) as { revision: number };
+    expect(upload).toMatchObject({ result: 'published', name: 'bank' });
+    expect(upload.revision).toBeGreaterThan(before);
     expect(cp.publisher.current!.files.has('uploaded.cedar')).toBe(true);
 
     const wrongType = await post('/v1/bundles/bank/publish', tar, { ...auth(ADMIN), 'content-type': 'application/x-tar' });
@@ -96,14 +99,16 @@ describe('control plane API', () => {
     expect(await rejected.json()).toMatchObject({ error: 'policy_rejected', problems: [expect.stringContaining('accounts.cedar')] });
     const garbage = await post('/v1/bundles/bank/publish', 'not a tar', { ...auth(ADMIN), 'content-type': 'application/gzip' });
     expect(garbage.status).toBe(400);
-    expect(cp.publisher.current!.revision).toBe(before + 1);
+    expect(cp.publisher.current!.revision).toBe(upload.revision);
 
     // An empty POST goes back to the directory, which differs from the upload.
-    expect(await (await post('/v1/bundles/bank/publish', undefined)).json()).toMatchObject({ result: 'published', revision: before + 2 });
-    expect(await (await post('/v1/bundles/bank/publish', undefined)).json()).toMatchObject({ result: 'unchanged', revision: before + 2 });
+    const directory = (await (await post('/v1/bundles/bank/publish', undefined)).json()) as { revision: number };
+    expect(directory).toMatchObject({ result: 'published' });
+    expect(directory.revision).toBeGreaterThan(upload.revision);
+    expect(await (await post('/v1/bundles/bank/publish', undefined)).json()).toMatchObject({ result: 'unchanged', revision: directory.revision });
     const history = (await (await get('/v1/bundles/bank/revisions')).json()) as { current: number; revisions: { revision: number }[] };
-    expect(history.current).toBe(before + 2);
-    expect(history.revisions.map((r) => r.revision)).toEqual([before + 2, before + 1, ...(before >= 1 ? [before] : [])]);
+    expect(history.current).toBe(directory.revision);
+    expect(history.revisions.map((r) => r.revision)).toEqual([directory.revision, upload.revision, before]);
   });
 
   it('forgets a long poll whose client went away', async () => {
@@ -126,7 +131,20 @@ describe('control plane API', () => {
     const entry = await created.json();
     expect(entry).toMatchObject({ seq: seq + 1, kind: 'sid', value: 'session-9' });
     const page = await (await waiting).json();
-    expect(page).toEqual({ seq: seq + 1, reset: false, entries: [entry] });
+    expect(page).toEqual({ feed: cp.revocations.feed, seq: seq + 1, reset: false, entries: [entry] });
+  });
+
+  it('tells a client of another feed (a wiped or replaced store) to reset, at once and with the whole live set', async () => {
+    const { seq } = (await (await post('/v1/revocations', JSON.stringify({ kind: 'jti', value: 'other-feed', ttlSeconds: 600 }))).json()) as { seq: number };
+    const own = (await (await get(`/v1/revocations?since=${seq}&feed=${cp.revocations.feed}`)).json()) as { reset: boolean; entries: unknown[] };
+    expect(own).toMatchObject({ reset: false, entries: [] });
+    // Same cursor, another feed id, asked to wait: answered now, as a reset listing every live entry.
+    const started = Date.now();
+    const other = (await (await get(`/v1/revocations?since=${seq}&feed=some-earlier-feed&wait=30`)).json()) as { feed: string; reset: boolean; entries: { value: string }[] };
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(other).toMatchObject({ feed: cp.revocations.feed, reset: true, seq });
+    expect(other.entries.map((e) => e.value)).toContain('other-feed');
+    expect((await get('/v1/revocations?since=1&feed=not%20an%20id')).status).toBe(400);
   });
 
   it('answers malformed requests with a precise 400 and bounds bodies', async () => {

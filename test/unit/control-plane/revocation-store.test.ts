@@ -18,17 +18,24 @@ describe('RevocationStore', () => {
   it('numbers entries from 1 and serves them from a cursor', async () => {
     const dir = tempDir();
     const store = await RevocationStore.open({ dir, now: clock().now });
-    expect(store.page(0)).toEqual({ seq: 0, reset: true, entries: [] });
+    const feed = store.feed;
+    expect(feed).toMatch(/^[0-9a-f-]{36}$/);
+    expect(store.page(0)).toEqual({ feed, seq: 0, reset: true, entries: [] });
     const a = await store.add(jti('a', T0 / 1000 + 60));
     const b = await store.add({ kind: 'sub', value: 'alice', issuedBefore: T0 / 1000, issuer: 'https://idp', expiresAt: T0 / 1000 + 60 });
     expect([a.seq, b.seq]).toEqual([1, 2]);
     expect(b).toEqual({ seq: 2, kind: 'sub', value: 'alice', issuedBefore: T0 / 1000, issuer: 'https://idp', expiresAt: T0 / 1000 + 60, createdAt: T0 / 1000 });
-    expect(store.page(1)).toEqual({ seq: 2, reset: false, entries: [b] });
-    expect(store.page(2)).toEqual({ seq: 2, reset: false, entries: [] });
+    expect(store.page(1)).toEqual({ feed, seq: 2, reset: false, entries: [b] });
+    expect(store.page(2)).toEqual({ feed, seq: 2, reset: false, entries: [] });
+    expect(store.page(1, feed)).toEqual({ feed, seq: 2, reset: false, entries: [b] });
     expect(store.isCurrent(2)).toBe(true);
+    expect(store.isCurrent(2, feed)).toBe(true);
     // since=0 and a cursor from a store that had more (wiped or another data directory) both reset.
-    expect(store.page(0)).toEqual({ seq: 2, reset: true, entries: [a, b] });
-    expect(store.page(7)).toEqual({ seq: 2, reset: true, entries: [a, b] });
+    expect(store.page(0)).toEqual({ feed, seq: 2, reset: true, entries: [a, b] });
+    expect(store.page(7)).toEqual({ feed, seq: 2, reset: true, entries: [a, b] });
+    // So does a cursor counted in another feed, even one this store has reached: its numbers mean other entries.
+    expect(store.page(1, 'another-feed')).toEqual({ feed, seq: 2, reset: true, entries: [a, b] });
+    expect(store.isCurrent(2, 'another-feed')).toBe(false);
     expect(files(dir)).toEqual(['0000000000000001.json', '0000000000000002.json']);
   });
 
@@ -40,6 +47,7 @@ describe('RevocationStore', () => {
     await first.add(jti('b', T0 / 1000 + 600));
     const reopened = await RevocationStore.open({ dir, now: c.now });
     expect(reopened.seq).toBe(2);
+    expect(reopened.feed).toBe(first.feed);
     expect(reopened.page(0).entries.map((e) => e.value)).toEqual(['a', 'b']);
     expect((await reopened.add(jti('c', T0 / 1000 + 600))).seq).toBe(3);
   });
@@ -81,15 +89,16 @@ describe('RevocationStore', () => {
     await store.add(jti('keep-2', now() + 10_000));
     c.ms += 5_000;
     expect(await store.compact()).toBe(1);
-    expect(store.page(1)).toEqual({ seq: 3, reset: true, entries: [expect.objectContaining({ value: 'keep' }), expect.objectContaining({ value: 'keep-2' })] });
-    expect(store.page(2)).toEqual({ seq: 3, reset: false, entries: [expect.objectContaining({ value: 'keep-2' })] });
+    expect(store.page(1)).toEqual({ feed: store.feed, seq: 3, reset: true, entries: [expect.objectContaining({ value: 'keep' }), expect.objectContaining({ value: 'keep-2' })] });
+    expect(store.page(2)).toEqual({ feed: store.feed, seq: 3, reset: false, entries: [expect.objectContaining({ value: 'keep-2' })] });
   });
 
   it('two stores on one directory never hand out the same number, and each picks up the other', async () => {
     const dir = tempDir();
     const c = clock();
-    const a = await RevocationStore.open({ dir, now: c.now });
-    const b = await RevocationStore.open({ dir, now: c.now });
+    const [a, b] = await Promise.all([RevocationStore.open({ dir, now: c.now }), RevocationStore.open({ dir, now: c.now })]);
+    // Opened together on a fresh directory, they still agree on one feed id.
+    expect(a.feed).toBe(b.feed);
     const expiresAt = T0 / 1000 + 600;
     const added = await Promise.all(
       Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).add(jti(`t${i}`, expiresAt))),
@@ -131,8 +140,17 @@ describe('RevocationStore', () => {
     const store = await RevocationStore.open({ dir });
     writeFileSync(path.join(dir, 'entries', '0000000000000001.json'), '{not json');
     await store.scan();
-    expect(store.page(0)).toEqual({ seq: 1, reset: true, entries: [] });
+    expect(store.page(0)).toEqual({ feed: store.feed, seq: 1, reset: true, entries: [] });
     expect((await store.add(jti('x', Math.floor(Date.now() / 1000) + 60))).seq).toBe(2);
+  });
+
+  it('gets a new feed id when its storage is lost, and refuses a damaged feed.json by name', async () => {
+    const dir = tempDir();
+    const first = await RevocationStore.open({ dir });
+    const lost = await RevocationStore.open({ dir: tempDir() });
+    expect(lost.feed).not.toBe(first.feed);
+    writeFileSync(path.join(dir, 'feed.json'), '{"feed": 7}');
+    await expect(RevocationStore.open({ dir })).rejects.toThrow(/feed\.json: unreadable .*delete it to start a new feed/);
   });
 
   it('refuses a directory it cannot use, naming it', async () => {

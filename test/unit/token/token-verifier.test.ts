@@ -165,7 +165,11 @@ describe('remote JWKS', () => {
 
   it('reports jwks_unavailable when nothing was ever fetched', async () => {
     const v = new TokenVerifier(tokens([{ issuer: ISSUER, audiences: [AUDIENCE], jwksUrl: 'http://127.0.0.1:9/jwks', jwksTimeoutMs: 300 }]), { now });
-    expect(await v.verify(await issuer.sign())).toEqual({ ok: false, reason: 'jwks_unavailable' });
+    const result = await v.verify(await issuer.sign());
+    expect(result).toMatchObject({ ok: false, reason: 'jwks_unavailable' });
+    // For the log: issuer, URL and cause (fetch refuses the discard port), never the token.
+    expect(result.ok === false && result.reason === 'jwks_unavailable' && result.detail).toMatch(/^key set of .* \(http:\/\/127\.0\.0\.1:9\/jwks\) unavailable: fetch failed \(bad port\)$/);
+    expect(v.keySetProblems().get(ISSUER)).toMatch(/^no usable key set for issuer .* from http:\/\/127\.0\.0\.1:9\/jwks: fetch failed \(bad port\)$/);
     v.close();
   });
 });

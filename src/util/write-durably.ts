@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { link, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -11,6 +11,44 @@ export async function writeDurably(file: string, data: Uint8Array | string): Pro
   try {
     await handle.writeFile(data);
     await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Replaces `file` with `data` so that a crash at any moment leaves either the old content or the new, whole:
+ * the data goes to a temporary file beside it (same directory, so the same filesystem), which is fsynced,
+ * renamed over `file` (atomic, POSIX rename(2)), and then the directory is fsynced so the rename itself
+ * survives a power loss. The one helper for local state that must not be torn (the sidecar's bundle cache,
+ * revocation list and key sets); the control plane's shared files use writeDurably plus link(2) instead.
+ */
+export async function replaceDurably(file: string, data: Uint8Array | string, mode = 0o600): Promise<void> {
+  const tmp = `${file}.${process.pid}-${randomUUID()}.tmp`;
+  try {
+    const handle = await open(tmp, 'wx', mode);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+  await syncDirectory(path.dirname(file));
+}
+
+/** fsync(2) on a directory, so entries created or renamed in it are on disk. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } catch (err) {
+    // Some filesystems refuse fsync on a directory (EINVAL); the rename is then as durable as they make it.
+    if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
   } finally {
     await handle.close();
   }
