@@ -4,7 +4,7 @@
 // decision shipping), and a sidecar "b" started from a's bundle cache whose bundle server, remote tier and
 // decision sink answer garbage (a verify failure, remote errors and an open circuit, rejected shipments).
 // After a short load that makes every labelled series appear, Prometheus (Debian's `prometheus`, installed
-// by .ci/run; the test fails without it) scrapes all three every second with the labels the PodMonitor and
+// by npm test first; the test fails without it) scrapes all three every second with the labels the PodMonitor and
 // ServiceMonitor give in Kubernetes, evaluates the rules, and answers every panel, variable and rule query.
 //
 // The criterion for rules: Prometheus reports every rule healthy (evaluated without error), every
@@ -181,7 +181,7 @@ async function setUp(): Promise<void> {
   // Fail, not skip: the dashboard and the rules are unproven without a real Prometheus.
   const version = spawnSync('prometheus', ['--version'], { encoding: 'utf8' });
   if (version.error !== undefined || version.status !== 0) {
-    throw new Error('prometheus is not installed: `apt-get install -y --no-install-recommends prometheus` (.ci/run does this)');
+    throw new Error('prometheus is not installed: `apt-get install -y --no-install-recommends prometheus` (npm test does this: scripts/install-test-tools.sh)');
   }
   const started = Date.now();
   dir = mkdtempSync(path.join(tmpdir(), 'authzd-dashboard-'));
