@@ -529,7 +529,7 @@ describe('against a real Prometheus scraping real processes', () => {
     // minute of data may hold no answer; it needs 15 minutes of silence) and AuthzdCheckLatencyHigh (the
     // shared machine decides).
     const names = new Set(active.map((x) => x.alertname));
-    for (const quiet of ['AuthzdSidecarNotReady', 'AuthzdControlPlaneNotReady', 'AuthzdBundleBehindControlPlane', 'AuthzdAuditEventsDropped', 'AuthzdRevocationFeedLagging', 'AuthzdDenyRateJump']) {
+    for (const quiet of ['AuthzdSidecarNotReady', 'AuthzdControlPlaneNotReady', 'AuthzdBundleBehindControlPlane', 'AuthzdAuditEventsDropped', 'AuthzdRevocationFeedLagging', 'AuthzdDenyRateJump', 'AuthzdCheckErrors']) {
       expect(names.has(quiet), quiet).toBe(false);
     }
     expect(active.filter((x) => x.alertname === 'AuthzdRemoteTierFailing').map((x) => x.pod)).toEqual([POD_B]);
