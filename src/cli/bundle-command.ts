@@ -4,6 +4,7 @@ import { readPublicKey, readSigningKey } from '../bundle/bundle-keys.js';
 import { DEFAULT_BUNDLE_LIMITS } from '../bundle/bundle-limits.js';
 import { BUNDLE_REJECTIONS, type BundleRejection } from '../bundle/bundle-rejections.js';
 import { inspectBundle } from '../bundle/inspect-bundle.js';
+import { DEFAULT_SCOPE } from '../bundle/bundle-format.js';
 import { printableJson, quoteUntrusted } from '../bundle/quote-untrusted.js';
 import { type TrustedKey, verifyBundle } from '../bundle/verify-bundle.js';
 import { ConfigError } from '../config/config-error.js';
@@ -17,12 +18,12 @@ Signed policy bundles (docs/bundles.md).
   authzd bundle build DIR -o FILE --signing-key PEM --kid ID [--revision R] [--scope S]
       compiles the policy set in DIR (refusing a broken one), then writes a signed bundle to FILE
       --revision R   positive integer, newer bundles get larger ones (default: Unix time in seconds)
-      --scope S      the scope verifiers expect (default: authzd)
+      --scope S      the scope verifiers expect (default: ${DEFAULT_SCOPE}, as everywhere)
 
   authzd bundle verify FILE --public-key [KID=]PEM [--public-key ...] [--scope S] [--min-revision R]
       verifies FILE as a sidecar would; repeat --public-key to trust several keys (rotation). The kid of a
       key is its RFC 7638 thumbprint unless given as KID=PEM (write ./PEM for a path containing "=")
-      --scope S          expected scope (default: authzd)
+      --scope S          expected scope (default: ${DEFAULT_SCOPE})
       --min-revision R   refuse bundles older than revision R
 
   authzd bundle inspect FILE
@@ -30,7 +31,6 @@ Signed policy bundles (docs/bundles.md).
 
 exit status: 0 ok, 1 failure (verify: the bundle was rejected).`;
 
-const DEFAULT_SCOPE = 'authzd';
 
 export async function run(args: string[]): Promise<number> {
   const [sub, ...rest] = args;

@@ -1,3 +1,4 @@
+import { DEFAULT_SCOPE } from '../bundle/bundle-format.js';
 import { ConfigError } from '../config/config-error.js';
 import { resolveControlPlaneOptions } from '../control-plane/control-plane-options.js';
 import { startControlPlane } from '../control-plane/start-control-plane.js';
@@ -13,7 +14,8 @@ Authors, signs and serves policy bundles and the revocation feed (docs/control-p
   --addr HOST:PORT         HTTP listener (port 0 picks a free one), or unix:///path
   --data DIR               storage: bundles/<name>/<revision>.tar.gz, current.json, revocations/, decisions/
   --bundle-name NAME       the bundle's name in /v1/bundles/NAME (default: default)
-  --scope S                scope signed into every bundle (default: the bundle name)
+  --scope S                scope signed into every bundle (default: ${DEFAULT_SCOPE}, what sidecars and
+                           authzd bundle verify expect unless told otherwise)
   --admin-token-file F     bearer token for publishing and revoking (or env AUTHZD_CP_ADMIN_TOKEN; required)
   --read-token-file F      bearer token for bundles, revocations and authorize (or env AUTHZD_CP_READ_TOKEN;
                            without one, reads are open)

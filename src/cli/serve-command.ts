@@ -1,3 +1,4 @@
+import { DEFAULT_SCOPE } from '../bundle/bundle-format.js';
 import { ConfigError } from '../config/config-error.js';
 import { loadConfig } from '../config/load-config.js';
 import cluster from 'node:cluster';
@@ -26,6 +27,7 @@ const HELP = `usage: authzd serve [options]
   --bundle-url URL     take policies from signed bundles at URL (a control plane or any HTTP server)
   --bundle-public-key [KID=]PEM   key trusted to sign bundles (repeatable, for rotation)
   --bundle-cache-dir DIR   keep the last verified bundle here and start from it
+  --bundle-scope S     scope the bundles must be signed for (default: ${DEFAULT_SCOPE}, the control plane's default)
   --revocation-url URL follow this revocation feed (the control plane's /v1/revocations)
 
 signals: SIGTERM/SIGINT drain and exit 0; SIGHUP re-reads the policy directory.`;
@@ -44,6 +46,7 @@ export async function run(args: string[]): Promise<number> {
     'bundle-url': { type: 'string' },
     'bundle-public-key': { type: 'string', multiple: true },
     'bundle-cache-dir': { type: 'string' },
+    'bundle-scope': { type: 'string' },
     'revocation-url': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -53,8 +56,8 @@ export async function run(args: string[]): Promise<number> {
   }
   const issuerFlags = [values.issuer, values.audience, values.jwks].filter((v) => v !== undefined).length;
   if (issuerFlags !== 0 && issuerFlags !== 3) throw new UsageError('--issuer, --audience and --jwks go together');
-  if ((values['bundle-public-key'] !== undefined || values['bundle-cache-dir'] !== undefined) && values['bundle-url'] === undefined) {
-    throw new UsageError('--bundle-public-key and --bundle-cache-dir need --bundle-url');
+  if ((values['bundle-public-key'] !== undefined || values['bundle-cache-dir'] !== undefined || values['bundle-scope'] !== undefined) && values['bundle-url'] === undefined) {
+    throw new UsageError('--bundle-public-key, --bundle-cache-dir and --bundle-scope need --bundle-url');
   }
 
   let app;
@@ -72,6 +75,7 @@ export async function run(args: string[]): Promise<number> {
               url: values['bundle-url'],
               publicKeys: (values['bundle-public-key'] ?? []).map(parseKeyFlag),
               ...(values['bundle-cache-dir'] !== undefined ? { cacheDir: values['bundle-cache-dir'] } : {}),
+              ...(values['bundle-scope'] !== undefined ? { scope: values['bundle-scope'] } : {}),
             },
           }
         : {}),

@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { KID_PATTERN, SCOPE_PATTERN } from '../bundle/bundle-format.js';
+import { DEFAULT_SCOPE, KID_PATTERN, SCOPE_PATTERN } from '../bundle/bundle-format.js';
 import { ConfigError } from '../config/config-error.js';
 
 /** Everything `authzd control-plane` runs with, checked. */
@@ -105,7 +105,7 @@ export async function resolveControlPlaneOptions(
   }
   const bundleName = flags['bundle-name'] ?? DEFAULT_BUNDLE_NAME;
   if (!BUNDLE_NAME.test(bundleName)) problems.push(`--bundle-name ${JSON.stringify(bundleName)}: letters, digits, ".", "_" and "-", at most 128, not starting with a punctuation mark`);
-  const scope = flags.scope ?? bundleName;
+  const scope = flags.scope ?? DEFAULT_SCOPE;
   if (!SCOPE_PATTERN.test(scope)) problems.push(`--scope ${JSON.stringify(scope)}: 1-256 printable ASCII characters without spaces`);
   let history = DEFAULT_HISTORY;
   if (flags.history !== undefined) {

@@ -17,6 +17,7 @@ import { httpAnswer } from '../check/http-answer.js';
 import { toCheckResponse } from '../check/to-check-response.js';
 import type { Config } from '../config/config-schema.js';
 import { BundleFollower } from '../bundle/bundle-follower.js';
+import { DEFAULT_SCOPE } from '../bundle/bundle-format.js';
 import { RevocationFollower } from '../revocation/revocation-follower.js';
 import { RevocationList } from '../revocation/revocation-list.js';
 import { PolicyEngine } from '../policy/policy-engine.js';
@@ -182,7 +183,7 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
   if (config.bundle.url !== undefined) {
     const bundle = config.bundle;
     const url = bundle.url!;
-    const scope = bundle.scope ?? bundleNameOf(url);
+    const scope = bundle.scope ?? DEFAULT_SCOPE;
     bundleFollower = new BundleFollower({
       config: { ...bundle, url },
       logger: logger.child({ component: 'bundles' }),
@@ -332,9 +333,3 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The bundle name is the URL's last path segment (`/v1/bundles/{name}`); the default scope is that name. */
-function bundleNameOf(url: string): string {
-  const segments = new URL(url).pathname.split('/').filter((s) => s.length > 0);
-  return decodeURIComponent(segments.at(-1) ?? 'default').replace(/\.tar\.gz$/, '');
-}

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SCOPE } from '../../src/bundle/bundle-format.js';
 import { generateSigningKeys, readPublicKey } from '../../src/bundle/bundle-keys.js';
 import { verifyBundle } from '../../src/bundle/verify-bundle.js';
 import { parseRevocationFeed } from '../../src/revocation/revocation-entry.js';
@@ -83,7 +84,7 @@ describe('authzd control-plane', () => {
     expect(r.headers.get('content-type')).toBe('application/gzip');
     expect(r.headers.get('x-authzd-revision')).toBe('1');
     const bytes = new Uint8Array(await r.arrayBuffer());
-    const verified = await verifyBundle(bytes, { keys: await trustedKeys(), scope: 'bank' });
+    const verified = await verifyBundle(bytes, { keys: await trustedKeys(), scope: DEFAULT_SCOPE });
     expect(verified.ok).toBe(true);
     if (!verified.ok) return;
     expect(verified.bundle.revision).toBe(1);
@@ -108,7 +109,7 @@ describe('authzd control-plane', () => {
     const r = await waiting;
     expect(r.status).toBe(200);
     expect(r.headers.get('x-authzd-revision')).toBe('2');
-    const verified = await verifyBundle(new Uint8Array(await r.arrayBuffer()), { keys: await trustedKeys(), scope: 'bank' });
+    const verified = await verifyBundle(new Uint8Array(await r.arrayBuffer()), { keys: await trustedKeys(), scope: DEFAULT_SCOPE });
     expect(verified.ok && verified.bundle.files.get('accounts.cedar')).toContain('// reviewed');
   });
 

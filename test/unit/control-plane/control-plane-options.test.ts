@@ -23,9 +23,9 @@ async function problems(f: Parameters<typeof resolveControlPlaneOptions>[0], env
 describe('resolveControlPlaneOptions', () => {
   it('applies defaults and takes the admin token from a file before the environment', async () => {
     const options = await resolveControlPlaneOptions({ ...flags, 'admin-token-file': tokenFile }, { AUTHZD_CP_ADMIN_TOKEN: 'env-token-0123456789abcdef' });
-    expect(options).toMatchObject({ bundleName: 'default', scope: 'default', history: 50, adminToken: 'file-token-0123456789abcdef', readToken: undefined });
+    expect(options).toMatchObject({ bundleName: 'default', scope: 'authzd', history: 50, adminToken: 'file-token-0123456789abcdef', readToken: undefined });
     const fromEnv = await resolveControlPlaneOptions({ ...flags, 'bundle-name': 'payments', history: '7' }, { AUTHZD_CP_ADMIN_TOKEN: 'env-token-0123456789abcdef', AUTHZD_CP_READ_TOKEN: 'read-token-0123456789abcdef' });
-    expect(fromEnv).toMatchObject({ bundleName: 'payments', scope: 'payments', history: 7, adminToken: 'env-token-0123456789abcdef', readToken: 'read-token-0123456789abcdef' });
+    expect(fromEnv).toMatchObject({ bundleName: 'payments', scope: 'authzd', history: 7, adminToken: 'env-token-0123456789abcdef', readToken: 'read-token-0123456789abcdef' });
   });
 
   it('lists every problem at once, never a token value', async () => {
