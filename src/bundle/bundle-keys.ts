@@ -6,6 +6,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI } from 'jose';
 import { ConfigError } from '../config/config-error.js';
+import { placeholderSecretProblem } from '../config/placeholder-secret-problem.js';
 import { isSmallOrderEd25519Key } from '../util/is-small-order-ed25519.js';
 import { type BundleAlgorithm, BUNDLE_ALGORITHMS, KID_PATTERN } from './bundle-format.js';
 import { type BundleKey, keyAlgorithm } from './key-algorithm.js';
@@ -18,6 +19,8 @@ const SUPPORTED = 'use a P-256 (ES256) or Ed25519 (EdDSA) key, e.g. from `authzd
 
 export async function readSigningKey(pemFile: string): Promise<{ key: BundleKey; alg: BundleAlgorithm }> {
   const pem = await readPem(pemFile);
+  const placeholder = placeholderSecretProblem(pem, 'the signing key', pemFile, 'e.g. from `authzd keys generate`');
+  if (placeholder !== undefined) throw new ConfigError([placeholder]);
   if (!pem.includes('-----BEGIN PRIVATE KEY-----')) {
     const hint = pem.includes('-----BEGIN PUBLIC KEY-----')
       ? 'it holds a public key; bundles are signed with the private key'

@@ -12,6 +12,8 @@ Authors, signs and serves policy bundles and the revocation feed (docs/control-p
   --signing-key PEM        PKCS#8 private key that signs bundles (P-256 or Ed25519; authzd keys generate)
   --kid ID                 key id written into bundle signatures; verifiers select the public key by it
   --addr HOST:PORT         HTTP listener (port 0 picks a free one), or unix:///path
+  --admin-addr HOST:PORT   a second listener for publishing and revoking, which --addr then refuses, so a
+                           network policy can admit sidecars (reads) and operators (writes) apart
   --data DIR               storage: bundles/<name>/<revision>.tar.gz, current.json, revocations/, decisions/
   --bundle-name NAME       the bundle's name in /v1/bundles/NAME (default: default)
   --scope S                scope signed into every bundle (default: ${DEFAULT_SCOPE}, what sidecars and
@@ -32,6 +34,7 @@ export const CONTROL_PLANE_FLAGS = {
   'signing-key': { type: 'string' },
   kid: { type: 'string' },
   addr: { type: 'string' },
+  'admin-addr': { type: 'string' },
   data: { type: 'string' },
   'bundle-name': { type: 'string' },
   scope: { type: 'string' },

@@ -83,7 +83,18 @@ export class ControlPlaneApi {
     this.#deps.revocationWaiters.wakeAll('closing');
   }
 
-  handle = (req: IncomingMessage, res: ServerResponse): void => {
+  /** The handler of a listener that serves every endpoint (the only listener, or the admin listener). */
+  handle = (req: IncomingMessage, res: ServerResponse): void => this.#handle(req, res, 'all');
+
+  /**
+   * The handler of a listener. `read` serves everything but publishing and revoking, which answer 404: the
+   * main listener when an admin listener exists, so that whoever can reach it (every sidecar) cannot write.
+   */
+  handlerFor(endpoints: 'all' | 'read'): (req: IncomingMessage, res: ServerResponse) => void {
+    return (req, res) => this.#handle(req, res, endpoints);
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse, endpoints: 'all' | 'read'): void {
     const started = process.hrtime.bigint();
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : this.#deps.newId();
@@ -133,6 +144,7 @@ export class ControlPlaneApi {
     if (path === '/v1/decisions') return dispatch('decisions_ingest', 'POST', () => this.#ingestDecisions(req, res));
     if (path === '/v1/revocations') {
       if (get) return dispatch('revocations_feed', 'GET, HEAD, POST', () => this.#revocationFeed(req, res, url));
+      if (endpoints === 'read') return dispatch('revocations_add', 'GET, HEAD, POST', () => this.#error(res, 'not_found', ADMIN_ELSEWHERE));
       return dispatch('revocations_add', 'GET, HEAD, POST', () => this.#addRevocation(req, res));
     }
     const bundle = BUNDLE_PATH.exec(path);
@@ -141,13 +153,14 @@ export class ControlPlaneApi {
       const name = sub === '/revisions' ? 'bundle_revisions' : sub === '/publish' ? 'bundle_publish' : 'bundle';
       return dispatch(name, sub === '/publish' ? 'POST' : 'GET, HEAD', () => {
         if (safeDecode(bundle[1]!) !== this.#deps.bundleName) return this.#error(res, 'not_found', 'no bundle of that name');
+        if (sub === '/publish' && endpoints === 'read') return this.#error(res, 'not_found', ADMIN_ELSEWHERE);
         if (sub === '/publish') return this.#publish(req, res);
         if (sub === '/revisions') return this.#revisions(req, res);
         return this.#bundle(req, res, url);
       });
     }
     this.#error(res, 'not_found', 'no such endpoint');
-  };
+  }
 
   async #bundle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (!this.#deps.isReader(req.headers.authorization)) return this.#error(res, 'unauthorized', 'a read token is required');
@@ -348,6 +361,7 @@ export class ControlPlaneApi {
 }
 
 const NO_BODY = Symbol('no body');
+const ADMIN_ELSEWHERE = 'publishing and revoking are served on the admin listener (--admin-addr), not on this one';
 
 /** RFC 9110 §13.1.2: a list of entity tags or "*"; weak comparison, as for GET. */
 function etagMatches(header: string | undefined, etag: string): boolean {

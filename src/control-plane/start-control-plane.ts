@@ -35,6 +35,8 @@ export interface ControlPlaneDeps {
 
 export interface ControlPlane {
   readonly port: number;
+  /** Port of the admin listener (--admin-addr); 0 when there is none or it is a Unix socket. */
+  readonly adminPort: number;
   readonly metrics: ControlPlaneMetrics;
   readonly registry: Registry;
   readonly logger: Logger;
@@ -212,22 +214,31 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
     newId: randomUUID,
   });
 
-  const server = http.createServer(api.handle);
-  server.keepAliveTimeout = 65_000;
+  // With an admin listener, the main one (what sidecars reach) cannot publish or revoke.
+  const server = http.createServer(api.handlerFor(options.adminAddress === undefined ? 'all' : 'read'));
+  const adminServer = options.adminAddress === undefined ? undefined : http.createServer(api.handlerFor('all'));
+  const servers = [server, ...(adminServer !== undefined ? [adminServer] : [])];
+  for (const s of servers) s.keepAliveTimeout = 65_000;
+  let port: number;
+  let adminPort = 0;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(listenAddress(options.address), () => resolve());
-    });
+    port = await listen(server, '--addr', options.address);
+    if (adminServer !== undefined) adminPort = await listen(adminServer, '--admin-addr', options.adminAddress!);
   } catch (err) {
     for (const stop of stops) stop();
-    throw new ConfigError([`--addr ${options.address}: cannot listen: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+    for (const s of servers) s.close();
+    throw err;
   }
-  const bound = server.address();
-  const port = typeof bound === 'object' && bound !== null ? (bound as AddressInfo).port : 0;
   metrics.ready.set(api.ready ? 1 : 0);
   logger.info(
-    { address: options.address, port, revision: publisher.current?.revision, revocationSeq: revocations.seq, readTokenRequired: options.readToken !== undefined },
+    {
+      address: options.address,
+      port,
+      ...(options.adminAddress !== undefined ? { adminAddress: options.adminAddress, adminPort } : {}),
+      revision: publisher.current?.revision,
+      revocationSeq: revocations.seq,
+      readTokenRequired: options.readToken !== undefined,
+    },
     'control plane ready',
   );
 
@@ -235,18 +246,36 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
   const shutdown = () =>
     (shuttingDown ??= (async () => {
       logger.info({ waiters: bundleWaiters.size + revocationWaiters.size }, 'shutting down: answering long polls, draining');
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       api.close();
       metrics.ready.set(0);
       for (const stop of stops) stop();
-      server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), timing.drainTimeoutMs).unref();
+      for (const s of servers) s.closeIdleConnections();
+      const timer = setTimeout(() => {
+        for (const s of servers) s.closeAllConnections();
+      }, timing.drainTimeoutMs).unref();
       await closed;
       clearTimeout(timer);
       logger.info('shutdown complete');
     })());
 
-  return { port, metrics, registry, logger, publisher, revocations, publishDirectory: () => publish(undefined, 'signal'), shutdown };
+  return { port, adminPort, metrics, registry, logger, publisher, revocations, publishDirectory: () => publish(undefined, 'signal'), shutdown };
+}
+
+/** Binds `server`; a failure is a ConfigError naming the flag and the address. Resolves with the TCP port (0 for a socket). */
+async function listen(server: http.Server, flag: string, address: string): Promise<number> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listenAddress(address), () => resolve());
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'the address is in use (another process listens there)' : (code ?? (err as Error).message);
+    throw new ConfigError([`${flag} ${address}: cannot listen: ${why}`]);
+  }
+  const bound = server.address();
+  return typeof bound === 'object' && bound !== null ? (bound as AddressInfo).port : 0;
 }
 
 /** A start-up failure as problems for the one ConfigError; anything unexpected is rethrown. */

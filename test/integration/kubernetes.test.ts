@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
+import { placeholderSecretProblem } from '../../src/config/placeholder-secret-problem.js';
 import { compilePolicyModel } from '../../src/policy/compile-policy-model.js';
 import { readPolicyDir } from '../../src/policy/policy-files.js';
 import { loadEnvoyRoot } from '../helpers/envoy-protos.js';
@@ -24,6 +25,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEPLOY = path.join(ROOT, 'deploy', 'kubernetes');
 const KUSTOMIZE_INSTALL = 'go install sigs.k8s.io/kustomize/kustomize/v5@v5.6.0';
 const SIDECAR_LABEL = ['authzd/sidecar', 'true'] as const;
+const OPERATOR_LABEL = ['authzd/operator', 'true'] as const;
 
 /** kustomize from $KUSTOMIZE, $PATH or Go's bin directory. Missing kustomize is an error, never a skip. */
 function findKustomize(env: NodeJS.ProcessEnv = process.env): string {
@@ -390,7 +392,7 @@ describe('sidecar: the workload pod with Envoy and authzd', () => {
 describe('control plane', () => {
   const deployment = () => find('control-plane', 'Deployment', 'authzd-control-plane');
   const cp = () => container(deployment(), 'control-plane');
-  const FLAGS = ['policies', 'signing-key', 'kid', 'addr', 'data', 'bundle-name', 'scope', 'admin-token-file', 'read-token-file'];
+  const FLAGS = ['policies', 'signing-key', 'kid', 'addr', 'admin-addr', 'data', 'bundle-name', 'scope', 'admin-token-file', 'read-token-file'];
 
   it('runs `authzd control-plane` with one replica, recreated, with the documented flags only', () => {
     expect(deployment().spec.replicas).toBe(1);
@@ -423,12 +425,13 @@ describe('control plane', () => {
     expect(find('control-plane', 'ConfigMap', 'authzd-policies').data).toEqual(find('sidecar', 'ConfigMap', 'authzd-policies').data);
   });
 
-  it('ships placeholders, never a real key or token', () => {
+  it('ships placeholders, never a real key or token, and authzd refuses every one of them', () => {
     const secret = find('control-plane', 'Secret', 'authzd-control-plane');
     for (const [key, value] of Object.entries<string>(secret.data)) {
       const text = Buffer.from(value, 'base64').toString('utf8');
       expect(text, key).toMatch(/PLACEHOLDER/);
       expect(text, key).not.toMatch(/-----BEGIN/);
+      expect(placeholderSecretProblem(text, key, `Secret key ${key}`), key).toBeDefined();
     }
   });
 
@@ -445,27 +448,49 @@ describe('control plane', () => {
     expect(monitor.spec.endpoints[0]).toMatchObject({ port: service.spec.ports[0].name, path: '/metrics' });
   });
 
-  it('the NetworkPolicy selects the control plane and admits only authzd sidecars and Prometheus', () => {
+  it('serves writes (publish, revoke) on an admin port of their own, which the Service exposes beside the read port', () => {
+    const readPort = Number(flag(cp().args, 'addr')!.split(':').at(-1));
+    const adminPort = Number(flag(cp().args, 'admin-addr')!.split(':').at(-1));
+    expect(adminPort).not.toBe(readPort);
+    expect(portNumber(cp(), 'admin')).toBe(adminPort);
+    expect(portNumber(cp(), 'http')).toBe(readPort);
+    const service = find('control-plane', 'Service', 'authzd-control-plane');
+    expect(service.spec.ports.map((p: K8sObject) => [p.name, portNumber(cp(), p.targetPort)])).toEqual([
+      ['http', readPort],
+      ['admin', adminPort],
+    ]);
+  });
+
+  it('the NetworkPolicy admits sidecars and Prometheus to the read port only, and operators alone to the admin port', () => {
     const policy = find('control-plane', 'NetworkPolicy', 'authzd-control-plane');
     expect(selects(policy.spec.podSelector.matchLabels, deployment().spec.template.metadata.labels)).toBe(true);
     expect(policy.spec.policyTypes).toEqual(['Ingress']);
-    const peers = policy.spec.ingress.flatMap((rule: K8sObject) => {
-      // A rule without `from` would admit every source.
+    const readPort = Number(flag(cp().args, 'addr')!.split(':').at(-1));
+    const adminPort = Number(flag(cp().args, 'admin-addr')!.split(':').at(-1));
+    /** [peer, container port number] for every peer and port a rule admits. */
+    const admitted: [K8sObject, number][] = policy.spec.ingress.flatMap((rule: K8sObject) => {
+      // A rule without `from` would admit every source, one without `ports` every port.
       expect(rule.from?.length).toBeGreaterThan(0);
-      for (const port of rule.ports) expect(portNumber(cp(), port.port)).toBe(Number(flag(cp().args, 'addr')!.split(':').at(-1)));
-      return rule.from;
+      expect(rule.ports?.length).toBeGreaterThan(0);
+      return rule.from.flatMap((peer: K8sObject) => rule.ports.map((p: K8sObject) => [peer, portNumber(cp(), p.port)]));
     });
+    for (const [peer, port] of admitted) {
+      expect(peer.ipBlock).toBeUndefined();
+      expect([readPort, adminPort]).toContain(port);
+    }
+    const podsOf = (labels: Record<string, string>) => admitted.filter(([peer]) => selects(peer.podSelector?.matchLabels ?? {}, labels));
     const sidecarPod = find('sidecar', 'Deployment', 'authzd-demo').spec.template.metadata.labels;
     const istioPod = find('overlays/istio', 'Deployment', 'authzd-demo').spec.template.metadata.labels;
-    const sidecarPeers = peers.filter((p: K8sObject) => selects(p.podSelector?.matchLabels ?? {}, sidecarPod));
-    expect(sidecarPeers.length).toBe(1);
-    expect(sidecarPeers[0].podSelector.matchLabels).toEqual({ [SIDECAR_LABEL[0]]: SIDECAR_LABEL[1] });
-    expect(selects(sidecarPeers[0].podSelector.matchLabels, istioPod)).toBe(true);
-    const others = peers.filter((p: K8sObject) => p !== sidecarPeers[0]);
-    expect(others).toEqual([
-      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } },
-    ]);
-    for (const p of peers) expect(p.ipBlock).toBeUndefined();
+    for (const pod of [sidecarPod, istioPod]) {
+      expect(podsOf(pod).map(([, port]) => port)).toEqual([readPort]);
+      expect(podsOf(pod)[0]![0].podSelector.matchLabels).toEqual({ [SIDECAR_LABEL[0]]: SIDECAR_LABEL[1] });
+    }
+    const prometheus = admitted.filter(([peer]) => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'monitoring');
+    expect(prometheus.map(([peer, port]) => [peer.podSelector.matchLabels, port])).toEqual([[{ 'app.kubernetes.io/name': 'prometheus' }, readPort]]);
+    // The admin port: only pods that carry the operator label, which no sample workload does.
+    const toAdmin = admitted.filter(([, port]) => port === adminPort);
+    expect(toAdmin.map(([peer]) => peer)).toEqual([{ namespaceSelector: {}, podSelector: { matchLabels: { [OPERATOR_LABEL[0]]: OPERATOR_LABEL[1] } } }]);
+    for (const [, docs] of renders()) for (const d of docs.filter((o) => o.kind === 'Deployment')) expect(d.spec.template.metadata.labels[OPERATOR_LABEL[0]]).toBeUndefined();
   });
 });
 

@@ -47,6 +47,25 @@ describe('resolveControlPlaneOptions', () => {
     expect(found.join('\n')).not.toContain('short-secret');
   });
 
+  it('takes an admin listener address of its own, checked like --addr', async () => {
+    const env = { AUTHZD_CP_ADMIN_TOKEN: 'env-token-0123456789abcdef' };
+    expect(await resolveControlPlaneOptions({ ...flags, 'admin-addr': '127.0.0.1:8081' }, env)).toMatchObject({ address: '127.0.0.1:0', adminAddress: '127.0.0.1:8081' });
+    expect((await resolveControlPlaneOptions(flags, env)).adminAddress).toBeUndefined();
+    expect(await problems({ ...flags, 'admin-addr': 'nowhere' }, env)).toEqual(['--admin-addr "nowhere": expected HOST:PORT (port 0 picks a free one) or unix:///path']);
+    expect(await problems({ ...flags, addr: '0.0.0.0:8080', 'admin-addr': '0.0.0.0:8080' }, env)).toEqual(['--admin-addr 0.0.0.0:8080: the same as --addr; give the admin listener an address of its own']);
+  });
+
+  it('refuses placeholder tokens, naming where each came from', async () => {
+    const placeholder = path.join(dir, 'admin.placeholder');
+    writeFileSync(placeholder, 'PLACEHOLDER-admin-token-replace-me\n');
+    const found = await problems({ ...flags, 'admin-token-file': placeholder }, { AUTHZD_CP_READ_TOKEN: 'change-me-change-me-0123' });
+    expect(found.map((p) => p.split(': put one')[0])).toEqual([
+      `--admin-token-file ${placeholder}: the admin token is a known placeholder, not a secret`,
+      'AUTHZD_CP_READ_TOKEN: the read token is a known placeholder, not a secret',
+    ]);
+    expect(found.join('\n')).not.toMatch(/PLACEHOLDER-admin|change-me-change/);
+  });
+
   it('requires an admin token', async () => {
     expect(await problems(flags)).toEqual(['no admin token: pass --admin-token-file FILE or set AUTHZD_CP_ADMIN_TOKEN (publishing and revoking need it)']);
   });
