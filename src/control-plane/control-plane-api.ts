@@ -15,6 +15,7 @@ import { parseAuthorizeRequest } from './parse-authorize-request.js';
 import { DECISION_BATCH_LIMITS, parseDecisionBatch } from './parse-decision-batch.js';
 import { readBody } from './read-body.js';
 import { readPolicyUpload } from './read-policy-upload.js';
+import type { PolicyRejection } from './validate-policy-files.js';
 import type { RevocationStore } from './revocation-store.js';
 import type { WaitList } from './wait-list.js';
 
@@ -224,7 +225,12 @@ export class ControlPlaneApi {
       outcome = await this.#deps.publish(upload.files, 'upload');
     }
     if (outcome.result === 'rejected') {
-      return this.#error(res, 'policy_rejected', 'the policy set does not validate; nothing was published', { problems: outcome.problems });
+      return this.#error(res, 'policy_rejected', `${rejectionSummary(outcome)}; nothing was published`, {
+        reason: outcome.reason,
+        ...(outcome.tests !== undefined ? { tests: outcome.tests } : {}),
+        problems: outcome.problems,
+        current: this.#deps.publisher.current?.revision ?? null,
+      });
     }
     const b = outcome.bundle;
     this.#json(res, 200, { result: outcome.result, name: this.#deps.bundleName, revision: b.revision, etag: b.etag, digest: b.digest, created: b.created });
@@ -361,6 +367,23 @@ export class ControlPlaneApi {
 }
 
 const NO_BODY = Symbol('no body');
+
+/** One sentence for a refused set: what the operator reads first. */
+function rejectionSummary(rejection: PolicyRejection): string {
+  const n = rejection.problems.length;
+  switch (rejection.reason) {
+    case 'policy_tests_failed':
+      return `${rejection.tests!.failed} of ${rejection.tests!.cases} policy test cases fail`;
+    case 'policy_tests_invalid':
+      return `the policy tests cannot run: ${n} problem${n === 1 ? '' : 's'} in tests/`;
+    case 'policy_invalid':
+      return `the policy set does not compile: ${n} problem${n === 1 ? '' : 's'}`;
+    case 'policy_unreadable':
+      return 'the policy directory cannot be read';
+    case 'bundle_unbuildable':
+      return 'the policy files cannot be put in a bundle';
+  }
+}
 const ADMIN_ELSEWHERE = 'publishing and revoking are served on the admin listener (--admin-addr), not on this one';
 
 /** RFC 9110 §13.1.2: a list of entity tags or "*"; weak comparison, as for GET. */

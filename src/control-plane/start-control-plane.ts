@@ -135,7 +135,7 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
         files = await readPolicyDir(options.policies);
       } catch (err) {
         const problem = `policy directory ${options.policies}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
-        return record({ result: 'rejected', problems: [problem] }, trigger);
+        return record({ result: 'rejected', reason: 'policy_unreadable', problems: [problem] }, trigger);
       }
     }
     if (trigger !== 'upload') {
@@ -143,7 +143,7 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
         directoryTests.set(files, await readPolicyTests(options.policies));
       } catch (err) {
         const problem = `policy directory ${options.policies}: cannot read tests/: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
-        return record({ result: 'rejected', problems: [problem] }, trigger);
+        return record({ result: 'rejected', reason: 'policy_unreadable', problems: [problem] }, trigger);
       }
     }
     let outcome: PublishOutcome;
@@ -160,7 +160,12 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
     metrics.publishes.inc({ result: outcome.result, trigger });
     if (outcome.result === 'rejected') {
       metrics.policyProblems.set(outcome.problems.length);
-      logger.error({ trigger, problems: outcome.problems, served: publisher.current?.revision }, 'policy set rejected; not published');
+      metrics.publishRejections.inc({ reason: outcome.reason, trigger });
+      // `served`: the revision sidecars keep getting, null when there is none (at start-up the process then exits).
+      logger.error(
+        { trigger, reason: outcome.reason, ...(outcome.tests !== undefined ? { tests: outcome.tests } : {}), problems: outcome.problems, served: publisher.current?.revision ?? null },
+        'policy set rejected; not published',
+      );
     } else if (outcome.result === 'published') {
       metrics.policyProblems.set(0);
       logger.info({ trigger, revision: outcome.bundle.revision, digest: outcome.bundle.digest }, 'bundle published');

@@ -15,6 +15,8 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { placeholderSecretProblem } from '../../src/config/placeholder-secret-problem.js';
 import { compilePolicyModel } from '../../src/policy/compile-policy-model.js';
 import { readPolicyDir } from '../../src/policy/policy-files.js';
+import { readPolicyTests } from '../../src/policy-test/read-policy-tests.js';
+import { validatePolicyFiles } from '../../src/control-plane/validate-policy-files.js';
 import { loadEnvoyRoot } from '../helpers/envoy-protos.js';
 import { validateEnvoyConfig } from '../helpers/validate-envoy-config.js';
 import { SUPPORTED_KINDS, validateIstioMeshConfig, validateKubernetesObject } from '../helpers/validate-kubernetes-object.js';
@@ -100,14 +102,20 @@ const flag = (args: string[], name: string): string | undefined => {
 
 let tmp: string;
 let mounts = 0;
-/** A ConfigMap's or Secret's data laid out as the kubelet mounts it: each key a symlink into `..data/`. */
+/**
+ * A ConfigMap's or Secret's data (or a projected volume's files, by path) laid out as the kubelet mounts it:
+ * the files in a timestamped folder, `..data` a symlink to it, each top-level name a symlink into `..data/`.
+ */
 function mountLikeKubelet(data: Record<string, string>, name: string): string {
   const dir = path.join(tmp, name);
   const timestamped = path.join(dir, '..2026_01_01_00_00_00.000000001');
   mkdirSync(timestamped, { recursive: true });
-  for (const [key, value] of Object.entries(data)) writeFileSync(path.join(timestamped, key), value);
+  for (const [key, value] of Object.entries(data)) {
+    mkdirSync(path.dirname(path.join(timestamped, key)), { recursive: true });
+    writeFileSync(path.join(timestamped, key), value);
+  }
   symlinkSync(path.basename(timestamped), path.join(dir, '..data'));
-  for (const key of Object.keys(data)) symlinkSync(path.join('..data', key), path.join(dir, key));
+  for (const top of new Set(Object.keys(data).map((key) => key.split('/')[0]!))) symlinkSync(path.join('..data', top), path.join(dir, top));
   return dir;
 }
 
@@ -138,7 +146,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('kustomize', () => {
   it('renders every kustomization under deploy/kubernetes: policies, sidecar, control plane, Istio overlay', () => {
-    expect(renders().map(([name]) => name)).toEqual(['control-plane', 'overlays/istio', 'policies', 'sidecar']);
+    expect(renders().map(([name]) => name)).toEqual(['control-plane', 'overlays/istio', 'policies', 'policies/tests', 'sidecar']);
     for (const [name, docs] of renders()) expect(docs.length, name).toBeGreaterThan(0);
   });
 
@@ -433,6 +441,36 @@ describe('control plane', () => {
       expect(text, key).not.toMatch(/-----BEGIN/);
       expect(placeholderSecretProblem(text, key, `Secret key ${key}`), key).toBeDefined();
     }
+  });
+
+  it("mounts the policy tests under --policies/tests, exactly the repository's policies/tests/", () => {
+    const tests = find('control-plane', 'ConfigMap', 'authzd-policy-tests');
+    const repo = Object.fromEntries(readdirSync(path.join(ROOT, 'policies', 'tests')).map((f) => [f, readFileSync(path.join(ROOT, 'policies', 'tests', f), 'utf8')]));
+    expect(tests.data, 'deploy/kubernetes/policies/tests/ must copy policies/tests/ (and list new files in its kustomization.yaml and the volume items)').toEqual(repo);
+    const sources = volume(deployment(), 'policies').projected.sources;
+    expect(sources[0].configMap.name).toBe(find('control-plane', 'ConfigMap', 'authzd-policies').metadata.name);
+    expect(sources[1].configMap.name).toBe(tests.metadata.name);
+    // Every key of the ConfigMap under tests/, none left out (a key missing from `items` is not mounted).
+    expect(sources[1].configMap.items).toEqual(Object.keys(tests.data).sort().map((key) => ({ key, path: `tests/${key}` })));
+    expect(flag(cp().args, 'policies')).toBe(mountOf(cp(), 'policies').mountPath);
+  });
+
+  it("the control plane's gate runs those tests in the cluster: the mounted directory passes, a change that breaks a test is refused", async () => {
+    const sources = volume(deployment(), 'policies').projected.sources;
+    const policies = find('control-plane', 'ConfigMap', 'authzd-policies').data as Record<string, string>;
+    const tests = find('control-plane', 'ConfigMap', 'authzd-policy-tests').data as Record<string, string>;
+    const laidOut = { ...policies, ...Object.fromEntries(sources[1].configMap.items.map((i: K8sObject) => [i.path, tests[i.key]])) };
+    const dir = mountLikeKubelet(laidOut, 'cp-policies');
+    const files = await readPolicyDir(dir);
+    const found = await readPolicyTests(dir);
+    expect([...found.keys()].sort()).toEqual(Object.keys(tests).map((k) => `tests/${k}`).sort());
+    expect(await validatePolicyFiles(files, { tests: found })).toBeUndefined();
+    // An emergency forbid that denies what the tests expect to be allowed: refused, with the failing cases.
+    const frozen = new Map(files).set('emergency.cedar', '@id("freeze-everything") forbid (principal, action, resource);');
+    const rejection = await validatePolicyFiles(frozen, { tests: found });
+    expect(rejection).toMatchObject({ reason: 'policy_tests_failed' });
+    expect(rejection!.tests!.failed).toBeGreaterThan(0);
+    expect(rejection!.problems.some((p) => p.includes('freeze-everything'))).toBe(true);
   });
 
   it('probes /healthz and /readyz and is scraped on the port it listens on', () => {
