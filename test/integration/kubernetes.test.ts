@@ -145,8 +145,8 @@ beforeAll(() => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('kustomize', () => {
-  it('renders every kustomization under deploy/kubernetes: policies, sidecar, control plane, Istio overlay', () => {
-    expect(renders().map(([name]) => name)).toEqual(['control-plane', 'overlays/istio', 'policies', 'policies/tests', 'sidecar']);
+  it('renders every kustomization under deploy/kubernetes: policies and their tests, sidecar, control plane, the bundles and Istio overlays', () => {
+    expect(renders().map(([name]) => name)).toEqual(['control-plane', 'overlays/bundles', 'overlays/istio', 'policies', 'policies/tests', 'sidecar']);
     for (const [name, docs] of renders()) expect(docs.length, name).toBeGreaterThan(0);
   });
 
@@ -214,7 +214,7 @@ describe('every Deployment is locked down', () => {
   const deployments = () => renders().flatMap(([name, docs]) => docs.filter((o) => o.kind === 'Deployment').map((d) => [name, d] as const));
 
   it('runs non-root with seccomp RuntimeDefault and no service account token', () => {
-    expect(deployments().length).toBe(3);
+    expect(deployments().length).toBe(4);
     for (const [, d] of deployments()) {
       const pod = podSpec(d);
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
@@ -519,7 +519,8 @@ describe('control plane', () => {
     const podsOf = (labels: Record<string, string>) => admitted.filter(([peer]) => selects(peer.podSelector?.matchLabels ?? {}, labels));
     const sidecarPod = find('sidecar', 'Deployment', 'authzd-demo').spec.template.metadata.labels;
     const istioPod = find('overlays/istio', 'Deployment', 'authzd-demo').spec.template.metadata.labels;
-    for (const pod of [sidecarPod, istioPod]) {
+    const bundlesPod = find('overlays/bundles', 'Deployment', 'authzd-demo').spec.template.metadata.labels;
+    for (const pod of [sidecarPod, istioPod, bundlesPod]) {
       expect(podsOf(pod).map(([, port]) => port)).toEqual([readPort]);
       expect(podsOf(pod)[0]![0].podSelector.matchLabels).toEqual({ [SIDECAR_LABEL[0]]: SIDECAR_LABEL[1] });
     }
@@ -529,6 +530,71 @@ describe('control plane', () => {
     const toAdmin = admitted.filter(([, port]) => port === adminPort);
     expect(toAdmin.map(([peer]) => peer)).toEqual([{ namespaceSelector: {}, podSelector: { matchLabels: { [OPERATOR_LABEL[0]]: OPERATOR_LABEL[1] } } }]);
     for (const [, docs] of renders()) for (const d of docs.filter((o) => o.kind === 'Deployment')) expect(d.spec.template.metadata.labels[OPERATOR_LABEL[0]]).toBeUndefined();
+  });
+});
+
+describe('bundles overlay: the sidecar takes signed bundles and revocations from the control plane', () => {
+  const deployment = () => find('overlays/bundles', 'Deployment', 'authzd-demo');
+  const authzd = () => container(deployment(), 'authzd');
+  const configMapData = () => find('overlays/bundles', 'ConfigMap', 'authzd-config').data as Record<string, string>;
+  const config = () => loadConfig(path.join(mountLikeKubelet(configMapData(), `bundles-config-${++mounts}`), 'authzd.yaml'));
+  const cpDeployment = () => find('control-plane', 'Deployment', 'authzd-control-plane');
+  const cpArgs = () => container(cpDeployment(), 'control-plane').args as string[];
+
+  it("loads with authzd's own loadConfig: bundle and revocation instead of policies, everything else the sidecar's", () => {
+    const c = config();
+    expect(c.policies.directory).toBeUndefined();
+    expect(c.bundle.url).toBeDefined();
+    expect(c.revocation.url).toBeDefined();
+    const sidecar = loadConfig(path.join(mountLikeKubelet(find('sidecar', 'ConfigMap', 'authzd-config').data, `sidecar-config-${++mounts}`), 'authzd.yaml'));
+    const { bundle: _b, revocation: _r, policies: _p, ...rest } = c;
+    const { bundle: _sb, revocation: _sr, policies: _sp, ...sidecarRest } = sidecar;
+    expect(rest).toEqual(sidecarRest);
+    expect(c.policies.onError).toBe(sidecar.policies.onError);
+  });
+
+  it("points at the control plane's Service, read port and bundle name, and trusts the key it signs with", () => {
+    const c = config();
+    const service = find('control-plane', 'Service', 'authzd-control-plane');
+    const readPort = service.spec.ports.find((p: K8sObject) => p.name === 'http').port;
+    const base = `http://${service.metadata.name}.${service.metadata.namespace}.svc:${readPort}`;
+    expect(c.bundle.url).toBe(`${base}/v1/bundles/${flag(cpArgs(), 'bundle-name')}`);
+    expect(c.revocation.url).toBe(`${base}/v1/revocations`);
+    // The read port, not the admin one: that is what the NetworkPolicy admits this pod to.
+    expect(portNumber(container(cpDeployment(), 'control-plane'), 'http')).toBe(Number(flag(cpArgs(), 'addr')!.split(':').at(-1)));
+    expect(c.bundle.publicKeys.map((k) => k.kid)).toEqual([flag(cpArgs(), 'kid')]);
+    // Both sides keep the default scope.
+    expect(c.bundle.scope).toBeUndefined();
+    expect(flag(cpArgs(), 'scope')).toBeUndefined();
+    expect(deployment().spec.template.metadata.labels[SIDECAR_LABEL[0]]).toBe(SIDECAR_LABEL[1]);
+  });
+
+  it('reads the read token and the public key from the mounted Secret authzd-bundle', () => {
+    const c = config();
+    const mount = mountOf(authzd(), 'authzd-bundle');
+    expect(volume(deployment(), 'authzd-bundle').secret.secretName).toBe('authzd-bundle');
+    for (const file of [c.bundle.tokenFile, c.revocation.tokenFile, ...c.bundle.publicKeys.map((k) => k.file)]) expect(path.dirname(file!)).toBe(mount.mountPath);
+    expect(path.basename(c.bundle.tokenFile!)).toBe('read-token');
+    expect(path.basename(c.bundle.publicKeys[0]!.file)).toBe('public-key.pem');
+  });
+
+  it('caches the last verified bundle on a writable emptyDir; the root filesystem stays read-only', () => {
+    const c = config();
+    const writable = authzd().volumeMounts.filter((m: K8sObject) => m.readOnly !== true);
+    const cache = writable.find((m: K8sObject) => m.mountPath === c.bundle.cacheDir);
+    expect(cache, 'bundle.cacheDir must be a writable mount').toBeDefined();
+    expect(volume(deployment(), cache.name).emptyDir).toBeDefined();
+    expect(authzd().securityContext.readOnlyRootFilesystem).toBe(true);
+    // Nothing else writable but the socket.
+    expect(writable.map((m: K8sObject) => m.name).sort()).toEqual([cache.name, 'authzd-socket'].sort());
+  });
+
+  it('drops the policy ConfigMap, its volume and its mount; the rest of the pod is the sidecar sample', () => {
+    expect(objects('overlays/bundles').some((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('authzd-policies'))).toBe(false);
+    expect(volume(deployment(), 'authzd-policies')).toBeUndefined();
+    expect(mountOf(authzd(), 'authzd-policies')).toBeUndefined();
+    expect(podSpec(deployment()).containers.map((c: K8sObject) => c.name).sort()).toEqual(['app', 'authzd', 'envoy']);
+    expect(authzd().args).toEqual(container(find('sidecar', 'Deployment', 'authzd-demo'), 'authzd').args);
   });
 });
 
