@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/config-schema.js';
 import type { BundleInfo } from '../policy/compile-messages.js';
@@ -9,6 +9,7 @@ import { abortableSleep } from '../util/abortable-sleep.js';
 import { backoffDelay } from '../util/backoff-delay.js';
 import { FetchError, type FetchFailure } from '../util/http-get.js';
 import { fetchBundle } from './fetch-bundle.js';
+import { makeDir } from '../util/make-dir.js';
 
 /** Where a bundle update failed, for metrics and logs. */
 export type BundleFailure =
@@ -153,7 +154,7 @@ export class BundleFollower {
     const dir = this.#deps.config.cacheDir;
     if (dir === undefined) return;
     try {
-      await mkdir(dir, { recursive: true });
+      await makeDir(dir);
       await writeAtomically(path.join(dir, CACHE_FILE), bytes);
       await writeAtomically(path.join(dir, CACHE_META), JSON.stringify({ etag, revision: info.revision, digest: info.digest, savedAt: new Date().toISOString() }));
     } catch (err) {
@@ -171,7 +172,9 @@ export class BundleFollower {
             ? { stage: 'activate', reason: 'policy_invalid' }
             : { stage: 'activate', reason: 'internal' };
     this.#deps.onFailure?.(failure);
-    this.#deps.logger.error({ ...failure, detail: err instanceof Error ? err.message : String(err), activeRevision: this.#revision }, `${what} failed; the active policy set keeps serving`);
+    // Says what happens now: the active bundle keeps serving, or there is none yet (the sidecar is not ready).
+    const consequence = this.#revision !== undefined ? 'the active policy set keeps serving' : 'no policy set is active yet';
+    this.#deps.logger.error({ ...failure, detail: err instanceof Error ? err.message : String(err), activeRevision: this.#revision ?? null }, `${what} failed; ${consequence}`);
   }
 }
 

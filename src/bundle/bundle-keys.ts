@@ -2,7 +2,7 @@
 // the public keys a verifier trusts. Every mistake (wrong file, wrong PEM type, an unsupported key) is a
 // ConfigError naming the file and what to do.
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI } from 'jose';
 import { ConfigError } from '../config/config-error.js';
@@ -11,6 +11,7 @@ import { isSmallOrderEd25519Key } from '../util/is-small-order-ed25519.js';
 import { type BundleAlgorithm, BUNDLE_ALGORITHMS, KID_PATTERN } from './bundle-format.js';
 import { type BundleKey, keyAlgorithm } from './key-algorithm.js';
 import type { TrustedKey } from './verify-bundle.js';
+import { makeDir } from '../util/make-dir.js';
 
 export const SIGNING_KEY_FILE = 'signing-key.pem';
 export const PUBLIC_KEY_FILE = 'public-key.pem';
@@ -70,7 +71,7 @@ export async function generateSigningKeys(
   const privateKeyFile = path.join(outDir, SIGNING_KEY_FILE);
   const publicKeyFile = path.join(outDir, PUBLIC_KEY_FILE);
   try {
-    await mkdir(outDir, { recursive: true, mode: 0o700 });
+    await makeDir(outDir, 0o700);
     for (const file of [privateKeyFile, publicKeyFile]) {
       if (await exists(file)) throw Object.assign(new Error('exists'), { code: 'EEXIST', path: file });
     }

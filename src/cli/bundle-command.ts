@@ -11,6 +11,7 @@ import { type TrustedKey, verifyBundle } from '../bundle/verify-bundle.js';
 import { writeTar } from '../bundle/write-tar.js';
 import { ConfigError } from '../config/config-error.js';
 import { readPolicyDir } from '../policy/policy-files.js';
+import { EXIT } from './exit-codes.js';
 import { formatPublishAnswer } from './format-publish-answer.js';
 import { parseFlags, UsageError } from './parse-flags.js';
 
@@ -56,11 +57,13 @@ export async function run(args: string[]): Promise<number> {
     case 'publish':
       return publish(rest);
     case undefined:
+      process.stderr.write(`${HELP}\n`);
+      return EXIT.usage;
     case 'help':
     case '--help':
     case '-h':
       process.stdout.write(`${HELP}\n`);
-      return sub === undefined ? 1 : 0;
+      return EXIT.ok;
     default:
       throw new UsageError(`unknown bundle subcommand "${sub}"; expected build, verify, inspect or publish`);
   }

@@ -1,8 +1,8 @@
 import { DEFAULT_SCOPE } from '../bundle/bundle-format.js';
 import { ConfigError } from '../config/config-error.js';
 import { resolveControlPlaneOptions } from '../control-plane/control-plane-options.js';
-import { startControlPlane } from '../control-plane/start-control-plane.js';
-import { parseFlags } from './parse-flags.js';
+import { type ControlPlane, startControlPlane } from '../control-plane/start-control-plane.js';
+import { parseFlags, UsageError } from './parse-flags.js';
 
 const HELP = `usage: authzd control-plane [options]
 
@@ -27,6 +27,8 @@ Authors, signs and serves policy bundles and the revocation feed (docs/control-p
   --decision-retention-days N   daily decision files kept under DIR/decisions (default 30)
 
 signals: SIGTERM/SIGINT answer parked long polls, drain and exit 0; SIGHUP publishes the policy directory now.`;
+
+const REQUIRED_FLAGS = ['policies', 'signing-key', 'kid', 'addr', 'data'] as const;
 
 /** The command's flags; docs/control-plane.md has a row for each (checked by a test). */
 export const CONTROL_PLANE_FLAGS = {
@@ -53,7 +55,28 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
 
-  let app;
+  const missing = REQUIRED_FLAGS.filter((name) => values[name] === undefined || values[name] === '');
+  if (missing.length > 0) throw new UsageError(`required: ${missing.map((name) => `--${name}`).join(', ')}`);
+
+  // Handlers from before start-up, as in serve: a signal right after the ready line must not meet Node's
+  // defaults. Until the control plane runs, SIGTERM and SIGINT end the process at once; SIGHUP is ignored.
+  let app: ControlPlane | undefined;
+  const stop = (signal: string) => {
+    const running = app;
+    if (running === undefined) process.exit(0);
+    running.logger.info({ signal }, 'signal received');
+    running.shutdown().then(
+      () => running.logger.flush(() => process.exit(0)),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    app?.publishDirectory().catch(() => {
+      /* logged and counted by the publication itself */
+    });
+  });
   try {
     app = await startControlPlane(await resolveControlPlaneOptions(values, process.env));
   } catch (err) {
@@ -64,23 +87,10 @@ export async function run(args: string[]): Promise<number> {
     throw err;
   }
 
-  const stop = (signal: string) => {
-    app.logger.info({ signal }, 'signal received');
-    app.shutdown().then(
-      () => app.logger.flush(() => process.exit(0)),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => {
-    app.publishDirectory().catch(() => {
-      /* logged and counted by the publication itself */
-    });
-  });
+  const running = app;
   process.on('uncaughtException', (err) => {
-    app.logger.fatal({ err: err.message, stack: err.stack }, 'uncaught exception');
-    app.logger.flush();
+    running.logger.fatal({ err: err.message, stack: err.stack }, 'uncaught exception');
+    running.logger.flush();
     process.exit(1);
   });
   // Keep running until a signal arrives.

@@ -8,7 +8,7 @@ import { compilePolicyModel, PolicyModelError } from '../policy/compile-policy-m
 import { readPolicyDir } from '../policy/policy-files.js';
 import { AssertionKeyring } from '../server/assertion-keyring.js';
 import { isClusterMessage, runCluster } from '../server/run-cluster.js';
-import { EMBEDDED_POLICIES, startAuthzd } from '../server/start-authzd.js';
+import { type Authzd, EMBEDDED_POLICIES, startAuthzd } from '../server/start-authzd.js';
 import { createLogger } from '../telemetry/create-logger.js';
 import { parseFlags, UsageError } from './parse-flags.js';
 
@@ -60,7 +60,7 @@ export async function run(args: string[]): Promise<number> {
     throw new UsageError('--bundle-public-key, --bundle-cache-dir and --bundle-scope need --bundle-url');
   }
 
-  let app;
+  let app: Authzd | undefined;
   let config;
   try {
     config = loadConfig(values.config, {
@@ -85,9 +85,10 @@ export async function run(args: string[]): Promise<number> {
     if (config.grpc.workers > 1 && cluster.isPrimary) {
       // Check the policies once here, so a broken set fails start-up instead of every worker in a loop.
       if (config.bundle.url === undefined) compilePolicyModel(await readPolicyDir(config.policies.directory ?? EMBEDDED_POLICIES));
-      return runCluster(config, createLogger(config.log.level));
+      return await runCluster(config, createLogger(config.log.level));
     }
     if (cluster.isWorker) return runWorker(config);
+    installSignalHandlers(() => app);
     app = await startAuthzd(config);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof PolicyModelError) {
@@ -97,7 +98,26 @@ export async function run(args: string[]): Promise<number> {
     throw err;
   }
 
+  const running = app;
+  process.on('uncaughtException', (err) => {
+    running.logger.fatal({ err: err.message, stack: err.stack }, 'uncaught exception');
+    running.logger.flush();
+    process.exit(1);
+  });
+  // Keep running until a signal arrives.
+  return new Promise<number>(() => {});
+}
+
+/**
+ * Signal handling, installed before start-up: a signal that arrives as the ready line is written must not
+ * meet Node's defaults (SIGHUP would end the process, SIGTERM skip the drain). Until the sidecar runs,
+ * SIGTERM and SIGINT end the process at once (nothing is in flight) and SIGHUP is ignored (the policy set is
+ * being read anyway).
+ */
+function installSignalHandlers(current: () => Authzd | undefined): void {
   const stop = (signal: string) => {
+    const app = current();
+    if (app === undefined) process.exit(0);
     app.logger.info({ signal }, 'signal received');
     app.shutdown().then(
       () => process.exit(0),
@@ -107,17 +127,12 @@ export async function run(args: string[]): Promise<number> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => {
-    app.reloadPolicies().catch(() => {
-      /* logged by activate; the active set keeps serving */
-    });
+    current()
+      ?.reloadPolicies()
+      .catch(() => {
+        /* logged by reloadPolicies, with the set that keeps serving */
+      });
   });
-  process.on('uncaughtException', (err) => {
-    app.logger.fatal({ err: err.message, stack: err.stack }, 'uncaught exception');
-    app.logger.flush();
-    process.exit(1);
-  });
-  // Keep running until a signal arrives.
-  return new Promise<number>(() => {});
 }
 
 /** `--bundle-public-key KID=path` or `path` (kid: the key's RFC 7638 thumbprint). */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
-import { link, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { link, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import {
   isLiveRevocation,
@@ -11,6 +11,7 @@ import {
 } from '../revocation/revocation-entry.js';
 import type { Logger } from '../telemetry/create-logger.js';
 import { probeLinkableDir, removeStaleFiles, writeDurably } from './write-durably.js';
+import { makeDir } from '../util/make-dir.js';
 
 export interface RevocationStoreOptions {
   /** The store's directory (`<--data>/revocations`). Several replicas may share it. */
@@ -84,7 +85,7 @@ export class RevocationStore {
   static async open(options: RevocationStoreOptions): Promise<RevocationStore> {
     const store = new RevocationStore(options);
     try {
-      await mkdir(store.#entriesDir, { recursive: true });
+      await makeDir(store.#entriesDir);
       await probeLinkableDir(store.#tmpDir);
     } catch (err) {
       throw new RevocationStoreError(`${options.dir}: not usable for revocations (needs a writable directory with hard links): ${(err as Error).message}`);

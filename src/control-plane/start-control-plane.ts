@@ -13,6 +13,7 @@ import { PolicyEngine } from '../policy/policy-engine.js';
 import { PolicyStore } from '../policy/policy-store.js';
 import { type PolicyTestFiles, readPolicyTests } from '../policy-test/read-policy-tests.js';
 import { listenAddress } from '../server/listen-address.js';
+import { listenError } from '../server/listen-error.js';
 import { createLogger, type Logger } from '../telemetry/create-logger.js';
 import { bearerTokenCheck } from './bearer-token-check.js';
 import { BundlePublisher, type PublishedBundle, type PublishOutcome } from './bundle-publisher.js';
@@ -275,9 +276,7 @@ async function listen(server: http.Server, flag: string, address: string): Promi
       server.listen(listenAddress(address), () => resolve());
     });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'EADDRINUSE' ? 'the address is in use (another process listens there)' : (code ?? (err as Error).message);
-    throw new ConfigError([`${flag} ${address}: cannot listen: ${why}`]);
+    throw listenError(flag, address, err);
   }
   const bound = server.address();
   return typeof bound === 'object' && bound !== null ? (bound as AddressInfo).port : 0;

@@ -130,9 +130,9 @@ describe('serve --bundle-scope', () => {
     await refused(await serve(`${mirrorBase}/prod/current`));
   });
 
-  it('is refused without --bundle-url', async () => {
+  it('is refused without --bundle-url, with the usage exit code', async () => {
     const r = await run(['serve', '--bundle-scope', 'x']);
     expect(r.stderr).toContain('--bundle-scope');
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(2); // a usage error
   });
 });

@@ -38,7 +38,7 @@ describe('validatePolicyFiles', () => {
     expect(rejection!.tests).toBeUndefined();
     const problems = rejection!.problems;
     expect(problems).toContain('routes.yaml: missing');
-    expect(problems.some((p) => p.startsWith('accounts.cedar: '))).toBe(true);
+    expect(problems.some((p) => /^accounts\.cedar:1:\d+: /.test(p))).toBe(true);
   });
 
   it('turns each failing test case into a problem, and each invalid test file into its problems', async () => {
