@@ -66,12 +66,17 @@ describe('scripts/install-test-tools.sh', () => {
     mkdirSync(gobin, { recursive: true });
     writeFileSync(path.join(gobin, 'kustomize'), '#!/bin/sh\n');
     chmodSync(path.join(gobin, 'kustomize'), 0o755);
-    expect(dryRun([fakeTools([...ALL.filter((t) => t !== 'kustomize'), 'go'], gopath)]).plan).toEqual([]);
+    const found = (r: ReturnType<typeof dryRun>, tool: string, where: string) => {
+      expect(r.status, r.out).toBe(0);
+      expect(r.plan).toEqual([]);
+      expect(r.out).toContain(`present: ${tool} ( ${where} )`);
+    };
+    found(dryRun([fakeTools([...ALL.filter((t) => t !== 'kustomize'), 'go'], gopath)]), 'kustomize', path.join(gobin, 'kustomize'));
     // Without go, $GOPATH (else ~/go) is where go install would have put it.
-    expect(dryRun([fakeTools(ALL.filter((t) => t !== 'kustomize'))], { GOPATH: gopath }).plan).toEqual([]);
+    found(dryRun([fakeTools(ALL.filter((t) => t !== 'kustomize'))], { GOPATH: gopath }), 'kustomize', path.join(gobin, 'kustomize'));
     // nginx lives in /usr/sbin on Debian, which is not always on PATH: the extra directories count.
     const sbin = fakeTools(['nginx']);
-    expect(dryRun([fakeTools(ALL.filter((t) => t !== 'nginx'))], { TEST_TOOLS_EXTRA_DIRS: sbin }).plan).toEqual([]);
+    found(dryRun([fakeTools(ALL.filter((t) => t !== 'nginx'))], { TEST_TOOLS_EXTRA_DIRS: sbin }), 'nginx', path.join(sbin, 'nginx'));
   });
 
   it('finds every tool on this machine (npm test ran it first), without planning anything', () => {
