@@ -4,6 +4,7 @@ import type pino from 'pino';
 import sonicBoom from 'sonic-boom';
 import type { Config } from '../config/config-schema.js';
 import { ConfigError } from '../config/config-error.js';
+import { placeholderSecretProblem } from '../config/placeholder-secret-problem.js';
 import type { CheckOutcome } from '../check/decision.js';
 import type { CedarValueJson } from '../policy/cedar.js';
 import type { EntityUid } from '../policy/entity-store.js';
@@ -258,17 +259,25 @@ async function flushBoom(boom: unknown): Promise<void> {
 }
 
 function readSalt(config: Config['audit']): string {
+  let salt: string;
+  let source: string;
   if (config.hashSaltFile !== undefined) {
+    source = `audit.hashSaltFile ${config.hashSaltFile}`;
     try {
-      const salt = readFileSync(config.hashSaltFile, 'utf8').trim();
-      if (salt.length >= 16) return salt;
+      salt = readFileSync(config.hashSaltFile, 'utf8').trim();
     } catch (err) {
       throw new ConfigError([`audit.hashSaltFile: cannot read ${config.hashSaltFile}: ${(err as NodeJS.ErrnoException).code ?? err}`]);
     }
-    throw new ConfigError(['audit.hashSaltFile: the salt must be at least 16 characters']);
+    if (salt.length < 16) throw new ConfigError(['audit.hashSaltFile: the salt must be at least 16 characters']);
+  } else {
+    source = `audit.hashSaltEnv ${config.hashSaltEnv}`;
+    const fromEnv = process.env[config.hashSaltEnv!];
+    if (fromEnv === undefined || fromEnv.length < 16) throw new ConfigError([`audit.hashSaltEnv: ${config.hashSaltEnv} must hold at least 16 characters`]);
+    salt = fromEnv;
   }
-  const salt = process.env[config.hashSaltEnv!];
-  if (salt === undefined || salt.length < 16) throw new ConfigError([`audit.hashSaltEnv: ${config.hashSaltEnv} must hold at least 16 characters`]);
+  // A known salt makes the hashes reversible for anyone who can guess the identifiers.
+  const placeholder = placeholderSecretProblem(salt, 'the hashing salt', source);
+  if (placeholder !== undefined) throw new ConfigError([placeholder]);
   return salt;
 }
 

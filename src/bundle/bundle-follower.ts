@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/config-schema.js';
 import type { BundleInfo } from '../policy/compile-messages.js';
@@ -10,6 +10,7 @@ import { backoffDelay } from '../util/backoff-delay.js';
 import { FetchError, type FetchFailure } from '../util/http-get.js';
 import { replaceDurably } from '../util/write-durably.js';
 import { fetchBundle } from './fetch-bundle.js';
+import { makeDir } from '../util/make-dir.js';
 
 /** Where a bundle update failed, for metrics and logs. */
 export type BundleFailure =
@@ -166,7 +167,7 @@ export class BundleFollower {
     const dir = this.#deps.config.cacheDir;
     if (dir === undefined) return;
     try {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await makeDir(dir, 0o700);
       await replaceDurably(path.join(dir, CACHE_FILE), bytes);
       await replaceDurably(path.join(dir, CACHE_META), JSON.stringify({ etag, revision: info.revision, digest: info.digest, savedAt: new Date().toISOString() }));
     } catch (err) {
@@ -184,6 +185,8 @@ export class BundleFollower {
             ? { stage: 'activate', reason: 'policy_invalid' }
             : { stage: 'activate', reason: 'internal' };
     this.#deps.onFailure?.(failure);
-    this.#deps.logger.error({ ...failure, detail: err instanceof Error ? err.message : String(err), activeRevision: this.#revision }, `${what} failed; the active policy set keeps serving`);
+    // Says what happens now: the active bundle keeps serving, or there is none yet (the sidecar is not ready).
+    const consequence = this.#revision !== undefined ? 'the active policy set keeps serving' : 'no policy set is active yet';
+    this.#deps.logger.error({ ...failure, detail: err instanceof Error ? err.message : String(err), activeRevision: this.#revision ?? null }, `${what} failed; ${consequence}`);
   }
 }

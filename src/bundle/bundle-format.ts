@@ -12,6 +12,14 @@ export const MODEL_VERSION = 1;
 export type BundleAlgorithm = 'ES256' | 'EdDSA';
 export const BUNDLE_ALGORITHMS: readonly BundleAlgorithm[] = ['ES256', 'EdDSA'];
 
+/**
+ * The scope signed into a bundle and expected by a verifier when none is given, the same for every tool:
+ * `control-plane --scope`, `serve --bundle-scope` (`bundle.scope`), `bundle build|verify --scope` and
+ * `replay --scope`. It depends on nothing else (not a bundle name or a URL), so a bundle verifies wherever it
+ * is copied to, under any file name.
+ */
+export const DEFAULT_SCOPE = 'authzd';
+
 /** Printable ASCII without spaces: a scope and a kid end up in logs, metric labels and terminal output. */
 export const SCOPE_PATTERN = /^[\x21-\x7e]{1,256}$/;
 export const KID_PATTERN = /^[\x21-\x7e]{1,256}$/;

@@ -2,14 +2,16 @@
 // the public keys a verifier trusts. Every mistake (wrong file, wrong PEM type, an unsupported key) is a
 // ConfigError naming the file and what to do.
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI } from 'jose';
 import { ConfigError } from '../config/config-error.js';
+import { placeholderSecretProblem } from '../config/placeholder-secret-problem.js';
 import { isSmallOrderEd25519Key } from '../util/is-small-order-ed25519.js';
 import { type BundleAlgorithm, BUNDLE_ALGORITHMS, KID_PATTERN } from './bundle-format.js';
 import { type BundleKey, keyAlgorithm } from './key-algorithm.js';
 import type { TrustedKey } from './verify-bundle.js';
+import { makeDir } from '../util/make-dir.js';
 
 export const SIGNING_KEY_FILE = 'signing-key.pem';
 export const PUBLIC_KEY_FILE = 'public-key.pem';
@@ -18,6 +20,8 @@ const SUPPORTED = 'use a P-256 (ES256) or Ed25519 (EdDSA) key, e.g. from `authzd
 
 export async function readSigningKey(pemFile: string): Promise<{ key: BundleKey; alg: BundleAlgorithm }> {
   const pem = await readPem(pemFile);
+  const placeholder = placeholderSecretProblem(pem, 'the signing key', pemFile, 'e.g. from `authzd keys generate`');
+  if (placeholder !== undefined) throw new ConfigError([placeholder]);
   if (!pem.includes('-----BEGIN PRIVATE KEY-----')) {
     const hint = pem.includes('-----BEGIN PUBLIC KEY-----')
       ? 'it holds a public key; bundles are signed with the private key'
@@ -67,7 +71,7 @@ export async function generateSigningKeys(
   const privateKeyFile = path.join(outDir, SIGNING_KEY_FILE);
   const publicKeyFile = path.join(outDir, PUBLIC_KEY_FILE);
   try {
-    await mkdir(outDir, { recursive: true, mode: 0o700 });
+    await makeDir(outDir, 0o700);
     for (const file of [privateKeyFile, publicKeyFile]) {
       if (await exists(file)) throw Object.assign(new Error('exists'), { code: 'EEXIST', path: file });
     }

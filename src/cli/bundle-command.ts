@@ -1,36 +1,49 @@
-import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { BundleBuildError, buildBundle } from '../bundle/build-bundle.js';
 import { readPublicKey, readSigningKey } from '../bundle/bundle-keys.js';
 import { DEFAULT_BUNDLE_LIMITS } from '../bundle/bundle-limits.js';
 import { BUNDLE_REJECTIONS, type BundleRejection } from '../bundle/bundle-rejections.js';
 import { inspectBundle } from '../bundle/inspect-bundle.js';
+import { DEFAULT_SCOPE } from '../bundle/bundle-format.js';
 import { printableJson, quoteUntrusted } from '../bundle/quote-untrusted.js';
 import { type TrustedKey, verifyBundle } from '../bundle/verify-bundle.js';
+import { writeTar } from '../bundle/write-tar.js';
 import { ConfigError } from '../config/config-error.js';
 import { readPolicyDir } from '../policy/policy-files.js';
+import { EXIT } from './exit-codes.js';
+import { formatPublishAnswer } from './format-publish-answer.js';
 import { parseFlags, UsageError } from './parse-flags.js';
 
-const HELP = `usage: authzd bundle <build|verify|inspect> ...
+const HELP = `usage: authzd bundle <build|verify|inspect|publish> ...
 
 Signed policy bundles (docs/bundles.md).
 
   authzd bundle build DIR -o FILE --signing-key PEM --kid ID [--revision R] [--scope S]
       compiles the policy set in DIR (refusing a broken one), then writes a signed bundle to FILE
       --revision R   positive integer, newer bundles get larger ones (default: Unix time in seconds)
-      --scope S      the scope verifiers expect (default: authzd)
+      --scope S      the scope verifiers expect (default: ${DEFAULT_SCOPE}, as everywhere)
 
   authzd bundle verify FILE --public-key [KID=]PEM [--public-key ...] [--scope S] [--min-revision R]
       verifies FILE as a sidecar would; repeat --public-key to trust several keys (rotation). The kid of a
       key is its RFC 7638 thumbprint unless given as KID=PEM (write ./PEM for a path containing "=")
-      --scope S          expected scope (default: authzd)
+      --scope S          expected scope (default: ${DEFAULT_SCOPE})
       --min-revision R   refuse bundles older than revision R
 
   authzd bundle inspect FILE
       prints the manifest, files, hashes and signer WITHOUT verifying the signature
 
-exit status: 0 ok, 1 failure (verify: the bundle was rejected).`;
+  authzd bundle publish [DIR] --url URL [--token-file F]
+      asks a control plane to publish now: its policy directory (which the gate compiles and tests against
+      its tests/*.yaml), or with DIR the policy files of DIR, uploaded (uploads carry no tests; run
+      \`authzd policy test DIR\` first). Prints the revision published, or why the gate refused the set
+      with every problem and failing test case (exit 1)
+      --url URL        the bundle URL on the control plane's admin listener (--admin-addr, else --addr),
+                       e.g. http://127.0.0.1:8081/v1/bundles/default
+      --token-file F   file holding the admin token (default: env AUTHZD_CP_ADMIN_TOKEN)
 
-const DEFAULT_SCOPE = 'authzd';
+exit status: 0 ok, 1 failure (verify: the bundle was rejected; publish: the set was refused), 2 usage error.`;
+
 
 export async function run(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -41,14 +54,18 @@ export async function run(args: string[]): Promise<number> {
       return verify(rest);
     case 'inspect':
       return inspect(rest);
+    case 'publish':
+      return publish(rest);
     case undefined:
+      process.stderr.write(`${HELP}\n`);
+      return EXIT.usage;
     case 'help':
     case '--help':
     case '-h':
       process.stdout.write(`${HELP}\n`);
-      return sub === undefined ? 1 : 0;
+      return EXIT.ok;
     default:
-      throw new UsageError(`unknown bundle subcommand "${sub}"; expected build, verify or inspect`);
+      throw new UsageError(`unknown bundle subcommand "${sub}"; expected build, verify, inspect or publish`);
   }
 }
 
@@ -202,6 +219,63 @@ async function inspect(args: string[]): Promise<number> {
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+async function publish(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, { url: { type: 'string' }, 'token-file': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, true);
+  if (values.help) return help();
+  if (positionals.length > 1) throw new UsageError(`expected at most one DIR, got ${positionals.length}`);
+  if (values.url === undefined) throw new UsageError('--url URL is required: the bundle URL on the control plane\'s admin listener');
+  let target: URL;
+  try {
+    target = new URL(`${values.url.replace(/\/+$/, '')}/publish`);
+  } catch {
+    throw new UsageError(`--url ${values.url}: not a URL`);
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new UsageError(`--url ${values.url}: expected http or https`);
+  let token: string | undefined;
+  if (values['token-file'] !== undefined) {
+    try {
+      token = (await readFile(values['token-file'], 'utf8')).replace(/\r?\n$/, '');
+    } catch (err) {
+      return fail('publish', `--token-file ${values['token-file']}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  } else {
+    token = process.env.AUTHZD_CP_ADMIN_TOKEN;
+  }
+  if (token === undefined || token === '') throw new UsageError('no admin token: pass --token-file F or set AUTHZD_CP_ADMIN_TOKEN');
+
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  let body: Uint8Array | undefined;
+  const dir = positionals[0];
+  if (dir !== undefined) {
+    let files;
+    try {
+      files = await readPolicyDir(dir);
+    } catch (err) {
+      return fail('publish', `cannot read ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    if (files.size === 0) return fail('publish', `${dir} holds no policy files (*.cedar, schema.cedarschema, entities.json, routes.yaml)`);
+    body = gzipSync(writeTar([...files].map(([name, text]) => [name, Buffer.from(text, 'utf8')] as const)));
+    headers['content-type'] = 'application/gzip';
+  }
+  let res: Response;
+  try {
+    res = await fetch(target, { method: 'POST', headers, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(120_000) });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    return fail('publish', `cannot reach ${target.origin}: ${cause}`);
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const report = formatPublishAnswer(res.status, json);
+  (report.ok ? process.stdout : process.stderr).write(report.ok ? report.text : `authzd bundle publish: ${report.text}`);
+  return report.ok ? 0 : 1;
 }
 
 /** Reads at most one byte more than the compressed cap: a huge file is refused without being loaded. */

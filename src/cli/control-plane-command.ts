@@ -1,7 +1,8 @@
+import { DEFAULT_SCOPE } from '../bundle/bundle-format.js';
 import { ConfigError } from '../config/config-error.js';
 import { resolveControlPlaneOptions } from '../control-plane/control-plane-options.js';
-import { startControlPlane } from '../control-plane/start-control-plane.js';
-import { parseFlags } from './parse-flags.js';
+import { type ControlPlane, startControlPlane } from '../control-plane/start-control-plane.js';
+import { parseFlags, UsageError } from './parse-flags.js';
 
 const HELP = `usage: authzd control-plane [options]
 
@@ -11,9 +12,12 @@ Authors, signs and serves policy bundles and the revocation feed (docs/control-p
   --signing-key PEM        PKCS#8 private key that signs bundles (P-256 or Ed25519; authzd keys generate)
   --kid ID                 key id written into bundle signatures; verifiers select the public key by it
   --addr HOST:PORT         HTTP listener (port 0 picks a free one), or unix:///path
+  --admin-addr HOST:PORT   a second listener for publishing and revoking, which --addr then refuses, so a
+                           network policy can admit sidecars (reads) and operators (writes) apart
   --data DIR               storage: bundles/<name>/<revision>.tar.gz, current.json, revocations/, decisions/
   --bundle-name NAME       the bundle's name in /v1/bundles/NAME (default: default)
-  --scope S                scope signed into every bundle (default: the bundle name)
+  --scope S                scope signed into every bundle (default: ${DEFAULT_SCOPE}, what sidecars and
+                           authzd bundle verify expect unless told otherwise)
   --admin-token-file F     bearer token for publishing and revoking (or env AUTHZD_CP_ADMIN_TOKEN; required)
   --read-token-file F      bearer token for bundles, revocations and authorize (or env AUTHZD_CP_READ_TOKEN;
                            without one, reads are open)
@@ -26,12 +30,15 @@ Authors, signs and serves policy bundles and the revocation feed (docs/control-p
 
 signals: SIGTERM/SIGINT answer parked long polls, drain and exit 0; SIGHUP publishes the policy directory now.`;
 
+const REQUIRED_FLAGS = ['policies', 'signing-key', 'kid', 'addr', 'data'] as const;
+
 /** The command's flags; docs/control-plane.md has a row for each (checked by a test). */
 export const CONTROL_PLANE_FLAGS = {
   policies: { type: 'string' },
   'signing-key': { type: 'string' },
   kid: { type: 'string' },
   addr: { type: 'string' },
+  'admin-addr': { type: 'string' },
   data: { type: 'string' },
   'bundle-name': { type: 'string' },
   scope: { type: 'string' },
@@ -51,7 +58,28 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
 
-  let app;
+  const missing = REQUIRED_FLAGS.filter((name) => values[name] === undefined || values[name] === '');
+  if (missing.length > 0) throw new UsageError(`required: ${missing.map((name) => `--${name}`).join(', ')}`);
+
+  // Handlers from before start-up, as in serve: a signal right after the ready line must not meet Node's
+  // defaults. Until the control plane runs, SIGTERM and SIGINT end the process at once; SIGHUP is ignored.
+  let app: ControlPlane | undefined;
+  const stop = (signal: string) => {
+    const running = app;
+    if (running === undefined) process.exit(0);
+    running.logger.info({ signal }, 'signal received');
+    running.shutdown().then(
+      () => running.logger.flush(() => process.exit(0)),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    app?.publishDirectory().catch(() => {
+      /* logged and counted by the publication itself */
+    });
+  });
   try {
     app = await startControlPlane(await resolveControlPlaneOptions(values, process.env));
   } catch (err) {
@@ -62,23 +90,10 @@ export async function run(args: string[]): Promise<number> {
     throw err;
   }
 
-  const stop = (signal: string) => {
-    app.logger.info({ signal }, 'signal received');
-    app.shutdown().then(
-      () => app.logger.flush(() => process.exit(0)),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => {
-    app.publishDirectory().catch(() => {
-      /* logged and counted by the publication itself */
-    });
-  });
+  const running = app;
   process.on('uncaughtException', (err) => {
-    app.logger.fatal({ err: err.message, stack: err.stack }, 'uncaught exception');
-    app.logger.flush();
+    running.logger.fatal({ err: err.message, stack: err.stack }, 'uncaught exception');
+    running.logger.flush();
     process.exit(1);
   });
   // Keep running until a signal arrives.

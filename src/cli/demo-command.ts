@@ -1,11 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { ConfigError } from '../config/config-error.js';
 import { ConfigSchema } from '../config/config-schema.js';
 import { deepFreeze } from '../config/deep-freeze.js';
 import { startAuthzd } from '../server/start-authzd.js';
+import { EXIT } from './exit-codes.js';
 import { parseFlags } from './parse-flags.js';
 
 const ISSUER = 'https://issuer.demo.authzd.local';
@@ -52,8 +54,19 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write('usage: authzd demo [--grpc-addr ADDR] [--admin-addr ADDR]\n');
     return 0;
   }
-  // A throwaway issuer: a fresh ES256 key whose public half the sidecar trusts for this run only.
+  // A throwaway issuer: a fresh ES256 key whose public half the sidecar trusts for this run only. Its folder
+  // (key set, audit log) goes when the demo does, however it ends: Ctrl-C, SIGTERM, a failed start, a crash.
   const dir = mkdtempSync(path.join(tmpdir(), 'authzd-demo-'));
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
+  try {
+    return await runDemo(dir, values['grpc-addr'], values['admin-addr']);
+  } finally {
+    removeDir();
+  }
+}
+
+async function runDemo(dir: string, grpcAddress: string, adminAddress: string): Promise<number> {
   const { publicKey, privateKey } = await generateKeyPair('ES256');
   const kid = `demo-${Date.now().toString(36)}`;
   const jwksFile = path.join(dir, 'jwks.json');
@@ -61,14 +74,37 @@ export async function run(args: string[]): Promise<number> {
 
   const config = deepFreeze(
     ConfigSchema.parse({
-      grpc: { address: values['grpc-addr'] },
-      admin: { address: values['admin-addr'] },
+      grpc: { address: grpcAddress },
+      admin: { address: adminAddress },
       tokens: { issuers: [{ issuer: ISSUER, audiences: [AUDIENCE], algorithms: ['ES256'], jwksFile }] },
       audit: { destination: path.join(dir, 'audit.log') },
       log: { level: 'warn' },
     }),
   );
-  const app = await startAuthzd(config);
+  // Listening before anything else, so a signal during start-up still ends the demo (and removes its folder).
+  let signalled = false;
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      signalled = true;
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  let app;
+  try {
+    app = await startAuthzd(config);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`authzd demo: ${err.message}\n`);
+      return EXIT.failure;
+    }
+    throw err;
+  }
+  if (signalled) {
+    await app.shutdown();
+    return EXIT.ok;
+  }
 
   const tokens: Record<string, string> = {};
   for (const [name, user] of Object.entries(USERS)) {
@@ -87,7 +123,7 @@ export async function run(args: string[]): Promise<number> {
   const cli = `node ${path.relative(process.cwd(), fileURLToPath(new URL('./main.js', import.meta.url)))}`;
   const out: string[] = [
     '',
-    `authzd demo: sidecar ready on ${values['grpc-addr']} (gRPC ext_authz) and http://${values['admin-addr']} (/metrics, /readyz)`,
+    `authzd demo: sidecar ready on ${grpcAddress} (gRPC ext_authz) and http://${adminAddress} (/metrics, /readyz)`,
     `  policies: the embedded example (policies/), version ${app.store.version}`,
     `  issuer:   ${ISSUER} (throwaway ES256 key, JWKS in ${jwksFile}), audience ${AUDIENCE}`,
     `  audit log: ${path.join(dir, 'audit.log')}`,
@@ -99,24 +135,21 @@ export async function run(args: string[]): Promise<number> {
     const who = check.user ?? 'anonymous';
     out.push(`# ${who}: ${check.method} ${check.path}  -> expect ${check.expect}`);
     const token = check.user !== undefined ? ` --token ${tokens[check.user]}` : '';
-    out.push(`${cli} check --addr ${values['grpc-addr']} --method ${check.method} --path ${check.path}${token}`);
+    out.push(`${cli} check --addr ${grpcAddress} --method ${check.method} --path ${check.path}${token}`);
     out.push('');
   }
   out.push(`# the ledger service over mTLS, without a user token -> expect ALLOW (ledger-reads-accounts)`);
-  out.push(`${cli} check --addr ${values['grpc-addr']} --method GET --path /accounts/acc-1001 --source-principal spiffe://cluster.local/ns/bank/sa/ledger`);
+  out.push(`${cli} check --addr ${grpcAddress} --method GET --path /accounts/acc-1001 --source-principal spiffe://cluster.local/ns/bank/sa/ledger`);
   out.push('');
   out.push(`# a connection without HTTP attributes (network filter), from the ledger workload -> expect ALLOW (ledger-to-core)`);
-  out.push(`${cli} check --addr ${values['grpc-addr']} --network --source-principal spiffe://cluster.local/ns/bank/sa/ledger --destination-principal spiffe://cluster.local/ns/bank/sa/core-banking`);
+  out.push(`${cli} check --addr ${grpcAddress} --network --source-principal spiffe://cluster.local/ns/bank/sa/ledger --destination-principal spiffe://cluster.local/ns/bank/sa/core-banking`);
   out.push('');
-  out.push(`curl -s http://${values['admin-addr']}/metrics | grep authzd_decisions_total`);
+  out.push(`curl -s http://${adminAddress}/metrics | grep authzd_decisions_total`);
   out.push('');
   out.push('Ctrl-C stops the demo.');
   process.stdout.write(`${out.join('\n')}\n`);
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopped;
   await app.shutdown();
-  return 0;
+  return EXIT.ok;
 }

@@ -1,6 +1,7 @@
 import { ConfigError } from '../config/config-error.js';
 import type { BundleAlgorithm } from '../bundle/bundle-format.js';
 import { generateSigningKeys } from '../bundle/bundle-keys.js';
+import { EXIT } from './exit-codes.js';
 import { parseFlags, UsageError } from './parse-flags.js';
 
 const HELP = `usage: authzd keys generate --out DIR [--alg ES256|EdDSA] [--kid ID]
@@ -18,9 +19,13 @@ Prints the kid on standard output: pass it to \`authzd bundle build --kid\`.`;
 
 export async function run(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+  if (sub === undefined) {
+    process.stderr.write(`${HELP}\n`);
+    return EXIT.usage;
+  }
+  if (sub === '--help' || sub === '-h' || sub === 'help') {
     process.stdout.write(`${HELP}\n`);
-    return sub === undefined ? 1 : 0;
+    return EXIT.ok;
   }
   if (sub !== 'generate') throw new UsageError(`unknown keys subcommand "${sub}"; expected "generate"`);
   const { values } = parseFlags(rest, {

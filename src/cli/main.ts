@@ -2,6 +2,8 @@
 // authzd's command-line entry point. Kept thin: it applies the engine's V8 flag before anything can load
 // cedar-wasm, then hands over to the command.
 import '../engine-flags.js';
+import { EXIT } from './exit-codes.js';
+import { UsageError } from './parse-flags.js';
 
 const USAGE = `usage: authzd <command> [options]
 
@@ -14,9 +16,10 @@ commands:
   control-plane  sign and serve policy bundles and the revocation feed
   policy    test a policy set against the cases in its tests/*.yaml
   replay    re-evaluate logged decisions against another policy set (impact analysis)
-  version   print the version
+  version   print the version (also: authzd --version)
 
-run "authzd <command> --help" for a command's options.`;
+run "authzd <command> --help" for a command's options.
+exit status, every command: 0 done, 1 failure, 2 usage error (nothing was done).`;
 
 const commands: Record<string, () => Promise<{ run(args: string[]): Promise<number> }>> = {
   serve: () => import('./serve-command.js'),
@@ -32,16 +35,28 @@ const commands: Record<string, () => Promise<{ run(args: string[]): Promise<numb
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return name === undefined ? 1 : 0;
+  if (name === undefined) {
+    process.stderr.write(`${USAGE}\n`);
+    return EXIT.usage;
   }
-  const load = commands[name];
+  if (name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return EXIT.ok;
+  }
+  const command = name === '--version' ? 'version' : name;
+  const load = commands[command];
   if (load === undefined) {
     process.stderr.write(`authzd: unknown command "${name}"\n\n${USAGE}\n`);
-    return 1;
+    return EXIT.usage;
   }
-  return (await load()).run(rest);
+  try {
+    return await (await load()).run(rest);
+  } catch (err) {
+    // Every command's usage errors end here, so they share one exit status and one shape.
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`authzd ${command}: ${err.message}\nrun "authzd ${command} --help" for its options\n`);
+    return EXIT.usage;
+  }
 }
 
 main(process.argv.slice(2)).then(
@@ -50,6 +65,6 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     process.stderr.write(`authzd: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
+    process.exitCode = EXIT.failure;
   },
 );

@@ -4,6 +4,7 @@ import { readPolicyDir } from '../policy/policy-files.js';
 import { formatTextReport } from '../policy-test/format-text-report.js';
 import { readPolicyTests } from '../policy-test/read-policy-tests.js';
 import { runPolicyTests } from '../policy-test/run-policy-tests.js';
+import { EXIT } from './exit-codes.js';
 import { parseFlags, UsageError } from './parse-flags.js';
 
 const HELP = `usage: authzd policy test DIR [--output text|json] [--filter SUBSTRING]
@@ -19,7 +20,7 @@ Policy tests (docs/policy-tests.md).
 exit status: 0 every case passed; 1 a case failed, a test file is invalid, no case ran, or the policy set
 does not compile; 2 usage error.`;
 
-const USAGE_ERROR = 2;
+const USAGE_ERROR = EXIT.usage;
 
 export async function run(args: string[]): Promise<number> {
   try {
@@ -31,8 +32,8 @@ export async function run(args: string[]): Promise<number> {
       case 'help':
       case '--help':
       case '-h':
-        process.stdout.write(`${HELP}\n`);
-        return sub === undefined ? USAGE_ERROR : 0;
+        (sub === undefined ? process.stderr : process.stdout).write(`${HELP}\n`);
+        return sub === undefined ? USAGE_ERROR : EXIT.ok;
       default:
         throw new UsageError(`unknown policy subcommand "${sub}"; expected test`);
     }

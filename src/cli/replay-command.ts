@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { readPublicKey } from '../bundle/bundle-keys.js';
 import { DEFAULT_BUNDLE_LIMITS } from '../bundle/bundle-limits.js';
+import { DEFAULT_SCOPE } from '../bundle/bundle-format.js';
 import { BUNDLE_REJECTIONS } from '../bundle/bundle-rejections.js';
 import { type TrustedKey, verifyBundle } from '../bundle/verify-bundle.js';
 import { ConfigError } from '../config/config-error.js';
@@ -15,7 +16,7 @@ LOG is NDJSON: a sidecar's audit log or the control plane's --data/decisions/YYY
   --policies DIR           the policy set to replay against (a policy directory)
   --bundle FILE            ... or a signed bundle, verified first with
   --public-key [KID=]PEM   a trusted public key (repeatable)
-  --scope S                the scope the bundle must be signed for (default: authzd)
+  --scope S                the scope the bundle must be signed for (default: ${DEFAULT_SCOPE})
   --output text|json       report format (default: text)
   --limit N                stop after N decision events
   --fail-on-change         exit 1 when any decision with plain identifiers would change (a CI gate)
@@ -33,7 +34,7 @@ export async function run(args: string[]): Promise<number> {
       policies: { type: 'string' },
       bundle: { type: 'string' },
       'public-key': { type: 'string', multiple: true, default: [] },
-      scope: { type: 'string', default: 'authzd' },
+      scope: { type: 'string', default: DEFAULT_SCOPE },
       output: { type: 'string', default: 'text' },
       limit: { type: 'string' },
       'fail-on-change': { type: 'boolean', default: false },

@@ -1,3 +1,4 @@
+import { DEFAULT_SCOPE } from '../bundle/bundle-format.js';
 import { ConfigError } from '../config/config-error.js';
 import { loadConfig } from '../config/load-config.js';
 import cluster from 'node:cluster';
@@ -7,7 +8,7 @@ import { compilePolicyModel, PolicyModelError } from '../policy/compile-policy-m
 import { readPolicyDir } from '../policy/policy-files.js';
 import { AssertionKeyring } from '../server/assertion-keyring.js';
 import { isClusterMessage, runCluster } from '../server/run-cluster.js';
-import { EMBEDDED_POLICIES, startAuthzd } from '../server/start-authzd.js';
+import { type Authzd, EMBEDDED_POLICIES, startAuthzd } from '../server/start-authzd.js';
 import { createLogger } from '../telemetry/create-logger.js';
 import { parseFlags, UsageError } from './parse-flags.js';
 
@@ -26,6 +27,7 @@ const HELP = `usage: authzd serve [options]
   --bundle-url URL     take policies from signed bundles at URL (a control plane or any HTTP server)
   --bundle-public-key [KID=]PEM   key trusted to sign bundles (repeatable, for rotation)
   --bundle-cache-dir DIR   keep the last verified bundle here and start from it
+  --bundle-scope S     scope the bundles must be signed for (default: ${DEFAULT_SCOPE}, the control plane's default)
   --revocation-url URL follow this revocation feed (the control plane's /v1/revocations)
 
 signals: SIGTERM/SIGINT drain and exit 0; SIGHUP re-reads the policy directory.`;
@@ -44,6 +46,7 @@ export async function run(args: string[]): Promise<number> {
     'bundle-url': { type: 'string' },
     'bundle-public-key': { type: 'string', multiple: true },
     'bundle-cache-dir': { type: 'string' },
+    'bundle-scope': { type: 'string' },
     'revocation-url': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -53,11 +56,11 @@ export async function run(args: string[]): Promise<number> {
   }
   const issuerFlags = [values.issuer, values.audience, values.jwks].filter((v) => v !== undefined).length;
   if (issuerFlags !== 0 && issuerFlags !== 3) throw new UsageError('--issuer, --audience and --jwks go together');
-  if ((values['bundle-public-key'] !== undefined || values['bundle-cache-dir'] !== undefined) && values['bundle-url'] === undefined) {
-    throw new UsageError('--bundle-public-key and --bundle-cache-dir need --bundle-url');
+  if ((values['bundle-public-key'] !== undefined || values['bundle-cache-dir'] !== undefined || values['bundle-scope'] !== undefined) && values['bundle-url'] === undefined) {
+    throw new UsageError('--bundle-public-key, --bundle-cache-dir and --bundle-scope need --bundle-url');
   }
 
-  let app;
+  let app: Authzd | undefined;
   let config;
   try {
     config = loadConfig(values.config, {
@@ -72,6 +75,7 @@ export async function run(args: string[]): Promise<number> {
               url: values['bundle-url'],
               publicKeys: (values['bundle-public-key'] ?? []).map(parseKeyFlag),
               ...(values['bundle-cache-dir'] !== undefined ? { cacheDir: values['bundle-cache-dir'] } : {}),
+              ...(values['bundle-scope'] !== undefined ? { scope: values['bundle-scope'] } : {}),
             },
           }
         : {}),
@@ -81,9 +85,10 @@ export async function run(args: string[]): Promise<number> {
     if (config.grpc.workers > 1 && cluster.isPrimary) {
       // Check the policies once here, so a broken set fails start-up instead of every worker in a loop.
       if (config.bundle.url === undefined) compilePolicyModel(await readPolicyDir(config.policies.directory ?? EMBEDDED_POLICIES));
-      return runCluster(config, createLogger(config.log.level));
+      return await runCluster(config, createLogger(config.log.level));
     }
     if (cluster.isWorker) return runWorker(config);
+    installSignalHandlers(() => app);
     app = await startAuthzd(config);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof PolicyModelError) {
@@ -93,7 +98,26 @@ export async function run(args: string[]): Promise<number> {
     throw err;
   }
 
+  const running = app;
+  process.on('uncaughtException', (err) => {
+    running.logger.fatal({ err: err.message, stack: err.stack }, 'uncaught exception');
+    running.logger.flush();
+    process.exit(1);
+  });
+  // Keep running until a signal arrives.
+  return new Promise<number>(() => {});
+}
+
+/**
+ * Signal handling, installed before start-up: a signal that arrives as the ready line is written must not
+ * meet Node's defaults (SIGHUP would end the process, SIGTERM skip the drain). Until the sidecar runs,
+ * SIGTERM and SIGINT end the process at once (nothing is in flight) and SIGHUP is ignored (the policy set is
+ * being read anyway).
+ */
+function installSignalHandlers(current: () => Authzd | undefined): void {
   const stop = (signal: string) => {
+    const app = current();
+    if (app === undefined) process.exit(0);
     app.logger.info({ signal }, 'signal received');
     app.shutdown().then(
       () => process.exit(0),
@@ -103,17 +127,12 @@ export async function run(args: string[]): Promise<number> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => {
-    app.reloadPolicies().catch(() => {
-      /* logged by activate; the active set keeps serving */
-    });
+    current()
+      ?.reloadPolicies()
+      .catch(() => {
+        /* logged by reloadPolicies, with the set that keeps serving */
+      });
   });
-  process.on('uncaughtException', (err) => {
-    app.logger.fatal({ err: err.message, stack: err.stack }, 'uncaught exception');
-    app.logger.flush();
-    process.exit(1);
-  });
-  // Keep running until a signal arrives.
-  return new Promise<number>(() => {});
 }
 
 /** `--bundle-public-key KID=path` or `path` (kid: the key's RFC 7638 thumbprint). */

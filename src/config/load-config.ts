@@ -12,7 +12,7 @@ export interface ConfigOverrides {
   adminAddress?: string;
   httpAddress?: string;
   workers?: number;
-  bundle?: { url: string; publicKeys: { file: string; kid?: string }[]; cacheDir?: string };
+  bundle?: { url: string; publicKeys: { file: string; kid?: string }[]; cacheDir?: string; scope?: string };
   revocationUrl?: string;
   /** One issuer from flags (--issuer, --audience, --jwks) replaces the file's issuer list. */
   issuer?: { issuer: string; audiences: string[]; jwks: string };
@@ -47,11 +47,12 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   if (overrides.httpAddress !== undefined) section('http').address = overrides.httpAddress;
   if (overrides.workers !== undefined) section('grpc').workers = overrides.workers;
   if (overrides.bundle !== undefined) {
-    const { url, publicKeys, cacheDir } = overrides.bundle;
+    const { url, publicKeys, cacheDir, scope } = overrides.bundle;
     Object.assign(section('bundle'), {
       url,
       publicKeys: publicKeys.map((k) => ({ ...k, file: path.resolve(k.file) })),
       ...(cacheDir !== undefined ? { cacheDir: path.resolve(cacheDir) } : {}),
+      ...(scope !== undefined ? { scope } : {}),
     });
   }
   if (overrides.revocationUrl !== undefined) section('revocation').url = overrides.revocationUrl;

@@ -7,6 +7,7 @@ import { type TrustedKey, verifyBundle } from '../bundle/verify-bundle.js';
 import type { PolicyFiles } from '../policy/policy-files.js';
 import type { Logger } from '../telemetry/create-logger.js';
 import { type BundleRepository, POINTER_FILE } from './bundle-repository.js';
+import type { PolicyRejection } from './validate-policy-files.js';
 
 /** A signed bundle the control plane serves, with what the API and the decision endpoint need from it. */
 export interface PublishedBundle {
@@ -37,7 +38,7 @@ export interface RevisionInfo {
 
 export type PublishOutcome =
   | { readonly result: 'published' | 'unchanged'; readonly bundle: PublishedBundle }
-  | { readonly result: 'rejected'; readonly problems: readonly string[] };
+  | ({ readonly result: 'rejected' } & PolicyRejection);
 
 export interface BundlePublisherOptions {
   readonly repository: BundleRepository;
@@ -49,8 +50,8 @@ export interface BundlePublisherOptions {
   readonly trustedKey: TrustedKey;
   /** Bundles kept on disk, the current one included. */
   readonly history: number;
-  /** The publication gate: problems that stop a policy set, empty when it may ship. */
-  readonly validate: (files: PolicyFiles) => Promise<string[]>;
+  /** The publication gate: why a policy set must not ship, undefined when it may. */
+  readonly validate: (files: PolicyFiles) => Promise<PolicyRejection | undefined>;
   readonly logger?: Logger;
   /** Epoch milliseconds; revisions are at least the current Unix time in seconds (see nextRevision). */
   readonly now?: () => number;
@@ -98,8 +99,8 @@ export class BundlePublisher {
   /** Validates, signs and stores `files` as the next revision. Throws only on infrastructure failures. */
   publish(files: PolicyFiles, metadata: Record<string, string> = {}): Promise<PublishOutcome> {
     return this.#exclusive(async () => {
-      const problems = await this.#options.validate(files);
-      if (problems.length > 0) return { result: 'rejected', problems };
+      const rejection = await this.#options.validate(files);
+      if (rejection !== undefined) return { result: 'rejected', ...rejection };
       const hashes = fileHashes(files);
       for (let attempt = 0; attempt < MAX_PUBLISH_ATTEMPTS; attempt++) {
         await this.#syncLocked();
@@ -111,7 +112,7 @@ export class BundlePublisher {
           bytes = await buildBundle(files, { ...this.#signing(), revision, scope: this.#options.scope, metadata });
         } catch (err) {
           // Names or text a bundle cannot carry: a verdict on the files, like a validation problem.
-          if (err instanceof BundleBuildError) return { result: 'rejected', problems: [...err.problems] };
+          if (err instanceof BundleBuildError) return { result: 'rejected', reason: 'bundle_unbuildable', problems: [...err.problems] };
           throw err;
         }
         if (!(await this.#options.repository.create(revision, bytes))) continue;

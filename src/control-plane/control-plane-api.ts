@@ -15,6 +15,7 @@ import { parseAuthorizeRequest } from './parse-authorize-request.js';
 import { DECISION_BATCH_LIMITS, parseDecisionBatch } from './parse-decision-batch.js';
 import { readBody } from './read-body.js';
 import { readPolicyUpload } from './read-policy-upload.js';
+import type { PolicyRejection } from './validate-policy-files.js';
 import type { RevocationStore } from './revocation-store.js';
 import type { WaitList } from './wait-list.js';
 
@@ -83,7 +84,18 @@ export class ControlPlaneApi {
     this.#deps.revocationWaiters.wakeAll('closing');
   }
 
-  handle = (req: IncomingMessage, res: ServerResponse): void => {
+  /** The handler of a listener that serves every endpoint (the only listener, or the admin listener). */
+  handle = (req: IncomingMessage, res: ServerResponse): void => this.#handle(req, res, 'all');
+
+  /**
+   * The handler of a listener. `read` serves everything but publishing and revoking, which answer 404: the
+   * main listener when an admin listener exists, so that whoever can reach it (every sidecar) cannot write.
+   */
+  handlerFor(endpoints: 'all' | 'read'): (req: IncomingMessage, res: ServerResponse) => void {
+    return (req, res) => this.#handle(req, res, endpoints);
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse, endpoints: 'all' | 'read'): void {
     const started = process.hrtime.bigint();
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : this.#deps.newId();
@@ -133,6 +145,7 @@ export class ControlPlaneApi {
     if (path === '/v1/decisions') return dispatch('decisions_ingest', 'POST', () => this.#ingestDecisions(req, res));
     if (path === '/v1/revocations') {
       if (get) return dispatch('revocations_feed', 'GET, HEAD, POST', () => this.#revocationFeed(req, res, url));
+      if (endpoints === 'read') return dispatch('revocations_add', 'GET, HEAD, POST', () => this.#error(res, 'not_found', ADMIN_ELSEWHERE));
       return dispatch('revocations_add', 'GET, HEAD, POST', () => this.#addRevocation(req, res));
     }
     const bundle = BUNDLE_PATH.exec(path);
@@ -141,13 +154,14 @@ export class ControlPlaneApi {
       const name = sub === '/revisions' ? 'bundle_revisions' : sub === '/publish' ? 'bundle_publish' : 'bundle';
       return dispatch(name, sub === '/publish' ? 'POST' : 'GET, HEAD', () => {
         if (safeDecode(bundle[1]!) !== this.#deps.bundleName) return this.#error(res, 'not_found', 'no bundle of that name');
+        if (sub === '/publish' && endpoints === 'read') return this.#error(res, 'not_found', ADMIN_ELSEWHERE);
         if (sub === '/publish') return this.#publish(req, res);
         if (sub === '/revisions') return this.#revisions(req, res);
         return this.#bundle(req, res, url);
       });
     }
     this.#error(res, 'not_found', 'no such endpoint');
-  };
+  }
 
   async #bundle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (!this.#deps.isReader(req.headers.authorization)) return this.#error(res, 'unauthorized', 'a read token is required');
@@ -211,7 +225,12 @@ export class ControlPlaneApi {
       outcome = await this.#deps.publish(upload.files, 'upload');
     }
     if (outcome.result === 'rejected') {
-      return this.#error(res, 'policy_rejected', 'the policy set does not validate; nothing was published', { problems: outcome.problems });
+      return this.#error(res, 'policy_rejected', `${rejectionSummary(outcome)}; nothing was published`, {
+        reason: outcome.reason,
+        ...(outcome.tests !== undefined ? { tests: outcome.tests } : {}),
+        problems: outcome.problems,
+        current: this.#deps.publisher.current?.revision ?? null,
+      });
     }
     const b = outcome.bundle;
     this.#json(res, 200, { result: outcome.result, name: this.#deps.bundleName, revision: b.revision, etag: b.etag, digest: b.digest, created: b.created });
@@ -350,6 +369,24 @@ export class ControlPlaneApi {
 }
 
 const NO_BODY = Symbol('no body');
+
+/** One sentence for a refused set: what the operator reads first. */
+function rejectionSummary(rejection: PolicyRejection): string {
+  const n = rejection.problems.length;
+  switch (rejection.reason) {
+    case 'policy_tests_failed':
+      return `${rejection.tests!.failed} of ${rejection.tests!.cases} policy test cases fail`;
+    case 'policy_tests_invalid':
+      return `the policy tests cannot run: ${n} problem${n === 1 ? '' : 's'} in tests/`;
+    case 'policy_invalid':
+      return `the policy set does not compile: ${n} problem${n === 1 ? '' : 's'}`;
+    case 'policy_unreadable':
+      return 'the policy directory cannot be read';
+    case 'bundle_unbuildable':
+      return 'the policy files cannot be put in a bundle';
+  }
+}
+const ADMIN_ELSEWHERE = 'publishing and revoking are served on the admin listener (--admin-addr), not on this one';
 
 /** RFC 9110 §13.1.2: a list of entity tags or "*"; weak comparison, as for GET. */
 function etagMatches(header: string | undefined, etag: string): boolean {

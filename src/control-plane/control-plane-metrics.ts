@@ -16,6 +16,12 @@ export function createControlPlaneMetrics(registry: Registry) {
       labelNames: ['result', 'trigger'] as const,
       registers,
     }),
+    publishRejections: new Counter({
+      name: 'authzd_cp_publish_rejections_total',
+      help: 'Policy sets refused by the publication gate, by reason (policy_unreadable, policy_invalid, policy_tests_invalid, policy_tests_failed, bundle_unbuildable) and trigger.',
+      labelNames: ['reason', 'trigger'] as const,
+      registers,
+    }),
     revision: new Gauge({
       name: 'authzd_cp_bundle_revision',
       help: 'Revision of the bundle being served (0 before the first).',

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
-import { KID_PATTERN, SCOPE_PATTERN } from '../bundle/bundle-format.js';
+import { DEFAULT_SCOPE, KID_PATTERN, SCOPE_PATTERN } from '../bundle/bundle-format.js';
 import { ConfigError } from '../config/config-error.js';
+import { placeholderSecretProblem } from '../config/placeholder-secret-problem.js';
 
 /** Everything `authzd control-plane` runs with, checked. */
 export interface ControlPlaneOptions {
@@ -9,6 +10,11 @@ export interface ControlPlaneOptions {
   readonly kid: string;
   /** HOST:PORT (port 0: any free port) or unix:///path. */
   readonly address: string;
+  /**
+   * The admin listener: publishing and revoking are served here and refused on `address`, so a network
+   * policy can admit sidecars to `address` (reads) and operators to this one. Unset: `address` serves both.
+   */
+  readonly adminAddress?: string | undefined;
   readonly dataDir: string;
   readonly bundleName: string;
   readonly scope: string;
@@ -59,6 +65,7 @@ export interface ControlPlaneFlags {
   readonly 'signing-key'?: string;
   readonly kid?: string;
   readonly addr?: string;
+  readonly 'admin-addr'?: string;
   readonly data?: string;
   readonly 'bundle-name'?: string;
   readonly scope?: string;
@@ -103,12 +110,15 @@ export async function resolveControlPlaneOptions(
   const dataDir = required('data');
 
   if (kid !== '' && !KID_PATTERN.test(kid)) problems.push('--kid: 1-256 printable ASCII characters without spaces');
-  if (address !== '' && (!ADDRESS.test(address) || (!address.startsWith('unix://') && Number(address.slice(address.lastIndexOf(':') + 1)) > 65535))) {
-    problems.push(`--addr ${JSON.stringify(address)}: expected HOST:PORT (port 0 picks a free one) or unix:///path`);
+  if (address !== '' && !isAddress(address)) problems.push(`--addr ${JSON.stringify(address)}: expected HOST:PORT (port 0 picks a free one) or unix:///path`);
+  const adminAddress = flags['admin-addr'];
+  if (adminAddress !== undefined) {
+    if (!isAddress(adminAddress)) problems.push(`--admin-addr ${JSON.stringify(adminAddress)}: expected HOST:PORT (port 0 picks a free one) or unix:///path`);
+    else if (adminAddress === address && !/:0$/.test(address)) problems.push(`--admin-addr ${adminAddress}: the same as --addr; give the admin listener an address of its own`);
   }
   const bundleName = flags['bundle-name'] ?? DEFAULT_BUNDLE_NAME;
   if (!BUNDLE_NAME.test(bundleName)) problems.push(`--bundle-name ${JSON.stringify(bundleName)}: letters, digits, ".", "_" and "-", at most 128, not starting with a punctuation mark`);
-  const scope = flags.scope ?? bundleName;
+  const scope = flags.scope ?? DEFAULT_SCOPE;
   if (!SCOPE_PATTERN.test(scope)) problems.push(`--scope ${JSON.stringify(scope)}: 1-256 printable ASCII characters without spaces`);
   let history = DEFAULT_HISTORY;
   if (flags.history !== undefined) {
@@ -147,6 +157,7 @@ export async function resolveControlPlaneOptions(
     signingKeyFile,
     kid,
     address,
+    adminAddress,
     dataDir,
     bundleName,
     scope,
@@ -158,6 +169,10 @@ export async function resolveControlPlaneOptions(
     ...(minRevision !== undefined ? { minRevision } : {}),
     timing: { ...DEFAULT_TIMING, ...timing },
   };
+}
+
+function isAddress(address: string): boolean {
+  return ADDRESS.test(address) && (address.startsWith('unix://') || Number(address.slice(address.lastIndexOf(':') + 1)) <= 65535);
 }
 
 async function token(kind: 'admin' | 'read' | 'ingest', file: string | undefined, fromEnv: string | undefined, problems: string[]): Promise<string | undefined> {
@@ -179,7 +194,9 @@ async function token(kind: 'admin' | 'read' | 'ingest', file: string | undefined
   }
   // Files usually end with a newline; nothing else is trimmed.
   value = value.replace(/\r?\n$/, '');
-  if (value.length < MIN_TOKEN_LENGTH) problems.push(`${source}: the ${kind} token must be at least ${MIN_TOKEN_LENGTH} characters`);
+  const placeholder = placeholderSecretProblem(value, `the ${kind} token`, source);
+  if (placeholder !== undefined) problems.push(placeholder);
+  else if (value.length < MIN_TOKEN_LENGTH) problems.push(`${source}: the ${kind} token must be at least ${MIN_TOKEN_LENGTH} characters`);
   else if (!TOKEN.test(value)) problems.push(`${source}: the ${kind} token may hold only letters, digits and - . _ ~ + / (then =)`);
   else return value;
   return undefined;

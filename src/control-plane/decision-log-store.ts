@@ -1,6 +1,7 @@
-import { mkdir, open, readdir, unlink } from 'node:fs/promises';
+import { open, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../telemetry/create-logger.js';
+import { makeDir } from '../util/make-dir.js';
 
 export interface DecisionLogStoreOptions {
   /** `<--data>/decisions`. Several replicas may share it (see append). */
@@ -50,7 +51,7 @@ export class DecisionLogStore {
   static async open(options: DecisionLogStoreOptions): Promise<DecisionLogStore> {
     const store = new DecisionLogStore(options);
     try {
-      await mkdir(options.dir, { recursive: true });
+      await makeDir(options.dir);
       const probe = await open(path.join(options.dir, `.probe-${process.pid}`), 'w');
       await probe.close();
       await unlink(path.join(options.dir, `.probe-${process.pid}`));
@@ -76,7 +77,7 @@ export class DecisionLogStore {
     const handle = await open(file, 'a', 0o640).catch(async (err: NodeJS.ErrnoException) => {
       // The directory was removed under us (an operator cleaning up): recreate it once.
       if (err.code !== 'ENOENT') throw err;
-      await mkdir(this.#dir, { recursive: true });
+      await makeDir(this.#dir);
       return open(file, 'a', 0o640);
     });
     try {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
-import { link, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { link, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import {
   FEED_ID,
@@ -11,6 +11,7 @@ import {
   type RevocationRequest,
 } from '../revocation/revocation-entry.js';
 import type { Logger } from '../telemetry/create-logger.js';
+import { makeDir } from '../util/make-dir.js';
 import { probeLinkableDir, removeStaleFiles, writeDurably } from '../util/write-durably.js';
 
 export interface RevocationStoreOptions {
@@ -87,7 +88,7 @@ export class RevocationStore {
   static async open(options: RevocationStoreOptions): Promise<RevocationStore> {
     const store = new RevocationStore(options);
     try {
-      await mkdir(store.#entriesDir, { recursive: true });
+      await makeDir(store.#entriesDir);
       await probeLinkableDir(store.#tmpDir);
     } catch (err) {
       throw new RevocationStoreError(`${options.dir}: not usable for revocations (needs a writable directory with hard links): ${(err as Error).message}`);

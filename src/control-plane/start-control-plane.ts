@@ -13,6 +13,7 @@ import { PolicyEngine } from '../policy/policy-engine.js';
 import { PolicyStore } from '../policy/policy-store.js';
 import { type PolicyTestFiles, readPolicyTests } from '../policy-test/read-policy-tests.js';
 import { listenAddress } from '../server/listen-address.js';
+import { listenError } from '../server/listen-error.js';
 import { createLogger, type Logger } from '../telemetry/create-logger.js';
 import { bearerTokenCheck } from './bearer-token-check.js';
 import { BundlePublisher, type PublishedBundle, type PublishOutcome } from './bundle-publisher.js';
@@ -35,6 +36,8 @@ export interface ControlPlaneDeps {
 
 export interface ControlPlane {
   readonly port: number;
+  /** Port of the admin listener (--admin-addr); 0 when there is none or it is a Unix socket. */
+  readonly adminPort: number;
   readonly metrics: ControlPlaneMetrics;
   readonly registry: Registry;
   readonly logger: Logger;
@@ -135,7 +138,7 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
         files = await readPolicyDir(options.policies);
       } catch (err) {
         const problem = `policy directory ${options.policies}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
-        return record({ result: 'rejected', problems: [problem] }, trigger);
+        return record({ result: 'rejected', reason: 'policy_unreadable', problems: [problem] }, trigger);
       }
     }
     if (trigger !== 'upload') {
@@ -143,7 +146,7 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
         directoryTests.set(files, await readPolicyTests(options.policies));
       } catch (err) {
         const problem = `policy directory ${options.policies}: cannot read tests/: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
-        return record({ result: 'rejected', problems: [problem] }, trigger);
+        return record({ result: 'rejected', reason: 'policy_unreadable', problems: [problem] }, trigger);
       }
     }
     let outcome: PublishOutcome;
@@ -160,7 +163,12 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
     metrics.publishes.inc({ result: outcome.result, trigger });
     if (outcome.result === 'rejected') {
       metrics.policyProblems.set(outcome.problems.length);
-      logger.error({ trigger, problems: outcome.problems, served: publisher.current?.revision }, 'policy set rejected; not published');
+      metrics.publishRejections.inc({ reason: outcome.reason, trigger });
+      // `served`: the revision sidecars keep getting, null when there is none (at start-up the process then exits).
+      logger.error(
+        { trigger, reason: outcome.reason, ...(outcome.tests !== undefined ? { tests: outcome.tests } : {}), problems: outcome.problems, served: publisher.current?.revision ?? null },
+        'policy set rejected; not published',
+      );
     } else if (outcome.result === 'published') {
       metrics.policyProblems.set(0);
       logger.info({ trigger, revision: outcome.bundle.revision, digest: outcome.bundle.digest }, 'bundle published');
@@ -214,22 +222,31 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
     newId: randomUUID,
   });
 
-  const server = http.createServer(api.handle);
-  server.keepAliveTimeout = 65_000;
+  // With an admin listener, the main one (what sidecars reach) cannot publish or revoke.
+  const server = http.createServer(api.handlerFor(options.adminAddress === undefined ? 'all' : 'read'));
+  const adminServer = options.adminAddress === undefined ? undefined : http.createServer(api.handlerFor('all'));
+  const servers = [server, ...(adminServer !== undefined ? [adminServer] : [])];
+  for (const s of servers) s.keepAliveTimeout = 65_000;
+  let port: number;
+  let adminPort = 0;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(listenAddress(options.address), () => resolve());
-    });
+    port = await listen(server, '--addr', options.address);
+    if (adminServer !== undefined) adminPort = await listen(adminServer, '--admin-addr', options.adminAddress!);
   } catch (err) {
     for (const stop of stops) stop();
-    throw new ConfigError([`--addr ${options.address}: cannot listen: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+    for (const s of servers) s.close();
+    throw err;
   }
-  const bound = server.address();
-  const port = typeof bound === 'object' && bound !== null ? (bound as AddressInfo).port : 0;
   metrics.ready.set(api.ready ? 1 : 0);
   logger.info(
-    { address: options.address, port, revision: publisher.current?.revision, revocationSeq: revocations.seq, readTokenRequired: options.readToken !== undefined },
+    {
+      address: options.address,
+      port,
+      ...(options.adminAddress !== undefined ? { adminAddress: options.adminAddress, adminPort } : {}),
+      revision: publisher.current?.revision,
+      revocationSeq: revocations.seq,
+      readTokenRequired: options.readToken !== undefined,
+    },
     'control plane ready',
   );
 
@@ -237,18 +254,34 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
   const shutdown = () =>
     (shuttingDown ??= (async () => {
       logger.info({ waiters: bundleWaiters.size + revocationWaiters.size }, 'shutting down: answering long polls, draining');
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       api.close();
       metrics.ready.set(0);
       for (const stop of stops) stop();
-      server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), timing.drainTimeoutMs).unref();
+      for (const s of servers) s.closeIdleConnections();
+      const timer = setTimeout(() => {
+        for (const s of servers) s.closeAllConnections();
+      }, timing.drainTimeoutMs).unref();
       await closed;
       clearTimeout(timer);
       logger.info('shutdown complete');
     })());
 
-  return { port, metrics, registry, logger, publisher, revocations, publishDirectory: () => publish(undefined, 'signal'), shutdown };
+  return { port, adminPort, metrics, registry, logger, publisher, revocations, publishDirectory: () => publish(undefined, 'signal'), shutdown };
+}
+
+/** Binds `server`; a failure is a ConfigError naming the flag and the address. Resolves with the TCP port (0 for a socket). */
+async function listen(server: http.Server, flag: string, address: string): Promise<number> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listenAddress(address), () => resolve());
+    });
+  } catch (err) {
+    throw listenError(flag, address, err);
+  }
+  const bound = server.address();
+  return typeof bound === 'object' && bound !== null ? (bound as AddressInfo).port : 0;
 }
 
 /** A start-up failure as problems for the one ConfigError; anything unexpected is rethrown. */

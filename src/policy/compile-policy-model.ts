@@ -8,6 +8,7 @@ import { entityKey, EntityStore, EntityStoreError } from './entity-store.js';
 import type { PolicyFiles } from './policy-files.js';
 import { qualifyType } from './qualify-type.js';
 import { RouteTable, RouteTableError } from './route-table.js';
+import { sourcePosition } from './source-position.js';
 import { type RouteSpec, type RoutesFile, RoutesFileSchema } from './routes-schema.js';
 
 /** Everything the hot path needs from a policy directory or bundle, derived and checked once. */
@@ -99,17 +100,25 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
   const policyJson = new Map<string, PolicyJson>();
   const cedarFiles = [...files.keys()].filter((n) => n.endsWith('.cedar')).sort();
   if (cedarFiles.length === 0) problems.push('no *.cedar files');
+  // Where each policy starts in its file (UTF-8 bytes), so validation errors point at lines of the file.
+  const policyStart = new Map<string, number>();
   for (const file of cedarFiles) {
-    const parts = cedar.policySetTextToParts(files.get(file)!);
+    const fileText = files.get(file)!;
+    const parts = cedar.policySetTextToParts(fileText);
     if (parts.type === 'failure') {
-      problems.push(...parts.errors.map((e) => `${file}: ${describe(e)}`));
+      problems.push(...parts.errors.map((e) => located(file, fileText, e)));
       continue;
     }
+    let searchFrom = 0;
     if (parts.policy_templates.length > 0) problems.push(`${file}: policy templates are not supported`);
     parts.policies.forEach((policyText, index) => {
+      // The parts are the file's own text, in order.
+      const at = fileText.indexOf(policyText, searchFrom);
+      const byteBase = at < 0 ? 0 : Buffer.byteLength(fileText.slice(0, at), 'utf8');
+      if (at >= 0) searchFrom = at + policyText.length;
       const json = cedar.policyToJson(policyText);
       if (json.type === 'failure') {
-        problems.push(...json.errors.map((e) => `${file}: ${describe(e)}`));
+        problems.push(...json.errors.map((e) => located(file, fileText, e, byteBase)));
         return;
       }
       const annotations = json.json.annotations ?? {};
@@ -127,6 +136,7 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
           problems.push(`${file}: ${id}: @stepUp announces max_age=${stepUp.maxAge}, but the condition does not check it: compare context.token.authTime with ${stepUp.maxAge} seconds before context.request.time (e.g. context.token has authTime && context.token.authTime + ${stepUp.maxAge} >= context.request.time)`);
         }
         policies[id] = policyText;
+        policyStart.set(id, byteBase);
         policyInfo.set(id, { id, effect: json.json.effect, file, annotations, stepUp: typeof stepUp === 'object' ? stepUp : undefined });
         policyJson.set(id, json.json);
       }
@@ -140,7 +150,7 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
   const actionParents = new Map<string, string[]>();
   if (schema !== undefined) {
     const json = cedar.schemaToJson(schema);
-    if (json.type === 'failure') problems.push(...json.errors.map((e) => `schema.cedarschema: ${describe(e)}`));
+    if (json.type === 'failure') problems.push(...json.errors.map((e) => located('schema.cedarschema', schema, e)));
     else {
       schemaJson = json.json;
       actionsFromSchema = new Map();
@@ -161,7 +171,11 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
         const result = cedar.validate({ schema, policies: { staticPolicies: policies }, validationSettings: { mode: 'strict' } });
         if (result.type === 'failure') problems.push(...result.errors.map((e) => `schema.cedarschema: ${describe(e)}`));
         else {
-          for (const v of result.validationErrors) problems.push(`${policyInfo.get(v.policyId)?.file ?? '?'}: ${v.policyId}: ${describe(v.error)}`);
+          for (const v of result.validationErrors) {
+            const file = policyInfo.get(v.policyId)?.file;
+            const where = file === undefined ? '?' : sourcePosition(file, files.get(file)!, v.error, policyStart.get(v.policyId));
+            problems.push(`${where}: ${v.policyId}: ${describe(v.error)}`);
+          }
           for (const v of result.validationWarnings) warnings.push(`${v.policyId}: ${describe(v.error)}`);
         }
       }
@@ -179,7 +193,8 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
       // With a schema, Cedar takes actions and their groups from it and rejects action entities that are
       // also passed as data.
       entities = new EntityStore(raw, schema !== undefined ? { dropTypes: new Set([actionType]) } : {});
-      if (schema !== undefined) problems.push(...checkEntitiesAgainstSchema([...entities.entities()], schema));
+      // Only against a schema that parsed: a broken one is reported once, above, not again for entities.json.
+      if (schema !== undefined && schemaJson !== undefined) problems.push(...checkEntitiesAgainstSchema([...entities.entities()], schema));
     } catch (err) {
       if (err instanceof SyntaxError) problems.push(`entities.json: invalid JSON: ${err.message}`);
       else if (err instanceof EntityStoreError) problems.push(err.message);
@@ -321,6 +336,12 @@ function parseStepUp(value: string): StepUp | string {
   }
   if (acrValues === undefined) return 'acr is required (acr=VALUES[;max_age=SECONDS])';
   return { acrValues, maxAge };
+}
+
+/** `file:line:column: message (what was expected there)` for a Cedar parse error. */
+function located(file: string, text: string, e: DetailedError, byteBase = 0): string {
+  const label = e.sourceLocations?.[0]?.label;
+  return `${sourcePosition(file, text, e, byteBase)}: ${describe(e)}${label ? ` (${label})` : ''}`;
 }
 
 function describe(e: DetailedError): string {

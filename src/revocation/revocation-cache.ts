@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { makeDir } from '../util/make-dir.js';
 import path from 'node:path';
 import { replaceDurably } from '../util/write-durably.js';
 import { FEED_ID, parseRevocationEntry, type RevocationEntry } from './revocation-entry.js';
@@ -56,7 +57,7 @@ export class RevocationCache {
   /** Persists `list` as in sync with its feed at `syncedAt` (epoch ms). */
   async save(list: RevocationList, syncedAt: number): Promise<void> {
     const body: PersistedRevocations = { feed: list.feed, seq: list.seq, syncedAt, entries: list.entries(Math.floor(Date.now() / 1000)) };
-    await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    await makeDir(path.dirname(this.file), 0o700);
     await replaceDurably(this.file, serializePersistedRevocations(body));
   }
 }

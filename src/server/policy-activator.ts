@@ -14,7 +14,9 @@ export type Activate = (source: PolicySource, version?: string) => Promise<Activ
 /**
  * Activations, one at a time in the order asked for: verify and compile on a worker thread, prepare the
  * engine a slice per event-loop turn, then swap. Checks keep flowing on the active set throughout; a
- * failure at any stage leaves it in place and rejects with the cause.
+ * failure at any stage leaves it in place and rejects with the cause. A failure is counted here and logged
+ * by the caller, once, with what it means there: the bundle follower with its stage and reason, a reload
+ * with the set that keeps serving, start-up by exiting with the problems.
  */
 export function createActivator(deps: { store: PolicyStore; metrics: Metrics; logger: Logger; now: () => number; onActivated: () => void }): Activate {
   const { store, metrics, logger, now } = deps;
@@ -51,7 +53,6 @@ export function createActivator(deps: { store: PolicyStore; metrics: Metrics; lo
         return { version: model.version, bundle };
       } catch (err) {
         metrics.policyActivations.inc({ result: 'failure' });
-        logger.error({ err: err instanceof Error ? err.message : String(err), active: store.version }, 'policy set rejected; the active set keeps serving');
         throw err;
       }
     };

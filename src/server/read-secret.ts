@@ -1,21 +1,29 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/config-error.js';
+import { placeholderSecretProblem } from '../config/placeholder-secret-problem.js';
 
 /** A bearer token from a file or an environment variable, read once at start-up; never logged. */
 export function readSecret(file: string | undefined, env: string | undefined, what: string): string | undefined {
   if (file !== undefined) {
+    let value: string;
     try {
-      const value = readFileSync(file, 'utf8').trim();
-      if (value.length > 0) return value;
+      value = readFileSync(file, 'utf8').trim();
     } catch (err) {
       throw new ConfigError([`${what}.tokenFile: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
     }
-    throw new ConfigError([`${what}.tokenFile: ${file} is empty`]);
+    if (value.length === 0) throw new ConfigError([`${what}.tokenFile: ${file} is empty`]);
+    return usable(value, `${what}.tokenFile ${file}`, what);
   }
   if (env !== undefined) {
     const value = process.env[env];
     if (value === undefined || value.length === 0) throw new ConfigError([`${what}.tokenEnv: environment variable ${env} is not set`]);
-    return value;
+    return usable(value, `${what}.tokenEnv ${env}`, what);
   }
   return undefined;
+}
+
+function usable(value: string, source: string, what: string): string {
+  const placeholder = placeholderSecretProblem(value, `the ${what} token`, source);
+  if (placeholder !== undefined) throw new ConfigError([placeholder]);
+  return value;
 }

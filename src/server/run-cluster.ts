@@ -3,6 +3,7 @@ import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config/config-schema.js';
 import type { Logger } from '../telemetry/create-logger.js';
 import { startAdminServer } from './admin-server.js';
+import { listenError } from './listen-error.js';
 import { Readiness } from './health-service.js';
 import { removeStaleSocket } from './remove-stale-socket.js';
 import { AssertionKeyring } from './assertion-keyring.js';
@@ -55,6 +56,8 @@ export async function runCluster(config: Config, logger: Logger): Promise<never>
     registry: { metrics: () => aggregator.clusterMetrics(), contentType: aggregator.contentType },
     readiness,
     ...(keyring !== undefined ? { jwks: () => keyring!.jwks() } : {}),
+  }).catch((err: unknown) => {
+    throw listenError('admin.address (--admin-addr)', config.admin.address, err);
   });
 
   const fork = (): Worker => {

@@ -15,6 +15,7 @@ import { createPeerTrust } from '../check/trusted-peer.js';
 import type { Config } from '../config/config-schema.js';
 import { BundleFollower } from '../bundle/bundle-follower.js';
 import { REVOCATION_CACHE_FILE, RevocationCache } from '../revocation/revocation-cache.js';
+import { DEFAULT_SCOPE } from '../bundle/bundle-format.js';
 import { RevocationFollower } from '../revocation/revocation-follower.js';
 import { RevocationList } from '../revocation/revocation-list.js';
 import { PolicyEngine } from '../policy/policy-engine.js';
@@ -31,6 +32,8 @@ import { healthHandlers, Readiness } from './health-service.js';
 import { isLocalOnly, listenAddress } from './listen-address.js';
 import { loadAuthzdProtos } from './load-protos.js';
 import { type Activate, createActivator } from './policy-activator.js';
+import { prepareCacheDir } from './prepare-cache-dir.js';
+import { listenError } from './listen-error.js';
 import { readSecret } from './read-secret.js';
 import { AssertionKeyring, createAsserter } from './assertion-keyring.js';
 import { startShadow } from './start-shadow.js';
@@ -154,12 +157,22 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
       gate.set('policy', undefined);
     },
   });
+  const activateDirectory = async () => (await activate({ directory: policyDir })).version;
   const reloadPolicies = async (): Promise<string | undefined> => {
     if (config.bundle.url !== undefined) {
       logger.info('policy reload ignored: policies come from the bundle server');
       return store.version;
     }
-    return (await activate({ directory: policyDir })).version;
+    try {
+      return await activateDirectory();
+    } catch (err) {
+      const active = store.version;
+      logger.error(
+        { err: err instanceof Error ? err.message : String(err), active: active ?? null, directory: policyDir },
+        active !== undefined ? 'policy reload rejected; the active set keeps serving' : 'policy reload rejected; no policy set is active',
+      );
+      throw err;
+    }
   };
 
   // Revocations: followed from the feed when configured; every applied change invalidates decisions.
@@ -201,7 +214,7 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
   if (config.bundle.url !== undefined) {
     const bundle = config.bundle;
     const url = bundle.url!;
-    const scope = bundle.scope ?? bundleNameOf(url);
+    const scope = bundle.scope ?? DEFAULT_SCOPE;
     bundleFollower = new BundleFollower({
       config: { ...bundle, url },
       logger: logger.child({ component: 'bundles' }),
@@ -216,9 +229,11 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
       now,
     });
     // Start from the last verified bundle on disk, so a restart with the control plane away still serves.
+    if (bundle.cacheDir !== undefined) await prepareCacheDir(bundle.cacheDir, 'bundle.cacheDir (--bundle-cache-dir)');
     await bundleFollower.loadCache();
   } else {
-    await reloadPolicies();
+    // A start-up failure is reported once, by the caller that exits with it.
+    await activateDirectory();
   }
 
   const pipeline = new CheckPipeline({
@@ -259,8 +274,19 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
   if (config.grpc.reflection) new ReflectionService(protos.definition).addToServer(server);
 
   await removeStaleSocket(config.grpc.address);
+  // A listener that cannot be bound ends start-up: release what runs already, so the process can exit.
+  const stopFollowers = async () => {
+    verifier.close();
+    clearInterval(rotation);
+    await Promise.all([bundleFollower?.stop(), revocationFollower?.stop()]);
+    await shipper?.close();
+    if (deps.audit === undefined) await audit.close();
+  };
   const grpcPort = await new Promise<number>((resolve, reject) => {
     server.bindAsync(config.grpc.address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+  }).catch(async (err: unknown) => {
+    await stopFollowers();
+    throw listenError('grpc.address (--grpc-addr)', config.grpc.address, err);
   });
   let admin: AdminServer | undefined;
   if (deps.adminServer !== false) {
@@ -268,7 +294,8 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
       admin = await startAdminServer(config.admin.address, { registry, readiness, ...(assertionKeys !== undefined ? { jwks: () => assertionKeys.jwks() } : {}) });
     } catch (err) {
       server.forceShutdown();
-      throw err;
+      await stopFollowers();
+      throw listenError('admin.address (--admin-addr)', config.admin.address, err);
     }
   }
   const httpAuthz =
@@ -277,7 +304,8 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
       : await startHttpAuthzServer(config.http.address, config, { runner, sinks }).catch(async (err: unknown) => {
           server.forceShutdown();
           await admin?.close();
-          throw err;
+          await stopFollowers();
+          throw listenError('http.address (--http-addr)', config.http.address!, err);
         });
   if (!isLocalOnly(listenAddress(config.grpc.address))) {
     // Envoy's attributes (peers, SPIFFE IDs, headers) are taken as given: whoever reaches this port can ask
@@ -345,9 +373,3 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The bundle name is the URL's last path segment (`/v1/bundles/{name}`); the default scope is that name. */
-function bundleNameOf(url: string): string {
-  const segments = new URL(url).pathname.split('/').filter((s) => s.length > 0);
-  return decodeURIComponent(segments.at(-1) ?? 'default').replace(/\.tar\.gz$/, '');
-}

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { makeDir } from '../util/make-dir.js';
 import path from 'node:path';
 import type { JSONWebKeySet } from 'jose';
 import { replaceDurably } from '../util/write-durably.js';
@@ -56,6 +57,6 @@ export function readPersistedKeySet(file: string, issuer: string, url: string, n
 }
 
 export async function writePersistedKeySet(file: string, issuer: string, url: string, keySet: PersistedKeySet): Promise<void> {
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  await makeDir(path.dirname(file), 0o700);
   await replaceDurably(file, `${JSON.stringify({ issuer, url, fetchedAt: keySet.fetchedAt, jwks: keySet.jwks })}\n`);
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { link, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { makeDir } from './make-dir.js';
 
 /**
  * Creates `file` (refusing to replace one) with `data` and fsyncs it before returning, so that a file
@@ -74,7 +75,7 @@ export async function removeStaleFiles(dir: string, maxAgeMs: number, nowMs: num
  * sequence numbers and revisions by linking a file into place, which fails on volumes without links.
  */
 export async function probeLinkableDir(tmpDir: string): Promise<void> {
-  await mkdir(tmpDir, { recursive: true });
+  await makeDir(tmpDir);
   const probe = path.join(tmpDir, `probe-${process.pid}-${randomUUID()}`);
   await writeDurably(probe, new Uint8Array());
   try {

@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface TestBundleServer {
-  /** The bundle URL, `/v1/bundles/default` (so the sidecar's default scope is `default`). */
+  /** The bundle URL, `/v1/bundles/default`, as the control plane's. */
   readonly url: string;
   /** Serves these bytes from now on, waking long polls. */
   serve(bytes: Uint8Array): void;

@@ -161,7 +161,7 @@ describe('authzd bundle build refuses', () => {
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stderr).toContain('it holds a public key; bundles are signed with the private key');
     const missing = await run(['bundle', 'build', POLICIES, '-o', path.join(dir, 'x.tar.gz')]);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2); // a usage error, as in every command
     expect(missing.stderr).toContain('--signing-key PEM is required');
   });
 });

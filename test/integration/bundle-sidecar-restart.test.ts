@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle } from '../../src/bundle/build-bundle.js';
+import { DEFAULT_SCOPE } from '../../src/bundle/bundle-format.js';
 import { generateSigningKeys, readSigningKey } from '../../src/bundle/bundle-keys.js';
 import { readBundleArchive } from '../../src/bundle/read-bundle-archive.js';
 import { DEFAULT_BUNDLE_LIMITS } from '../../src/bundle/verify-bundle.js';
@@ -43,7 +44,7 @@ afterAll(async () => {
 
 async function sign(keys: Keys, revision: number, kid = keys.kid) {
   const { key, alg } = await readSigningKey(keys.privateKeyFile);
-  return buildBundle(examplePolicyFiles(), { signingKey: key, alg, kid, revision, scope: 'default' });
+  return buildBundle(examplePolicyFiles(), { signingKey: key, alg, kid, revision, scope: DEFAULT_SCOPE });
 }
 
 function start(trusted: Keys[]): Promise<Sidecar> {

@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { CompactSign } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle } from '../../src/bundle/build-bundle.js';
+import { DEFAULT_SCOPE } from '../../src/bundle/bundle-format.js';
 import { generateSigningKeys, readSigningKey } from '../../src/bundle/bundle-keys.js';
 import { readBundleArchive } from '../../src/bundle/read-bundle-archive.js';
 import { DEFAULT_BUNDLE_LIMITS } from '../../src/bundle/verify-bundle.js';
@@ -26,7 +27,7 @@ let sidecar: Awaited<ReturnType<typeof startTestAuthzd>>;
 
 async function sign(revision: number, options: { files?: Map<string, string>; scope?: string; key?: string; kid?: string } = {}) {
   const { key, alg } = await readSigningKey(options.key ?? keys.privateKeyFile);
-  return buildBundle(options.files ?? examplePolicyFiles(), { signingKey: key, alg, kid: options.kid ?? keys.kid, revision, scope: options.scope ?? 'default' });
+  return buildBundle(options.files ?? examplePolicyFiles(), { signingKey: key, alg, kid: options.kid ?? keys.kid, revision, scope: options.scope ?? DEFAULT_SCOPE });
 }
 
 async function entriesOf(bytes: Uint8Array): Promise<RawEntry[]> {
@@ -137,7 +138,7 @@ describe('a sidecar on bundles', () => {
         const manifest = entries.find((e) => e.name === '.manifest')!;
         manifest.data = JSON.stringify({ ...JSON.parse(Buffer.from(manifest.data as Uint8Array).toString()), revision: 99 });
         const sha256 = (d: RawEntry['data']) => createHash('sha256').update(d as Uint8Array).digest('hex');
-        const payload = { files: entries.map((e) => ({ name: e.name, hash: sha256(e.data), algorithm: 'SHA-256' })), scope: 'default', revision: 6 };
+        const payload = { files: entries.map((e) => ({ name: e.name, hash: sha256(e.data), algorithm: 'SHA-256' })), scope: DEFAULT_SCOPE, revision: 6 };
         const { key } = await readSigningKey(keys.privateKeyFile);
         const jws = await new CompactSign(Buffer.from(JSON.stringify(payload))).setProtectedHeader({ alg: 'ES256', kid: keys.kid, typ: 'authzd-bundle+jws' }).sign(key);
         return gzipSync(rawTar([{ name: '.signatures.json', data: JSON.stringify({ signatures: [jws] }) }, ...entries]));

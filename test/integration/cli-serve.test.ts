@@ -127,7 +127,7 @@ describe('start-up errors', () => {
 
   it('an unknown flag is a usage error', async () => {
     const r = await run(['serve', '--polices', 'x']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Unknown option '--polices'/);
   });
 });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SCOPE } from '../../src/bundle/bundle-format.js';
 import { generateSigningKeys, readPublicKey } from '../../src/bundle/bundle-keys.js';
 import { verifyBundle } from '../../src/bundle/verify-bundle.js';
 import { parseRevocationFeed } from '../../src/revocation/revocation-entry.js';
@@ -96,7 +97,7 @@ describe('authzd control-plane', () => {
     const revision = newRevision(r.headers.get('x-authzd-revision'));
     expect(revision).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 1);
     const bytes = new Uint8Array(await r.arrayBuffer());
-    const verified = await verifyBundle(bytes, { keys: await trustedKeys(), scope: 'bank' });
+    const verified = await verifyBundle(bytes, { keys: await trustedKeys(), scope: DEFAULT_SCOPE });
     expect(verified.ok).toBe(true);
     if (!verified.ok) return;
     expect(verified.bundle.revision).toBe(revision);
@@ -121,7 +122,7 @@ describe('authzd control-plane', () => {
     const r = await waiting;
     expect(r.status).toBe(200);
     newRevision(r.headers.get('x-authzd-revision'));
-    const verified = await verifyBundle(new Uint8Array(await r.arrayBuffer()), { keys: await trustedKeys(), scope: 'bank' });
+    const verified = await verifyBundle(new Uint8Array(await r.arrayBuffer()), { keys: await trustedKeys(), scope: DEFAULT_SCOPE });
     expect(verified.ok && verified.bundle.files.get('accounts.cedar')).toContain('// reviewed');
   });
 

@@ -133,7 +133,7 @@ describe('the control plane fails', () => {
   beforeAll(async () => {
     const other = await generateSigningKeys(path.join(dir, 'stranger'), { alg: 'EdDSA', kid: 'intruder' });
     const { key, alg } = await readSigningKey(other.privateKeyFile);
-    stranger = await buildBundle(examplePolicyFiles(), { signingKey: key, alg, kid: 'intruder', revision: 99, scope: 'default' });
+    stranger = await buildBundle(examplePolicyFiles(), { signingKey: key, alg, kid: 'intruder', revision: 99, scope: 'authzd' });
     revoked = await issuer.sign({ sub: 'alice', jti: revokedJti });
     await revoke(revokedJti);
     await until('the revocation', async () => ((await decide(revoked)).reason === 'token_revoked' ? true : undefined));

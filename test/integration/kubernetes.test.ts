@@ -12,8 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
+import { placeholderSecretProblem } from '../../src/config/placeholder-secret-problem.js';
 import { compilePolicyModel } from '../../src/policy/compile-policy-model.js';
 import { readPolicyDir } from '../../src/policy/policy-files.js';
+import { readPolicyTests } from '../../src/policy-test/read-policy-tests.js';
+import { validatePolicyFiles } from '../../src/control-plane/validate-policy-files.js';
 import { loadEnvoyRoot } from '../helpers/envoy-protos.js';
 import { validateEnvoyConfig } from '../helpers/validate-envoy-config.js';
 import { SUPPORTED_KINDS, validateIstioMeshConfig, validateKubernetesObject } from '../helpers/validate-kubernetes-object.js';
@@ -24,6 +27,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEPLOY = path.join(ROOT, 'deploy', 'kubernetes');
 const KUSTOMIZE_INSTALL = 'go install sigs.k8s.io/kustomize/kustomize/v5@v5.6.0';
 const SIDECAR_LABEL = ['authzd/sidecar', 'true'] as const;
+const OPERATOR_LABEL = ['authzd/operator', 'true'] as const;
 
 /** kustomize from $KUSTOMIZE, $PATH or Go's bin directory. Missing kustomize is an error, never a skip. */
 function findKustomize(env: NodeJS.ProcessEnv = process.env): string {
@@ -98,14 +102,20 @@ const flag = (args: string[], name: string): string | undefined => {
 
 let tmp: string;
 let mounts = 0;
-/** A ConfigMap's or Secret's data laid out as the kubelet mounts it: each key a symlink into `..data/`. */
+/**
+ * A ConfigMap's or Secret's data (or a projected volume's files, by path) laid out as the kubelet mounts it:
+ * the files in a timestamped folder, `..data` a symlink to it, each top-level name a symlink into `..data/`.
+ */
 function mountLikeKubelet(data: Record<string, string>, name: string): string {
   const dir = path.join(tmp, name);
   const timestamped = path.join(dir, '..2026_01_01_00_00_00.000000001');
   mkdirSync(timestamped, { recursive: true });
-  for (const [key, value] of Object.entries(data)) writeFileSync(path.join(timestamped, key), value);
+  for (const [key, value] of Object.entries(data)) {
+    mkdirSync(path.dirname(path.join(timestamped, key)), { recursive: true });
+    writeFileSync(path.join(timestamped, key), value);
+  }
   symlinkSync(path.basename(timestamped), path.join(dir, '..data'));
-  for (const key of Object.keys(data)) symlinkSync(path.join('..data', key), path.join(dir, key));
+  for (const top of new Set(Object.keys(data).map((key) => key.split('/')[0]!))) symlinkSync(path.join('..data', top), path.join(dir, top));
   return dir;
 }
 
@@ -135,8 +145,8 @@ beforeAll(() => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('kustomize', () => {
-  it('renders every kustomization under deploy/kubernetes: policies, sidecar, control plane, Istio overlay', () => {
-    expect(renders().map(([name]) => name)).toEqual(['control-plane', 'overlays/istio', 'policies', 'sidecar']);
+  it('renders every kustomization under deploy/kubernetes: policies and their tests, sidecar, control plane, the bundles and Istio overlays', () => {
+    expect(renders().map(([name]) => name)).toEqual(['control-plane', 'overlays/bundles', 'overlays/istio', 'policies', 'policies/tests', 'sidecar']);
     for (const [name, docs] of renders()) expect(docs.length, name).toBeGreaterThan(0);
   });
 
@@ -204,7 +214,7 @@ describe('every Deployment is locked down', () => {
   const deployments = () => renders().flatMap(([name, docs]) => docs.filter((o) => o.kind === 'Deployment').map((d) => [name, d] as const));
 
   it('runs non-root with seccomp RuntimeDefault and no service account token', () => {
-    expect(deployments().length).toBe(3);
+    expect(deployments().length).toBe(4);
     for (const [, d] of deployments()) {
       const pod = podSpec(d);
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
@@ -390,7 +400,7 @@ describe('sidecar: the workload pod with Envoy and authzd', () => {
 describe('control plane', () => {
   const deployment = () => find('control-plane', 'Deployment', 'authzd-control-plane');
   const cp = () => container(deployment(), 'control-plane');
-  const FLAGS = ['policies', 'signing-key', 'kid', 'addr', 'data', 'bundle-name', 'scope', 'admin-token-file', 'read-token-file'];
+  const FLAGS = ['policies', 'signing-key', 'kid', 'addr', 'admin-addr', 'data', 'bundle-name', 'scope', 'admin-token-file', 'read-token-file'];
 
   it('runs `authzd control-plane` with one replica, recreated, with the documented flags only', () => {
     expect(deployment().spec.replicas).toBe(1);
@@ -423,13 +433,44 @@ describe('control plane', () => {
     expect(find('control-plane', 'ConfigMap', 'authzd-policies').data).toEqual(find('sidecar', 'ConfigMap', 'authzd-policies').data);
   });
 
-  it('ships placeholders, never a real key or token', () => {
+  it('ships placeholders, never a real key or token, and authzd refuses every one of them', () => {
     const secret = find('control-plane', 'Secret', 'authzd-control-plane');
     for (const [key, value] of Object.entries<string>(secret.data)) {
       const text = Buffer.from(value, 'base64').toString('utf8');
       expect(text, key).toMatch(/PLACEHOLDER/);
       expect(text, key).not.toMatch(/-----BEGIN/);
+      expect(placeholderSecretProblem(text, key, `Secret key ${key}`), key).toBeDefined();
     }
+  });
+
+  it("mounts the policy tests under --policies/tests, exactly the repository's policies/tests/", () => {
+    const tests = find('control-plane', 'ConfigMap', 'authzd-policy-tests');
+    const repo = Object.fromEntries(readdirSync(path.join(ROOT, 'policies', 'tests')).map((f) => [f, readFileSync(path.join(ROOT, 'policies', 'tests', f), 'utf8')]));
+    expect(tests.data, 'deploy/kubernetes/policies/tests/ must copy policies/tests/ (and list new files in its kustomization.yaml and the volume items)').toEqual(repo);
+    const sources = volume(deployment(), 'policies').projected.sources;
+    expect(sources[0].configMap.name).toBe(find('control-plane', 'ConfigMap', 'authzd-policies').metadata.name);
+    expect(sources[1].configMap.name).toBe(tests.metadata.name);
+    // Every key of the ConfigMap under tests/, none left out (a key missing from `items` is not mounted).
+    expect(sources[1].configMap.items).toEqual(Object.keys(tests.data).sort().map((key) => ({ key, path: `tests/${key}` })));
+    expect(flag(cp().args, 'policies')).toBe(mountOf(cp(), 'policies').mountPath);
+  });
+
+  it("the control plane's gate runs those tests in the cluster: the mounted directory passes, a change that breaks a test is refused", async () => {
+    const sources = volume(deployment(), 'policies').projected.sources;
+    const policies = find('control-plane', 'ConfigMap', 'authzd-policies').data as Record<string, string>;
+    const tests = find('control-plane', 'ConfigMap', 'authzd-policy-tests').data as Record<string, string>;
+    const laidOut = { ...policies, ...Object.fromEntries(sources[1].configMap.items.map((i: K8sObject) => [i.path, tests[i.key]])) };
+    const dir = mountLikeKubelet(laidOut, 'cp-policies');
+    const files = await readPolicyDir(dir);
+    const found = await readPolicyTests(dir);
+    expect([...found.keys()].sort()).toEqual(Object.keys(tests).map((k) => `tests/${k}`).sort());
+    expect(await validatePolicyFiles(files, { tests: found })).toBeUndefined();
+    // An emergency forbid that denies what the tests expect to be allowed: refused, with the failing cases.
+    const frozen = new Map(files).set('emergency.cedar', '@id("freeze-everything") forbid (principal, action, resource);');
+    const rejection = await validatePolicyFiles(frozen, { tests: found });
+    expect(rejection).toMatchObject({ reason: 'policy_tests_failed' });
+    expect(rejection!.tests!.failed).toBeGreaterThan(0);
+    expect(rejection!.problems.some((p) => p.includes('freeze-everything'))).toBe(true);
   });
 
   it('probes /healthz and /readyz and is scraped on the port it listens on', () => {
@@ -445,27 +486,115 @@ describe('control plane', () => {
     expect(monitor.spec.endpoints[0]).toMatchObject({ port: service.spec.ports[0].name, path: '/metrics' });
   });
 
-  it('the NetworkPolicy selects the control plane and admits only authzd sidecars and Prometheus', () => {
+  it('serves writes (publish, revoke) on an admin port of their own, which the Service exposes beside the read port', () => {
+    const readPort = Number(flag(cp().args, 'addr')!.split(':').at(-1));
+    const adminPort = Number(flag(cp().args, 'admin-addr')!.split(':').at(-1));
+    expect(adminPort).not.toBe(readPort);
+    expect(portNumber(cp(), 'admin')).toBe(adminPort);
+    expect(portNumber(cp(), 'http')).toBe(readPort);
+    const service = find('control-plane', 'Service', 'authzd-control-plane');
+    expect(service.spec.ports.map((p: K8sObject) => [p.name, portNumber(cp(), p.targetPort)])).toEqual([
+      ['http', readPort],
+      ['admin', adminPort],
+    ]);
+  });
+
+  it('the NetworkPolicy admits sidecars and Prometheus to the read port only, and operators alone to the admin port', () => {
     const policy = find('control-plane', 'NetworkPolicy', 'authzd-control-plane');
     expect(selects(policy.spec.podSelector.matchLabels, deployment().spec.template.metadata.labels)).toBe(true);
     expect(policy.spec.policyTypes).toEqual(['Ingress']);
-    const peers = policy.spec.ingress.flatMap((rule: K8sObject) => {
-      // A rule without `from` would admit every source.
+    const readPort = Number(flag(cp().args, 'addr')!.split(':').at(-1));
+    const adminPort = Number(flag(cp().args, 'admin-addr')!.split(':').at(-1));
+    /** [peer, container port number] for every peer and port a rule admits. */
+    const admitted: [K8sObject, number][] = policy.spec.ingress.flatMap((rule: K8sObject) => {
+      // A rule without `from` would admit every source, one without `ports` every port.
       expect(rule.from?.length).toBeGreaterThan(0);
-      for (const port of rule.ports) expect(portNumber(cp(), port.port)).toBe(Number(flag(cp().args, 'addr')!.split(':').at(-1)));
-      return rule.from;
+      expect(rule.ports?.length).toBeGreaterThan(0);
+      return rule.from.flatMap((peer: K8sObject) => rule.ports.map((p: K8sObject) => [peer, portNumber(cp(), p.port)]));
     });
+    for (const [peer, port] of admitted) {
+      expect(peer.ipBlock).toBeUndefined();
+      expect([readPort, adminPort]).toContain(port);
+    }
+    const podsOf = (labels: Record<string, string>) => admitted.filter(([peer]) => selects(peer.podSelector?.matchLabels ?? {}, labels));
     const sidecarPod = find('sidecar', 'Deployment', 'authzd-demo').spec.template.metadata.labels;
     const istioPod = find('overlays/istio', 'Deployment', 'authzd-demo').spec.template.metadata.labels;
-    const sidecarPeers = peers.filter((p: K8sObject) => selects(p.podSelector?.matchLabels ?? {}, sidecarPod));
-    expect(sidecarPeers.length).toBe(1);
-    expect(sidecarPeers[0].podSelector.matchLabels).toEqual({ [SIDECAR_LABEL[0]]: SIDECAR_LABEL[1] });
-    expect(selects(sidecarPeers[0].podSelector.matchLabels, istioPod)).toBe(true);
-    const others = peers.filter((p: K8sObject) => p !== sidecarPeers[0]);
-    expect(others).toEqual([
-      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } },
-    ]);
-    for (const p of peers) expect(p.ipBlock).toBeUndefined();
+    const bundlesPod = find('overlays/bundles', 'Deployment', 'authzd-demo').spec.template.metadata.labels;
+    for (const pod of [sidecarPod, istioPod, bundlesPod]) {
+      expect(podsOf(pod).map(([, port]) => port)).toEqual([readPort]);
+      expect(podsOf(pod)[0]![0].podSelector.matchLabels).toEqual({ [SIDECAR_LABEL[0]]: SIDECAR_LABEL[1] });
+    }
+    const prometheus = admitted.filter(([peer]) => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'monitoring');
+    expect(prometheus.map(([peer, port]) => [peer.podSelector.matchLabels, port])).toEqual([[{ 'app.kubernetes.io/name': 'prometheus' }, readPort]]);
+    // The admin port: only pods that carry the operator label, which no sample workload does.
+    const toAdmin = admitted.filter(([, port]) => port === adminPort);
+    expect(toAdmin.map(([peer]) => peer)).toEqual([{ namespaceSelector: {}, podSelector: { matchLabels: { [OPERATOR_LABEL[0]]: OPERATOR_LABEL[1] } } }]);
+    for (const [, docs] of renders()) for (const d of docs.filter((o) => o.kind === 'Deployment')) expect(d.spec.template.metadata.labels[OPERATOR_LABEL[0]]).toBeUndefined();
+  });
+});
+
+describe('bundles overlay: the sidecar takes signed bundles and revocations from the control plane', () => {
+  const deployment = () => find('overlays/bundles', 'Deployment', 'authzd-demo');
+  const authzd = () => container(deployment(), 'authzd');
+  const configMapData = () => find('overlays/bundles', 'ConfigMap', 'authzd-config').data as Record<string, string>;
+  const config = () => loadConfig(path.join(mountLikeKubelet(configMapData(), `bundles-config-${++mounts}`), 'authzd.yaml'));
+  const cpDeployment = () => find('control-plane', 'Deployment', 'authzd-control-plane');
+  const cpArgs = () => container(cpDeployment(), 'control-plane').args as string[];
+
+  it("loads with authzd's own loadConfig: bundle and revocation instead of policies, everything else the sidecar's", () => {
+    const c = config();
+    expect(c.policies.directory).toBeUndefined();
+    expect(c.bundle.url).toBeDefined();
+    expect(c.revocation.url).toBeDefined();
+    const sidecar = loadConfig(path.join(mountLikeKubelet(find('sidecar', 'ConfigMap', 'authzd-config').data, `sidecar-config-${++mounts}`), 'authzd.yaml'));
+    const { bundle: _b, revocation: _r, policies: _p, ...rest } = c;
+    const { bundle: _sb, revocation: _sr, policies: _sp, ...sidecarRest } = sidecar;
+    expect(rest).toEqual(sidecarRest);
+    expect(c.policies.onError).toBe(sidecar.policies.onError);
+  });
+
+  it("points at the control plane's Service, read port and bundle name, and trusts the key it signs with", () => {
+    const c = config();
+    const service = find('control-plane', 'Service', 'authzd-control-plane');
+    const readPort = service.spec.ports.find((p: K8sObject) => p.name === 'http').port;
+    const base = `http://${service.metadata.name}.${service.metadata.namespace}.svc:${readPort}`;
+    expect(c.bundle.url).toBe(`${base}/v1/bundles/${flag(cpArgs(), 'bundle-name')}`);
+    expect(c.revocation.url).toBe(`${base}/v1/revocations`);
+    // The read port, not the admin one: that is what the NetworkPolicy admits this pod to.
+    expect(portNumber(container(cpDeployment(), 'control-plane'), 'http')).toBe(Number(flag(cpArgs(), 'addr')!.split(':').at(-1)));
+    expect(c.bundle.publicKeys.map((k) => k.kid)).toEqual([flag(cpArgs(), 'kid')]);
+    // Both sides keep the default scope.
+    expect(c.bundle.scope).toBeUndefined();
+    expect(flag(cpArgs(), 'scope')).toBeUndefined();
+    expect(deployment().spec.template.metadata.labels[SIDECAR_LABEL[0]]).toBe(SIDECAR_LABEL[1]);
+  });
+
+  it('reads the read token and the public key from the mounted Secret authzd-bundle', () => {
+    const c = config();
+    const mount = mountOf(authzd(), 'authzd-bundle');
+    expect(volume(deployment(), 'authzd-bundle').secret.secretName).toBe('authzd-bundle');
+    for (const file of [c.bundle.tokenFile, c.revocation.tokenFile, ...c.bundle.publicKeys.map((k) => k.file)]) expect(path.dirname(file!)).toBe(mount.mountPath);
+    expect(path.basename(c.bundle.tokenFile!)).toBe('read-token');
+    expect(path.basename(c.bundle.publicKeys[0]!.file)).toBe('public-key.pem');
+  });
+
+  it('caches the last verified bundle on a writable emptyDir; the root filesystem stays read-only', () => {
+    const c = config();
+    const writable = authzd().volumeMounts.filter((m: K8sObject) => m.readOnly !== true);
+    const cache = writable.find((m: K8sObject) => m.mountPath === c.bundle.cacheDir);
+    expect(cache, 'bundle.cacheDir must be a writable mount').toBeDefined();
+    expect(volume(deployment(), cache.name).emptyDir).toBeDefined();
+    expect(authzd().securityContext.readOnlyRootFilesystem).toBe(true);
+    // Nothing else writable but the socket.
+    expect(writable.map((m: K8sObject) => m.name).sort()).toEqual([cache.name, 'authzd-socket'].sort());
+  });
+
+  it('drops the policy ConfigMap, its volume and its mount; the rest of the pod is the sidecar sample', () => {
+    expect(objects('overlays/bundles').some((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('authzd-policies'))).toBe(false);
+    expect(volume(deployment(), 'authzd-policies')).toBeUndefined();
+    expect(mountOf(authzd(), 'authzd-policies')).toBeUndefined();
+    expect(podSpec(deployment()).containers.map((c: K8sObject) => c.name).sort()).toEqual(['app', 'authzd', 'envoy']);
+    expect(authzd().args).toEqual(container(find('sidecar', 'Deployment', 'authzd-demo'), 'authzd').args);
   });
 });
 

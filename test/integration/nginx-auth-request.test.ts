@@ -1,5 +1,5 @@
 // A real nginx (Debian's package, with ngx_http_auth_request_module) in front of an upstream, asking
-// authzd's HTTP interface about every request with `auth_request`. nginx is required: .ci/run installs it,
+// authzd's HTTP interface about every request with `auth_request`. nginx is required: npm test installs it first,
 // and without it this file fails rather than skips.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, chmodSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -202,7 +202,7 @@ function findNginx(): string {
       /* next */
     }
   }
-  throw new Error('nginx not found: this test needs a real nginx (Debian: apt-get install -y --no-install-recommends nginx; .ci/run installs it)');
+  throw new Error('nginx not found: this test needs a real nginx (Debian: apt-get install -y --no-install-recommends nginx; npm test installs it first: scripts/install-test-tools.sh)');
 }
 
 /** A port the OS just handed out and released; nginx cannot listen on port 0 and report it. */

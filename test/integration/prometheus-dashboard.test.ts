@@ -5,7 +5,7 @@
 // decision sink and revocation feed answer garbage (a verify failure, remote errors and an open circuit,
 // rejected shipments, a revocation list ten minutes behind).
 // After a short load that makes every labelled series appear, Prometheus (Debian's `prometheus`, installed
-// by .ci/run; the test fails without it) scrapes all three every second with the labels the PodMonitor and
+// by npm test first; the test fails without it) scrapes all three every second with the labels the PodMonitor and
 // ServiceMonitor give in Kubernetes, evaluates the rules, and answers every panel, variable and rule query.
 //
 // The criterion for rules: Prometheus reports every rule healthy (evaluated without error), every
@@ -183,7 +183,7 @@ async function setUp(): Promise<void> {
   // Fail, not skip: the dashboard and the rules are unproven without a real Prometheus.
   const version = spawnSync('prometheus', ['--version'], { encoding: 'utf8' });
   if (version.error !== undefined || version.status !== 0) {
-    throw new Error('prometheus is not installed: `apt-get install -y --no-install-recommends prometheus` (.ci/run does this)');
+    throw new Error('prometheus is not installed: `apt-get install -y --no-install-recommends prometheus` (npm test does this: scripts/install-test-tools.sh)');
   }
   const started = Date.now();
   dir = mkdtempSync(path.join(tmpdir(), 'authzd-dashboard-'));
@@ -543,7 +543,7 @@ describe('against a real Prometheus scraping real processes', () => {
     // minute of data may hold no answer; it needs 15 minutes of silence) and AuthzdCheckLatencyHigh (the
     // shared machine decides).
     const names = new Set(active.map((x) => x.alertname));
-    for (const quiet of ['AuthzdSidecarNotReady', 'AuthzdControlPlaneNotReady', 'AuthzdBundleBehindControlPlane', 'AuthzdAuditEventsDropped', 'AuthzdDenyRateJump']) {
+    for (const quiet of ['AuthzdSidecarNotReady', 'AuthzdControlPlaneNotReady', 'AuthzdBundleBehindControlPlane', 'AuthzdAuditEventsDropped', 'AuthzdDenyRateJump', 'AuthzdCheckErrors']) {
       expect(names.has(quiet), quiet).toBe(false);
     }
     expect(active.filter((x) => x.alertname === 'AuthzdRemoteTierFailing').map((x) => x.pod)).toEqual([POD_B]);

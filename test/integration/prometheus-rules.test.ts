@@ -1,5 +1,5 @@
 // deploy/prometheus/authzd-rules.yaml checked with the real promtool (Debian's `prometheus` package, which
-// .ci/run installs; the test fails without it): `promtool check rules`, the unit tests in
+// npm test installs first; the test fails without it): `promtool check rules`, the unit tests in
 // authzd-rules.test.yaml (every alert shown firing and not firing), and the conventions every alert keeps:
 // a severity, a summary, a description and a runbook that exists in docs/operations.md, on documented
 // metrics only. test/integration/prometheus-dashboard.test.ts runs the same rules in a real Prometheus.
@@ -28,7 +28,7 @@ const alerts = rules.filter((r) => r.alert !== undefined);
 function promtool(...args: string[]): { status: number | null; output: string } {
   const run = spawnSync('promtool', args, { cwd: DIR, encoding: 'utf8' });
   // Fail, not skip: without promtool the rules are unproven.
-  if (run.error !== undefined) throw new Error(`promtool is not installed (${run.error.message}): \`apt-get install -y --no-install-recommends prometheus\` (.ci/run does this)`);
+  if (run.error !== undefined) throw new Error(`promtool is not installed (${run.error.message}): \`apt-get install -y --no-install-recommends prometheus\` (npm test does this: scripts/install-test-tools.sh)`);
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
 }
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CONTROL_PLANE_FLAGS } from '../../../src/cli/control-plane-command.js';
 import { API_ERRORS, API_ERROR_CODES } from '../../../src/control-plane/api-errors.js';
 import { createControlPlaneMetrics } from '../../../src/control-plane/control-plane-metrics.js';
+import { PUBLISH_REJECTION_REASONS, PUBLISH_REJECTIONS } from '../../../src/control-plane/publish-rejections.js';
 import { documentedKeys } from '../../helpers/schema-keys.js';
 
 const doc = readFileSync(new URL('../../../docs/control-plane.md', import.meta.url), 'utf8');
@@ -31,6 +32,12 @@ describe('docs/control-plane.md matches the code', () => {
     const rows = [...section('### Error codes').matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1]!, Number(m[2])] as const);
     expect(sorted(rows.map(([code]) => code))).toEqual(sorted(API_ERROR_CODES));
     for (const [code, status] of rows) expect(API_ERRORS[code as keyof typeof API_ERRORS].status).toBe(status);
+  });
+
+  it("lists every reason of the publication gate, with the code's meaning, and no other", () => {
+    const rows = [...section('### Why a set is refused').matchAll(/^\| `([a-z_]+)` \| (.+) \|$/gm)].map((m) => [m[1]!, m[2]!] as const);
+    expect(sorted(rows.map(([reason]) => reason))).toEqual(sorted(PUBLISH_REJECTION_REASONS));
+    for (const [reason, meaning] of rows) expect(meaning).toBe(PUBLISH_REJECTIONS[reason as keyof typeof PUBLISH_REJECTIONS]);
   });
 
   it('lists every flag of authzd control-plane and no other', () => {

@@ -23,9 +23,9 @@ async function problems(f: Parameters<typeof resolveControlPlaneOptions>[0], env
 describe('resolveControlPlaneOptions', () => {
   it('applies defaults and takes the admin token from a file before the environment', async () => {
     const options = await resolveControlPlaneOptions({ ...flags, 'admin-token-file': tokenFile }, { AUTHZD_CP_ADMIN_TOKEN: 'env-token-0123456789abcdef' });
-    expect(options).toMatchObject({ bundleName: 'default', scope: 'default', history: 50, adminToken: 'file-token-0123456789abcdef', readToken: undefined });
+    expect(options).toMatchObject({ bundleName: 'default', scope: 'authzd', history: 50, adminToken: 'file-token-0123456789abcdef', readToken: undefined });
     const fromEnv = await resolveControlPlaneOptions({ ...flags, 'bundle-name': 'payments', history: '7' }, { AUTHZD_CP_ADMIN_TOKEN: 'env-token-0123456789abcdef', AUTHZD_CP_READ_TOKEN: 'read-token-0123456789abcdef' });
-    expect(fromEnv).toMatchObject({ bundleName: 'payments', scope: 'payments', history: 7, adminToken: 'env-token-0123456789abcdef', readToken: 'read-token-0123456789abcdef' });
+    expect(fromEnv).toMatchObject({ bundleName: 'payments', scope: 'authzd', history: 7, adminToken: 'env-token-0123456789abcdef', readToken: 'read-token-0123456789abcdef' });
   });
 
   it('lists every problem at once, never a token value', async () => {
@@ -45,6 +45,25 @@ describe('resolveControlPlaneOptions', () => {
       `--read-token-file ${path.join(dir, 'nope')}: cannot read the read token: ENOENT`,
     ]);
     expect(found.join('\n')).not.toContain('short-secret');
+  });
+
+  it('takes an admin listener address of its own, checked like --addr', async () => {
+    const env = { AUTHZD_CP_ADMIN_TOKEN: 'env-token-0123456789abcdef' };
+    expect(await resolveControlPlaneOptions({ ...flags, 'admin-addr': '127.0.0.1:8081' }, env)).toMatchObject({ address: '127.0.0.1:0', adminAddress: '127.0.0.1:8081' });
+    expect((await resolveControlPlaneOptions(flags, env)).adminAddress).toBeUndefined();
+    expect(await problems({ ...flags, 'admin-addr': 'nowhere' }, env)).toEqual(['--admin-addr "nowhere": expected HOST:PORT (port 0 picks a free one) or unix:///path']);
+    expect(await problems({ ...flags, addr: '0.0.0.0:8080', 'admin-addr': '0.0.0.0:8080' }, env)).toEqual(['--admin-addr 0.0.0.0:8080: the same as --addr; give the admin listener an address of its own']);
+  });
+
+  it('refuses placeholder tokens, naming where each came from', async () => {
+    const placeholder = path.join(dir, 'admin.placeholder');
+    writeFileSync(placeholder, 'PLACEHOLDER-admin-token-replace-me\n');
+    const found = await problems({ ...flags, 'admin-token-file': placeholder }, { AUTHZD_CP_READ_TOKEN: 'change-me-change-me-0123' });
+    expect(found.map((p) => p.split(': put one')[0])).toEqual([
+      `--admin-token-file ${placeholder}: the admin token is a known placeholder, not a secret`,
+      'AUTHZD_CP_READ_TOKEN: the read token is a known placeholder, not a secret',
+    ]);
+    expect(found.join('\n')).not.toMatch(/PLACEHOLDER-admin|change-me-change/);
   });
 
   it('requires an admin token', async () => {

@@ -26,16 +26,19 @@ const noOwnerRead = (text: string) => text.replace('when { resource.owner == pri
 
 describe('validatePolicyFiles', () => {
   it('passes the example set, with and without its tests', async () => {
-    expect(await validatePolicyFiles(examplePolicyFiles())).toEqual([]);
-    expect(await validatePolicyFiles(examplePolicyFiles(), { tests: await readPolicyTests(EXAMPLE_POLICIES) })).toEqual([]);
+    expect(await validatePolicyFiles(examplePolicyFiles())).toBeUndefined();
+    expect(await validatePolicyFiles(examplePolicyFiles(), { tests: await readPolicyTests(EXAMPLE_POLICIES) })).toBeUndefined();
   });
 
   it('lists every problem of a broken set, by file', async () => {
-    const problems = await validatePolicyFiles(
+    const rejection = await validatePolicyFiles(
       examplePolicyFiles({ 'accounts.cedar': 'permit (principal, action, resource) when {', 'routes.yaml': null }),
     );
+    expect(rejection).toMatchObject({ reason: 'policy_invalid' });
+    expect(rejection!.tests).toBeUndefined();
+    const problems = rejection!.problems;
     expect(problems).toContain('routes.yaml: missing');
-    expect(problems.some((p) => p.startsWith('accounts.cedar: '))).toBe(true);
+    expect(problems.some((p) => /^accounts\.cedar:1:\d+: /.test(p))).toBe(true);
   });
 
   it('turns each failing test case into a problem, and each invalid test file into its problems', async () => {
@@ -45,14 +48,23 @@ describe('validatePolicyFiles', () => {
       ['tests/accounts.yaml', OWNER_READS],
       ['tests/bad.yaml', '- name: x\n  expect: { decision: allow }\n  extra: 1\n'],
     ]);
-    expect(await validatePolicyFiles(examplePolicyFiles({ 'accounts.cedar': accounts }), { tests })).toEqual([
-      'tests/bad.yaml:3:3: [0].extra: unknown key',
-      'tests/bad.yaml:1:3: [0]: a case needs a request (method + path, or action + resource), or peer alone for a connection',
-      "tests/accounts.yaml: case 'the owner reads her account': expected allow (account-owner-read), got deny no_matching_permit",
-    ]);
+    expect(await validatePolicyFiles(examplePolicyFiles({ 'accounts.cedar': accounts }), { tests })).toEqual({
+      reason: 'policy_tests_failed',
+      problems: [
+        'tests/bad.yaml:3:3: [0].extra: unknown key',
+        'tests/bad.yaml:1:3: [0]: a case needs a request (method + path, or action + resource), or peer alone for a connection',
+        "tests/accounts.yaml: case 'the owner reads her account': expected allow (account-owner-read), got deny no_matching_permit",
+      ],
+      tests: { cases: 1, failed: 1 },
+    });
+    // Invalid test files alone: the tests cannot run.
+    expect(await validatePolicyFiles(examplePolicyFiles(), { tests: new Map([['tests/bad.yaml', '- name: x\n  expect: { decision: allow }\n  extra: 1\n']]) })).toMatchObject({
+      reason: 'policy_tests_invalid',
+      tests: { cases: 0, failed: 0 },
+    });
     // A set that does not compile reports its compile problems only: its tests cannot run.
     const broken = await validatePolicyFiles(examplePolicyFiles({ 'routes.yaml': null }), { tests });
-    expect(broken).toEqual(['routes.yaml: missing']);
+    expect(broken).toEqual({ reason: 'policy_invalid', problems: ['routes.yaml: missing'] });
   });
 
   it("runs the tests on the caller's engine without disturbing the set it serves", async () => {
@@ -76,7 +88,7 @@ describe('validatePolicyFiles', () => {
       }
     };
     expect(served()).toMatchObject({ kind: 'decision', allow: false, determining: ['served-only'] });
-    expect(await validatePolicyFiles(examplePolicyFiles(), { tests: await readPolicyTests(EXAMPLE_POLICIES), engine })).toEqual([]);
+    expect(await validatePolicyFiles(examplePolicyFiles(), { tests: await readPolicyTests(EXAMPLE_POLICIES), engine })).toBeUndefined();
     // The engine's ids for the tests' set differ from the served set's, which still holds its own policies.
     expect(served()).toMatchObject({ kind: 'decision', allow: false, determining: ['served-only'] });
   });

@@ -44,13 +44,24 @@ describe('compilePolicyModel', () => {
     expect(compilePolicyModel(examplePolicyFiles(), 'rev-42').version).toBe('rev-42');
   });
 
-  it('rejects a policy that does not parse, naming the file', () => {
-    expect(problems({ 'broken.cedar': 'permit(principal, action, resource) when { ' })).toEqual([expect.stringMatching(/^broken.cedar: /)]);
+  it('rejects a policy that does not parse, naming the file, line and column, and what was expected there', () => {
+    expect(problems({ 'broken.cedar': 'permit(principal, action, resource) when { ' })).toEqual([expect.stringMatching(/^broken.cedar:1:\d+: /)]);
+    // Lines and columns count characters of the file (cedar-wasm reports UTF-8 byte offsets).
+    const bad = 'forbid (principal, action, resource) when { context.note == "Überweisung für Müller" && 1 + };';
+    const text = `// Überweisungen: nur für Kontoinhaber\n@id("ok") permit(principal, action, resource) when { false };\n\n@id("bad")\n${bad}\n`;
+    expect(problems({ 'broken.cedar': text })).toEqual([expect.stringMatching(new RegExp(`^broken\\.cedar:5:${bad.indexOf('}') + 1}: unexpected token \`}\` \\(expected .+\\)$`))]);
   });
 
-  it('rejects a policy that fails strict validation against the schema', () => {
-    const p = problems({ 'typo.cedar': '@id("typo") permit(principal, action == Bank::Action::"readAccount", resource is Bank::Account) when { resource.ownr == principal };' });
-    expect(p).toEqual([expect.stringMatching(/^typo.cedar: typo: .*ownr/)]);
+  it('rejects a broken schema once, with the line and column of the error', () => {
+    const schema = examplePolicyFiles().get('schema.cedarschema')!;
+    const broken = `${schema}\nentity Broken {\n  field: ,\n};\n`;
+    const line = schema.split('\n').length + 2;
+    expect(problems({ 'schema.cedarschema': broken })).toEqual([expect.stringMatching(new RegExp(`^schema\\.cedarschema:${line}:10: `))]);
+  });
+
+  it('rejects a policy that fails strict validation against the schema, pointing into its file', () => {
+    const p = problems({ 'typo.cedar': '// reads\n\n@id("typo") permit(principal, action == Bank::Action::"readAccount", resource is Bank::Account) when { resource.ownr == principal };' });
+    expect(p).toEqual([expect.stringMatching(/^typo.cedar:3:\d+: typo: .*ownr/)]);
   });
 
   it('rejects duplicate and malformed ids', () => {
