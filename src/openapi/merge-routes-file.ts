@@ -111,7 +111,7 @@ export function mergeRoutesFile(existing: string | undefined, generated: readonl
     const documentChanged = fingerprint(now) !== record.fingerprint;
     kept.push({
       name: record.id,
-      reason: documentChanged ? `edited by hand; kept, although the document changed it (${describeChange(entry.spec, now)})` : 'edited by hand; kept',
+      reason: documentChanged ? `edited by hand; kept, although the document changed it: it would now be ${describeChange(entry.spec, now)}` : 'edited by hand; kept',
       conflict: documentChanged,
     });
     state[key] = { id: record.id, fingerprint: fingerprint(now) };
@@ -201,14 +201,13 @@ function isVariantOf(id: string, base: string): boolean {
   return id === base || new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d+$`).test(id);
 }
 
-function describeChange(before: RouteSpec, after: RouteSpec): string {
+/** The fields where what the document now wants differs from the entry as it is. */
+function describeChange(current: RouteSpec, wanted: RouteSpec): string {
   const out: string[] = [];
   for (const key of ['method', 'path', 'action', 'resource', 'risk', 'allowWorkloads'] as const) {
-    const a = JSON.stringify(before?.[key]);
-    const b = JSON.stringify(after[key]);
-    if (a !== b) out.push(`${key} ${a ?? 'unset'} -> ${b}`);
+    if (JSON.stringify(current?.[key]) !== JSON.stringify(wanted[key])) out.push(`${key} ${JSON.stringify(wanted[key])}`);
   }
-  return out.length > 0 ? `it now says ${out.join(', ')}` : 'the entry as generated';
+  return out.length > 0 ? out.join(', ') : 'as it is';
 }
 
 /** An entry as routes.yaml writes one: the keys in the documented order, defaults the example writes. */
@@ -251,20 +250,32 @@ function renderEdits(text: string, doc: Document, seq: YAMLSeq<YAMLMap>, order: 
   const start = items.map((item) => lineStart(item.range![0]));
   const end = items.map((item) => item.range![2]);
   const indent = text.slice(start[0]!, items[0]!.range![0]).replace(/-\s*$/, '');
-  const spaced = items.slice(1).some((item, i) => /\n[ \t]*\n/.test(text.slice(end[i]!, start[i + 1]!)));
+  // An entry's range ends after its line break, so a blank line between entries is a line break in the gap.
+  const spaced = items.slice(1).some((_, i) => text.slice(end[i]!, start[i + 1]!).includes('\n'));
   const gapStart = (i: number) => (i === 0 ? start[0]! : end[i - 1]!);
-  const render = (spec: RouteSpec) => {
-    const one = new Document([routeEntryValue(spec)]);
-    const node = (one.contents as YAMLSeq<YAMLMap>).items[0]!;
-    (node.get('resource', true) as unknown as YAMLMap).flow = true;
-    const method = node.get('method', true);
-    if (isSeq(method)) method.flow = true;
+  // A new entry is written from scratch; a changed one is its own node with the changed fields set, so
+  // comments on the fields the document did not change stay.
+  const render = (node: YAMLMap) => {
+    const one = new Document([]);
+    (one.contents as YAMLSeq).items.push(node);
     return one
       .toString({ lineWidth: 0 })
       .split('\n')
       .filter((line) => line !== '')
       .map((line) => `${indent}${line}\n`)
       .join('');
+  };
+  const updated = (node: YAMLMap, spec: RouteSpec) => {
+    const value = routeEntryValue(spec);
+    const fresh = entryNode(doc, spec);
+    for (const key of Object.keys(value)) {
+      if (JSON.stringify(node.get(key, true)?.toJSON()) !== JSON.stringify(value[key])) node.set(key, fresh.get(key, true));
+    }
+    for (const pair of [...node.items]) {
+      const key = String((pair.key as { value?: unknown })?.value ?? pair.key);
+      if (!(key in value)) node.delete(key);
+    }
+    return node;
   };
 
   const edits: { from: number; to: number; text: string }[] = [];
@@ -275,7 +286,7 @@ function renderEdits(text: string, doc: Document, seq: YAMLSeq<YAMLMap>, order: 
   let pending: string[] = [];
   for (const entry of order) {
     if (entry.index === undefined) {
-      pending.push(render(entry.spec));
+      pending.push(render(entryNode(doc, entry.spec)));
       continue;
     }
     const i = entry.index;
@@ -285,7 +296,7 @@ function renderEdits(text: string, doc: Document, seq: YAMLSeq<YAMLMap>, order: 
       edits.push({ from: at, to: at, text: i === 0 ? pending.map((p) => `${p}${sep}`).join('') : pending.map((p) => `${sep}${p}`).join('') });
       pending = [];
     }
-    if (entry.replaced) edits.push({ from: start[i]!, to: end[i]!, text: render(entry.spec) });
+    if (entry.replaced) edits.push({ from: start[i]!, to: end[i]!, text: render(updated(items[i]!, entry.spec)) });
   }
   if (pending.length > 0) {
     const at = end[items.length - 1]!;
@@ -306,7 +317,7 @@ function checkResult(text: string, order: readonly Entry[]): void {
   const reread = parseDocument(text, { uniqueKeys: true });
   const routes = reread.errors.length === 0 ? ((reread.toJS() as { routes?: unknown[] })?.routes ?? []) : undefined;
   const expected = order.map((e) => (e.index !== undefined && !e.replaced ? e.raw : routeEntryValue(e.spec)));
-  if (routes === undefined || JSON.stringify(routes) !== JSON.stringify(expected)) {
+  if (routes === undefined || fingerprint(routes) !== fingerprint(expected)) {
     throw new Error('internal error: editing routes.yaml did not produce the intended routes; nothing was written');
   }
 }

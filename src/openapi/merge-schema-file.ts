@@ -99,6 +99,7 @@ export function mergeSchemaFile(input: SchemaMergeInput): SchemaMerge {
   }
 
   // What the document no longer needs.
+  const indent = region?.indent ?? (namespace === '' ? '' : guessIndent(input.existing, block));
   const keptTexts: string[] = [];
   const wantedKeys = new Set(wanted.map((d) => d.key));
   for (const [key, d] of owned) {
@@ -106,7 +107,7 @@ export function mergeSchemaFile(input: SchemaMergeInput): SchemaMerge {
     const text = input.existing.slice(d.start, d.end);
     const by = input.referencedBy(key, d.names[0]!, [...outside, ...handInRegion]);
     if (by !== undefined) {
-      keptTexts.push(text);
+      keptTexts.push(verbatim(input.existing, d, indent));
       state[key] = input.previous[key]!;
       kept.push({ name: key, reason: `no longer in the document, but ${by} still names it`, conflict: true });
     } else {
@@ -114,12 +115,7 @@ export function mergeSchemaFile(input: SchemaMergeInput): SchemaMerge {
     }
   }
 
-  const indent = region?.indent ?? (namespace === '' ? '' : guessIndent(input.existing, block));
-  const body = [
-    ...handInRegion.map((d) => reindent(input.existing.slice(d.leadingStart, d.end), indent, input.existing, d.leadingStart)),
-    ...keptTexts.map((t) => indentLines(t, indent)),
-    ...wanted.map((d) => indentLines(d.text, indent)),
-  ];
+  const body = [...handInRegion.map((d) => verbatim(input.existing, d, indent)), ...keptTexts, ...wanted.map((d) => indentLines(d.text, indent))];
   const regionText = `${indent}${REGION_BEGIN} from "${oneLine(input.documentTitle)}" (docs/openapi.md). Declarations edited here by hand are kept.\n${body.map((b) => `${b}\n`).join('')}${indent}${REGION_END}\n`;
   return { text: place(input.existing, block, namespace, regionText), diff: { added, changed, removed, kept, unchanged }, state };
 }
@@ -152,10 +148,11 @@ function indentLines(text: string, indent: string): string {
     .join('\n');
 }
 
-// A kept declaration is copied as it was written, comments above it included, at its own indentation.
-function reindent(text: string, indent: string, source: string, start: number): string {
-  const lineStart = source.lastIndexOf('\n', start - 1) + 1;
-  return lineStart === start ? text : `${indent}${text.trimStart()}`;
+// A kept declaration is copied as it was written, comments above it included, from the start of its line.
+function verbatim(source: string, d: SchemaDeclaration, indent: string): string {
+  const lineStart = source.lastIndexOf('\n', d.leadingStart - 1) + 1;
+  const before = source.slice(lineStart, d.leadingStart);
+  return /^[ \t]*$/.test(before) ? source.slice(lineStart, d.end) : `${indent}${source.slice(d.leadingStart, d.end)}`;
 }
 
 function oneLine(text: string): string {
