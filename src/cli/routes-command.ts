@@ -26,6 +26,17 @@ the router cannot serve some operations (without --skip-unsupported), or the res
 2 usage error.`;
 
 const USAGE_ERROR = 2;
+
+/** The flags of `authzd routes import` (docs/openapi.md lists them; a test keeps the two equal). */
+export const IMPORT_OPTIONS = {
+  policies: { type: 'string', default: 'policies' },
+  'base-path': { type: 'string' },
+  namespace: { type: 'string' },
+  'skip-unsupported': { type: 'boolean', default: false },
+  'dry-run': { type: 'boolean', default: false },
+  output: { type: 'string', default: 'text' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 const CEDAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*$/;
 
 export async function run(args: string[]): Promise<number> {
@@ -51,19 +62,7 @@ export async function run(args: string[]): Promise<number> {
 }
 
 async function importRoutes(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(
-    args,
-    {
-      policies: { type: 'string', default: 'policies' },
-      'base-path': { type: 'string' },
-      namespace: { type: 'string' },
-      'skip-unsupported': { type: 'boolean', default: false },
-      'dry-run': { type: 'boolean', default: false },
-      output: { type: 'string', default: 'text' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    true,
-  );
+  const { values, positionals } = parseFlags(args, IMPORT_OPTIONS, true);
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;

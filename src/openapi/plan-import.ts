@@ -224,9 +224,13 @@ function starterSchema(routesFile: RoutesFile): string {
     '// add attributes to the principal and resource types as your policies need them. `authzd routes import`',
     '// maintains only the marked region (docs/openapi.md).',
   ];
+  const n = routesFile.network;
   const body = [
     ...contextTypes(routesFile.contextExtensions).map(([, text]) => text),
     p.rolesClaim !== undefined && p.roleType !== undefined ? `entity ${p.roleType} in [${p.roleType}];\nentity ${p.type} in [${p.roleType}];` : `entity ${p.type};`,
+    // Checks without HTTP attributes (Envoy's network filter), as routes.yaml's network section maps them.
+    'type ConnectionFacts = { time: Long, sourceIp?: ipaddr, destinationIp?: ipaddr, destinationPort?: Long };',
+    `entity ${n.principalType};\nentity ${n.resourceType};\naction ${quote(n.action)} appliesTo { principal: ${n.principalType}, resource: ${n.resourceType}, context: { connection: ConnectionFacts } };`,
   ]
     .join('\n\n')
     .split('\n')
