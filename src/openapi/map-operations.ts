@@ -18,7 +18,7 @@ export interface GeneratedRoute {
   readonly key: string;
   /** The route as generated; its id may still change to stay unique in routes.yaml (unless explicit). */
   readonly spec: RouteSpec;
-  /** Whether x-authzd chose the id (it is then never renumbered). */
+  /** Whether x-authzd chose the id: a change of it is then followed, where a derived id keeps its number. */
   readonly explicitId: boolean;
   readonly group: ActionGroup;
   readonly segments: readonly TemplateSegment[];

@@ -116,7 +116,7 @@ export function mergeSchemaFile(input: SchemaMergeInput): SchemaMerge {
   }
 
   const body = [...handInRegion.map((d) => verbatim(input.existing, d, indent)), ...keptTexts, ...wanted.map((d) => indentLines(d.text, indent))];
-  const regionText = `${indent}${REGION_BEGIN} from "${oneLine(input.documentTitle)}" (docs/openapi.md). Declarations edited here by hand are kept.\n${body.map((b) => `${b}\n`).join('')}${indent}${REGION_END}\n`;
+  const regionText = `${indent}${REGION_BEGIN} for the OpenAPI document "${oneLine(input.documentTitle)}" (docs/openapi.md). Declarations edited here by hand are kept.\n${body.map((b) => `${b}\n`).join('')}${indent}${REGION_END}\n`;
   return { text: place(input.existing, block, namespace, regionText), diff: { added, changed, removed, kept, unchanged }, state };
 }
 

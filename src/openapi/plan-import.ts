@@ -242,7 +242,7 @@ function starterSchema(routesFile: RoutesFile): string {
 function starterPolicies(namespace: string | undefined, title: string): string {
   const action = `${namespace !== undefined ? `${namespace}::` : ''}Action`;
   return [
-    `// Policies for the routes imported from "${title}". authzd denies every request that no policy permits`,
+    `// Policies for the routes of the OpenAPI document "${title}". authzd denies every request that no policy permits`,
     '// (reason no_matching_permit), so nothing is allowed until you add permits. For example:',
     '//',
     '// @id("read-with-scope")',

@@ -8,7 +8,7 @@ const pet: Declaration = { key: 'entity Pet', text: 'entity Pet;' };
 const getPet: Declaration = { key: 'action "getPet"', text: 'action "getPet" appliesTo { principal: User, resource: Pet, context: {} };' };
 const merge = (existing: string, namespace: string | undefined, wanted: Declaration[], previous: Record<string, string> = {}, referencedBy = () => undefined as string | undefined) =>
   mergeSchemaFile({ existing, namespace, documentTitle: 'Pets', previous, build: (declared) => wanted.filter((d) => !declared(d.key)), referencedBy });
-const region = (body: string, indent = '  ') => `${indent}${REGION_BEGIN} from "Pets" (docs/openapi.md). Declarations edited here by hand are kept.\n${body}${indent}${REGION_END}\n`;
+const region = (body: string, indent = '  ') => `${indent}${REGION_BEGIN} for the OpenAPI document "Pets" (docs/openapi.md). Declarations edited here by hand are kept.\n${body}${indent}${REGION_END}\n`;
 
 describe('mergeSchemaFile', () => {
   it('puts the region at the end of the namespace block, whatever its layout', () => {
