@@ -86,6 +86,8 @@ export function mergeRoutesFile(existing: string | undefined, generated: readonl
     if (untouched && wanted === undefined) {
       removedIndexes.add(index);
       removed.push(entry.spec);
+      // Free for a new route: an operation whose path changed comes back under its old id.
+      taken.delete(record.id);
       continue;
     }
     if (untouched) {

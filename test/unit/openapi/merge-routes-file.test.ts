@@ -79,6 +79,14 @@ describe('mergeRoutesFile', () => {
     );
   });
 
+  it('gives an operation whose path changed its old id back', () => {
+    const first = mergeRoutesFile(undefined, generate([operation('GET', '/pets/{id}', 1)]), {}, creating);
+    const next = mergeRoutesFile(first.text, generate([operation('GET', '/pets/{petId}', 1)]), first.state, creating);
+    expect(next.diff.removed.map((r) => r.path)).toEqual(['/pets/{id}']);
+    expect(next.diff.added.map((r) => r.id)).toEqual(['op1']);
+    expect(routes(next.text)).toEqual([expect.objectContaining({ id: 'op1', path: '/pets/{petId}', resource: { type: 'Pet', id: '{petId}' } })]);
+  });
+
   it('keeps everything outside the entries it owns, byte for byte', () => {
     const text = [
       '# top comment',
