@@ -15,6 +15,7 @@ commands:
   keys      generate a bundle signing key pair
   control-plane  sign and serve policy bundles and the revocation feed
   policy    test a policy set against the cases in its tests/*.yaml
+  routes    import routes and schema declarations from an OpenAPI document
   replay    re-evaluate logged decisions against another policy set (impact analysis)
   version   print the version (also: authzd --version)
 
@@ -29,6 +30,7 @@ const commands: Record<string, () => Promise<{ run(args: string[]): Promise<numb
   keys: () => import('./keys-command.js'),
   'control-plane': () => import('./control-plane-command.js'),
   policy: () => import('./policy-command.js'),
+  routes: () => import('./routes-command.js'),
   replay: () => import('./replay-command.js'),
   version: () => import('./version-command.js'),
 };
