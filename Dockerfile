@@ -34,7 +34,7 @@ COPY policies ./policies
 # Numeric, so Kubernetes' runAsNonRoot can verify it (the image's `node` user is 1000).
 USER 1000:1000
 EXPOSE 9191 9192
-# No V8 flags here: authzd sets the one it needs (--no-turbo-inline-js-wasm-calls, src/engine-flags.ts)
+# No V8 flags here: authzd sets the one it needs (--no-turbo-inline-js-wasm-calls, src/cedar/engine-flags.ts)
 # itself at start, before Cedar loads, because NODE_OPTIONS refuses that flag.
 ENTRYPOINT ["node", "dist/cli/main.js"]
 CMD ["serve"]

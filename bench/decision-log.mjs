@@ -6,7 +6,7 @@
 //  3. the speed of `authzd replay` (in-process, and the CLI end to end) on a generated log.
 //
 //   npm run build && node bench/decision-log.mjs [--records N] [--replay-events N]
-import '../dist/engine-flags.js';
+import '../dist/cedar/engine-flags.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,8 +21,8 @@ import { CheckPipeline } from '../dist/check/check-pipeline.js';
 import { ConfigSchema } from '../dist/config/config-schema.js';
 import { compilePolicyModel } from '../dist/policy/compile-policy-model.js';
 import { readPolicyDir } from '../dist/policy/policy-files.js';
-import { PolicyEngine } from '../dist/policy/policy-engine.js';
-import { PolicyStore } from '../dist/policy/policy-store.js';
+import { PolicyEngine } from '../dist/engine/cedar-wasm/cedar-wasm-engine.js';
+import { PolicyStore } from '../dist/engine/policy-store.js';
 import { createLogger } from '../dist/telemetry/create-logger.js';
 import { TokenVerifier } from '../dist/token/token-verifier.js';
 

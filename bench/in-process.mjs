@@ -6,7 +6,7 @@
 //   npm run build && node bench/in-process.mjs [--iterations N] [--write]
 //
 // --write replaces the in-process section of docs/BENCHMARKS.md with the results.
-import '../dist/engine-flags.js';
+import '../dist/cedar/engine-flags.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,8 +17,8 @@ import { DecisionCache } from '../dist/check/decision-cache.js';
 import { ConfigSchema } from '../dist/config/config-schema.js';
 import { compilePolicyModel } from '../dist/policy/compile-policy-model.js';
 import { readPolicyDir } from '../dist/policy/policy-files.js';
-import { PolicyEngine } from '../dist/policy/policy-engine.js';
-import { PolicyStore } from '../dist/policy/policy-store.js';
+import { PolicyEngine } from '../dist/engine/cedar-wasm/cedar-wasm-engine.js';
+import { PolicyStore } from '../dist/engine/policy-store.js';
 import { TokenVerifier } from '../dist/token/token-verifier.js';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '4000' }, write: { type: 'boolean', default: false } } });

@@ -5,10 +5,10 @@ import sonicBoom from 'sonic-boom';
 import type { Config } from '../config/config-schema.js';
 import { ConfigError } from '../config/config-error.js';
 import { placeholderSecretProblem } from '../config/placeholder-secret-problem.js';
-import type { CheckOutcome } from '../check/decision.js';
-import type { CedarValueJson } from '../policy/cedar.js';
-import type { EntityUid } from '../policy/entity-store.js';
-import type { CedarCall } from '../policy/policy-engine.js';
+import type { CheckOutcome } from '../contract/decision.js';
+import type { CedarValueJson } from '../cedar/cedar.js';
+import type { EntityUid } from '../contract/cedar-call.js';
+import type { CedarCall } from '../contract/cedar-call.js';
 import type { DecisionEventInput } from './decision-event.js';
 
 export interface AuditLog {

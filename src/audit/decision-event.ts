@@ -1,6 +1,6 @@
-import { parseAuthorizeRequest } from '../control-plane/parse-authorize-request.js';
-import type { CedarValueJson } from '../policy/cedar.js';
-import type { EntityUid } from '../policy/entity-store.js';
+import { parseAuthorizeRequest } from '../decide/parse-authorize-request.js';
+import type { CedarValueJson } from '../cedar/cedar.js';
+import type { EntityUid } from '../contract/cedar-call.js';
 
 /**
  * `input` of a decision event: the Cedar request as the engine evaluated it, without the entity slice. It

@@ -1,5 +1,5 @@
 import type { Config } from '../config/config-schema.js';
-import { readSecret } from '../server/read-secret.js';
+import { readSecret } from '../config/read-secret.js';
 import type { Logger } from '../telemetry/create-logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { abortableSleep } from '../util/abortable-sleep.js';

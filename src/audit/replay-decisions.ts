@@ -1,6 +1,6 @@
-import { stepUpFor } from '../check/step-up.js';
-import { decideAuthorization } from '../control-plane/decide-authorization.js';
-import type { PolicyEngine, PreparedPolicySet } from '../policy/policy-engine.js';
+import { stepUpFor } from '../decide/step-up.js';
+import { decideAuthorization } from '../decide/decide-authorization.js';
+import type { PolicyEngine, PreparedPolicySet } from '../engine/cedar-wasm/cedar-wasm-engine.js';
 import { type DecisionEvent, parseDecisionEvent } from './decision-event.js';
 
 /** One line of a log, with where it came from (for messages about malformed lines). */

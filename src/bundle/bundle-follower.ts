@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/config-schema.js';
-import type { BundleInfo } from '../policy/compile-messages.js';
-import { BundleRejectedError } from '../policy/compile-off-thread.js';
+import type { BundleInfo } from './bundle-format.js';
+import { BundleRejectedError } from './bundle-rejections.js';
 import { PolicyModelError } from '../policy/compile-policy-model.js';
 import type { Logger } from '../telemetry/create-logger.js';
 import { abortableSleep } from '../util/abortable-sleep.js';

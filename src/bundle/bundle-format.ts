@@ -80,3 +80,12 @@ export function metadataProblem(metadata: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** What is known about a verified bundle. */
+export interface BundleInfo {
+  readonly revision: number;
+  readonly digest: string;
+  readonly kid: string;
+  readonly created: string;
+  readonly scope: string;
+}

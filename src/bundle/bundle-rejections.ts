@@ -30,3 +30,14 @@ export const BUNDLE_REJECTIONS = {
 export type BundleRejection = keyof typeof BUNDLE_REJECTIONS;
 
 export const BUNDLE_REJECTION_CODES = Object.keys(BUNDLE_REJECTIONS) as BundleRejection[];
+
+/** A bundle failed verification: nothing of it was compiled. */
+export class BundleRejectedError extends Error {
+  override readonly name = 'BundleRejectedError';
+  constructor(
+    readonly reason: BundleRejection,
+    readonly detail: string,
+  ) {
+    super(`bundle rejected (${reason}): ${detail}`);
+  }
+}

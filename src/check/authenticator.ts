@@ -1,7 +1,7 @@
 import type { VerifiedToken } from '../token/token-verifier.js';
-import type { CallContext } from './call-context.js';
+import type { CallContext } from '../contract/call-context.js';
 import type { HttpFacts, RequestFacts } from './extract-request.js';
-import type { TokenReason } from './reasons.js';
+import type { TokenReason } from '../contract/reasons.js';
 
 /** Who is asking: the user of a verified token, or (tokenless, on routes that allow it) a workload. */
 export type Subject = { readonly kind: 'user'; readonly token: VerifiedToken } | { readonly kind: 'workload'; readonly id: string };
@@ -17,7 +17,7 @@ export type Authentication =
   | { readonly ok: false; readonly error: 'jwks_unavailable'; readonly detail: string };
 
 /**
- * An identity source: a bearer JWT (token/jwt-authenticator.ts), the mTLS workload identity, and later
+ * An identity source: a bearer JWT (check/jwt-authenticator.ts), the mTLS workload identity, and later
  * others (token introspection, ...) are peers behind this. `undefined`: the request carries no credential
  * of this kind, and the next source is asked. A cached answer comes back synchronously.
  */

@@ -1,4 +1,4 @@
-import type { CedarValueJson } from '../policy/cedar.js';
+import type { CedarValueJson } from '../cedar/cedar.js';
 
 /**
  * A JWT claim as a Cedar value, or undefined when Cedar cannot represent it faithfully: Cedar has no

@@ -1,9 +1,10 @@
-import type { CedarCall, PolicyEngine, PreparedPolicySet } from '../policy/policy-engine.js';
+import type { PolicyEngine, PreparedPolicySet } from '../engine/cedar-wasm/cedar-wasm-engine.js';
+import type { CedarCall } from '../contract/cedar-call.js';
 import type { RiskClassSettings } from '../policy/routes-schema.js';
-import { type CallContext, remainingMs } from './call-context.js';
-import type { DecisionSource, RemoteOutcome } from './decision.js';
+import { type CallContext, remainingMs } from '../contract/call-context.js';
+import type { DecisionSource, RemoteOutcome } from '../contract/decision.js';
 import { type DecisionCache, decisionKey } from './decision-cache.js';
-import { type Evaluation, evaluateCall } from './evaluate-policies.js';
+import { type Evaluation, evaluateCall } from '../decide/evaluate-call.js';
 import type { RemoteDecider } from './remote-decider.js';
 
 export interface Authorized {

@@ -1,8 +1,8 @@
 import { LRUCache } from 'lru-cache';
-import type { CedarValueJson } from '../policy/cedar.js';
+import type { CedarValueJson } from '../cedar/cedar.js';
 import type { ContextReads } from '../policy/context-reads.js';
-import type { CedarCall } from '../policy/policy-engine.js';
-import type { Evaluation } from './evaluate-policies.js';
+import type { CedarCall } from '../contract/cedar-call.js';
+import type { Evaluation } from '../decide/evaluate-call.js';
 
 export interface DecisionCacheOptions {
   readonly maxEntries: number;

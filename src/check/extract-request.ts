@@ -1,5 +1,5 @@
 import { canonicalIp } from './canonical-ip.js';
-import type { CheckRequestMessage, HttpMessage, PeerMessage, ProtoStruct } from './check-request.js';
+import type { CheckRequestMessage, HttpMessage, PeerMessage, ProtoStruct } from '../contract/check-request.js';
 
 export interface PeerFacts {
   readonly ip: string | undefined;

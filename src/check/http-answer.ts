@@ -1,6 +1,6 @@
 import type { Config } from '../config/config-schema.js';
-import type { Decision } from './decision.js';
-import { REASONS } from './reasons.js';
+import type { Decision } from '../contract/decision.js';
+import { REASONS } from '../contract/reasons.js';
 
 /** What the proxy should do with the request, independent of the protocol that carries it. */
 export interface HttpAnswer {

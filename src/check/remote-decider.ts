@@ -1,6 +1,6 @@
-import type { CedarCall } from '../policy/policy-engine.js';
-import { type Evaluation, REMOTE_REASONS } from './evaluate-policies.js';
-import { REASONS } from './reasons.js';
+import type { CedarCall } from '../contract/cedar-call.js';
+import { type Evaluation, REMOTE_REASONS } from '../decide/evaluate-call.js';
+import { REASONS } from '../contract/reasons.js';
 
 export interface RemoteOptions {
   readonly url: string;

@@ -1,6 +1,6 @@
 import type { Config } from '../config/config-schema.js';
-import type { CedarValueJson } from '../policy/cedar.js';
-import type { ProtoValue } from './check-request.js';
+import type { CedarValueJson } from '../cedar/cedar.js';
+import type { ProtoValue } from '../contract/check-request.js';
 import type { RequestFacts } from './extract-request.js';
 
 const DEVICE_TRUST = /^[A-Za-z0-9._-]{1,64}$/;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // authzd's command-line entry point. Kept thin: it applies the engine's V8 flag before anything can load
 // cedar-wasm, then hands over to the command.
-import '../engine-flags.js';
+import '../cedar/engine-flags.js';
 import { EXIT } from './exit-codes.js';
 import { UsageError } from './parse-flags.js';
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { cedar } from '../policy/cedar.js';
+import { cedar } from '../cedar/cedar.js';
 import { EXIT } from './exit-codes.js';
 import { parseFlags } from './parse-flags.js';
 

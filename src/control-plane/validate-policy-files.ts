@@ -1,5 +1,5 @@
 import { compilePolicyModel, type PolicyModel, PolicyModelError } from '../policy/compile-policy-model.js';
-import type { PolicyEngine } from '../policy/policy-engine.js';
+import type { PolicyEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
 import type { PolicyFiles } from '../policy/policy-files.js';
 import { describeFailure } from '../policy-test/describe-failure.js';
 import type { PolicyTestFiles } from '../policy-test/read-policy-tests.js';

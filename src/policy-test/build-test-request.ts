@@ -1,4 +1,4 @@
-import type { CheckRequestMessage, PeerMessage, ProtoStruct } from '../check/check-request.js';
+import type { CheckRequestMessage, PeerMessage, ProtoStruct } from '../contract/check-request.js';
 import type { PolicyTestCase } from './policy-test-schema.js';
 
 /** :authority of a test request unless the case sets `context.host`. */

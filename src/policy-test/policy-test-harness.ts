@@ -1,10 +1,10 @@
 import { CheckPipeline } from '../check/check-pipeline.js';
-import type { Reason } from '../check/reasons.js';
+import type { Reason } from '../contract/reasons.js';
 import { ConfigSchema } from '../config/config-schema.js';
 import { deepFreeze } from '../config/deep-freeze.js';
 import type { PolicyModel } from '../policy/compile-policy-model.js';
-import { PolicyEngine } from '../policy/policy-engine.js';
-import { PolicyStore } from '../policy/policy-store.js';
+import { PolicyEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
+import { PolicyStore } from '../engine/policy-store.js';
 import { TokenVerifier } from '../token/token-verifier.js';
 import { buildTestRequest, TEST_RISK_NAMESPACE } from './build-test-request.js';
 import { decideDirectCase } from './decide-direct-case.js';

@@ -3,7 +3,7 @@
 // policy-tests-docs-sync.test.ts keeps that list and this schema in step.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { type ErrorReason, type Reason, REASONS } from '../check/reasons.js';
+import { type ErrorReason, type Reason, REASONS } from '../contract/reasons.js';
 
 /** Reason codes a decision can carry: every code but the gRPC errors, which no test can expect. */
 export type ExpectableReason = Exclude<Reason, ErrorReason>;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
-import { cedar, type DetailedError, type PolicyJson, type SchemaJson } from './cedar.js';
+import { cedar, type DetailedError, type PolicyJson, type SchemaJson } from '../cedar/cedar.js';
 import { type ContextReads, contextReads } from './context-reads.js';
 import { type EntityReach, entityReach } from './entity-reach.js';
 import { type PolicyScope, planSlices, type SlicePlan } from './plan-slices.js';
@@ -10,6 +10,7 @@ import { qualifyType } from './qualify-type.js';
 import { RouteTable, RouteTableError } from './route-table.js';
 import { sourcePosition } from './source-position.js';
 import { type RouteSpec, type RoutesFile, RoutesFileSchema } from './routes-schema.js';
+import type { StepUp } from '../contract/decision.js';
 
 /** Everything the hot path needs from a policy directory or bundle, derived and checked once. */
 export interface PolicyModel {
@@ -50,11 +51,6 @@ export interface PolicyInfo {
   readonly annotations: Readonly<Record<string, string>>;
   /** From `@stepUp("acr=mfa;max_age=300")` on a forbid: the login that would lift it (RFC 9470). */
   readonly stepUp: StepUp | undefined;
-}
-
-export interface StepUp {
-  readonly acrValues: string;
-  readonly maxAge: number | undefined;
 }
 
 /** routes.yaml with every type name qualified by the namespace. */

@@ -1,4 +1,4 @@
-import type { PolicyJson } from './cedar.js';
+import type { PolicyJson } from '../cedar/cedar.js';
 
 /**
  * What under `context` some policy can observe: attribute paths whose value is read, and paths only tested

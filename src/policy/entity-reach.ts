@@ -1,5 +1,5 @@
-import type { PolicyJson } from './cedar.js';
-import type { EntityUid } from './entity-store.js';
+import type { PolicyJson } from '../cedar/cedar.js';
+import type { EntityUid } from '../contract/cedar-call.js';
 
 /**
  * What of the entity store evaluation can read, found once per policy set from the policies' JSON form.

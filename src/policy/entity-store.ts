@@ -1,10 +1,6 @@
 import { LRUCache } from 'lru-cache';
-import type { CedarValueJson } from './cedar.js';
-
-export interface EntityUid {
-  readonly type: string;
-  readonly id: string;
-}
+import type { CedarValueJson } from '../cedar/cedar.js';
+import type { EntityUid } from '../contract/cedar-call.js';
 
 /** Normalised entity: plain {type,id} uids, attributes kept exactly as written in entities.json. */
 export interface StoredEntity {

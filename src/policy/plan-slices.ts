@@ -1,4 +1,4 @@
-import type { EntityUidJson, PolicyJson } from './cedar.js';
+import type { EntityUidJson, PolicyJson } from '../cedar/cedar.js';
 import type { RequestMapping } from './compile-policy-model.js';
 import { entityKey } from './entity-store.js';
 import type { RouteTable } from './route-table.js';

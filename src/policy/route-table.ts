@@ -1,4 +1,5 @@
-import type { RiskClass, RouteSpec } from './routes-schema.js';
+import type { RouteSpec } from './routes-schema.js';
+import type { RiskClass } from '../contract/risk-class.js';
 
 export interface Route {
   readonly id: string;

@@ -1,12 +1,10 @@
 // The shape of routes.yaml: how an HTTP request (or an L4 connection) becomes a Cedar request.
 // docs/policy-model.md documents every key.
 import { z } from 'zod';
+import { RISK_CLASSES, type RiskClass } from '../contract/risk-class.js';
 
 const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*$/, 'expected a Cedar name');
 const claim = z.string().min(1);
-
-export const RISK_CLASSES = ['low', 'medium', 'high', 'critical'] as const;
-export type RiskClass = (typeof RISK_CLASSES)[number];
 
 const RateSchema = z.strictObject({
   /** Sustained requests per second. */

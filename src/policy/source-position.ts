@@ -1,4 +1,4 @@
-import type { DetailedError } from './cedar.js';
+import type { DetailedError } from '../cedar/cedar.js';
 
 /**
  * `file:line:column` of where a Cedar error points (its first source location; lines and columns from 1,

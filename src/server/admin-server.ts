@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readiness } from './health-service.js';
-import { listenAddress } from './listen-address.js';
+import { listenAddress } from '../util/listen-address.js';
 
 export interface AdminServer {
   readonly port: number;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { CheckOptions } from '../check/check-pipeline.js';
-import type { CheckRequestMessage } from '../check/check-request.js';
-import type { CheckOutcome } from '../check/decision.js';
-import { type RecordSinks, recordOutcome } from '../check/record-outcome.js';
+import type { CheckRequestMessage } from '../contract/check-request.js';
+import type { CheckOutcome } from '../contract/decision.js';
+import { type RecordSinks, recordOutcome } from '../audit/record-outcome.js';
 
 export interface CheckRunner {
   /**

@@ -1,8 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
-import type { CheckRequestMessage } from '../check/check-request.js';
+import type { CheckRequestMessage } from '../contract/check-request.js';
 import { httpAnswer } from '../check/http-answer.js';
-import { REASONS } from '../check/reasons.js';
-import { toCheckResponse } from '../check/to-check-response.js';
+import { REASONS } from '../contract/reasons.js';
+import { toCheckResponse } from './to-check-response.js';
 import type { Config } from '../config/config-schema.js';
 import type { CheckRunner } from './check-runner.js';
 

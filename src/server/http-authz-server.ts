@@ -1,12 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CheckOutcome, CheckFailure } from '../check/decision.js';
+import type { CheckOutcome, CheckFailure } from '../contract/decision.js';
 import { httpAnswer } from '../check/http-answer.js';
-import type { RecordSinks } from '../check/record-outcome.js';
+import type { RecordSinks } from '../audit/record-outcome.js';
 import type { CheckRunner } from './check-runner.js';
 import type { Config } from '../config/config-schema.js';
 import { httpToCheckRequest } from './http-to-check-request.js';
-import { isLocalOnly, listenAddress } from './listen-address.js';
+import { isLocalOnly, listenAddress } from '../util/listen-address.js';
 import { removeStaleSocket } from './remove-stale-socket.js';
 import { trustedProxyMatcher } from './trusted-proxy-matcher.js';
 

@@ -1,4 +1,4 @@
-import type { CheckRequestMessage } from '../check/check-request.js';
+import type { CheckRequestMessage } from '../contract/check-request.js';
 import type { Config } from '../config/config-schema.js';
 import { clientAddress } from './client-address.js';
 

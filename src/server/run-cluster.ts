@@ -3,7 +3,7 @@ import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config/config-schema.js';
 import type { Logger } from '../telemetry/create-logger.js';
 import { startAdminServer } from './admin-server.js';
-import { listenError } from './listen-error.js';
+import { listenError } from '../config/listen-error.js';
 import { Readiness } from './health-service.js';
 import { removeStaleSocket } from './remove-stale-socket.js';
 import { AssertionKeyring } from './assertion-keyring.js';

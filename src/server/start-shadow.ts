@@ -1,9 +1,9 @@
 import { CheckPipeline, type PipelineDeps } from '../check/check-pipeline.js';
 import { ShadowEvaluator } from '../check/shadow-evaluator.js';
 import type { Config } from '../config/config-schema.js';
-import { compileOffThread } from '../policy/compile-off-thread.js';
-import type { PolicyEngine } from '../policy/policy-engine.js';
-import { PolicyStore } from '../policy/policy-store.js';
+import { compileOffThread } from '../activation/compile-off-thread.js';
+import type { PolicyEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
+import { PolicyStore } from '../engine/policy-store.js';
 import type { RevocationList } from '../revocation/revocation-list.js';
 import type { Logger } from '../telemetry/create-logger.js';
 import type { Metrics } from '../telemetry/metrics.js';

@@ -1,4 +1,4 @@
-import type { TokenReason } from '../check/reasons.js';
+import type { TokenReason } from '../contract/reasons.js';
 
 // RFC 7515 §7.1 compact serialization with unpadded base64url parts. jose on Node 20 also accepts padding,
 // whitespace and non-canonical trailing bits, so one signature could appear under many strings; only this

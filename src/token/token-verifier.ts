@@ -1,6 +1,6 @@
 import { decodeJwt, type JWTPayload, jwtVerify } from 'jose';
 import type { Config, IssuerConfig } from '../config/config-schema.js';
-import type { TokenReason } from '../check/reasons.js';
+import type { TokenReason } from '../contract/reasons.js';
 import { decodeTokenParts } from './decode-token-parts.js';
 import { createIssuerKeySet, type IssuerKeySet, type KeySetDeps, KeySetUnavailableError } from './issuer-key-set.js';
 import { translateJoseError } from './translate-jose-error.js';

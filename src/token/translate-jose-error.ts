@@ -1,4 +1,4 @@
-import type { TokenReason } from '../check/reasons.js';
+import type { TokenReason } from '../contract/reasons.js';
 import { KeySetUnavailableError, UnusableKeyError } from './issuer-key-set.js';
 
 // The one place jose's errors become reason codes. jose gives every error a stable `code` and, for claim

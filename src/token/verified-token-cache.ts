@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { TokenReason } from '../check/reasons.js';
+import type { TokenReason } from '../contract/reasons.js';
 import type { VerifiedToken } from './token-verifier.js';
 
 export interface TokenCacheOptions {

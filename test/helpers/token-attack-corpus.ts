@@ -7,7 +7,7 @@ import { constants, createHmac, createPublicKey, generateKeyPairSync, type KeyOb
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { TokenReason } from '../../src/check/reasons.js';
+import type { TokenReason } from '../../src/contract/reasons.js';
 import { AUDIENCE, ISSUER } from './issuer.js';
 
 export type Expected = TokenReason | 'ok';

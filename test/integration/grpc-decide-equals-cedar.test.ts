@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluationFromAnswer } from '../../src/check/evaluate-policies.js';
+import { evaluationFromAnswer } from '../../src/decide/evaluate-call.js';
 import { compilePolicyModel, PolicyModelError } from '../../src/policy/compile-policy-model.js';
 import { universeArb } from '../helpers/cedar-universe.js';
 import { createTestIssuer, type TestIssuer } from '../helpers/issuer.js';

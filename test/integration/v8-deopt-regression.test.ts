@@ -1,4 +1,4 @@
-// Regression guard for the Node 20 V8 crash on cedar-wasm workloads (see src/policy/cedar.ts): the known
+// Regression guard for the Node 20 V8 crash on cedar-wasm workloads (see src/cedar/cedar.ts): the known
 // crashing workload runs in a fresh process through authzd's engine module and must finish.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -23,8 +23,8 @@ describe('V8 deoptimizer crash guard', () => {
   it('every entry point sets the flag before anything can load cedar-wasm', () => {
     const main = readFileSync(path.join(ROOT, 'src/cli/main.ts'), 'utf8');
     const firstImport = main.split('\n').find((l) => l.startsWith('import '));
-    expect(firstImport).toBe("import '../engine-flags.js';");
-    const engine = readFileSync(path.join(ROOT, 'src/policy/cedar.ts'), 'utf8');
+    expect(firstImport).toBe("import '../cedar/engine-flags.js';");
+    const engine = readFileSync(path.join(ROOT, 'src/cedar/cedar.ts'), 'utf8');
     expect(engine.indexOf("v8.setFlagsFromString('--no-turbo-inline-js-wasm-calls')")).toBeGreaterThan(0);
     expect(engine.indexOf("v8.setFlagsFromString('--no-turbo-inline-js-wasm-calls')")).toBeLessThan(engine.indexOf("require('@cedar-policy/cedar-wasm/nodejs')"));
   });

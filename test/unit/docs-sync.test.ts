@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { REASON_CODES } from '../../src/check/reasons.js';
+import { REASON_CODES } from '../../src/contract/reasons.js';
 import { ConfigSchema } from '../../src/config/config-schema.js';
 import { RoutesFileSchema } from '../../src/policy/routes-schema.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';

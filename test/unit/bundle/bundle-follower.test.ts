@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BundleFollower } from '../../../src/bundle/bundle-follower.js';
 import { ConfigSchema } from '../../../src/config/config-schema.js';
-import { BundleRejectedError } from '../../../src/policy/compile-off-thread.js';
+import { BundleRejectedError } from '../../../src/bundle/bundle-rejections.js';
 import { createLogger } from '../../../src/telemetry/create-logger.js';
 
 const config = { ...ConfigSchema.parse({}).bundle, url: 'http://bundles.test/v1/bundles/default', publicKeys: [{ file: 'k.pem' }], minBackoffMs: 100, maxBackoffMs: 1000 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalIp } from '../../../src/check/canonical-ip.js';
-import { cedar } from '../../../src/policy/cedar.js';
+import { cedar } from '../../../src/cedar/cedar.js';
 
 describe('canonicalIp', () => {
   it.each([

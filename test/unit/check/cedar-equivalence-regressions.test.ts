@@ -5,14 +5,14 @@
 // policy defects; step-up max_age announced but not checked.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CheckPipeline, type PipelineDeps } from '../../../src/check/check-pipeline.js';
-import type { CheckRequestMessage } from '../../../src/check/check-request.js';
+import type { CheckRequestMessage } from '../../../src/contract/check-request.js';
 import { DecisionCache } from '../../../src/check/decision-cache.js';
-import type { Decision } from '../../../src/check/decision.js';
+import type { Decision } from '../../../src/contract/decision.js';
 import type { RemoteDecider } from '../../../src/check/remote-decider.js';
 import { ConfigSchema, type ConfigInput } from '../../../src/config/config-schema.js';
 import { compilePolicyModel, PolicyModelError } from '../../../src/policy/compile-policy-model.js';
-import { PolicyEngine } from '../../../src/policy/policy-engine.js';
-import { PolicyStore } from '../../../src/policy/policy-store.js';
+import { PolicyEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
+import { PolicyStore } from '../../../src/engine/policy-store.js';
 import { TokenVerifier } from '../../../src/token/token-verifier.js';
 import { testConfig } from '../../helpers/config.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../../helpers/issuer.js';

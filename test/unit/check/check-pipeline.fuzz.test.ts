@@ -7,13 +7,13 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CheckPipeline } from '../../../src/check/check-pipeline.js';
-import type { CheckRequestMessage } from '../../../src/check/check-request.js';
+import type { CheckRequestMessage } from '../../../src/contract/check-request.js';
 import { DecisionCache } from '../../../src/check/decision-cache.js';
-import type { CheckOutcome } from '../../../src/check/decision.js';
-import { REASONS } from '../../../src/check/reasons.js';
+import type { CheckOutcome } from '../../../src/contract/decision.js';
+import { REASONS } from '../../../src/contract/reasons.js';
 import { compilePolicyModel, type PolicyModel } from '../../../src/policy/compile-policy-model.js';
-import { PolicyEngine } from '../../../src/policy/policy-engine.js';
-import { PolicyStore } from '../../../src/policy/policy-store.js';
+import { PolicyEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
+import { PolicyStore } from '../../../src/engine/policy-store.js';
 import { TokenVerifier } from '../../../src/token/token-verifier.js';
 import { testConfig } from '../../helpers/config.js';
 import { createTestIssuer, type TestIssuer } from '../../helpers/issuer.js';

@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CheckPipeline } from '../../../src/check/check-pipeline.js';
-import type { CheckRequestMessage } from '../../../src/check/check-request.js';
-import type { Decision } from '../../../src/check/decision.js';
+import type { CheckRequestMessage } from '../../../src/contract/check-request.js';
+import type { Decision } from '../../../src/contract/decision.js';
 import type { ConfigInput } from '../../../src/config/config-schema.js';
 import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
-import { PolicyEngine } from '../../../src/policy/policy-engine.js';
-import { PolicyStore } from '../../../src/policy/policy-store.js';
+import { PolicyEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
+import { PolicyStore } from '../../../src/engine/policy-store.js';
 import { TokenVerifier } from '../../../src/token/token-verifier.js';
 import { testConfig } from '../../helpers/config.js';
 import { createTestIssuer, type TestIssuer } from '../../helpers/issuer.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DecisionCache, decisionKey } from '../../../src/check/decision-cache.js';
-import type { CedarCall } from '../../../src/policy/policy-engine.js';
+import type { CedarCall } from '../../../src/contract/cedar-call.js';
 
 const call = (over: Partial<CedarCall> = {}, attrs: Record<string, unknown> = { tenant: 'acme' }, parents = [{ type: 'R', id: 'teller' }]): CedarCall => {
   const principal = over.principal ?? { type: 'U', id: 'alice' };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CheckRequestMessage, HttpMessage } from '../../../src/check/check-request.js';
+import type { CheckRequestMessage, HttpMessage } from '../../../src/contract/check-request.js';
 import { DEFAULT_REQUEST_LIMITS, extractRequest } from '../../../src/check/extract-request.js';
 import { ConfigSchema } from '../../../src/config/config-schema.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RemoteDecider } from '../../../src/check/remote-decider.js';
-import type { CedarCall } from '../../../src/policy/policy-engine.js';
+import type { CedarCall } from '../../../src/contract/cedar-call.js';
 
 const call: CedarCall = {
   principal: { type: 'U', id: 'alice' },

@@ -9,8 +9,8 @@ import { DEFAULT_TIMING } from '../../../src/control-plane/control-plane-options
 import { startControlPlane } from '../../../src/control-plane/start-control-plane.js';
 import { validatePolicyFiles } from '../../../src/control-plane/validate-policy-files.js';
 import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
-import { PolicyEngine } from '../../../src/policy/policy-engine.js';
-import { PolicyStore } from '../../../src/policy/policy-store.js';
+import { PolicyEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
+import { PolicyStore } from '../../../src/engine/policy-store.js';
 import { readPolicyTests } from '../../../src/policy-test/read-policy-tests.js';
 import { createLogger } from '../../../src/telemetry/create-logger.js';
 import { EXAMPLE_POLICIES, examplePolicyFiles } from '../../helpers/policy-files.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Declaration } from '../../../src/openapi/build-schema-declarations.js';
 import { declarationFingerprint, mergeSchemaFile } from '../../../src/openapi/merge-schema-file.js';
 import { REGION_BEGIN, REGION_END } from '../../../src/openapi/schema-layout.js';
-import { cedar } from '../../../src/policy/cedar.js';
+import { cedar } from '../../../src/cedar/cedar.js';
 
 const pet: Declaration = { key: 'entity Pet', text: 'entity Pet;' };
 const getPet: Declaration = { key: 'action "getPet"', text: 'action "getPet" appliesTo { principal: User, resource: Pet, context: {} };' };

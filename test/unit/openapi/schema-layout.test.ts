@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { declarationText, parseSchemaLayout, quote, REGION_BEGIN, REGION_END, SchemaLayoutError, unquote } from '../../../src/openapi/schema-layout.js';
-import { cedar } from '../../../src/policy/cedar.js';
+import { cedar } from '../../../src/cedar/cedar.js';
 import { EXAMPLE_POLICIES } from '../../helpers/policy-files.js';
 
 describe('parseSchemaLayout', () => {

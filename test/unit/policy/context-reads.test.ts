@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cedar } from '../../../src/policy/cedar.js';
+import { cedar } from '../../../src/cedar/cedar.js';
 import { contextReads } from '../../../src/policy/context-reads.js';
 
 const reads = (...policies: string[]) =>

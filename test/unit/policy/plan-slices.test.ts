@@ -3,9 +3,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
-import type { EntityJson } from '../../../src/policy/cedar.js';
-import { PolicyEngine } from '../../../src/policy/policy-engine.js';
-import { cedar } from '../../../src/policy/cedar.js';
+import type { EntityJson } from '../../../src/cedar/cedar.js';
+import { PolicyEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
+import { cedar } from '../../../src/cedar/cedar.js';
 import { scopeCanMatch } from '../../../src/policy/plan-slices.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
 

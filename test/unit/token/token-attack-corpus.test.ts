@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REASON_CODES } from '../../../src/check/reasons.js';
+import { REASON_CODES } from '../../../src/contract/reasons.js';
 import { ConfigSchema } from '../../../src/config/config-schema.js';
 import { extractBearer } from '../../../src/token/extract-bearer.js';
 import { TokenVerifier } from '../../../src/token/token-verifier.js';

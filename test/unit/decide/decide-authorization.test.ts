@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { decideAuthorization } from '../../../src/control-plane/decide-authorization.js';
-import type { AuthorizeRequest } from '../../../src/control-plane/parse-authorize-request.js';
+import { decideAuthorization } from '../../../src/decide/decide-authorization.js';
+import type { AuthorizeRequest } from '../../../src/decide/parse-authorize-request.js';
 import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
-import { PolicyEngine } from '../../../src/policy/policy-engine.js';
-import { PolicyStore } from '../../../src/policy/policy-store.js';
+import { PolicyEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
+import { PolicyStore } from '../../../src/engine/policy-store.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
 
 const engine = new PolicyEngine({ validateRequests: true });

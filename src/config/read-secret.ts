@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../config/config-error.js';
-import { placeholderSecretProblem } from '../config/placeholder-secret-problem.js';
+import { ConfigError } from './config-error.js';
+import { placeholderSecretProblem } from './placeholder-secret-problem.js';
 
 /** A bearer token from a file or an environment variable, read once at start-up; never logged. */
 export function readSecret(file: string | undefined, env: string | undefined, what: string): string | undefined {

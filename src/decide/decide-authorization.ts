@@ -1,7 +1,8 @@
-import { type Evaluation, evaluateCall } from '../check/evaluate-policies.js';
-import type { CedarValueJson } from '../policy/cedar.js';
-import { type EntityUid, entityKey } from '../policy/entity-store.js';
-import type { PolicyEngine, PreparedPolicySet } from '../policy/policy-engine.js';
+import { type Evaluation, evaluateCall } from './evaluate-call.js';
+import type { CedarValueJson } from '../cedar/cedar.js';
+import { entityKey } from '../policy/entity-store.js';
+import { type EntityUid } from '../contract/cedar-call.js';
+import type { PolicyEngine, PreparedPolicySet } from '../engine/cedar-wasm/cedar-wasm-engine.js';
 import type { AuthorizeRequest } from './parse-authorize-request.js';
 
 /** The answer of POST /v1/authorize. */

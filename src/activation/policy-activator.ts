@@ -1,6 +1,6 @@
-import type { BundleInfo } from '../policy/compile-messages.js';
-import { compileOffThread, type PolicySource } from '../policy/compile-off-thread.js';
-import type { PolicyStore } from '../policy/policy-store.js';
+import type { BundleInfo } from '../bundle/bundle-format.js';
+import { compileOffThread, type PolicySource } from './compile-off-thread.js';
+import type { PolicyStore } from '../engine/policy-store.js';
 import type { Logger } from '../telemetry/create-logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { cedar, type CedarValueJson, type DetailedError, type EntityJson } from './cedar.js';
-import { type EntityUid, entityKey } from './entity-store.js';
-import { EntityLimitError, type PrincipalEntity, reachableEntities } from './reachable-entities.js';
-import type { PolicyModel } from './compile-policy-model.js';
-import { scopeCanMatch, sliceKey } from './plan-slices.js';
+import { cedar, type DetailedError, type EntityJson } from '../../cedar/cedar.js';
+import { entityKey } from '../../policy/entity-store.js';
+import { EntityLimitError, reachableEntities } from './reachable-entities.js';
+import type { PolicyModel } from '../../policy/compile-policy-model.js';
+import { scopeCanMatch, sliceKey } from '../../policy/plan-slices.js';
+import type { CedarCall } from '../../contract/cedar-call.js';
 
 /** A policy set parsed into the engine, ready for statefulIsAuthorized. */
 export interface PreparedPolicySet {
@@ -15,20 +16,6 @@ export interface PreparedPolicySet {
   readonly model: PolicyModel;
   /** sliceKey(principal type, action id, resource type) -> preparsed id of the policies that can apply. */
   readonly slices: ReadonlyMap<string, string>;
-}
-
-/**
- * A Cedar request as authzd builds it. The entities Cedar sees are not part of it: the engine takes them
- * from the policy set's store (see reachableEntities), with the principal as built here in place of the
- * stored one, so a request answered from the decision cache or by the remote tier never computes them.
- */
-export interface CedarCall {
-  readonly principal: EntityUid;
-  readonly action: EntityUid;
-  readonly resource: EntityUid;
-  readonly context: Record<string, CedarValueJson>;
-  /** The principal as evaluated (claims and stored attributes, parents); undefined: as stored, if at all. */
-  readonly principalEntity: PrincipalEntity | undefined;
 }
 
 export type EngineAnswer =

@@ -1,15 +1,8 @@
-import type { CedarValueJson, EntityJson } from './cedar.js';
-import type { EntityReach } from './entity-reach.js';
-import { type EntityStore, type EntityUid, entityKey } from './entity-store.js';
-
-/** The principal of a Cedar request as its caller built it (claims, stored attributes, parents). */
-export interface PrincipalEntity {
-  readonly uid: EntityUid;
-  readonly attrs: Record<string, CedarValueJson>;
-  readonly parents: readonly EntityUid[];
-  /** The stored entity's tags (claims never make tags). */
-  readonly tags?: Readonly<Record<string, CedarValueJson>>;
-}
+import type { CedarValueJson, EntityJson } from '../../cedar/cedar.js';
+import type { EntityReach } from '../../policy/entity-reach.js';
+import { type EntityStore, entityKey } from '../../policy/entity-store.js';
+import { type EntityUid } from '../../contract/cedar-call.js';
+import type { PrincipalEntity } from '../../contract/cedar-call.js';
 
 /** More entities are reachable than policies.maxRequestEntities allows: the request is denied, never truncated. */
 export class EntityLimitError extends Error {

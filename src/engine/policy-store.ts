@@ -1,5 +1,5 @@
-import type { PolicyEngine, PreparedPolicySet } from './policy-engine.js';
-import type { PolicyModel } from './compile-policy-model.js';
+import type { PolicyEngine, PreparedPolicySet } from './cedar-wasm/cedar-wasm-engine.js';
+import type { PolicyModel } from '../policy/compile-policy-model.js';
 
 interface Slot {
   readonly set: PreparedPolicySet;

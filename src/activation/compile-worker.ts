@@ -2,14 +2,14 @@
 // sends each result back in pieces, so the serving thread never parses, validates or indexes a policy set
 // itself (see compile-off-thread.ts). It lives on between jobs because loading the Cedar engine into a
 // fresh thread costs hundreds of milliseconds, which every activation would otherwise pay.
-import '../engine-flags.js';
+import '../cedar/engine-flags.js';
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { verifyWithTrust } from '../bundle/verify-with-trust.js';
 import { type CompileRequest, ENTITY_CHUNK, encodeEntities, encodeModelParts, type MainMessage, type ModelParts, type WorkerMessage } from './compile-messages.js';
-import { compilePolicyModel, PolicyModelError } from './compile-policy-model.js';
-import type { IndexedEntity } from './entity-store.js';
-import { readPolicyDir } from './policy-files.js';
+import { compilePolicyModel, PolicyModelError } from '../policy/compile-policy-model.js';
+import type { IndexedEntity } from '../policy/entity-store.js';
+import { readPolicyDir } from '../policy/policy-files.js';
 
 // Lowest CPU priority for this thread (on Linux, setpriority on "0" applies to the calling thread only):
 // where cores are few, compiling must yield to the thread that answers checks.

@@ -1,5 +1,6 @@
-import type { PolicyModel, StepUp } from '../policy/compile-policy-model.js';
-import type { Evaluation } from './evaluate-policies.js';
+import type { PolicyModel } from '../policy/compile-policy-model.js';
+import type { StepUp } from '../contract/decision.js';
+import type { Evaluation } from './evaluate-call.js';
 
 /**
  * RFC 9470 step-up: when a deny was determined only by forbids marked `@stepUp(...)`, a stronger login

@@ -1,4 +1,4 @@
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError } from './config-error.js';
 
 /**
  * A listener that could not be bound, as the start-up error an operator acts on: which setting, which

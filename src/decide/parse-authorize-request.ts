@@ -1,5 +1,5 @@
-import type { CedarValueJson } from '../policy/cedar.js';
-import type { EntityUid } from '../policy/entity-store.js';
+import type { CedarValueJson } from '../cedar/cedar.js';
+import type { EntityUid } from '../contract/cedar-call.js';
 
 /** The body of POST /v1/authorize: the Cedar request a sidecar built, minus the entities it would slice. */
 export interface AuthorizeRequest {

@@ -1,7 +1,8 @@
 import type { BundleRejection } from '../bundle/bundle-rejections.js';
 import type { BundleTrust } from '../bundle/verify-with-trust.js';
-import type { PolicyModel } from './compile-policy-model.js';
-import type { IndexedEntity } from './entity-store.js';
+import type { PolicyModel } from '../policy/compile-policy-model.js';
+import type { IndexedEntity } from '../policy/entity-store.js';
+import type { BundleInfo } from '../bundle/bundle-format.js';
 
 /** Where the compile worker takes the policy set from. The worker reads a directory itself, so a large set never has to be copied across threads. */
 export type CompileSource =
@@ -9,15 +10,6 @@ export type CompileSource =
   | { readonly files: readonly (readonly [string, string])[] }
   /** A signed bundle: verified first, compiled only if it passes. */
   | { readonly bundle: Uint8Array; readonly trust: BundleTrust };
-
-/** What is known about a verified bundle. */
-export interface BundleInfo {
-  readonly revision: number;
-  readonly digest: string;
-  readonly kid: string;
-  readonly created: string;
-  readonly scope: string;
-}
 
 /** One job for the compile worker. */
 export interface CompileRequest {

@@ -1,7 +1,6 @@
-import type { EntityUid } from '../policy/entity-store.js';
-import type { StepUp } from '../policy/compile-policy-model.js';
-import type { CedarCall } from '../policy/policy-engine.js';
-import type { RiskClass } from '../policy/routes-schema.js';
+import type { EntityUid } from './cedar-call.js';
+import type { CedarCall } from './cedar-call.js';
+import type { RiskClass } from './risk-class.js';
 import type { DenyReason, ErrorReason, Reason } from './reasons.js';
 
 /**
@@ -71,3 +70,8 @@ export interface CheckFailure {
 }
 
 export type CheckOutcome = { readonly kind: 'decision'; readonly decision: Decision } | { readonly kind: 'error'; readonly failure: CheckFailure };
+
+export interface StepUp {
+  readonly acrValues: string;
+  readonly maxAge: number | undefined;
+}

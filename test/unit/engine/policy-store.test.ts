@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
-import { PolicyEngine } from '../../../src/policy/policy-engine.js';
-import { PolicyStore } from '../../../src/policy/policy-store.js';
+import { PolicyEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
+import { PolicyStore } from '../../../src/engine/policy-store.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
 
 const call = (principalId: string) => ({

@@ -1,14 +1,15 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { BundleRejection } from '../bundle/bundle-rejections.js';
 import { verifyWithTrust } from '../bundle/verify-with-trust.js';
-import { type BundleInfo, type CompileSource, decodeEntities, decodeModelParts, type MainMessage, type ModelParts, type WorkerMessage } from './compile-messages.js';
-import { compilePolicyModel, type PolicyModel, PolicyModelError } from './compile-policy-model.js';
-import { EntityStore } from './entity-store.js';
-import { type PolicyFiles, readPolicyDir } from './policy-files.js';
-import { qualifyType } from './qualify-type.js';
-import { RouteTable } from './route-table.js';
+import { type CompileSource, decodeEntities, decodeModelParts, type MainMessage, type ModelParts, type WorkerMessage } from './compile-messages.js';
+import { type BundleInfo } from '../bundle/bundle-format.js';
+import { compilePolicyModel, type PolicyModel, PolicyModelError } from '../policy/compile-policy-model.js';
+import { EntityStore } from '../policy/entity-store.js';
+import { type PolicyFiles, readPolicyDir } from '../policy/policy-files.js';
+import { qualifyType } from '../policy/qualify-type.js';
+import { RouteTable } from '../policy/route-table.js';
+import { BundleRejectedError } from '../bundle/bundle-rejections.js';
 
 const WORKER = new URL('./compile-worker.js', import.meta.url);
 
@@ -19,17 +20,6 @@ export interface CompiledSet {
   readonly model: PolicyModel;
   /** Set when the source was a bundle: what was verified. */
   readonly bundle: BundleInfo | undefined;
-}
-
-/** A bundle failed verification: nothing of it was compiled. */
-export class BundleRejectedError extends Error {
-  override readonly name = 'BundleRejectedError';
-  constructor(
-    readonly reason: BundleRejection,
-    readonly detail: string,
-  ) {
-    super(`bundle rejected (${reason}): ${detail}`);
-  }
 }
 
 /**

@@ -1,5 +1,6 @@
-import type { PolicyEngine, EngineAnswer, CedarCall, PreparedPolicySet } from '../policy/policy-engine.js';
-import type { DenyReason } from './reasons.js';
+import type { PolicyEngine, EngineAnswer, PreparedPolicySet } from '../engine/cedar-wasm/cedar-wasm-engine.js';
+import type { CedarCall } from '../contract/cedar-call.js';
+import type { DenyReason } from '../contract/reasons.js';
 
 /** The reasons an evaluation of policies can end with. */
 export type EvaluationReason =
