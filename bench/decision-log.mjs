@@ -21,10 +21,11 @@ import { CheckPipeline } from '../dist/check/check-pipeline.js';
 import { ConfigSchema } from '../dist/config/config-schema.js';
 import { compilePolicyModel } from '../dist/policy/compile-policy-model.js';
 import { readPolicyDir } from '../dist/policy/policy-files.js';
-import { PolicyEngine } from '../dist/engine/cedar-wasm/cedar-wasm-engine.js';
+import { DecisionEngine } from '../dist/engine/decision-engine.js';
 import { PolicyStore } from '../dist/engine/policy-store.js';
 import { createLogger } from '../dist/telemetry/create-logger.js';
 import { TokenVerifier } from '../dist/token/token-verifier.js';
+import { CedarWasmEngine } from '../dist/engine/cedar-wasm/cedar-wasm-engine.js';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '200000' }, 'replay-events': { type: 'string', default: '20000' } } });
 const RECORDS = Number(values.records);
@@ -45,7 +46,7 @@ const sign = (claims) =>
     .setExpirationTime('1h')
     .sign(privateKey);
 const config = ConfigSchema.parse({ tokens: { issuers: [{ issuer: ISSUER, audiences: ['bank-api'], algorithms: ['ES256'], jwksFile: path.join(dir, 'jwks.json') }] } });
-const engine = new PolicyEngine({ validateRequests: true });
+const engine = new CedarWasmEngine({ validateRequests: true });
 const store = new PolicyStore(engine);
 store.activate(compilePolicyModel(await readPolicyDir(path.join(ROOT, 'policies'))));
 let n = 0;
@@ -176,7 +177,7 @@ for (let i = 0; i < REPLAY_EVENTS; i++) out.push(sampleLines[i % sampleLines.len
 writeFileSync(logFile, out.join(''));
 const changedFiles = new Map(await readPolicyDir(path.join(ROOT, 'policies')));
 changedFiles.set('maintenance.cedar', '@id("maintenance")\nforbid (principal, action == Bank::Action::"readAccount", resource);\n');
-const replayEngine = new PolicyEngine({ validateRequests: true });
+const replayEngine = new CedarWasmEngine({ validateRequests: true });
 const set = replayEngine.prepare(compilePolicyModel(changedFiles));
 const r0 = process.hrtime.bigint();
 const report = await replayDecisions(readLogLines([logFile]), { engine: replayEngine, set });

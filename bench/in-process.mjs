@@ -17,9 +17,10 @@ import { DecisionCache } from '../dist/check/decision-cache.js';
 import { ConfigSchema } from '../dist/config/config-schema.js';
 import { compilePolicyModel } from '../dist/policy/compile-policy-model.js';
 import { readPolicyDir } from '../dist/policy/policy-files.js';
-import { PolicyEngine } from '../dist/engine/cedar-wasm/cedar-wasm-engine.js';
+import { DecisionEngine } from '../dist/engine/decision-engine.js';
 import { PolicyStore } from '../dist/engine/policy-store.js';
 import { TokenVerifier } from '../dist/token/token-verifier.js';
+import { CedarWasmEngine } from '../dist/engine/cedar-wasm/cedar-wasm-engine.js';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '4000' }, write: { type: 'boolean', default: false } } });
 const N = Number(values.iterations);
@@ -46,7 +47,7 @@ function pipelineFor(validateRequests, caches = false) {
     cache: caches ? {} : { tokens: { maxEntries: 0 }, decisions: { maxEntries: 0 } },
     tokens: { issuers: [{ issuer: ISSUER, audiences: ['bank-api'], algorithms: ['ES256'], jwksFile: path.join(dir, 'jwks.json') }] },
   });
-  const engine = new PolicyEngine({ validateRequests });
+  const engine = new CedarWasmEngine({ validateRequests });
   const store = new PolicyStore(engine);
   return { config, engine, store, verifier: new TokenVerifier(config.tokens, { now: Date.now, cache: config.cache.tokens }) };
 }

@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type pino from 'pino';
 import sonicBoom from 'sonic-boom';
 import type { Config } from '../config/config-schema.js';
@@ -8,8 +7,9 @@ import { placeholderSecretProblem } from '../config/placeholder-secret-problem.j
 import type { CheckOutcome } from '../contract/decision.js';
 import type { CedarValueJson } from '../cedar/cedar.js';
 import type { EntityUid } from '../contract/cedar-call.js';
-import type { CedarCall } from '../contract/cedar-call.js';
+import { encodeAuthorizeRequest } from '../decide/authorize-codec.js';
 import type { DecisionEventInput } from './decision-event.js';
+import { readSecretFile } from '../config/read-secret.js';
 
 export interface AuditLog {
   /** Writes one event for one answered Check call. Never blocks: a full buffer drops and counts. */
@@ -108,7 +108,9 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
         const d = outcome.decision;
         let input: DecisionEventInput | undefined;
         if (config.includeInputs && d.input !== undefined) {
-          input = replayInput(d.input);
+          // What a replay needs of the Cedar request: the /v1/authorize body for it (the rest of the entities a
+          // replay takes from the policy set it replays against).
+          input = encodeAuthorizeRequest(d.input);
           if (salt !== undefined) input = hashInput(input, hash, d.tenant);
         }
         write({
@@ -167,23 +169,6 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
       clearTimeout(timer);
       if (timedOut) deps.onError?.(Object.assign(new Error(`the audit destination took no data for ${CLOSE_TIMEOUT_MS} ms at shutdown`), { code: 'ETIMEDOUT' }));
     },
-  };
-}
-
-/**
- * What a replay needs of the Cedar request: the principal entity as evaluated (claims-derived and stored
- * attributes, token roles and stored parents), action, resource and context. The rest of the entity slice
- * is left out; a replay takes it from the policy set being replayed.
- */
-function replayInput(call: CedarCall): DecisionEventInput {
-  const p = call.principal;
-  // The HTTP path puts the principal first; a network call's principal is in the slice only when stored.
-  const entity = call.principalEntity;
-  return {
-    principal: { uid: p, attrs: entity?.attrs ?? {}, parents: (entity?.parents ?? []) as EntityUid[] },
-    action: call.action,
-    resource: call.resource,
-    context: call.context,
   };
 }
 
@@ -264,7 +249,7 @@ function readSalt(config: Config['audit']): string {
   if (config.hashSaltFile !== undefined) {
     source = `audit.hashSaltFile ${config.hashSaltFile}`;
     try {
-      salt = readFileSync(config.hashSaltFile, 'utf8').trim();
+      salt = readSecretFile(config.hashSaltFile);
     } catch (err) {
       throw new ConfigError([`audit.hashSaltFile: cannot read ${config.hashSaltFile}: ${(err as NodeJS.ErrnoException).code ?? err}`]);
     }

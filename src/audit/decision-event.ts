@@ -1,17 +1,10 @@
-import { parseAuthorizeRequest } from '../decide/parse-authorize-request.js';
-import type { CedarValueJson } from '../cedar/cedar.js';
-import type { EntityUid } from '../contract/cedar-call.js';
+import { type AuthorizeRequest, parseAuthorizeRequest } from '../decide/authorize-codec.js';
 
 /**
  * `input` of a decision event: the Cedar request as the engine evaluated it, without the entity slice. It
  * has the shape of a POST /v1/authorize body, and is validated and re-evaluated the same way.
  */
-export interface DecisionEventInput {
-  readonly principal: { readonly uid: EntityUid; readonly attrs: Record<string, CedarValueJson>; readonly parents: readonly EntityUid[] };
-  readonly action: EntityUid;
-  readonly resource: EntityUid;
-  readonly context: Record<string, CedarValueJson>;
-}
+export type DecisionEventInput = AuthorizeRequest;
 
 /** The fields of an audit event (docs/audit.md) that the control plane and `authzd replay` rely on. */
 export interface DecisionEvent {

@@ -1,6 +1,6 @@
 import { stepUpFor } from '../decide/step-up.js';
 import { decideAuthorization } from '../decide/decide-authorization.js';
-import type { PolicyEngine, PreparedPolicySet } from '../engine/cedar-wasm/cedar-wasm-engine.js';
+import type { DecisionEngine, PreparedSet } from '../engine/decision-engine.js';
 import { type DecisionEvent, parseDecisionEvent } from './decision-event.js';
 
 /** One line of a log, with where it came from (for messages about malformed lines). */
@@ -69,8 +69,8 @@ export interface ReplayReport {
 }
 
 export interface ReplayOptions {
-  readonly engine: PolicyEngine;
-  readonly set: PreparedPolicySet;
+  readonly engine: DecisionEngine;
+  readonly set: PreparedSet;
   /** Stop after this many decision events. */
   readonly limit?: number;
   /** Decision ids kept per change group. */

@@ -11,6 +11,7 @@ import { FetchError, type FetchFailure } from '../util/http-get.js';
 import { replaceDurably } from '../util/write-durably.js';
 import { fetchBundle } from './fetch-bundle.js';
 import { makeDir } from '../util/make-dir.js';
+import { parseJson } from '../util/parse-json.js';
 
 /** Where a bundle update failed, for metrics and logs. */
 export type BundleFailure =
@@ -72,7 +73,7 @@ export class BundleFollower {
     let meta: { etag?: unknown; revision?: unknown };
     try {
       bytes = await readFile(path.join(dir, CACHE_FILE));
-      meta = JSON.parse(await readFile(path.join(dir, CACHE_META), 'utf8')) as typeof meta;
+      meta = parseJson(await readFile(path.join(dir, CACHE_META), 'utf8')) as typeof meta;
     } catch {
       return false;
     }

@@ -10,6 +10,7 @@ import { type BundleKey, keyAlgorithm } from './key-algorithm.js';
 import { quoteUntrusted } from './quote-untrusted.js';
 import { readBundleArchive } from './read-bundle-archive.js';
 import { verifyBundleSignature } from './verify-bundle-signature.js';
+import { parseJson } from '../util/parse-json.js';
 
 export { type BundleLimits, DEFAULT_BUNDLE_LIMITS } from './bundle-limits.js';
 
@@ -93,7 +94,7 @@ export async function verifyBundle(bytes: Uint8Array, options: VerifyBundleOptio
 
   const manifestBytes = entries.get(MANIFEST_FILE);
   if (manifestBytes === undefined) return reject('bundle_manifest_invalid', '.manifest is missing');
-  const manifest = ManifestSchema.safeParse(parseJson(manifestBytes));
+  const manifest = ManifestSchema.safeParse(parseJsonBytes(manifestBytes));
   if (!manifest.success) {
     const issue = manifest.error.issues[0]!;
     return reject('bundle_manifest_invalid', `.manifest: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
@@ -153,9 +154,9 @@ function checkOptions(options: VerifyBundleOptions): BundleLimits {
   return limits;
 }
 
-function parseJson(bytes: Uint8Array): unknown {
+function parseJsonBytes(bytes: Uint8Array): unknown {
   try {
-    return JSON.parse(utf8.decode(bytes));
+    return parseJson(utf8.decode(bytes));
   } catch {
     return undefined;
   }

@@ -1,6 +1,6 @@
 import type { Config } from '../config/config-schema.js';
 import type { PolicyModel } from '../policy/compile-policy-model.js';
-import type { PolicyEngine, PreparedPolicySet } from '../engine/cedar-wasm/cedar-wasm-engine.js';
+import type { DecisionEngine, PreparedSet } from '../engine/decision-engine.js';
 import type { PolicyStore } from '../engine/policy-store.js';
 import type { RouteMatch } from '../policy/route-table.js';
 import { jwtAuthenticator } from './jwt-authenticator.js';
@@ -26,7 +26,7 @@ import { workloadIdentity } from './workload-identity.js';
 export interface PipelineDeps {
   readonly config: Config;
   readonly store: PolicyStore;
-  readonly engine: PolicyEngine;
+  readonly engine: DecisionEngine;
   readonly verifier: TokenVerifier;
   readonly now: () => number;
   readonly newId: () => string;
@@ -132,7 +132,7 @@ export class CheckPipeline {
     }
   }
 
-  async #decide(message: CheckRequestMessage, set: PreparedPolicySet, ctx: CallContext): Promise<Decided | Stop> {
+  async #decide(message: CheckRequestMessage, set: PreparedSet, ctx: CallContext): Promise<Decided | Stop> {
     // Extract: the request's facts, within the configured limits.
     const extracted = extractRequest(message, ctx.nowMs, this.#deps.config.limits);
     if (!extracted.ok) return deny('request', extracted.reason, { detail: extracted.detail });
@@ -211,7 +211,7 @@ export class CheckPipeline {
     };
   }
 
-  async #decideNetwork(facts: RequestFacts, set: PreparedPolicySet, ctx: CallContext): Promise<Decided> {
+  async #decideNetwork(facts: RequestFacts, set: PreparedSet, ctx: CallContext): Promise<Decided> {
     const call = buildNetworkCall(set.model, facts);
     if (call === undefined) return deny('request', 'peer_unauthenticated', {});
     const { evaluation, source, remote, policyVersion } = await this.#tiers.decide(set, call, set.model.mapping.riskClasses.medium, ctx);

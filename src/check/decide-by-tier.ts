@@ -1,4 +1,4 @@
-import type { PolicyEngine, PreparedPolicySet } from '../engine/cedar-wasm/cedar-wasm-engine.js';
+import type { DecisionEngine, PreparedSet } from '../engine/decision-engine.js';
 import type { CedarCall } from '../contract/cedar-call.js';
 import type { RiskClassSettings } from '../policy/routes-schema.js';
 import { type CallContext, remainingMs } from '../contract/call-context.js';
@@ -16,7 +16,7 @@ export interface Authorized {
 }
 
 export interface TierDeps {
-  readonly engine: PolicyEngine;
+  readonly engine: DecisionEngine;
   readonly onError: 'deny' | 'ignore';
   /** Ask the remote tier about resources the local store does not know (remote.askWhenResourceUnknown). */
   readonly askWhenResourceUnknown: boolean;
@@ -43,14 +43,14 @@ export class TierDecider {
     this.#deps = deps;
   }
 
-  async decide(set: PreparedPolicySet, call: CedarCall, riskClass: RiskClassSettings, ctx: CallContext): Promise<Authorized> {
+  async decide(set: PreparedSet, call: CedarCall, riskClass: RiskClassSettings, ctx: CallContext): Promise<Authorized> {
     const { remote } = this.#deps;
     if (this.#deps.localOnly === true) return this.#local(set, call, 0, ctx);
     const required = riskClass.remote;
     const unknownResource = remote !== undefined && this.#deps.askWhenResourceUnknown && set.model.entities.get(call.resource) === undefined;
     if (!required && !unknownResource) return this.#local(set, call, riskClass.cacheTtlSeconds, ctx);
 
-    const key = decisionKey(set.model.version, this.#deps.epoch?.() ?? 0, call, set.model.contextReads);
+    const key = this.#cacheKey(set, call);
     const cache = this.#deps.decisionCache;
     const cached = riskClass.cacheTtlSeconds > 0 ? cache?.get(key, ctx.nowMs) : undefined;
     if (cached !== undefined) return { evaluation: cached, source: 'cache', remote: undefined };
@@ -78,10 +78,10 @@ export class TierDecider {
     };
   }
 
-  #local(set: PreparedPolicySet, call: CedarCall, ttlSeconds: number, ctx: CallContext): Authorized {
+  #local(set: PreparedSet, call: CedarCall, ttlSeconds: number, ctx: CallContext): Authorized {
     const cache = this.#deps.decisionCache;
     if (cache === undefined || ttlSeconds === 0) return { evaluation: this.#evaluate(set, call), source: 'engine', remote: undefined };
-    const key = decisionKey(set.model.version, this.#deps.epoch?.() ?? 0, call, set.model.contextReads);
+    const key = this.#cacheKey(set, call);
     const cached = cache.get(key, ctx.nowMs);
     if (cached !== undefined) return { evaluation: cached, source: 'cache', remote: undefined };
     const evaluation = this.#evaluate(set, call);
@@ -89,7 +89,12 @@ export class TierDecider {
     return { evaluation, source: 'engine', remote: undefined };
   }
 
-  #evaluate(set: PreparedPolicySet, call: CedarCall): Evaluation {
+  /** Every input of the decision as one string (see decisionKey); built once per request, where it is needed. */
+  #cacheKey(set: PreparedSet, call: CedarCall): string {
+    return decisionKey(set.model.version, this.#deps.epoch?.() ?? 0, call, set.model.contextReads);
+  }
+
+  #evaluate(set: PreparedSet, call: CedarCall): Evaluation {
     const start = process.hrtime.bigint();
     const evaluation = evaluateCall(this.#deps.engine, set, call, this.#deps.onError);
     this.#deps.onEvaluation?.(Number(process.hrtime.bigint() - start) / 1e9);

@@ -1,6 +1,6 @@
 import type { CedarCall } from '../contract/cedar-call.js';
-import { type Evaluation, REMOTE_REASONS } from '../decide/evaluate-call.js';
-import { REASONS } from '../contract/reasons.js';
+import { encodeAuthorizeRequest, parseAuthorizeAnswer } from '../decide/authorize-codec.js';
+import type { Evaluation } from '../decide/evaluate-call.js';
 
 export interface RemoteOptions {
   readonly url: string;
@@ -62,18 +62,12 @@ export class RemoteDecider {
     if (probe) this.#probing = true;
     this.#active++;
     try {
-      const principal = call.principalEntity;
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (this.#options.token !== undefined) headers.authorization = `Bearer ${this.#options.token}`;
       const response = await (this.#options.fetch ?? fetch)(this.#options.url, {
         method: 'POST',
         headers,
-        body: JSON.stringify({
-          principal: { uid: call.principal, attrs: principal?.attrs ?? {}, parents: principal?.parents ?? [] },
-          action: call.action,
-          resource: call.resource,
-          context: call.context,
-        }),
+        body: JSON.stringify(encodeAuthorizeRequest(call)),
         signal: AbortSignal.timeout(budgetMs),
         redirect: 'error',
       });
@@ -81,27 +75,10 @@ export class RemoteDecider {
         await response.body?.cancel();
         return this.#failed('error', ms());
       }
-      const body = (await response.json()) as { decision?: unknown; reason?: unknown; policies?: unknown; policyVersion?: unknown };
-      if (
-        (body.decision !== 'allow' && body.decision !== 'deny') ||
-        typeof body.reason !== 'string' ||
-        !REMOTE_REASONS.has(body.reason) ||
-        (body.decision === 'allow') !== (body.reason === 'policy_allowed') ||
-        !Array.isArray(body.policies) ||
-        !body.policies.every((p) => typeof p === 'string') ||
-        typeof body.policyVersion !== 'string'
-      ) {
-        return this.#failed('error', ms());
-      }
+      const answer = parseAuthorizeAnswer(await response.json());
+      if (answer === undefined) return this.#failed('error', ms());
       this.#failures = 0;
-      const reason = body.reason as Evaluation['reason'];
-      if (!(reason in REASONS)) return this.#failed('error', ms());
-      return {
-        ok: true,
-        evaluation: { allowed: body.decision === 'allow', reason, policies: body.policies as string[], errors: [], detail: undefined },
-        policyVersion: body.policyVersion,
-        ms: ms(),
-      };
+      return { ok: true, evaluation: answer.evaluation, policyVersion: answer.policyVersion, ms: ms() };
     } catch (err) {
       const name = (err as { name?: string }).name;
       return this.#failed(name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'error', ms());

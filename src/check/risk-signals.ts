@@ -2,8 +2,8 @@ import type { Config } from '../config/config-schema.js';
 import type { CedarValueJson } from '../cedar/cedar.js';
 import type { ProtoValue } from '../contract/check-request.js';
 import type { RequestFacts } from './extract-request.js';
+import { DEVICE_TRUST } from '../contract/risk-class.js';
 
-const DEVICE_TRUST = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
  * `context.risk`: signals about this request, taken only from sources that cannot be forged by the

@@ -1,4 +1,4 @@
-import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { BundleBuildError, buildBundle } from '../bundle/build-bundle.js';
 import { readPublicKey, readSigningKey } from '../bundle/bundle-keys.js';
@@ -14,6 +14,8 @@ import { readPolicyDir } from '../policy/policy-files.js';
 import { EXIT } from './exit-codes.js';
 import { formatPublishAnswer } from './format-publish-answer.js';
 import { parseFlags, UsageError } from './parse-flags.js';
+import { readSecretFile } from '../config/read-secret.js';
+import { replaceDurably } from '../util/write-durably.js';
 
 const HELP = `usage: authzd bundle <build|verify|inspect|publish> ...
 
@@ -117,13 +119,10 @@ async function build(args: string[]): Promise<number> {
     if (err instanceof ConfigError || err instanceof BundleBuildError) return fail('build', err.message);
     throw err;
   }
-  // Written beside the target and renamed, so whoever watches FILE never sees half a bundle.
-  const tmp = `${values.out}.tmp-${process.pid}`;
+  // Replaced in one rename, so whoever watches FILE never sees half a bundle.
   try {
-    await writeFile(tmp, bundle, { mode: 0o644 });
-    await rename(tmp, values.out);
+    await replaceDurably(values.out, bundle, 0o644);
   } catch (err) {
-    await rm(tmp, { force: true });
     return fail('build', `cannot write ${values.out}: ${(err as Error).message}`);
   }
   process.stdout.write(
@@ -236,7 +235,7 @@ async function publish(args: string[]): Promise<number> {
   let token: string | undefined;
   if (values['token-file'] !== undefined) {
     try {
-      token = (await readFile(values['token-file'], 'utf8')).replace(/\r?\n$/, '');
+      token = readSecretFile(values['token-file']);
     } catch (err) {
       return fail('publish', `--token-file ${values['token-file']}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }

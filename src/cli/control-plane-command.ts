@@ -8,6 +8,8 @@ const HELP = `usage: authzd control-plane [options]
 
 Authors, signs and serves policy bundles and the revocation feed (docs/control-plane.md).
 
+  --config FILE            YAML file with the settings below (docs/control-plane.md, Configuration); each
+                           flag given replaces the key it names
   --policies DIR           policy directory to publish (watched; every change is validated, then signed)
   --signing-key PEM        PKCS#8 private key that signs bundles (P-256 or Ed25519; authzd keys generate)
   --kid ID                 key id written into bundle signatures; verifiers select the public key by it
@@ -34,6 +36,7 @@ const REQUIRED_FLAGS = ['policies', 'signing-key', 'kid', 'addr', 'data'] as con
 
 /** The command's flags; docs/control-plane.md has a row for each (checked by a test). */
 export const CONTROL_PLANE_FLAGS = {
+  config: { type: 'string' },
   policies: { type: 'string' },
   'signing-key': { type: 'string' },
   kid: { type: 'string' },
@@ -58,8 +61,9 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
 
+  // Without a file every required setting must come from a flag; with one, the schema says what is missing.
   const missing = REQUIRED_FLAGS.filter((name) => values[name] === undefined || values[name] === '');
-  if (missing.length > 0) throw new UsageError(`required: ${missing.map((name) => `--${name}`).join(', ')}`);
+  if (values.config === undefined && missing.length > 0) throw new UsageError(`required: ${missing.map((name) => `--${name}`).join(', ')} (or --config FILE)`);
 
   // Handlers from before start-up, as in serve: a signal right after the ready line must not meet Node's
   // defaults. Until the control plane runs, SIGTERM and SIGINT end the process at once; SIGHUP is ignored.

@@ -65,7 +65,7 @@ export async function run(args: string[]): Promise<number> {
   // cedar-wasm loads with these: keep --help and flag errors instant.
   const { compilePolicyModel, PolicyModelError } = await import('../policy/compile-policy-model.js');
   const { readPolicyDir } = await import('../policy/policy-files.js');
-  const { PolicyEngine } = await import('../engine/cedar-wasm/cedar-wasm-engine.js');
+  const { CedarWasmEngine } = await import('../engine/cedar-wasm/cedar-wasm-engine.js');
   const { replayDecisions, exactChanges } = await import('../audit/replay-decisions.js');
   const { readLogLines } = await import('../audit/read-log-lines.js');
   const { formatReplayReport } = await import('../audit/format-replay-report.js');
@@ -94,7 +94,7 @@ export async function run(args: string[]): Promise<number> {
     throw err;
   }
   // As a sidecar with the default configuration decides: requests validated against the schema.
-  const engine = new PolicyEngine({ validateRequests: true });
+  const engine = new CedarWasmEngine({ validateRequests: true });
   const set = engine.prepare(model);
 
   const started = process.hrtime.bigint();

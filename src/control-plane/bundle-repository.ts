@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { link, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { probeLinkableDir, removeStaleFiles, writeDurably } from '../util/write-durably.js';
+import { probeLinkableDir, removeStaleFiles, syncDirectory, writeDurably } from '../util/write-durably.js';
 
 /** What `current.json` records: the revision being served. */
 export interface BundlePointer {
@@ -98,6 +98,8 @@ export class BundleRepository {
     const tmp = path.join(this.#tmp, `${process.pid}-${randomUUID()}.json`);
     await writeDurably(tmp, Buffer.from(`${JSON.stringify(pointer)}\n`));
     await rename(tmp, path.join(this.dir, POINTER_FILE));
+    // The rename itself must survive a power loss too, or a restart could serve the previous revision.
+    await syncDirectory(this.dir);
   }
 
   /** Deletes all but the `keep` newest revisions, never `protect` (the served one). Returns what it deleted. */

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { DEFAULT_BUNDLE_LIMITS } from '../bundle/bundle-limits.js';
-import type { PolicyEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
+import type { DecisionEngine } from '../engine/decision-engine.js';
 import type { PolicyFiles } from '../policy/policy-files.js';
 import type { PolicyStore } from '../engine/policy-store.js';
 import { FEED_ID, parseRevocationRequest } from '../revocation/revocation-entry.js';
@@ -11,7 +11,7 @@ import type { BundlePublisher, PublishedBundle, PublishOutcome } from './bundle-
 import type { ControlPlaneMetrics, PublishTrigger } from './control-plane-metrics.js';
 import type { DecisionLogStore } from './decision-log-store.js';
 import { decideAuthorization } from '../decide/decide-authorization.js';
-import { parseAuthorizeRequest } from '../decide/parse-authorize-request.js';
+import { parseAuthorizeRequest } from '../decide/authorize-codec.js';
 import { DECISION_BATCH_LIMITS, parseDecisionBatch } from './parse-decision-batch.js';
 import { readBody } from './read-body.js';
 import { readPolicyUpload } from './read-policy-upload.js';
@@ -25,7 +25,7 @@ export interface ControlPlaneApiDeps {
   /** Publishes `files`, or the policy directory when undefined; records the outcome (log, metrics). */
   readonly publish: (files: PolicyFiles | undefined, trigger: PublishTrigger) => Promise<PublishOutcome>;
   readonly revocations: RevocationStore;
-  readonly engine: PolicyEngine;
+  readonly engine: DecisionEngine;
   readonly policyStore: PolicyStore;
   readonly bundleWaiters: WaitList;
   readonly revocationWaiters: WaitList;

@@ -1,7 +1,17 @@
-import { readFile, stat } from 'node:fs/promises';
-import { DEFAULT_SCOPE, KID_PATTERN, SCOPE_PATTERN } from '../bundle/bundle-format.js';
+import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import nodePath from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../config/config-error.js';
 import { placeholderSecretProblem } from '../config/placeholder-secret-problem.js';
+import { readSecretFile } from '../config/read-secret.js';
+import {
+  CONTROL_PLANE_FLAG_KEYS,
+  ControlPlaneConfigSchema,
+  DEFAULT_BUNDLE_NAME,
+  DEFAULT_DECISION_RETENTION_DAYS,
+  DEFAULT_HISTORY,
+} from './control-plane-config-schema.js';
 
 /** Everything `authzd control-plane` runs with, checked. */
 export interface ControlPlaneOptions {
@@ -59,38 +69,21 @@ export const DEFAULT_TIMING: ControlPlaneTiming = Object.freeze({
   decisionRetentionCheckMs: 3_600_000,
 });
 
-/** The command line as parsed: flag name -> value. */
-export interface ControlPlaneFlags {
-  readonly policies?: string;
-  readonly 'signing-key'?: string;
-  readonly kid?: string;
-  readonly addr?: string;
-  readonly 'admin-addr'?: string;
-  readonly data?: string;
-  readonly 'bundle-name'?: string;
-  readonly scope?: string;
-  readonly 'admin-token-file'?: string;
-  readonly 'read-token-file'?: string;
-  readonly 'ingest-token-file'?: string;
-  readonly history?: string;
-  readonly 'decision-retention-days'?: string;
-  readonly 'min-revision'?: string;
-}
+/** The command line as parsed: flag name -> value (see CONTROL_PLANE_FLAG_KEYS), and --config. */
+export type ControlPlaneFlags = { readonly [F in keyof typeof CONTROL_PLANE_FLAG_KEYS]?: string } & { readonly config?: string };
 
-export const DEFAULT_BUNDLE_NAME = 'default';
-export const DEFAULT_HISTORY = 50;
-export const DEFAULT_DECISION_RETENTION_DAYS = 30;
+export { DEFAULT_BUNDLE_NAME, DEFAULT_DECISION_RETENTION_DAYS, DEFAULT_HISTORY };
 export const MIN_TOKEN_LENGTH = 16;
-// A bundle name becomes a directory name and a URL segment.
-const BUNDLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const ADDRESS = /^(unix:\/\/\/.+|[^\s]*:\d{1,5})$/;
 // RFC 6750 b64token: what fits in "Authorization: Bearer <token>" unquoted.
 const TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const ENV = { adminFile: 'AUTHZD_CP_ADMIN_TOKEN', readFile: 'AUTHZD_CP_READ_TOKEN', ingestFile: 'AUTHZD_CP_INGEST_TOKEN' } as const;
 
 /**
- * Checks flags and environment (`AUTHZD_CP_ADMIN_TOKEN`, `AUTHZD_CP_READ_TOKEN`, `AUTHZD_CP_INGEST_TOKEN`; a token file flag wins
- * over the variable) and reads the token files. Throws a ConfigError listing every problem found; token
- * values never appear in it.
+ * Reads the YAML file (--config, if any), lets each flag replace the key it names, validates the result once
+ * against ControlPlaneConfigSchema, then reads the token files (a token file wins over its environment
+ * variable: AUTHZD_CP_ADMIN_TOKEN, AUTHZD_CP_READ_TOKEN, AUTHZD_CP_INGEST_TOKEN). Throws a ConfigError
+ * listing every problem found, each named by its flag when a flag set it, else by its key path; token values
+ * never appear in it. Relative paths in the file are resolved against the file's folder.
  */
 export async function resolveControlPlaneOptions(
   flags: ControlPlaneFlags,
@@ -98,90 +91,97 @@ export async function resolveControlPlaneOptions(
   timing: Partial<ControlPlaneTiming> = {},
 ): Promise<ControlPlaneOptions> {
   const problems: string[] = [];
-  const required = (name: keyof ControlPlaneFlags): string => {
-    const value = flags[name];
-    if (value === undefined || value === '') problems.push(`--${name} is required`);
-    return value ?? '';
-  };
-  const policies = required('policies');
-  const signingKeyFile = required('signing-key');
-  const kid = required('kid');
-  const address = required('addr');
-  const dataDir = required('data');
-
-  if (kid !== '' && !KID_PATTERN.test(kid)) problems.push('--kid: 1-256 printable ASCII characters without spaces');
-  if (address !== '' && !isAddress(address)) problems.push(`--addr ${JSON.stringify(address)}: expected HOST:PORT (port 0 picks a free one) or unix:///path`);
-  const adminAddress = flags['admin-addr'];
-  if (adminAddress !== undefined) {
-    if (!isAddress(adminAddress)) problems.push(`--admin-addr ${JSON.stringify(adminAddress)}: expected HOST:PORT (port 0 picks a free one) or unix:///path`);
-    else if (adminAddress === address && !/:0$/.test(address)) problems.push(`--admin-addr ${adminAddress}: the same as --addr; give the admin listener an address of its own`);
+  const input = flags.config !== undefined ? readConfigFile(flags.config) : {};
+  const fromFlag = new Map<string, string>();
+  for (const [flag, spec] of Object.entries(CONTROL_PLANE_FLAG_KEYS) as [keyof typeof CONTROL_PLANE_FLAG_KEYS, (typeof CONTROL_PLANE_FLAG_KEYS)[keyof typeof CONTROL_PLANE_FLAG_KEYS]][]) {
+    const value = flags[flag];
+    if (value === undefined) continue;
+    const [section, key] = spec.key;
+    const target = ((input as Record<string, Record<string, unknown>>)[section] ??= {});
+    // A number flag that is not a whole number stays a string, which the schema names as the wrong type.
+    target[key] = 'number' in spec && /^\d{1,16}$/.test(value) ? Number(value) : value;
+    fromFlag.set(`${section}.${key}`, flag);
   }
-  const bundleName = flags['bundle-name'] ?? DEFAULT_BUNDLE_NAME;
-  if (!BUNDLE_NAME.test(bundleName)) problems.push(`--bundle-name ${JSON.stringify(bundleName)}: letters, digits, ".", "_" and "-", at most 128, not starting with a punctuation mark`);
-  const scope = flags.scope ?? DEFAULT_SCOPE;
-  if (!SCOPE_PATTERN.test(scope)) problems.push(`--scope ${JSON.stringify(scope)}: 1-256 printable ASCII characters without spaces`);
-  let history = DEFAULT_HISTORY;
-  if (flags.history !== undefined) {
-    history = /^\d{1,6}$/.test(flags.history) ? Number(flags.history) : NaN;
-    if (!(history >= 1 && history <= 100_000)) problems.push(`--history ${JSON.stringify(flags.history)}: a whole number from 1 to 100000`);
+  const parsed = ControlPlaneConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.join('.');
+      const flag = fromFlag.get(path);
+      const missing = issue.code === 'invalid_type' && issue.path.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k as string] : undefined), input) === undefined;
+      const flagOf = Object.entries(CONTROL_PLANE_FLAG_KEYS).find(([, spec]) => spec.key.join('.') === path)?.[0];
+      if (missing) problems.push(flags.config === undefined && flagOf !== undefined ? `--${flagOf} is required` : `${path || '(top level)'}: required${flagOf !== undefined ? ` (or --${flagOf})` : ''}`);
+      else if (flag !== undefined) problems.push(`--${flag} ${JSON.stringify(flags[flag as keyof ControlPlaneFlags])}: ${issue.message}`);
+      else problems.push(`${flags.config}: ${path || '(top level)'}: ${issue.message}`);
+    }
   }
-  let decisionRetentionDays = DEFAULT_DECISION_RETENTION_DAYS;
-  const retention = flags['decision-retention-days'];
-  if (retention !== undefined) {
-    decisionRetentionDays = /^\d{1,5}$/.test(retention) ? Number(retention) : NaN;
-    if (!(decisionRetentionDays >= 1 && decisionRetentionDays <= 3650)) problems.push(`--decision-retention-days ${JSON.stringify(retention)}: a whole number of days from 1 to 3650`);
-  }
-  let minRevision: number | undefined;
-  const floor = flags['min-revision'];
-  if (floor !== undefined) {
-    minRevision = /^\d{1,16}$/.test(floor) ? Number(floor) : NaN;
-    if (!(Number.isSafeInteger(minRevision) && minRevision >= 1)) problems.push(`--min-revision ${JSON.stringify(floor)}: a positive whole number (at most 2^53 - 1)`);
-  }
-  if (policies !== '') {
+  // The checks that read the file system run whatever the schema said, so every problem is listed at once.
+  const raw = input as { policies?: { directory?: unknown }; tokens?: Partial<Record<keyof typeof ENV, unknown>> };
+  const where = (section: string, key: string) => (fromFlag.has(`${section}.${key}`) ? `--${fromFlag.get(`${section}.${key}`)}` : `${section}.${key}`);
+  const policies = raw.policies?.directory;
+  if (typeof policies === 'string' && policies !== '') {
     const isDir = await stat(policies).then(
       (s) => s.isDirectory(),
       () => false,
     );
-    if (!isDir) problems.push(`--policies ${policies}: not a readable directory`);
+    if (!isDir) problems.push(`${where('policies', 'directory')} ${policies}: not a readable directory`);
   }
 
-  const adminToken = await token('admin', flags['admin-token-file'], env.AUTHZD_CP_ADMIN_TOKEN, problems);
-  const readToken = await token('read', flags['read-token-file'], env.AUTHZD_CP_READ_TOKEN, problems);
-  const ingestToken = await token('ingest', flags['ingest-token-file'], env.AUTHZD_CP_INGEST_TOKEN, problems);
-  if (adminToken === undefined && !problems.some((p) => p.includes('admin token'))) {
-    problems.push('no admin token: pass --admin-token-file FILE or set AUTHZD_CP_ADMIN_TOKEN (publishing and revoking need it)');
+  const tokens: Partial<Record<keyof typeof ENV, string>> = {};
+  for (const kind of ['adminFile', 'readFile', 'ingestFile'] as const) {
+    const name = kind.replace('File', '') as 'admin' | 'read' | 'ingest';
+    const file = typeof raw.tokens?.[kind] === 'string' ? (raw.tokens[kind] as string) : undefined;
+    tokens[kind] = token(name, file, file !== undefined ? where('tokens', kind) : undefined, env[ENV[kind]], problems);
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (tokens.adminFile === undefined && !problems.some((p) => p.includes('admin token'))) {
+    problems.push('no admin token: pass --admin-token-file FILE (tokens.adminFile) or set AUTHZD_CP_ADMIN_TOKEN (publishing and revoking need it)');
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const c = parsed.data;
   return {
-    policies,
-    signingKeyFile,
-    kid,
-    address,
-    adminAddress,
-    dataDir,
-    bundleName,
-    scope,
-    adminToken: adminToken!,
-    readToken,
-    ingestToken,
-    history,
-    decisionRetentionDays,
-    ...(minRevision !== undefined ? { minRevision } : {}),
+    policies: c.policies.directory,
+    signingKeyFile: c.signing.keyFile,
+    kid: c.signing.kid,
+    address: c.listen.address,
+    adminAddress: c.listen.adminAddress,
+    dataDir: c.data.directory,
+    bundleName: c.bundle.name,
+    scope: c.bundle.scope,
+    adminToken: tokens.adminFile!,
+    readToken: tokens.readFile,
+    ingestToken: tokens.ingestFile,
+    history: c.data.history,
+    decisionRetentionDays: c.data.decisionRetentionDays,
+    ...(c.bundle.minRevision !== undefined ? { minRevision: c.bundle.minRevision } : {}),
     timing: { ...DEFAULT_TIMING, ...timing },
   };
 }
 
-function isAddress(address: string): boolean {
-  return ADDRESS.test(address) && (address.startsWith('unix://') || Number(address.slice(address.lastIndexOf(':') + 1)) <= 65535);
+/** The YAML file with every relative path resolved against its folder. */
+function readConfigFile(file: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'), { uniqueKeys: true }) ?? {};
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError([code !== undefined ? `cannot read ${file}: ${code}` : `${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError([`${file}: expected a mapping at the top level`]);
+  const base = nodePath.dirname(nodePath.resolve(file));
+  const resolve = (section: string, key: string) => {
+    const s = (raw as Record<string, Record<string, unknown>>)[section];
+    if (typeof s === 'object' && s !== null && typeof s[key] === 'string') s[key] = nodePath.resolve(base, s[key] as string);
+  };
+  for (const [section, key] of [['policies', 'directory'], ['signing', 'keyFile'], ['data', 'directory'], ['tokens', 'adminFile'], ['tokens', 'readFile'], ['tokens', 'ingestFile']]) resolve(section!, key!);
+  return raw as Record<string, unknown>;
 }
 
-async function token(kind: 'admin' | 'read' | 'ingest', file: string | undefined, fromEnv: string | undefined, problems: string[]): Promise<string | undefined> {
+function token(kind: 'admin' | 'read' | 'ingest', file: string | undefined, fileSource: string | undefined, fromEnv: string | undefined, problems: string[]): string | undefined {
   let value: string;
   let source: string;
   if (file !== undefined) {
-    source = `--${kind}-token-file ${file}`;
+    source = `${fileSource} ${file}`;
     try {
-      value = await readFile(file, 'utf8');
+      value = readSecretFile(file);
     } catch (err) {
       problems.push(`${source}: cannot read the ${kind} token: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       return undefined;
@@ -192,8 +192,6 @@ async function token(kind: 'admin' | 'read' | 'ingest', file: string | undefined
   } else {
     return undefined;
   }
-  // Files usually end with a newline; nothing else is trimmed.
-  value = value.replace(/\r?\n$/, '');
   const placeholder = placeholderSecretProblem(value, `the ${kind} token`, source);
   if (placeholder !== undefined) problems.push(placeholder);
   else if (value.length < MIN_TOKEN_LENGTH) problems.push(`${source}: the ${kind} token must be at least ${MIN_TOKEN_LENGTH} characters`);

@@ -1,4 +1,5 @@
 import { parseDecisionEvent } from '../audit/decision-event.js';
+import { parseJson } from '../util/parse-json.js';
 
 export type ParsedDecisionBatch =
   /** `text`: the accepted lines as sent, each ending in "\n". */
@@ -36,7 +37,7 @@ export function parseDecisionBatch(body: Uint8Array): ParsedDecisionBatch {
     if (lines.length === DECISION_BATCH_LIMITS.maxEvents) return { ok: false, detail: `body: more than ${DECISION_BATCH_LIMITS.maxEvents} events; send smaller batches` };
     let value: unknown;
     try {
-      value = JSON.parse(line);
+      value = parseJson(line);
     } catch {
       return { ok: false, detail: `line ${lineNumber}: not valid JSON` };
     }

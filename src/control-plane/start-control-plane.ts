@@ -9,7 +9,6 @@ import type { TrustedKey } from '../bundle/verify-bundle.js';
 import { ConfigError } from '../config/config-error.js';
 import { compilePolicyModel, contentVersion } from '../policy/compile-policy-model.js';
 import { type PolicyFiles, readPolicyDir } from '../policy/policy-files.js';
-import { PolicyEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../engine/policy-store.js';
 import { type PolicyTestFiles, readPolicyTests } from '../policy-test/read-policy-tests.js';
 import { listenAddress } from '../util/listen-address.js';
@@ -26,6 +25,7 @@ import { RevocationStore } from './revocation-store.js';
 import { validatePolicyFiles } from './validate-policy-files.js';
 import { WaitList } from './wait-list.js';
 import { watchPolicyDir } from './watch-policy-dir.js';
+import { CedarWasmEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
 
 export interface ControlPlaneDeps {
   readonly registry?: Registry;
@@ -93,7 +93,7 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
   metrics.decisionFilesRemoved.inc(await decisions.removeExpired());
 
   // One engine for the process: /v1/authorize's policy store and the policy tests of the publication gate.
-  const engine = new PolicyEngine({ validateRequests: true });
+  const engine = new CedarWasmEngine({ validateRequests: true });
   // The tests of a set read from the directory, keyed by its files: uploads carry no tests, so they have none.
   const directoryTests = new WeakMap<PolicyFiles, PolicyTestFiles>();
   const publisher = await BundlePublisher.open({

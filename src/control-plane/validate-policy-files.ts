@@ -1,5 +1,5 @@
 import { compilePolicyModel, type PolicyModel, PolicyModelError } from '../policy/compile-policy-model.js';
-import type { PolicyEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
+import type { DecisionEngine } from '../engine/decision-engine.js';
 import type { PolicyFiles } from '../policy/policy-files.js';
 import { describeFailure } from '../policy-test/describe-failure.js';
 import type { PolicyTestFiles } from '../policy-test/read-policy-tests.js';
@@ -21,7 +21,7 @@ export interface ValidateOptions {
    * The process's engine, for running the tests: cedar-wasm keeps preparsed sets per process under names
    * each engine numbers from 0, so a second engine would overwrite the sets of the first.
    */
-  readonly engine?: PolicyEngine;
+  readonly engine?: DecisionEngine;
 }
 
 /**

@@ -1,18 +1,9 @@
-import { type Evaluation, evaluateCall } from './evaluate-call.js';
+import { evaluateCall } from './evaluate-call.js';
 import type { CedarValueJson } from '../cedar/cedar.js';
 import { entityKey } from '../policy/entity-store.js';
 import { type EntityUid } from '../contract/cedar-call.js';
-import type { PolicyEngine, PreparedPolicySet } from '../engine/cedar-wasm/cedar-wasm-engine.js';
-import type { AuthorizeRequest } from './parse-authorize-request.js';
-
-/** The answer of POST /v1/authorize. */
-export interface AuthorizeAnswer {
-  readonly decision: 'allow' | 'deny';
-  readonly reason: Evaluation['reason'];
-  readonly policies: readonly string[];
-  readonly policyVersion: string;
-  readonly decisionId: string;
-}
+import type { DecisionEngine, PreparedSet } from '../engine/decision-engine.js';
+import type { AuthorizeAnswer, AuthorizeRequest } from './authorize-codec.js';
 
 /**
  * Decides a Cedar request against the control plane's active set, as the sidecar's engine stage would:
@@ -21,8 +12,8 @@ export interface AuthorizeAnswer {
  * (reachable-entities.ts). A policy that errors denies.
  */
 export function decideAuthorization(
-  engine: PolicyEngine,
-  set: PreparedPolicySet,
+  engine: DecisionEngine,
+  set: PreparedSet,
   request: AuthorizeRequest,
   decisionId: string,
 ): { answer: AuthorizeAnswer; detail: string | undefined } {

@@ -1,4 +1,5 @@
-import type { PolicyEngine, EngineAnswer, PreparedPolicySet } from '../engine/cedar-wasm/cedar-wasm-engine.js';
+import type { DecisionEngine, PreparedSet } from '../engine/decision-engine.js';
+import type { EngineAnswer } from '../engine/decision-engine.js';
 import type { CedarCall } from '../contract/cedar-call.js';
 import type { DenyReason } from '../contract/reasons.js';
 
@@ -52,7 +53,7 @@ export function evaluationFromAnswer(answer: EngineAnswer, onError: 'deny' | 'ig
  * tests, the control plane's /v1/authorize and replay), so a request decides the same wherever it is
  * evaluated.
  */
-export function evaluateCall(engine: PolicyEngine, set: PreparedPolicySet, call: CedarCall, onError: 'deny' | 'ignore'): Evaluation {
+export function evaluateCall(engine: DecisionEngine, set: PreparedSet, call: CedarCall, onError: 'deny' | 'ignore'): Evaluation {
   const store = set.model.entities;
   return evaluationFromAnswer(engine.authorize(set, call), onError, store.holdsType(call.resource.type) && store.get(call.resource) === undefined);
 }

@@ -1,8 +1,8 @@
-import type { PolicyEngine, PreparedPolicySet } from './cedar-wasm/cedar-wasm-engine.js';
+import type { DecisionEngine, PreparedSet } from './decision-engine.js';
 import type { PolicyModel } from '../policy/compile-policy-model.js';
 
-interface Slot {
-  readonly set: PreparedPolicySet;
+interface Slot<S> {
+  readonly set: S;
   refs: number;
   retired: boolean;
 }
@@ -12,12 +12,12 @@ interface Slot {
  * uses it to the end, so it sees one consistent version (routes, entities, policies) even if an
  * activation lands mid-request; the old set is freed when its last request releases it.
  */
-export class PolicyStore {
-  readonly #engine: PolicyEngine;
-  #active: Slot | undefined;
-  readonly #slots = new Map<PreparedPolicySet, Slot>();
+export class PolicyStore<S extends PreparedSet = PreparedSet> {
+  readonly #engine: DecisionEngine<S>;
+  #active: Slot<S> | undefined;
+  readonly #slots = new Map<S, Slot<S>>();
 
-  constructor(engine: PolicyEngine) {
+  constructor(engine: DecisionEngine<S>) {
     this.#engine = engine;
   }
 
@@ -39,8 +39,8 @@ export class PolicyStore {
     this.#install(await this.#engine.prepareAsync(model));
   }
 
-  #install(set: PreparedPolicySet): void {
-    const slot: Slot = { set, refs: 0, retired: false };
+  #install(set: S): void {
+    const slot: Slot<S> = { set, refs: 0, retired: false };
     this.#slots.set(set, slot);
     const previous = this.#active;
     this.#active = slot;
@@ -50,21 +50,21 @@ export class PolicyStore {
     }
   }
 
-  acquire(): PreparedPolicySet | undefined {
+  acquire(): S | undefined {
     const slot = this.#active;
     if (slot === undefined) return undefined;
     slot.refs++;
     return slot.set;
   }
 
-  release(set: PreparedPolicySet): void {
+  release(set: S): void {
     const slot = this.#slots.get(set);
     if (slot === undefined) return;
     slot.refs--;
     this.#maybeFree(slot);
   }
 
-  #maybeFree(slot: Slot): void {
+  #maybeFree(slot: Slot<S>): void {
     if (!slot.retired || slot.refs > 0) return;
     this.#slots.delete(slot.set);
     this.#engine.retire(slot.set);

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { OpenApiImportError } from './openapi-import-error.js';
+import { parseJson } from '../util/parse-json.js';
 
 export const STATE_FILE = 'openapi-import.state.json';
 
@@ -38,7 +39,7 @@ export function parseImportState(text: string | undefined, document: string): Im
   if (text === undefined) return emptyState(document);
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseJson(text);
   } catch (err) {
     throw stateError(`not JSON: ${(err as Error).message}`);
   }

@@ -7,7 +7,7 @@ import { stepUpFor } from '../decide/step-up.js';
 import { workloadIdentity } from '../check/workload-identity.js';
 import type { Config } from '../config/config-schema.js';
 import type { PolicyModel } from '../policy/compile-policy-model.js';
-import type { PolicyEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
+import type { DecisionEngine } from '../engine/decision-engine.js';
 import type { PolicyStore } from '../engine/policy-store.js';
 import { qualifyType } from '../policy/qualify-type.js';
 import type { RouteMatch } from '../policy/route-table.js';
@@ -18,7 +18,7 @@ import type { PolicyTestCase } from './policy-test-schema.js';
 export interface DirectDeps {
   readonly config: Config;
   readonly store: PolicyStore;
-  readonly engine: PolicyEngine;
+  readonly engine: DecisionEngine;
   readonly verifier: TokenVerifier;
   readonly now: () => number;
 }

@@ -3,13 +3,14 @@ import type { Reason } from '../contract/reasons.js';
 import { ConfigSchema } from '../config/config-schema.js';
 import { deepFreeze } from '../config/deep-freeze.js';
 import type { PolicyModel } from '../policy/compile-policy-model.js';
-import { PolicyEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
+import type { DecisionEngine } from '../engine/decision-engine.js';
 import { PolicyStore } from '../engine/policy-store.js';
 import { TokenVerifier } from '../token/token-verifier.js';
 import { buildTestRequest, TEST_RISK_NAMESPACE } from './build-test-request.js';
 import { decideDirectCase } from './decide-direct-case.js';
 import type { PolicyTestCase } from './policy-test-schema.js';
 import { createThrowawayIssuer } from './throwaway-issuer.js';
+import { CedarWasmEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
 
 /** What the sidecar answered for a case. `error` is a gRPC error (internal_error, ...), never expected. */
 export interface CaseOutcome {
@@ -26,7 +27,7 @@ export interface HarnessOptions {
    * The process's engine, when it already has one (the control plane): cedar-wasm keeps preparsed sets per
    * process under names each engine numbers from 0, so a second engine would overwrite the first's sets.
    */
-  readonly engine?: PolicyEngine;
+  readonly engine?: DecisionEngine;
   /** As the sidecar's policies.onError. */
   readonly onError?: 'deny' | 'ignore';
 }
@@ -53,7 +54,7 @@ export async function createPolicyTestHarness(model: PolicyModel, options: Harne
   } finally {
     issuer.removeKeyFile();
   }
-  const engine = options.engine ?? new PolicyEngine({ validateRequests: config.policies.validateRequests, slicing: config.policies.slicing });
+  const engine = options.engine ?? new CedarWasmEngine({ validateRequests: config.policies.validateRequests, slicing: config.policies.slicing });
   const store = new PolicyStore(engine);
   await store.activateAsync(model);
   let n = 0;

@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { type ErrorReason, type Reason, REASONS } from '../contract/reasons.js';
+import { DEVICE_TRUST } from '../contract/risk-class.js';
 
 /** Reason codes a decision can carry: every code but the gRPC errors, which no test can expect. */
 export type ExpectableReason = Exclude<Reason, ErrorReason>;
@@ -47,7 +48,7 @@ const ContextSchema = z.strictObject({
   host: z.string().min(1).optional(),
   extensions: z.record(z.string().min(1), z.string()).optional(),
   /** Risk signals as a trusted upstream filter reports them in Envoy metadata (context.risk). */
-  risk: z.strictObject({ score: z.number().int().min(0).max(10_000).optional(), deviceTrust: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional() }).optional(),
+  risk: z.strictObject({ score: z.number().int().min(0).max(10_000).optional(), deviceTrust: z.string().regex(DEVICE_TRUST).optional() }).optional(),
 });
 
 const ExpectSchema = z

@@ -11,6 +11,7 @@ import { RouteTable, RouteTableError } from './route-table.js';
 import { sourcePosition } from './source-position.js';
 import { type RouteSpec, type RoutesFile, RoutesFileSchema } from './routes-schema.js';
 import type { StepUp } from '../contract/decision.js';
+import { parseJson } from '../util/parse-json.js';
 
 /** Everything the hot path needs from a policy directory or bundle, derived and checked once. */
 export interface PolicyModel {
@@ -185,7 +186,7 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
   const entitiesText = text('entities.json');
   if (entitiesText !== undefined) {
     try {
-      const raw = JSON.parse(entitiesText) as unknown;
+      const raw = parseJson(entitiesText);
       // With a schema, Cedar takes actions and their groups from it and rejects action entities that are
       // also passed as data.
       entities = new EntityStore(raw, schema !== undefined ? { dropTypes: new Set([actionType]) } : {});

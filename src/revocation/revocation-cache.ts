@@ -5,6 +5,7 @@ import path from 'node:path';
 import { replaceDurably } from '../util/write-durably.js';
 import { FEED_ID, parseRevocationEntry, type RevocationEntry } from './revocation-entry.js';
 import type { RevocationList } from './revocation-list.js';
+import { parseJson } from '../util/parse-json.js';
 
 /** The list as persisted: where it stands in its feed, when it last heard from the feed, and its entries. */
 export interface PersistedRevocations {
@@ -70,7 +71,7 @@ export function serializePersistedRevocations(list: PersistedRevocations): strin
 export function parsePersistedRevocations(text: string, nowMs: number): RevocationCacheLoad {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseJson(text);
   } catch {
     return refused('not JSON (cut short?)');
   }

@@ -18,7 +18,6 @@ import { REVOCATION_CACHE_FILE, RevocationCache } from '../revocation/revocation
 import { DEFAULT_SCOPE } from '../bundle/bundle-format.js';
 import { RevocationFollower } from '../revocation/revocation-follower.js';
 import { RevocationList } from '../revocation/revocation-list.js';
-import { PolicyEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../engine/policy-store.js';
 import { createLogger, type Logger } from '../telemetry/create-logger.js';
 import { createThrottle } from '../telemetry/create-throttle.js';
@@ -39,6 +38,7 @@ import { AssertionKeyring, createAsserter } from './assertion-keyring.js';
 import { startShadow } from './start-shadow.js';
 import { removeStaleSocket } from './remove-stale-socket.js';
 import { ReadinessGate } from './readiness-gate.js';
+import { CedarWasmEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
 
 /** The example policies shipped in the package: the default when no --policies is given. */
 export const EMBEDDED_POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies');
@@ -142,7 +142,7 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
   }
   const assert = config.assertions.enabled && assertionKeys !== undefined ? createAsserter(assertionKeys, config.assertions, now) : undefined;
 
-  const engine = new PolicyEngine({ validateRequests: config.policies.validateRequests, slicing: config.policies.slicing, maxRequestEntities: config.policies.maxRequestEntities });
+  const engine = new CedarWasmEngine({ validateRequests: config.policies.validateRequests, slicing: config.policies.slicing, maxRequestEntities: config.policies.maxRequestEntities });
   const store = new PolicyStore(engine);
   const policyDir = config.policies.directory ?? EMBEDDED_POLICIES;
 

@@ -2,7 +2,7 @@ import { CheckPipeline, type PipelineDeps } from '../check/check-pipeline.js';
 import { ShadowEvaluator } from '../check/shadow-evaluator.js';
 import type { Config } from '../config/config-schema.js';
 import { compileOffThread } from '../activation/compile-off-thread.js';
-import type { PolicyEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
+import type { DecisionEngine } from '../engine/decision-engine.js';
 import { PolicyStore } from '../engine/policy-store.js';
 import type { RevocationList } from '../revocation/revocation-list.js';
 import type { Logger } from '../telemetry/create-logger.js';
@@ -17,7 +17,7 @@ import type { TokenVerifier } from '../token/token-verifier.js';
  */
 export async function startShadow(
   config: Config,
-  deps: { engine: PolicyEngine; verifier: TokenVerifier; revocations: RevocationList; peerTrusted: NonNullable<PipelineDeps['peerTrusted']>; now: () => number; logger: Logger; metrics: Metrics },
+  deps: { engine: DecisionEngine; verifier: TokenVerifier; revocations: RevocationList; peerTrusted: NonNullable<PipelineDeps['peerTrusted']>; now: () => number; logger: Logger; metrics: Metrics },
 ): Promise<ShadowEvaluator | undefined> {
   const directory = config.shadow.policies;
   if (directory === undefined) return undefined;

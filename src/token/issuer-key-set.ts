@@ -15,6 +15,7 @@ import { createThrottle } from '../telemetry/create-throttle.js';
 import { isSmallOrderEd25519Key } from '../util/is-small-order-ed25519.js';
 import { keySetProblems } from './key-set-problems.js';
 import { persistedKeySetFile, readPersistedKeySet, writePersistedKeySet } from './persisted-key-set.js';
+import { parseJson } from '../util/parse-json.js';
 
 /** The key set could not be fetched and no usable copy is held: an infrastructure failure, not a bad token. */
 export class KeySetUnavailableError extends Error {
@@ -67,7 +68,7 @@ function refusingUnusableKeys(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
 function localKeySet(file: string): IssuerKeySet {
   let jwks: unknown;
   try {
-    jwks = JSON.parse(readFileSync(file, 'utf8'));
+    jwks = parseJson(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new ConfigError([`JWKS file ${file}: ${(err as Error).message}`]);
   }
@@ -125,7 +126,7 @@ function remoteKeySet(issuer: IssuerConfig, url: URL, deps: KeySetDeps): IssuerK
     const text = await response.text();
     let json: unknown;
     try {
-      json = JSON.parse(text);
+      json = parseJson(text);
     } catch {
       // jose reports it as not JSON.
       return new Response(text, { status: 200 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { JSONWebKeySet } from 'jose';
 import { replaceDurably } from '../util/write-durably.js';
 import { keySetProblems } from './key-set-problems.js';
+import { parseJson } from '../util/parse-json.js';
 
 /**
  * The last good JWKS of one issuer, kept in the cache directory (`<dir>/jwks/<hash of the issuer>.json`)
@@ -42,7 +43,7 @@ export function readPersistedKeySet(file: string, issuer: string, url: string, n
   }
   let parsed: { issuer?: unknown; url?: unknown; fetchedAt?: unknown; jwks?: unknown };
   try {
-    parsed = JSON.parse(text) as typeof parsed;
+    parsed = parseJson(text) as typeof parsed;
   } catch {
     return { kind: 'refused', detail: 'not JSON' };
   }

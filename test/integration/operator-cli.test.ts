@@ -78,7 +78,7 @@ describe('one exit status for usage errors, in every command', () => {
     [['bundle', 'frobnicate'], /^authzd bundle: unknown bundle subcommand "frobnicate"/],
     [['bundle', 'build'], /^authzd bundle: expected exactly one DIR/],
     [['bundle', 'publish'], /^authzd bundle: --url URL is required/],
-    [['control-plane'], /^authzd control-plane: required: --policies, --signing-key, --kid, --addr, --data\n/],
+    [['control-plane'], /^authzd control-plane: required: --policies, --signing-key, --kid, --addr, --data \(or --config FILE\)\n/],
     [['control-plane', '--nope'], /^authzd control-plane: Unknown option '--nope'/],
     [['policy'], /^usage: authzd policy test/],
     [['policy', 'test'], /^authzd policy: expected one policy directory/],

@@ -5,43 +5,31 @@ import { EntityLimitError, reachableEntities } from './reachable-entities.js';
 import type { PolicyModel } from '../../policy/compile-policy-model.js';
 import { scopeCanMatch, sliceKey } from '../../policy/plan-slices.js';
 import type { CedarCall } from '../../contract/cedar-call.js';
+import type { DecisionEngine, EngineAnswer, PreparedSet } from '../decision-engine.js';
 
-/** A policy set parsed into the engine, ready for statefulIsAuthorized. */
-export interface PreparedPolicySet {
+/** A policy set parsed into cedar-wasm, ready for statefulIsAuthorized. */
+export interface PreparedPolicySet extends PreparedSet {
   /** The whole set, for requests no slice was planned for. */
   readonly setId: string;
   /** The engine slot it occupies (reused after retirement). */
   readonly slot: number;
   readonly schemaName: string | undefined;
-  readonly model: PolicyModel;
   /** sliceKey(principal type, action id, resource type) -> preparsed id of the policies that can apply. */
   readonly slices: ReadonlyMap<string, string>;
 }
 
-export type EngineAnswer =
-  | {
-      readonly kind: 'decision';
-      readonly allow: boolean;
-      /** Cedar's "reason": the policies that determined the decision. */
-      readonly determining: readonly string[];
-      readonly errored: readonly { readonly policyId: string; readonly message: string }[];
-    }
-  /** Cedar refused the request itself, e.g. it does not conform to the schema. */
-  | { readonly kind: 'invalid'; readonly messages: readonly string[] }
-  /** More entities are reachable from the request than policies.maxRequestEntities: not evaluated. */
-  | { readonly kind: 'too_many_entities'; readonly limit: number };
+let engines = 0;
+
+/** policies.maxRequestEntities' default: at ~20 µs per entity in cedar-wasm, 5,000 entities cost ~0.1 s. */
+export const DEFAULT_MAX_REQUEST_ENTITIES = 5_000;
 
 /**
  * Wraps cedar-wasm's stateful API: parse once (preparsePolicySet/preparseSchema), evaluate many. Preparsed
  * sets live in the wasm instance's thread-local storage with no way to delete them, so retired ids are
  * overwritten with an empty set and reused, which keeps that storage bounded however many activations run.
  */
-let engines = 0;
-
-/** policies.maxRequestEntities' default: at ~20 µs per entity in cedar-wasm, 5,000 entities cost ~0.1 s. */
-export const DEFAULT_MAX_REQUEST_ENTITIES = 5_000;
-
-export class PolicyEngine {
+export class CedarWasmEngine implements DecisionEngine<PreparedPolicySet> {
+  readonly name = 'cedar-wasm';
   readonly #validateRequests: boolean;
   readonly #slicing: boolean;
   readonly #maxEntities: number;

@@ -9,13 +9,13 @@ import type { CheckRequestMessage } from '../../../src/contract/check-request.js
 import type { CheckOutcome } from '../../../src/contract/decision.js';
 import { type ConfigInput, ConfigSchema } from '../../../src/config/config-schema.js';
 import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
-import { PolicyEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../../../src/engine/policy-store.js';
 import { TokenVerifier } from '../../../src/token/token-verifier.js';
 import { testConfig } from '../../helpers/config.js';
 import { createTestIssuer, ISSUER, type TestIssuer } from '../../helpers/issuer.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
 import { httpCheckRequest } from '../../helpers/test-authzd.js';
+import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
 const decision = (over: Record<string, unknown> = {}): CheckOutcome => ({
   kind: 'decision',
@@ -110,7 +110,7 @@ describe('audit log: replay inputs', () => {
   beforeAll(async () => {
     issuer = await createTestIssuer();
     const config = testConfig(issuer);
-    const engine = new PolicyEngine({ validateRequests: true });
+    const engine = new CedarWasmEngine({ validateRequests: true });
     const store = new PolicyStore(engine);
     store.activate(compilePolicyModel(examplePolicyFiles()));
     pipeline = new CheckPipeline({ config, store, engine, verifier: new TokenVerifier(config.tokens, { now: Date.now }), now: Date.now, newId: () => 'd-42' });

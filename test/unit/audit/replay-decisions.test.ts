@@ -10,20 +10,20 @@ import { CheckPipeline } from '../../../src/check/check-pipeline.js';
 import type { CheckRequestMessage } from '../../../src/contract/check-request.js';
 import { type ConfigInput, ConfigSchema } from '../../../src/config/config-schema.js';
 import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
-import { PolicyEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../../../src/engine/policy-store.js';
 import { TokenVerifier } from '../../../src/token/token-verifier.js';
 import { testConfig } from '../../helpers/config.js';
 import { createTestIssuer, type TestIssuer } from '../../helpers/issuer.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
 import { httpCheckRequest } from '../../helpers/test-authzd.js';
+import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
 const MAINTENANCE = { 'maintenance.cedar': '@id("maintenance")\nforbid (principal, action == Bank::Action::"readAccount", resource);\n' };
 
 let issuer: TestIssuer;
 let plainLog: string;
 let hashedLog: string;
-const engine = new PolicyEngine({ validateRequests: true });
+const engine = new CedarWasmEngine({ validateRequests: true });
 
 /** A decision log written by the real pipeline and audit log (example policies): allows, denies, the rest. */
 async function writeLog(audit: ConfigInput['audit']): Promise<string> {

@@ -11,13 +11,13 @@ import type { Decision } from '../../../src/contract/decision.js';
 import type { RemoteDecider } from '../../../src/check/remote-decider.js';
 import { ConfigSchema, type ConfigInput } from '../../../src/config/config-schema.js';
 import { compilePolicyModel, PolicyModelError } from '../../../src/policy/compile-policy-model.js';
-import { PolicyEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../../../src/engine/policy-store.js';
 import { TokenVerifier } from '../../../src/token/token-verifier.js';
 import { testConfig } from '../../helpers/config.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../../helpers/issuer.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
 import { httpCheckRequest } from '../../helpers/test-authzd.js';
+import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
 let issuer: TestIssuer;
 beforeAll(async () => {
@@ -51,7 +51,7 @@ function richer(policies: Record<string, string>, entities: unknown[] = [], sche
 
 function pipeline(files: Map<string, string>, overrides: ConfigInput = {}, deps: Partial<PipelineDeps> = {}) {
   const config = testConfig(issuer, overrides);
-  const engine = new PolicyEngine({ validateRequests: true, slicing: config.policies.slicing, maxRequestEntities: config.policies.maxRequestEntities });
+  const engine = new CedarWasmEngine({ validateRequests: true, slicing: config.policies.slicing, maxRequestEntities: config.policies.maxRequestEntities });
   const store = new PolicyStore(engine);
   store.activate(compilePolicyModel(files));
   const verifier = new TokenVerifier(config.tokens, { now: Date.now });

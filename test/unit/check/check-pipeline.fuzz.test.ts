@@ -12,12 +12,12 @@ import { DecisionCache } from '../../../src/check/decision-cache.js';
 import type { CheckOutcome } from '../../../src/contract/decision.js';
 import { REASONS } from '../../../src/contract/reasons.js';
 import { compilePolicyModel, type PolicyModel } from '../../../src/policy/compile-policy-model.js';
-import { PolicyEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../../../src/engine/policy-store.js';
 import { TokenVerifier } from '../../../src/token/token-verifier.js';
 import { testConfig } from '../../helpers/config.js';
 import { createTestIssuer, type TestIssuer } from '../../helpers/issuer.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
+import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
 const RUNS = Number(process.env.AUTHZD_FUZZ_RUNS ?? 500);
 
@@ -32,7 +32,7 @@ beforeAll(async () => {
   const config = testConfig(issuer);
   model = compilePolicyModel(examplePolicyFiles());
   const build = (caches: boolean) => {
-    const engine = new PolicyEngine({ validateRequests: true, slicing: caches });
+    const engine = new CedarWasmEngine({ validateRequests: true, slicing: caches });
     const store = new PolicyStore(engine);
     store.activate(model);
     const verifier = new TokenVerifier(config.tokens, { now: Date.now, ...(caches ? { cache: config.cache.tokens } : {}) });

@@ -4,13 +4,13 @@ import type { CheckRequestMessage } from '../../../src/contract/check-request.js
 import type { Decision } from '../../../src/contract/decision.js';
 import type { ConfigInput } from '../../../src/config/config-schema.js';
 import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
-import { PolicyEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../../../src/engine/policy-store.js';
 import { TokenVerifier } from '../../../src/token/token-verifier.js';
 import { testConfig } from '../../helpers/config.js';
 import { createTestIssuer, type TestIssuer } from '../../helpers/issuer.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
 import { httpCheckRequest } from '../../helpers/test-authzd.js';
+import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
 let issuer: TestIssuer;
 beforeAll(async () => {
@@ -19,7 +19,7 @@ beforeAll(async () => {
 
 function pipeline(changes: Record<string, string | null> = {}, overrides: ConfigInput = {}, activate = true) {
   const config = testConfig(issuer, overrides);
-  const engine = new PolicyEngine({ validateRequests: config.policies.validateRequests });
+  const engine = new CedarWasmEngine({ validateRequests: config.policies.validateRequests });
   const store = new PolicyStore(engine);
   if (activate) store.activate(compilePolicyModel(examplePolicyFiles(changes)));
   const verifier = new TokenVerifier(config.tokens, { now: Date.now });
@@ -129,7 +129,7 @@ describe('CheckPipeline with the decision cache', () => {
   async function cachedPipeline() {
     const { DecisionCache } = await import('../../../src/check/decision-cache.js');
     const config = testConfig(issuer);
-    const engine = new PolicyEngine({ validateRequests: true });
+    const engine = new CedarWasmEngine({ validateRequests: true });
     const store = new PolicyStore(engine);
     store.activate(compilePolicyModel(examplePolicyFiles()));
     const verifier = new TokenVerifier(config.tokens, { now: Date.now, cache: config.cache.tokens });

@@ -15,7 +15,6 @@ import type { EntityJson } from '../../../src/cedar/cedar.js';
 import { compilePolicyModel, type PolicyModel, PolicyModelError } from '../../../src/policy/compile-policy-model.js';
 import { entityKey } from '../../../src/policy/entity-store.js';
 import { type EntityUid } from '../../../src/contract/cedar-call.js';
-import { PolicyEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../../../src/engine/policy-store.js';
 import { TokenVerifier } from '../../../src/token/token-verifier.js';
 import { universeArb, type Universe } from '../../helpers/cedar-universe.js';
@@ -23,12 +22,13 @@ import { wholeStoreAnswer } from '../../helpers/whole-store-answer.js';
 import { testConfig } from '../../helpers/config.js';
 import { createTestIssuer, type TestIssuer } from '../../helpers/issuer.js';
 import { httpCheckRequest } from '../../helpers/test-authzd.js';
+import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
 const RUNS = Number(process.env.AUTHZD_FUZZ_RUNS ?? 100);
 const SEED = process.env.AUTHZD_FUZZ_SEED !== undefined ? Number(process.env.AUTHZD_FUZZ_SEED) : undefined;
 
 let issuer: TestIssuer;
-const engine = new PolicyEngine({ validateRequests: true, slicing: true });
+const engine = new CedarWasmEngine({ validateRequests: true, slicing: true });
 // One store for every generated set: activating the next retires the previous one's engine slot.
 const store = new PolicyStore(engine);
 const stats = { universes: 0, rejectedBySchema: 0, requests: 0, allows: 0, errors: 0, invalid: 0, naiveSliceWouldDiffer: 0 };

@@ -35,11 +35,11 @@ describe('resolveControlPlaneOptions', () => {
     );
     expect(found).toEqual([
       '--signing-key is required',
-      '--data is required',
-      '--kid: 1-256 printable ASCII characters without spaces',
+      '--kid "has space": 1-256 printable ASCII characters without spaces',
       '--addr "localhost": expected HOST:PORT (port 0 picks a free one) or unix:///path',
-      '--bundle-name "../x": letters, digits, ".", "_" and "-", at most 128, not starting with a punctuation mark',
+      '--data is required',
       '--history "0": a whole number from 1 to 100000',
+      '--bundle-name "../x": letters, digits, ".", "_" and "-", at most 128, not starting with a punctuation mark',
       `--policies ${path.join(dir, 'missing')}: not a readable directory`,
       'AUTHZD_CP_ADMIN_TOKEN: the admin token must be at least 16 characters',
       `--read-token-file ${path.join(dir, 'nope')}: cannot read the read token: ENOENT`,
@@ -52,7 +52,7 @@ describe('resolveControlPlaneOptions', () => {
     expect(await resolveControlPlaneOptions({ ...flags, 'admin-addr': '127.0.0.1:8081' }, env)).toMatchObject({ address: '127.0.0.1:0', adminAddress: '127.0.0.1:8081' });
     expect((await resolveControlPlaneOptions(flags, env)).adminAddress).toBeUndefined();
     expect(await problems({ ...flags, 'admin-addr': 'nowhere' }, env)).toEqual(['--admin-addr "nowhere": expected HOST:PORT (port 0 picks a free one) or unix:///path']);
-    expect(await problems({ ...flags, addr: '0.0.0.0:8080', 'admin-addr': '0.0.0.0:8080' }, env)).toEqual(['--admin-addr 0.0.0.0:8080: the same as --addr; give the admin listener an address of its own']);
+    expect(await problems({ ...flags, addr: '0.0.0.0:8080', 'admin-addr': '0.0.0.0:8080' }, env)).toEqual(['--admin-addr "0.0.0.0:8080": the same as listen.address; give the admin listener an address of its own']);
   });
 
   it('refuses placeholder tokens, naming where each came from', async () => {
@@ -67,6 +67,43 @@ describe('resolveControlPlaneOptions', () => {
   });
 
   it('requires an admin token', async () => {
-    expect(await problems(flags)).toEqual(['no admin token: pass --admin-token-file FILE or set AUTHZD_CP_ADMIN_TOKEN (publishing and revoking need it)']);
+    expect(await problems(flags)).toEqual(['no admin token: pass --admin-token-file FILE (tokens.adminFile) or set AUTHZD_CP_ADMIN_TOKEN (publishing and revoking need it)']);
+  });
+
+  it('reads a YAML file (--config) in the sidecar\'s idiom: paths relative to it, flags win, unknown keys named by path', async () => {
+    const cfg = path.join(dir, 'cp.yaml');
+    writeFileSync(path.join(dir, 'read-token'), 'read-token-0123456789abcdef\n');
+    writeFileSync(
+      cfg,
+      ['policies: { directory: . }', 'signing: { keyFile: k.pem, kid: from-file }', 'listen: { address: "127.0.0.1:8080", adminAddress: "127.0.0.1:8081" }', 'data: { directory: data, history: 9 }', 'bundle: { name: bank }', 'tokens: { readFile: read-token }', ''].join('\n'),
+    );
+    const env = { AUTHZD_CP_ADMIN_TOKEN: 'env-token-0123456789abcdef' };
+    const options = await resolveControlPlaneOptions({ config: cfg, kid: 'from-flag' }, env);
+    expect(options).toMatchObject({
+      policies: dir,
+      signingKeyFile: path.join(dir, 'k.pem'),
+      kid: 'from-flag',
+      address: '127.0.0.1:8080',
+      adminAddress: '127.0.0.1:8081',
+      dataDir: path.join(dir, 'data'),
+      history: 9,
+      bundleName: 'bank',
+      scope: 'authzd',
+      readToken: 'read-token-0123456789abcdef',
+    });
+    writeFileSync(cfg, ['policies: { directory: ., watch: true }', 'signing: { keyFile: k.pem, kid: k }', 'listen: { address: "127.0.0.1:0" }', 'data: { directory: data, history: "9" }', 'extra: 1', ''].join('\n'));
+    const found = await problems({ config: cfg }, env);
+    expect([...found].sort()).toEqual([
+      `${cfg}: (top level): Unrecognized key: "extra"`,
+      `${cfg}: data.history: a whole number from 1 to 100000`,
+      `${cfg}: policies: Unrecognized key: "watch"`,
+    ]);
+    writeFileSync(cfg, 'signing: { kid: k }\n');
+    expect(await problems({ config: cfg }, env)).toEqual([
+      'policies: required',
+      'signing.keyFile: required (or --signing-key)',
+      'listen: required',
+      'data: required',
+    ]);
   });
 });

@@ -9,11 +9,11 @@ import { DEFAULT_TIMING } from '../../../src/control-plane/control-plane-options
 import { startControlPlane } from '../../../src/control-plane/start-control-plane.js';
 import { validatePolicyFiles } from '../../../src/control-plane/validate-policy-files.js';
 import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
-import { PolicyEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../../../src/engine/policy-store.js';
 import { readPolicyTests } from '../../../src/policy-test/read-policy-tests.js';
 import { createLogger } from '../../../src/telemetry/create-logger.js';
 import { EXAMPLE_POLICIES, examplePolicyFiles } from '../../helpers/policy-files.js';
+import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
 const OWNER_READS = `- name: the owner reads her account
   claims: { sub: alice, tenant: acme, roles: [customer] }
@@ -68,7 +68,7 @@ describe('validatePolicyFiles', () => {
   });
 
   it("runs the tests on the caller's engine without disturbing the set it serves", async () => {
-    const engine = new PolicyEngine({ validateRequests: true });
+    const engine = new CedarWasmEngine({ validateRequests: true });
     const store = new PolicyStore(engine);
     store.activate(compilePolicyModel(examplePolicyFiles({ 'extra.cedar': '@id("served-only") forbid (principal, action == Bank::Action::"connect", resource);' })));
     const served = () => {

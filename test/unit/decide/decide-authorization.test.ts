@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { decideAuthorization } from '../../../src/decide/decide-authorization.js';
-import type { AuthorizeRequest } from '../../../src/decide/parse-authorize-request.js';
+import type { AuthorizeRequest } from '../../../src/decide/authorize-codec.js';
 import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
-import { PolicyEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../../../src/engine/policy-store.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
+import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
-const engine = new PolicyEngine({ validateRequests: true });
+const engine = new CedarWasmEngine({ validateRequests: true });
 const store = new PolicyStore(engine);
 store.activate(compilePolicyModel(examplePolicyFiles(), 'v-test'));
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
-import { PolicyEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../../../src/engine/policy-store.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
+import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
 const call = (principalId: string) => ({
   principal: { type: 'Bank::User', id: principalId },
@@ -15,7 +15,7 @@ const call = (principalId: string) => ({
 
 describe('PolicyStore', () => {
   it('swaps whole sets; a request keeps the set it started with until it releases it', () => {
-    const engine = new PolicyEngine({ validateRequests: false });
+    const engine = new CedarWasmEngine({ validateRequests: false });
     const store = new PolicyStore(engine);
     expect(store.acquire()).toBeUndefined();
 
@@ -40,7 +40,7 @@ describe('PolicyStore', () => {
   });
 
   it('reuses retired engine slots, so activations do not grow the engine without bound', () => {
-    const engine = new PolicyEngine({ validateRequests: false });
+    const engine = new CedarWasmEngine({ validateRequests: false });
     const store = new PolicyStore(engine);
     const ids = new Set<string>();
     for (let i = 0; i < 20; i++) {

@@ -4,10 +4,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
 import type { EntityJson } from '../../../src/cedar/cedar.js';
-import { PolicyEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
+import type { DecisionEngine } from '../../../src/engine/decision-engine.js';
 import { cedar } from '../../../src/cedar/cedar.js';
 import { scopeCanMatch } from '../../../src/policy/plan-slices.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
+import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
 const PRINCIPALS = ['principal', 'principal == T::User::"u1"', 'principal == T::Group::"g1"', 'principal in T::Group::"g1"', 'principal is T::User', 'principal is T::Doc', 'principal is T::User in T::Group::"g1"'];
 const ACTIONS = ['action', 'action == T::Action::"read"', 'action == T::Action::"write"', 'action in T::Action::"readish"', 'action in [T::Action::"write", T::Action::"admin"]', 'action in T::Action::"all"'];
@@ -68,13 +69,13 @@ function toCall(r: Req) {
   return { principal, action: { type: 'T::Action', id: r.action }, resource, context, principalEntity: entities[0] as never, entities };
 }
 
-const normalise = (a: ReturnType<PolicyEngine['authorize']>) =>
+const normalise = (a: ReturnType<DecisionEngine['authorize']>) =>
   a.kind === 'decision' ? { allow: a.allow, determining: [...a.determining].sort(), errored: a.errored.map((e) => e.policyId).sort() } : a;
 
 describe('policy slicing', () => {
   it('gives the same decision, reasons and errors as the whole set (property)', () => {
-    const sliced = new PolicyEngine({ validateRequests: false, slicing: true });
-    const whole = new PolicyEngine({ validateRequests: false, slicing: false });
+    const sliced = new CedarWasmEngine({ validateRequests: false, slicing: true });
+    const whole = new CedarWasmEngine({ validateRequests: false, slicing: false });
     let excluded = 0;
     fc.assert(
       fc.property(fc.array(policyArb, { minLength: 1, maxLength: 25 }), fc.array(requestArb, { minLength: 1, maxLength: 15 }), (policies, requests) => {

@@ -14,7 +14,6 @@ import { REASON_CODES, REASONS } from '../../../src/contract/reasons.js';
 import { type ConfigInput, ConfigSchema } from '../../../src/config/config-schema.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
-import { PolicyEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../../../src/engine/policy-store.js';
 import { clientAddress } from '../../../src/server/client-address.js';
 import { createCheckRunner } from '../../../src/server/check-runner.js';
@@ -30,6 +29,7 @@ import { loadEnvoyRoot } from '../../helpers/envoy-protos.js';
 import { createTestIssuer, type TestIssuer } from '../../helpers/issuer.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
 import { validateEnvoyConfig } from '../../helpers/validate-envoy-config.js';
+import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
 let issuer: TestIssuer;
 beforeAll(async () => {
@@ -219,7 +219,7 @@ type Pipeline = { check(message: CheckRequestMessage): Promise<CheckOutcome> };
 
 async function harness(overrides: ConfigInput = {}, opts: { activate?: boolean; pipeline?: (real: CheckPipeline) => Pipeline } = {}) {
   const config = testConfig(issuer, overrides);
-  const engine = new PolicyEngine({ validateRequests: config.policies.validateRequests });
+  const engine = new CedarWasmEngine({ validateRequests: config.policies.validateRequests });
   const store = new PolicyStore(engine);
   if (opts.activate !== false) store.activate(compilePolicyModel(examplePolicyFiles()));
   const verifier = new TokenVerifier(config.tokens, { now: Date.now });
@@ -459,7 +459,7 @@ describe('startHttpAuthzServer: on a Unix socket', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'authzd-http-sock-'));
     const socketPath = path.join(dir, 'authz.sock');
     const config = testConfig(issuer, {});
-    const engine = new PolicyEngine({ validateRequests: true });
+    const engine = new CedarWasmEngine({ validateRequests: true });
     const store = new PolicyStore(engine);
     store.activate(compilePolicyModel(examplePolicyFiles()));
     const real = new CheckPipeline({ config, store, engine, verifier: new TokenVerifier(config.tokens, { now: Date.now }), now: Date.now, newId: randomUUID });

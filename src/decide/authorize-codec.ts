@@ -1,5 +1,9 @@
+// The wire contract of POST /v1/authorize, both ways, in one place: the sidecar's remote tier encodes requests
+// and parses answers with it, the control plane parses requests and writes answers with it, and an audit
+// event's `input` is the same request shape (so `authzd replay` re-evaluates it the same way).
 import type { CedarValueJson } from '../cedar/cedar.js';
-import type { EntityUid } from '../contract/cedar-call.js';
+import type { CedarCall, EntityUid } from '../contract/cedar-call.js';
+import { type Evaluation, REMOTE_REASONS } from './evaluate-call.js';
 
 /** The body of POST /v1/authorize: the Cedar request a sidecar built, minus the entities it would slice. */
 export interface AuthorizeRequest {
@@ -7,6 +11,50 @@ export interface AuthorizeRequest {
   readonly action: EntityUid;
   readonly resource: EntityUid;
   readonly context: Record<string, CedarValueJson>;
+}
+
+/** The request for `call`: the principal as the sidecar built it (claims, stored attributes, parents), no entities. */
+export function encodeAuthorizeRequest(call: CedarCall): AuthorizeRequest {
+  const entity = call.principalEntity;
+  return {
+    principal: { uid: call.principal, attrs: entity?.attrs ?? {}, parents: entity?.parents ?? [] },
+    action: call.action,
+    resource: call.resource,
+    context: call.context,
+  };
+}
+
+/** The answer of POST /v1/authorize. */
+export interface AuthorizeAnswer {
+  readonly decision: 'allow' | 'deny';
+  readonly reason: Evaluation['reason'];
+  readonly policies: readonly string[];
+  readonly policyVersion: string;
+  readonly decisionId: string;
+}
+
+/**
+ * The remote tier's answer as an evaluation, or undefined when it is not one the control plane can give: a
+ * decision that disagrees with its reason, a reason no engine decides, policies that are not ids.
+ */
+export function parseAuthorizeAnswer(body: unknown): { readonly evaluation: Evaluation; readonly policyVersion: string } | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const b = body as { decision?: unknown; reason?: unknown; policies?: unknown; policyVersion?: unknown };
+  if (
+    (b.decision !== 'allow' && b.decision !== 'deny') ||
+    typeof b.reason !== 'string' ||
+    !REMOTE_REASONS.has(b.reason) ||
+    (b.decision === 'allow') !== (b.reason === 'policy_allowed') ||
+    !Array.isArray(b.policies) ||
+    !b.policies.every((p) => typeof p === 'string') ||
+    typeof b.policyVersion !== 'string'
+  ) {
+    return undefined;
+  }
+  return {
+    evaluation: { allowed: b.decision === 'allow', reason: b.reason as Evaluation['reason'], policies: b.policies as string[], errors: [], detail: undefined },
+    policyVersion: b.policyVersion,
+  };
 }
 
 export type ParsedAuthorizeRequest = { readonly ok: true; readonly value: AuthorizeRequest } | { readonly ok: false; readonly detail: string };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAuthorizeRequest } from '../../../src/decide/parse-authorize-request.js';
+import { parseAuthorizeRequest } from '../../../src/decide/authorize-codec.js';
 
 const valid = () => ({
   principal: { uid: { type: 'Bank::User', id: 'alice' }, attrs: { tenant: 'acme', level: 3, tags: ['a'], owner: { __entity: { type: 'Bank::User', id: 'bob' } } }, parents: [{ type: 'Bank::Role', id: 'teller' }] },
