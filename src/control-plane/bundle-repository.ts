@@ -116,8 +116,8 @@ export class BundleRepository {
   }
 
   /** Deletes temporary files a crashed writer left behind (an hour old or more). */
-  removeStaleTmp(nowMs: number): Promise<void> {
-    return removeStaleFiles(this.#tmp, 3_600_000, nowMs);
+  removeStaleTmp(): Promise<void> {
+    return removeStaleFiles(this.#tmp, 3_600_000);
   }
 
   #file(revision: number): string {

@@ -202,7 +202,7 @@ export class RevocationStore {
         this.#horizon = Math.max(this.#horizon, entry.seq);
         removed++;
       }
-      await removeStaleFiles(this.#tmpDir, TMP_MAX_AGE_MS, this.#now());
+      await removeStaleFiles(this.#tmpDir, TMP_MAX_AGE_MS);
       if (removed > 0) {
         this.#sorted = undefined;
         this.#logger?.info({ removed, seq: this.#max }, 'revocations compacted');

@@ -89,7 +89,7 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
   if (problems.length > 0 || signing === undefined || trustedKey === undefined || repository === undefined || revocations === undefined || decisions === undefined || initialFiles === undefined) {
     throw new ConfigError(problems);
   }
-  await repository.removeStaleTmp(now());
+  await repository.removeStaleTmp();
   metrics.decisionFilesRemoved.inc(await decisions.removeExpired());
 
   // One engine for the process: /v1/authorize's policy store and the policy tests of the publication gate.

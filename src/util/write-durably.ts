@@ -60,9 +60,12 @@ export async function syncDirectory(dir: string): Promise<void> {
 
 /**
  * Deletes files in a temporary directory older than `maxAgeMs`: leftovers of a process that died between
- * writing and linking. Younger files may belong to another replica's write in progress and are kept.
+ * writing and linking. Younger files may belong to another replica's write in progress and are kept. Ages
+ * are the file system's: modification times against the wall clock, never an injected clock (which would
+ * make another replica's write in progress look stale).
  */
-export async function removeStaleFiles(dir: string, maxAgeMs: number, nowMs: number): Promise<void> {
+export async function removeStaleFiles(dir: string, maxAgeMs: number): Promise<void> {
+  const nowMs = Date.now();
   for (const name of await readdir(dir)) {
     const file = path.join(dir, name);
     try {

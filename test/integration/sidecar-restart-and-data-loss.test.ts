@@ -108,7 +108,8 @@ beforeAll(async () => {
   port = await freePort();
   cp = await startControlPlane('data-1');
   sidecar = await startSidecar();
-  await until('the sidecar to be ready', async () => ((await readinessOf(sidecar!.info)).readyz === 200 ? true : undefined));
+  // Generous: a loaded machine takes a while to start both processes; a wait, not a bound.
+  await until('the sidecar to be ready', async () => ((await readinessOf(sidecar!.info)).readyz === 200 ? true : undefined), 45_000);
   revokedJti = await issuer.sign({ sub: 'alice', jti: 'tok-revoked' });
   revokedSub = await issuer.sign({ sub: 'bob', roles: ['teller'], jti: 'tok-bob' });
   fine = await issuer.sign({ sub: 'alice', jti: 'tok-fine' });
