@@ -27,7 +27,20 @@ import { analyzeStall } from './lib/stall-analysis.mjs';
 export const STALL_POLICIES = 1000;
 export const STALL_ENTITIES = 1000;
 
-export async function measureActivationStall({ ghz, issuer, workDir, serverCpus, clientCpus, concurrency, connections, rate, activations = 5, steadyS = 3, workers, log = () => {} }) {
+export async function measureActivationStall({
+  ghz,
+  issuer,
+  workDir,
+  serverCpus,
+  clientCpus,
+  concurrency,
+  connections,
+  rate,
+  activations = 5,
+  steadyS = 3,
+  workers,
+  log = () => {},
+}) {
   const policyDir = path.join(workDir, 'stall-policies');
   const { files, layout } = generatePolicySet({ policies: STALL_POLICIES, entities: STALL_ENTITIES });
   writePolicySet(policyDir, files);
@@ -35,17 +48,36 @@ export async function measureActivationStall({ ghz, issuer, workDir, serverCpus,
   const binFile = path.join(workDir, 'stall.bin');
   writeFileSync(binFile, lengthDelimited(messages.map((m) => m.bytes)));
 
-  const server = await startServer({ kind: 'authzd', cpus: serverCpus, policyDir, issuer, workers, workDir, name: 'stall' });
+  const server = await startServer({
+    kind: 'authzd',
+    cpus: serverCpus,
+    policyDir,
+    issuer,
+    workers,
+    workDir,
+    name: 'stall',
+  });
   let ghzProcess;
   let scraping = true;
   try {
     const target = server.grpcAddr;
     if (rate === undefined) {
-      const probe = await runGhz(ghz, { target, binFile, durationS: 3, concurrency, connections, cpus: clientCpus, outFile: path.join(workDir, 'stall.probe.json') });
+      const probe = await runGhz(ghz, {
+        target,
+        binFile,
+        durationS: 3,
+        concurrency,
+        connections,
+        cpus: clientCpus,
+        outFile: path.join(workDir, 'stall.probe.json'),
+      });
       rate = Math.max(1, Math.round(probe.report.okCount / probe.report.seconds / 2));
       log(`activation stall: probe ${Math.round(probe.report.rps)} calls/s, driving ${rate} calls/s`);
     }
-    const cedarFile = path.join(policyDir, readdirSync(policyDir).find((n) => n.endsWith('.cedar')));
+    const cedarFile = path.join(
+      policyDir,
+      readdirSync(policyDir).find((n) => n.endsWith('.cedar')),
+    );
 
     // Scrape the event-loop lag all along.
     const lagSamples = [];
@@ -57,7 +89,11 @@ export async function measureActivationStall({ ghz, issuer, workDir, serverCpus,
         try {
           const samples = await server.scrape();
           const to = Date.now();
-          lagSamples.push({ fromMs: from, toMs: to, lagMaxMs: sumSamples(samples, 'nodejs_eventloop_lag_max_seconds') * 1000 });
+          lagSamples.push({
+            fromMs: from,
+            toMs: to,
+            lagMaxMs: sumSamples(samples, 'nodejs_eventloop_lag_max_seconds') * 1000,
+          });
           from = to;
         } catch {
           /* keep going */
@@ -69,7 +105,13 @@ export async function measureActivationStall({ ghz, issuer, workDir, serverCpus,
     const countersBefore = decisionCounts(await waitQuiet(server));
     // An upper bound only: the run is ended with SIGINT once the last activation has had its steady tail.
     const load = runGhz(ghz, {
-      target, binFile, durationS: 3600, concurrency, connections, rps: rate, cpus: clientCpus,
+      target,
+      binFile,
+      durationS: 3600,
+      concurrency,
+      connections,
+      rps: rate,
+      cpus: clientCpus,
       outFile: path.join(workDir, 'stall.json'),
       onStart: (child) => (ghzProcess = child),
     });
@@ -90,7 +132,10 @@ export async function measureActivationStall({ ghz, issuer, workDir, serverCpus,
       // With several serving processes each logs its own activation; give the others a moment.
       await sleep(steadyS * 1000);
       stopListening();
-      if (activated.length === 0) throw new Error(`activation ${i + 1}: no "policy set activated" line within 120 s (${rejected.length} rejected)`);
+      if (activated.length === 0)
+        throw new Error(
+          `activation ${i + 1}: no "policy set activated" line within 120 s (${rejected.length} rejected)`,
+        );
       windows.push({
         startMs: started,
         // Calls answered right after the loop frees up still belong to the stall.
@@ -103,7 +148,12 @@ export async function measureActivationStall({ ghz, issuer, workDir, serverCpus,
     scraping = false;
     await scraper;
     // Like every measured run: ghz's count against the server's own (calls cut off by SIGINT are the slack).
-    const crossCheck = crossCheckCounts({ tool: 'ghz', clientOk: run.report.okCount, serverByKey: diffCounts(countersBefore, decisionCounts(await waitQuiet(server))), slack: concurrency });
+    const crossCheck = crossCheckCounts({
+      tool: 'ghz',
+      clientOk: run.report.okCount,
+      serverByKey: diffCounts(countersBefore, decisionCounts(await waitQuiet(server))),
+      slack: concurrency,
+    });
     const analysis = analyzeStall({ calls: run.report.calls, windows, lagSamples });
     return {
       policies: STALL_POLICIES,
@@ -136,7 +186,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       connections: { type: 'string', default: '4' },
       keep: { type: 'boolean', default: false },
       'server-cpus': { type: 'string', default: os.cpus().length > 1 ? '0' : '' },
-      'client-cpus': { type: 'string', default: os.cpus().length > 2 ? `1-${os.cpus().length - 1}` : os.cpus().length === 2 ? '1' : '' },
+      'client-cpus': {
+        type: 'string',
+        default: os.cpus().length > 2 ? `1-${os.cpus().length - 1}` : os.cpus().length === 2 ? '1' : '',
+      },
     },
   });
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'authzd-stall-'));

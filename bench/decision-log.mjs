@@ -27,7 +27,9 @@ import { createLogger } from '../dist/telemetry/create-logger.js';
 import { TokenVerifier } from '../dist/token/token-verifier.js';
 import { CedarWasmEngine } from '../dist/engine/cedar-wasm/cedar-wasm-engine.js';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '200000' }, 'replay-events': { type: 'string', default: '20000' } } });
+const { values } = parseArgs({
+  options: { records: { type: 'string', default: '200000' }, 'replay-events': { type: 'string', default: '20000' } },
+});
 const RECORDS = Number(values.records);
 const REPLAY_EVENTS = Number(values['replay-events']);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -35,7 +37,10 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'authzd-bench-decision-log-'));
 
 // A pipeline on the example policies with a throwaway ES256 issuer, as bench/in-process.mjs sets it up.
 const { publicKey, privateKey } = await generateKeyPair('ES256');
-writeFileSync(path.join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' }] }));
+writeFileSync(
+  path.join(dir, 'jwks.json'),
+  JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' }] }),
+);
 const ISSUER = 'https://issuer.bench';
 const sign = (claims) =>
   new SignJWT({ tenant: 'acme', scope: 'accounts:read', ...claims })
@@ -45,12 +50,25 @@ const sign = (claims) =>
     .setIssuedAt()
     .setExpirationTime('1h')
     .sign(privateKey);
-const config = ConfigSchema.parse({ tokens: { issuers: [{ issuer: ISSUER, audiences: ['bank-api'], algorithms: ['ES256'], jwksFile: path.join(dir, 'jwks.json') }] } });
+const config = ConfigSchema.parse({
+  tokens: {
+    issuers: [
+      { issuer: ISSUER, audiences: ['bank-api'], algorithms: ['ES256'], jwksFile: path.join(dir, 'jwks.json') },
+    ],
+  },
+});
 const engine = new CedarWasmEngine({ validateRequests: true });
 const store = new PolicyStore(engine);
 store.activate(compilePolicyModel(await readPolicyDir(path.join(ROOT, 'policies'))));
 let n = 0;
-const pipeline = new CheckPipeline({ config, store, engine, verifier: new TokenVerifier(config.tokens, { now: Date.now }), now: Date.now, newId: () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}` });
+const pipeline = new CheckPipeline({
+  config,
+  store,
+  engine,
+  verifier: new TokenVerifier(config.tokens, { now: Date.now }),
+  now: Date.now,
+  newId: () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,
+});
 const request = (pathname, token) => ({
   attributes: {
     source: { address: { socket_address: { address: '10.1.2.3', port_value: 5000 } } },
@@ -61,12 +79,17 @@ const request = (pathname, token) => ({
         path: pathname,
         host: 'bank.example.com',
         scheme: 'https',
-        headers: { authorization: `Bearer ${token}`, 'x-request-id': '2f1c5c8e-7d4c-4b8e-9a51-0c7d3a9e6f10', 'user-agent': 'curl/8.5.0' },
+        headers: {
+          authorization: `Bearer ${token}`,
+          'x-request-id': '2f1c5c8e-7d4c-4b8e-9a51-0c7d3a9e6f10',
+          'user-agent': 'curl/8.5.0',
+        },
       },
     },
   },
 });
-const decide = async (pathname, claims) => pipeline.check(request(pathname, claims === undefined ? '' : await sign(claims)));
+const decide = async (pathname, claims) =>
+  pipeline.check(request(pathname, claims === undefined ? '' : await sign(claims)));
 // The typical decision: a teller reading an account of their tenant.
 const typical = await decide('/accounts/acc-1001', { sub: 'bob', roles: ['teller'], email: 'bob@acme.example' });
 
@@ -112,12 +135,21 @@ const noop = { write: () => {} };
 const auditWithout = createAuditLog(ConfigSchema.parse({ audit: { includeInputs: false } }).audit, { stream: noop });
 const auditWith = createAuditLog(ConfigSchema.parse({}).audit, { stream: noop });
 const auditShipping = createAuditLog(ConfigSchema.parse({}).audit, { stream: noop });
-const shipConfig = ConfigSchema.parse({ audit: { ship: { url: 'http://127.0.0.1:1/v1/decisions', tokenEnv: 'UNUSED', batchSize: 500, flushIntervalMs: 10 } } }).audit.ship;
+const shipConfig = ConfigSchema.parse({
+  audit: { ship: { url: 'http://127.0.0.1:1/v1/decisions', tokenEnv: 'UNUSED', batchSize: 500, flushIntervalMs: 10 } },
+}).audit.ship;
 // A control plane that answers at once (no HTTP): the chunks time only the Check path's part, offer().
 const instant = async () => new Response('{"accepted":500}', { status: 200 });
 let stubShipped = 0;
 let stubDropped = 0;
-const stubbed = new DecisionShipper({ config: shipConfig, token: 'x', logger: silent, fetch: instant, onShipped: (k) => (stubShipped += k), onDropped: (k) => (stubDropped += k) });
+const stubbed = new DecisionShipper({
+  config: shipConfig,
+  token: 'x',
+  logger: silent,
+  fetch: instant,
+  onShipped: (k) => (stubShipped += k),
+  onDropped: (k) => (stubDropped += k),
+});
 auditShipping.onEvent((line) => stubbed.offer(line));
 stubbed.start();
 const hot = {
@@ -128,11 +160,23 @@ const hot = {
 await stubbed.close();
 
 // Whole cost: the batches POSTed to a server in another process that reads and discards them.
-const server = spawn(process.execPath, ['-e', `require('node:http').createServer((q, r) => { q.resume(); q.on('end', () => r.writeHead(200, {'content-type': 'application/json'}).end('{"accepted":1}')); }).listen(0, '127.0.0.1', function () { console.log(this.address().port); });`], { stdio: ['ignore', 'pipe', 'inherit'] });
+const server = spawn(
+  process.execPath,
+  [
+    '-e',
+    `require('node:http').createServer((q, r) => { q.resume(); q.on('end', () => r.writeHead(200, {'content-type': 'application/json'}).end('{"accepted":1}')); }).listen(0, '127.0.0.1', function () { console.log(this.address().port); });`,
+  ],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
 const port = await new Promise((resolve) => server.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
 let shipped = 0;
 const real = new DecisionShipper({
-  config: { ...shipConfig, url: `http://127.0.0.1:${port}/v1/decisions`, flushIntervalMs: 50, maxBufferEvents: 1_000_000 },
+  config: {
+    ...shipConfig,
+    url: `http://127.0.0.1:${port}/v1/decisions`,
+    flushIntervalMs: 50,
+    maxBufferEvents: 1_000_000,
+  },
   token: 'x',
   logger: silent,
   onShipped: (k) => (shipped += k),
@@ -173,21 +217,30 @@ const collect = createAuditLog(ConfigSchema.parse({}).audit, { stream: { write: 
 for (const s of samples) collect.record(s, 0.0004);
 const logFile = path.join(dir, 'decisions.ndjson');
 const out = [];
-for (let i = 0; i < REPLAY_EVENTS; i++) out.push(sampleLines[i % sampleLines.length].replace(/"decision_id":"[^"]+"/, `"decision_id":"d-${i}"`));
+for (let i = 0; i < REPLAY_EVENTS; i++)
+  out.push(sampleLines[i % sampleLines.length].replace(/"decision_id":"[^"]+"/, `"decision_id":"d-${i}"`));
 writeFileSync(logFile, out.join(''));
 const changedFiles = new Map(await readPolicyDir(path.join(ROOT, 'policies')));
-changedFiles.set('maintenance.cedar', '@id("maintenance")\nforbid (principal, action == Bank::Action::"readAccount", resource);\n');
+changedFiles.set(
+  'maintenance.cedar',
+  '@id("maintenance")\nforbid (principal, action == Bank::Action::"readAccount", resource);\n',
+);
 const replayEngine = new CedarWasmEngine({ validateRequests: true });
 const set = replayEngine.prepare(compilePolicyModel(changedFiles));
 const r0 = process.hrtime.bigint();
 const report = await replayDecisions(readLogLines([logFile]), { engine: replayEngine, set });
 const replaySeconds = Number(process.hrtime.bigint() - r0) / 1e9;
-const replayed = report.exact.unchanged + report.exact.allow_to_deny + report.exact.deny_to_allow + report.exact.reason_changed;
+const replayed =
+  report.exact.unchanged + report.exact.allow_to_deny + report.exact.deny_to_allow + report.exact.reason_changed;
 const changedDir = path.join(dir, 'changed');
 execFileSync('cp', ['-r', path.join(ROOT, 'policies'), changedDir]);
 writeFileSync(path.join(changedDir, 'maintenance.cedar'), changedFiles.get('maintenance.cedar'));
 const c0 = process.hrtime.bigint();
-execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli', 'main.js'), 'replay', logFile, '--policies', changedDir, '--output', 'json'], { stdio: ['ignore', 'ignore', 'ignore'] });
+execFileSync(
+  process.execPath,
+  [path.join(ROOT, 'dist', 'cli', 'main.js'), 'replay', logFile, '--policies', changedDir, '--output', 'json'],
+  { stdio: ['ignore', 'ignore', 'ignore'] },
+);
 const cliSeconds = Number(process.hrtime.bigint() - c0) / 1e9;
 
 const f = (x, d = 0) => x.toFixed(d);

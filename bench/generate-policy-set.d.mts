@@ -18,6 +18,12 @@ export interface PolicySetLayout {
   readonly resourceCount: number;
 }
 export function policySetLayout(policies: number, entities: number): PolicySetLayout;
-export function resourceAt(layout: PolicySetLayout, n: number): { type: string; id: string; tenant: string; owner: string; level: number };
-export function generatePolicySet(opts: { policies: number; entities: number }): { files: Map<string, string>; layout: PolicySetLayout };
+export function resourceAt(
+  layout: PolicySetLayout,
+  n: number,
+): { type: string; id: string; tenant: string; owner: string; level: number };
+export function generatePolicySet(opts: { policies: number; entities: number }): {
+  files: Map<string, string>;
+  layout: PolicySetLayout;
+};
 export function writePolicySet(dir: string, files: ReadonlyMap<string, string>): void;

@@ -24,7 +24,8 @@ const FIXED_ENTITIES = BASE_ROLES + 2 + TENANTS;
 /** The shape of a generated set: what a request generator needs to address its routes and resources. */
 export function policySetLayout(policies, entities) {
   if (!Number.isInteger(policies) || policies < 1) throw new RangeError('--policies must be a positive integer');
-  if (!Number.isInteger(entities) || entities < FIXED_ENTITIES + 1) throw new RangeError(`--entities must be at least ${FIXED_ENTITIES + 1}`);
+  if (!Number.isInteger(entities) || entities < FIXED_ENTITIES + 1)
+    throw new RangeError(`--entities must be at least ${FIXED_ENTITIES + 1}`);
   const actionCount = Math.max(1, Math.round(policies / 10));
   const typeCount = Math.min(10, actionCount);
   const actions = Array.from({ length: actionCount }, (_, k) => ({
@@ -40,32 +41,54 @@ export function policySetLayout(policies, entities) {
 
 /** Resource n of a layout: its type, id, tenant and owner. */
 export function resourceAt(layout, n) {
-  return { type: `Res${n % layout.typeCount}`, id: `r${n}`, tenant: `tenant${n % TENANTS}`, owner: `user${n % USERS}`, level: n % 5 };
+  return {
+    type: `Res${n % layout.typeCount}`,
+    id: `r${n}`,
+    tenant: `tenant${n % TENANTS}`,
+    owner: `user${n % USERS}`,
+    level: n % 5,
+  };
 }
 
 const q = (type, id) => `${NAMESPACE}::${type}::${JSON.stringify(id)}`;
 
 /** The ten policy shapes of one action, cycled when an action has more than ten. */
 function policyText(k, j, type) {
-  const head = (effect, principal) => `@id("act${k}-p${j}")\n${effect} (\n  ${principal},\n  action == ${q('Action', `act${k}`)},\n  resource is ${NAMESPACE}::${type}\n)`;
+  const head = (effect, principal) =>
+    `@id("act${k}-p${j}")\n${effect} (\n  ${principal},\n  action == ${q('Action', `act${k}`)},\n  resource is ${NAMESPACE}::${type}\n)`;
   const role = (i) => `principal in ${q('Role', `role${i % BASE_ROLES}`)}`;
   switch (j % 10) {
-    case 0: return `${head('permit', 'principal')}\nwhen { resource.owner == principal };`;
-    case 1: return `${head('permit', role(k + j))}\nwhen { resource.tenant == principal.tenant };`;
-    case 2: return `${head('forbid', 'principal')}\nwhen { resource.tenant != principal.tenant };`;
-    case 3: return `${head('permit', `principal in ${q('Role', 'admin')}`)}\nwhen { resource.tenant == principal.tenant };`;
-    case 4: return `${head('forbid', 'principal')}\nwhen { context.token.scope.contains("suspended") };`;
-    case 5: return `${head('permit', `principal in ${q('Role', 'auditor')}`)}\nwhen { context.request.method == "GET" && resource.level < 3 };`;
-    case 6: return `${head('forbid', 'principal')}\nunless { context.request.scheme == "https" };`;
-    case 7: return `${head('permit', role(k + j))}\nwhen { resource.level >= 3 && context.token.scope.contains("op${k}") };`;
-    case 8: return `${head('forbid', 'principal')}\nwhen { resource.level == 4 && !context.token.amr.contains("mfa") };`;
-    default: return `${head('permit', 'principal')}\nwhen { context.token has tenant && context.token.tenant == resource.tenant && context.token.scope.contains("all") };`;
+    case 0:
+      return `${head('permit', 'principal')}\nwhen { resource.owner == principal };`;
+    case 1:
+      return `${head('permit', role(k + j))}\nwhen { resource.tenant == principal.tenant };`;
+    case 2:
+      return `${head('forbid', 'principal')}\nwhen { resource.tenant != principal.tenant };`;
+    case 3:
+      return `${head('permit', `principal in ${q('Role', 'admin')}`)}\nwhen { resource.tenant == principal.tenant };`;
+    case 4:
+      return `${head('forbid', 'principal')}\nwhen { context.token.scope.contains("suspended") };`;
+    case 5:
+      return `${head('permit', `principal in ${q('Role', 'auditor')}`)}\nwhen { context.request.method == "GET" && resource.level < 3 };`;
+    case 6:
+      return `${head('forbid', 'principal')}\nunless { context.request.scheme == "https" };`;
+    case 7:
+      return `${head('permit', role(k + j))}\nwhen { resource.level >= 3 && context.token.scope.contains("op${k}") };`;
+    case 8:
+      return `${head('forbid', 'principal')}\nwhen { resource.level == 4 && !context.token.amr.contains("mfa") };`;
+    default:
+      return `${head('permit', 'principal')}\nwhen { context.token has tenant && context.token.tenant == resource.tenant && context.token.scope.contains("all") };`;
   }
 }
 
 function schemaText(layout) {
-  const types = Array.from({ length: layout.typeCount }, (_, t) => `  entity Res${t} in [Tenant] = { tenant: String, owner: User, level: Long };`);
-  const actions = layout.actions.map((a) => `  action ${a.name} appliesTo { principal: User, resource: ${a.type}, context: HttpContext };`);
+  const types = Array.from(
+    { length: layout.typeCount },
+    (_, t) => `  entity Res${t} in [Tenant] = { tenant: String, owner: User, level: Long };`,
+  );
+  const actions = layout.actions.map(
+    (a) => `  action ${a.name} appliesTo { principal: User, resource: ${a.type}, context: HttpContext };`,
+  );
   return `// Generated by bench/generate-policy-set.mjs: ${layout.policies} policies, ${layout.entities} entities.
 namespace ${NAMESPACE} {
   type RequestFacts = { method: String, path: String, host: String, scheme: String, routeId: String, time: Long, sourceIp?: ipaddr };
@@ -86,7 +109,8 @@ ${actions.join('\n')}
 
 function routesText(layout) {
   const routes = layout.actions.map(
-    (a) => `  - id: ${a.route}\n    method: ${a.method}\n    path: /svc${a.type.slice(3)}/{id}/op${a.name.slice(3)}\n    action: ${a.name}\n    resource: { type: ${a.type}, id: "{id}" }\n    risk: high`,
+    (a) =>
+      `  - id: ${a.route}\n    method: ${a.method}\n    path: /svc${a.type.slice(3)}/{id}/op${a.name.slice(3)}\n    action: ${a.name}\n    resource: { type: ${a.type}, id: "{id}" }\n    risk: high`,
   );
   return `# Generated by bench/generate-policy-set.mjs.
 namespace: ${NAMESPACE}
@@ -109,7 +133,10 @@ function entitiesText(layout) {
   for (let i = 0; i < BASE_ROLES; i++) lines.push(`{"uid":${ref('Role', `role${i}`)},"attrs":{},"parents":[]}`);
   lines.push(`{"uid":${ref('Role', 'admin')},"attrs":{},"parents":[]}`);
   lines.push(`{"uid":${ref('Role', 'auditor')},"attrs":{},"parents":[]}`);
-  for (let i = 0; i < TENANTS; i++) lines.push(`{"uid":${ref('Tenant', `tenant${i}`)},"attrs":{"plan":"${i % 2 ? 'starter' : 'enterprise'}"},"parents":[]}`);
+  for (let i = 0; i < TENANTS; i++)
+    lines.push(
+      `{"uid":${ref('Tenant', `tenant${i}`)},"attrs":{"plan":"${i % 2 ? 'starter' : 'enterprise'}"},"parents":[]}`,
+    );
   for (let n = 0; n < layout.resourceCount; n++) {
     const r = resourceAt(layout, n);
     lines.push(
@@ -145,12 +172,16 @@ export function writePolicySet(dir, files) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { policies: { type: 'string' }, entities: { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { policies: { type: 'string' }, entities: { type: 'string' }, out: { type: 'string' } },
+  });
   if (values.policies === undefined || values.entities === undefined || values.out === undefined) {
     process.stderr.write('usage: node bench/generate-policy-set.mjs --policies N --entities M --out DIR\n');
     process.exit(2);
   }
   const { files, layout } = generatePolicySet({ policies: Number(values.policies), entities: Number(values.entities) });
   writePolicySet(values.out, files);
-  process.stdout.write(`${values.out}: ${layout.policies} policies over ${layout.actions.length} actions and ${layout.typeCount} resource types, ${layout.entities} entities\n`);
+  process.stdout.write(
+    `${values.out}: ${layout.policies} policies over ${layout.actions.length} actions and ${layout.typeCount} resource types, ${layout.entities} entities\n`,
+  );
 }

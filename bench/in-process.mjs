@@ -22,7 +22,9 @@ import { PolicyStore } from '../dist/engine/policy-store.js';
 import { TokenVerifier } from '../dist/token/token-verifier.js';
 import { CedarWasmEngine } from '../dist/engine/cedar-wasm/cedar-wasm-engine.js';
 
-const { values } = parseArgs({ options: { iterations: { type: 'string', default: '4000' }, write: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { iterations: { type: 'string', default: '4000' }, write: { type: 'boolean', default: false } },
+});
 const N = Number(values.iterations);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -45,11 +47,20 @@ function pipelineFor(validateRequests, caches = false) {
   const config = ConfigSchema.parse({
     policies: { validateRequests },
     cache: caches ? {} : { tokens: { maxEntries: 0 }, decisions: { maxEntries: 0 } },
-    tokens: { issuers: [{ issuer: ISSUER, audiences: ['bank-api'], algorithms: ['ES256'], jwksFile: path.join(dir, 'jwks.json') }] },
+    tokens: {
+      issuers: [
+        { issuer: ISSUER, audiences: ['bank-api'], algorithms: ['ES256'], jwksFile: path.join(dir, 'jwks.json') },
+      ],
+    },
   });
   const engine = new CedarWasmEngine({ validateRequests });
   const store = new PolicyStore(engine);
-  return { config, engine, store, verifier: new TokenVerifier(config.tokens, { now: Date.now, cache: config.cache.tokens }) };
+  return {
+    config,
+    engine,
+    store,
+    verifier: new TokenVerifier(config.tokens, { now: Date.now, cache: config.cache.tokens }),
+  };
 }
 
 const files = await readPolicyDir(path.join(ROOT, 'policies'));
@@ -57,7 +68,13 @@ const request = (token) => ({
   attributes: {
     source: { address: { socket_address: { address: '10.1.2.3', port_value: 5000 } } },
     request: {
-      http: { method: 'GET', path: '/accounts/acc-1001', host: 'bank.example.com', scheme: 'https', headers: { authorization: `Bearer ${token}` } },
+      http: {
+        method: 'GET',
+        path: '/accounts/acc-1001',
+        host: 'bank.example.com',
+        scheme: 'https',
+        headers: { authorization: `Bearer ${token}` },
+      },
     },
   },
 });
@@ -84,7 +101,8 @@ for (const validateRequests of [true, false]) {
   const label = validateRequests ? 'schema validation on' : 'schema validation off';
   const check = async (token) => {
     const outcome = await pipeline.check(request(token));
-    if (outcome.kind !== 'decision' || !outcome.decision.allowed) throw new Error(`unexpected outcome ${JSON.stringify(outcome)}`);
+    if (outcome.kind !== 'decision' || !outcome.decision.allowed)
+      throw new Error(`unexpected outcome ${JSON.stringify(outcome)}`);
   };
   results.push({ name: `pipeline, warm token (${label})`, ...(await cpuPerOp(() => check(warmToken), N)) });
   let c = 0;
@@ -101,15 +119,30 @@ for (const validateRequests of [true, false]) {
     action: { type: 'Bank::Action', id: 'readAccount' },
     resource: { type: 'Bank::Account', id: 'acc-1001' },
     context: {
-      request: { method: 'GET', path: '/accounts/acc-1001', host: 'bank.example.com', scheme: 'https', routeId: 'get-account', time: 1, sourceIp: { __extn: { fn: 'ip', arg: '10.1.2.3' } } },
+      request: {
+        method: 'GET',
+        path: '/accounts/acc-1001',
+        host: 'bank.example.com',
+        scheme: 'https',
+        routeId: 'get-account',
+        time: 1,
+        sourceIp: { __extn: { fn: 'ip', arg: '10.1.2.3' } },
+      },
       token: { iss: ISSUER, sub: 'bob', exp: 2, scope: ['accounts:read'], amr: [], tenant: 'acme' },
     },
     entities: [
-      { uid: { type: 'Bank::User', id: 'bob' }, attrs: { tenant: 'acme' }, parents: [{ type: 'Bank::Role', id: 'teller' }] },
+      {
+        uid: { type: 'Bank::User', id: 'bob' },
+        attrs: { tenant: 'acme' },
+        parents: [{ type: 'Bank::Role', id: 'teller' }],
+      },
       ...set.model.entities.slice(['Bank::Role::"teller"', 'Bank::Account::"acc-1001"']),
     ],
   };
-  results.push({ name: `Cedar evaluation alone (${label})`, ...(await cpuPerOp(() => engine.authorize(set, call), N)) });
+  results.push({
+    name: `Cedar evaluation alone (${label})`,
+    ...(await cpuPerOp(() => engine.authorize(set, call), N)),
+  });
   store.release(set);
 }
 
@@ -119,13 +152,22 @@ for (const validateRequests of [true, false]) {
   store.activate(compilePolicyModel(files));
   const cache = new DecisionCache(config.cache.decisions);
   let id = 0;
-  const pipeline = new CheckPipeline({ config, store, engine, verifier, now: Date.now, newId: () => `c${++id}`, decisionCache: cache });
+  const pipeline = new CheckPipeline({
+    config,
+    store,
+    engine,
+    verifier,
+    now: Date.now,
+    newId: () => `c${++id}`,
+    decisionCache: cache,
+  });
   await pipeline.check(request(warmToken)); // fills both caches
   results.push({
     name: 'pipeline, warm token, token and decision caches on',
     ...(await cpuPerOp(async () => {
       const outcome = await pipeline.check(request(warmToken));
-      if (outcome.kind !== 'decision' || outcome.decision.source !== 'cache') throw new Error('expected a cached decision');
+      if (outcome.kind !== 'decision' || outcome.decision.source !== 'cache')
+        throw new Error('expected a cached decision');
     }, N)),
   });
 }
@@ -133,12 +175,17 @@ for (const validateRequests of [true, false]) {
 const keySet = createLocalJWKSet(jwks);
 results.push({
   name: 'ES256 jwtVerify alone (jose)',
-  ...(await cpuPerOp(() => jwtVerify(warmToken, keySet, { issuer: ISSUER, audience: 'bank-api', algorithms: ['ES256'] }), N)),
+  ...(await cpuPerOp(
+    () => jwtVerify(warmToken, keySet, { issuer: ISSUER, audience: 'bank-api', algorithms: ['ES256'] }),
+    N,
+  )),
 });
 
 const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, ${os.platform()} ${os.release()}`;
 const baseline = results.find((r) => r.name.startsWith('ES256')).cpuUs;
-const rows = results.map((r) => `| ${r.name} | ${r.cpuUs.toFixed(1)} | ${r.wallUs.toFixed(1)} | ${(r.cpuUs / baseline).toFixed(2)} |`);
+const rows = results.map(
+  (r) => `| ${r.name} | ${r.cpuUs.toFixed(1)} | ${r.wallUs.toFixed(1)} | ${(r.cpuUs / baseline).toFixed(2)} |`,
+);
 const section = [
   '<!-- in-process:begin -->',
   `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/in-process.mjs --iterations ${N}\` on ${machine}.`,

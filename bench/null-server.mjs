@@ -12,7 +12,10 @@ import * as protoLoader from '@grpc/proto-loader';
 import { EXT_AUTHZ_PROTO, PROTO_LOADER_OPTIONS } from './lib/check-requests.mjs';
 
 const { values } = parseArgs({
-  options: { 'grpc-addr': { type: 'string', default: '127.0.0.1:9191' }, 'admin-addr': { type: 'string', default: '127.0.0.1:9192' } },
+  options: {
+    'grpc-addr': { type: 'string', default: '127.0.0.1:9191' },
+    'admin-addr': { type: 'string', default: '127.0.0.1:9192' },
+  },
 });
 
 // The same loader options as src/server/load-protos.ts, so requests are decoded exactly as authzd decodes them.
@@ -47,7 +50,11 @@ server.bindAsync(values['grpc-addr'], grpc.ServerCredentials.createInsecure(), (
     process.stderr.write(`null-server: ${err.message}\n`);
     process.exit(1);
   }
-  admin.listen(port, host, () => process.stderr.write(`${JSON.stringify({ msg: 'null server ready', grpcPort: boundPort, adminPort: admin.address().port })}\n`));
+  admin.listen(port, host, () =>
+    process.stderr.write(
+      `${JSON.stringify({ msg: 'null server ready', grpcPort: boundPort, adminPort: admin.address().port })}\n`,
+    ),
+  );
 });
 
 const stop = () => {

@@ -109,10 +109,15 @@ opts.h2loadStreams = Math.max(1, Math.round(opts.concurrency / opts.connections)
 
 let selected = new Set(NAMES);
 if (values.only !== undefined) {
-  const wanted = values.only.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const wanted = values.only
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
   const unknown = wanted.filter((w) => !NAMES.includes(w) && w !== 'workers');
   if (unknown.length > 0) {
-    process.stderr.write(`bench: unknown scenario ${unknown.map((u) => JSON.stringify(u)).join(', ')}; known: ${NAMES.join(', ')}, workers\n`);
+    process.stderr.write(
+      `bench: unknown scenario ${unknown.map((u) => JSON.stringify(u)).join(', ')}; known: ${NAMES.join(', ')}, workers\n`,
+    );
     process.exit(2);
   }
   selected = new Set(['null', ...wanted.flatMap((w) => (w === 'workers' ? ['workers-1', 'workers-2'] : [w]))]);
@@ -122,7 +127,8 @@ const cores = os.cpus().length;
 const pinning = cpuPinning(values['server-cpus'], values['client-cpus']);
 const started = new Date();
 const startLoad = os.loadavg().map((l) => Math.round(l * 100) / 100);
-const log = (msg) => process.stderr.write(`[bench ${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
+const log = (msg) =>
+  process.stderr.write(`[bench ${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'authzd-bench-'));
 // An interrupted run takes its servers and load generators with it.
@@ -146,10 +152,15 @@ let toolPaths = {};
 try {
   const ghz = ensureGhz(log);
   const h2load = values['no-h2load'] ? undefined : ensureH2load(log);
-  if (!values['no-h2load'] && h2load === undefined) problems.push('h2load is not installed and could not be installed (apt-get install nghttp2-client): no h2load cross-check in this run');
+  if (!values['no-h2load'] && h2load === undefined)
+    problems.push(
+      'h2load is not installed and could not be installed (apt-get install nghttp2-client): no h2load cross-check in this run',
+    );
   const build = snapshotBuild(workDir);
   const workersSupported = authzdSupportsWorkers();
-  log(`ghz ${ghz.version} (${ghz.bin}), h2load ${h2load?.version ?? 'unavailable'}, authzd build ${build.fingerprint} (--workers ${workersSupported ? 'supported' : 'not supported'}); work dir ${workDir}`);
+  log(
+    `ghz ${ghz.version} (${ghz.bin}), h2load ${h2load?.version ?? 'unavailable'}, authzd build ${build.fingerprint} (--workers ${workersSupported ? 'supported' : 'not supported'}); work dir ${workDir}`,
+  );
   toolPaths = { ghz: ghz.bin, h2load: h2load?.bin };
   const issuer = await createIssuer(workDir);
   const ctx = { ghz, h2load, issuer };
@@ -174,7 +185,8 @@ try {
         });
         activationStall.command = sanitize(activationStall.argv);
         delete activationStall.argv;
-        if (activationStall.rejected > 0) problems.push(`activation stall: ${activationStall.rejected} re-activations were rejected`);
+        if (activationStall.rejected > 0)
+          problems.push(`activation stall: ${activationStall.rejected} re-activations were rejected`);
         for (const p of activationStall.crossCheck.problems) problems.push(`activation stall: ghz: ${p}`);
         log(`activation stall: worst ${activationStall.worstStallMs.toFixed(1)} ms`);
       } catch (err) {
@@ -185,7 +197,11 @@ try {
       continue;
     }
     if (def.name.startsWith('workers-') && !workersSupported) {
-      scenarios[def.name] = { name: def.name, title: def.title, skipped: 'not supported: `authzd serve --help` lists no --workers' };
+      scenarios[def.name] = {
+        name: def.name,
+        title: def.title,
+        skipped: 'not supported: `authzd serve --help` lists no --workers',
+      };
       log(`${def.name}: not supported (authzd serve --help lists no --workers)`);
       continue;
     }
@@ -194,7 +210,9 @@ try {
       const prepared = await prepare(def.name, ctx);
       scenarios[def.name] = await runLoadScenario(def, prepared, ctx);
       const sat = scenarios[def.name].saturation;
-      log(`${def.name}: ${Math.round(sat.rps)} calls/s, p99 ${sat.latencyMs.p99.toFixed(2)} ms, half p99 ${scenarios[def.name].half.latencyMs.p99.toFixed(2)} ms`);
+      log(
+        `${def.name}: ${Math.round(sat.rps)} calls/s, p99 ${sat.latencyMs.p99.toFixed(2)} ms, half p99 ${scenarios[def.name].half.latencyMs.p99.toFixed(2)} ms`,
+      );
     } catch (err) {
       scenarios[def.name] = { name: def.name, title: def.title, error: String(err?.message ?? err) };
       problems.push(`${def.name} failed: ${scenarios[def.name].error.split('\n')[0]}`);
@@ -231,7 +249,9 @@ try {
     const docFile = path.join(ROOT, 'docs', 'BENCHMARKS.md');
     writeFileSync(docFile, replaceSection(readFileSync(docFile, 'utf8'), 'load', section));
   }
-  process.stdout.write(`${section}\n\nresults: ${path.relative(process.cwd(), resultsFile)}${values['no-docs'] ? '' : ' (docs/BENCHMARKS.md updated)'}\n`);
+  process.stdout.write(
+    `${section}\n\nresults: ${path.relative(process.cwd(), resultsFile)}${values['no-docs'] ? '' : ' (docs/BENCHMARKS.md updated)'}\n`,
+  );
 } finally {
   if (values.keep) log(`kept ${workDir}`);
   else rmSync(workDir, { recursive: true, force: true });
@@ -266,9 +286,11 @@ function exampleCommands(all) {
     out.push('# authzd', warm.server.command);
     out.push('# saturation', warm.saturation.command);
     out.push('# half saturation', warm.half.command);
-    if (warm.h2load?.command !== undefined) out.push('# h2load cross-check (body: one gRPC-framed CheckRequest)', warm.h2load.command);
+    if (warm.h2load?.command !== undefined)
+      out.push('# h2load cross-check (body: one gRPC-framed CheckRequest)', warm.h2load.command);
   }
-  if (activationStall?.command !== undefined) out.push('# activation stall (plus SIGHUP to authzd after changing a policy file)', activationStall.command);
+  if (activationStall?.command !== undefined)
+    out.push('# activation stall (plus SIGHUP to authzd after changing a policy file)', activationStall.command);
   return out;
 }
 
@@ -291,20 +313,44 @@ async function prepare(name, ctx) {
     case 'workers-2': {
       writePolicySet(dir, warmPolicyFiles());
       const workers = name === 'warm' ? undefined : Number(name.slice(-1));
-      return { kind: 'authzd', policyDir: dir, workers, pool: await warmMessages(issuer), preflight: 'all', h2loadIndex: 0 };
+      return {
+        kind: 'authzd',
+        policyDir: dir,
+        workers,
+        pool: await warmMessages(issuer),
+        preflight: 'all',
+        h2loadIndex: 0,
+      };
     }
     case 'deny-heavy': {
       writePolicySet(dir, warmPolicyFiles());
       const pool = await denyHeavyMessages(issuer);
-      return { kind: 'authzd', policyDir: dir, pool, preflight: 'all', h2loadIndex: pool.findIndex((m) => m.expect === 'deny|policy_denied') };
+      return {
+        kind: 'authzd',
+        policyDir: dir,
+        pool,
+        preflight: 'all',
+        h2loadIndex: pool.findIndex((m) => m.expect === 'deny|policy_denied'),
+      };
     }
     case 'policies-10':
     case 'policies-1000':
     case 'entities-100k': {
-      const [policies, entities] = { 'policies-10': [10, 1000], 'policies-1000': [1000, 1000], 'entities-100k': [1000, 100_000] }[name];
+      const [policies, entities] = {
+        'policies-10': [10, 1000],
+        'policies-1000': [1000, 1000],
+        'entities-100k': [1000, 100_000],
+      }[name];
       const { files, layout } = generatePolicySet({ policies, entities });
       writePolicySet(dir, files);
-      return { kind: 'authzd', policyDir: dir, pool: await generatedSetMessages(issuer, layout), preflight: 'all', h2loadIndex: 0, evaluatesEveryCall: true };
+      return {
+        kind: 'authzd',
+        policyDir: dir,
+        pool: await generatedSetMessages(issuer, layout),
+        preflight: 'all',
+        h2loadIndex: 0,
+        evaluatesEveryCall: true,
+      };
     }
     case 'cold':
       return prepareCold(dir, ctx);
@@ -329,9 +375,24 @@ async function prepareCold(dir, { ghz, issuer }) {
     const pool = await warmMessages(issuer);
     const binFile = path.join(workDir, 'cold-probe.bin');
     writeFileSync(binFile, lengthDelimited(pool.map((m) => m.bytes)));
-    const server = await startServer({ kind: 'authzd', cpus: pinning.server, policyDir: probeDir, issuer, workDir, name: 'cold-probe' });
+    const server = await startServer({
+      kind: 'authzd',
+      cpus: pinning.server,
+      policyDir: probeDir,
+      issuer,
+      workDir,
+      name: 'cold-probe',
+    });
     try {
-      const run = await runGhz(ghz, { target: server.grpcAddr, binFile, durationS: 3, concurrency: opts.concurrency, connections: opts.connections, cpus: pinning.client, outFile: path.join(workDir, 'cold-probe.json') });
+      const run = await runGhz(ghz, {
+        target: server.grpcAddr,
+        binFile,
+        durationS: 3,
+        concurrency: opts.concurrency,
+        connections: opts.connections,
+        cpus: pinning.client,
+        outFile: path.join(workDir, 'cold-probe.json'),
+      });
       ceiling = run.report.okCount / run.report.seconds;
     } finally {
       await server.stop();
@@ -340,7 +401,9 @@ async function prepareCold(dir, { ghz, issuer }) {
   const size = (seconds) => Math.ceil(ceiling * seconds * 1.3) + 200;
   const segments = { warmup: size(opts.warmupS), saturation: size(opts.durationS), half: size(opts.durationS / 2) };
   const total = segments.warmup + segments.saturation + segments.half;
-  log(`cold: signing ${total} distinct tokens (ceiling ${Math.round(ceiling)} calls/s), ${Math.min(total, COLD_ACCOUNT_CAP)} accounts`);
+  log(
+    `cold: signing ${total} distinct tokens (ceiling ${Math.round(ceiling)} calls/s), ${Math.min(total, COLD_ACCOUNT_CAP)} accounts`,
+  );
   writePolicySet(dir, coldPolicyFiles(total));
   const warmup = await coldMessages(issuer, 0, segments.warmup, total);
   const saturation = await coldMessages(issuer, segments.warmup, segments.saturation, total);
@@ -363,7 +426,15 @@ async function runLoadScenario(def, prepared, { ghz, h2load, issuer }) {
   const scenarioProblems = [];
   const serverCpus = serverCpusFor(prepared.workers);
   const loadAverage = os.loadavg()[0];
-  const server = await startServer({ kind: prepared.kind, cpus: serverCpus, policyDir: prepared.policyDir, issuer, workers: prepared.workers, workDir, name });
+  const server = await startServer({
+    kind: prepared.kind,
+    cpus: serverCpus,
+    policyDir: prepared.policyDir,
+    issuer,
+    workers: prepared.workers,
+    workDir,
+    name,
+  });
   try {
     const activation = server.lines.find((l) => l.msg === 'policy set activated');
     const segments = prepared.segments ?? { warmup: prepared.pool, saturation: prepared.pool, half: prepared.pool };
@@ -379,26 +450,70 @@ async function runLoadScenario(def, prepared, { ghz, h2load, issuer }) {
     if (prepared.preflight !== undefined) {
       const sample = prepared.preflight === 'all' ? prepared.pool : segments.warmup.slice(0, 16);
       const result = await preflight(server.grpcAddr, sample);
-      pre = { messages: sample.length, mix: result.mix, designMismatches: result.mismatches.length, examples: result.mismatches.slice(0, 3) };
+      pre = {
+        messages: sample.length,
+        mix: result.mix,
+        designMismatches: result.mismatches.length,
+        examples: result.mismatches.slice(0, 3),
+      };
       if (result.mismatches.length > 0) {
-        scenarioProblems.push(`preflight: ${result.mismatches.length} of ${sample.length} messages answered other than designed, e.g. ${result.mismatches.slice(0, 3).map((m) => `#${m.index} expected ${m.expected} got ${m.got}`).join('; ')}`);
+        scenarioProblems.push(
+          `preflight: ${result.mismatches.length} of ${sample.length} messages answered other than designed, e.g. ${result.mismatches
+            .slice(0, 3)
+            .map((m) => `#${m.index} expected ${m.expected} got ${m.got}`)
+            .join('; ')}`,
+        );
       }
       if (prepared.preflight === 'all') expectations = result.answers;
     }
 
-    const base = { target: server.grpcAddr, concurrency: opts.concurrency, connections: opts.connections, cpus: pinning.client };
-    await runGhz(ghz, { ...base, binFile: files.warmup, durationS: opts.warmupS, outFile: path.join(workDir, `${name}.warmup.json`) });
+    const base = {
+      target: server.grpcAddr,
+      concurrency: opts.concurrency,
+      connections: opts.connections,
+      cpus: pinning.client,
+    };
+    await runGhz(ghz, {
+      ...base,
+      binFile: files.warmup,
+      durationS: opts.warmupS,
+      outFile: path.join(workDir, `${name}.warmup.json`),
+    });
 
-    const sat = await measured(server, () => runGhz(ghz, { ...base, binFile: files.saturation, durationS: opts.durationS, outFile: path.join(workDir, `${name}.saturation.json`) }));
+    const sat = await measured(server, () =>
+      runGhz(ghz, {
+        ...base,
+        binFile: files.saturation,
+        durationS: opts.durationS,
+        outFile: path.join(workDir, `${name}.saturation.json`),
+      }),
+    );
     const saturation = ghzRecord(sat.out, sat, { expectations, concurrency: opts.concurrency });
     const rate = Math.max(1, Math.round(saturation.rps / 2));
-    const halfRun = await measured(server, () => runGhz(ghz, { ...base, binFile: files.half, durationS: opts.durationS, rps: rate, outFile: path.join(workDir, `${name}.half.json`) }));
-    const half = ghzRecord(halfRun.out, halfRun, { expectations: prepared.segments ? segments.half.map((m) => m.expect) : expectations, concurrency: opts.concurrency, rps: rate });
-    for (const [label, run] of [['saturation', saturation], ['half saturation', half]]) {
-      for (const p of [...run.crossCheck.problems, ...(run.mix?.problems ?? [])]) scenarioProblems.push(`ghz ${label}: ${p}`);
+    const halfRun = await measured(server, () =>
+      runGhz(ghz, {
+        ...base,
+        binFile: files.half,
+        durationS: opts.durationS,
+        rps: rate,
+        outFile: path.join(workDir, `${name}.half.json`),
+      }),
+    );
+    const half = ghzRecord(halfRun.out, halfRun, {
+      expectations: prepared.segments ? segments.half.map((m) => m.expect) : expectations,
+      concurrency: opts.concurrency,
+      rps: rate,
+    });
+    for (const [label, run] of [
+      ['saturation', saturation],
+      ['half saturation', half],
+    ]) {
+      for (const p of [...run.crossCheck.problems, ...(run.mix?.problems ?? [])])
+        scenarioProblems.push(`ghz ${label}: ${p}`);
       for (const n of run.mix?.notes ?? []) scenarioProblems.push(`note: ghz ${label}: ${n}`);
       const errors = Object.entries(run.errors);
-      if (errors.length > 0) scenarioProblems.push(`ghz ${label}: failed calls: ${errors.map(([e, n]) => `${n} x ${e}`).join('; ')}`);
+      if (errors.length > 0)
+        scenarioProblems.push(`ghz ${label}: failed calls: ${errors.map(([e, n]) => `${n} x ${e}`).join('; ')}`);
     }
     // A server that did not use (nearly) all its CPUs at saturation was not what limited throughput.
     const serverCpuCount = cpuCount(serverCpus) || cores;
@@ -410,11 +525,19 @@ async function runLoadScenario(def, prepared, { ghz, h2load, issuer }) {
     // The generated sets exist to measure evaluation; a decision cache answering their calls defeats that.
     const decisionHits = saturation.server.caches.decision?.ratio;
     if (prepared.evaluatesEveryCall && decisionHits > 0.05) {
-      scenarioProblems.push(`warning: the decision cache answered ${(decisionHits * 100).toFixed(0)}% of calls although the generated routes are risk: high; this scenario did not measure evaluation on every call`);
+      scenarioProblems.push(
+        `warning: the decision cache answered ${(decisionHits * 100).toFixed(0)}% of calls although the generated routes are risk: high; this scenario did not measure evaluation on every call`,
+      );
     }
     if (prepared.segments !== undefined) {
-      for (const [label, run, seg] of [['saturation', saturation, segments.saturation], ['half saturation', half, segments.half]]) {
-        if (run.calls > seg.length) scenarioProblems.push(`${label}: ${run.calls} calls over ${seg.length} distinct tokens, so tokens repeated (the pool was sized from ${Math.round(prepared.coldCeiling)} calls/s)`);
+      for (const [label, run, seg] of [
+        ['saturation', saturation, segments.saturation],
+        ['half saturation', half, segments.half],
+      ]) {
+        if (run.calls > seg.length)
+          scenarioProblems.push(
+            `${label}: ${run.calls} calls over ${seg.length} distinct tokens, so tokens repeated (the pool was sized from ${Math.round(prepared.coldCeiling)} calls/s)`,
+          );
       }
     }
 
@@ -427,7 +550,15 @@ async function runLoadScenario(def, prepared, { ghz, h2load, issuer }) {
       writeFileSync(bodyFile, grpcFrame(message.bytes));
       const inflight = opts.h2loadClients * opts.h2loadStreams;
       const run = await measured(server, () =>
-        runH2load(h2load, { url: `http://${server.grpcAddr}`, bodyFile, durationS: opts.durationS, clients: opts.h2loadClients, streams: opts.h2loadStreams, cpus: pinning.client, logFile: path.join(workDir, `${name}.h2load.log`) }),
+        runH2load(h2load, {
+          url: `http://${server.grpcAddr}`,
+          bodyFile,
+          durationS: opts.durationS,
+          clients: opts.h2loadClients,
+          streams: opts.h2loadStreams,
+          cpus: pinning.client,
+          logFile: path.join(workDir, `${name}.h2load.log`),
+        }),
       );
       h2 = h2loadRecord(run.out, run, { expectation: expectations[prepared.h2loadIndex], inflight });
       h2.request = `${describeRequest(message.bytes)} (${expectations[prepared.h2loadIndex]})`;

@@ -81,7 +81,8 @@ function fail(message) {
 }
 function seconds(name, text) {
   const m = /^(\d+(?:\.\d+)?)(s|m)?$/.exec(text);
-  if (m === null || Number(m[1]) <= 0) fail(`--${name} must be a positive number of seconds (or 10m, 90s), got ${JSON.stringify(text)}`);
+  if (m === null || Number(m[1]) <= 0)
+    fail(`--${name} must be a positive number of seconds (or 10m, 90s), got ${JSON.stringify(text)}`);
   return Number(m[1]) * (m[2] === 'm' ? 60 : 1);
 }
 function positive(name, text) {
@@ -108,7 +109,8 @@ opts.warmupSegments = Math.min(Math.max(1, Math.round(opts.warmupS / opts.segmen
 const pinning = cpuPinning(values['server-cpus'], values['client-cpus']);
 const started = new Date();
 const startLoad = os.loadavg().map((l) => Math.round(l * 100) / 100);
-const log = (msg) => process.stderr.write(`[soak ${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
+const log = (msg) =>
+  process.stderr.write(`[soak ${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'authzd-soak-'));
 const children = new Set();
@@ -128,11 +130,24 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 /** `authzd control-plane` from the snapshot, pinned with the load generators; resolves with its base URL. */
 async function startControlPlane(app, { policies, keysDir, kid }) {
   const argv = pinned(pinning.client, [
-    process.execPath, path.join(app, 'dist', 'cli', 'main.js'), 'control-plane',
-    '--policies', policies, '--signing-key', path.join(keysDir, 'signing-key.pem'), '--kid', kid,
-    '--addr', '127.0.0.1:0', '--data', path.join(workDir, 'cp-data'),
+    process.execPath,
+    path.join(app, 'dist', 'cli', 'main.js'),
+    'control-plane',
+    '--policies',
+    policies,
+    '--signing-key',
+    path.join(keysDir, 'signing-key.pem'),
+    '--kid',
+    kid,
+    '--addr',
+    '127.0.0.1:0',
+    '--data',
+    path.join(workDir, 'cp-data'),
   ]);
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, AUTHZD_CP_ADMIN_TOKEN: ADMIN_TOKEN } });
+  const child = spawn(argv[0], argv.slice(1), {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, AUTHZD_CP_ADMIN_TOKEN: ADMIN_TOKEN },
+  });
   children.add(child);
   let text = '';
   const base = await new Promise((resolve, reject) => {
@@ -169,13 +184,23 @@ function probeClient(grpcAddr) {
   return {
     check: (bytes) =>
       new Promise((resolve) => {
-        client.makeUnaryRequest(CHECK_METHOD, identity, identity, bytes, { deadline: Date.now() + 5_000 }, (err, response) => {
-          if (err) return resolve({ key: `error|${err.details || grpc.status[err.code]}` });
-          const r = checkMethod().responseDeserialize(response);
-          const fields = r.dynamic_metadata?.fields ?? {};
-          const decision = r.ok_response !== undefined && r.ok_response !== null ? 'allow' : 'deny';
-          resolve({ key: `${decision}|${fields.reason?.stringValue ?? 'unknown'}`, version: fields.policy_version?.stringValue });
-        });
+        client.makeUnaryRequest(
+          CHECK_METHOD,
+          identity,
+          identity,
+          bytes,
+          { deadline: Date.now() + 5_000 },
+          (err, response) => {
+            if (err) return resolve({ key: `error|${err.details || grpc.status[err.code]}` });
+            const r = checkMethod().responseDeserialize(response);
+            const fields = r.dynamic_metadata?.fields ?? {};
+            const decision = r.ok_response !== undefined && r.ok_response !== null ? 'allow' : 'deny';
+            resolve({
+              key: `${decision}|${fields.reason?.stringValue ?? 'unknown'}`,
+              version: fields.policy_version?.stringValue,
+            });
+          },
+        );
       }),
     close: () => client.close(),
   };
@@ -194,7 +219,11 @@ const accountFor = (i, tenant) => 4 * ((i * 7) % 100) + TENANTS.indexOf(tenant);
 async function coldSegment(issuer, segment, count) {
   const claims = Array.from({ length: count }, (_, k) => coldClaims(segment * count + k, `soak-cold-${segment}-${k}`));
   const tokens = await issuer.signMany(claims);
-  return tokens.map((token, k) => encodeCheckRequest(httpCheckRequest({ path: `/accounts/acc-${accountFor(segment * count + k, claims[k].tenant)}`, token })));
+  return tokens.map((token, k) =>
+    encodeCheckRequest(
+      httpCheckRequest({ path: `/accounts/acc-${accountFor(segment * count + k, claims[k].tenant)}`, token }),
+    ),
+  );
 }
 
 let cp;
@@ -211,7 +240,9 @@ try {
   const keysDir = path.join(workDir, 'keys');
   const kid = 'soak';
   await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'keys', 'generate', '--out', keysDir, '--kid', kid], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [cli, 'keys', 'generate', '--out', keysDir, '--kid', kid], {
+      stdio: 'ignore',
+    });
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`keys generate exited ${code}`))));
   });
   cp = await startControlPlane(build.app, { policies, keysDir, kid });
@@ -223,7 +254,14 @@ try {
     workDir,
     name: 'soak',
     nodeArgs: opts.heapMiB > 0 ? [`--max-old-space-size=${opts.heapMiB}`] : [],
-    extraArgs: ['--bundle-url', `${cp.base}/v1/bundles/default`, '--bundle-public-key', `${kid}=${path.join(keysDir, 'public-key.pem')}`, '--revocation-url', `${cp.base}/v1/revocations`],
+    extraArgs: [
+      '--bundle-url',
+      `${cp.base}/v1/bundles/default`,
+      '--bundle-public-key',
+      `${kid}=${path.join(keysDir, 'public-key.pem')}`,
+      '--revocation-url',
+      `${cp.base}/v1/revocations`,
+    ],
   });
   log(`authzd ready in ${server.startupMs} ms`);
 
@@ -232,14 +270,20 @@ try {
   const pre = await preflight(server.grpcAddr, warm);
   const warmFile = path.join(workDir, 'warm.bin');
   writeFileSync(warmFile, lengthDelimited(warm.map((m) => m.bytes)));
-  const ghzBase = { target: server.grpcAddr, concurrency: opts.concurrency, connections: opts.connections, cpus: pinning.client };
+  const ghzBase = {
+    target: server.grpcAddr,
+    concurrency: opts.concurrency,
+    connections: opts.connections,
+    cpus: pinning.client,
+  };
 
   let saturation;
   let rate = opts.rate;
   if (rate === undefined) {
     // Saturation of the soak's own mix (fresh tokens cost a signature verification each): one ghz over a
     // file interleaving warm messages and fresh-token ones in the soak's proportion, as fast as it goes.
-    const coldPool = opts.coldShare === 0 ? [] : await coldSegment(issuer, segments, Math.ceil(opts.coldShare * 13 * 5_000));
+    const coldPool =
+      opts.coldShare === 0 ? [] : await coldSegment(issuer, segments, Math.ceil(opts.coldShare * 13 * 5_000));
     const mixed = [];
     for (let i = 0, w = 0, c = 0; i < Math.max(warm.length, coldPool.length / opts.coldShare || 0); i++) {
       const isCold = Math.floor((i + 1) * opts.coldShare) > Math.floor(i * opts.coldShare);
@@ -247,9 +291,24 @@ try {
     }
     const mixedFile = path.join(workDir, 'saturation.bin');
     writeFileSync(mixedFile, lengthDelimited(mixed));
-    await runGhz(ghz, { ...ghzBase, binFile: warmFile, durationS: 3, outFile: path.join(workDir, 'saturation-warmup.json') });
-    const sat = await runGhz(ghz, { ...ghzBase, binFile: mixedFile, durationS: 10, outFile: path.join(workDir, 'saturation.json') });
-    saturation = { rps: sat.report.okCount / sat.report.seconds, seconds: sat.report.seconds, errors: sat.report.errorCount, coldShare: opts.coldShare };
+    await runGhz(ghz, {
+      ...ghzBase,
+      binFile: warmFile,
+      durationS: 3,
+      outFile: path.join(workDir, 'saturation-warmup.json'),
+    });
+    const sat = await runGhz(ghz, {
+      ...ghzBase,
+      binFile: mixedFile,
+      durationS: 10,
+      outFile: path.join(workDir, 'saturation.json'),
+    });
+    saturation = {
+      rps: sat.report.okCount / sat.report.seconds,
+      seconds: sat.report.seconds,
+      errors: sat.report.errorCount,
+      coldShare: opts.coldShare,
+    };
     rate = Math.max(2, Math.round(saturation.rps * 0.7));
     log(`saturation ${Math.round(saturation.rps)} calls/s (the soak's mix, 10 s); driving ${rate} calls/s`);
   }
@@ -315,7 +374,10 @@ try {
   const publish = async () => {
     const at = Date.now();
     appendFileSync(cedarFile, `\n// soak publication ${++publications} at ${new Date(at).toISOString()}\n`);
-    const res = await fetch(`${cp.base}/v1/bundles/default/publish`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const res = await fetch(`${cp.base}/v1/bundles/default/publish`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     const body = await res.json();
     const event = { kind: 'publication', at, revision: body.revision, result: body.result };
     // "unchanged": the control plane's directory watcher published the same change a moment earlier.
@@ -340,7 +402,12 @@ try {
   const revoke = async () => {
     const jti = `soak-revoked-${++revocations}`;
     const claims = coldClaims(revocations, jti);
-    const bytes = encodeCheckRequest(httpCheckRequest({ path: `/accounts/acc-${accountFor(revocations, claims.tenant)}`, token: await issuer.sign(claims) }));
+    const bytes = encodeCheckRequest(
+      httpCheckRequest({
+        path: `/accounts/acc-${accountFor(revocations, claims.tenant)}`,
+        token: await issuer.sign(claims),
+      }),
+    );
     const before = await probe.check(bytes);
     tally(before.key);
     const at = Date.now();
@@ -385,15 +452,41 @@ try {
   let coldArgv;
   for (let s = 0; s < segments; s++) {
     const from = Date.now();
-    const runs = [runGhz(ghz, { ...ghzBase, binFile: warmFile, durationS: opts.segmentS, rps: warmRate, outFile: path.join(workDir, `warm-${s}.json`) })];
-    if (coldRate > 0) runs.push(runGhz(ghz, { ...ghzBase, binFile: coldFiles[s], durationS: opts.segmentS, rps: coldRate, outFile: path.join(workDir, `cold-${s}.json`) }));
+    const runs = [
+      runGhz(ghz, {
+        ...ghzBase,
+        binFile: warmFile,
+        durationS: opts.segmentS,
+        rps: warmRate,
+        outFile: path.join(workDir, `warm-${s}.json`),
+      }),
+    ];
+    if (coldRate > 0)
+      runs.push(
+        runGhz(ghz, {
+          ...ghzBase,
+          binFile: coldFiles[s],
+          durationS: opts.segmentS,
+          rps: coldRate,
+          outFile: path.join(workDir, `cold-${s}.json`),
+        }),
+      );
     const [w, c] = await Promise.all(runs);
     warmArgv ??= w.argv;
     coldArgv ??= c?.argv;
     const to = Date.now();
-    segmentResults.push({ index: s, fromMs: from, toMs: to, warm: w.report, cold: c?.report, coldTokens: coldPerSegment });
+    segmentResults.push({
+      index: s,
+      fromMs: from,
+      toMs: to,
+      warm: w.report,
+      cold: c?.report,
+      coldTokens: coldPerSegment,
+    });
     const calls = w.report.count + (c?.report.count ?? 0);
-    log(`minute ${s + 1}/${segments}: ${Math.round((w.report.okCount + (c?.report.okCount ?? 0)) / ((to - from) / 1000))} calls/s, warm p99 ${w.report.latencyMs.p99.toFixed(2)} ms, errors ${calls - w.report.okCount - (c?.report.okCount ?? 0)}, RSS ${((samples.at(-1)?.rssBytes ?? 0) / 2 ** 20).toFixed(0)} MiB`);
+    log(
+      `minute ${s + 1}/${segments}: ${Math.round((w.report.okCount + (c?.report.okCount ?? 0)) / ((to - from) / 1000))} calls/s, warm p99 ${w.report.latencyMs.p99.toFixed(2)} ms, errors ${calls - w.report.okCount - (c?.report.okCount ?? 0)}, RSS ${((samples.at(-1)?.rssBytes ?? 0) / 2 ** 20).toFixed(0)} MiB`,
+    );
   }
   running = false;
   await Promise.all([sampler, churner]);
@@ -403,9 +496,16 @@ try {
 
   const serverByKey = diffCounts(countersBefore, countersAfter);
   const clientOk = segmentResults.reduce((n, s) => n + s.warm.okCount + (s.cold?.okCount ?? 0), 0);
-  const probeAnswered = Object.entries(probeTally).filter(([k]) => !k.startsWith('error|')).reduce((n, [, v]) => n + v, 0);
+  const probeAnswered = Object.entries(probeTally)
+    .filter(([k]) => !k.startsWith('error|'))
+    .reduce((n, [, v]) => n + v, 0);
   const slack = opts.concurrency * 2 * segments;
-  const crossCheck = crossCheckCounts({ tool: 'ghz (+ probes)', clientOk: clientOk + probeAnswered, serverByKey, slack });
+  const crossCheck = crossCheckCounts({
+    tool: 'ghz (+ probes)',
+    clientOk: clientOk + probeAnswered,
+    serverByKey,
+    slack,
+  });
   const expected = {};
   const add = (counts) => {
     for (const [k, v] of Object.entries(counts)) expected[k] = (expected[k] ?? 0) + v;
@@ -431,7 +531,12 @@ try {
     saturation,
     rate: { total: rate, warm: warmRate, cold: coldRate },
     preflight: { messages: warm.length, mix: pre.mix, designMismatches: pre.mismatches.length },
-    segments: segmentResults.map((s) => ({ ...s, warm: stripCalls(s.warm), cold: s.cold === undefined ? undefined : stripCalls(s.cold), latency: segmentLatency(s) })),
+    segments: segmentResults.map((s) => ({
+      ...s,
+      warm: stripCalls(s.warm),
+      cold: s.cold === undefined ? undefined : stripCalls(s.cold),
+      latency: segmentLatency(s),
+    })),
     samples,
     churn,
     probes: probeTally,
@@ -442,7 +547,9 @@ try {
       activations: sumSamples(finalSamples, 'authzd_policy_activations_total', { result: 'success' }),
       activationFailures: sumSamples(finalSamples, 'authzd_policy_activations_total', { result: 'failure' }),
       bundleFailures: sumSamples(finalSamples, 'authzd_bundle_failures_total'),
-      revocationPollFailures: sumSamples(finalSamples, 'authzd_revocation_polls_total') - sumSamples(finalSamples, 'authzd_revocation_polls_total', { result: 'ok' }),
+      revocationPollFailures:
+        sumSamples(finalSamples, 'authzd_revocation_polls_total') -
+        sumSamples(finalSamples, 'authzd_revocation_polls_total', { result: 'ok' }),
       revocationsHeld: sumSamples(finalSamples, 'authzd_revocations'),
       auditDropped: sumSamples(finalSamples, 'authzd_audit_events_dropped_total'),
     },
@@ -464,7 +571,9 @@ try {
     const docFile = path.join(ROOT, 'docs', 'BENCHMARKS.md');
     writeFileSync(docFile, replaceSection(readFileSync(docFile, 'utf8'), 'soak', section));
   }
-  process.stdout.write(`${section}\n\nresults: ${path.relative(process.cwd(), resultsFile)}${values['no-docs'] ? '' : ' (docs/BENCHMARKS.md updated)'}\n`);
+  process.stdout.write(
+    `${section}\n\nresults: ${path.relative(process.cwd(), resultsFile)}${values['no-docs'] ? '' : ' (docs/BENCHMARKS.md updated)'}\n`,
+  );
 } finally {
   await server?.stop();
   await cp?.stop();
@@ -482,9 +591,19 @@ function stripCalls(report) {
 function segmentLatency(s) {
   const all = [...s.warm.calls, ...(s.cold?.calls ?? [])].filter((c) => c.ok).map((c) => c.latencyMs);
   const sorted = Float64Array.from(all).sort();
-  const at = (p) => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]);
+  const at = (p) =>
+    sorted.length === 0
+      ? Number.NaN
+      : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
   const cold = Float64Array.from((s.cold?.calls ?? []).filter((c) => c.ok).map((c) => c.latencyMs)).sort();
-  return { calls: sorted.length, p50: at(50), p99: at(99), p999: at(99.9), max: sorted.at(-1) ?? Number.NaN, coldP99: cold.length === 0 ? Number.NaN : cold[Math.min(cold.length - 1, Math.ceil(0.99 * cold.length) - 1)] };
+  return {
+    calls: sorted.length,
+    p50: at(50),
+    p99: at(99),
+    p999: at(99.9),
+    max: sorted.at(-1) ?? Number.NaN,
+    coldP99: cold.length === 0 ? Number.NaN : cold[Math.min(cold.length - 1, Math.ceil(0.99 * cold.length) - 1)],
+  };
 }
 
 function commandLine() {

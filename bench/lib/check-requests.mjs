@@ -33,7 +33,15 @@ export function decodeDecision(responseBytes) {
 }
 
 /** A CheckRequest as Envoy's HTTP ext_authz filter sends it: the same shape as the tests' httpCheckRequest. */
-export function httpCheckRequest({ method = 'GET', path: reqPath, token, host = 'bank.example.com', sourceIp = '10.1.2.3', requestId = '2f1c5c8e-7d4c-4b8e-9a51-0c7d3a9e6f10', nowSeconds = Math.floor(Date.now() / 1000) }) {
+export function httpCheckRequest({
+  method = 'GET',
+  path: reqPath,
+  token,
+  host = 'bank.example.com',
+  sourceIp = '10.1.2.3',
+  requestId = '2f1c5c8e-7d4c-4b8e-9a51-0c7d3a9e6f10',
+  nowSeconds = Math.floor(Date.now() / 1000),
+}) {
   const headers = {
     ':authority': host,
     ':method': method,
@@ -50,7 +58,16 @@ export function httpCheckRequest({ method = 'GET', path: reqPath, token, host = 
       destination: { address: { socket_address: { address: '10.1.0.7', port_value: 8080 } } },
       request: {
         time: { seconds: String(nowSeconds), nanos: 0 },
-        http: { id: '11400427465930417316', method, headers, path: reqPath, host, scheme: 'https', protocol: 'HTTP/2', size: '0' },
+        http: {
+          id: '11400427465930417316',
+          method,
+          headers,
+          path: reqPath,
+          host,
+          scheme: 'https',
+          protocol: 'HTTP/2',
+          size: '0',
+        },
       },
       metadata_context: {},
     },

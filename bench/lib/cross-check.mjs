@@ -24,10 +24,20 @@ export function crossCheckCounts({ tool, clientOk, serverByKey, slack }) {
   const diff = server.answered - clientOk;
   const problems = [];
   if (Math.abs(diff) > slack) {
-    problems.push(`${tool} counted ${clientOk} successful calls but the server answered ${server.answered} (difference ${diff}, allowed ±${slack})`);
+    problems.push(
+      `${tool} counted ${clientOk} successful calls but the server answered ${server.answered} (difference ${diff}, allowed ±${slack})`,
+    );
   }
   if (server.errors > 0) problems.push(`the server answered ${server.errors} calls with a gRPC error`);
-  return { clientOk, serverAnswered: server.answered, serverErrors: server.errors, difference: diff, slack, ok: problems.length === 0, problems };
+  return {
+    clientOk,
+    serverAnswered: server.answered,
+    serverErrors: server.errors,
+    difference: diff,
+    slack,
+    ok: problems.length === 0,
+    problems,
+  };
 }
 
 /** Expected "decision|reason" counts when call i sends message i mod n (ghz's order), for `calls` calls. */
@@ -66,7 +76,9 @@ export function compareMix(expected, actual, slack, { absorbing = [] } = {}) {
   const explained = absorbed > 0 && excess.length === 0 && Math.abs(shortfall - absorbed) <= slack;
   if (explained) {
     const total = Object.values(actual).reduce((a, b) => a + b, 0);
-    notes.push(`${absorbed} calls (${((absorbed / total) * 100).toFixed(1)}%) were answered ${absorbing.filter((k) => (actual[k] ?? 0) > (expected[k] ?? 0)).join(', ')} instead of their usual answer: load-dependent, not a mismatch`);
+    notes.push(
+      `${absorbed} calls (${((absorbed / total) * 100).toFixed(1)}%) were answered ${absorbing.filter((k) => (actual[k] ?? 0) > (expected[k] ?? 0)).join(', ')} instead of their usual answer: load-dependent, not a mismatch`,
+    );
   } else {
     for (const key of new Set([...Object.keys(expected), ...Object.keys(actual)])) {
       const e = expected[key] ?? 0;

@@ -25,7 +25,8 @@ export function examplePolicyFiles({ accounts, owner }) {
   // Whatever the example holds today (policies, schema, routes and their risk classes), only the entities are ours.
   const files = new Map();
   for (const name of readdirSync(EXAMPLE_POLICIES).sort()) {
-    if (name.endsWith('.cedar') || name === 'schema.cedarschema' || name === 'routes.yaml') files.set(name, readFileSync(path.join(EXAMPLE_POLICIES, name), 'utf8'));
+    if (name.endsWith('.cedar') || name === 'schema.cedarschema' || name === 'routes.yaml')
+      files.set(name, readFileSync(path.join(EXAMPLE_POLICIES, name), 'utf8'));
   }
   const ref = (type, id) => `{"type":"Bank::${type}","id":${JSON.stringify(id)}}`;
   const lines = [
@@ -57,15 +58,28 @@ function warmUsers() {
   for (let i = 0; i < WARM_USERS; i++) {
     const slot = i % 20;
     const role = slot < 15 ? 'customer' : slot < 18 ? 'teller' : slot === 18 ? 'admin' : 'tenant-admin';
-    const scope = { customer: 'accounts:read payments:write', teller: 'accounts:read', admin: 'accounts:read customers:export', 'tenant-admin': 'billing:write' }[role];
-    users.push({ sub: `user-${i}`, tenant: EXAMPLE_TENANTS[i % 4], roles: [role], scope, ...(role === 'customer' && i % 5 !== 0 ? { acr: 'mfa' } : {}) });
+    const scope = {
+      customer: 'accounts:read payments:write',
+      teller: 'accounts:read',
+      admin: 'accounts:read customers:export',
+      'tenant-admin': 'billing:write',
+    }[role];
+    users.push({
+      sub: `user-${i}`,
+      tenant: EXAMPLE_TENANTS[i % 4],
+      roles: [role],
+      scope,
+      ...(role === 'customer' && i % 5 !== 0 ? { acr: 'mfa' } : {}),
+    });
   }
   return users;
 }
 
 /** Accounts owned by customers: account n belongs to the n-th customer of its tenant (round robin). */
 function warmAccountOwners(users) {
-  const customersByTenant = EXAMPLE_TENANTS.map((t) => users.filter((u) => u.tenant === t && u.roles[0] === 'customer'));
+  const customersByTenant = EXAMPLE_TENANTS.map((t) =>
+    users.filter((u) => u.tenant === t && u.roles[0] === 'customer'),
+  );
   return (n) => {
     const list = customersByTenant[n % 4];
     return list[Math.floor(n / 4) % list.length].sub;
@@ -103,7 +117,11 @@ export async function warmMessages(issuer, seed = 1) {
           add('GET', `/accounts/acc-${n}`, ALLOW);
           add('GET', `/accounts/acc-${n}`, ALLOW);
           // Frozen: a plain forbid. No MFA: a forbid a stronger login lifts, so the answer is a step-up challenge.
-          add('POST', `/accounts/acc-${n}/transfers`, n % 20 === 19 ? FORBIDDEN : u.acr !== 'mfa' ? 'deny|step_up_required' : ALLOW);
+          add(
+            'POST',
+            `/accounts/acc-${n}/transfers`,
+            n % 20 === 19 ? FORBIDDEN : u.acr !== 'mfa' ? 'deny|step_up_required' : ALLOW,
+          );
         }
         if (i % 10 === 0) {
           const other = rnd.pick(inTenant(u.tenant).filter((n) => owner(n) !== u.sub));
@@ -144,15 +162,37 @@ export async function denyHeavyMessages(issuer, seed = 2) {
     const sameTenant = () => rnd.int(WARM_ACCOUNTS / 4) * 4 + tenantIndex;
     const otherTenant = () => rnd.int(WARM_ACCOUNTS / 4) * 4 + ((tenantIndex + 1 + rnd.int(3)) % 4);
     const kind = i % 10;
-    if (kind < 3) out.push(message(httpCheckRequest({ path: `/accounts/acc-${otherTenant()}`, token: valid[k] }), FORBIDDEN));
+    if (kind < 3)
+      out.push(message(httpCheckRequest({ path: `/accounts/acc-${otherTenant()}`, token: valid[k] }), FORBIDDEN));
     else if (kind < 6) {
-      const p = rnd.pick([`/accounts/acc-${sameTenant()}/statements`, `/admin/users/${u.sub}`, `/accounts`, '/internal/metrics']);
-      out.push(message(httpCheckRequest({ method: rnd.pick(['GET', 'DELETE']), path: p, token: valid[k] }), 'deny|route_not_found'));
-    } else if (kind < 9) out.push(message(httpCheckRequest({ path: `/accounts/acc-${sameTenant()}`, token: expired[k] }), 'deny|token_expired'));
+      const p = rnd.pick([
+        `/accounts/acc-${sameTenant()}/statements`,
+        `/admin/users/${u.sub}`,
+        `/accounts`,
+        '/internal/metrics',
+      ]);
+      out.push(
+        message(
+          httpCheckRequest({ method: rnd.pick(['GET', 'DELETE']), path: p, token: valid[k] }),
+          'deny|route_not_found',
+        ),
+      );
+    } else if (kind < 9)
+      out.push(
+        message(httpCheckRequest({ path: `/accounts/acc-${sameTenant()}`, token: expired[k] }), 'deny|token_expired'),
+      );
     else {
       // Allowed: a teller reads an account of their tenant, a customer one of their own.
-      const n = u.roles[0] === 'teller' ? sameTenant() : Array.from({ length: WARM_ACCOUNTS }, (_, m) => m).find((m) => owner(m) === u.sub);
-      out.push(message(httpCheckRequest({ path: `/accounts/acc-${n}`, token: valid[k] }), n === undefined ? 'deny|no_matching_permit' : ALLOW));
+      const n =
+        u.roles[0] === 'teller'
+          ? sameTenant()
+          : Array.from({ length: WARM_ACCOUNTS }, (_, m) => m).find((m) => owner(m) === u.sub);
+      out.push(
+        message(
+          httpCheckRequest({ path: `/accounts/acc-${n}`, token: valid[k] }),
+          n === undefined ? 'deny|no_matching_permit' : ALLOW,
+        ),
+      );
     }
   }
   return out;
@@ -170,10 +210,18 @@ export async function coldMessages(issuer, first, count, accounts) {
   const cap = Math.min(accounts, COLD_ACCOUNT_CAP);
   const claims = [];
   for (let i = first; i < first + count; i++) {
-    claims.push({ sub: `cold-${i}`, jti: `c${i}`, tenant: EXAMPLE_TENANTS[(i % cap) % 4], roles: ['teller'], scope: 'accounts:read' });
+    claims.push({
+      sub: `cold-${i}`,
+      jti: `c${i}`,
+      tenant: EXAMPLE_TENANTS[(i % cap) % 4],
+      roles: ['teller'],
+      scope: 'accounts:read',
+    });
   }
   const tokens = await issuer.signMany(claims);
-  return tokens.map((token, k) => message(httpCheckRequest({ path: `/accounts/acc-${(first + k) % cap}`, token }), ALLOW));
+  return tokens.map((token, k) =>
+    message(httpCheckRequest({ path: `/accounts/acc-${(first + k) % cap}`, token }), ALLOW),
+  );
 }
 
 /**
@@ -188,7 +236,13 @@ export async function generatedSetMessages(issuer, layout, { count = 600, seed =
     const roles = [`role${u % 20}`];
     if (u % 25 === 0) roles.push('admin');
     if (u % 30 === 0) roles.push('auditor');
-    return { sub: `user${u}`, tenant: `tenant${u % TENANTS}`, roles, scope: u % 7 === 0 ? 'all read' : `read op${u % layout.actions.length}`, amr: u % 2 === 0 ? ['mfa'] : ['pwd'] };
+    return {
+      sub: `user${u}`,
+      tenant: `tenant${u % TENANTS}`,
+      roles,
+      scope: u % 7 === 0 ? 'all read' : `read op${u % layout.actions.length}`,
+      amr: u % 2 === 0 ? ['mfa'] : ['pwd'],
+    };
   });
   const tokens = await issuer.signMany(users);
   const out = [];
@@ -199,7 +253,12 @@ export async function generatedSetMessages(issuer, layout, { count = 600, seed =
     const n = t + layout.typeCount * rnd.int(perType);
     const resource = resourceAt(layout, n);
     const u = rnd.next() < 0.7 ? Number(resource.owner.slice(4)) : rnd.int(USERS);
-    out.push(message(httpCheckRequest({ method: action.method, path: action.pathFor(resource.id), token: tokens[u] }), undefined));
+    out.push(
+      message(
+        httpCheckRequest({ method: action.method, path: action.pathFor(resource.id), token: tokens[u] }),
+        undefined,
+      ),
+    );
   }
   return out;
 }

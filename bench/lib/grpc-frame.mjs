@@ -13,7 +13,8 @@ export function grpcFrame(message) {
 
 /** Protobuf base-128 varint of a non-negative safe integer. */
 export function encodeVarint(value) {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`varint needs a non-negative safe integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RangeError(`varint needs a non-negative safe integer, got ${value}`);
   const bytes = [];
   let v = value;
   while (v >= 0x80) {

@@ -13,4 +13,8 @@ export interface H2loadSummary {
   readonly statusNon2xx: number | undefined;
 }
 export function parseH2loadSummary(stdout: string): H2loadSummary;
-export function parseH2loadLog(text: string): { readonly ok: number; readonly failed: number; readonly latencyMs: Summary };
+export function parseH2loadLog(text: string): {
+  readonly ok: number;
+  readonly failed: number;
+  readonly latencyMs: Summary;
+};

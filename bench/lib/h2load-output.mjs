@@ -8,9 +8,13 @@ const num = (text) => Number(text.replace(/,/g, ''));
 
 export function parseH2loadSummary(stdout) {
   const finished = /finished in ([\d.]+)s, ([\d.]+) req\/s/.exec(stdout);
-  const requests = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(stdout);
+  const requests =
+    /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(
+      stdout,
+    );
   const codes = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(stdout);
-  if (finished === null || requests === null) throw new Error('h2load output has no "finished in" / "requests:" summary');
+  if (finished === null || requests === null)
+    throw new Error('h2load output has no "finished in" / "requests:" summary');
   return {
     seconds: num(finished[1]),
     rps: num(finished[2]),

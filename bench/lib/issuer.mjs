@@ -11,7 +11,10 @@ export async function createIssuer(dir) {
   const { publicKey, privateKey } = await generateKeyPair('ES256');
   const kid = `bench-${Date.now().toString(36)}`;
   const jwksFile = path.join(dir, 'jwks.json');
-  writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] }));
+  writeFileSync(
+    jwksFile,
+    JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] }),
+  );
 
   /** claims: sub plus any others; expSeconds: absolute exp (default: two hours from now). */
   const sign = ({ sub, expSeconds, ...claims }) => {

@@ -46,7 +46,10 @@ export function ensureGhz(log) {
   for (const bin of candidates) {
     if (existsSync(bin) && ghzBuildVersion(bin) === GHZ_VERSION) return { bin, version: GHZ_VERSION };
   }
-  if (which('go') === undefined) throw new Error(`ghz ${GHZ_VERSION} not found and no Go toolchain to install it (go install ${GHZ_MODULE}@${GHZ_VERSION})`);
+  if (which('go') === undefined)
+    throw new Error(
+      `ghz ${GHZ_VERSION} not found and no Go toolchain to install it (go install ${GHZ_MODULE}@${GHZ_VERSION})`,
+    );
   log(`installing ghz: go install ${GHZ_MODULE}@${GHZ_VERSION} (takes a few minutes once)`);
   execFileSync('go', ['install', `${GHZ_MODULE}@${GHZ_VERSION}`], { stdio: ['ignore', 'inherit', 'inherit'] });
   const bin = path.join(goBin(), 'ghz');
@@ -107,13 +110,34 @@ function runSampled(argv, onStart) {
  * waited for at the end (--duration-stop wait), so every call the server answered is in the report.
  * onStart receives the ghz process: SIGINT ends a run early and ghz still writes its report.
  */
-export async function runGhz(ghz, { target, binFile, durationS, concurrency, connections, rps, cpus, outFile, onStart }) {
+export async function runGhz(
+  ghz,
+  { target, binFile, durationS, concurrency, connections, rps, cpus, outFile, onStart },
+) {
   const args = [
-    '--insecure', '--proto', EXT_AUTHZ_PROTO, '-i', 'proto', '--call', CHECK_CALL,
-    '-B', binFile, '-c', String(concurrency), '--connections', String(connections),
-    '-z', `${durationS}s`, '--duration-stop', 'wait',
+    '--insecure',
+    '--proto',
+    EXT_AUTHZ_PROTO,
+    '-i',
+    'proto',
+    '--call',
+    CHECK_CALL,
+    '-B',
+    binFile,
+    '-c',
+    String(concurrency),
+    '--connections',
+    String(connections),
+    '-z',
+    `${durationS}s`,
+    '--duration-stop',
+    'wait',
     ...(rps !== undefined ? ['-r', String(rps)] : []),
-    '-O', 'json', '-o', outFile, target,
+    '-O',
+    'json',
+    '-o',
+    outFile,
+    target,
   ];
   const argv = pinned(cpus, [ghz.bin, ...args]);
   const run = await runSampled(argv, onStart);
@@ -124,12 +148,31 @@ export async function runGhz(ghz, { target, binFile, durationS, concurrency, con
 /** One h2load run posting bodyFile (one gRPC-framed CheckRequest) as every call, for durationS seconds. */
 export async function runH2load(h2load, { url, bodyFile, durationS, clients, streams, cpus, logFile }) {
   const args = [
-    '-c', String(clients), '-m', String(streams), '-t', '1', '-D', String(durationS),
-    '-d', bodyFile, '-H', 'content-type: application/grpc', '-H', 'te: trailers',
-    '--log-file', logFile, `${url}${CHECK_METHOD}`,
+    '-c',
+    String(clients),
+    '-m',
+    String(streams),
+    '-t',
+    '1',
+    '-D',
+    String(durationS),
+    '-d',
+    bodyFile,
+    '-H',
+    'content-type: application/grpc',
+    '-H',
+    'te: trailers',
+    '--log-file',
+    logFile,
+    `${url}${CHECK_METHOD}`,
   ];
   const argv = pinned(cpus, [h2load.bin, ...args]);
   const run = await runSampled(argv);
   if (run.code !== 0) throw new Error(`h2load failed (${run.code}): ${(run.stderr || run.stdout).slice(-500)}`);
-  return { argv, summary: parseH2loadSummary(run.stdout), log: parseH2loadLog(readFileSync(logFile, 'utf8')), clientCpuSeconds: run.cpuSeconds };
+  return {
+    argv,
+    summary: parseH2loadSummary(run.stdout),
+    log: parseH2loadLog(readFileSync(logFile, 'utf8')),
+    clientCpuSeconds: run.cpuSeconds,
+  };
 }

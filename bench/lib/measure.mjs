@@ -12,7 +12,10 @@ export const decisionCounts = (samples) => sumBy(samples, 'authzd_decisions_tota
 
 /** Cache lookups by cache ("token", "decision"), for builds that export authzd_cache_{hits,misses}_total. */
 function cacheCounts(samples) {
-  return { hits: sumBy(samples, 'authzd_cache_hits_total', ['cache']), misses: sumBy(samples, 'authzd_cache_misses_total', ['cache']) };
+  return {
+    hits: sumBy(samples, 'authzd_cache_hits_total', ['cache']),
+    misses: sumBy(samples, 'authzd_cache_misses_total', ['cache']),
+  };
 }
 
 /** Waits until nothing is in flight and the decision counter has stopped moving (calls abandoned by a client finish). */
@@ -58,7 +61,11 @@ function serverFigures(serverByKey, serverCpuSeconds, seconds, caches) {
 }
 
 /** A ghz run's record. expectations: "decision|reason" per message in file order (undefined: not checked). */
-export function ghzRecord({ argv, report, clientCpuSeconds }, { serverByKey, serverCpuSeconds, caches }, { expectations, concurrency, rps }) {
+export function ghzRecord(
+  { argv, report, clientCpuSeconds },
+  { serverByKey, serverCpuSeconds, caches },
+  { expectations, concurrency, rps },
+) {
   const seconds = report.seconds;
   const record = {
     tool: 'ghz',
@@ -75,13 +82,19 @@ export function ghzRecord({ argv, report, clientCpuSeconds }, { serverByKey, ser
     crossCheck: crossCheckCounts({ tool: 'ghz', clientOk: report.okCount, serverByKey, slack: concurrency }),
   };
   if (expectations !== undefined && !expectations.includes(undefined)) {
-    record.mix = compareMix(expectedCounts(expectations, report.count), serverByKey, concurrency, { absorbing: LOAD_DEPENDENT });
+    record.mix = compareMix(expectedCounts(expectations, report.count), serverByKey, concurrency, {
+      absorbing: LOAD_DEPENDENT,
+    });
   }
   return record;
 }
 
 /** An h2load run's record; every call sent the same message, whose answer should be `expectation`. */
-export function h2loadRecord({ argv, summary, log, clientCpuSeconds }, { serverByKey, serverCpuSeconds, caches }, { expectation, inflight }) {
+export function h2loadRecord(
+  { argv, summary, log, clientCpuSeconds },
+  { serverByKey, serverCpuSeconds, caches },
+  { expectation, inflight },
+) {
   const seconds = summary.seconds;
   const record = {
     tool: 'h2load',

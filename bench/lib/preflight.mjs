@@ -29,7 +29,8 @@ export async function preflight(grpcAddr, messages, { parallel = 8 } = {}) {
   }
   const mismatches = [];
   messages.forEach((m, i) => {
-    if (m.expect !== undefined && m.expect !== answers[i]) mismatches.push({ index: i, expected: m.expect, got: answers[i] });
+    if (m.expect !== undefined && m.expect !== answers[i])
+      mismatches.push({ index: i, expected: m.expect, got: answers[i] });
   });
   const mix = {};
   for (const a of answers) mix[a] = (mix[a] ?? 0) + 1;

@@ -1,4 +1,10 @@
-export function parseProcStat(text: string): { pid: number; comm: string; ppid: number; utimeTicks: number; stimeTicks: number };
+export function parseProcStat(text: string): {
+  pid: number;
+  comm: string;
+  ppid: number;
+  utimeTicks: number;
+  stimeTicks: number;
+};
 export function parseVmHwm(statusText: string): number;
 export function clockTicksPerSecond(): number;
 export function processTree(pid: number): number[];

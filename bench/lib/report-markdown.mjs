@@ -14,7 +14,8 @@ export function replaceSection(doc, name, section) {
   const i = doc.indexOf(begin);
   const j = doc.indexOf(end);
   if (i < 0 || j < 0 || j < i) throw new Error(`markers ${begin} ... ${end} not found in order`);
-  if (doc.indexOf(begin, i + 1) >= 0 || doc.indexOf(end, j + 1) >= 0) throw new Error(`markers ${begin} ... ${end} appear more than once`);
+  if (doc.indexOf(begin, i + 1) >= 0 || doc.indexOf(end, j + 1) >= 0)
+    throw new Error(`markers ${begin} ... ${end} appear more than once`);
   return doc.slice(0, i) + section + doc.slice(j + end.length);
 }
 
@@ -94,7 +95,7 @@ export function renderLoadSection(results) {
     '#### Cross-check with h2load',
     '',
     `h2load (${options.h2loadClients} connections x ${options.h2loadStreams} streams, ${options.durationS} s) posts one fixed gRPC-framed CheckRequest per scenario (it cannot vary the body), ` +
-      'so it measures one representative call of each mix. It judges calls by HTTP status only (a failed gRPC call inside HTTP 200 counts as success), which is why every h2load run is checked against the server\'s counter.',
+      "so it measures one representative call of each mix. It judges calls by HTTP status only (a failed gRPC call inside HTTP 200 counts as success), which is why every h2load run is checked against the server's counter.",
     '',
     '| scenario | request sent | h2load calls/s | vs null (h2load) | ghz calls/s | p50 ms | p99 ms | server CPU µs/call | server answered / h2load succeeded | counters |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -125,17 +126,28 @@ export function renderLoadSection(results) {
     if (s.saturation === undefined) continue;
     const byKey = s.saturation.server.byKey;
     const pre = s.preflight;
-    const preText = pre === undefined ? 'n/a' : `${int(pre.messages)} messages${pre.designMismatches > 0 ? `, **${int(pre.designMismatches)} differ from the design**` : ', all as designed'}`;
+    const preText =
+      pre === undefined
+        ? 'n/a'
+        : `${int(pre.messages)} messages${pre.designMismatches > 0 ? `, **${int(pre.designMismatches)} differ from the design**` : ', all as designed'}`;
     out.push(
       `| ${cell(s.title)} | ${decisionsCell(byKey, (k) => k.startsWith('allow|'))} | ${decisionsCell(byKey, (k) => k.startsWith('deny|'))} | ${decisionsCell(byKey, (k) => k.startsWith('error|'))} | ${cachesCell(s.saturation.server.caches, s.server.kind)} | ${preText} |`,
     );
   }
 
-  out.push('', '#### Server start-up', '', '| scenario | policies | entities | activation at start (log `ms`) | ready after |', '| --- | --- | --- | --- | --- |');
+  out.push(
+    '',
+    '#### Server start-up',
+    '',
+    '| scenario | policies | entities | activation at start (log `ms`) | ready after |',
+    '| --- | --- | --- | --- | --- |',
+  );
   for (const name of order) {
     const s = scenarios[name];
     if (s.saturation === undefined || s.server.kind === 'null') continue;
-    out.push(`| ${cell(s.title)} | ${int(s.server.policies)} | ${int(s.server.entities)} | ${ms(s.server.activationMs)} ms | ${dec(s.server.startupMs / 1000, 1)} s |`);
+    out.push(
+      `| ${cell(s.title)} | ${int(s.server.policies)} | ${int(s.server.entities)} | ${ms(s.server.activationMs)} ms | ${dec(s.server.startupMs / 1000, 1)} s |`,
+    );
   }
 
   out.push('', '#### Policy activation under load');
@@ -153,7 +165,9 @@ export function renderLoadSection(results) {
       '| --- | --- | --- | --- | --- | --- |',
     );
     activationStall.activations.forEach((a, i) => {
-      out.push(`| ${i + 1} | ${ms(a.logMs)} ms | ${ms(a.serverLagMaxMs)} ms | ${ms(a.clientMaxMs)} ms | ${ms(a.clientStallMs)} ms | ${ms(a.stallMs)} ms |`);
+      out.push(
+        `| ${i + 1} | ${ms(a.logMs)} ms | ${ms(a.serverLagMaxMs)} ms | ${ms(a.clientMaxMs)} ms | ${ms(a.clientStallMs)} ms | ${ms(a.stallMs)} ms |`,
+      );
     });
     out.push(
       '',
@@ -164,10 +178,20 @@ export function renderLoadSection(results) {
   }
 
   out.push('', '#### Problems and warnings', '');
-  if (problems.length === 0) out.push('None: every ghz and h2load run agreed with the server\'s own counters and the request mix, and every server was saturated.');
+  if (problems.length === 0)
+    out.push(
+      "None: every ghz and h2load run agreed with the server's own counters and the request mix, and every server was saturated.",
+    );
   else for (const p of problems) out.push(`- ${p}`);
 
-  out.push('', '#### Commands', '', 'As run for the warm scenario (`$WORK` is the run\'s temporary directory, ports are picked per server):', '', '```sh');
+  out.push(
+    '',
+    '#### Commands',
+    '',
+    "As run for the warm scenario (`$WORK` is the run's temporary directory, ports are picked per server):",
+    '',
+    '```sh',
+  );
   for (const c of commands) out.push(c);
   out.push('```', '<!-- load:end -->');
   return out.join('\n');

@@ -20,7 +20,8 @@ let authzdMain = path.join(ROOT, 'dist', 'cli', 'main.js');
 export function snapshotBuild(dir) {
   const app = path.join(dir, 'app');
   mkdirSync(app, { recursive: true });
-  for (const name of ['dist', 'proto', 'policies', 'package.json']) cpSync(path.join(ROOT, name), path.join(app, name), { recursive: true });
+  for (const name of ['dist', 'proto', 'policies', 'package.json'])
+    cpSync(path.join(ROOT, name), path.join(app, name), { recursive: true });
   symlinkSync(path.join(ROOT, 'node_modules'), path.join(app, 'node_modules'), 'dir');
   authzdMain = path.join(app, 'dist', 'cli', 'main.js');
   const hash = createHash('sha256');
@@ -60,7 +61,10 @@ export function helpListsFlag(help, flag) {
 
 /** Whether this build's `authzd serve --help` offers --workers (builds before the worker change do not). */
 export function authzdSupportsWorkers() {
-  return helpListsFlag(execFileSync(process.execPath, [authzdMain, 'serve', '--help'], { encoding: 'utf8' }), '--workers');
+  return helpListsFlag(
+    execFileSync(process.execPath, [authzdMain, 'serve', '--help'], { encoding: 'utf8' }),
+    '--workers',
+  );
 }
 
 /** taskset prefix for a CPU list such as "0" or "1-3"; none when the list is empty. */
@@ -71,7 +75,18 @@ export const pinned = (cpus, argv) => (cpus ? ['taskset', '-c', cpus, ...argv] :
  * in extraArgs, a bundle source (--bundle-url ...); the audit log goes to /dev/null (its serialisation and
  * write calls are still paid, the disk is not). nodeArgs go to node before authzd's own arguments.
  */
-export async function startServer({ kind, cpus, policyDir, issuer, workers, workDir, name, extraArgs = [], nodeArgs = [], readyTimeoutMs = 300_000 }) {
+export async function startServer({
+  kind,
+  cpus,
+  policyDir,
+  issuer,
+  workers,
+  workDir,
+  name,
+  extraArgs = [],
+  nodeArgs = [],
+  readyTimeoutMs = 300_000,
+}) {
   const grpcPort = await freePort();
   const adminPort = await freePort();
   const grpcAddr = `127.0.0.1:${grpcPort}`;
@@ -82,9 +97,23 @@ export async function startServer({ kind, cpus, policyDir, issuer, workers, work
     const configFile = path.join(workDir, `${name}.authzd.yaml`);
     writeFileSync(configFile, 'audit:\n  destination: /dev/null\nlog:\n  level: info\n');
     argv = [
-      process.execPath, ...nodeArgs, authzdMain, 'serve', '--config', configFile, ...(policyDir !== undefined ? ['--policies', policyDir] : []),
-      '--issuer', issuer.issuer, '--audience', issuer.audience, '--jwks', issuer.jwksFile,
-      '--grpc-addr', grpcAddr, '--admin-addr', adminAddr,
+      process.execPath,
+      ...nodeArgs,
+      authzdMain,
+      'serve',
+      '--config',
+      configFile,
+      ...(policyDir !== undefined ? ['--policies', policyDir] : []),
+      '--issuer',
+      issuer.issuer,
+      '--audience',
+      issuer.audience,
+      '--jwks',
+      issuer.jwksFile,
+      '--grpc-addr',
+      grpcAddr,
+      '--admin-addr',
+      adminAddr,
       ...(workers !== undefined ? ['--workers', String(workers)] : []),
       ...extraArgs,
     ];
@@ -122,7 +151,12 @@ export async function startServer({ kind, cpus, policyDir, issuer, workers, work
   const adminUrl = `http://${adminAddr}`;
   for (;;) {
     if (exited !== undefined) {
-      throw new Error(`${name}: server exited (${exited.code ?? exited.signal}) before it was ready; log: ${logFile}\n${lines.slice(-5).map((l) => l.msg + (l.err ? `: ${l.err}` : '')).join('\n')}`);
+      throw new Error(
+        `${name}: server exited (${exited.code ?? exited.signal}) before it was ready; log: ${logFile}\n${lines
+          .slice(-5)
+          .map((l) => l.msg + (l.err ? `: ${l.err}` : ''))
+          .join('\n')}`,
+      );
     }
     if (Date.now() - started > readyTimeoutMs) {
       child.kill('SIGKILL');

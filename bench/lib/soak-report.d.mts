@@ -12,11 +12,22 @@ export interface SoakRunReport {
   errors?: Record<string, number>;
 }
 export interface SoakResults {
-  options: { segmentS: number; churnS: number; segments: number; warmupSegments?: number; heapMiB?: number; [k: string]: unknown };
+  options: {
+    segmentS: number;
+    churnS: number;
+    segments: number;
+    warmupSegments?: number;
+    heapMiB?: number;
+    [k: string]: unknown;
+  };
   segments: { fromMs: number; toMs: number; warm: SoakRunReport; cold?: SoakRunReport; [k: string]: unknown }[];
   samples: SoakSample[];
   churn: { kind: 'publication' | 'revocation'; at: number; appliedMs?: number; failed?: string }[];
-  server: { byKey: Record<string, number>; crossCheck: { problems: string[] }; mix: { problems: string[]; notes: string[] } };
+  server: {
+    byKey: Record<string, number>;
+    crossCheck: { problems: string[] };
+    mix: { problems: string[]; notes: string[] };
+  };
   [k: string]: unknown;
 }
 export interface MemoryFigures {

@@ -51,16 +51,24 @@ export function summarizeSoak(results) {
   for (const s of segs) {
     for (const r of [s.warm, s.cold]) {
       if (r === undefined) continue;
-      for (const [message, n] of Object.entries(r.errors ?? {})) clientErrors[message] = (clientErrors[message] ?? 0) + n;
+      for (const [message, n] of Object.entries(r.errors ?? {}))
+        clientErrors[message] = (clientErrors[message] ?? 0) + n;
       const unexplained = r.count - r.okCount - Object.values(r.errors ?? {}).reduce((a, b) => a + b, 0);
       if (unexplained > 0) clientErrors['non-OK status'] = (clientErrors['non-OK status'] ?? 0) + unexplained;
     }
   }
-  const serverErrors = Object.fromEntries(Object.entries(results.server.byKey).filter(([k]) => k.startsWith('error|')).map(([k, v]) => [k.slice(6), v]));
+  const serverErrors = Object.fromEntries(
+    Object.entries(results.server.byKey)
+      .filter(([k]) => k.startsWith('error|'))
+      .map(([k, v]) => [k.slice(6), v]),
+  );
   const churnFailures = results.churn.filter((e) => e.failed !== undefined).map((e) => `${e.kind}: ${e.failed}`);
   const counterProblems = [...results.server.crossCheck.problems, ...results.server.mix.problems];
   const errorCount =
-    Object.values(clientErrors).reduce((a, b) => a + b, 0) + Object.values(serverErrors).reduce((a, b) => a + b, 0) + churnFailures.length + counterProblems.length;
+    Object.values(clientErrors).reduce((a, b) => a + b, 0) +
+    Object.values(serverErrors).reduce((a, b) => a + b, 0) +
+    churnFailures.length +
+    counterProblems.length;
 
   // Warm-up is the first warmupSegments segments (the caches fill meanwhile); the baseline is the segment
   // after them (or, in a run of two or fewer, the first's last half).
@@ -85,7 +93,12 @@ export function summarizeSoak(results) {
   const applied = (kind) => {
     const events = results.churn.filter((e) => e.kind === kind);
     const times = events.filter((e) => e.appliedMs !== undefined).map((e) => e.appliedMs);
-    return { attempted: events.length, applied: times.length, p50Ms: median(times), maxMs: times.length === 0 ? Number.NaN : Math.max(...times) };
+    return {
+      attempted: events.length,
+      applied: times.length,
+      p50Ms: median(times),
+      maxMs: times.length === 0 ? Number.NaN : Math.max(...times),
+    };
   };
 
   const rss = memory('rssBytes');
@@ -139,7 +152,7 @@ export function renderSoakSection(results) {
     '',
     '| target | measured | result |',
     '| --- | --- | --- |',
-    `| RSS growth after warm-up < 10% | ${Number.isFinite(s.rss.growth) ? `${(s.rss.growth * 100).toFixed(1)}%` : 'n/a'} (median of ${results.options.segmentS === 60 ? "minute" : "segment"} ${results.segments.length >= 3 ? baselineSegment(results) + 1 : 1}: ${mib(s.rss.baseline)} MiB, of the last ${results.options.segmentS === 60 ? "minute" : "segment"}: ${mib(s.rss.end)} MiB) | ${verdict(s.targets.rssGrowthUnder10Percent)} |`,
+    `| RSS growth after warm-up < 10% | ${Number.isFinite(s.rss.growth) ? `${(s.rss.growth * 100).toFixed(1)}%` : 'n/a'} (median of ${results.options.segmentS === 60 ? 'minute' : 'segment'} ${results.segments.length >= 3 ? baselineSegment(results) + 1 : 1}: ${mib(s.rss.baseline)} MiB, of the last ${results.options.segmentS === 60 ? 'minute' : 'segment'}: ${mib(s.rss.end)} MiB) | ${verdict(s.targets.rssGrowthUnder10Percent)} |`,
     `| zero errors | ${int(s.errorCount)} | ${verdict(s.targets.zeroErrors)} |`,
     '',
     `#### Per ${results.options.segmentS === 60 ? 'minute' : 'segment'}`,
@@ -154,7 +167,9 @@ export function renderSoakSection(results) {
     const okCalls = seg.warm.okCount + (seg.cold?.okCount ?? 0);
     const errs = seg.warm.count - seg.warm.okCount + (seg.cold === undefined ? 0 : seg.cold.count - seg.cold.okCount);
     const inSeg = results.samples.filter((x) => x.at > seg.fromMs && x.at <= seg.toMs);
-    const churnIn = (kind) => results.churn.filter((e) => e.kind === kind && e.appliedMs !== undefined && e.at > seg.fromMs && e.at <= seg.toMs).length;
+    const churnIn = (kind) =>
+      results.churn.filter((e) => e.kind === kind && e.appliedMs !== undefined && e.at > seg.fromMs && e.at <= seg.toMs)
+        .length;
     out.push(
       `| ${seg.index + 1} | ${int(okCalls / secs)} | ${int(errs)} | ${ms(seg.latency.p50)} | ${ms(seg.latency.p99)} | ${ms(seg.latency.p999)} | ${ms(seg.latency.max)} | ${ms(seg.latency.coldP99)} | ` +
         `${mib(median(inSeg.map((x) => x.rssBytes)))} | ${mib(median(inSeg.map((x) => x.heapUsedBytes)))} | ${int(inSeg.at(-1)?.tokenCacheEntries)} | ${ms(Math.max(0, ...inSeg.map((x) => x.lagMaxMs)))} | ${ms(Math.max(0, ...inSeg.map((x) => x.lagP99Ms)))} | ${int(churnIn('publication'))} | ${int(churnIn('revocation'))} |`,

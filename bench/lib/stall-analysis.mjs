@@ -14,15 +14,27 @@ const overlaps = (aStart, aEnd, bStart, bEnd) => aStart < bEnd && aEnd > bStart;
 export function analyzeStall({ calls, windows, lagSamples, warmupMs = 1000 }) {
   const first = calls.reduce((m, c) => Math.min(m, c.startMs), Number.POSITIVE_INFINITY);
   const inWindow = (start, end) => windows.some((w) => overlaps(start, end, w.startMs, w.endMs));
-  const steadyCalls = calls.filter((c) => c.ok && c.startMs >= first + warmupMs && !inWindow(c.startMs, c.startMs + c.latencyMs));
+  const steadyCalls = calls.filter(
+    (c) => c.ok && c.startMs >= first + warmupMs && !inWindow(c.startMs, c.startMs + c.latencyMs),
+  );
   const steady = summarize(steadyCalls.map((c) => c.latencyMs));
   const steadyLag = lagSamples.filter((s) => !inWindow(s.fromMs, s.toMs)).reduce((m, s) => Math.max(m, s.lagMaxMs), 0);
   const perActivation = windows.map((w) => {
     const during = calls.filter((c) => overlaps(c.startMs, c.startMs + c.latencyMs, w.startMs, w.endMs));
     const clientMaxMs = during.reduce((m, c) => Math.max(m, c.latencyMs), 0);
-    const serverLagMaxMs = lagSamples.filter((s) => overlaps(s.fromMs, s.toMs, w.startMs, w.endMs)).reduce((m, s) => Math.max(m, s.lagMaxMs), 0);
+    const serverLagMaxMs = lagSamples
+      .filter((s) => overlaps(s.fromMs, s.toMs, w.startMs, w.endMs))
+      .reduce((m, s) => Math.max(m, s.lagMaxMs), 0);
     const clientStallMs = Math.max(0, clientMaxMs - steady.p50);
-    return { logMs: w.logMs, windowMs: w.endMs - w.startMs, callsDuring: during.length, clientMaxMs, clientStallMs, serverLagMaxMs, stallMs: Math.max(clientStallMs, serverLagMaxMs) };
+    return {
+      logMs: w.logMs,
+      windowMs: w.endMs - w.startMs,
+      callsDuring: during.length,
+      clientMaxMs,
+      clientStallMs,
+      serverLagMaxMs,
+      stallMs: Math.max(clientStallMs, serverLagMaxMs),
+    };
   });
   return {
     steady: { calls: steadyCalls.length, latencyMs: steady, lagMaxMs: steadyLag },

@@ -26,7 +26,10 @@ export function evaluateTargets({ scenarios, activationStall }) {
   const describe = (a, b, names) => {
     const c = capacityRatio(a, b);
     const figures = `${int(a.rps)} vs ${int(b.rps)} calls/s, ${int(a.server.cpuUsPerCall)} vs ${int(b.server.cpuUsPerCall)} µs CPU per call`;
-    const basis = c.basis === 'throughput' ? 'by throughput, both servers saturated' : `by CPU per call, since the ${names} servers were not both saturated`;
+    const basis =
+      c.basis === 'throughput'
+        ? 'by throughput, both servers saturated'
+        : `by CPU per call, since the ${names} servers were not both saturated`;
     return { ...c, text: `${pct(c.ratio)} ${basis} (${figures})` };
   };
 
@@ -35,14 +38,22 @@ export function evaluateTargets({ scenarios, activationStall }) {
     const c = describe(sat('warm'), sat('null'), 'warm and null');
     const h2warm = scenarios.warm.h2load?.rps;
     const h2null = scenarios.null.h2load?.rps;
-    const h2 = h2warm !== undefined && h2null !== undefined ? `; h2load, one fixed warm call: ${pct(h2warm / h2null)}` : '';
+    const h2 =
+      h2warm !== undefined && h2null !== undefined ? `; h2load, one fixed warm call: ${pct(h2warm / h2null)}` : '';
     add(throughputTarget, `${c.text}${h2}`, c.ratio >= 0.7);
   } else add(throughputTarget, 'not measured', undefined);
 
-  for (const [name, limit] of [['warm', 1], ['cold', 2]]) {
+  for (const [name, limit] of [
+    ['warm', 1],
+    ['cold', 2],
+  ]) {
     const half = scenarios[name]?.half;
     const p99 = half?.latencyMs?.p99;
-    add(`${name}: p99 at half saturation < ${limit} ms`, p99 === undefined ? 'not measured' : `${ms(p99)} ms at ${int(half.rps)} calls/s`, p99 === undefined ? undefined : p99 < limit);
+    add(
+      `${name}: p99 at half saturation < ${limit} ms`,
+      p99 === undefined ? 'not measured' : `${ms(p99)} ms at ${int(half.rps)} calls/s`,
+      p99 === undefined ? undefined : p99 < limit,
+    );
   }
 
   const policiesTarget = '1,000 policies within 2x of 10-policy throughput';
@@ -51,7 +62,8 @@ export function evaluateTargets({ scenarios, activationStall }) {
     add(policiesTarget, c.text, c.ratio >= 0.5);
   } else add(policiesTarget, 'not measured', undefined);
 
-  const entitiesTarget = '100,000 entities: no per-call cost growing with the store (CPU per call within 25% of the 1,000-entity store; throughput ≥ 80% of it when both servers were saturated)';
+  const entitiesTarget =
+    '100,000 entities: no per-call cost growing with the store (CPU per call within 25% of the 1,000-entity store; throughput ≥ 80% of it when both servers were saturated)';
   const small = sat('policies-1000');
   const big = sat('entities-100k');
   if (small !== undefined && big !== undefined) {
@@ -67,11 +79,19 @@ export function evaluateTargets({ scenarios, activationStall }) {
 
   const stallTarget = 'activation stall < 20 ms (1,000 policies, under load)';
   if (activationStall?.worstStallMs !== undefined) {
-    add(stallTarget, `${ms(activationStall.worstStallMs)} ms worst of ${activationStall.activations.length}`, activationStall.worstStallMs < 20);
+    add(
+      stallTarget,
+      `${ms(activationStall.worstStallMs)} ms worst of ${activationStall.activations.length}`,
+      activationStall.worstStallMs < 20,
+    );
   } else add(stallTarget, 'not measured', undefined);
 
   const rss = scenarios['entities-100k']?.server?.peakRssBytes;
-  add('peak RSS < 150 MiB at 1,000 policies and 100,000 entities', rss === undefined ? 'not measured' : `${(rss / MiB).toFixed(0)} MiB`, rss === undefined ? undefined : rss < 150 * MiB);
+  add(
+    'peak RSS < 150 MiB at 1,000 policies and 100,000 entities',
+    rss === undefined ? 'not measured' : `${(rss / MiB).toFixed(0)} MiB`,
+    rss === undefined ? undefined : rss < 150 * MiB,
+  );
   return out;
 }
 

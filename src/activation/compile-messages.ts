@@ -50,7 +50,10 @@ export function encodeModelParts(parts: ModelParts): string {
     slicePlan: [...parts.slicePlan],
     policyScopes: [...parts.policyScopes],
     actionAncestors: [...parts.actionAncestors].map(([id, groups]) => [id, [...groups]]),
-    entityReach: { ...parts.entityReach, attributes: parts.entityReach.attributes === 'all' ? 'all' : [...parts.entityReach.attributes] },
+    entityReach: {
+      ...parts.entityReach,
+      attributes: parts.entityReach.attributes === 'all' ? 'all' : [...parts.entityReach.attributes],
+    },
   });
 }
 
@@ -60,9 +63,13 @@ export function decodeModelParts(json: string): ModelParts {
   const reach = raw.entityReach as Omit<ModelParts['entityReach'], 'attributes'> & { attributes: string[] | 'all' };
   return {
     ...(raw as unknown as ModelParts),
-    policyInfo: new Map(pairs<ModelParts extends { policyInfo: ReadonlyMap<string, infer V> } ? V : never>('policyInfo')),
+    policyInfo: new Map(
+      pairs<ModelParts extends { policyInfo: ReadonlyMap<string, infer V> } ? V : never>('policyInfo'),
+    ),
     slicePlan: new Map(pairs<ModelParts extends { slicePlan: ReadonlyMap<string, infer V> } ? V : never>('slicePlan')),
-    policyScopes: new Map(pairs<ModelParts extends { policyScopes: ReadonlyMap<string, infer V> } ? V : never>('policyScopes')),
+    policyScopes: new Map(
+      pairs<ModelParts extends { policyScopes: ReadonlyMap<string, infer V> } ? V : never>('policyScopes'),
+    ),
     actionAncestors: new Map(pairs<string[]>('actionAncestors').map(([id, groups]) => [id, new Set(groups)])),
     entityReach: { ...reach, attributes: reach.attributes === 'all' ? 'all' : new Set(reach.attributes) },
   };

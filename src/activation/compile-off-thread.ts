@@ -2,7 +2,14 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { verifyWithTrust } from '../bundle/verify-with-trust.js';
-import { type CompileSource, decodeEntities, decodeModelParts, type MainMessage, type ModelParts, type WorkerMessage } from './compile-messages.js';
+import {
+  type CompileSource,
+  decodeEntities,
+  decodeModelParts,
+  type MainMessage,
+  type ModelParts,
+  type WorkerMessage,
+} from './compile-messages.js';
 import { type BundleInfo } from '../bundle/bundle-format.js';
 import { compilePolicyModel, type PolicyModel, PolicyModelError } from '../policy/compile-policy-model.js';
 import { EntityStore } from '../policy/entity-store.js';
@@ -14,7 +21,8 @@ import { BundleRejectedError } from '../bundle/bundle-rejections.js';
 const WORKER = new URL('./compile-worker.js', import.meta.url);
 
 /** Where a policy set comes from, as the caller has it. */
-export type PolicySource = { readonly directory: string } | { readonly files: PolicyFiles } | Extract<CompileSource, { bundle: Uint8Array }>;
+export type PolicySource =
+  { readonly directory: string } | { readonly files: PolicyFiles } | Extract<CompileSource, { bundle: Uint8Array }>;
 
 export interface CompiledSet {
   readonly model: PolicyModel;
@@ -120,7 +128,8 @@ function runJob(request: CompileSource, version: string | undefined): Promise<Co
       }
     };
     const onError = (err: Error) => finish(() => reject(err), false);
-    const onExit = (code: number) => finish(() => reject(new Error(`policy compile worker exited with code ${code}`)), false);
+    const onExit = (code: number) =>
+      finish(() => reject(new Error(`policy compile worker exited with code ${code}`)), false);
     worker.on('message', onMessage);
     worker.on('error', onError);
     worker.on('exit', onExit);
@@ -129,10 +138,14 @@ function runJob(request: CompileSource, version: string | undefined): Promise<Co
 }
 
 async function compileInThread(source: PolicySource, version?: string): Promise<CompiledSet> {
-  if ('directory' in source) return { model: compilePolicyModel(await readPolicyDir(source.directory), version), bundle: undefined };
+  if ('directory' in source)
+    return { model: compilePolicyModel(await readPolicyDir(source.directory), version), bundle: undefined };
   if ('files' in source) return { model: compilePolicyModel(source.files, version), bundle: undefined };
   const result = await verifyWithTrust(source.bundle, source.trust);
   if (!result.ok) throw new BundleRejectedError(result.reason, result.detail);
   const { revision, digest, kid, created, scope, files } = result.bundle;
-  return { model: compilePolicyModel(files, version ?? String(revision)), bundle: { revision, digest, kid, created, scope } };
+  return {
+    model: compilePolicyModel(files, version ?? String(revision)),
+    bundle: { revision, digest, kid, created, scope },
+  };
 }

@@ -6,7 +6,15 @@ import '../cedar/engine-flags.js';
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { verifyWithTrust } from '../bundle/verify-with-trust.js';
-import { type CompileRequest, ENTITY_CHUNK, encodeEntities, encodeModelParts, type MainMessage, type ModelParts, type WorkerMessage } from './compile-messages.js';
+import {
+  type CompileRequest,
+  ENTITY_CHUNK,
+  encodeEntities,
+  encodeModelParts,
+  type MainMessage,
+  type ModelParts,
+  type WorkerMessage,
+} from './compile-messages.js';
 import { compilePolicyModel, PolicyModelError } from '../policy/compile-policy-model.js';
 import type { IndexedEntity } from '../policy/entity-store.js';
 import { readPolicyDir } from '../policy/policy-files.js';
@@ -64,7 +72,10 @@ async function run({ source, version }: CompileRequest): Promise<void> {
 }
 
 /** The policy files to compile, after verifying them when they come in a bundle. */
-async function loadSource(from: CompileRequest['source'], requested: string | undefined): Promise<{ files: Map<string, string>; version: string | undefined } | undefined> {
+async function loadSource(
+  from: CompileRequest['source'],
+  requested: string | undefined,
+): Promise<{ files: Map<string, string>; version: string | undefined } | undefined> {
   if ('directory' in from) return { files: new Map(await readPolicyDir(from.directory)), version: requested };
   if ('files' in from) return { files: new Map(from.files), version: requested };
   const result = await verifyWithTrust(from.bundle, from.trust);

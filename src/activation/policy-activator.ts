@@ -18,7 +18,13 @@ export type Activate = (source: PolicySource, version?: string) => Promise<Activ
  * by the caller, once, with what it means there: the bundle follower with its stage and reason, a reload
  * with the set that keeps serving, start-up by exiting with the problems.
  */
-export function createActivator(deps: { store: PolicyStore; metrics: Metrics; logger: Logger; now: () => number; onActivated: () => void }): Activate {
+export function createActivator(deps: {
+  store: PolicyStore;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => number;
+  onActivated: () => void;
+}): Activate {
   const { store, metrics, logger, now } = deps;
   let queue: Promise<unknown> = Promise.resolve();
   return (source, version) => {

@@ -103,7 +103,14 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
       const latency_us = Math.round(latencySeconds * 1e6);
       if (outcome.kind === 'error') {
         const f = outcome.failure;
-        write({ type: 'authz.decision', decision_id: f.id, decision: 'error', reason: f.reason, policy_version: f.policyVersion, latency_us });
+        write({
+          type: 'authz.decision',
+          decision_id: f.id,
+          decision: 'error',
+          reason: f.reason,
+          policy_version: f.policyVersion,
+          latency_us,
+        });
       } else {
         const d = outcome.decision;
         let input: DecisionEventInput | undefined;
@@ -134,10 +141,21 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
           request:
             d.request === undefined
               ? undefined
-              : { id: d.request.id, method: d.request.method, host: d.request.host, path: salt === undefined ? d.request.path : undefined },
+              : {
+                  id: d.request.id,
+                  method: d.request.method,
+                  host: d.request.host,
+                  path: salt === undefined ? d.request.path : undefined,
+                },
           latency_us,
-          remote: d.remote === undefined ? undefined : { result: d.remote.result, failure_mode: d.remote.failureMode, ms: Math.round(d.remote.ms) },
-          rate_limit: d.rateLimit === undefined ? undefined : { scope: d.rateLimit.scope, retry_after_s: d.rateLimit.retryAfterSeconds },
+          remote:
+            d.remote === undefined
+              ? undefined
+              : { result: d.remote.result, failure_mode: d.remote.failureMode, ms: Math.round(d.remote.ms) },
+          rate_limit:
+            d.rateLimit === undefined
+              ? undefined
+              : { scope: d.rateLimit.scope, retry_after_s: d.rateLimit.retryAfterSeconds },
           hashed: salt === undefined ? undefined : true,
           input,
         });
@@ -165,9 +183,17 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
       })();
       // A destination that takes nothing (a FIFO nobody reads, a dead pipe) must not hold shutdown forever.
       let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([closed.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), CLOSE_TIMEOUT_MS)))]);
+      const timedOut = await Promise.race([
+        closed.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), CLOSE_TIMEOUT_MS))),
+      ]);
       clearTimeout(timer);
-      if (timedOut) deps.onError?.(Object.assign(new Error(`the audit destination took no data for ${CLOSE_TIMEOUT_MS} ms at shutdown`), { code: 'ETIMEDOUT' }));
+      if (timedOut)
+        deps.onError?.(
+          Object.assign(new Error(`the audit destination took no data for ${CLOSE_TIMEOUT_MS} ms at shutdown`), {
+            code: 'ETIMEDOUT',
+          }),
+        );
     },
   };
 }
@@ -178,7 +204,11 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
  * other than the tenant (an email claim), and the path (it holds resource ids); the client's source address
  * is left out. Extension values (`__extn`) are kept: a hashed address or decimal would no longer parse.
  */
-function hashInput(input: DecisionEventInput, hash: (value: string) => string, tenant: string | undefined): DecisionEventInput {
+function hashInput(
+  input: DecisionEventInput,
+  hash: (value: string) => string,
+  tenant: string | undefined,
+): DecisionEventInput {
   const principalId = input.principal.uid.id;
   const resourceId = input.resource.id;
   const ids = (s: string) => (s === principalId || s === resourceId ? hash(s) : s);
@@ -251,13 +281,16 @@ function readSalt(config: Config['audit']): string {
     try {
       salt = readSecretFile(config.hashSaltFile);
     } catch (err) {
-      throw new ConfigError([`audit.hashSaltFile: cannot read ${config.hashSaltFile}: ${(err as NodeJS.ErrnoException).code ?? err}`]);
+      throw new ConfigError([
+        `audit.hashSaltFile: cannot read ${config.hashSaltFile}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      ]);
     }
     if (salt.length < 16) throw new ConfigError(['audit.hashSaltFile: the salt must be at least 16 characters']);
   } else {
     source = `audit.hashSaltEnv ${config.hashSaltEnv}`;
     const fromEnv = process.env[config.hashSaltEnv!];
-    if (fromEnv === undefined || fromEnv.length < 16) throw new ConfigError([`audit.hashSaltEnv: ${config.hashSaltEnv} must hold at least 16 characters`]);
+    if (fromEnv === undefined || fromEnv.length < 16)
+      throw new ConfigError([`audit.hashSaltEnv: ${config.hashSaltEnv} must hold at least 16 characters`]);
     salt = fromEnv;
   }
   // A known salt makes the hashes reversible for anyone who can guess the identifiers.

@@ -38,20 +38,26 @@ const MAX_POLICIES = 1_000;
  * sidecar with more fields still pass. Every refusal names the field.
  */
 export function parseDecisionEvent(value: unknown): ParsedDecisionEvent {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, decision: false, detail: 'not a JSON object' };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { ok: false, decision: false, detail: 'not a JSON object' };
   const e = value as Record<string, unknown>;
-  if (e.type !== DECISION_EVENT_TYPE) return { ok: false, decision: false, detail: `type: expected "${DECISION_EVENT_TYPE}"` };
+  if (e.type !== DECISION_EVENT_TYPE)
+    return { ok: false, decision: false, detail: `type: expected "${DECISION_EVENT_TYPE}"` };
   const bad = (detail: string): ParsedDecisionEvent => ({ ok: false, decision: true, detail });
-  if (typeof e.time !== 'string' || Number.isNaN(Date.parse(e.time))) return bad('time: expected an ISO 8601 timestamp');
+  if (typeof e.time !== 'string' || Number.isNaN(Date.parse(e.time)))
+    return bad('time: expected an ISO 8601 timestamp');
   if (!isId(e.decision_id)) return bad(`decision_id: expected a string of 1 to ${MAX_ID} printable characters`);
-  if (typeof e.decision !== 'string' || !DECISIONS.has(e.decision)) return bad('decision: expected "allow", "deny" or "error"');
-  if (typeof e.reason !== 'string' || !REASON.test(e.reason)) return bad('reason: expected a reason code (lowercase letters, digits, "_")');
+  if (typeof e.decision !== 'string' || !DECISIONS.has(e.decision))
+    return bad('decision: expected "allow", "deny" or "error"');
+  if (typeof e.reason !== 'string' || !REASON.test(e.reason))
+    return bad('reason: expected a reason code (lowercase letters, digits, "_")');
   const policies = e.policies ?? [];
   if (!Array.isArray(policies) || policies.length > MAX_POLICIES || !policies.every(isId)) {
     return bad(`policies: expected an array of at most ${MAX_POLICIES} policy ids`);
   }
   for (const field of ['source', 'route', 'policy_version'] as const) {
-    if (e[field] !== undefined && !isId(e[field])) return bad(`${field}: expected a string of 1 to ${MAX_ID} printable characters`);
+    if (e[field] !== undefined && !isId(e[field]))
+      return bad(`${field}: expected a string of 1 to ${MAX_ID} printable characters`);
   }
   if (e.hashed !== undefined && typeof e.hashed !== 'boolean') return bad('hashed: expected a boolean');
   let input: DecisionEventInput | undefined;
@@ -60,7 +66,9 @@ export function parseDecisionEvent(value: unknown): ParsedDecisionEvent {
     if (!parsed.ok) {
       // parseAuthorizeRequest names fields from the body's top ("body: ...", "body.x: ...", "principal.uid: ...").
       const d = parsed.detail;
-      return bad(d.startsWith('body: ') ? `input: ${d.slice(6)}` : d.startsWith('body.') ? `input.${d.slice(5)}` : `input.${d}`);
+      return bad(
+        d.startsWith('body: ') ? `input: ${d.slice(6)}` : d.startsWith('body.') ? `input.${d.slice(5)}` : `input.${d}`,
+      );
     }
     input = parsed.value;
   }

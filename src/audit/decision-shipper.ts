@@ -84,7 +84,10 @@ export class DecisionShipper {
     this.#running ??= this.#loop().catch((err: unknown) => {
       // A bug, not a delivery failure (those are handled in the loop): stop shipping, keep serving.
       this.#stopped = true;
-      this.#deps.logger.error({ err: err instanceof Error ? err.message : String(err), pending: this.pending }, 'decision shipping stopped by an unexpected error');
+      this.#deps.logger.error(
+        { err: err instanceof Error ? err.message : String(err), pending: this.pending },
+        'decision shipping stopped by an unexpected error',
+      );
     });
   }
 
@@ -135,7 +138,10 @@ export class DecisionShipper {
         }
         failures++;
         if (!this.#deadline.signal.aborted) {
-          await sleep(backoffDelay(failures, config.minBackoffMs, config.maxBackoffMs, this.#deps.random), this.#deadline.signal);
+          await sleep(
+            backoffDelay(failures, config.minBackoffMs, config.maxBackoffMs, this.#deps.random),
+            this.#deadline.signal,
+          );
         }
         if (this.#deadline.signal.aborted) {
           this.#deps.onDropped?.(batch.length, 'shutdown');
@@ -149,7 +155,10 @@ export class DecisionShipper {
     const left = this.#queue.length;
     this.#queue.length = 0;
     if (left > 0) this.#deps.onDropped?.(left, 'shutdown');
-    this.#deps.logger.warn({ dropped: left }, 'decision shipping stopped at the shutdown deadline; unsent events dropped');
+    this.#deps.logger.warn(
+      { dropped: left },
+      'decision shipping stopped at the shutdown deadline; unsent events dropped',
+    );
   }
 
   /** Resolves after `ms`, or at once when a batch fills up or close() is called. */
@@ -192,7 +201,14 @@ export class DecisionShipper {
     } catch (err) {
       const name = (err as { name?: string }).name;
       const reason = name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network';
-      logger.warn({ reason, events: batch.length, err: (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message }, 'shipping decisions failed; will retry');
+      logger.warn(
+        {
+          reason,
+          events: batch.length,
+          err: (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message,
+        },
+        'shipping decisions failed; will retry',
+      );
       return reason;
     }
     const body = await readLimited(response, MAX_ERROR_BODY).catch(() => new Uint8Array());
@@ -200,7 +216,10 @@ export class DecisionShipper {
     const status = response.status;
     const detail = errorDetail(body);
     if (status === 400 || status === 413 || status === 415 || status === 422) {
-      logger.error({ status, detail, events: batch.length }, 'the control plane refused a batch of decisions; it is dropped');
+      logger.error(
+        { status, detail, events: batch.length },
+        'the control plane refused a batch of decisions; it is dropped',
+      );
       return 'rejected';
     }
     const reason = status === 401 || status === 403 ? 'unauthorized' : 'http_status';

@@ -7,7 +7,10 @@ const KIND_LABEL: Record<ChangeGroup['kind'], string> = {
 };
 
 /** The replay report for a terminal (docs/audit.md shows an example). */
-export function formatReplayReport(report: ReplayReport, source: { readonly files: readonly string[]; readonly policies: string }): string {
+export function formatReplayReport(
+  report: ReplayReport,
+  source: { readonly files: readonly string[]; readonly policies: string },
+): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const replayed = (o: ReplayOutcomes) => o.unchanged + o.allow_to_deny + o.deny_to_allow + o.reason_changed;
   const nr = report.notReplayable;
@@ -42,7 +45,10 @@ export function formatReplayReport(report: ReplayReport, source: { readonly file
     ['  errors (no decision)', nr.errors],
   );
   if (nr.failed > 0) rows.push(['  replay failed', nr.failed]);
-  rows.push(['lines skipped: not decision events', report.lines.notDecision], ['lines skipped: malformed decision events', report.lines.malformed]);
+  rows.push(
+    ['lines skipped: not decision events', report.lines.notDecision],
+    ['lines skipped: malformed decision events', report.lines.malformed],
+  );
   const width = Math.max(...rows.map(([label]) => label.length));
   const numbers = Math.max(...rows.map(([, value]) => n(value).length));
   for (const [label, value] of rows) out.push(`  ${label.padEnd(width)}  ${n(value).padStart(numbers)}`);
@@ -76,7 +82,13 @@ export function formatReplayReport(report: ReplayReport, source: { readonly file
     ]),
   ];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  for (const row of table) out.push(`  ${row.map((cell, i) => (i === 4 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd()}`);
+  for (const row of table)
+    out.push(
+      `  ${row
+        .map((cell, i) => (i === 4 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd()}`,
+    );
   return `${out.join('\n')}\n`;
 }
 

@@ -6,7 +6,10 @@ import type { LogLine } from './replay-decisions.js';
  * The lines of NDJSON log files, one at a time and in order, without holding a file in memory (decision
  * logs run to gigabytes). `-` reads standard input.
  */
-export async function* readLogLines(files: readonly string[], stdin: NodeJS.ReadableStream = process.stdin): AsyncGenerator<LogLine> {
+export async function* readLogLines(
+  files: readonly string[],
+  stdin: NodeJS.ReadableStream = process.stdin,
+): AsyncGenerator<LogLine> {
   for (const file of files) {
     const input = file === '-' ? stdin : createReadStream(file, { encoding: 'utf8' });
     const reader = createInterface({ input, crlfDelay: Infinity });

@@ -22,7 +22,10 @@ export function recordOutcome(outcome: CheckOutcome, latencySeconds: number, sin
     const f = outcome.failure;
     metrics.decisions.inc({ decision: 'error', reason: f.reason, route: '', source: 'error' });
     metrics.checkDuration.observe({ decision: 'error', route: '' }, latencySeconds);
-    logger.error({ decision_id: f.id, reason: f.reason, detail: f.detail }, 'check failed; answered as an error (gRPC status, HTTP 5xx), so the proxy failure mode applies');
+    logger.error(
+      { decision_id: f.id, reason: f.reason, detail: f.detail },
+      'check failed; answered as an error (gRPC status, HTTP 5xx), so the proxy failure mode applies',
+    );
   } else {
     const d = outcome.decision;
     const decision = d.allowed ? 'allow' : 'deny';
@@ -41,9 +44,15 @@ export function recordOutcome(outcome: CheckOutcome, latencySeconds: number, sin
       // entity_limit_exceeded at an entity graph too wide for the limit; the rest (resource_unknown
       // included: any client can name an id that does not exist) is per-request noise, kept for debug level.
       if ((d.reason === 'policy_error' || d.reason === 'schema_mismatch') && sinks.throttle(d.reason)) {
-        logger.warn({ decision_id: d.id, reason: d.reason, route: d.routeId, detail: d.detail }, 'policy model defect (logged at most once per interval)');
+        logger.warn(
+          { decision_id: d.id, reason: d.reason, route: d.routeId, detail: d.detail },
+          'policy model defect (logged at most once per interval)',
+        );
       } else if (d.reason === 'entity_limit_exceeded' && sinks.throttle(d.reason)) {
-        logger.warn({ decision_id: d.id, reason: d.reason, route: d.routeId, detail: d.detail }, 'request denied: it reaches more entities than policies.maxRequestEntities (logged at most once per interval)');
+        logger.warn(
+          { decision_id: d.id, reason: d.reason, route: d.routeId, detail: d.detail },
+          'request denied: it reaches more entities than policies.maxRequestEntities (logged at most once per interval)',
+        );
       } else if (logger.isLevelEnabled('debug')) {
         logger.debug({ decision_id: d.id, reason: d.reason, detail: d.detail }, 'deny detail');
       }

@@ -80,7 +80,7 @@ export interface ReplayOptions {
 /** Sources whose answer is a policy evaluation: by the engine, reused from the cache, or by the remote tier's engine. */
 const ENGINE_SOURCES = new Set(['engine', 'cache', 'remote', 'fallback']);
 /** Answers from those sources that are not an evaluation (the remote tier was down and failed closed). */
-const NOT_EVALUATED = new Set(['remote_unavailable'])
+const NOT_EVALUATED = new Set(['remote_unavailable']);
 const KIND_ORDER: readonly ChangeKind[] = ['allow_to_deny', 'deny_to_allow', 'reason_changed'];
 const MAX_MALFORMED_EXAMPLES = 5;
 
@@ -127,7 +127,8 @@ export async function replayDecisions(lines: AsyncIterable<LogLine>, options: Re
         report.lines.notDecision++;
       } else {
         report.lines.malformed++;
-        if (report.malformedExamples.length < MAX_MALFORMED_EXAMPLES) report.malformedExamples.push(`${file}:${line}: ${parsed.detail}`);
+        if (report.malformedExamples.length < MAX_MALFORMED_EXAMPLES)
+          report.malformedExamples.push(`${file}:${line}: ${parsed.detail}`);
       }
       continue;
     }
@@ -150,8 +151,15 @@ export async function replayDecisions(lines: AsyncIterable<LogLine>, options: Re
     try {
       const { answer } = decideAuthorization(options.engine, options.set, event.input, event.decision_id);
       // As the sidecar answers: a deny only step-up forbids determined asks for a stronger login instead.
-      const stepUp = stepUpFor({ allowed: answer.decision === 'allow', reason: answer.reason, policies: answer.policies }, options.set.model);
-      after = { decision: answer.decision, reason: stepUp !== undefined ? 'step_up_required' : answer.reason, policies: answer.policies };
+      const stepUp = stepUpFor(
+        { allowed: answer.decision === 'allow', reason: answer.reason, policies: answer.policies },
+        options.set.model,
+      );
+      after = {
+        decision: answer.decision,
+        reason: stepUp !== undefined ? 'step_up_required' : answer.reason,
+        policies: answer.policies,
+      };
     } catch {
       report.notReplayable.failed++;
       continue;
@@ -165,7 +173,17 @@ export async function replayDecisions(lines: AsyncIterable<LogLine>, options: Re
     tally[kind]++;
     const before: DecisionSummary = { decision: event.decision, reason: event.reason, policies: event.policies };
     const route = event.route ?? '';
-    const key = JSON.stringify([kind, route, event.hashed, before.decision, before.reason, sorted(before.policies), after.decision, after.reason, sorted(after.policies)]);
+    const key = JSON.stringify([
+      kind,
+      route,
+      event.hashed,
+      before.decision,
+      before.reason,
+      sorted(before.policies),
+      after.decision,
+      after.reason,
+      sorted(after.policies),
+    ]);
     let group = groups.get(key);
     if (group === undefined) {
       group = { kind, route, approximate: event.hashed, before, after, count: 0, examples: [] };
@@ -177,7 +195,11 @@ export async function replayDecisions(lines: AsyncIterable<LogLine>, options: Re
   const order = (g: ChangeGroup) => JSON.stringify([g.route, g.before, g.after]);
   report.changes.push(
     ...[...groups.values()].sort(
-      (a, b) => Number(a.approximate) - Number(b.approximate) || b.count - a.count || KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || order(a).localeCompare(order(b)),
+      (a, b) =>
+        Number(a.approximate) - Number(b.approximate) ||
+        b.count - a.count ||
+        KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) ||
+        order(a).localeCompare(order(b)),
     ),
   );
   return report;
@@ -191,7 +213,8 @@ export function exactChanges(report: ReplayReport): number {
 
 function changeKind(event: DecisionEvent, after: DecisionSummary): ChangeKind | undefined {
   if (event.decision !== after.decision) return event.decision === 'allow' ? 'allow_to_deny' : 'deny_to_allow';
-  if (event.reason !== after.reason || sorted(event.policies).join('\n') !== sorted(after.policies).join('\n')) return 'reason_changed';
+  if (event.reason !== after.reason || sorted(event.policies).join('\n') !== sorted(after.policies).join('\n'))
+    return 'reason_changed';
   return undefined;
 }
 

@@ -60,10 +60,16 @@ export async function buildBundle(files: PolicyFiles, options: BuildBundleOption
   };
   const signedEntries: [string, Buffer][] = [
     [MANIFEST_FILE, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)],
-    ...[...files.keys()].sort(byCodeUnit).map((name): [string, Buffer] => [name, Buffer.from(files.get(name)!, 'utf8')]),
+    ...[...files.keys()]
+      .sort(byCodeUnit)
+      .map((name): [string, Buffer] => [name, Buffer.from(files.get(name)!, 'utf8')]),
   ];
   const payload: SignedPayload = {
-    files: signedEntries.map(([name, data]) => ({ name, hash: createHash('sha256').update(data).digest('hex'), algorithm: 'SHA-256' })),
+    files: signedEntries.map(([name, data]) => ({
+      name,
+      hash: createHash('sha256').update(data).digest('hex'),
+      algorithm: 'SHA-256',
+    })),
     scope: options.scope,
     revision: options.revision,
   };
@@ -82,18 +88,30 @@ function checkInputs(files: PolicyFiles, options: BuildBundleOptions, created: D
   const problems: string[] = [];
   if (files.size === 0) problems.push('no policy files');
   for (const [name, text] of files) {
-    const problem = isPolicyFile(name) ? entryNameProblem(name) : 'is not a policy file (*.cedar, schema.cedarschema, entities.json, routes.yaml)';
+    const problem = isPolicyFile(name)
+      ? entryNameProblem(name)
+      : 'is not a policy file (*.cedar, schema.cedarschema, entities.json, routes.yaml)';
     if (problem !== undefined) problems.push(`${JSON.stringify(name)} ${problem}`);
-    else if (Buffer.byteLength(name) > 100) problems.push(`${JSON.stringify(name)}: names are limited to 100 bytes (ustar)`);
+    else if (Buffer.byteLength(name) > 100)
+      problems.push(`${JSON.stringify(name)}: names are limited to 100 bytes (ustar)`);
     // A lone surrogate would silently become U+FFFD: the bundle would not carry the text it was given.
-    if (Buffer.from(text, 'utf8').toString('utf8') !== text) problems.push(`${JSON.stringify(name)}: the text is not well-formed Unicode`);
+    if (Buffer.from(text, 'utf8').toString('utf8') !== text)
+      problems.push(`${JSON.stringify(name)}: the text is not well-formed Unicode`);
   }
-  if (!Number.isSafeInteger(options.revision) || options.revision <= 0) problems.push(`revision ${options.revision} must be a positive safe integer`);
-  if (!SCOPE_PATTERN.test(options.scope)) problems.push(`scope ${JSON.stringify(options.scope)} must be 1-256 printable ASCII characters without spaces`);
-  if (!KID_PATTERN.test(options.kid)) problems.push(`kid ${JSON.stringify(options.kid)} must be 1-256 printable ASCII characters without spaces`);
-  if (!BUNDLE_ALGORITHMS.includes(options.alg)) problems.push(`alg ${JSON.stringify(options.alg)} must be ES256 or EdDSA`);
-  else if (keyAlgorithm(options.signingKey) !== options.alg) problems.push(`the signing key is not ${options.alg === 'ES256' ? 'a P-256' : 'an Ed25519'} key (alg ${options.alg})`);
-  else if (options.signingKey.type !== 'private') problems.push(`the signing key must be a private key, got a ${options.signingKey.type} key`);
+  if (!Number.isSafeInteger(options.revision) || options.revision <= 0)
+    problems.push(`revision ${options.revision} must be a positive safe integer`);
+  if (!SCOPE_PATTERN.test(options.scope))
+    problems.push(`scope ${JSON.stringify(options.scope)} must be 1-256 printable ASCII characters without spaces`);
+  if (!KID_PATTERN.test(options.kid))
+    problems.push(`kid ${JSON.stringify(options.kid)} must be 1-256 printable ASCII characters without spaces`);
+  if (!BUNDLE_ALGORITHMS.includes(options.alg))
+    problems.push(`alg ${JSON.stringify(options.alg)} must be ES256 or EdDSA`);
+  else if (keyAlgorithm(options.signingKey) !== options.alg)
+    problems.push(
+      `the signing key is not ${options.alg === 'ES256' ? 'a P-256' : 'an Ed25519'} key (alg ${options.alg})`,
+    );
+  else if (options.signingKey.type !== 'private')
+    problems.push(`the signing key must be a private key, got a ${options.signingKey.type} key`);
   if (options.metadata !== undefined) {
     const problem = metadataProblem(options.metadata);
     if (problem !== undefined) problems.push(problem);

@@ -89,7 +89,10 @@ export class BundleFollower {
       this.#fail(err, 'cached bundle');
       if (Number.isSafeInteger(meta.revision) && (meta.revision as number) > 0) {
         this.#floor = meta.revision as number;
-        this.#deps.logger.info({ minRevision: this.#floor, cacheDir: dir }, 'the refused cached bundle\'s revision stays the floor: older revisions are refused as rollbacks');
+        this.#deps.logger.info(
+          { minRevision: this.#floor, cacheDir: dir },
+          "the refused cached bundle's revision stays the floor: older revisions are refused as rollbacks",
+        );
       }
       return false;
     }
@@ -170,9 +173,15 @@ export class BundleFollower {
     try {
       await makeDir(dir, 0o700);
       await replaceDurably(path.join(dir, CACHE_FILE), bytes);
-      await replaceDurably(path.join(dir, CACHE_META), JSON.stringify({ etag, revision: info.revision, digest: info.digest, savedAt: new Date().toISOString() }));
+      await replaceDurably(
+        path.join(dir, CACHE_META),
+        JSON.stringify({ etag, revision: info.revision, digest: info.digest, savedAt: new Date().toISOString() }),
+      );
     } catch (err) {
-      this.#deps.logger.warn({ err: (err as Error).message, cacheDir: dir }, 'could not persist the bundle cache; serving continues');
+      this.#deps.logger.warn(
+        { err: (err as Error).message, cacheDir: dir },
+        'could not persist the bundle cache; serving continues',
+      );
     }
   }
 
@@ -187,7 +196,11 @@ export class BundleFollower {
             : { stage: 'activate', reason: 'internal' };
     this.#deps.onFailure?.(failure);
     // Says what happens now: the active bundle keeps serving, or there is none yet (the sidecar is not ready).
-    const consequence = this.#revision !== undefined ? 'the active policy set keeps serving' : 'no policy set is active yet';
-    this.#deps.logger.error({ ...failure, detail: err instanceof Error ? err.message : String(err), activeRevision: this.#revision ?? null }, `${what} failed; ${consequence}`);
+    const consequence =
+      this.#revision !== undefined ? 'the active policy set keeps serving' : 'no policy set is active yet';
+    this.#deps.logger.error(
+      { ...failure, detail: err instanceof Error ? err.message : String(err), activeRevision: this.#revision ?? null },
+      `${what} failed; ${consequence}`,
+    );
   }
 }

@@ -73,9 +73,11 @@ export type Manifest = z.infer<typeof ManifestSchema>;
 
 /** Why a metadata value is not a map of identifier-like keys to strings, or undefined if it is. */
 export function metadataProblem(metadata: unknown): string | undefined {
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return 'metadata must be an object of strings';
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+    return 'metadata must be an object of strings';
   for (const [key, value] of Object.entries(metadata)) {
-    if (!METADATA_KEY_PATTERN.test(key)) return `metadata key ${JSON.stringify(key)} must match ${METADATA_KEY_PATTERN.source}`;
+    if (!METADATA_KEY_PATTERN.test(key))
+      return `metadata key ${JSON.stringify(key)} must match ${METADATA_KEY_PATTERN.source}`;
     if (typeof value !== 'string') return `metadata.${key} must be a string`;
   }
   return undefined;

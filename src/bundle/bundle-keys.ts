@@ -4,7 +4,15 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { calculateJwkThumbprint, exportJWK, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI } from 'jose';
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  exportPKCS8,
+  exportSPKI,
+  generateKeyPair,
+  importPKCS8,
+  importSPKI,
+} from 'jose';
 import { ConfigError } from '../config/config-error.js';
 import { placeholderSecretProblem } from '../config/placeholder-secret-problem.js';
 import { isSmallOrderEd25519Key } from '../util/is-small-order-ed25519.js';
@@ -46,7 +54,10 @@ export async function readPublicKey(pemFile: string, kid?: string): Promise<Trus
       : 'it holds no "BEGIN PUBLIC KEY" (SPKI) PEM block';
     throw new ConfigError([`${pemFile}: not an SPKI public key: ${hint}`]);
   }
-  if (kid !== undefined && !KID_PATTERN.test(kid)) throw new ConfigError([`${pemFile}: kid ${JSON.stringify(kid)} must be 1-256 printable ASCII characters without spaces`]);
+  if (kid !== undefined && !KID_PATTERN.test(kid))
+    throw new ConfigError([
+      `${pemFile}: kid ${JSON.stringify(kid)} must be 1-256 printable ASCII characters without spaces`,
+    ]);
   const alg = inferAlgorithm(pemFile, () => createPublicKey(pem));
   let key;
   try {
@@ -54,7 +65,10 @@ export async function readPublicKey(pemFile: string, kid?: string): Promise<Trus
   } catch (err) {
     throw new ConfigError([`${pemFile}: cannot import the public key: ${(err as Error).message}`]);
   }
-  if (isSmallOrderEd25519Key(key)) throw new ConfigError([`${pemFile}: a small-order Ed25519 point, not a usable key: anybody could sign bundles it accepts`]);
+  if (isSmallOrderEd25519Key(key))
+    throw new ConfigError([
+      `${pemFile}: a small-order Ed25519 point, not a usable key: anybody could sign bundles it accepts`,
+    ]);
   return { kid: kid ?? (await thumbprint(key)), key, alg };
 }
 
@@ -62,9 +76,12 @@ export async function generateSigningKeys(
   outDir: string,
   options: { alg: BundleAlgorithm; kid?: string },
 ): Promise<{ privateKeyFile: string; publicKeyFile: string; kid: string }> {
-  if (!BUNDLE_ALGORITHMS.includes(options.alg)) throw new ConfigError([`alg ${JSON.stringify(options.alg)}: use ES256 or EdDSA`]);
+  if (!BUNDLE_ALGORITHMS.includes(options.alg))
+    throw new ConfigError([`alg ${JSON.stringify(options.alg)}: use ES256 or EdDSA`]);
   if (options.kid !== undefined && !KID_PATTERN.test(options.kid)) {
-    throw new ConfigError([`kid ${JSON.stringify(options.kid)} must be 1-256 printable ASCII characters without spaces`]);
+    throw new ConfigError([
+      `kid ${JSON.stringify(options.kid)} must be 1-256 printable ASCII characters without spaces`,
+    ]);
   }
   const { privateKey, publicKey } = await generateKeyPair(options.alg, { extractable: true });
   const kid = options.kid ?? (await thumbprint(publicKey));
@@ -80,7 +97,10 @@ export async function generateSigningKeys(
     await writeFile(publicKeyFile, await exportSPKI(publicKey), { mode: 0o644, flag: 'wx' });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const problem = e.code === 'EEXIST' ? `${e.path ?? outDir} already exists; refusing to overwrite a key` : `${outDir}: ${e.message}`;
+    const problem =
+      e.code === 'EEXIST'
+        ? `${e.path ?? outDir} already exists; refusing to overwrite a key`
+        : `${outDir}: ${e.message}`;
     throw new ConfigError([problem]);
   }
   return { privateKeyFile, publicKeyFile, kid };
@@ -102,7 +122,9 @@ async function readPem(pemFile: string): Promise<string> {
   try {
     return await readFile(pemFile, 'utf8');
   } catch (err) {
-    throw new ConfigError([`${pemFile}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+    throw new ConfigError([
+      `${pemFile}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    ]);
   }
 }
 
@@ -115,7 +137,10 @@ function inferAlgorithm(pemFile: string, parse: () => BundleKey): BundleAlgorith
   }
   const alg = keyAlgorithm(key);
   if (alg === undefined) {
-    const type = 'asymmetricKeyType' in key ? `${key.asymmetricKeyType}${key.asymmetricKeyDetails?.namedCurve ? ` ${key.asymmetricKeyDetails.namedCurve}` : ''}` : 'unknown';
+    const type =
+      'asymmetricKeyType' in key
+        ? `${key.asymmetricKeyType}${key.asymmetricKeyDetails?.namedCurve ? ` ${key.asymmetricKeyDetails.namedCurve}` : ''}`
+        : 'unknown';
     throw new ConfigError([`${pemFile}: unsupported key type (${type}); ${SUPPORTED}`]);
   }
   return alg;

@@ -1,6 +1,8 @@
 import { FetchError, get, type PollOptions, readLimited } from '../util/http-get.js';
 
-export type BundleFetch = { readonly kind: 'unchanged' } | { readonly kind: 'updated'; readonly bytes: Uint8Array; readonly etag: string | undefined };
+export type BundleFetch =
+  | { readonly kind: 'unchanged' }
+  | { readonly kind: 'updated'; readonly bytes: Uint8Array; readonly etag: string | undefined };
 
 /**
  * One conditional GET of a bundle: If-None-Match with the ETag held, and `?wait=` so a control plane can

@@ -2,7 +2,13 @@
 // read under the same limits and entry rules as verification, so inspecting a hostile bundle is safe.
 import { createHash } from 'node:crypto';
 import { base64url, decodeProtectedHeader } from 'jose';
-import { MANIFEST_FILE, ManifestSchema, SIGNATURES_FILE, SignaturesFileSchema, SignedPayloadSchema } from './bundle-format.js';
+import {
+  MANIFEST_FILE,
+  ManifestSchema,
+  SIGNATURES_FILE,
+  SignaturesFileSchema,
+  SignedPayloadSchema,
+} from './bundle-format.js';
 import { type BundleLimits, resolveLimits } from './bundle-limits.js';
 import type { BundleRejection } from './bundle-rejections.js';
 import { readBundleArchive } from './read-bundle-archive.js';
@@ -26,7 +32,8 @@ export interface BundleInspection {
   readonly digest: string;
 }
 
-export type InspectResult = { ok: true; inspection: BundleInspection } | { ok: false; reason: BundleRejection; detail: string };
+export type InspectResult =
+  { ok: true; inspection: BundleInspection } | { ok: false; reason: BundleRejection; detail: string };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -39,7 +46,12 @@ export async function inspectBundle(bytes: Uint8Array, limits: Partial<BundleLim
   const signed = new Map(signature.files.map((f) => [f.name, f.hash]));
   const files = [...entries]
     .filter(([name]) => name !== SIGNATURES_FILE)
-    .map(([name, data]) => ({ name, size: data.length, sha256: createHash('sha256').update(data).digest('hex'), signedSha256: signed.get(name) }));
+    .map(([name, data]) => ({
+      name,
+      size: data.length,
+      sha256: createHash('sha256').update(data).digest('hex'),
+      signedSha256: signed.get(name),
+    }));
 
   let manifest: unknown;
   let manifestProblem: string | undefined;
@@ -49,7 +61,8 @@ export async function inspectBundle(bytes: Uint8Array, limits: Partial<BundleLim
     manifest = parseJson(manifestBytes);
     const parsed = ManifestSchema.safeParse(manifest);
     if (manifest === undefined) manifestProblem = '.manifest is not JSON';
-    else if (!parsed.success) manifestProblem = `.manifest: ${parsed.error.issues[0]!.path.join('.') || '(top level)'}: ${parsed.error.issues[0]!.message}`;
+    else if (!parsed.success)
+      manifestProblem = `.manifest: ${parsed.error.issues[0]!.path.join('.') || '(top level)'}: ${parsed.error.issues[0]!.message}`;
   }
 
   return {
@@ -65,12 +78,17 @@ export async function inspectBundle(bytes: Uint8Array, limits: Partial<BundleLim
   };
 }
 
-function readSignature(file: Buffer | undefined): { summary: BundleInspection['signature']; files: { name: string; hash: string }[] } {
-  if (file === undefined) return { summary: { count: 0, problem: '.signatures.json is missing: the bundle is unsigned' }, files: [] };
+function readSignature(file: Buffer | undefined): {
+  summary: BundleInspection['signature'];
+  files: { name: string; hash: string }[];
+} {
+  if (file === undefined)
+    return { summary: { count: 0, problem: '.signatures.json is missing: the bundle is unsigned' }, files: [] };
   const parsed = SignaturesFileSchema.safeParse(parseJson(file));
   if (!parsed.success) return { summary: { count: 0, problem: '.signatures.json is malformed' }, files: [] };
   const { signatures } = parsed.data;
-  if (signatures.length === 0) return { summary: { count: 0, problem: '.signatures.json lists no signature' }, files: [] };
+  if (signatures.length === 0)
+    return { summary: { count: 0, problem: '.signatures.json lists no signature' }, files: [] };
   const jws = signatures[0]!;
   const count = signatures.length;
   let header: Record<string, unknown>;
@@ -80,10 +98,17 @@ function readSignature(file: Buffer | undefined): { summary: BundleInspection['s
     return { summary: { count, problem: 'the JWS header cannot be decoded' }, files: [] };
   }
   const payload = SignedPayloadSchema.safeParse(decodePayload(jws));
-  if (!payload.success) return { summary: { count, header, problem: 'the JWS payload is not a bundle file list' }, files: [] };
+  if (!payload.success)
+    return { summary: { count, header, problem: 'the JWS payload is not a bundle file list' }, files: [] };
   const { scope, revision, files } = payload.data;
   return {
-    summary: { count, header, scope, revision, ...(count > 1 ? { problem: `${count} signatures; verification accepts exactly one` } : {}) },
+    summary: {
+      count,
+      header,
+      scope,
+      revision,
+      ...(count > 1 ? { problem: `${count} signatures; verification accepts exactly one` } : {}),
+    },
     files,
   };
 }

@@ -14,7 +14,11 @@ export type ArchiveResult =
  */
 export function readBundleArchive(bytes: Uint8Array, limits: BundleLimits): Promise<ArchiveResult> {
   if (bytes.byteLength > limits.maxCompressedBytes) {
-    return Promise.resolve({ ok: false, reason: 'bundle_too_large', detail: `${bytes.byteLength} bytes compressed, more than ${limits.maxCompressedBytes}` });
+    return Promise.resolve({
+      ok: false,
+      reason: 'bundle_too_large',
+      detail: `${bytes.byteLength} bytes compressed, more than ${limits.maxCompressedBytes}`,
+    });
   }
   return new Promise((resolve) => {
     const tar = new TarReader(limits);
@@ -31,7 +35,11 @@ export function readBundleArchive(bytes: Uint8Array, limits: BundleLimits): Prom
       if (settled) return;
       inflated += chunk.length;
       if (inflated > limits.maxUncompressedBytes) {
-        settle({ ok: false, reason: 'bundle_too_large', detail: `inflates to more than ${limits.maxUncompressedBytes} bytes` });
+        settle({
+          ok: false,
+          reason: 'bundle_too_large',
+          detail: `inflates to more than ${limits.maxUncompressedBytes} bytes`,
+        });
         return;
       }
       const rejection = tar.push(chunk);

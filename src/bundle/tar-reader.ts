@@ -97,7 +97,8 @@ export class TarReader {
     if (this.#failure !== undefined) return this.#failure;
     const state = this.#state;
     if (state.kind === 'end') return undefined;
-    if (state.kind === 'data') return this.#fail('bundle_corrupt', `truncated archive: ${quoteUntrusted(state.name)} is cut short`);
+    if (state.kind === 'data')
+      return this.#fail('bundle_corrupt', `truncated archive: ${quoteUntrusted(state.name)} is cut short`);
     return this.#fail('bundle_corrupt', 'truncated archive: no end-of-archive marker');
   }
 
@@ -124,11 +125,15 @@ export class TarReader {
 
     const checksum = parseOctal(block.subarray(148, 156));
     if (checksum === undefined || checksum !== headerChecksum(block)) {
-      return { reason: 'bundle_corrupt', detail: `entry ${this.entries.size + 1}: header checksum mismatch (not a tar archive, or damaged)` };
+      return {
+        reason: 'bundle_corrupt',
+        detail: `entry ${this.entries.size + 1}: header checksum mismatch (not a tar archive, or damaged)`,
+      };
     }
     const magic = block.toString('latin1', 257, 265);
     const posix = magic === 'ustar\u000000';
-    if (!posix && magic !== 'ustar  \u0000') return { reason: 'bundle_corrupt', detail: 'not a ustar archive (unknown header magic)' };
+    if (!posix && magic !== 'ustar  \u0000')
+      return { reason: 'bundle_corrupt', detail: 'not a ustar archive (unknown header magic)' };
 
     let name: string;
     try {
@@ -143,10 +148,14 @@ export class TarReader {
     const typeflag = String.fromCharCode(block[156]!);
     if (typeflag !== '0' && typeflag !== '\u0000') {
       const what = TYPE_NAMES[typeflag] ?? `an entry of unknown type ${quoteUntrusted(typeflag)}`;
-      return { reason: 'bundle_entry_forbidden', detail: `${quoteUntrusted(name)} is ${what}; a bundle holds regular files only` };
+      return {
+        reason: 'bundle_entry_forbidden',
+        detail: `${quoteUntrusted(name)} is ${what}; a bundle holds regular files only`,
+      };
     }
     const problem = entryNameProblem(name);
-    if (problem !== undefined) return { reason: 'bundle_entry_forbidden', detail: `${quoteUntrusted(name)} ${problem}` };
+    if (problem !== undefined)
+      return { reason: 'bundle_entry_forbidden', detail: `${quoteUntrusted(name)} ${problem}` };
     if (this.entries.has(name)) return { reason: 'bundle_entry_forbidden', detail: `${name} appears twice` };
     if (this.entries.size + 1 > this.#limits.maxFiles) {
       return { reason: 'bundle_too_large', detail: `more than ${this.#limits.maxFiles} entries` };
@@ -173,7 +182,10 @@ function field(block: Buffer, start: number, end: number): Buffer {
 
 /** An octal number field: digits, optionally padded with leading spaces and trailing NUL or space. */
 function parseOctal(bytes: Buffer): number | undefined {
-  const text = bytes.toString('latin1').replace(/^ +/, '').replace(/[ \u0000]+$/, '');
+  const text = bytes
+    .toString('latin1')
+    .replace(/^ +/, '')
+    .replace(/[ \u0000]+$/, '');
   return /^[0-7]{1,12}$/.test(text) ? parseInt(text, 8) : undefined;
 }
 

@@ -3,7 +3,15 @@
 // signature, by a configured key, vouches for them. Each failure is a typed rejection, never an exception.
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../config/config-error.js';
-import { BUNDLE_ALGORITHMS, type BundleAlgorithm, MANIFEST_FILE, ManifestSchema, metadataProblem, SCOPE_PATTERN, SIGNATURES_FILE } from './bundle-format.js';
+import {
+  BUNDLE_ALGORITHMS,
+  type BundleAlgorithm,
+  MANIFEST_FILE,
+  ManifestSchema,
+  metadataProblem,
+  SCOPE_PATTERN,
+  SIGNATURES_FILE,
+} from './bundle-format.js';
 import { type BundleLimits, resolveLimits } from './bundle-limits.js';
 import type { BundleRejection } from './bundle-rejections.js';
 import { type BundleKey, keyAlgorithm } from './key-algorithm.js';
@@ -35,7 +43,8 @@ export interface VerifiedBundle {
   digest: string;
 }
 
-export type VerifyResult = { ok: true; bundle: VerifiedBundle } | { ok: false; reason: BundleRejection; detail: string };
+export type VerifyResult =
+  { ok: true; bundle: VerifiedBundle } | { ok: false; reason: BundleRejection; detail: string };
 
 export interface VerifyBundleOptions {
   /** Public keys trusted to sign bundles; several during a key rotation. Selected by the JWS kid. */
@@ -68,7 +77,8 @@ export async function verifyBundle(bytes: Uint8Array, options: VerifyBundleOptio
 
   const signed = new Map<string, string>();
   for (const file of payload.files) {
-    if (signed.has(file.name)) return reject('bundle_files_mismatch', `the signed file list names ${quoteUntrusted(file.name)} twice`);
+    if (signed.has(file.name))
+      return reject('bundle_files_mismatch', `the signed file list names ${quoteUntrusted(file.name)} twice`);
     signed.set(file.name, file.hash);
   }
   const present = [...entries.keys()].filter((name) => name !== SIGNATURES_FILE);
@@ -89,7 +99,10 @@ export async function verifyBundle(bytes: Uint8Array, options: VerifyBundleOptio
   }
 
   if (payload.scope !== options.scope) {
-    return reject('bundle_scope_mismatch', `signed for scope ${quoteUntrusted(payload.scope)}, expected ${quoteUntrusted(options.scope)}`);
+    return reject(
+      'bundle_scope_mismatch',
+      `signed for scope ${quoteUntrusted(payload.scope)}, expected ${quoteUntrusted(options.scope)}`,
+    );
   }
 
   const manifestBytes = entries.get(MANIFEST_FILE);
@@ -102,8 +115,16 @@ export async function verifyBundle(bytes: Uint8Array, options: VerifyBundleOptio
   const { revision, scope, created, metadata = {} } = manifest.data;
   const problem = metadataProblem(metadata);
   if (problem !== undefined) return reject('bundle_manifest_invalid', `.manifest: ${problem}`);
-  if (revision !== payload.revision) return reject('bundle_manifest_invalid', `.manifest revision ${revision} differs from the signed revision ${payload.revision}`);
-  if (scope !== payload.scope) return reject('bundle_manifest_invalid', `.manifest scope differs from the signed scope ${quoteUntrusted(payload.scope)}`);
+  if (revision !== payload.revision)
+    return reject(
+      'bundle_manifest_invalid',
+      `.manifest revision ${revision} differs from the signed revision ${payload.revision}`,
+    );
+  if (scope !== payload.scope)
+    return reject(
+      'bundle_manifest_invalid',
+      `.manifest scope differs from the signed scope ${quoteUntrusted(payload.scope)}`,
+    );
 
   if (options.minRevision !== undefined && revision < options.minRevision && options.allowRollback !== true) {
     return reject('bundle_rollback', `revision ${revision} is older than the active revision ${options.minRevision}`);
@@ -138,11 +159,15 @@ function checkOptions(options: VerifyBundleOptions): BundleLimits {
   const problems: string[] = [];
   if (options.keys.length === 0) problems.push('bundle verification needs at least one trusted public key');
   for (const key of options.keys) {
-    if (!BUNDLE_ALGORITHMS.includes(key.alg)) problems.push(`trusted key ${key.kid}: alg ${key.alg} is not ES256 or EdDSA`);
-    else if (keyAlgorithm(key.key) !== key.alg) problems.push(`trusted key ${key.kid}: the key is not ${key.alg === 'ES256' ? 'a P-256' : 'an Ed25519'} key`);
-    else if (key.key.type !== 'public') problems.push(`trusted key ${key.kid}: expected a public key, got a ${key.key.type} key`);
+    if (!BUNDLE_ALGORITHMS.includes(key.alg))
+      problems.push(`trusted key ${key.kid}: alg ${key.alg} is not ES256 or EdDSA`);
+    else if (keyAlgorithm(key.key) !== key.alg)
+      problems.push(`trusted key ${key.kid}: the key is not ${key.alg === 'ES256' ? 'a P-256' : 'an Ed25519'} key`);
+    else if (key.key.type !== 'public')
+      problems.push(`trusted key ${key.kid}: expected a public key, got a ${key.key.type} key`);
   }
-  if (!SCOPE_PATTERN.test(options.scope)) problems.push(`scope ${JSON.stringify(options.scope)} must be 1-256 printable ASCII characters without spaces`);
+  if (!SCOPE_PATTERN.test(options.scope))
+    problems.push(`scope ${JSON.stringify(options.scope)} must be 1-256 printable ASCII characters without spaces`);
   if (options.minRevision !== undefined && !(Number.isSafeInteger(options.minRevision) && options.minRevision >= 0)) {
     problems.push(`minRevision ${options.minRevision} must be a non-negative integer`);
   }

@@ -4,7 +4,8 @@ import type { HttpFacts, RequestFacts } from './extract-request.js';
 import type { TokenReason } from '../contract/reasons.js';
 
 /** Who is asking: the user of a verified token, or (tokenless, on routes that allow it) a workload. */
-export type Subject = { readonly kind: 'user'; readonly token: VerifiedToken } | { readonly kind: 'workload'; readonly id: string };
+export type Subject =
+  { readonly kind: 'user'; readonly token: VerifiedToken } | { readonly kind: 'workload'; readonly id: string };
 
 /**
  * What an identity source made of a request: a subject; a denial it can name (401 with that reason); or an
@@ -13,7 +14,12 @@ export type Subject = { readonly kind: 'user'; readonly token: VerifiedToken } |
  */
 export type Authentication =
   | { readonly ok: true; readonly subject: Subject; readonly issuer: string | undefined }
-  | { readonly ok: false; readonly reason: TokenReason; readonly tokenPresented: boolean; readonly issuer: string | undefined }
+  | {
+      readonly ok: false;
+      readonly reason: TokenReason;
+      readonly tokenPresented: boolean;
+      readonly issuer: string | undefined;
+    }
   | { readonly ok: false; readonly error: 'jwks_unavailable'; readonly detail: string };
 
 /**
@@ -22,7 +28,11 @@ export type Authentication =
  * of this kind, and the next source is asked. A cached answer comes back synchronously.
  */
 export interface Authenticator {
-  authenticate(facts: RequestFacts & { readonly http: HttpFacts }, ctx: CallContext, peerTrusted: boolean): Authentication | undefined | Promise<Authentication | undefined>;
+  authenticate(
+    facts: RequestFacts & { readonly http: HttpFacts },
+    ctx: CallContext,
+    peerTrusted: boolean,
+  ): Authentication | undefined | Promise<Authentication | undefined>;
 }
 
 /**
@@ -31,7 +41,11 @@ export interface Authenticator {
  */
 /** Identity sources chained: always an answer, never "not mine". */
 export interface AuthenticatorChain {
-  authenticate(facts: RequestFacts & { readonly http: HttpFacts }, ctx: CallContext, peerTrusted: boolean): Authentication | Promise<Authentication>;
+  authenticate(
+    facts: RequestFacts & { readonly http: HttpFacts },
+    ctx: CallContext,
+    peerTrusted: boolean,
+  ): Authentication | Promise<Authentication>;
 }
 
 export function firstAuthenticator(sources: readonly Authenticator[]): AuthenticatorChain {
@@ -51,7 +65,9 @@ export function firstAuthenticator(sources: readonly Authenticator[]): Authentic
 }
 
 /** The calling workload (its SPIFFE ID, see workloadIdentity) as the subject of a tokenless request. */
-export function workloadAuthenticator(identify: (facts: RequestFacts, peerTrusted: boolean) => string | undefined): Authenticator {
+export function workloadAuthenticator(
+  identify: (facts: RequestFacts, peerTrusted: boolean) => string | undefined,
+): Authenticator {
   return {
     authenticate(facts, _ctx, peerTrusted) {
       const id = identify(facts, peerTrusted);

@@ -24,7 +24,6 @@ export interface BuiltCall {
   readonly tenant: string | undefined;
 }
 
-
 /** Context parts that do not come from the route or the token. */
 export interface CallExtras {
   /** The calling workload's SPIFFE ID when known: a user acting through a service. */
@@ -52,22 +51,38 @@ export function buildHttpCall(
     // Each issuer names its own principals (tokens.issuers[].principal), so one identity provider can
     // never speak for another's users: the config refuses two issuers that could name the same one.
     const own = subject.token.issuer.principal;
-    principal = { type: own.type === undefined ? spec.qualifiedType : qualifyType(model.namespace, own.type), id: own.idPrefix + principalId };
+    principal = {
+      type: own.type === undefined ? spec.qualifiedType : qualifyType(model.namespace, own.type),
+      id: own.idPrefix + principalId,
+    };
     const attrs: Record<string, CedarValueJson> = {};
     for (const attr in spec.attributes) {
       const value = claimToCedar(claims[spec.attributes[attr]!]);
       if (value !== undefined) attrs[attr] = value;
     }
-    const roles: EntityUid[] = spec.rolesClaim !== undefined && own.roles ? stringList(claims[spec.rolesClaim]).map((id) => ({ type: spec.qualifiedRoleType!, id })) : [];
+    const roles: EntityUid[] =
+      spec.rolesClaim !== undefined && own.roles
+        ? stringList(claims[spec.rolesClaim]).map((id) => ({ type: spec.qualifiedRoleType!, id }))
+        : [];
     const stored = store.get(principal);
     if (stored !== undefined) Object.assign(attrs, stored.attrs);
-    principalEntity = { uid: principal, attrs, parents: stored !== undefined ? [...stored.parents, ...roles] : roles, ...(stored?.tags !== undefined ? { tags: stored.tags } : {}) };
+    principalEntity = {
+      uid: principal,
+      attrs,
+      parents: stored !== undefined ? [...stored.parents, ...roles] : roles,
+      ...(stored?.tags !== undefined ? { tags: stored.tags } : {}),
+    };
     const tenantClaim = claims[spec.tenantClaim];
     tenant = typeof tenantClaim === 'string' ? tenantClaim : undefined;
   } else {
     principal = { type: mapping.network.principalType, id: subject.id };
     const stored = store.get(principal);
-    principalEntity = { uid: principal, attrs: { ...(stored?.attrs ?? {}) }, parents: [...(stored?.parents ?? [])], ...(stored?.tags !== undefined ? { tags: stored.tags } : {}) };
+    principalEntity = {
+      uid: principal,
+      attrs: { ...(stored?.attrs ?? {}) },
+      parents: [...(stored?.parents ?? [])],
+      ...(stored?.tags !== undefined ? { tags: stored.tags } : {}),
+    };
     const storedTenant = stored?.attrs.tenant;
     tenant = typeof storedTenant === 'string' ? storedTenant : undefined;
   }
@@ -96,7 +111,8 @@ export function buildNetworkCall(model: PolicyModel, facts: RequestFacts): Cedar
   if (sourcePrincipal === undefined) return undefined;
   const principal: EntityUid = { type: network.principalType, id: sourcePrincipal };
   const destination = facts.destination;
-  const resourceId = destination.principal ?? (destination.ip !== undefined ? `${destination.ip}:${destination.port ?? 0}` : 'unknown');
+  const resourceId =
+    destination.principal ?? (destination.ip !== undefined ? `${destination.ip}:${destination.port ?? 0}` : 'unknown');
   const resource: EntityUid = { type: network.resourceType, id: resourceId };
   const action: EntityUid = { type: model.mapping.actionType, id: network.action };
   const connection: Record<string, CedarValueJson> = { time: Math.floor(facts.timeMs / 1000) };
@@ -107,7 +123,11 @@ export function buildNetworkCall(model: PolicyModel, facts: RequestFacts): Cedar
   return { principal, action, resource, context: { connection }, principalEntity: undefined };
 }
 
-function requestFacts(facts: RequestFacts & { readonly http: HttpFacts }, path: NormalizedPath, routeId: string): CedarValueJson {
+function requestFacts(
+  facts: RequestFacts & { readonly http: HttpFacts },
+  path: NormalizedPath,
+  routeId: string,
+): CedarValueJson {
   const out: Record<string, CedarValueJson> = {
     method: facts.http.method,
     path: path.path,

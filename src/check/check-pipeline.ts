@@ -95,7 +95,13 @@ export class CheckPipeline {
     this.#deps = deps;
     const { tokens } = deps.config;
     this.#authenticator = firstAuthenticator([
-      jwtAuthenticator({ header: tokens.header, scheme: tokens.scheme, maxBytes: tokens.maxBytes, verifier: deps.verifier, ...(deps.revocations !== undefined ? { revocations: deps.revocations } : {}) }),
+      jwtAuthenticator({
+        header: tokens.header,
+        scheme: tokens.scheme,
+        maxBytes: tokens.maxBytes,
+        verifier: deps.verifier,
+        ...(deps.revocations !== undefined ? { revocations: deps.revocations } : {}),
+      }),
       workloadAuthenticator(workloadIdentity),
     ]);
     this.#tiers = new TierDecider({
@@ -112,7 +118,10 @@ export class CheckPipeline {
 
   async check(message: CheckRequestMessage, options: CheckOptions = {}): Promise<CheckOutcome> {
     const nowMs = options.nowMs ?? this.#deps.now();
-    const ctx: CallContext = { nowMs, deadlineMs: options.deadlineMs ?? nowMs + this.#deps.config.checks.defaultDeadlineMs };
+    const ctx: CallContext = {
+      nowMs,
+      deadlineMs: options.deadlineMs ?? nowMs + this.#deps.config.checks.defaultDeadlineMs,
+    };
     const id = this.#deps.newId();
     const set = this.#deps.store.acquire();
     if (set === undefined) return failure(id, 'policy_unavailable', undefined, 'no policy set is active');
@@ -121,12 +130,23 @@ export class CheckPipeline {
       if ('error' in decided) return failure(id, decided.error, set.model.version, decided.detail);
       const decision: Decision = { ...decided, id, policyVersion: decided.policyVersion ?? set.model.version };
       if (decision.allowed && this.#deps.assert !== undefined) {
-        return { kind: 'decision', decision: { ...decision, assertion: await withinDeadline(this.#deps.assert(decision), ctx, 'signing the assertion') } };
+        return {
+          kind: 'decision',
+          decision: {
+            ...decision,
+            assertion: await withinDeadline(this.#deps.assert(decision), ctx, 'signing the assertion'),
+          },
+        };
       }
       return { kind: 'decision', decision };
     } catch (err) {
       if (err instanceof DeadlineExceededError) return failure(id, 'deadline_exceeded', set.model.version, err.message);
-      return failure(id, 'internal_error', set.model.version, err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+      return failure(
+        id,
+        'internal_error',
+        set.model.version,
+        err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      );
     } finally {
       this.#deps.store.release(set);
     }
@@ -143,7 +163,10 @@ export class CheckPipeline {
     const request = { method: http.method, path: http.rawPath, host: http.host, id: http.requestId };
 
     // Normalise the path, refusing anything two servers could read differently.
-    const path = normalizePath(http.rawPath, { maxLength: this.#deps.config.limits.maxPathBytes, allowSemicolons: this.#deps.config.paths.allowSemicolons });
+    const path = normalizePath(http.rawPath, {
+      maxLength: this.#deps.config.limits.maxPathBytes,
+      allowSemicolons: this.#deps.config.paths.allowSemicolons,
+    });
     if (!path.ok) return deny('request', 'path_invalid', { request, detail: path.detail });
     request.path = path.value.path;
     const model = set.model;
@@ -169,9 +192,22 @@ export class CheckPipeline {
     }
     if (match === undefined) return deny('routing', 'route_not_found', { request, tokenPresented, issuer });
 
-    const built = buildHttpCall(model, httpFacts, path.value, match, subject, this.#extras(model, facts, subject, peerTrusted, ctx));
+    const built = buildHttpCall(
+      model,
+      httpFacts,
+      path.value,
+      match,
+      subject,
+      this.#extras(model, facts, subject, peerTrusted, ctx),
+    );
     if (built === undefined) {
-      return deny('authentication', 'token_claims_invalid', { request, tokenPresented, issuer, routeId: match.route.id, detail: 'principal id claim missing' });
+      return deny('authentication', 'token_claims_invalid', {
+        request,
+        tokenPresented,
+        issuer,
+        routeId: match.route.id,
+        detail: 'principal id claim missing',
+      });
     }
     const { call, tenant } = built;
     const facet = {
@@ -190,7 +226,10 @@ export class CheckPipeline {
     // Limit.
     const riskClass = model.mapping.riskClasses[match.route.risk];
     const limiter = this.#deps.rateLimiter;
-    const limited = limiter === undefined ? undefined : limitRate(limiter, match.route.risk, riskClass, call.principal, facet.tenant, ctx.nowMs);
+    const limited =
+      limiter === undefined
+        ? undefined
+        : limitRate(limiter, match.route.risk, riskClass, call.principal, facet.tenant, ctx.nowMs);
     if (limited !== undefined) return deny('rate-limit', 'rate_limited', { ...facet, rateLimit: limited });
 
     // Decide by risk tier, then step-up.
@@ -214,7 +253,12 @@ export class CheckPipeline {
   async #decideNetwork(facts: RequestFacts, set: PreparedSet, ctx: CallContext): Promise<Decided> {
     const call = buildNetworkCall(set.model, facts);
     if (call === undefined) return deny('request', 'peer_unauthenticated', {});
-    const { evaluation, source, remote, policyVersion } = await this.#tiers.decide(set, call, set.model.mapping.riskClasses.medium, ctx);
+    const { evaluation, source, remote, policyVersion } = await this.#tiers.decide(
+      set,
+      call,
+      set.model.mapping.riskClasses.medium,
+      ctx,
+    );
     return {
       ...NONE,
       allowed: evaluation.allowed,
@@ -233,13 +277,20 @@ export class CheckPipeline {
   }
 
   /** Peer and risk facts go into the context only when some policy reads them (and so the schema declares them). */
-  #extras(model: PolicyModel, facts: RequestFacts, subject: Subject, peerTrusted: boolean, ctx: CallContext): CallExtras {
+  #extras(
+    model: PolicyModel,
+    facts: RequestFacts,
+    subject: Subject,
+    peerTrusted: boolean,
+    ctx: CallContext,
+  ): CallExtras {
     const reads = model.contextReads;
     const reads_ = (root: string) => reads === 'all' || reads.some((r) => r.path[0] === root);
     const peer = reads_('peer') ? workloadIdentity(facts, peerTrusted) : undefined;
     let risk: CallExtras['risk'];
     if (reads_('risk')) {
-      const key = subject.kind === 'user' ? `u:${subject.token.issuer.issuer}:${subject.token.claims.sub}` : `w:${subject.id}`;
+      const key =
+        subject.kind === 'user' ? `u:${subject.token.issuer.issuer}:${subject.token.claims.sub}` : `w:${subject.id}`;
       const recent = this.#deps.requestRate?.hit(key, ctx.nowMs) ?? 0;
       risk = riskSignals(facts, this.#deps.config.riskSignals, peerTrusted, recent);
     }
@@ -247,7 +298,11 @@ export class CheckPipeline {
   }
 }
 
-function deny(source: DecisionSource, reason: DenyReason, fields: Partial<Omit<Decision, 'allowed' | 'reason' | 'source'>>): Decided {
+function deny(
+  source: DecisionSource,
+  reason: DenyReason,
+  fields: Partial<Omit<Decision, 'allowed' | 'reason' | 'source'>>,
+): Decided {
   return { ...NONE, ...fields, allowed: false, reason, source };
 }
 

@@ -47,7 +47,8 @@ export class TierDecider {
     const { remote } = this.#deps;
     if (this.#deps.localOnly === true) return this.#local(set, call, 0, ctx);
     const required = riskClass.remote;
-    const unknownResource = remote !== undefined && this.#deps.askWhenResourceUnknown && set.model.entities.get(call.resource) === undefined;
+    const unknownResource =
+      remote !== undefined && this.#deps.askWhenResourceUnknown && set.model.entities.get(call.resource) === undefined;
     if (!required && !unknownResource) return this.#local(set, call, riskClass.cacheTtlSeconds, ctx);
 
     const key = this.#cacheKey(set, call);
@@ -57,14 +58,28 @@ export class TierDecider {
     // The remote call may take the class's budget, but never past the call's deadline.
     const budgetMs = Math.min(riskClass.budgetMs, Math.floor(remainingMs(ctx)));
     const answer =
-      remote !== undefined && budgetMs > 0 ? await remote.decide(call, budgetMs, key) : ({ ok: false, result: budgetMs > 0 ? 'error' : 'timeout', ms: 0 } as const);
+      remote !== undefined && budgetMs > 0
+        ? await remote.decide(call, budgetMs, key)
+        : ({ ok: false, result: budgetMs > 0 ? 'error' : 'timeout', ms: 0 } as const);
     if (answer.ok) {
-      if (riskClass.cacheTtlSeconds > 0) cache?.set(key, answer.evaluation, riskClass.cacheTtlSeconds * 1000, ctx.nowMs);
-      return { evaluation: answer.evaluation, source: 'remote', remote: { result: 'ok', failureMode: undefined, ms: answer.ms }, policyVersion: answer.policyVersion };
+      if (riskClass.cacheTtlSeconds > 0)
+        cache?.set(key, answer.evaluation, riskClass.cacheTtlSeconds * 1000, ctx.nowMs);
+      return {
+        evaluation: answer.evaluation,
+        source: 'remote',
+        remote: { result: 'ok', failureMode: undefined, ms: answer.ms },
+        policyVersion: answer.policyVersion,
+      };
     }
     if (required && riskClass.failureMode === 'closed') {
       return {
-        evaluation: { allowed: false, reason: 'remote_unavailable', policies: [], errors: [], detail: `remote decision ${answer.result} after ${answer.ms} ms` },
+        evaluation: {
+          allowed: false,
+          reason: 'remote_unavailable',
+          policies: [],
+          errors: [],
+          detail: `remote decision ${answer.result} after ${answer.ms} ms`,
+        },
         source: 'remote',
         remote: { result: answer.result, failureMode: 'closed', ms: answer.ms },
       };
@@ -80,7 +95,8 @@ export class TierDecider {
 
   #local(set: PreparedSet, call: CedarCall, ttlSeconds: number, ctx: CallContext): Authorized {
     const cache = this.#deps.decisionCache;
-    if (cache === undefined || ttlSeconds === 0) return { evaluation: this.#evaluate(set, call), source: 'engine', remote: undefined };
+    if (cache === undefined || ttlSeconds === 0)
+      return { evaluation: this.#evaluate(set, call), source: 'engine', remote: undefined };
     const key = this.#cacheKey(set, call);
     const cached = cache.get(key, ctx.nowMs);
     if (cached !== undefined) return { evaluation: cached, source: 'cache', remote: undefined };

@@ -90,7 +90,8 @@ export function decisionKey(version: string, epoch: number, call: CedarCall, rea
 function valueAt(context: Record<string, CedarValueJson>, path: readonly string[]): CedarValueJson | undefined {
   let value: CedarValueJson | undefined = context;
   for (const attr of path) {
-    if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, attr)) return undefined;
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, attr))
+      return undefined;
     value = (value as Record<string, CedarValueJson>)[attr];
   }
   return value;

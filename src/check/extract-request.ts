@@ -45,19 +45,28 @@ export interface RequestLimits {
   readonly maxPathBytes: number;
 }
 
-export const DEFAULT_REQUEST_LIMITS: RequestLimits = Object.freeze({ maxHeaders: 200, maxHeaderBytes: 65_536, maxPathBytes: 8192 });
+export const DEFAULT_REQUEST_LIMITS: RequestLimits = Object.freeze({
+  maxHeaders: 200,
+  maxHeaderBytes: 65_536,
+  maxPathBytes: 8192,
+});
 
 const MAX_TIME_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 1000) - 1;
 const TOKEN_CHARS = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const EMPTY: Readonly<Record<string, never>> = Object.freeze({});
 
-export function extractRequest(message: CheckRequestMessage, nowMs: number, limits: RequestLimits = DEFAULT_REQUEST_LIMITS): ExtractResult {
+export function extractRequest(
+  message: CheckRequestMessage,
+  nowMs: number,
+  limits: RequestLimits = DEFAULT_REQUEST_LIMITS,
+): ExtractResult {
   const attributes = message.attributes ?? {};
   const request = attributes.request ?? {};
   // Envoy's clock when it gives a plausible time; beyond what integers hold exactly (in JS and in
   // cedar-wasm) the value would reach policies corrupted, or fail the schema, so the local clock is used.
   const seconds = Number(request.time?.seconds ?? 0);
-  const timeMs = seconds > 0 && seconds <= MAX_TIME_SECONDS ? seconds * 1000 + Math.floor((request.time?.nanos ?? 0) / 1e6) : nowMs;
+  const timeMs =
+    seconds > 0 && seconds <= MAX_TIME_SECONDS ? seconds * 1000 + Math.floor((request.time?.nanos ?? 0) / 1e6) : nowMs;
   const base = {
     source: peerFacts(attributes.source),
     destination: peerFacts(attributes.destination),
@@ -76,7 +85,8 @@ export function extractRequest(message: CheckRequestMessage, nowMs: number, limi
   const headers = headerLookup(http);
   const rawPath = http.path || headers(':path') || '';
   if (rawPath.length === 0) return { ok: false, reason: 'request_invalid', detail: 'missing path' };
-  if (overBytes(rawPath, limits.maxPathBytes)) return { ok: false, reason: 'request_too_large', detail: 'path too long' };
+  if (overBytes(rawPath, limits.maxPathBytes))
+    return { ok: false, reason: 'request_too_large', detail: 'path too long' };
   return {
     ok: true,
     facts: {
@@ -93,7 +103,9 @@ export function extractRequest(message: CheckRequestMessage, nowMs: number, limi
   };
 }
 
-function headerLookup(http: NonNullable<NonNullable<CheckRequestMessage['attributes']>['request']>['http'] & {}): (name: string) => string | undefined {
+function headerLookup(
+  http: NonNullable<NonNullable<CheckRequestMessage['attributes']>['request']>['http'] & {},
+): (name: string) => string | undefined {
   const list = http.header_map?.headers;
   if (list !== undefined && list.length > 0) {
     // encode_raw_headers: every header as sent, values as bytes, repeats as separate entries.
@@ -101,7 +113,8 @@ function headerLookup(http: NonNullable<NonNullable<CheckRequestMessage['attribu
     for (const h of list) {
       if (h.key === undefined || h.key.length === 0) continue;
       const key = h.key.toLowerCase();
-      const value = h.raw_value !== undefined && h.raw_value.length > 0 ? h.raw_value.toString('latin1') : (h.value ?? '');
+      const value =
+        h.raw_value !== undefined && h.raw_value.length > 0 ? h.raw_value.toString('latin1') : (h.value ?? '');
       const prior = map.get(key);
       map.set(key, prior === undefined ? value : `${prior},${value}`);
     }
@@ -146,7 +159,8 @@ function headersOverLimits(http: HttpMessage, limits: RequestLimits): string | u
       if (h.raw_value === undefined || h.raw_value.length === 0) bytes += Buffer.byteLength(h.value ?? '');
     }
   } else if (map !== undefined) {
-    for (const name in map) if (Object.hasOwn(map, name)) bytes += Buffer.byteLength(name) + Buffer.byteLength(map[name] ?? '');
+    for (const name in map)
+      if (Object.hasOwn(map, name)) bytes += Buffer.byteLength(name) + Buffer.byteLength(map[name] ?? '');
   }
   return bytes > limits.maxHeaderBytes ? 'headers too large' : undefined;
 }

@@ -15,7 +15,13 @@ export interface HttpAnswer {
   readonly body: string | undefined;
 }
 
-const ERROR_NAMES: Readonly<Record<number, string>> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 429: 'too_many_requests', 503: 'unavailable' };
+const ERROR_NAMES: Readonly<Record<number, string>> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  429: 'too_many_requests',
+  503: 'unavailable',
+};
 
 export function httpAnswer(decision: Decision, config: Config): HttpAnswer {
   if (decision.allowed) {
@@ -41,7 +47,11 @@ export function httpAnswer(decision: Decision, config: Config): HttpAnswer {
   if (decision.reason === 'step_up_required' && decision.stepUp !== undefined) {
     // RFC 9470 §3: the client learns exactly which authentication would be enough.
     const { acrValues, maxAge } = decision.stepUp;
-    const params = ['error="insufficient_user_authentication"', 'error_description="A different authentication level is required"', `acr_values="${acrValues}"`];
+    const params = [
+      'error="insufficient_user_authentication"',
+      'error_description="A different authentication level is required"',
+      `acr_values="${acrValues}"`,
+    ];
     if (maxAge !== undefined) params.push(`max_age=${maxAge}`);
     headers.push(['www-authenticate', `Bearer ${params.join(', ')}`]);
   } else if (status === 401) {
@@ -55,7 +65,11 @@ export function httpAnswer(decision: Decision, config: Config): HttpAnswer {
     headers.push(['ratelimit-policy', `"${scope}";q=${burst};w=${windowSeconds}`]);
     headers.push(['ratelimit', `"${scope}";r=0;t=${retryAfterSeconds}`]);
   }
-  const body: Record<string, unknown> = { error: ERROR_NAMES[status] ?? 'denied', reason: decision.reason, decision_id: decision.id };
+  const body: Record<string, unknown> = {
+    error: ERROR_NAMES[status] ?? 'denied',
+    reason: decision.reason,
+    decision_id: decision.id,
+  };
   if (config.responses.exposePolicyIds && decision.reason === 'policy_denied') body.policies = decision.policies;
   return { allowed: false, status, headers, headersToRemove: [], body: JSON.stringify(body) };
 }

@@ -22,20 +22,26 @@ export function jwtAuthenticator(options: JwtAuthenticatorOptions): Authenticato
   const { verifier, revocations } = options;
   const settle = (verified: VerifyResult, nowMs: number): Authentication => {
     if (!verified.ok) {
-      if (verified.reason === 'jwks_unavailable') return { ok: false, error: 'jwks_unavailable', detail: verified.detail };
+      if (verified.reason === 'jwks_unavailable')
+        return { ok: false, error: 'jwks_unavailable', detail: verified.detail };
       return { ok: false, reason: verified.reason, tokenPresented: true, issuer: undefined };
     }
     const issuer = verified.token.issuer.issuer;
-    if (revocations?.isRevoked(verified.token.claims, Math.floor(nowMs / 1000))) return { ok: false, reason: 'token_revoked', tokenPresented: true, issuer };
+    if (revocations?.isRevoked(verified.token.claims, Math.floor(nowMs / 1000)))
+      return { ok: false, reason: 'token_revoked', tokenPresented: true, issuer };
     return { ok: true, subject: { kind: 'user', token: verified.token }, issuer };
   };
   return {
     authenticate(facts, ctx) {
       const bearer = extractBearer(facts.http.header(options.header), options);
-      if ('reason' in bearer) return bearer.reason === 'token_missing' ? undefined : { ok: false, reason: bearer.reason, tokenPresented: true, issuer: undefined };
+      if ('reason' in bearer)
+        return bearer.reason === 'token_missing'
+          ? undefined
+          : { ok: false, reason: bearer.reason, tokenPresented: true, issuer: undefined };
       const pending = verifier.verify(bearer.token);
       // A cold token may wait for its issuer's key set; that wait ends at the call's deadline.
-      if (pending instanceof Promise) return withinDeadline(pending, ctx, 'verifying the token').then((v) => settle(v, ctx.nowMs));
+      if (pending instanceof Promise)
+        return withinDeadline(pending, ctx, 'verifying the token').then((v) => settle(v, ctx.nowMs));
       return settle(pending, ctx.nowMs);
     },
   };

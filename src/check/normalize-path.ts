@@ -10,7 +10,8 @@ export interface NormalizedPath {
   readonly path: string;
 }
 
-export type PathResult = { readonly ok: true; readonly value: NormalizedPath } | { readonly ok: false; readonly detail: string };
+export type PathResult =
+  { readonly ok: true; readonly value: NormalizedPath } | { readonly ok: false; readonly detail: string };
 
 const FORBIDDEN_ENCODED = /%(2f|5c|00)/i;
 // Controls (C0, DEL, C1) and the backslash are never meaningful in a path segment.
@@ -57,7 +58,8 @@ export function normalizePath(rawPath: string, options: PathOptions = {}): PathR
     if (semicolon !== -1) {
       const base = segment.slice(0, semicolon);
       if (base === '.' || base === '..') return { ok: false, detail: 'dot segment with a path parameter' };
-      if (options.allowSemicolons !== true) return { ok: false, detail: 'semicolon in a segment (paths.allowSemicolons)' };
+      if (options.allowSemicolons !== true)
+        return { ok: false, detail: 'semicolon in a segment (paths.allowSemicolons)' };
       if (base.length === 0) return { ok: false, detail: 'path parameter without a segment' };
     }
     segments[i - 1] = segment;

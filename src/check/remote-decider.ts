@@ -19,7 +19,6 @@ export type RemoteAnswer =
   | { readonly ok: true; readonly evaluation: Evaluation; readonly policyVersion: string; readonly ms: number }
   | { readonly ok: false; readonly result: 'timeout' | 'error' | 'circuit_open' | 'overloaded'; readonly ms: number };
 
-
 /**
  * The remote tier: the control plane's `POST /v1/authorize`, evaluated with its freshest policy and entity
  * data. Every call has a deadline (the route class's budget); failures open a circuit breaker so a dead

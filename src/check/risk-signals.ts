@@ -4,16 +4,21 @@ import type { ProtoValue } from '../contract/check-request.js';
 import type { RequestFacts } from './extract-request.js';
 import { DEVICE_TRUST } from '../contract/risk-class.js';
 
-
 /**
  * `context.risk`: signals about this request, taken only from sources that cannot be forged by the
  * client. Envoy metadata under the configured namespace (set by an upstream filter), headers named in the
  * config only when the peer is trusted (createPeerTrust), and authzd's own count of the principal's recent
  * requests. Values that do not parse are left out, never guessed.
  */
-export function riskSignals(facts: RequestFacts, config: Config['riskSignals'], peerTrusted: boolean, recentRequests: number): Record<string, CedarValueJson> {
+export function riskSignals(
+  facts: RequestFacts,
+  config: Config['riskSignals'],
+  peerTrusted: boolean,
+  recentRequests: number,
+): Record<string, CedarValueJson> {
   const risk: Record<string, CedarValueJson> = { recentRequests };
-  const fields = config.metadataNamespace !== undefined ? facts.filterMetadata[config.metadataNamespace]?.fields : undefined;
+  const fields =
+    config.metadataNamespace !== undefined ? facts.filterMetadata[config.metadataNamespace]?.fields : undefined;
   if (fields !== undefined) {
     const score = scoreOf(fields.score);
     if (score !== undefined) risk.score = score;
@@ -34,6 +39,8 @@ export function riskSignals(facts: RequestFacts, config: Config['riskSignals'], 
 }
 
 function scoreOf(value: ProtoValue | undefined): number | undefined {
-  const n = value?.numberValue ?? (value?.stringValue !== undefined && /^\d{1,4}$/.test(value.stringValue) ? Number(value.stringValue) : undefined);
+  const n =
+    value?.numberValue ??
+    (value?.stringValue !== undefined && /^\d{1,4}$/.test(value.stringValue) ? Number(value.stringValue) : undefined);
   return n !== undefined && Number.isInteger(n) && n >= 0 && n <= 10_000 ? n : undefined;
 }

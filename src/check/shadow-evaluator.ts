@@ -7,8 +7,18 @@ const POLICY_SOURCES: ReadonlySet<string> = new Set(['engine', 'cache', 'remote'
 export interface ShadowComparison {
   readonly decisionId: string;
   readonly route: string;
-  readonly active: { readonly decision: string; readonly reason: string; readonly policies: readonly string[]; readonly version: string | undefined };
-  readonly shadow: { readonly decision: string; readonly reason: string; readonly policies: readonly string[]; readonly version: string | undefined };
+  readonly active: {
+    readonly decision: string;
+    readonly reason: string;
+    readonly policies: readonly string[];
+    readonly version: string | undefined;
+  };
+  readonly shadow: {
+    readonly decision: string;
+    readonly reason: string;
+    readonly policies: readonly string[];
+    readonly version: string | undefined;
+  };
   readonly agree: boolean;
 }
 
@@ -24,7 +34,12 @@ export class ShadowEvaluator {
   readonly #report: (comparison: ShadowComparison) => void;
   readonly #random: () => number;
 
-  constructor(options: { pipeline: CheckPipeline; sampleRate: number; report: (c: ShadowComparison) => void; random?: () => number }) {
+  constructor(options: {
+    pipeline: CheckPipeline;
+    sampleRate: number;
+    report: (c: ShadowComparison) => void;
+    random?: () => number;
+  }) {
     this.#pipeline = options.pipeline;
     this.#sampleRate = options.sampleRate;
     this.#report = options.report;
@@ -37,7 +52,12 @@ export class ShadowEvaluator {
    * an unavailable remote tier says nothing about the candidate.
    */
   observe(message: CheckRequestMessage, active: CheckOutcome): void {
-    if (active.kind !== 'decision' || !POLICY_SOURCES.has(active.decision.source) || active.decision.reason === 'remote_unavailable') return;
+    if (
+      active.kind !== 'decision' ||
+      !POLICY_SOURCES.has(active.decision.source) ||
+      active.decision.reason === 'remote_unavailable'
+    )
+      return;
     if (this.#sampleRate < 1 && this.#random() >= this.#sampleRate) return;
     setImmediate(() => {
       this.#pipeline.check(message).then(
@@ -51,7 +71,8 @@ export class ShadowEvaluator {
 }
 
 function summary(outcome: CheckOutcome): ShadowComparison['active'] {
-  if (outcome.kind === 'error') return { decision: 'error', reason: outcome.failure.reason, policies: [], version: outcome.failure.policyVersion };
+  if (outcome.kind === 'error')
+    return { decision: 'error', reason: outcome.failure.reason, policies: [], version: outcome.failure.policyVersion };
   const d = outcome.decision;
   return { decision: d.allowed ? 'allow' : 'deny', reason: d.reason, policies: d.policies, version: d.policyVersion };
 }

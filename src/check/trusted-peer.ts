@@ -24,5 +24,6 @@ export function createPeerTrust(config: Config['trustedPeers']): (peer: PeerFact
   if (problems.length > 0) throw new ConfigError(problems);
   if (principals.size === 0 && config.cidrs.length === 0) return () => false;
   return (peer) =>
-    (peer.principal !== undefined && principals.has(peer.principal)) || (peer.ip !== undefined && cidrs.check(peer.ip, isIPv6(peer.ip) ? 'ipv6' : 'ipv4'));
+    (peer.principal !== undefined && principals.has(peer.principal)) ||
+    (peer.ip !== undefined && cidrs.check(peer.ip, isIPv6(peer.ip) ? 'ipv6' : 'ipv4'));
 }

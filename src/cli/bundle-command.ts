@@ -46,7 +46,6 @@ Signed policy bundles (docs/bundles.md).
 
 exit status: 0 ok, 1 failure (verify: the bundle was rejected; publish: the set was refused), 2 usage error.`;
 
-
 export async function run(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   switch (sub) {
@@ -89,7 +88,8 @@ async function build(args: string[]): Promise<number> {
   if (values.out === undefined) throw new UsageError('-o FILE is required');
   if (values['signing-key'] === undefined) throw new UsageError('--signing-key PEM is required');
   if (values.kid === undefined) throw new UsageError('--kid ID is required (`authzd keys generate` printed it)');
-  const revision = values.revision === undefined ? Math.floor(Date.now() / 1000) : parseInteger('--revision', values.revision, 1);
+  const revision =
+    values.revision === undefined ? Math.floor(Date.now() / 1000) : parseInteger('--revision', values.revision, 1);
 
   let files;
   try {
@@ -97,7 +97,8 @@ async function build(args: string[]): Promise<number> {
   } catch (err) {
     return fail('build', `cannot read ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  if (files.size === 0) return fail('build', `${dir} holds no policy files (*.cedar, schema.cedarschema, entities.json, routes.yaml)`);
+  if (files.size === 0)
+    return fail('build', `${dir} holds no policy files (*.cedar, schema.cedarschema, entities.json, routes.yaml)`);
 
   // Loaded here rather than at the top: only building needs cedar-wasm, and verify stays quick to start.
   const { compilePolicyModel, PolicyModelError } = await import('../policy/compile-policy-model.js');
@@ -105,7 +106,8 @@ async function build(args: string[]): Promise<number> {
     const model = compilePolicyModel(files);
     for (const warning of model.warnings) process.stderr.write(`warning: ${warning}\n`);
   } catch (err) {
-    if (err instanceof PolicyModelError) return fail('build', `${err.message}\nno bundle written: fix the policy set first.`);
+    if (err instanceof PolicyModelError)
+      return fail('build', `${err.message}\nno bundle written: fix the policy set first.`);
     throw err;
   }
 
@@ -114,7 +116,13 @@ async function build(args: string[]): Promise<number> {
   try {
     const signing = await readSigningKey(values['signing-key']);
     alg = signing.alg;
-    bundle = await buildBundle(files, { signingKey: signing.key, alg: signing.alg, kid: values.kid, revision, scope: values.scope });
+    bundle = await buildBundle(files, {
+      signingKey: signing.key,
+      alg: signing.alg,
+      kid: values.kid,
+      revision,
+      scope: values.scope,
+    });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof BundleBuildError) return fail('build', err.message);
     throw err;
@@ -145,8 +153,10 @@ async function verify(args: string[]): Promise<number> {
   );
   if (values.help) return help();
   const file = onePositional(positionals, 'FILE');
-  if (values['public-key'].length === 0) throw new UsageError('--public-key PEM is required (repeat it to trust several keys)');
-  const minRevision = values['min-revision'] === undefined ? undefined : parseInteger('--min-revision', values['min-revision'], 0);
+  if (values['public-key'].length === 0)
+    throw new UsageError('--public-key PEM is required (repeat it to trust several keys)');
+  const minRevision =
+    values['min-revision'] === undefined ? undefined : parseInteger('--min-revision', values['min-revision'], 0);
 
   let keys: TrustedKey[];
   let bytes: Uint8Array;
@@ -157,7 +167,11 @@ async function verify(args: string[]): Promise<number> {
     if (err instanceof ConfigError) return fail('verify', err.problems.join('\n  '));
     throw err;
   }
-  const result = await verifyBundle(bytes, { keys, scope: values.scope, ...(minRevision !== undefined ? { minRevision } : {}) });
+  const result = await verifyBundle(bytes, {
+    keys,
+    scope: values.scope,
+    ...(minRevision !== undefined ? { minRevision } : {}),
+  });
   if (!result.ok) return rejected(result.reason, result.detail);
 
   const { bundle } = result;
@@ -204,14 +218,25 @@ async function inspect(args: string[]): Promise<number> {
     'signature (unverified):',
     `  signatures ${signature.count}`,
     ...(signature.header !== undefined
-      ? [`  kid        ${quoteUntrusted(header.kid)}`, `  alg        ${quoteUntrusted(header.alg)}`, `  typ        ${quoteUntrusted(header.typ)}`]
+      ? [
+          `  kid        ${quoteUntrusted(header.kid)}`,
+          `  alg        ${quoteUntrusted(header.alg)}`,
+          `  typ        ${quoteUntrusted(header.typ)}`,
+        ]
       : []),
-    ...(signature.scope !== undefined ? [`  scope      ${quoteUntrusted(signature.scope)}`, `  revision   ${signature.revision}`] : []),
+    ...(signature.scope !== undefined
+      ? [`  scope      ${quoteUntrusted(signature.scope)}`, `  revision   ${signature.revision}`]
+      : []),
     ...(signature.problem !== undefined ? [`  problem: ${signature.problem}`] : []),
     '',
     `files (${files.length}):`,
     ...files.map((f) => {
-      const note = f.signedSha256 === undefined ? 'not in the signed list' : f.signedSha256 === f.sha256 ? 'matches the signed hash' : 'DIFFERS from the signed hash';
+      const note =
+        f.signedSha256 === undefined
+          ? 'not in the signed list'
+          : f.signedSha256 === f.sha256
+            ? 'matches the signed hash'
+            : 'DIFFERS from the signed hash';
       return `  ${String(f.size).padStart(9)}  ${f.sha256}  ${f.name}  (${note})`;
     }),
     ...missing.map((name) => `  ${'-'.padStart(9)}  ${'-'.padEnd(64)}  ${quoteUntrusted(name)}  (signed but absent)`),
@@ -221,28 +246,38 @@ async function inspect(args: string[]): Promise<number> {
 }
 
 async function publish(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { url: { type: 'string' }, 'token-file': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, true);
+  const { values, positionals } = parseFlags(
+    args,
+    { url: { type: 'string' }, 'token-file': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    true,
+  );
   if (values.help) return help();
   if (positionals.length > 1) throw new UsageError(`expected at most one DIR, got ${positionals.length}`);
-  if (values.url === undefined) throw new UsageError('--url URL is required: the bundle URL on the control plane\'s admin listener');
+  if (values.url === undefined)
+    throw new UsageError("--url URL is required: the bundle URL on the control plane's admin listener");
   let target: URL;
   try {
     target = new URL(`${values.url.replace(/\/+$/, '')}/publish`);
   } catch {
     throw new UsageError(`--url ${values.url}: not a URL`);
   }
-  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new UsageError(`--url ${values.url}: expected http or https`);
+  if (target.protocol !== 'http:' && target.protocol !== 'https:')
+    throw new UsageError(`--url ${values.url}: expected http or https`);
   let token: string | undefined;
   if (values['token-file'] !== undefined) {
     try {
       token = readSecretFile(values['token-file']);
     } catch (err) {
-      return fail('publish', `--token-file ${values['token-file']}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      return fail(
+        'publish',
+        `--token-file ${values['token-file']}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   } else {
     token = process.env.AUTHZD_CP_ADMIN_TOKEN;
   }
-  if (token === undefined || token === '') throw new UsageError('no admin token: pass --token-file F or set AUTHZD_CP_ADMIN_TOKEN');
+  if (token === undefined || token === '')
+    throw new UsageError('no admin token: pass --token-file F or set AUTHZD_CP_ADMIN_TOKEN');
 
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   let body: Uint8Array | undefined;
@@ -254,13 +289,19 @@ async function publish(args: string[]): Promise<number> {
     } catch (err) {
       return fail('publish', `cannot read ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    if (files.size === 0) return fail('publish', `${dir} holds no policy files (*.cedar, schema.cedarschema, entities.json, routes.yaml)`);
+    if (files.size === 0)
+      return fail('publish', `${dir} holds no policy files (*.cedar, schema.cedarschema, entities.json, routes.yaml)`);
     body = gzipSync(writeTar([...files].map(([name, text]) => [name, Buffer.from(text, 'utf8')] as const)));
     headers['content-type'] = 'application/gzip';
   }
   let res: Response;
   try {
-    res = await fetch(target, { method: 'POST', headers, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(120_000) });
+    res = await fetch(target, {
+      method: 'POST',
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      signal: AbortSignal.timeout(120_000),
+    });
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
     return fail('publish', `cannot reach ${target.origin}: ${cause}`);
@@ -273,7 +314,9 @@ async function publish(args: string[]): Promise<number> {
     json = undefined;
   }
   const report = formatPublishAnswer(res.status, json);
-  (report.ok ? process.stdout : process.stderr).write(report.ok ? report.text : `authzd bundle publish: ${report.text}`);
+  (report.ok ? process.stdout : process.stderr).write(
+    report.ok ? report.text : `authzd bundle publish: ${report.text}`,
+  );
   return report.ok ? 0 : 1;
 }
 
@@ -326,6 +369,7 @@ function onePositional(positionals: string[], what: string): string {
 
 function parseInteger(flag: string, text: string, min: number): number {
   const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min) throw new UsageError(`${flag} ${text}: expected an integer >= ${min}`);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min)
+    throw new UsageError(`${flag} ${text}: expected an integer >= ${min}`);
   return value;
 }

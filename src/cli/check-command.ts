@@ -69,7 +69,12 @@ export async function run(args: string[]): Promise<number> {
                 host: values.host,
                 scheme: 'https',
                 protocol: 'HTTP/1.1',
-                headers: { ':authority': values.host, ':method': values.method.toUpperCase(), ':path': values.path!, ...headers },
+                headers: {
+                  ':authority': values.host,
+                  ':method': values.method.toUpperCase(),
+                  ':path': values.path!,
+                  ...headers,
+                },
               },
             }),
       },
@@ -100,7 +105,8 @@ function describe(response: any): string {
   const lines: string[] = [];
   if (response.ok_response !== undefined) {
     lines.push(`ALLOW  reason=${meta.reason ?? '?'}`);
-    for (const h of response.ok_response.headers ?? []) lines.push(`  upstream header  ${h.header.key}: ${h.header.value}`);
+    for (const h of response.ok_response.headers ?? [])
+      lines.push(`  upstream header  ${h.header.key}: ${h.header.value}`);
     for (const h of response.ok_response.headers_to_remove ?? []) lines.push(`  removed header   ${h}`);
   } else {
     const denied = response.denied_response ?? {};

@@ -63,7 +63,8 @@ export async function run(args: string[]): Promise<number> {
 
   // Without a file every required setting must come from a flag; with one, the schema says what is missing.
   const missing = REQUIRED_FLAGS.filter((name) => values[name] === undefined || values[name] === '');
-  if (values.config === undefined && missing.length > 0) throw new UsageError(`required: ${missing.map((name) => `--${name}`).join(', ')} (or --config FILE)`);
+  if (values.config === undefined && missing.length > 0)
+    throw new UsageError(`required: ${missing.map((name) => `--${name}`).join(', ')} (or --config FILE)`);
 
   // Handlers from before start-up, as in serve: a signal right after the ready line must not meet Node's
   // defaults. Until the control plane runs, SIGTERM and SIGINT end the process at once; SIGHUP is ignored.

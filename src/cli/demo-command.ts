@@ -35,10 +35,25 @@ const CHECKS: { user?: keyof typeof USERS; method: string; path: string; expect:
   { user: 'bob', method: 'GET', path: '/accounts/acc-1001', expect: 'ALLOW (teller-read)' },
   { user: 'erin', method: 'GET', path: '/accounts/acc-1001', expect: 'DENY 403 policy_denied (tenant-isolation)' },
   { user: 'alice', method: 'POST', path: '/accounts/acc-1001/transfers', expect: 'ALLOW (owner-transfer, MFA login)' },
-  { user: 'alice', method: 'POST', path: '/accounts/acc-1002/transfers', expect: 'DENY 403 policy_denied (frozen-account)' },
-  { user: 'erin', method: 'POST', path: '/accounts/acc-2001/transfers', expect: 'DENY 401 step_up_required (no MFA login: RFC 9470 challenge)' },
+  {
+    user: 'alice',
+    method: 'POST',
+    path: '/accounts/acc-1002/transfers',
+    expect: 'DENY 403 policy_denied (frozen-account)',
+  },
+  {
+    user: 'erin',
+    method: 'POST',
+    path: '/accounts/acc-2001/transfers',
+    expect: 'DENY 401 step_up_required (no MFA login: RFC 9470 challenge)',
+  },
   { user: 'carol', method: 'GET', path: '/tenants/acme/customers/export', expect: 'ALLOW (admin-export)' },
-  { user: 'carol', method: 'GET', path: '/tenants/globex/customers/export', expect: 'DENY 403 policy_denied (tenant-isolation)' },
+  {
+    user: 'carol',
+    method: 'GET',
+    path: '/tenants/globex/customers/export',
+    expect: 'DENY 403 policy_denied (tenant-isolation)',
+  },
   { user: 'dave', method: 'PUT', path: '/tenants/acme/billing-plan', expect: 'ALLOW (tenant-admin-billing)' },
   { user: 'bob', method: 'DELETE', path: '/accounts/acc-1001', expect: 'DENY 403 route_not_found' },
   { method: 'GET', path: '/accounts/acc-1001', expect: 'DENY 401 token_missing' },
@@ -70,7 +85,10 @@ async function runDemo(dir: string, grpcAddress: string, adminAddress: string): 
   const { publicKey, privateKey } = await generateKeyPair('ES256');
   const kid = `demo-${Date.now().toString(36)}`;
   const jwksFile = path.join(dir, 'jwks.json');
-  writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] }, null, 2));
+  writeFileSync(
+    jwksFile,
+    JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] }, null, 2),
+  );
 
   const config = deepFreeze(
     ConfigSchema.parse({
@@ -139,10 +157,16 @@ async function runDemo(dir: string, grpcAddress: string, adminAddress: string): 
     out.push('');
   }
   out.push(`# the ledger service over mTLS, without a user token -> expect ALLOW (ledger-reads-accounts)`);
-  out.push(`${cli} check --addr ${grpcAddress} --method GET --path /accounts/acc-1001 --source-principal spiffe://cluster.local/ns/bank/sa/ledger`);
+  out.push(
+    `${cli} check --addr ${grpcAddress} --method GET --path /accounts/acc-1001 --source-principal spiffe://cluster.local/ns/bank/sa/ledger`,
+  );
   out.push('');
-  out.push(`# a connection without HTTP attributes (network filter), from the ledger workload -> expect ALLOW (ledger-to-core)`);
-  out.push(`${cli} check --addr ${grpcAddress} --network --source-principal spiffe://cluster.local/ns/bank/sa/ledger --destination-principal spiffe://cluster.local/ns/bank/sa/core-banking`);
+  out.push(
+    `# a connection without HTTP attributes (network filter), from the ledger workload -> expect ALLOW (ledger-to-core)`,
+  );
+  out.push(
+    `${cli} check --addr ${grpcAddress} --network --source-principal spiffe://cluster.local/ns/bank/sa/ledger --destination-principal spiffe://cluster.local/ns/bank/sa/core-banking`,
+  );
   out.push('');
   out.push(`curl -s http://${adminAddress}/metrics | grep authzd_decisions_total`);
   out.push('');

@@ -39,11 +39,15 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   if (values.out === undefined) throw new UsageError('--out DIR is required');
-  if (values.alg !== 'ES256' && values.alg !== 'EdDSA') throw new UsageError(`--alg ${values.alg}: expected ES256 or EdDSA`);
+  if (values.alg !== 'ES256' && values.alg !== 'EdDSA')
+    throw new UsageError(`--alg ${values.alg}: expected ES256 or EdDSA`);
   const alg: BundleAlgorithm = values.alg;
 
   try {
-    const keys = await generateSigningKeys(values.out, { alg, ...(values.kid !== undefined ? { kid: values.kid } : {}) });
+    const keys = await generateSigningKeys(values.out, {
+      alg,
+      ...(values.kid !== undefined ? { kid: values.kid } : {}),
+    });
     process.stderr.write(
       `wrote ${keys.privateKeyFile} (${alg} private key, mode 0600: keep it secret)\n` +
         `wrote ${keys.publicKeyFile} (public key: give it to verifiers)\n` +

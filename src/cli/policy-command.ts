@@ -54,12 +54,16 @@ async function test(args: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`expected one policy directory, got ${positionals.length} arguments`);
+  if (positionals.length !== 1)
+    throw new UsageError(`expected one policy directory, got ${positionals.length} arguments`);
   const dir = positionals[0]!;
   const output = values.output;
   if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, got "${output}"`);
   if (values.filter === '') throw new UsageError('--filter needs a non-empty SUBSTRING');
-  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+  const isDir = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!isDir) throw new UsageError(`${dir} is not a readable directory`);
 
   const files = await readPolicyDir(dir);
@@ -72,9 +76,21 @@ async function test(args: string[]): Promise<number> {
     if (output === 'json') {
       const empty = { files: tests.size, cases: 0, passed: 0, failed: 0 };
       const problems = err.problems.map((p) => `policy set: ${p}`);
-      write({ ok: false, directory: dir, policyVersion: null, files: [...tests.keys()], problems, cases: [], totals: empty, uncovered: [], warnings: [] });
+      write({
+        ok: false,
+        directory: dir,
+        policyVersion: null,
+        files: [...tests.keys()],
+        problems,
+        cases: [],
+        totals: empty,
+        uncovered: [],
+        warnings: [],
+      });
     } else {
-      process.stdout.write(`authzd policy test ${dir}: the policy set does not compile; no case was run:\n${err.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      process.stdout.write(
+        `authzd policy test ${dir}: the policy set does not compile; no case was run:\n${err.problems.map((p) => `  - ${p}`).join('\n')}\n`,
+      );
     }
     return 1;
   }

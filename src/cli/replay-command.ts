@@ -47,18 +47,26 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length === 0) throw new UsageError('name at least one LOG file (or - for standard input)');
-  if ((values.policies === undefined) === (values.bundle === undefined)) throw new UsageError('give exactly one of --policies DIR and --bundle FILE');
-  if (values.bundle !== undefined && values['public-key'].length === 0) throw new UsageError('--bundle needs --public-key PEM: bundles are always verified');
-  if (values.policies !== undefined && values['public-key'].length > 0) throw new UsageError('--public-key goes with --bundle');
-  if (values.output !== 'text' && values.output !== 'json') throw new UsageError(`--output ${values.output}: expected text or json`);
+  if ((values.policies === undefined) === (values.bundle === undefined))
+    throw new UsageError('give exactly one of --policies DIR and --bundle FILE');
+  if (values.bundle !== undefined && values['public-key'].length === 0)
+    throw new UsageError('--bundle needs --public-key PEM: bundles are always verified');
+  if (values.policies !== undefined && values['public-key'].length > 0)
+    throw new UsageError('--public-key goes with --bundle');
+  if (values.output !== 'text' && values.output !== 'json')
+    throw new UsageError(`--output ${values.output}: expected text or json`);
   let limit: number | undefined;
   if (values.limit !== undefined) {
     limit = Number(values.limit);
-    if (!/^\d{1,15}$/.test(values.limit) || limit < 1) throw new UsageError(`--limit ${values.limit}: expected a positive whole number`);
+    if (!/^\d{1,15}$/.test(values.limit) || limit < 1)
+      throw new UsageError(`--limit ${values.limit}: expected a positive whole number`);
   }
   for (const file of positionals) {
     if (file === '-') continue;
-    const isFile = await stat(file).then((s) => s.isFile(), () => false);
+    const isFile = await stat(file).then(
+      (s) => s.isFile(),
+      () => false,
+    );
     if (!isFile) return fail(`${file}: not a readable file`);
   }
 
@@ -78,7 +86,9 @@ export async function run(args: string[]): Promise<number> {
     try {
       files = await readPolicyDir(values.policies);
     } catch (err) {
-      return fail(`--policies ${values.policies}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      return fail(
+        `--policies ${values.policies}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   } else {
     const loaded = await loadBundle(values.bundle!, values['public-key'], values.scope);
@@ -100,13 +110,19 @@ export async function run(args: string[]): Promise<number> {
   const started = process.hrtime.bigint();
   let report;
   try {
-    report = await replayDecisions(readLogLines(positionals), { engine, set, ...(limit !== undefined ? { limit } : {}) });
+    report = await replayDecisions(readLogLines(positionals), {
+      engine,
+      set,
+      ...(limit !== undefined ? { limit } : {}),
+    });
   } catch (err) {
     return fail(`reading the log failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (values.output === 'json') {
-    process.stdout.write(`${JSON.stringify({ ...report, files: positionals, policies: described, elapsedSeconds: Number(seconds.toFixed(3)) }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...report, files: positionals, policies: described, elapsedSeconds: Number(seconds.toFixed(3)) }, null, 2)}\n`,
+    );
   } else {
     process.stdout.write(formatReplayReport(report, { files: positionals, policies: described }));
   }
@@ -115,13 +131,18 @@ export async function run(args: string[]): Promise<number> {
 }
 
 /** Reads and verifies a bundle: its policy files and revision, or why it cannot be used. */
-async function loadBundle(file: string, keyArgs: readonly string[], scope: string): Promise<{ files: PolicyFiles; version: string } | string> {
+async function loadBundle(
+  file: string,
+  keyArgs: readonly string[],
+  scope: string,
+): Promise<{ files: PolicyFiles; version: string } | string> {
   let keys: TrustedKey[];
   let bytes: Uint8Array;
   try {
     keys = await Promise.all(keyArgs.map((arg) => readPublicKey(...keyArgument(arg))));
     const size = (await stat(file)).size;
-    if (size > DEFAULT_BUNDLE_LIMITS.maxCompressedBytes) return `--bundle ${file}: larger than ${DEFAULT_BUNDLE_LIMITS.maxCompressedBytes} bytes`;
+    if (size > DEFAULT_BUNDLE_LIMITS.maxCompressedBytes)
+      return `--bundle ${file}: larger than ${DEFAULT_BUNDLE_LIMITS.maxCompressedBytes} bytes`;
     bytes = await readFile(file);
   } catch (err) {
     if (err instanceof ConfigError) return err.problems.join('\n  ');

@@ -70,10 +70,13 @@ async function importRoutes(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError(`expected one OpenAPI file, got ${positionals.length} arguments`);
   const output = values.output;
   if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, got "${output}"`);
-  if (values.namespace !== undefined && !CEDAR_NAME.test(values.namespace)) throw new UsageError(`--namespace must be a Cedar name (Bank, Acme::Payments), got "${values.namespace}"`);
+  if (values.namespace !== undefined && !CEDAR_NAME.test(values.namespace))
+    throw new UsageError(`--namespace must be a Cedar name (Bank, Acme::Payments), got "${values.namespace}"`);
   const basePath = values['base-path'];
   if (basePath !== undefined && (!basePath.startsWith('/') || /[?#{}]/.test(basePath))) {
-    throw new UsageError(`--base-path must be a path beginning with "/" (no query, fragment or parameters), got "${basePath}"`);
+    throw new UsageError(
+      `--base-path must be a path beginning with "/" (no query, fragment or parameters), got "${basePath}"`,
+    );
   }
 
   try {
@@ -89,7 +92,12 @@ async function importRoutes(args: string[]): Promise<number> {
     else if (values['dry-run']) outcome = { kind: 'dry-run' };
     else outcome = { kind: 'written', files: await applyImport(plan) };
     if (output === 'json') {
-      write({ ok: !refused, dryRun: values['dry-run'], written: outcome.kind === 'written' ? outcome.files : [], ...plan.report });
+      write({
+        ok: !refused,
+        dryRun: values['dry-run'],
+        written: outcome.kind === 'written' ? outcome.files : [],
+        ...plan.report,
+      });
     } else {
       process.stdout.write(formatImportReport(plan.report, outcome));
     }
@@ -97,7 +105,10 @@ async function importRoutes(args: string[]): Promise<number> {
   } catch (err) {
     if (!(err instanceof OpenApiImportError)) throw err;
     if (output === 'json') write({ ok: false, error: { code: err.code, message: err.message, details: err.details } });
-    else process.stderr.write(`authzd routes import: ${err.message}\n${err.details.map((d) => `  ${d.replace(/\n/g, '\n  ')}\n`).join('')}`);
+    else
+      process.stderr.write(
+        `authzd routes import: ${err.message}\n${err.details.map((d) => `  ${d.replace(/\n/g, '\n  ')}\n`).join('')}`,
+      );
     return 1;
   }
 }

@@ -56,7 +56,12 @@ export async function run(args: string[]): Promise<number> {
   }
   const issuerFlags = [values.issuer, values.audience, values.jwks].filter((v) => v !== undefined).length;
   if (issuerFlags !== 0 && issuerFlags !== 3) throw new UsageError('--issuer, --audience and --jwks go together');
-  if ((values['bundle-public-key'] !== undefined || values['bundle-cache-dir'] !== undefined || values['bundle-scope'] !== undefined) && values['bundle-url'] === undefined) {
+  if (
+    (values['bundle-public-key'] !== undefined ||
+      values['bundle-cache-dir'] !== undefined ||
+      values['bundle-scope'] !== undefined) &&
+    values['bundle-url'] === undefined
+  ) {
     throw new UsageError('--bundle-public-key, --bundle-cache-dir and --bundle-scope need --bundle-url');
   }
 
@@ -80,11 +85,14 @@ export async function run(args: string[]): Promise<number> {
           }
         : {}),
       ...(values['revocation-url'] !== undefined ? { revocationUrl: values['revocation-url'] } : {}),
-      ...(values.issuer !== undefined ? { issuer: { issuer: values.issuer, audiences: values.audience!, jwks: values.jwks! } } : {}),
+      ...(values.issuer !== undefined
+        ? { issuer: { issuer: values.issuer, audiences: values.audience!, jwks: values.jwks! } }
+        : {}),
     });
     if (config.grpc.workers > 1 && cluster.isPrimary) {
       // Check the policies once here, so a broken set fails start-up instead of every worker in a loop.
-      if (config.bundle.url === undefined) compilePolicyModel(await readPolicyDir(config.policies.directory ?? EMBEDDED_POLICIES));
+      if (config.bundle.url === undefined)
+        compilePolicyModel(await readPolicyDir(config.policies.directory ?? EMBEDDED_POLICIES));
       return await runCluster(config, createLogger(config.log.level));
     }
     if (cluster.isWorker) return runWorker(config);
@@ -161,22 +169,33 @@ async function runWorker(config: Config): Promise<number> {
     const keyring = assertionKeys;
     await new Promise<void>((resolve) => {
       process.on('message', (message: unknown) => {
-        if (isClusterMessage(message) && message.type === 'authzd:assertion-keys') void keyring.load(message.keys).then(resolve);
+        if (isClusterMessage(message) && message.type === 'authzd:assertion-keys')
+          void keyring.load(message.keys).then(resolve);
       });
       process.send?.({ type: 'authzd:need-assertion-keys' });
     });
   }
-  const app = await startAuthzd(config, { registry, logger, adminServer: false, ...(assertionKeys !== undefined ? { assertionKeys } : {}) });
+  const app = await startAuthzd(config, {
+    registry,
+    logger,
+    adminServer: false,
+    ...(assertionKeys !== undefined ? { assertionKeys } : {}),
+  });
   // Signals reach the whole process group from a terminal; the primary decides when workers stop.
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => {});
   process.on('message', (message: unknown) => {
     if (!isClusterMessage(message)) return;
-    if (message.type === 'authzd:shutdown') app.shutdown().then(() => process.exit(0), () => process.exit(1));
+    if (message.type === 'authzd:shutdown')
+      app.shutdown().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     if (message.type === 'authzd:reload') app.reloadPolicies().catch(() => {});
   });
   // The primary's /readyz is on while every worker can decide.
-  const report = (status: string) => process.send?.({ type: status === 'SERVING' ? 'authzd:ready' : 'authzd:not-ready' });
+  const report = (status: string) =>
+    process.send?.({ type: status === 'SERVING' ? 'authzd:ready' : 'authzd:not-ready' });
   app.readiness.watch(report);
   report(app.readiness.status);
   return new Promise<number>(() => {});

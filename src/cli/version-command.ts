@@ -7,7 +7,9 @@ import { parseFlags } from './parse-flags.js';
 export async function run(args: string[] = []): Promise<number> {
   const { values } = parseFlags(args, { help: { type: 'boolean', short: 'h' } });
   if (values.help) {
-    process.stdout.write('usage: authzd version (or authzd --version): prints the version of authzd, Cedar and Node.js\n');
+    process.stdout.write(
+      'usage: authzd version (or authzd --version): prints the version of authzd, Cedar and Node.js\n',
+    );
     return EXIT.ok;
   }
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

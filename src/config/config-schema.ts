@@ -5,21 +5,41 @@ import { z } from 'zod';
 
 /** Asymmetric JWS algorithms only: `none` and HMAC can never be configured (RFC 8725 §3.1, §3.2). */
 export const ASYMMETRIC_ALGORITHMS = [
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
 ] as const;
 
 const duration = (min: number, max: number) => z.number().int().min(min).max(max);
 
-const address = z.string().min(1).refine((a) => a.startsWith('unix://') || /^[^\s]+:\d{1,5}$/.test(a), {
-  message: 'expected HOST:PORT or unix:///path',
-});
+const address = z
+  .string()
+  .min(1)
+  .refine((a) => a.startsWith('unix://') || /^[^\s]+:\d{1,5}$/.test(a), {
+    message: 'expected HOST:PORT or unix:///path',
+  });
 
 /** An IP address or CIDR block, e.g. 10.0.0.0/8 or ::1/128. */
-const ipOrCidr = z.string().refine((s) => {
-  const [ip = '', bits, ...rest] = s.split('/');
-  const family = isIP(ip);
-  return family !== 0 && rest.length === 0 && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)));
-}, { message: 'expected an IP address or CIDR block, e.g. 10.0.0.0/8' });
+const ipOrCidr = z.string().refine(
+  (s) => {
+    const [ip = '', bits, ...rest] = s.split('/');
+    const family = isIP(ip);
+    return (
+      family !== 0 &&
+      rest.length === 0 &&
+      (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)))
+    );
+  },
+  { message: 'expected an IP address or CIDR block, e.g. 10.0.0.0/8' },
+);
 
 const IssuerSchema = z
   .strictObject({
@@ -40,7 +60,10 @@ const IssuerSchema = z
      */
     principal: z
       .strictObject({
-        type: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*$/, 'expected a Cedar type name').optional(),
+        type: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*$/, 'expected a Cedar type name')
+          .optional(),
         idPrefix: z.string().default(''),
         /** Whether this issuer's roles claim becomes the principal's parents (routes.yaml principal.rolesClaim). */
         roles: z.boolean().default(true),
@@ -60,7 +83,12 @@ function principalsMayCollide(a: IssuerConfig['principal'], b: IssuerConfig['pri
   const last = (t: string) => t.slice(t.lastIndexOf('::') + 1).replace(/^:/, '');
   const ta = a.type;
   const tb = b.type;
-  const sameType = ta === undefined || tb === undefined ? ta === tb : ta.includes('::') && tb.includes('::') ? ta === tb : last(ta) === last(tb);
+  const sameType =
+    ta === undefined || tb === undefined
+      ? ta === tb
+      : ta.includes('::') && tb.includes('::')
+        ? ta === tb
+        : last(ta) === last(tb);
   return sameType && (a.idPrefix.startsWith(b.idPrefix) || b.idPrefix.startsWith(a.idPrefix));
 }
 
@@ -69,7 +97,12 @@ const ConfigObject = z.strictObject({
     .strictObject({
       address: address.default('0.0.0.0:9191'),
       reflection: z.boolean().default(false),
-      maxReceiveMessageBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+      maxReceiveMessageBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(64 * 1024 * 1024)
+        .default(4 * 1024 * 1024),
       workers: z.number().int().min(1).max(64).default(1),
     })
     .prefault({}),
@@ -83,7 +116,10 @@ const ConfigObject = z.strictObject({
     .strictObject({
       address: address.optional(),
       originalRequest: z.enum(['request', 'x-original', 'x-forwarded']).default('request'),
-      pathPrefix: z.string().regex(/^(\/[^\s?#]*[^\s?#/])?$/, { message: 'expected "" or a path like /authz (no trailing slash)' }).default(''),
+      pathPrefix: z
+        .string()
+        .regex(/^(\/[^\s?#]*[^\s?#/])?$/, { message: 'expected "" or a path like /authz (no trailing slash)' })
+        .default(''),
       trustedProxies: z.array(ipOrCidr).default(['127.0.0.1/32', '::1/128']),
     })
     .prefault({}),
@@ -91,8 +127,18 @@ const ConfigObject = z.strictObject({
   limits: z
     .strictObject({
       maxHeaders: z.number().int().min(1).max(100_000).default(200),
-      maxHeaderBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(65_536),
-      maxPathBytes: z.number().int().min(256).max(16 * 1024 * 1024).default(8192),
+      maxHeaderBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(64 * 1024 * 1024)
+        .default(65_536),
+      maxPathBytes: z
+        .number()
+        .int()
+        .min(256)
+        .max(16 * 1024 * 1024)
+        .default(8192),
     })
     .prefault({}),
   policies: z
@@ -131,11 +177,18 @@ const ConfigObject = z.strictObject({
       requestTimeoutMs: duration(100, 120_000).default(10_000),
       minBackoffMs: duration(10, 600_000).default(500),
       maxBackoffMs: duration(100, 3_600_000).default(30_000),
-      maxBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
+      maxBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(1024 * 1024 * 1024)
+        .default(16 * 1024 * 1024),
       allowRollback: z.boolean().default(false),
     })
     .prefault({})
-    .refine((b) => b.url === undefined || b.publicKeys.length > 0, { message: 'bundle.url needs at least one of bundle.publicKeys: bundles are always verified' }),
+    .refine((b) => b.url === undefined || b.publicKeys.length > 0, {
+      message: 'bundle.url needs at least one of bundle.publicKeys: bundles are always verified',
+    }),
   revocation: z
     .strictObject({
       url: z.url({ protocol: /^https?$/ }).optional(),
@@ -144,7 +197,12 @@ const ConfigObject = z.strictObject({
       // Where the revocation list is persisted; bundle.cacheDir when unset (docs/configuration.md).
       cacheDir: z.string().min(1).optional(),
       // A persisted list last in sync longer ago than this does not make a restarted sidecar ready.
-      cacheMaxAgeSeconds: z.number().int().min(0).max(366 * 86_400).default(3600),
+      cacheMaxAgeSeconds: z
+        .number()
+        .int()
+        .min(0)
+        .max(366 * 86_400)
+        .default(3600),
       pollWaitSeconds: z.number().int().min(0).max(60).default(30),
       pollIntervalSeconds: z.number().int().min(1).max(3600).default(5),
       requestTimeoutMs: duration(100, 120_000).default(10_000),
@@ -172,7 +230,12 @@ const ConfigObject = z.strictObject({
   riskSignals: z
     .strictObject({
       metadataNamespace: z.string().min(1).optional(),
-      headers: z.strictObject({ score: z.string().min(1).toLowerCase().optional(), deviceTrust: z.string().min(1).toLowerCase().optional() }).prefault({}),
+      headers: z
+        .strictObject({
+          score: z.string().min(1).toLowerCase().optional(),
+          deviceTrust: z.string().min(1).toLowerCase().optional(),
+        })
+        .prefault({}),
       rateWindowSeconds: z.number().int().min(1).max(3600).default(60),
     })
     .prefault({}),
@@ -188,7 +251,9 @@ const ConfigObject = z.strictObject({
       rotateMinutes: z.number().int().min(1).max(10_080).default(360),
     })
     .prefault({})
-    .refine((a) => !a.enabled || a.audience !== undefined, { message: 'assertions.enabled needs assertions.audience (the upstream service)' }),
+    .refine((a) => !a.enabled || a.audience !== undefined, {
+      message: 'assertions.enabled needs assertions.audience (the upstream service)',
+    }),
   shadow: z
     .strictObject({
       policies: z.string().min(1).optional(),
@@ -199,7 +264,12 @@ const ConfigObject = z.strictObject({
     .strictObject({
       header: z.string().min(1).toLowerCase().default('authorization'),
       scheme: z.string().min(1).default('Bearer'),
-      maxBytes: z.number().int().min(256).max(1024 * 1024).default(8192),
+      maxBytes: z
+        .number()
+        .int()
+        .min(256)
+        .max(1024 * 1024)
+        .default(8192),
       clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
       // Where the last good remote JWKS of each issuer is persisted; bundle.cacheDir when unset.
       cacheDir: z.string().min(1).optional(),
@@ -210,7 +280,12 @@ const ConfigObject = z.strictObject({
       t.issuers.forEach((a, i) => {
         for (let j = 0; j < i; j++) {
           const b = t.issuers[j]!;
-          if (a.issuer === b.issuer) ctx.addIssue({ code: 'custom', path: ['issuers', i, 'issuer'], message: `issuer ${JSON.stringify(a.issuer)} is configured twice` });
+          if (a.issuer === b.issuer)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['issuers', i, 'issuer'],
+              message: `issuer ${JSON.stringify(a.issuer)} is configured twice`,
+            });
           else if (principalsMayCollide(a.principal, b.principal)) {
             ctx.addIssue({
               code: 'custom',
@@ -226,14 +301,24 @@ const ConfigObject = z.strictObject({
       tokens: z
         .strictObject({
           maxEntries: z.number().int().min(0).max(10_000_000).default(50_000),
-          maxBytes: z.number().int().min(0).max(4 * 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+          maxBytes: z
+            .number()
+            .int()
+            .min(0)
+            .max(4 * 1024 * 1024 * 1024)
+            .default(16 * 1024 * 1024),
           negativeTtlMs: duration(0, 3_600_000).default(10_000),
         })
         .prefault({}),
       decisions: z
         .strictObject({
           maxEntries: z.number().int().min(0).max(10_000_000).default(50_000),
-          maxBytes: z.number().int().min(0).max(4 * 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+          maxBytes: z
+            .number()
+            .int()
+            .min(0)
+            .max(4 * 1024 * 1024 * 1024)
+            .default(16 * 1024 * 1024),
         })
         .prefault({}),
     })
@@ -250,7 +335,12 @@ const ConfigObject = z.strictObject({
       hashIdentifiers: z.boolean().default(false),
       hashSaltFile: z.string().min(1).optional(),
       hashSaltEnv: z.string().min(1).optional(),
-      bufferBytes: z.number().int().min(4096).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
+      bufferBytes: z
+        .number()
+        .int()
+        .min(4096)
+        .max(256 * 1024 * 1024)
+        .default(4 * 1024 * 1024),
       includeInputs: z.boolean().default(true),
       // Shipping to the control plane's POST /v1/decisions (docs/audit.md); off unless configured.
       ship: z
@@ -289,9 +379,12 @@ const ConfigObject = z.strictObject({
     .prefault({}),
 });
 
-export const ConfigSchema = ConfigObject.refine((c) => c.bundle.url === undefined || c.policies.directory === undefined, {
-  message: 'policies.directory and bundle.url are exclusive: a sidecar takes its policies from one source',
-});
+export const ConfigSchema = ConfigObject.refine(
+  (c) => c.bundle.url === undefined || c.policies.directory === undefined,
+  {
+    message: 'policies.directory and bundle.url are exclusive: a sidecar takes its policies from one source',
+  },
+);
 
 export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -37,7 +37,8 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
     } catch (err) {
       throw new ConfigError([`${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
     }
-    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError([`${file}: expected a mapping at the top level`]);
+    if (typeof raw !== 'object' || Array.isArray(raw))
+      throw new ConfigError([`${file}: expected a mapping at the top level`]);
   }
   const input = structuredClone(raw) as Record<string, any>;
   const section = (name: string): Record<string, any> => (input[name] ??= {});
@@ -86,5 +87,6 @@ function resolvePaths(config: Config, base: string): void {
   config.bundle.tokenFile = abs(config.bundle.tokenFile);
   config.revocation.tokenFile = abs(config.revocation.tokenFile);
   if (config.audit.ship !== undefined) config.audit.ship.tokenFile = abs(config.audit.ship.tokenFile);
-  if (!['stdout', 'stderr'].includes(config.audit.destination)) config.audit.destination = abs(config.audit.destination)!;
+  if (!['stdout', 'stderr'].includes(config.audit.destination))
+    config.audit.destination = abs(config.audit.destination)!;
 }

@@ -19,14 +19,17 @@ export function readSecret(file: string | undefined, env: string | undefined, wh
     try {
       value = readSecretFile(file);
     } catch (err) {
-      throw new ConfigError([`${what}.tokenFile: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
+      throw new ConfigError([
+        `${what}.tokenFile: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      ]);
     }
     if (value.length === 0) throw new ConfigError([`${what}.tokenFile: ${file} is empty`]);
     return usable(value, `${what}.tokenFile ${file}`, what);
   }
   if (env !== undefined) {
     const value = process.env[env];
-    if (value === undefined || value.length === 0) throw new ConfigError([`${what}.tokenEnv: environment variable ${env} is not set`]);
+    if (value === undefined || value.length === 0)
+      throw new ConfigError([`${what}.tokenEnv: environment variable ${env} is not set`]);
     return usable(value, `${what}.tokenEnv ${env}`, what);
   }
   return undefined;

@@ -7,7 +7,8 @@ import type { DenyReason, ErrorReason, Reason } from './reasons.js';
  * Which stage of the pipeline ended the request. `fallback`: the local engine decided because the remote
  * tier could not, on a class that fails open (or for a resource unknown locally); never cached.
  */
-export type DecisionSource = 'request' | 'authentication' | 'routing' | 'rate-limit' | 'engine' | 'cache' | 'remote' | 'fallback';
+export type DecisionSource =
+  'request' | 'authentication' | 'routing' | 'rate-limit' | 'engine' | 'cache' | 'remote' | 'fallback';
 
 /** What a 429 tells the client (draft-ietf-httpapi-ratelimit-headers). */
 export interface RateLimitState {
@@ -47,7 +48,9 @@ export interface Decision {
   readonly issuer: string | undefined;
   /** A token was presented (decides RFC 6750's error="invalid_token" on a 401). */
   readonly tokenPresented: boolean;
-  readonly request: { readonly method: string; readonly path: string; readonly host: string; readonly id: string | undefined } | undefined;
+  readonly request:
+    | { readonly method: string; readonly path: string; readonly host: string; readonly id: string | undefined }
+    | undefined;
   /** Internal detail for the diagnostic log. Never sent to the client. */
   readonly detail: string | undefined;
   /** The Cedar request the engine (or cache) decided, when one was built: what a replay re-evaluates. */
@@ -69,7 +72,9 @@ export interface CheckFailure {
   readonly detail: string;
 }
 
-export type CheckOutcome = { readonly kind: 'decision'; readonly decision: Decision } | { readonly kind: 'error'; readonly failure: CheckFailure };
+export type CheckOutcome =
+  | { readonly kind: 'decision'; readonly decision: Decision }
+  | { readonly kind: 'error'; readonly failure: CheckFailure };
 
 export interface StepUp {
   readonly acrValues: string;

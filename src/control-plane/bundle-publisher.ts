@@ -105,14 +105,21 @@ export class BundlePublisher {
       for (let attempt = 0; attempt < MAX_PUBLISH_ATTEMPTS; attempt++) {
         await this.#syncLocked();
         const current = this.#current;
-        if (current !== undefined && sameHashes(current.fileHashes, hashes)) return { result: 'unchanged', bundle: current };
-        const revision = nextRevision((await this.#options.repository.revisions())[0] ?? 0, current?.revision ?? 0, (this.#options.now ?? Date.now)(), this.#options.minRevision ?? 0);
+        if (current !== undefined && sameHashes(current.fileHashes, hashes))
+          return { result: 'unchanged', bundle: current };
+        const revision = nextRevision(
+          (await this.#options.repository.revisions())[0] ?? 0,
+          current?.revision ?? 0,
+          (this.#options.now ?? Date.now)(),
+          this.#options.minRevision ?? 0,
+        );
         let bytes: Uint8Array;
         try {
           bytes = await buildBundle(files, { ...this.#signing(), revision, scope: this.#options.scope, metadata });
         } catch (err) {
           // Names or text a bundle cannot carry: a verdict on the files, like a validation problem.
-          if (err instanceof BundleBuildError) return { result: 'rejected', reason: 'bundle_unbuildable', problems: [...err.problems] };
+          if (err instanceof BundleBuildError)
+            return { result: 'rejected', reason: 'bundle_unbuildable', problems: [...err.problems] };
           throw err;
         }
         if (!(await this.#options.repository.create(revision, bytes))) continue;
@@ -143,7 +150,9 @@ export class BundlePublisher {
    */
   watch(pollMs: number): () => void {
     const sync = () => {
-      this.sync().catch((err: unknown) => this.#options.logger?.error({ err: (err as Error).message }, 'bundle sync failed'));
+      this.sync().catch((err: unknown) =>
+        this.#options.logger?.error({ err: (err as Error).message }, 'bundle sync failed'),
+      );
     };
     let debounce: NodeJS.Timeout | undefined;
     let watcher: FSWatcher | undefined;
@@ -178,7 +187,10 @@ export class BundlePublisher {
             info = infoOf(await this.#verify(await this.#options.repository.read(revision), revision), false);
             this.#infos.set(revision, info);
           } catch (err) {
-            this.#options.logger?.warn({ revision, err: (err as Error).message }, 'stored bundle left out of the history');
+            this.#options.logger?.warn(
+              { revision, err: (err as Error).message },
+              'stored bundle left out of the history',
+            );
             continue;
           }
         }
@@ -200,12 +212,16 @@ export class BundlePublisher {
     if (pointer === undefined || pointer.revision <= (this.#current?.revision ?? 0)) return false;
     try {
       const bundle = await this.#verify(await this.#options.repository.read(pointer.revision), pointer.revision);
-      if (bundle.digest !== pointer.digest) throw new Error(`digest ${bundle.digest} differs from the recorded ${pointer.digest}`);
+      if (bundle.digest !== pointer.digest)
+        throw new Error(`digest ${bundle.digest} differs from the recorded ${pointer.digest}`);
       this.#serve(bundle);
       logger?.info({ revision: bundle.revision, digest: bundle.digest }, 'serving the recorded bundle');
       return true;
     } catch (err) {
-      logger?.error({ revision: pointer.revision, err: (err as Error).message }, 'recorded bundle unusable; it is not served');
+      logger?.error(
+        { revision: pointer.revision, err: (err as Error).message },
+        'recorded bundle unusable; it is not served',
+      );
       return false;
     }
   }

@@ -39,7 +39,9 @@ export class BundleRepository {
     try {
       await probeLinkableDir(repo.#tmp);
     } catch (err) {
-      throw new BundleRepositoryError(`${dir}: not usable for bundles (needs a writable directory with hard links): ${(err as Error).message}`);
+      throw new BundleRepositoryError(
+        `${dir}: not usable for bundles (needs a writable directory with hard links): ${(err as Error).message}`,
+      );
     }
     return repo;
   }
@@ -89,7 +91,9 @@ export class BundleRepository {
       throw new BundleRepositoryError(`${path.join(this.dir, POINTER_FILE)}: not JSON`);
     }
     if (!Number.isSafeInteger(parsed.revision) || parsed.revision! < 1 || typeof parsed.digest !== 'string') {
-      throw new BundleRepositoryError(`${path.join(this.dir, POINTER_FILE)}: expected {"revision": integer, "digest": string}`);
+      throw new BundleRepositoryError(
+        `${path.join(this.dir, POINTER_FILE)}: expected {"revision": integer, "digest": string}`,
+      );
     }
     return { revision: parsed.revision!, digest: parsed.digest };
   }

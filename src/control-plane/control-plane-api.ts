@@ -127,17 +127,28 @@ export class ControlPlaneApi {
       Promise.resolve()
         .then(handler)
         .catch((err: unknown) => {
-          this.#deps.logger.error({ requestId, route: name, err: err instanceof Error ? err.message : String(err) }, 'request failed');
-          if (!res.headersSent) this.#error(res, 'internal_error', `see the control plane log for request ${requestId}`);
+          this.#deps.logger.error(
+            { requestId, route: name, err: err instanceof Error ? err.message : String(err) },
+            'request failed',
+          );
+          if (!res.headersSent)
+            this.#error(res, 'internal_error', `see the control plane log for request ${requestId}`);
           else res.destroy();
         });
     };
 
     const path = url.pathname;
-    if (path === '/healthz') return dispatch('healthz', 'GET, HEAD', () => void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n'));
+    if (path === '/healthz')
+      return dispatch(
+        'healthz',
+        'GET, HEAD',
+        () => void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n'),
+      );
     if (path === '/readyz') {
       return dispatch('readyz', 'GET, HEAD', () => {
-        res.writeHead(this.ready ? 200 : 503, { 'content-type': 'text/plain' }).end(this.ready ? 'ready\n' : 'not ready\n');
+        res
+          .writeHead(this.ready ? 200 : 503, { 'content-type': 'text/plain' })
+          .end(this.ready ? 'ready\n' : 'not ready\n');
       });
     }
     if (path === '/metrics') return dispatch('metrics', 'GET, HEAD', () => this.#metrics(res));
@@ -145,7 +156,8 @@ export class ControlPlaneApi {
     if (path === '/v1/decisions') return dispatch('decisions_ingest', 'POST', () => this.#ingestDecisions(req, res));
     if (path === '/v1/revocations') {
       if (get) return dispatch('revocations_feed', 'GET, HEAD, POST', () => this.#revocationFeed(req, res, url));
-      if (endpoints === 'read') return dispatch('revocations_add', 'GET, HEAD, POST', () => this.#error(res, 'not_found', ADMIN_ELSEWHERE));
+      if (endpoints === 'read')
+        return dispatch('revocations_add', 'GET, HEAD, POST', () => this.#error(res, 'not_found', ADMIN_ELSEWHERE));
       return dispatch('revocations_add', 'GET, HEAD, POST', () => this.#addRevocation(req, res));
     }
     const bundle = BUNDLE_PATH.exec(path);
@@ -153,7 +165,8 @@ export class ControlPlaneApi {
       const sub = bundle[2];
       const name = sub === '/revisions' ? 'bundle_revisions' : sub === '/publish' ? 'bundle_publish' : 'bundle';
       return dispatch(name, sub === '/publish' ? 'POST' : 'GET, HEAD', () => {
-        if (safeDecode(bundle[1]!) !== this.#deps.bundleName) return this.#error(res, 'not_found', 'no bundle of that name');
+        if (safeDecode(bundle[1]!) !== this.#deps.bundleName)
+          return this.#error(res, 'not_found', 'no bundle of that name');
         if (sub === '/publish' && endpoints === 'read') return this.#error(res, 'not_found', ADMIN_ELSEWHERE);
         if (sub === '/publish') return this.#publish(req, res);
         if (sub === '/revisions') return this.#revisions(req, res);
@@ -164,9 +177,11 @@ export class ControlPlaneApi {
   }
 
   async #bundle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    if (!this.#deps.isReader(req.headers.authorization)) return this.#error(res, 'unauthorized', 'a read token is required');
+    if (!this.#deps.isReader(req.headers.authorization))
+      return this.#error(res, 'unauthorized', 'a read token is required');
     const wait = waitSeconds(url);
-    if (wait === undefined) return this.#error(res, 'invalid_request', `wait: expected whole seconds, 0 to ${MAX_WAIT_SECONDS}`);
+    if (wait === undefined)
+      return this.#error(res, 'invalid_request', `wait: expected whole seconds, 0 to ${MAX_WAIT_SECONDS}`);
     const current = this.#deps.publisher.current;
     if (current === undefined) return this.#error(res, 'policy_unavailable', 'no bundle has been published yet');
     if (!etagMatches(req.headers['if-none-match'], current.etag)) return this.#sendBundle(res, current);
@@ -198,18 +213,29 @@ export class ControlPlaneApi {
   #notModified(res: ServerResponse, bundle: PublishedBundle): void {
     if (res.destroyed) return;
     res
-      .writeHead(304, { etag: bundle.etag, 'x-authzd-revision': String(bundle.revision), 'cache-control': 'no-cache', ...this.#closeHeader() })
+      .writeHead(304, {
+        etag: bundle.etag,
+        'x-authzd-revision': String(bundle.revision),
+        'cache-control': 'no-cache',
+        ...this.#closeHeader(),
+      })
       .end();
   }
 
   async #revisions(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!this.#deps.isReader(req.headers.authorization)) return this.#error(res, 'unauthorized', 'a read token is required');
+    if (!this.#deps.isReader(req.headers.authorization))
+      return this.#error(res, 'unauthorized', 'a read token is required');
     const revisions = await this.#deps.publisher.revisions();
-    this.#json(res, 200, { name: this.#deps.bundleName, current: this.#deps.publisher.current?.revision ?? null, revisions });
+    this.#json(res, 200, {
+      name: this.#deps.bundleName,
+      current: this.#deps.publisher.current?.revision ?? null,
+      revisions,
+    });
   }
 
   async #publish(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!this.#deps.isAdmin(req.headers.authorization)) return this.#error(res, 'unauthorized', 'the admin token is required');
+    if (!this.#deps.isAdmin(req.headers.authorization))
+      return this.#error(res, 'unauthorized', 'the admin token is required');
     const body = await readBody(req, DEFAULT_BUNDLE_LIMITS.maxCompressedBytes);
     if (!body.ok) return this.#bodyError(res, body.reason, DEFAULT_BUNDLE_LIMITS.maxCompressedBytes);
     let outcome: PublishOutcome;
@@ -218,7 +244,11 @@ export class ControlPlaneApi {
     } else {
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       if (type !== 'application/gzip' && type !== 'application/x-gzip') {
-        return this.#error(res, 'unsupported_media_type', 'send a gzip tar of policy files as application/gzip, or no body to publish the policy directory');
+        return this.#error(
+          res,
+          'unsupported_media_type',
+          'send a gzip tar of policy files as application/gzip, or no body to publish the policy directory',
+        );
       }
       const upload = await readPolicyUpload(body.bytes);
       if (!upload.ok) return this.#error(res, upload.tooLarge ? 'payload_too_large' : 'invalid_request', upload.detail);
@@ -233,17 +263,28 @@ export class ControlPlaneApi {
       });
     }
     const b = outcome.bundle;
-    this.#json(res, 200, { result: outcome.result, name: this.#deps.bundleName, revision: b.revision, etag: b.etag, digest: b.digest, created: b.created });
+    this.#json(res, 200, {
+      result: outcome.result,
+      name: this.#deps.bundleName,
+      revision: b.revision,
+      etag: b.etag,
+      digest: b.digest,
+      created: b.created,
+    });
   }
 
   async #revocationFeed(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    if (!this.#deps.isReader(req.headers.authorization)) return this.#error(res, 'unauthorized', 'a read token is required');
+    if (!this.#deps.isReader(req.headers.authorization))
+      return this.#error(res, 'unauthorized', 'a read token is required');
     const since = nonNegativeInteger(url.searchParams.get('since') ?? '0');
-    if (since === undefined) return this.#error(res, 'invalid_request', 'since: expected a non-negative integer sequence number');
+    if (since === undefined)
+      return this.#error(res, 'invalid_request', 'since: expected a non-negative integer sequence number');
     const feed = url.searchParams.get('feed') ?? undefined;
-    if (feed !== undefined && !FEED_ID.test(feed)) return this.#error(res, 'invalid_request', 'feed: expected the feed id of an earlier page');
+    if (feed !== undefined && !FEED_ID.test(feed))
+      return this.#error(res, 'invalid_request', 'feed: expected the feed id of an earlier page');
     const wait = waitSeconds(url);
-    if (wait === undefined) return this.#error(res, 'invalid_request', `wait: expected whole seconds, 0 to ${MAX_WAIT_SECONDS}`);
+    if (wait === undefined)
+      return this.#error(res, 'invalid_request', `wait: expected whole seconds, 0 to ${MAX_WAIT_SECONDS}`);
     const store = this.#deps.revocations;
     const answer = () => {
       if (!res.destroyed) this.#json(res, 200, store.page(since, feed), { 'cache-control': 'no-store' });
@@ -265,7 +306,8 @@ export class ControlPlaneApi {
   }
 
   async #addRevocation(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!this.#deps.isAdmin(req.headers.authorization)) return this.#error(res, 'unauthorized', 'the admin token is required');
+    if (!this.#deps.isAdmin(req.headers.authorization))
+      return this.#error(res, 'unauthorized', 'the admin token is required');
     const json = await this.#readJson(req, res, MAX_JSON_BODY.revocation);
     if (json === NO_BODY) return;
     const parsed = parseRevocationRequest(json, Math.floor(this.#deps.now() / 1000));
@@ -273,12 +315,16 @@ export class ControlPlaneApi {
     const entry = await this.#deps.revocations.add(parsed.value);
     this.#deps.metrics.revocationsAdded.inc();
     // The value (a subject, session or token id) stays out of the log.
-    this.#deps.logger.info({ seq: entry.seq, kind: entry.kind, issuer: entry.issuer, expiresAt: entry.expiresAt }, 'revocation added');
+    this.#deps.logger.info(
+      { seq: entry.seq, kind: entry.kind, issuer: entry.issuer, expiresAt: entry.expiresAt },
+      'revocation added',
+    );
     this.#json(res, 201, entry);
   }
 
   async #authorize(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!this.#deps.isReader(req.headers.authorization)) return this.#error(res, 'unauthorized', 'a read token is required');
+    if (!this.#deps.isReader(req.headers.authorization))
+      return this.#error(res, 'unauthorized', 'a read token is required');
     const json = await this.#readJson(req, res, MAX_JSON_BODY.authorize);
     if (json === NO_BODY) return;
     const parsed = parseAuthorizeRequest(json);
@@ -289,7 +335,11 @@ export class ControlPlaneApi {
     try {
       const { answer, detail } = decideAuthorization(this.#deps.engine, set, parsed.value, this.#deps.newId());
       this.#deps.metrics.authorizeDecisions.inc({ decision: answer.decision, reason: answer.reason });
-      if (detail !== undefined) this.#deps.logger.warn({ decisionId: answer.decisionId, reason: answer.reason, detail }, 'authorize: policy diagnostics');
+      if (detail !== undefined)
+        this.#deps.logger.warn(
+          { decisionId: answer.decisionId, reason: answer.reason, detail },
+          'authorize: policy diagnostics',
+        );
       this.#json(res, 200, answer);
     } finally {
       store.release(set);
@@ -297,9 +347,15 @@ export class ControlPlaneApi {
   }
 
   async #ingestDecisions(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!this.#deps.isIngester(req.headers.authorization)) return this.#error(res, 'unauthorized', 'the ingest token is required');
+    if (!this.#deps.isIngester(req.headers.authorization))
+      return this.#error(res, 'unauthorized', 'the ingest token is required');
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type !== 'application/x-ndjson') return this.#error(res, 'unsupported_media_type', 'send decision events as application/x-ndjson, one JSON object a line');
+    if (type !== 'application/x-ndjson')
+      return this.#error(
+        res,
+        'unsupported_media_type',
+        'send decision events as application/x-ndjson, one JSON object a line',
+      );
     const body = await readBody(req, DECISION_BATCH_LIMITS.maxBytes);
     if (!body.ok) return this.#bodyError(res, body.reason, DECISION_BATCH_LIMITS.maxBytes);
     const batch = parseDecisionBatch(body.bytes);
@@ -354,7 +410,12 @@ export class ControlPlaneApi {
   #json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     const text = JSON.stringify(body);
     res
-      .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers, ...this.#closeHeader() })
+      .writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+        ...headers,
+        ...this.#closeHeader(),
+      })
       .end(text);
   }
 

@@ -31,7 +31,12 @@ export const ControlPlaneConfigSchema = z
     }),
     data: z.strictObject({
       directory: path,
-      history: z.number({ message: 'a whole number from 1 to 100000' }).int({ message: 'a whole number from 1 to 100000' }).min(1, { message: 'a whole number from 1 to 100000' }).max(100_000, { message: 'a whole number from 1 to 100000' }).default(DEFAULT_HISTORY),
+      history: z
+        .number({ message: 'a whole number from 1 to 100000' })
+        .int({ message: 'a whole number from 1 to 100000' })
+        .min(1, { message: 'a whole number from 1 to 100000' })
+        .max(100_000, { message: 'a whole number from 1 to 100000' })
+        .default(DEFAULT_HISTORY),
       decisionRetentionDays: z
         .number({ message: 'a whole number of days from 1 to 3650' })
         .int({ message: 'a whole number of days from 1 to 3650' })
@@ -44,9 +49,14 @@ export const ControlPlaneConfigSchema = z
         // A bundle name becomes a directory name and a URL segment.
         name: z
           .string()
-          .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, { message: 'letters, digits, ".", "_" and "-", at most 128, not starting with a punctuation mark' })
+          .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, {
+            message: 'letters, digits, ".", "_" and "-", at most 128, not starting with a punctuation mark',
+          })
           .default(DEFAULT_BUNDLE_NAME),
-        scope: z.string().regex(SCOPE_PATTERN, { message: '1-256 printable ASCII characters without spaces' }).default(DEFAULT_SCOPE),
+        scope: z
+          .string()
+          .regex(SCOPE_PATTERN, { message: '1-256 printable ASCII characters without spaces' })
+          .default(DEFAULT_SCOPE),
         minRevision: z
           .number({ message: 'a positive whole number (at most 2^53 - 1)' })
           .int({ message: 'a positive whole number (at most 2^53 - 1)' })
@@ -69,7 +79,11 @@ export const ControlPlaneConfigSchema = z
   .superRefine((c, ctx) => {
     const { address: main, adminAddress } = c.listen;
     if (adminAddress !== undefined && adminAddress === main && !/:0$/.test(main)) {
-      ctx.addIssue({ code: 'custom', path: ['listen', 'adminAddress'], message: 'the same as listen.address; give the admin listener an address of its own' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['listen', 'adminAddress'],
+        message: 'the same as listen.address; give the admin listener an address of its own',
+      });
     }
   });
 

@@ -70,13 +70,19 @@ export const DEFAULT_TIMING: ControlPlaneTiming = Object.freeze({
 });
 
 /** The command line as parsed: flag name -> value (see CONTROL_PLANE_FLAG_KEYS), and --config. */
-export type ControlPlaneFlags = { readonly [F in keyof typeof CONTROL_PLANE_FLAG_KEYS]?: string } & { readonly config?: string };
+export type ControlPlaneFlags = { readonly [F in keyof typeof CONTROL_PLANE_FLAG_KEYS]?: string } & {
+  readonly config?: string;
+};
 
 export { DEFAULT_BUNDLE_NAME, DEFAULT_DECISION_RETENTION_DAYS, DEFAULT_HISTORY };
 export const MIN_TOKEN_LENGTH = 16;
 // RFC 6750 b64token: what fits in "Authorization: Bearer <token>" unquoted.
 const TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
-const ENV = { adminFile: 'AUTHZD_CP_ADMIN_TOKEN', readFile: 'AUTHZD_CP_READ_TOKEN', ingestFile: 'AUTHZD_CP_INGEST_TOKEN' } as const;
+const ENV = {
+  adminFile: 'AUTHZD_CP_ADMIN_TOKEN',
+  readFile: 'AUTHZD_CP_READ_TOKEN',
+  ingestFile: 'AUTHZD_CP_INGEST_TOKEN',
+} as const;
 
 /**
  * Reads the YAML file (--config, if any), lets each flag replace the key it names, validates the result once
@@ -93,7 +99,10 @@ export async function resolveControlPlaneOptions(
   const problems: string[] = [];
   const input = flags.config !== undefined ? readConfigFile(flags.config) : {};
   const fromFlag = new Map<string, string>();
-  for (const [flag, spec] of Object.entries(CONTROL_PLANE_FLAG_KEYS) as [keyof typeof CONTROL_PLANE_FLAG_KEYS, (typeof CONTROL_PLANE_FLAG_KEYS)[keyof typeof CONTROL_PLANE_FLAG_KEYS]][]) {
+  for (const [flag, spec] of Object.entries(CONTROL_PLANE_FLAG_KEYS) as [
+    keyof typeof CONTROL_PLANE_FLAG_KEYS,
+    (typeof CONTROL_PLANE_FLAG_KEYS)[keyof typeof CONTROL_PLANE_FLAG_KEYS],
+  ][]) {
     const value = flags[flag];
     if (value === undefined) continue;
     const [section, key] = spec.key;
@@ -107,16 +116,28 @@ export async function resolveControlPlaneOptions(
     for (const issue of parsed.error.issues) {
       const path = issue.path.join('.');
       const flag = fromFlag.get(path);
-      const missing = issue.code === 'invalid_type' && issue.path.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k as string] : undefined), input) === undefined;
+      const missing =
+        issue.code === 'invalid_type' &&
+        issue.path.reduce<unknown>(
+          (v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k as string] : undefined),
+          input,
+        ) === undefined;
       const flagOf = Object.entries(CONTROL_PLANE_FLAG_KEYS).find(([, spec]) => spec.key.join('.') === path)?.[0];
-      if (missing) problems.push(flags.config === undefined && flagOf !== undefined ? `--${flagOf} is required` : `${path || '(top level)'}: required${flagOf !== undefined ? ` (or --${flagOf})` : ''}`);
-      else if (flag !== undefined) problems.push(`--${flag} ${JSON.stringify(flags[flag as keyof ControlPlaneFlags])}: ${issue.message}`);
+      if (missing)
+        problems.push(
+          flags.config === undefined && flagOf !== undefined
+            ? `--${flagOf} is required`
+            : `${path || '(top level)'}: required${flagOf !== undefined ? ` (or --${flagOf})` : ''}`,
+        );
+      else if (flag !== undefined)
+        problems.push(`--${flag} ${JSON.stringify(flags[flag as keyof ControlPlaneFlags])}: ${issue.message}`);
       else problems.push(`${flags.config}: ${path || '(top level)'}: ${issue.message}`);
     }
   }
   // The checks that read the file system run whatever the schema said, so every problem is listed at once.
   const raw = input as { policies?: { directory?: unknown }; tokens?: Partial<Record<keyof typeof ENV, unknown>> };
-  const where = (section: string, key: string) => (fromFlag.has(`${section}.${key}`) ? `--${fromFlag.get(`${section}.${key}`)}` : `${section}.${key}`);
+  const where = (section: string, key: string) =>
+    fromFlag.has(`${section}.${key}`) ? `--${fromFlag.get(`${section}.${key}`)}` : `${section}.${key}`;
   const policies = raw.policies?.directory;
   if (typeof policies === 'string' && policies !== '') {
     const isDir = await stat(policies).then(
@@ -133,7 +154,9 @@ export async function resolveControlPlaneOptions(
     tokens[kind] = token(name, file, file !== undefined ? where('tokens', kind) : undefined, env[ENV[kind]], problems);
   }
   if (tokens.adminFile === undefined && !problems.some((p) => p.includes('admin token'))) {
-    problems.push('no admin token: pass --admin-token-file FILE (tokens.adminFile) or set AUTHZD_CP_ADMIN_TOKEN (publishing and revoking need it)');
+    problems.push(
+      'no admin token: pass --admin-token-file FILE (tokens.adminFile) or set AUTHZD_CP_ADMIN_TOKEN (publishing and revoking need it)',
+    );
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const c = parsed.data;
@@ -163,19 +186,39 @@ function readConfigFile(file: string): Record<string, unknown> {
     raw = parseYaml(readFileSync(file, 'utf8'), { uniqueKeys: true }) ?? {};
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError([code !== undefined ? `cannot read ${file}: ${code}` : `${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
+    throw new ConfigError([
+      code !== undefined
+        ? `cannot read ${file}: ${code}`
+        : `${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`,
+    ]);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError([`${file}: expected a mapping at the top level`]);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ConfigError([`${file}: expected a mapping at the top level`]);
   const base = nodePath.dirname(nodePath.resolve(file));
   const resolve = (section: string, key: string) => {
     const s = (raw as Record<string, Record<string, unknown>>)[section];
-    if (typeof s === 'object' && s !== null && typeof s[key] === 'string') s[key] = nodePath.resolve(base, s[key] as string);
+    if (typeof s === 'object' && s !== null && typeof s[key] === 'string')
+      s[key] = nodePath.resolve(base, s[key] as string);
   };
-  for (const [section, key] of [['policies', 'directory'], ['signing', 'keyFile'], ['data', 'directory'], ['tokens', 'adminFile'], ['tokens', 'readFile'], ['tokens', 'ingestFile']]) resolve(section!, key!);
+  for (const [section, key] of [
+    ['policies', 'directory'],
+    ['signing', 'keyFile'],
+    ['data', 'directory'],
+    ['tokens', 'adminFile'],
+    ['tokens', 'readFile'],
+    ['tokens', 'ingestFile'],
+  ])
+    resolve(section!, key!);
   return raw as Record<string, unknown>;
 }
 
-function token(kind: 'admin' | 'read' | 'ingest', file: string | undefined, fileSource: string | undefined, fromEnv: string | undefined, problems: string[]): string | undefined {
+function token(
+  kind: 'admin' | 'read' | 'ingest',
+  file: string | undefined,
+  fileSource: string | undefined,
+  fromEnv: string | undefined,
+  problems: string[],
+): string | undefined {
   let value: string;
   let source: string;
   if (file !== undefined) {
@@ -183,7 +226,9 @@ function token(kind: 'admin' | 'read' | 'ingest', file: string | undefined, file
     try {
       value = readSecretFile(file);
     } catch (err) {
-      problems.push(`${source}: cannot read the ${kind} token: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      problems.push(
+        `${source}: cannot read the ${kind} token: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
       return undefined;
     }
   } else if (fromEnv !== undefined && fromEnv !== '') {
@@ -194,8 +239,10 @@ function token(kind: 'admin' | 'read' | 'ingest', file: string | undefined, file
   }
   const placeholder = placeholderSecretProblem(value, `the ${kind} token`, source);
   if (placeholder !== undefined) problems.push(placeholder);
-  else if (value.length < MIN_TOKEN_LENGTH) problems.push(`${source}: the ${kind} token must be at least ${MIN_TOKEN_LENGTH} characters`);
-  else if (!TOKEN.test(value)) problems.push(`${source}: the ${kind} token may hold only letters, digits and - . _ ~ + / (then =)`);
+  else if (value.length < MIN_TOKEN_LENGTH)
+    problems.push(`${source}: the ${kind} token must be at least ${MIN_TOKEN_LENGTH} characters`);
+  else if (!TOKEN.test(value))
+    problems.push(`${source}: the ${kind} token may hold only letters, digits and - . _ ~ + / (then =)`);
   else return value;
   return undefined;
 }

@@ -56,7 +56,9 @@ export class DecisionLogStore {
       await probe.close();
       await unlink(path.join(options.dir, `.probe-${process.pid}`));
     } catch (err) {
-      throw new DecisionLogStoreError(`${options.dir}: not usable for decisions (needs a writable directory): ${(err as Error).message}`);
+      throw new DecisionLogStoreError(
+        `${options.dir}: not usable for decisions (needs a writable directory): ${(err as Error).message}`,
+      );
     }
     return store;
   }
@@ -82,7 +84,8 @@ export class DecisionLogStore {
     });
     try {
       const { bytesWritten } = await handle.write(bytes, 0, bytes.length);
-      if (bytesWritten !== bytes.length) throw new DecisionLogStoreError(`${name}: short write (${bytesWritten} of ${bytes.length} bytes)`);
+      if (bytesWritten !== bytes.length)
+        throw new DecisionLogStoreError(`${name}: short write (${bytesWritten} of ${bytes.length} bytes)`);
     } finally {
       await handle.close();
     }
@@ -112,7 +115,9 @@ export class DecisionLogStore {
   /** Runs removeExpired every `everyMs`. Returns the stop function. */
   watch(everyMs: number, onRemoved: (files: number) => void): () => void {
     const timer = setInterval(() => {
-      this.removeExpired().then(onRemoved, (err: unknown) => this.#logger?.error({ err: (err as Error).message }, 'decision retention failed'));
+      this.removeExpired().then(onRemoved, (err: unknown) =>
+        this.#logger?.error({ err: (err as Error).message }, 'decision retention failed'),
+      );
     }, everyMs).unref();
     return () => clearInterval(timer);
   }

@@ -34,7 +34,8 @@ export function parseDecisionBatch(body: Uint8Array): ParsedDecisionBatch {
     lineNumber++;
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.trim() === '') continue;
-    if (lines.length === DECISION_BATCH_LIMITS.maxEvents) return { ok: false, detail: `body: more than ${DECISION_BATCH_LIMITS.maxEvents} events; send smaller batches` };
+    if (lines.length === DECISION_BATCH_LIMITS.maxEvents)
+      return { ok: false, detail: `body: more than ${DECISION_BATCH_LIMITS.maxEvents} events; send smaller batches` };
     let value: unknown;
     try {
       value = parseJson(line);
@@ -42,7 +43,11 @@ export function parseDecisionBatch(body: Uint8Array): ParsedDecisionBatch {
       return { ok: false, detail: `line ${lineNumber}: not valid JSON` };
     }
     const parsed = parseDecisionEvent(value);
-    if (!parsed.ok) return { ok: false, detail: `line ${lineNumber}: ${parsed.decision ? parsed.detail : `not a decision event (${parsed.detail})`}` };
+    if (!parsed.ok)
+      return {
+        ok: false,
+        detail: `line ${lineNumber}: ${parsed.decision ? parsed.detail : `not a decision event (${parsed.detail})`}`,
+      };
     lines.push(line);
   }
   if (lines.length === 0) return { ok: false, detail: 'body: no decision events (NDJSON, one event a line)' };

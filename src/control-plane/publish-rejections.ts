@@ -4,9 +4,12 @@
 
 export const PUBLISH_REJECTIONS = {
   policy_unreadable: 'The policy directory or its tests/ folder could not be read.',
-  policy_invalid: 'The set does not compile: a Cedar parse error, schema validation, routes.yaml against the schema, or entities.json.',
-  policy_tests_invalid: 'The set compiles, but a file in its tests/ folder is not a valid policy test file, so the tests cannot run.',
-  policy_tests_failed: 'The set compiles, but cases of its policy tests (tests/*.yaml) fail: it decides differently from what they expect.',
+  policy_invalid:
+    'The set does not compile: a Cedar parse error, schema validation, routes.yaml against the schema, or entities.json.',
+  policy_tests_invalid:
+    'The set compiles, but a file in its tests/ folder is not a valid policy test file, so the tests cannot run.',
+  policy_tests_failed:
+    'The set compiles, but cases of its policy tests (tests/*.yaml) fail: it decides differently from what they expect.',
   bundle_unbuildable: 'A file name or text that a bundle cannot carry.',
 } as const satisfies Record<string, string>;
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 
-export type BodyResult = { readonly ok: true; readonly bytes: Buffer } | { readonly ok: false; readonly reason: 'too_large' | 'aborted' };
+export type BodyResult =
+  { readonly ok: true; readonly bytes: Buffer } | { readonly ok: false; readonly reason: 'too_large' | 'aborted' };
 
 /**
  * Reads a request body up to `maxBytes`. A declared Content-Length over the cap is refused before any byte

@@ -91,7 +91,9 @@ export class RevocationStore {
       await makeDir(store.#entriesDir);
       await probeLinkableDir(store.#tmpDir);
     } catch (err) {
-      throw new RevocationStoreError(`${options.dir}: not usable for revocations (needs a writable directory with hard links): ${(err as Error).message}`);
+      throw new RevocationStoreError(
+        `${options.dir}: not usable for revocations (needs a writable directory with hard links): ${(err as Error).message}`,
+      );
     }
     store.#feed = await store.#feedId(path.join(options.dir, FEED_FILE));
     await store.scan();
@@ -159,7 +161,8 @@ export class RevocationStore {
    */
   page(since: number, feed?: string): RevocationFeedPage {
     const now = this.#nowSeconds();
-    const reset = since === 0 || since > this.#max || since < this.#horizon || (feed !== undefined && feed !== this.#feed);
+    const reset =
+      since === 0 || since > this.#max || since < this.#horizon || (feed !== undefined && feed !== this.#feed);
     const sorted = this.#sortedEntries();
     let start = 0;
     if (!reset) {
@@ -216,7 +219,9 @@ export class RevocationStore {
   watch(options: RevocationWatchOptions = {}): () => void {
     let debounce: NodeJS.Timeout | undefined;
     const rescan = () => {
-      this.scan().catch((err: unknown) => this.#logger?.error({ err: (err as Error).message }, 'revocation rescan failed'));
+      this.scan().catch((err: unknown) =>
+        this.#logger?.error({ err: (err as Error).message }, 'revocation rescan failed'),
+      );
     };
     let watcher: FSWatcher | undefined;
     try {
@@ -224,13 +229,20 @@ export class RevocationStore {
         clearTimeout(debounce);
         debounce = setTimeout(rescan, 20);
       });
-      watcher.on('error', (err) => this.#logger?.warn({ err: err.message }, 'revocation watch failed; relying on the periodic rescan'));
+      watcher.on('error', (err) =>
+        this.#logger?.warn({ err: err.message }, 'revocation watch failed; relying on the periodic rescan'),
+      );
     } catch (err) {
-      this.#logger?.warn({ err: (err as Error).message }, 'fs.watch unavailable for revocations; relying on the periodic rescan');
+      this.#logger?.warn(
+        { err: (err as Error).message },
+        'fs.watch unavailable for revocations; relying on the periodic rescan',
+      );
     }
     const rescanTimer = setInterval(rescan, options.rescanMs ?? 2_000).unref();
     const compactTimer = setInterval(() => {
-      this.compact().catch((err: unknown) => this.#logger?.error({ err: (err as Error).message }, 'revocation compaction failed'));
+      this.compact().catch((err: unknown) =>
+        this.#logger?.error({ err: (err as Error).message }, 'revocation compaction failed'),
+      );
     }, options.compactMs ?? 60_000).unref();
     return () => {
       watcher?.close();
@@ -249,7 +261,9 @@ export class RevocationStore {
         return parsed.feed;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-          throw new RevocationStoreError(`${file}: unreadable (${(err as Error).message}); delete it to start a new feed (sidecars keep what they hold)`);
+          throw new RevocationStoreError(
+            `${file}: unreadable (${(err as Error).message}); delete it to start a new feed (sidecars keep what they hold)`,
+          );
         }
       }
       const tmp = path.join(this.#tmpDir, `${process.pid}-${randomUUID()}.json`);
@@ -333,7 +347,10 @@ export class RevocationStore {
       parsed = { ok: false, detail: 'invalid JSON' } as const;
     }
     if (!parsed.ok || parsed.value.seq !== seq) {
-      this.#logger?.error({ file: entryName(seq), detail: parsed.ok ? 'seq does not match the file name' : parsed.detail }, 'unreadable revocation entry ignored');
+      this.#logger?.error(
+        { file: entryName(seq), detail: parsed.ok ? 'seq does not match the file name' : parsed.detail },
+        'unreadable revocation entry ignored',
+      );
       return 'unreadable';
     }
     return parsed.value;

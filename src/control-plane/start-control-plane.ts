@@ -54,11 +54,17 @@ export interface ControlPlane {
  * serves the recorded bundle or publishes the directory, then listens and follows the directory, the
  * bundle pointer and the revocation entries of replicas sharing the data directory.
  */
-export async function startControlPlane(options: ControlPlaneOptions, deps: ControlPlaneDeps = {}): Promise<ControlPlane> {
+export async function startControlPlane(
+  options: ControlPlaneOptions,
+  deps: ControlPlaneDeps = {},
+): Promise<ControlPlane> {
   const now = deps.now ?? Date.now;
   const registry = deps.registry ?? new Registry();
   const metrics = createControlPlaneMetrics(registry);
-  const logger = (deps.logger ?? createLogger('info')).child({ component: 'control-plane', bundle: options.bundleName });
+  const logger = (deps.logger ?? createLogger('info')).child({
+    component: 'control-plane',
+    bundle: options.bundleName,
+  });
   const timing = options.timing;
 
   const problems: string[] = [];
@@ -69,7 +75,9 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
     const publicKey = createPublicKey(await readFile(options.signingKeyFile, 'utf8'));
     trustedKey = { kid: options.kid, key: publicKey, alg: signing.alg };
   }
-  const repository = await BundleRepository.open(path.join(options.dataDir, 'bundles', options.bundleName)).catch((err: unknown) => collect(err, problems));
+  const repository = await BundleRepository.open(path.join(options.dataDir, 'bundles', options.bundleName)).catch(
+    (err: unknown) => collect(err, problems),
+  );
   const revocations = await RevocationStore.open({
     dir: path.join(options.dataDir, 'revocations'),
     now,
@@ -83,10 +91,20 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
     logger,
   }).catch((err: unknown) => collect(err, problems));
   const initialFiles = await readPolicyDir(options.policies).catch((err: unknown) => {
-    problems.push(`--policies ${options.policies}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    problems.push(
+      `--policies ${options.policies}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
     return undefined;
   });
-  if (problems.length > 0 || signing === undefined || trustedKey === undefined || repository === undefined || revocations === undefined || decisions === undefined || initialFiles === undefined) {
+  if (
+    problems.length > 0 ||
+    signing === undefined ||
+    trustedKey === undefined ||
+    repository === undefined ||
+    revocations === undefined ||
+    decisions === undefined ||
+    initialFiles === undefined
+  ) {
     throw new ConfigError(problems);
   }
   await repository.removeStaleTmp();
@@ -111,8 +129,16 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
   });
 
   const policyStore = new PolicyStore(engine);
-  const bundleWaiters = new WaitList({ tickMs: timing.waitTickMs, now, onSize: (n) => metrics.waiters.set({ feed: 'bundle' }, n) });
-  const revocationWaiters = new WaitList({ tickMs: timing.waitTickMs, now, onSize: (n) => metrics.waiters.set({ feed: 'revocations' }, n) });
+  const bundleWaiters = new WaitList({
+    tickMs: timing.waitTickMs,
+    now,
+    onSize: (n) => metrics.waiters.set({ feed: 'bundle' }, n),
+  });
+  const revocationWaiters = new WaitList({
+    tickMs: timing.waitTickMs,
+    now,
+    onSize: (n) => metrics.waiters.set({ feed: 'revocations' }, n),
+  });
   metrics.waiters.set({ feed: 'bundle' }, 0);
   metrics.waiters.set({ feed: 'revocations' }, 0);
 
@@ -125,7 +151,10 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
       policyStore.activate(compilePolicyModel(bundle.files, bundle.version));
     } catch (err) {
       // Published sets passed validation; this only happens when a stored bundle predates a stricter check.
-      logger.error({ revision: bundle.revision, err: (err as Error).message }, 'served bundle could not be activated for /v1/authorize');
+      logger.error(
+        { revision: bundle.revision, err: (err as Error).message },
+        'served bundle could not be activated for /v1/authorize',
+      );
     }
   };
   publisher.onChange(serve);
@@ -166,7 +195,13 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
       metrics.publishRejections.inc({ reason: outcome.reason, trigger });
       // `served`: the revision sidecars keep getting, null when there is none (at start-up the process then exits).
       logger.error(
-        { trigger, reason: outcome.reason, ...(outcome.tests !== undefined ? { tests: outcome.tests } : {}), problems: outcome.problems, served: publisher.current?.revision ?? null },
+        {
+          trigger,
+          reason: outcome.reason,
+          ...(outcome.tests !== undefined ? { tests: outcome.tests } : {}),
+          problems: outcome.problems,
+          served: publisher.current?.revision ?? null,
+        },
         'policy set rejected; not published',
       );
     } else if (outcome.result === 'published') {
@@ -180,7 +215,10 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
 
   const initial = await publish(initialFiles, 'startup');
   if (initial.result === 'rejected' && publisher.current === undefined) {
-    throw new ConfigError([`--policies ${options.policies}: the policy set is rejected and no earlier bundle is recorded:`, ...initial.problems]);
+    throw new ConfigError([
+      `--policies ${options.policies}: the policy set is rejected and no earlier bundle is recorded:`,
+      ...initial.problems,
+    ]);
   }
 
   const stops: (() => void)[] = [];
@@ -199,9 +237,12 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
 
   const isAdmin = bearerTokenCheck([options.adminToken]);
   // Reads are open unless a read token is configured; the admin token may read as well.
-  const isReader = options.readToken === undefined ? () => true : bearerTokenCheck([options.readToken, options.adminToken]);
+  const isReader =
+    options.readToken === undefined ? () => true : bearerTokenCheck([options.readToken, options.adminToken]);
   // Appending decisions is never open: without an ingest token only the admin token may.
-  const isIngester = bearerTokenCheck(options.ingestToken === undefined ? [options.adminToken] : [options.ingestToken, options.adminToken]);
+  const isIngester = bearerTokenCheck(
+    options.ingestToken === undefined ? [options.adminToken] : [options.ingestToken, options.adminToken],
+  );
   const api = new ControlPlaneApi({
     bundleName: options.bundleName,
     publisher,
@@ -253,7 +294,10 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
   let shuttingDown: Promise<void> | undefined;
   const shutdown = () =>
     (shuttingDown ??= (async () => {
-      logger.info({ waiters: bundleWaiters.size + revocationWaiters.size }, 'shutting down: answering long polls, draining');
+      logger.info(
+        { waiters: bundleWaiters.size + revocationWaiters.size },
+        'shutting down: answering long polls, draining',
+      );
       const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       api.close();
       metrics.ready.set(0);
@@ -267,7 +311,17 @@ export async function startControlPlane(options: ControlPlaneOptions, deps: Cont
       logger.info('shutdown complete');
     })());
 
-  return { port, adminPort, metrics, registry, logger, publisher, revocations, publishDirectory: () => publish(undefined, 'signal'), shutdown };
+  return {
+    port,
+    adminPort,
+    metrics,
+    registry,
+    logger,
+    publisher,
+    revocations,
+    publishDirectory: () => publish(undefined, 'signal'),
+    shutdown,
+  };
 }
 
 /** Binds `server`; a failure is a ConfigError naming the flag and the address. Resolves with the TCP port (0 for a socket). */
@@ -287,7 +341,13 @@ async function listen(server: http.Server, flag: string, address: string): Promi
 /** A start-up failure as problems for the one ConfigError; anything unexpected is rethrown. */
 function collect(err: unknown, problems: string[]): undefined {
   if (err instanceof ConfigError) problems.push(...err.problems);
-  else if (err instanceof Error && (err.name === 'BundleRepositoryError' || err.name === 'RevocationStoreError' || err.name === 'DecisionLogStoreError')) problems.push(err.message);
+  else if (
+    err instanceof Error &&
+    (err.name === 'BundleRepositoryError' ||
+      err.name === 'RevocationStoreError' ||
+      err.name === 'DecisionLogStoreError')
+  )
+    problems.push(err.message);
   else throw err;
   return undefined;
 }

@@ -30,7 +30,10 @@ export interface ValidateOptions {
  * their files must be valid and every case must pass (`tests/foo.yaml: case 'x': expected deny, got allow
  * (account-owner-read)`). Tests run only on a set that compiles.
  */
-export async function validatePolicyFiles(files: PolicyFiles, options: ValidateOptions = {}): Promise<PolicyRejection | undefined> {
+export async function validatePolicyFiles(
+  files: PolicyFiles,
+  options: ValidateOptions = {},
+): Promise<PolicyRejection | undefined> {
   let model: PolicyModel;
   try {
     model = compilePolicyModel(files);
@@ -39,7 +42,11 @@ export async function validatePolicyFiles(files: PolicyFiles, options: ValidateO
     throw err;
   }
   if (options.tests === undefined || options.tests.size === 0) return undefined;
-  const report = await runPolicyTests(model, options.tests, options.engine !== undefined ? { engine: options.engine } : {});
+  const report = await runPolicyTests(
+    model,
+    options.tests,
+    options.engine !== undefined ? { engine: options.engine } : {},
+  );
   const failures = report.cases.filter((c) => !c.passed).map(describeFailure);
   if (report.problems.length === 0 && failures.length === 0) return undefined;
   return {

@@ -20,7 +20,11 @@ export interface PolicyDirWatchOptions {
  * not retried until the files change again, but a handler that throws (an infrastructure failure, not a
  * verdict on the files) gets the same content again at the next poll. Returns the stop function.
  */
-export function watchPolicyDir(dir: string, onChange: (files: PolicyFiles) => Promise<void>, options: PolicyDirWatchOptions = {}): () => void {
+export function watchPolicyDir(
+  dir: string,
+  onChange: (files: PolicyFiles) => Promise<void>,
+  options: PolicyDirWatchOptions = {},
+): () => void {
   const logger = options.logger;
   let delivered = options.initialVersion;
   let running = false;
@@ -52,7 +56,10 @@ export function watchPolicyDir(dir: string, onChange: (files: PolicyFiles) => Pr
           await onChange(files);
         } catch (err) {
           delivered = undefined;
-          logger?.error({ err: (err as Error).message }, 'handling a policy directory change failed; retrying at the next poll');
+          logger?.error(
+            { err: (err as Error).message },
+            'handling a policy directory change failed; retrying at the next poll',
+          );
         }
       } while (again && !stopped);
     } finally {
@@ -70,9 +77,14 @@ export function watchPolicyDir(dir: string, onChange: (files: PolicyFiles) => Pr
       clearTimeout(debounce);
       debounce = setTimeout(trigger, options.debounceMs ?? 150);
     });
-    watcher.on('error', (err) => logger?.warn({ dir, err: err.message }, 'policy directory watch failed; relying on polling'));
+    watcher.on('error', (err) =>
+      logger?.warn({ dir, err: err.message }, 'policy directory watch failed; relying on polling'),
+    );
   } catch (err) {
-    logger?.warn({ dir, err: (err as Error).message }, 'fs.watch unavailable for the policy directory; relying on polling');
+    logger?.warn(
+      { dir, err: (err as Error).message },
+      'fs.watch unavailable for the policy directory; relying on polling',
+    );
   }
   const poll = setInterval(trigger, options.pollMs ?? 5_000).unref();
   return () => {

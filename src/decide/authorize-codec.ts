@@ -7,7 +7,11 @@ import { type Evaluation, REMOTE_REASONS } from './evaluate-call.js';
 
 /** The body of POST /v1/authorize: the Cedar request a sidecar built, minus the entities it would slice. */
 export interface AuthorizeRequest {
-  readonly principal: { readonly uid: EntityUid; readonly attrs: Record<string, CedarValueJson>; readonly parents: readonly EntityUid[] };
+  readonly principal: {
+    readonly uid: EntityUid;
+    readonly attrs: Record<string, CedarValueJson>;
+    readonly parents: readonly EntityUid[];
+  };
   readonly action: EntityUid;
   readonly resource: EntityUid;
   readonly context: Record<string, CedarValueJson>;
@@ -37,7 +41,9 @@ export interface AuthorizeAnswer {
  * The remote tier's answer as an evaluation, or undefined when it is not one the control plane can give: a
  * decision that disagrees with its reason, a reason no engine decides, policies that are not ids.
  */
-export function parseAuthorizeAnswer(body: unknown): { readonly evaluation: Evaluation; readonly policyVersion: string } | undefined {
+export function parseAuthorizeAnswer(
+  body: unknown,
+): { readonly evaluation: Evaluation; readonly policyVersion: string } | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const b = body as { decision?: unknown; reason?: unknown; policies?: unknown; policyVersion?: unknown };
   if (
@@ -52,12 +58,19 @@ export function parseAuthorizeAnswer(body: unknown): { readonly evaluation: Eval
     return undefined;
   }
   return {
-    evaluation: { allowed: b.decision === 'allow', reason: b.reason as Evaluation['reason'], policies: b.policies as string[], errors: [], detail: undefined },
+    evaluation: {
+      allowed: b.decision === 'allow',
+      reason: b.reason as Evaluation['reason'],
+      policies: b.policies as string[],
+      errors: [],
+      detail: undefined,
+    },
     policyVersion: b.policyVersion,
   };
 }
 
-export type ParsedAuthorizeRequest = { readonly ok: true; readonly value: AuthorizeRequest } | { readonly ok: false; readonly detail: string };
+export type ParsedAuthorizeRequest =
+  { readonly ok: true; readonly value: AuthorizeRequest } | { readonly ok: false; readonly detail: string };
 
 export const AUTHORIZE_LIMITS = {
   maxIdLength: 1024,
@@ -83,18 +96,25 @@ export function parseAuthorizeRequest(body: unknown): ParsedAuthorizeRequest {
     const budget = { values: AUTHORIZE_LIMITS.maxValues };
     const parents = p.parents === undefined ? [] : p.parents;
     if (!Array.isArray(parents)) throw new Invalid('principal.parents: expected an array of {"type","id"}');
-    if (parents.length > AUTHORIZE_LIMITS.maxParents) throw new Invalid(`principal.parents: more than ${AUTHORIZE_LIMITS.maxParents} entries`);
+    if (parents.length > AUTHORIZE_LIMITS.maxParents)
+      throw new Invalid(`principal.parents: more than ${AUTHORIZE_LIMITS.maxParents} entries`);
     return {
       ok: true,
       value: {
         principal: {
           uid: uid(p.uid, 'principal.uid'),
-          attrs: p.attrs === undefined ? {} : (cedarRecord(p.attrs, 'principal.attrs', 0, budget) as Record<string, CedarValueJson>),
+          attrs:
+            p.attrs === undefined
+              ? {}
+              : (cedarRecord(p.attrs, 'principal.attrs', 0, budget) as Record<string, CedarValueJson>),
           parents: parents.map((x, i) => uid(x, `principal.parents[${i}]`)),
         },
         action: uid(top.action, 'action'),
         resource: uid(top.resource, 'resource'),
-        context: top.context === undefined ? {} : (cedarRecord(top.context, 'context', 0, budget) as Record<string, CedarValueJson>),
+        context:
+          top.context === undefined
+            ? {}
+            : (cedarRecord(top.context, 'context', 0, budget) as Record<string, CedarValueJson>),
       },
     };
   } catch (err) {
@@ -104,24 +124,33 @@ export function parseAuthorizeRequest(body: unknown): ParsedAuthorizeRequest {
 }
 
 function record(value: unknown, where: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Invalid(`${where}: expected an object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Invalid(`${where}: expected an object`);
   return value as Record<string, unknown>;
 }
 
 function only(value: Record<string, unknown>, keys: readonly string[], where: string): void {
-  for (const key of Object.keys(value)) if (!keys.includes(key)) throw new Invalid(`${where}.${key}: unknown field (expected ${keys.join(', ')})`);
+  for (const key of Object.keys(value))
+    if (!keys.includes(key)) throw new Invalid(`${where}.${key}: unknown field (expected ${keys.join(', ')})`);
 }
 
 function uid(value: unknown, where: string): EntityUid {
   const v = record(value, where);
   only(v, ['type', 'id'], where);
-  if (typeof v.type !== 'string' || !TYPE_NAME.test(v.type)) throw new Invalid(`${where}.type: expected a Cedar entity type name like "Namespace::Type"`);
+  if (typeof v.type !== 'string' || !TYPE_NAME.test(v.type))
+    throw new Invalid(`${where}.type: expected a Cedar entity type name like "Namespace::Type"`);
   if (typeof v.id !== 'string') throw new Invalid(`${where}.id: expected a string`);
-  if (v.id.length > AUTHORIZE_LIMITS.maxIdLength) throw new Invalid(`${where}.id: longer than ${AUTHORIZE_LIMITS.maxIdLength} characters`);
+  if (v.id.length > AUTHORIZE_LIMITS.maxIdLength)
+    throw new Invalid(`${where}.id: longer than ${AUTHORIZE_LIMITS.maxIdLength} characters`);
   return { type: v.type, id: v.id };
 }
 
-function cedarRecord(value: unknown, where: string, depth: number, budget: { values: number }): Record<string, unknown> {
+function cedarRecord(
+  value: unknown,
+  where: string,
+  depth: number,
+  budget: { values: number },
+): Record<string, unknown> {
   const r = record(value, where);
   for (const [key, child] of Object.entries(r)) {
     // JSON.parse makes "__proto__" an own key; copying it later would reach the prototype setter.
@@ -133,8 +162,10 @@ function cedarRecord(value: unknown, where: string, depth: number, budget: { val
 
 /** A value Cedar's JSON form can carry faithfully: no null, no fractions, no integers beyond 2^53. */
 function cedarValue(value: unknown, where: string, depth: number, budget: { values: number }): void {
-  if (--budget.values < 0) throw new Invalid(`${where}: more than ${AUTHORIZE_LIMITS.maxValues} values in attrs and context`);
-  if (depth > AUTHORIZE_LIMITS.maxDepth) throw new Invalid(`${where}: nested deeper than ${AUTHORIZE_LIMITS.maxDepth} levels`);
+  if (--budget.values < 0)
+    throw new Invalid(`${where}: more than ${AUTHORIZE_LIMITS.maxValues} values in attrs and context`);
+  if (depth > AUTHORIZE_LIMITS.maxDepth)
+    throw new Invalid(`${where}: nested deeper than ${AUTHORIZE_LIMITS.maxDepth} levels`);
   switch (typeof value) {
     case 'string':
     case 'boolean':

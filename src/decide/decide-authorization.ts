@@ -22,8 +22,18 @@ export function decideAuthorization(
   const stored = store.get(principal);
   const attrs: Record<string, CedarValueJson> = { ...request.principal.attrs, ...(stored?.attrs ?? {}) };
   const parents = dedupe([...(stored?.parents ?? []), ...request.principal.parents]);
-  const principalEntity = { uid: principal, attrs, parents, ...(stored?.tags !== undefined ? { tags: stored.tags } : {}) };
-  const evaluation = evaluateCall(engine, set, { principal, action: request.action, resource: request.resource, context: request.context, principalEntity }, 'deny');
+  const principalEntity = {
+    uid: principal,
+    attrs,
+    parents,
+    ...(stored?.tags !== undefined ? { tags: stored.tags } : {}),
+  };
+  const evaluation = evaluateCall(
+    engine,
+    set,
+    { principal, action: request.action, resource: request.resource, context: request.context, principalEntity },
+    'deny',
+  );
   return {
     answer: {
       decision: evaluation.allowed ? 'allow' : 'deny',

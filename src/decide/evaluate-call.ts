@@ -6,11 +6,26 @@ import type { DenyReason } from '../contract/reasons.js';
 /** The reasons an evaluation of policies can end with. */
 export type EvaluationReason =
   | 'policy_allowed'
-  | Extract<DenyReason, 'policy_denied' | 'no_matching_permit' | 'policy_error' | 'schema_mismatch' | 'remote_unavailable' | 'resource_unknown' | 'entity_limit_exceeded'>;
+  | Extract<
+      DenyReason,
+      | 'policy_denied'
+      | 'no_matching_permit'
+      | 'policy_error'
+      | 'schema_mismatch'
+      | 'remote_unavailable'
+      | 'resource_unknown'
+      | 'entity_limit_exceeded'
+    >;
 
 /** The reasons the remote tier may answer with (what its engine can decide). */
 export const REMOTE_REASONS: ReadonlySet<string> = new Set<EvaluationReason>([
-  'policy_allowed', 'policy_denied', 'no_matching_permit', 'policy_error', 'schema_mismatch', 'resource_unknown', 'entity_limit_exceeded',
+  'policy_allowed',
+  'policy_denied',
+  'no_matching_permit',
+  'policy_error',
+  'schema_mismatch',
+  'resource_unknown',
+  'entity_limit_exceeded',
 ]);
 
 export interface Evaluation {
@@ -30,19 +45,31 @@ export interface Evaluation {
  * deny no forbid determined is then the request's doing (an id that does not exist), not a defect of the
  * policies, and says so (resource_unknown).
  */
-export function evaluationFromAnswer(answer: EngineAnswer, onError: 'deny' | 'ignore', resourceUnknown = false): Evaluation {
+export function evaluationFromAnswer(
+  answer: EngineAnswer,
+  onError: 'deny' | 'ignore',
+  resourceUnknown = false,
+): Evaluation {
   if (answer.kind === 'invalid') {
     return { allowed: false, reason: 'schema_mismatch', policies: [], errors: [], detail: answer.messages.join('; ') };
   }
   if (answer.kind === 'too_many_entities') {
-    return { allowed: false, reason: 'entity_limit_exceeded', policies: [], errors: [], detail: `more than ${answer.limit} entities are reachable from this request` };
+    return {
+      allowed: false,
+      reason: 'entity_limit_exceeded',
+      policies: [],
+      errors: [],
+      detail: `more than ${answer.limit} entities are reachable from this request`,
+    };
   }
   const errors = answer.errored.map((e) => e.policyId);
-  const detail = answer.errored.length > 0 ? answer.errored.map((e) => `${e.policyId}: ${e.message}`).join('; ') : undefined;
+  const detail =
+    answer.errored.length > 0 ? answer.errored.map((e) => `${e.policyId}: ${e.message}`).join('; ') : undefined;
   if (answer.allow && (errors.length === 0 || onError === 'ignore')) {
     return { allowed: true, reason: 'policy_allowed', policies: answer.determining, errors, detail };
   }
-  if (!answer.allow && answer.determining.length > 0) return { allowed: false, reason: 'policy_denied', policies: answer.determining, errors, detail };
+  if (!answer.allow && answer.determining.length > 0)
+    return { allowed: false, reason: 'policy_denied', policies: answer.determining, errors, detail };
   if (resourceUnknown) return { allowed: false, reason: 'resource_unknown', policies: errors, errors, detail };
   if (errors.length > 0) return { allowed: false, reason: 'policy_error', policies: errors, errors, detail };
   return { allowed: false, reason: 'no_matching_permit', policies: [], errors, detail };
@@ -53,7 +80,16 @@ export function evaluationFromAnswer(answer: EngineAnswer, onError: 'deny' | 'ig
  * tests, the control plane's /v1/authorize and replay), so a request decides the same wherever it is
  * evaluated.
  */
-export function evaluateCall(engine: DecisionEngine, set: PreparedSet, call: CedarCall, onError: 'deny' | 'ignore'): Evaluation {
+export function evaluateCall(
+  engine: DecisionEngine,
+  set: PreparedSet,
+  call: CedarCall,
+  onError: 'deny' | 'ignore',
+): Evaluation {
   const store = set.model.entities;
-  return evaluationFromAnswer(engine.authorize(set, call), onError, store.holdsType(call.resource.type) && store.get(call.resource) === undefined);
+  return evaluationFromAnswer(
+    engine.authorize(set, call),
+    onError,
+    store.holdsType(call.resource.type) && store.get(call.resource) === undefined,
+  );
 }

@@ -8,7 +8,10 @@ import type { Evaluation } from './evaluate-call.js';
  * acr_values and max_age) instead of a flat 403. If any determining forbid is not a step-up forbid, a
  * stronger login would not help, and the deny stays a policy_denied.
  */
-export function stepUpFor(evaluation: Pick<Evaluation, 'allowed' | 'reason' | 'policies'>, model: Pick<PolicyModel, 'policyInfo'>): StepUp | undefined {
+export function stepUpFor(
+  evaluation: Pick<Evaluation, 'allowed' | 'reason' | 'policies'>,
+  model: Pick<PolicyModel, 'policyInfo'>,
+): StepUp | undefined {
   if (evaluation.allowed || evaluation.reason !== 'policy_denied' || evaluation.policies.length === 0) return undefined;
   let found: StepUp | undefined;
   for (const id of evaluation.policies) {

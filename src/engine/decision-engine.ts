@@ -20,7 +20,6 @@ export type EngineAnswer =
   /** More entities are reachable from the request than policies.maxRequestEntities: not evaluated. */
   | { readonly kind: 'too_many_entities'; readonly limit: number };
 
-
 /**
  * The seam between authzd and a Cedar evaluator (cedar-wasm today, a native one next): prepare a compiled
  * policy model once per activation, evaluate Cedar requests against it and the model's entity store, retire

@@ -36,6 +36,9 @@ export type AuthzdExtension = z.output<typeof OperationExtensionSchema>;
 
 /** Operation keys win over the path item's; `resource` is merged field by field. */
 export function mergeExtensions(pathItem: AuthzdExtension, operation: AuthzdExtension): AuthzdExtension {
-  const resource = pathItem.resource !== undefined || operation.resource !== undefined ? { ...pathItem.resource, ...operation.resource } : undefined;
+  const resource =
+    pathItem.resource !== undefined || operation.resource !== undefined
+      ? { ...pathItem.resource, ...operation.resource }
+      : undefined;
   return { ...pathItem, ...operation, ...(resource !== undefined ? { resource } : {}) };
 }

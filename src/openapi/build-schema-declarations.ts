@@ -48,7 +48,12 @@ export function buildSchemaDeclarations(needs: SchemaNeeds, declared: (key: stri
   }
   const actions = new Map<string, ActionUse>();
   for (const route of needs.routes) {
-    const use = actions.get(route.action) ?? { resources: new Set(), principals: new Set(), groups: new Set(), routes: [] };
+    const use = actions.get(route.action) ?? {
+      resources: new Set(),
+      principals: new Set(),
+      groups: new Set(),
+      routes: [],
+    };
     use.resources.add(route.resource.type);
     use.principals.add(needs.principalType);
     if (route.allowWorkloads) use.principals.add(needs.workloadType);
@@ -59,8 +64,14 @@ export function buildSchemaDeclarations(needs: SchemaNeeds, declared: (key: stri
   }
 
   const role = needs.roleType !== undefined ? local(needs.roleType) : undefined;
-  wantEntity(needs.principalType, role !== undefined && local(needs.principalType) !== undefined ? `entity ${local(needs.principalType)} in [${role}];` : undefined);
-  if (needs.roleType !== undefined) wantEntity(needs.roleType, role !== undefined ? `entity ${role} in [${role}];` : undefined);
+  wantEntity(
+    needs.principalType,
+    role !== undefined && local(needs.principalType) !== undefined
+      ? `entity ${local(needs.principalType)} in [${role}];`
+      : undefined,
+  );
+  if (needs.roleType !== undefined)
+    wantEntity(needs.roleType, role !== undefined ? `entity ${role} in [${role}];` : undefined);
   for (const use of actions.values()) {
     for (const p of use.principals) wantEntity(p);
     for (const r of use.resources) wantEntity(r);
@@ -69,10 +80,12 @@ export function buildSchemaDeclarations(needs: SchemaNeeds, declared: (key: stri
   const out: Declaration[] = [];
   for (const [name, text] of entities) out.push({ key: declarationKey('entity', name), text });
   if (!declared(declarationKey('type', CONTEXT_TYPE))) {
-    for (const [name, text] of contextTypes(needs.contextExtensions)) out.push({ key: declarationKey('type', name), text });
+    for (const [name, text] of contextTypes(needs.contextExtensions))
+      out.push({ key: declarationKey('type', name), text });
   }
   const groups = new Set([...actions.values()].flatMap((u) => [...u.groups]));
-  for (const group of ACTION_GROUPS) if (groups.has(group)) out.push({ key: declarationKey('action', group), text: `action ${group};` });
+  for (const group of ACTION_GROUPS)
+    if (groups.has(group)) out.push({ key: declarationKey('action', group), text: `action ${group};` });
   for (const [name, use] of actions) {
     const list = (types: Set<string>) => (types.size === 1 ? [...types][0]! : `[${[...types].join(', ')}]`);
     // Cedar's SimpleRest generator annotates each action with the operation it came from; so does this.
@@ -93,7 +106,8 @@ export function buildSchemaDeclarations(needs: SchemaNeeds, declared: (key: stri
 /** The type's name inside the namespace block, or undefined when it belongs to another namespace. */
 function localName(namespace: string | undefined, type: string): string | undefined {
   if (!type.includes('::')) return type;
-  if (namespace !== undefined && type.startsWith(`${namespace}::`) && !type.slice(namespace.length + 2).includes('::')) return type.slice(namespace.length + 2);
+  if (namespace !== undefined && type.startsWith(`${namespace}::`) && !type.slice(namespace.length + 2).includes('::'))
+    return type.slice(namespace.length + 2);
   return undefined;
 }
 
@@ -101,13 +115,19 @@ function localName(namespace: string | undefined, type: string): string | undefi
 export function contextTypes(extensions: readonly string[]): [string, string][] {
   const ext = extensions.length > 0 ? `\n  extensions?: { ${extensions.map((e) => `${e}?: String`).join(', ')} },` : '';
   return [
-    ['RequestFacts', 'type RequestFacts = {\n  method: String,\n  path: String,\n  host: String,\n  scheme: String,\n  routeId: String,\n  time: Long,\n  sourceIp?: ipaddr,\n};'],
+    [
+      'RequestFacts',
+      'type RequestFacts = {\n  method: String,\n  path: String,\n  host: String,\n  scheme: String,\n  routeId: String,\n  time: Long,\n  sourceIp?: ipaddr,\n};',
+    ],
     [
       'TokenFacts',
       'type TokenFacts = {\n  iss: String,\n  sub: String,\n  exp: Long,\n  scope: Set<String>,\n  amr: Set<String>,\n  acr?: String,\n  authTime?: Long,\n  iat?: Long,\n  tenant?: String,\n  clientId?: String,\n};',
     ],
     ['PeerFacts', 'type PeerFacts = { principal: String };'],
     ['RiskFacts', 'type RiskFacts = { recentRequests: Long, score?: Long, deviceTrust?: String };'],
-    [CONTEXT_TYPE, `type ${CONTEXT_TYPE} = {\n  request: RequestFacts,\n  token?: TokenFacts,\n  peer?: PeerFacts,\n  risk?: RiskFacts,${ext}\n};`],
+    [
+      CONTEXT_TYPE,
+      `type ${CONTEXT_TYPE} = {\n  request: RequestFacts,\n  token?: TokenFacts,\n  peer?: PeerFacts,\n  risk?: RiskFacts,${ext}\n};`,
+    ],
   ];
 }

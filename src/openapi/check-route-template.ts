@@ -9,10 +9,28 @@ import type { TemplateSegment } from './parse-path-template.js';
  * parameter a distinct value) is normalised and matched to it with those values. Returns the reason when
  * not, so that parsePathTemplate's reading can never promise a route the sidecar would not serve.
  */
-export function checkRouteTemplate(method: string, segments: readonly TemplateSegment[], path: string, resourceId: string): string | undefined {
+export function checkRouteTemplate(
+  method: string,
+  segments: readonly TemplateSegment[],
+  path: string,
+  resourceId: string,
+): string | undefined {
   let table: RouteTable;
   try {
-    table = new RouteTable([{ id: 'probe', method, path, action: 'probe', resource: { type: 'Probe', id: resourceId }, risk: 'medium', allowWorkloads: false }], (t) => t);
+    table = new RouteTable(
+      [
+        {
+          id: 'probe',
+          method,
+          path,
+          action: 'probe',
+          resource: { type: 'Probe', id: resourceId },
+          risk: 'medium',
+          allowWorkloads: false,
+        },
+      ],
+      (t) => t,
+    );
   } catch (err) {
     if (err instanceof RouteTableError) return err.message.replace(/^route probe: /, '');
     throw err;

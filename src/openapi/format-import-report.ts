@@ -35,7 +35,10 @@ export function formatImportReport(report: ImportReport, outcome: ImportOutcome)
     for (const n of report.skipped) out.push(`  ${n.method} ${n.path}: ${n.reason}`);
   }
   if (report.refused.length > 0) {
-    out.push('', `refused: authzd's router cannot serve these operations as the document describes them${outcome.kind === 'refused' ? ' (--skip-unsupported imports the others)' : ''}`);
+    out.push(
+      '',
+      `refused: authzd's router cannot serve these operations as the document describes them${outcome.kind === 'refused' ? ' (--skip-unsupported imports the others)' : ''}`,
+    );
     for (const n of report.refused) out.push(`  ${n.method} ${n.path}: ${n.reason}`);
   }
   if (report.warnings.length > 0) {
@@ -49,8 +52,10 @@ export function formatImportReport(report: ImportReport, outcome: ImportOutcome)
       `schema: ${s.added.length} added, ${s.changed.length} changed, ${s.removed.length} removed, ${s.kept.length} kept; ` +
       `${report.skipped.length} skipped, ${report.refused.length} refused`,
   );
-  if (outcome.kind === 'refused') out.push(`refused ${report.refused.length} operation${report.refused.length === 1 ? '' : 's'}: nothing written`);
-  else if (outcome.kind === 'dry-run') out.push(hasChanges(report) ? 'dry run: nothing written' : 'dry run: nothing would change');
+  if (outcome.kind === 'refused')
+    out.push(`refused ${report.refused.length} operation${report.refused.length === 1 ? '' : 's'}: nothing written`);
+  else if (outcome.kind === 'dry-run')
+    out.push(hasChanges(report) ? 'dry run: nothing written' : 'dry run: nothing would change');
   else out.push(outcome.files.length > 0 ? `wrote ${outcome.files.join(', ')}` : 'nothing to change');
   return `${out.join('\n')}\n`;
 }

@@ -3,7 +3,12 @@ import type { OperationNote } from './map-operations.js';
 
 /** What an import changes (or, with --dry-run, would change), and what it left alone and why. */
 export interface ImportReport {
-  readonly document: { readonly file: string; readonly openapi: string; readonly title: string; readonly version: string };
+  readonly document: {
+    readonly file: string;
+    readonly openapi: string;
+    readonly title: string;
+    readonly version: string;
+  };
   readonly policyDir: string;
   readonly routes: RoutesDiff;
   readonly schema: SchemaDiff;
@@ -43,5 +48,8 @@ export interface KeptEntry {
 export function hasChanges(report: ImportReport): boolean {
   const r = report.routes;
   const s = report.schema;
-  return report.created.length > 0 || r.added.length + r.changed.length + r.removed.length + s.added.length + s.changed.length + s.removed.length > 0;
+  return (
+    report.created.length > 0 ||
+    r.added.length + r.changed.length + r.removed.length + s.added.length + s.changed.length + s.removed.length > 0
+  );
 }

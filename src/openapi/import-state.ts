@@ -44,13 +44,15 @@ export function parseImportState(text: string | undefined, document: string): Im
     throw stateError(`not JSON: ${(err as Error).message}`);
   }
   const parsed = ImportStateSchema.safeParse(raw);
-  if (!parsed.success) throw stateError(parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; '));
+  if (!parsed.success)
+    throw stateError(parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; '));
   return parsed.data;
 }
 
 /** Keys sorted, so that the file changes only where the import changed something. */
 export function formatImportState(state: ImportState): string {
-  const sortKeys = <T>(record: Record<string, T>) => Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const sortKeys = <T>(record: Record<string, T>) =>
+    Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return `${JSON.stringify({ ...state, routes: sortKeys(state.routes), schema: sortKeys(state.schema) }, null, 2)}\n`;
 }
 

@@ -1,4 +1,9 @@
-import { type AuthzdExtension, mergeExtensions, OperationExtensionSchema, PathItemExtensionSchema } from './authzd-extension.js';
+import {
+  type AuthzdExtension,
+  mergeExtensions,
+  OperationExtensionSchema,
+  PathItemExtensionSchema,
+} from './authzd-extension.js';
 
 /** The operation fields of a path item, in the order the OpenAPI specification lists them. */
 export const OPERATION_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
@@ -42,7 +47,12 @@ export function listOperations(document: Readonly<Record<string, unknown>>): Ope
   const documentServers = serversOf(document.servers);
   for (const [path, item] of Object.entries(paths)) {
     if (path.startsWith('x-') || !isObject(item)) continue;
-    const pathExtension = parseExtension(PathItemExtensionSchema, item['x-authzd'], `paths[${JSON.stringify(path)}].x-authzd`, problems);
+    const pathExtension = parseExtension(
+      PathItemExtensionSchema,
+      item['x-authzd'],
+      `paths[${JSON.stringify(path)}].x-authzd`,
+      problems,
+    );
     const pathServers = serversOf(item.servers) ?? documentServers;
     for (const method of OPERATION_METHODS) {
       const operation = item[method];
@@ -54,7 +64,8 @@ export function listOperations(document: Readonly<Record<string, unknown>>): Ope
         method: upper,
         path,
         key: `${upper} ${path}`,
-        operationId: typeof operation.operationId === 'string' && operation.operationId !== '' ? operation.operationId : undefined,
+        operationId:
+          typeof operation.operationId === 'string' && operation.operationId !== '' ? operation.operationId : undefined,
         extension: mergeExtensions(pathExtension, own),
         ownExtension: operation['x-authzd'] !== undefined,
         cedarResourceTypes: cedarResourceTypes(operation['x-cedar'], where, warnings),
@@ -74,7 +85,8 @@ function parseExtension(
   if (value === undefined) return {};
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  for (const issue of parsed.error.issues) problems.push(`${where}${issue.path.map((p) => `.${String(p)}`).join('')}: ${issue.message}`);
+  for (const issue of parsed.error.issues)
+    problems.push(`${where}${issue.path.map((p) => `.${String(p)}`).join('')}: ${issue.message}`);
   return {};
 }
 

@@ -51,7 +51,13 @@ export interface MappingOptions {
 }
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-const DEFAULT_RISK: Record<string, RiskClass> = { GET: 'low', HEAD: 'low', OPTIONS: 'low', TRACE: 'low', DELETE: 'high' };
+const DEFAULT_RISK: Record<string, RiskClass> = {
+  GET: 'low',
+  HEAD: 'low',
+  OPTIONS: 'low',
+  TRACE: 'low',
+  DELETE: 'high',
+};
 const RouteSchema = RoutesFileSchema.shape.routes.element;
 
 export function mapOperations(operations: readonly OpenApiOperation[], options: MappingOptions): MappedOperations {
@@ -61,7 +67,12 @@ export function mapOperations(operations: readonly OpenApiOperation[], options: 
   const warnings: string[] = [];
   const note = (op: OpenApiOperation, reason: string) => ({ method: op.method, path: op.path, reason });
 
-  const parsed: { op: OpenApiOperation; segments: readonly TemplateSegment[]; path: string; renames: ReadonlyMap<string, string> }[] = [];
+  const parsed: {
+    op: OpenApiOperation;
+    segments: readonly TemplateSegment[];
+    path: string;
+    renames: ReadonlyMap<string, string>;
+  }[] = [];
   for (const op of operations) {
     if (op.extension.skip === true) {
       skipped.push(note(op, 'x-authzd skip'));
@@ -72,7 +83,8 @@ export function mapOperations(operations: readonly OpenApiOperation[], options: 
       skipped.push(note(op, `${op.method} operations are imported only with x-authzd: { skip: false }`));
       continue;
     }
-    const base = options.basePath !== undefined ? { ok: true as const, basePath: options.basePath } : resolveBasePath(op.servers);
+    const base =
+      options.basePath !== undefined ? { ok: true as const, basePath: options.basePath } : resolveBasePath(op.servers);
     if (!base.ok) {
       refused.push(note(op, base.reason));
       continue;
@@ -95,7 +107,14 @@ export function mapOperations(operations: readonly OpenApiOperation[], options: 
   const shapes = new Map<string, string>();
   for (const { op, segments, path, renames } of parsed) {
     const where = `x-authzd of ${op.key}`;
-    const resource = resourceFor(op, derived.get(op.key) ?? { type: '', id: defaultResourceId(segments, options.application) }, renames, where, problems, warnings);
+    const resource = resourceFor(
+      op,
+      derived.get(op.key) ?? { type: '', id: defaultResourceId(segments, options.application) },
+      renames,
+      where,
+      problems,
+      warnings,
+    );
     if (resource === undefined) continue;
     const action = op.extension.action ?? op.operationId ?? `${op.method.toLowerCase()} ${op.path}`;
     if ((ACTION_GROUPS as readonly string[]).includes(action)) {
@@ -125,11 +144,19 @@ export function mapOperations(operations: readonly OpenApiOperation[], options: 
     const shape = `${op.method} ${segments.map((s) => ('literal' in s ? encodeURIComponent(s.literal) : '{}')).join('/')}`;
     const first = shapes.get(shape);
     if (first !== undefined) {
-      refused.push(note(op, `${first} has the same method and path shape, so it would receive every request for this one`));
+      refused.push(
+        note(op, `${first} has the same method and path shape, so it would receive every request for this one`),
+      );
       continue;
     }
     shapes.set(shape, op.key);
-    routes.push({ key: op.key, spec: checked.data, explicitId: op.extension.id !== undefined, group: READ_METHODS.has(op.method) ? 'read' : 'write', segments });
+    routes.push({
+      key: op.key,
+      spec: checked.data,
+      explicitId: op.extension.id !== undefined,
+      group: READ_METHODS.has(op.method) ? 'read' : 'write',
+      segments,
+    });
   }
   return { routes, refused, skipped, problems, warnings };
 }
@@ -150,7 +177,9 @@ function resourceFor(
   const wanted = op.extension.resource;
   const type = explicitType(op);
   if (type === undefined && op.cedarResourceTypes !== undefined && op.cedarResourceTypes.length !== 1) {
-    warnings.push(`x-cedar of ${op.key} lists ${op.cedarResourceTypes.length} resource types; an authzd route has one, so the path decides (set x-authzd.resource.type)`);
+    warnings.push(
+      `x-cedar of ${op.key} lists ${op.cedarResourceTypes.length} resource types; an authzd route has one, so the path decides (set x-authzd.resource.type)`,
+    );
   }
   if (wanted?.id === undefined) return { type: type ?? derived.type, id: derived.id };
   const id = wanted.id;

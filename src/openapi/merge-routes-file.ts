@@ -11,7 +11,14 @@ import { RoutesFileSchema, type RouteSpec } from '../policy/routes-schema.js';
 import { fingerprint, type ImportState, type RouteRecord } from './import-state.js';
 import type { KeptEntry, RoutesDiff } from './import-report.js';
 import type { GeneratedRoute, OperationNote } from './map-operations.js';
-import { insertionIndex, methodSet, type OrderedRoute, orderRoutes, routeSegments, shadowedPairs } from './order-routes.js';
+import {
+  insertionIndex,
+  methodSet,
+  type OrderedRoute,
+  orderRoutes,
+  routeSegments,
+  shadowedPairs,
+} from './order-routes.js';
 import { OpenApiImportError } from './openapi-import-error.js';
 import { uniqueRouteId } from './route-id.js';
 
@@ -48,7 +55,12 @@ interface Entry {
   replaced: boolean;
 }
 
-export function mergeRoutesFile(existing: string | undefined, generated: readonly GeneratedRoute[], previous: ImportState['routes'], creating: NewRoutesFile): RoutesMerge {
+export function mergeRoutesFile(
+  existing: string | undefined,
+  generated: readonly GeneratedRoute[],
+  previous: ImportState['routes'],
+  creating: NewRoutesFile,
+): RoutesMerge {
   const doc = existing === undefined ? newRoutesDocument(creating) : parseRoutesDocument(existing);
   const seq = doc.get('routes', true) as YAMLSeq<YAMLMap>;
   const entries: Entry[] = seq.items.map((node, index) => {
@@ -76,7 +88,11 @@ export function mergeRoutesFile(existing: string | undefined, generated: readonl
     if (index === undefined || entries[index]!.key !== undefined) {
       if (wanted !== undefined) {
         state[key] = { ...record, deletedByHand: true };
-        kept.push({ name: record.id, reason: `deleted from routes.yaml by hand; ${key} is not added again`, conflict: false });
+        kept.push({
+          name: record.id,
+          reason: `deleted from routes.yaml by hand; ${key} is not added again`,
+          conflict: false,
+        });
       }
       continue;
     }
@@ -92,7 +108,10 @@ export function mergeRoutesFile(existing: string | undefined, generated: readonl
     }
     if (untouched) {
       taken.delete(record.id);
-      const id = wanted!.explicitId || !isVariantOf(record.id, wanted!.spec.id) ? uniqueRouteId(wanted!.spec.id, taken) : record.id;
+      const id =
+        wanted!.explicitId || !isVariantOf(record.id, wanted!.spec.id)
+          ? uniqueRouteId(wanted!.spec.id, taken)
+          : record.id;
       taken.add(id);
       const spec = { ...wanted!.spec, id };
       if (fingerprint(spec) !== record.fingerprint) {
@@ -107,14 +126,20 @@ export function mergeRoutesFile(existing: string | undefined, generated: readonl
     }
     if (wanted === undefined) {
       entry.key = undefined;
-      kept.push({ name: record.id, reason: `${key} is gone from the document, but the entry was edited by hand: kept, and from now on it is a hand-written route`, conflict: true });
+      kept.push({
+        name: record.id,
+        reason: `${key} is gone from the document, but the entry was edited by hand: kept, and from now on it is a hand-written route`,
+        conflict: true,
+      });
       continue;
     }
     const now = { ...wanted.spec, id: record.id };
     const documentChanged = fingerprint(now) !== record.fingerprint;
     kept.push({
       name: record.id,
-      reason: documentChanged ? `edited by hand; kept, although the document changed it: it would now be ${describeChange(entry.spec, now)}` : 'edited by hand; kept',
+      reason: documentChanged
+        ? `edited by hand; kept, although the document changed it: it would now be ${describeChange(entry.spec, now)}`
+        : 'edited by hand; kept',
       conflict: documentChanged,
     });
     state[key] = { id: record.id, fingerprint: fingerprint(now) };
@@ -129,26 +154,45 @@ export function mergeRoutesFile(existing: string | undefined, generated: readonl
     const hand = handWritten.find((e) => servesSame(e.spec, route));
     if (hand !== undefined) {
       const [method, ...path] = route.key.split(' ');
-      routedByHand.push({ method: method!, path: path.join(' '), reason: `served by the hand-written route ${hand.spec.id}` });
+      routedByHand.push({
+        method: method!,
+        path: path.join(' '),
+        reason: `served by the hand-written route ${hand.spec.id}`,
+      });
       continue;
     }
     const id = uniqueRouteId(route.spec.id, taken);
     taken.add(id);
     const spec = { ...route.spec, id };
     state[route.key] = { id, fingerprint: fingerprint(spec) };
-    fresh.push({ spec, raw: spec, index: undefined, key: route.key, replaced: false, segments: route.segments, methods: methodSet(spec.method) });
+    fresh.push({
+      spec,
+      raw: spec,
+      index: undefined,
+      key: route.key,
+      replaced: false,
+      segments: route.segments,
+      methods: methodSet(spec.method),
+    });
   }
 
   // The new order: existing entries where they were, new ones each before the first route that would take
   // its requests (see order-routes.ts).
   const order: (Entry & OrderedRoute)[] = entries
     .filter((e) => !removedIndexes.has(e.index!))
-    .map((e) => ({ ...e, segments: routeSegments(typeof e.spec?.path === 'string' ? e.spec.path : '/'), methods: methodSet(e.spec?.method ?? '*') }));
+    .map((e) => ({
+      ...e,
+      segments: routeSegments(typeof e.spec?.path === 'string' ? e.spec.path : '/'),
+      methods: methodSet(e.spec?.method ?? '*'),
+    }));
   for (const entry of orderRoutes(fresh)) order.splice(insertionIndex(order, entry), 0, entry);
 
   const warnings = shadowedPairs(order)
     .filter(([i, j]) => order[i]!.key !== undefined || order[j]!.key !== undefined)
-    .map(([i, j]) => `route ${order[j]!.spec.id} comes after ${order[i]!.spec.id}, which takes some of its requests (routes match in file order); move it up`);
+    .map(
+      ([i, j]) =>
+        `route ${order[j]!.spec.id} comes after ${order[i]!.spec.id}, which takes some of its requests (routes match in file order); move it up`,
+    );
 
   const text = existing === undefined ? renderNew(doc, order) : renderEdits(existing, doc, seq, order, removedIndexes);
   checkResult(text, order);
@@ -164,18 +208,30 @@ export function mergeRoutesFile(existing: string | undefined, generated: readonl
 
 function parseRoutesDocument(text: string): Document {
   const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length > 0) throw new OpenApiImportError('policy_dir_invalid', `routes.yaml is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
-  if (!isMap(doc.contents)) throw new OpenApiImportError('policy_dir_invalid', 'routes.yaml is not a mapping (docs/policy-model.md)');
+  if (doc.errors.length > 0)
+    throw new OpenApiImportError(
+      'policy_dir_invalid',
+      `routes.yaml is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`,
+    );
+  if (!isMap(doc.contents))
+    throw new OpenApiImportError('policy_dir_invalid', 'routes.yaml is not a mapping (docs/policy-model.md)');
   const routes = doc.get('routes', true);
   if (routes === undefined) doc.set('routes', doc.createNode([]));
   else if (!isSeq(routes) || !routes.items.every((item) => isMap(item))) {
-    throw new OpenApiImportError('policy_dir_invalid', 'routes.yaml: routes is not a list of routes (docs/policy-model.md)');
+    throw new OpenApiImportError(
+      'policy_dir_invalid',
+      'routes.yaml: routes is not a list of routes (docs/policy-model.md)',
+    );
   }
   return doc;
 }
 
 function newRoutesDocument(creating: NewRoutesFile): Document {
-  const doc = new Document({ ...(creating.namespace !== undefined ? { namespace: creating.namespace } : {}), principal: { type: 'User', idClaim: 'sub' }, routes: [] });
+  const doc = new Document({
+    ...(creating.namespace !== undefined ? { namespace: creating.namespace } : {}),
+    principal: { type: 'User', idClaim: 'sub' },
+    routes: [],
+  });
   doc.commentBefore = [
     ' How requests become Cedar requests: docs/policy-model.md.',
     ` The routes below were generated by \`authzd routes import\` for the OpenAPI document "${creating.documentTitle}"; edit them`,
@@ -208,7 +264,8 @@ function isVariantOf(id: string, base: string): boolean {
 function describeChange(current: RouteSpec, wanted: RouteSpec): string {
   const out: string[] = [];
   for (const key of ['method', 'path', 'action', 'resource', 'risk', 'allowWorkloads'] as const) {
-    if (JSON.stringify(current?.[key]) !== JSON.stringify(wanted[key])) out.push(`${key} ${JSON.stringify(wanted[key])}`);
+    if (JSON.stringify(current?.[key]) !== JSON.stringify(wanted[key]))
+      out.push(`${key} ${JSON.stringify(wanted[key])}`);
   }
   return out.length > 0 ? out.join(', ') : 'as it is';
 }
@@ -241,7 +298,13 @@ function renderNew(doc: Document, order: readonly Entry[]): string {
 }
 
 // Text edits on the original file: only the entries the import adds, changes or removes are written.
-function renderEdits(text: string, doc: Document, seq: YAMLSeq<YAMLMap>, order: readonly (Entry & OrderedRoute)[], removed: ReadonlySet<number>): string {
+function renderEdits(
+  text: string,
+  doc: Document,
+  seq: YAMLSeq<YAMLMap>,
+  order: readonly (Entry & OrderedRoute)[],
+  removed: ReadonlySet<number>,
+): string {
   const items = seq.items;
   if (seq.flow || items.length === 0 || items.some((item) => item.range == null)) {
     // `routes: []` or a flow sequence: nothing to keep in place; the YAML library writes the whole list.
@@ -272,7 +335,8 @@ function renderEdits(text: string, doc: Document, seq: YAMLSeq<YAMLMap>, order: 
     const value = routeEntryValue(spec);
     const fresh = entryNode(doc, spec);
     for (const key of Object.keys(value)) {
-      if (JSON.stringify(node.get(key, true)?.toJSON()) !== JSON.stringify(value[key])) node.set(key, fresh.get(key, true));
+      if (JSON.stringify(node.get(key, true)?.toJSON()) !== JSON.stringify(value[key]))
+        node.set(key, fresh.get(key, true));
     }
     for (const pair of [...node.items]) {
       const key = String((pair.key as { value?: unknown })?.value ?? pair.key);
@@ -296,7 +360,11 @@ function renderEdits(text: string, doc: Document, seq: YAMLSeq<YAMLMap>, order: 
     if (pending.length > 0) {
       const at = gapStart(i);
       const sep = spaced ? '\n' : '';
-      edits.push({ from: at, to: at, text: i === 0 ? pending.map((p) => `${p}${sep}`).join('') : pending.map((p) => `${sep}${p}`).join('') });
+      edits.push({
+        from: at,
+        to: at,
+        text: i === 0 ? pending.map((p) => `${p}${sep}`).join('') : pending.map((p) => `${sep}${p}`).join(''),
+      });
       pending = [];
     }
     if (entry.replaced) edits.push({ from: start[i]!, to: end[i]!, text: render(updated(items[i]!, entry.spec)) });
@@ -311,7 +379,8 @@ function renderEdits(text: string, doc: Document, seq: YAMLSeq<YAMLMap>, order: 
   // From the end backwards, so offsets into the original stay valid; at one offset the removal or
   // replacement first, then the insertion (which would otherwise be removed with it).
   const removes = (e: { from: number; to: number }) => (e.to > e.from ? 1 : 0);
-  for (const edit of edits.sort((a, b) => b.from - a.from || removes(b) - removes(a))) out = out.slice(0, edit.from) + edit.text + out.slice(edit.to);
+  for (const edit of edits.sort((a, b) => b.from - a.from || removes(b) - removes(a)))
+    out = out.slice(0, edit.from) + edit.text + out.slice(edit.to);
   return out;
 }
 

@@ -10,7 +10,16 @@ import { type Declaration, declarationKey } from './build-schema-declarations.js
 import { fingerprint, type ImportState } from './import-state.js';
 import type { KeptEntry, SchemaDiff } from './import-report.js';
 import { OpenApiImportError } from './openapi-import-error.js';
-import { parseSchemaLayout, REGION_BEGIN, REGION_END, type SchemaBlock, type SchemaDeclaration, type SchemaLayout, SchemaLayoutError, tokenizeSchema } from './schema-layout.js';
+import {
+  parseSchemaLayout,
+  REGION_BEGIN,
+  REGION_END,
+  type SchemaBlock,
+  type SchemaDeclaration,
+  type SchemaLayout,
+  SchemaLayoutError,
+  tokenizeSchema,
+} from './schema-layout.js';
 
 export interface SchemaMergeInput {
   readonly existing: string;
@@ -20,7 +29,11 @@ export interface SchemaMergeInput {
   /** The declarations wanted, given which keys already exist (see buildSchemaDeclarations). */
   readonly build: (declared: (key: string) => boolean) => Declaration[];
   /** Who still names a declaration the document no longer needs (undefined: nobody). */
-  readonly referencedBy: (key: string, name: string, handDeclarations: readonly SchemaDeclaration[]) => string | undefined;
+  readonly referencedBy: (
+    key: string,
+    name: string,
+    handDeclarations: readonly SchemaDeclaration[],
+  ) => string | undefined;
 }
 
 export interface SchemaMerge {
@@ -44,7 +57,8 @@ export function mergeSchemaFile(input: SchemaMergeInput): SchemaMerge {
   try {
     layout = parseSchemaLayout(input.existing);
   } catch (err) {
-    if (err instanceof SchemaLayoutError) throw new OpenApiImportError('policy_dir_invalid', `schema.cedarschema: ${err.message}`);
+    if (err instanceof SchemaLayoutError)
+      throw new OpenApiImportError('policy_dir_invalid', `schema.cedarschema: ${err.message}`);
     throw err;
   }
   const namespace = input.namespace ?? '';
@@ -91,10 +105,20 @@ export function mergeSchemaFile(input: SchemaMergeInput): SchemaMerge {
     const now = everything.get(key);
     if (regionHandKeys.has(key)) {
       const documentChanged = now !== undefined && declarationFingerprint(now.text) !== fp;
-      kept.push({ name: key, reason: documentChanged ? `edited by hand; kept, although the document now wants: ${oneLine(now.text)}` : 'edited by hand; kept', conflict: documentChanged });
+      kept.push({
+        name: key,
+        reason: documentChanged
+          ? `edited by hand; kept, although the document now wants: ${oneLine(now.text)}`
+          : 'edited by hand; kept',
+        conflict: documentChanged,
+      });
       if (now !== undefined) state[key] = declarationFingerprint(now.text);
     } else if (handKeys.has(key)) {
-      kept.push({ name: key, reason: 'now declared by hand outside the generated region; the generated one is gone', conflict: false });
+      kept.push({
+        name: key,
+        reason: 'now declared by hand outside the generated region; the generated one is gone',
+        conflict: false,
+      });
     }
   }
 
@@ -115,9 +139,17 @@ export function mergeSchemaFile(input: SchemaMergeInput): SchemaMerge {
     }
   }
 
-  const body = [...handInRegion.map((d) => verbatim(input.existing, d, indent)), ...keptTexts, ...wanted.map((d) => indentLines(d.text, indent))];
+  const body = [
+    ...handInRegion.map((d) => verbatim(input.existing, d, indent)),
+    ...keptTexts,
+    ...wanted.map((d) => indentLines(d.text, indent)),
+  ];
   const regionText = `${indent}${REGION_BEGIN} for the OpenAPI document "${oneLine(input.documentTitle)}" (docs/openapi.md). Declarations edited here by hand are kept.\n${body.map((b) => `${b}\n`).join('')}${indent}${REGION_END}\n`;
-  return { text: place(input.existing, block, namespace, regionText), diff: { added, changed, removed, kept, unchanged }, state };
+  return {
+    text: place(input.existing, block, namespace, regionText),
+    diff: { added, changed, removed, kept, unchanged },
+    state,
+  };
 }
 
 function place(text: string, block: SchemaBlock | undefined, namespace: string, regionText: string): string {
@@ -158,4 +190,3 @@ function verbatim(source: string, d: SchemaDeclaration, indent: string): string 
 function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ');
 }
-

@@ -30,7 +30,10 @@ interface Derivation {
 // Names Cedar reserves or authzd's namespace already uses for something else.
 const RESERVED = new Set(['Action', 'Bool', 'Boolean', 'Entity', 'Extension', 'Long', 'Record', 'Set', 'String']);
 
-export function nameResources(inputs: readonly ResourceInput[], application: NamedResource): Map<string, NamedResource> {
+export function nameResources(
+  inputs: readonly ResourceInput[],
+  application: NamedResource,
+): Map<string, NamedResource> {
   const out = new Map<string, NamedResource>();
   const derivations: Derivation[] = [];
   for (const input of inputs) {
@@ -53,7 +56,8 @@ export function nameResources(inputs: readonly ResourceInput[], application: Nam
     const representative = shapes.map((s) => group.find((d) => d.skeleton === s)!);
     const deepest = Math.max(...representative.map((d) => d.words.length));
     let depth = 2;
-    while (depth < deepest && unique(representative.map((d) => nameAt(d, depth))).length < representative.length) depth++;
+    while (depth < deepest && unique(representative.map((d) => nameAt(d, depth))).length < representative.length)
+      depth++;
     for (const d of representative) names.set(d.skeleton, nameAt(d, depth));
   }
 
@@ -63,7 +67,8 @@ export function nameResources(inputs: readonly ResourceInput[], application: Nam
   for (const d of derivations) {
     const base = names.get(d.skeleton)!;
     let name = base;
-    for (let n = 2; taken.has(`${name}\0${d.paramCount}`) && taken.get(`${name}\0${d.paramCount}`) !== d.skeleton; n++) name = `${base}_${n}`;
+    for (let n = 2; taken.has(`${name}\0${d.paramCount}`) && taken.get(`${name}\0${d.paramCount}`) !== d.skeleton; n++)
+      name = `${base}_${n}`;
     taken.set(`${name}\0${d.paramCount}`, d.skeleton);
     names.set(d.skeleton, name);
     out.set(d.key, { type: name, id: d.id });
@@ -124,7 +129,18 @@ export function pascal(text: string): string {
     .join('');
 }
 
-const IRREGULAR: Record<string, string> = { caches: 'cache', people: 'person', children: 'child', men: 'man', women: 'woman', indices: 'index', data: 'data', statuses: 'status', aliases: 'alias', analyses: 'analysis' };
+const IRREGULAR: Record<string, string> = {
+  caches: 'cache',
+  people: 'person',
+  children: 'child',
+  men: 'man',
+  women: 'woman',
+  indices: 'index',
+  data: 'data',
+  statuses: 'status',
+  aliases: 'alias',
+  analyses: 'analysis',
+};
 
 /** The singular of a segment's last word, by the common English rules (collections are plural). */
 export function singular(segment: string): string {

@@ -20,8 +20,14 @@ export function parseDocumentText(file: string, text: string): unknown {
     if (err instanceof YAMLParseError) {
       const at = err.linePos?.[0];
       const where = at !== undefined ? `:${at.line}:${at.col}` : '';
-      throw new OpenApiImportError('document_syntax', `${file}${where}: not valid YAML or JSON: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+      throw new OpenApiImportError(
+        'document_syntax',
+        `${file}${where}: not valid YAML or JSON: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+      );
     }
-    throw new OpenApiImportError('document_syntax', `${file}: not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
+    throw new OpenApiImportError(
+      'document_syntax',
+      `${file}: not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`,
+    );
   }
 }

@@ -25,7 +25,8 @@ const NEVER_IN_A_SEGMENT = /[\u0000-\u001f\u007f-\u009f\\]/;
 
 export function parsePathTemplate(path: string): TemplateResult {
   if (!path.startsWith('/')) return { ok: false, reason: 'the path does not begin with "/"' };
-  if (/[?#]/.test(path)) return { ok: false, reason: 'the path has a query or fragment; authzd matches the path without them' };
+  if (/[?#]/.test(path))
+    return { ok: false, reason: 'the path has a query or fragment; authzd matches the path without them' };
   const raw = path.slice(1).split('/');
   const segments: TemplateSegment[] = [];
   const renames = new Map<string, string>();
@@ -34,10 +35,18 @@ export function parsePathTemplate(path: string): TemplateResult {
     const segment = raw[i]!;
     if (segment.includes('{') || segment.includes('}')) {
       const m = /^\{([^{}]*)\}$/.exec(segment);
-      if (m === null) return { ok: false, reason: `segment "${segment}" mixes a parameter with other text; authzd's parameters fill a whole segment` };
+      if (m === null)
+        return {
+          ok: false,
+          reason: `segment "${segment}" mixes a parameter with other text; authzd's parameters fill a whole segment`,
+        };
       const original = m[1]!;
       if (original === '') return { ok: false, reason: 'a parameter has no name ("{}")' };
-      if (EXPANSION.test(original)) return { ok: false, reason: `parameter {${original}} is an RFC 6570 expansion that spans segments; authzd's parameters match one segment` };
+      if (EXPANSION.test(original))
+        return {
+          ok: false,
+          reason: `parameter {${original}} is an RFC 6570 expansion that spans segments; authzd's parameters match one segment`,
+        };
       if (renames.has(original)) return { ok: false, reason: `parameter {${original}} appears twice` };
       const name = uniqueName(IDENTIFIER.test(original) ? original : toIdentifier(original), used);
       used.add(name);
@@ -45,7 +54,11 @@ export function parsePathTemplate(path: string): TemplateResult {
       segments.push({ param: name, original });
       continue;
     }
-    if (segment === '' && i !== raw.length - 1) return { ok: false, reason: 'the path has an empty segment ("//"); authzd refuses such requests as path_invalid' };
+    if (segment === '' && i !== raw.length - 1)
+      return {
+        ok: false,
+        reason: 'the path has an empty segment ("//"); authzd refuses such requests as path_invalid',
+      };
     let literal = segment;
     if (segment.includes('%')) {
       try {
@@ -53,11 +66,27 @@ export function parsePathTemplate(path: string): TemplateResult {
       } catch {
         return { ok: false, reason: `segment "${segment}" has an invalid percent-encoding` };
       }
-      if (literal.includes('/')) return { ok: false, reason: `segment "${segment}" encodes a slash; authzd refuses encoded slashes as path_invalid` };
-      if (literal.includes('{') || literal.includes('}')) return { ok: false, reason: `segment "${segment}" encodes a brace, which routes.yaml cannot write as a literal` };
+      if (literal.includes('/'))
+        return {
+          ok: false,
+          reason: `segment "${segment}" encodes a slash; authzd refuses encoded slashes as path_invalid`,
+        };
+      if (literal.includes('{') || literal.includes('}'))
+        return {
+          ok: false,
+          reason: `segment "${segment}" encodes a brace, which routes.yaml cannot write as a literal`,
+        };
     }
-    if (literal === '.' || literal === '..') return { ok: false, reason: `the path has a dot segment ("${segment}"); authzd refuses such requests as path_invalid` };
-    if (NEVER_IN_A_SEGMENT.test(literal)) return { ok: false, reason: `segment ${JSON.stringify(segment)} has a control character or backslash; authzd refuses such requests as path_invalid` };
+    if (literal === '.' || literal === '..')
+      return {
+        ok: false,
+        reason: `the path has a dot segment ("${segment}"); authzd refuses such requests as path_invalid`,
+      };
+    if (NEVER_IN_A_SEGMENT.test(literal))
+      return {
+        ok: false,
+        reason: `segment ${JSON.stringify(segment)} has a control character or backslash; authzd refuses such requests as path_invalid`,
+      };
     segments.push({ literal });
   }
   return { ok: true, segments, path: templatePath(segments), renames };

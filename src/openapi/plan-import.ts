@@ -42,9 +42,17 @@ export const STARTER_POLICY_FILE = 'policies.cedar';
 export async function planImport(options: ImportOptions): Promise<ImportPlan> {
   const doc = await readOpenApiDocument(options.documentFile);
   const listed = listOperations(doc.document);
-  if (listed.problems.length > 0) throw new OpenApiImportError('extension_invalid', `${options.documentFile}: invalid x-authzd extensions:`, listed.problems);
+  if (listed.problems.length > 0)
+    throw new OpenApiImportError(
+      'extension_invalid',
+      `${options.documentFile}: invalid x-authzd extensions:`,
+      listed.problems,
+    );
   if (listed.operations.length === 0) {
-    throw new OpenApiImportError('no_operations', `${options.documentFile} has no operations under "paths" (webhooks and callbacks are requests the API sends, not routes)`);
+    throw new OpenApiImportError(
+      'no_operations',
+      `${options.documentFile} has no operations under "paths" (webhooks and callbacks are requests the API sends, not routes)`,
+    );
   }
 
   const dir = options.policyDir;
@@ -53,7 +61,12 @@ export async function planImport(options: ImportOptions): Promise<ImportPlan> {
   const namespace = namespaceOf(existingRoutes, options.namespace);
   const application = { type: 'Application', id: namespace ?? 'api' };
   const mapped = mapOperations(listed.operations, { basePath: options.basePath, application });
-  if (mapped.problems.length > 0) throw new OpenApiImportError('extension_invalid', `${options.documentFile}: x-authzd extensions that routes.yaml would refuse:`, mapped.problems);
+  if (mapped.problems.length > 0)
+    throw new OpenApiImportError(
+      'extension_invalid',
+      `${options.documentFile}: x-authzd extensions that routes.yaml would refuse:`,
+      mapped.problems,
+    );
 
   const state = parseImportState(files.get(STATE_FILE), doc.title);
   const routes = mergeRoutesFile(existingRoutes, mapped.routes, state.routes, { namespace, documentTitle: doc.title });
@@ -110,7 +123,11 @@ export async function planImport(options: ImportOptions): Promise<ImportPlan> {
     compileWarnings = compilePolicyModel(policyFiles).warnings;
   } catch (err) {
     if (!(err instanceof PolicyModelError)) throw err;
-    throw new OpenApiImportError('result_does_not_compile', `the policy set in ${dir} would not compile after the import, so nothing was written:`, err.problems);
+    throw new OpenApiImportError(
+      'result_does_not_compile',
+      `the policy set in ${dir} would not compile after the import, so nothing was written:`,
+      err.problems,
+    );
   }
 
   return {
@@ -163,7 +180,10 @@ function namespaceOf(routesText: string | undefined, wanted: string | undefined)
   }
   const namespace = typeof current === 'string' ? current : undefined;
   if (wanted !== undefined && wanted !== namespace) {
-    throw new OpenApiImportError('policy_dir_invalid', `--namespace ${wanted}: routes.yaml exists with ${namespace === undefined ? 'no namespace' : `namespace ${namespace}`}; --namespace only names the namespace of a routes.yaml the import creates`);
+    throw new OpenApiImportError(
+      'policy_dir_invalid',
+      `--namespace ${wanted}: routes.yaml exists with ${namespace === undefined ? 'no namespace' : `namespace ${namespace}`}; --namespace only names the namespace of a routes.yaml the import creates`,
+    );
   }
   return namespace;
 }
@@ -183,11 +203,16 @@ function parseMergedRoutes(text: string): RoutesFile {
 // Who still names a declaration the document no longer needs: removing it would break the set.
 function referenceFinder(files: ReadonlyMap<string, string>, routes: readonly FinalRoute[], routesFile: RoutesFile) {
   const q = (t: string) => qualifyType(routesFile.namespace, t);
-  const cedar = [...files].filter(([name]) => name.endsWith('.cedar')).map(([name, text]) => [name, text.replace(/\/\/[^\n]*/g, '')] as const);
+  const cedar = [...files]
+    .filter(([name]) => name.endsWith('.cedar'))
+    .map(([name, text]) => [name, text.replace(/\/\/[^\n]*/g, '')] as const);
   const entities = files.get('entities.json') ?? '';
   const word = (name: string) => new RegExp(`(?<![A-Za-z0-9_])${escape(name)}(?![A-Za-z0-9_])`);
   return (key: string, name: string, hand: readonly SchemaDeclaration[]): string | undefined => {
-    const handNames = (d: SchemaDeclaration) => d.tokens.some((t) => (t.kind === 'ident' ? t.text : t.kind === 'string' ? t.text.slice(1, -1) : undefined) === name);
+    const handNames = (d: SchemaDeclaration) =>
+      d.tokens.some(
+        (t) => (t.kind === 'ident' ? t.text : t.kind === 'string' ? t.text.slice(1, -1) : undefined) === name,
+      );
     if (key.startsWith('action ')) {
       const pattern = new RegExp(`Action\\s*::\\s*${escape(quote(name))}`);
       const file = cedar.find(([, text]) => pattern.test(text));
@@ -205,7 +230,12 @@ function referenceFinder(files: ReadonlyMap<string, string>, routes: readonly Fi
       const route = routes.find((r) => q(r.spec.resource.type) === qualified);
       if (route !== undefined) return `route ${route.spec.id}`;
       const p = routesFile.principal;
-      if ([p.type, p.roleType, routesFile.network.principalType, routesFile.network.resourceType].some((t) => t !== undefined && q(t) === qualified)) return 'routes.yaml';
+      if (
+        [p.type, p.roleType, routesFile.network.principalType, routesFile.network.resourceType].some(
+          (t) => t !== undefined && q(t) === qualified,
+        )
+      )
+        return 'routes.yaml';
     }
     return hand.some(handNames) ? 'schema.cedarschema' : undefined;
   };
@@ -227,7 +257,9 @@ function starterSchema(routesFile: RoutesFile): string {
   const n = routesFile.network;
   const body = [
     ...contextTypes(routesFile.contextExtensions).map(([, text]) => text),
-    p.rolesClaim !== undefined && p.roleType !== undefined ? `entity ${p.roleType} in [${p.roleType}];\nentity ${p.type} in [${p.roleType}];` : `entity ${p.type};`,
+    p.rolesClaim !== undefined && p.roleType !== undefined
+      ? `entity ${p.roleType} in [${p.roleType}];\nentity ${p.type} in [${p.roleType}];`
+      : `entity ${p.type};`,
     // Checks without HTTP attributes (Envoy's network filter), as routes.yaml's network section maps them.
     'type ConnectionFacts = { time: Long, sourceIp?: ipaddr, destinationIp?: ipaddr, destinationPort?: Long };',
     `entity ${n.principalType};\nentity ${n.resourceType};\naction ${quote(n.action)} appliesTo { principal: ${n.principalType}, resource: ${n.resourceType}, context: { connection: ConnectionFacts } };`,
@@ -236,7 +268,9 @@ function starterSchema(routesFile: RoutesFile): string {
     .split('\n')
     .map((l) => (l === '' ? l : `${indent}${l}`))
     .join('\n');
-  return routesFile.namespace === undefined ? `${lines.join('\n')}\n\n${body}\n` : `${lines.join('\n')}\nnamespace ${routesFile.namespace} {\n${body}\n}\n`;
+  return routesFile.namespace === undefined
+    ? `${lines.join('\n')}\n\n${body}\n`
+    : `${lines.join('\n')}\nnamespace ${routesFile.namespace} {\n${body}\n}\n`;
 }
 
 function starterPolicies(namespace: string | undefined, title: string): string {

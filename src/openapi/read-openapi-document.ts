@@ -51,11 +51,17 @@ export async function readOpenApiDocument(file: string): Promise<OpenApiDocument
     if (!(await stat(absolute)).isFile()) throw Object.assign(new Error('not a file'), { code: 'not a regular file' });
     text = await readFile(absolute, 'utf8');
   } catch (err) {
-    throw new OpenApiImportError('document_unreadable', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new OpenApiImportError(
+      'document_unreadable',
+      `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   const raw = parseDocumentText(file, text);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new OpenApiImportError('document_unsupported', `${file} is not an OpenAPI document (expected an object with an "openapi" field)`);
+    throw new OpenApiImportError(
+      'document_unsupported',
+      `${file} is not an OpenAPI document (expected an object with an "openapi" field)`,
+    );
   }
   const fields = raw as Record<string, unknown>;
   if (fields.swagger !== undefined) {
@@ -65,10 +71,16 @@ export async function readOpenApiDocument(file: string): Promise<OpenApiDocument
     );
   }
   if (typeof fields.openapi !== 'string') {
-    throw new OpenApiImportError('document_unsupported', `${file} is not an OpenAPI document (no "openapi" version field)`);
+    throw new OpenApiImportError(
+      'document_unsupported',
+      `${file} is not an OpenAPI document (no "openapi" version field)`,
+    );
   }
   if (!SUPPORTED.test(fields.openapi)) {
-    throw new OpenApiImportError('document_unsupported', `${file} is OpenAPI ${fields.openapi}; authzd routes import reads OpenAPI 3.0.x and 3.1.x`);
+    throw new OpenApiImportError(
+      'document_unsupported',
+      `${file} is OpenAPI ${fields.openapi}; authzd routes import reads OpenAPI 3.0.x and 3.1.x`,
+    );
   }
 
   const scan = await scanReferences(absolute, raw);
@@ -84,7 +96,9 @@ export async function readOpenApiDocument(file: string): Promise<OpenApiDocument
   try {
     const result = await validate(absolute, OPTIONS);
     if (!result.valid) {
-      throw new OpenApiImportError('document_invalid', `${file} is not a valid OpenAPI ${fields.openapi} document:`, [describeValidation(compileErrors(result))]);
+      throw new OpenApiImportError('document_invalid', `${file} is not a valid OpenAPI ${fields.openapi} document:`, [
+        describeValidation(compileErrors(result)),
+      ]);
     }
     warnings = result.warnings.map((w) => w.message);
   } catch (err) {
@@ -98,7 +112,14 @@ export async function readOpenApiDocument(file: string): Promise<OpenApiDocument
     throw translate(err, file);
   }
   const info = (document.info ?? {}) as Record<string, unknown>;
-  return { file, openapi: fields.openapi, title: String(info.title ?? ''), version: String(info.version ?? ''), document, warnings };
+  return {
+    file,
+    openapi: fields.openapi,
+    title: String(info.title ?? ''),
+    version: String(info.version ?? ''),
+    document,
+    warnings,
+  };
 }
 
 function translate(err: unknown, file: string): OpenApiImportError {

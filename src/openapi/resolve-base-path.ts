@@ -1,6 +1,7 @@
 import type { ServerObject } from './list-operations.js';
 
-export type BasePathResult = { readonly ok: true; readonly basePath: string } | { readonly ok: false; readonly reason: string };
+export type BasePathResult =
+  { readonly ok: true; readonly basePath: string } | { readonly ok: false; readonly reason: string };
 
 /**
  * The path prefix clients put before the document's paths: the path of the server URL (OpenAPI appends
@@ -23,7 +24,10 @@ export function resolveBasePath(servers: readonly ServerObject[] | undefined): B
       return { ok: false, reason: `server URL ${JSON.stringify(server.url)} is not a URL` };
     }
     if (/%7B|%7D/i.test(pathname)) {
-      return { ok: false, reason: `server URL ${JSON.stringify(server.url)} has a variable without a default in its path; choose a base path with --base-path` };
+      return {
+        ok: false,
+        reason: `server URL ${JSON.stringify(server.url)} has a variable without a default in its path; choose a base path with --base-path`,
+      };
     }
     paths.add(normalizeBasePath(pathname));
   }

@@ -40,7 +40,10 @@ export async function scanReferences(file: string, document: unknown): Promise<R
       try {
         text = await readFile(next, 'utf8');
       } catch (err) {
-        throw new OpenApiImportError('document_invalid', `${current}: $ref ${JSON.stringify(ref)} names ${next}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+        throw new OpenApiImportError(
+          'document_invalid',
+          `${current}: $ref ${JSON.stringify(ref)} names ${next}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        );
       }
       queue.push({ file: next, value: parseDocumentText(next, text) });
     }

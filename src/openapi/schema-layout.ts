@@ -113,7 +113,8 @@ export function parseSchemaLayout(text: string): SchemaLayout {
       while (j < tokens.length && tokens[j]!.text !== '{') {
         const p = tokens[j]!;
         if (p.kind === 'ident') parts.push(p.text);
-        else if (p.text !== '::') throw new SchemaLayoutError(`unexpected ${p.text} in a namespace name at ${position(text, p.start)}`);
+        else if (p.text !== '::')
+          throw new SchemaLayoutError(`unexpected ${p.text} in a namespace name at ${position(text, p.start)}`);
         j++;
       }
       if (j >= tokens.length) throw new SchemaLayoutError(`namespace without a body at ${position(text, head.start)}`);
@@ -168,9 +169,14 @@ class BlockBuilder {
       return;
     }
     if (token.text.startsWith(REGION_END)) {
-      if (this.#regionStart === undefined) throw new SchemaLayoutError(`"${REGION_END}" without a begin at ${position(this.text, token.start)}`);
+      if (this.#regionStart === undefined)
+        throw new SchemaLayoutError(`"${REGION_END}" without a begin at ${position(this.text, token.start)}`);
       const nl = this.text.indexOf('\n', token.end);
-      this.#region = { start: this.#regionStart.offset, end: nl === -1 ? this.text.length : nl + 1, indent: this.#regionStart.indent };
+      this.#region = {
+        start: this.#regionStart.offset,
+        end: nl === -1 ? this.text.length : nl + 1,
+        indent: this.#regionStart.indent,
+      };
       this.#regionStart = undefined;
       this.#pendingComments = [];
       return;
@@ -190,7 +196,9 @@ class BlockBuilder {
     const keyword = tokens[i];
     if (keyword === undefined || keyword.kind !== 'ident' || !['entity', 'action', 'type'].includes(keyword.text)) {
       const at = keyword ?? tokens[from]!;
-      throw new SchemaLayoutError(`expected entity, action or type at ${position(this.text, at.start)}, found ${JSON.stringify(at.text)}`);
+      throw new SchemaLayoutError(
+        `expected entity, action or type at ${position(this.text, at.start)}, found ${JSON.stringify(at.text)}`,
+      );
     }
     let depth = 0;
     let j = i + 1;
@@ -201,7 +209,8 @@ class BlockBuilder {
       else if (t.text === '}' || t.text === ']' || t.text === ')') depth--;
       else if (t.text === ';' && depth === 0) break;
     }
-    if (j >= limit) throw new SchemaLayoutError(`declaration without a closing ";" at ${position(this.text, keyword.start)}`);
+    if (j >= limit)
+      throw new SchemaLayoutError(`declaration without a closing ";" at ${position(this.text, keyword.start)}`);
     const own = tokens.slice(from, j + 1).filter((t) => t.kind !== 'comment');
     const kind = keyword.text as DeclarationKind;
     const start = tokens[from]!.start;
@@ -243,7 +252,9 @@ function declaredNames(body: readonly SchemaToken[]): string[] {
 export function unquote(literal: string): string {
   return literal.slice(1, -1).replace(/\\(u\{([0-9a-fA-F]{1,6})\}|.)/g, (_, esc: string, hex: string | undefined) => {
     if (hex !== undefined) return String.fromCodePoint(parseInt(hex, 16));
-    return ({ n: '\n', r: '\r', t: '\t', '0': '\0', "'": "'", '"': '"', '\\': '\\' } as Record<string, string>)[esc] ?? esc;
+    return (
+      ({ n: '\n', r: '\r', t: '\t', '0': '\0', "'": "'", '"': '"', '\\': '\\' } as Record<string, string>)[esc] ?? esc
+    );
   });
 }
 
@@ -265,10 +276,12 @@ export function quote(value: string): string {
 function skipAnnotations(tokens: readonly SchemaToken[], from: number, text: string): number {
   let i = from;
   while (tokens[i]?.text === '@') {
-    if (tokens[i + 1]?.kind !== 'ident') throw new SchemaLayoutError(`annotation without a name at ${position(text, tokens[i]!.start)}`);
+    if (tokens[i + 1]?.kind !== 'ident')
+      throw new SchemaLayoutError(`annotation without a name at ${position(text, tokens[i]!.start)}`);
     i += 2;
     if (tokens[i]?.text === '(') {
-      if (tokens[i + 1]?.kind !== 'string' || tokens[i + 2]?.text !== ')') throw new SchemaLayoutError(`malformed annotation at ${position(text, tokens[i]!.start)}`);
+      if (tokens[i + 1]?.kind !== 'string' || tokens[i + 2]?.text !== ')')
+        throw new SchemaLayoutError(`malformed annotation at ${position(text, tokens[i]!.start)}`);
       i += 3;
     }
     while (tokens[i]?.kind === 'comment') i++;

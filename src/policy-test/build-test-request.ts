@@ -33,7 +33,10 @@ export function buildTestRequest(c: PolicyTestCase, token: string | undefined): 
   const host = context.host ?? DEFAULT_TEST_HOST;
   const headers: Record<string, string> = { ':authority': host, ':method': method, ':path': path, ':scheme': 'https' };
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
-  attributes.request = { ...(time !== undefined ? { time } : {}), http: { method, path, host, scheme: 'https', headers, protocol: 'HTTP/2' } };
+  attributes.request = {
+    ...(time !== undefined ? { time } : {}),
+    http: { method, path, host, scheme: 'https', headers, protocol: 'HTTP/2' },
+  };
   return { attributes };
 }
 
@@ -60,7 +63,8 @@ function requestTime(context: Context): { seconds: string; nanos: number } | und
 
 function peer(ip: string | undefined, port: number | undefined, principal: string | undefined): PeerMessage {
   const out: PeerMessage = {};
-  if (ip !== undefined) out.address = { socket_address: { address: ip, ...(port !== undefined ? { port_value: port } : {}) } };
+  if (ip !== undefined)
+    out.address = { socket_address: { address: ip, ...(port !== undefined ? { port_value: port } : {}) } };
   if (principal !== undefined) out.principal = principal;
   return out;
 }

@@ -46,7 +46,14 @@ export async function decideDirectCase(deps: DirectDeps, c: PolicyTestCase, toke
     const model = set.model;
     const context = c.context ?? {};
     const facts: RequestFacts & { readonly http: HttpFacts } = {
-      http: { method: '', rawPath: '', host: context.host ?? DEFAULT_TEST_HOST, scheme: 'https', requestId: undefined, header: () => undefined },
+      http: {
+        method: '',
+        rawPath: '',
+        host: context.host ?? DEFAULT_TEST_HOST,
+        scheme: 'https',
+        requestId: undefined,
+        header: () => undefined,
+      },
       source: { ip: context.sourceIp, port: undefined, principal: c.peer?.source },
       destination: { ip: context.destinationIp, port: context.destinationPort, principal: c.peer?.destination },
       timeMs: caseTimeMs(context) ?? deps.now(),
@@ -55,14 +62,34 @@ export async function decideDirectCase(deps: DirectDeps, c: PolicyTestCase, toke
     };
     const resource = c.resource!;
     const match: RouteMatch = {
-      route: { id: '', action: c.action!, resourceType: qualifyType(model.namespace, resource.type), risk: 'medium', allowWorkloads: false, resourceId: () => resource.id },
+      route: {
+        id: '',
+        action: c.action!,
+        resourceType: qualifyType(model.namespace, resource.type),
+        risk: 'medium',
+        allowWorkloads: false,
+        resourceId: () => resource.id,
+      },
       params: {},
     };
-    const built = buildHttpCall(model, facts, NO_PATH, match, { kind: 'user', token: verified.token }, extras(model, facts, deps.config));
-    if (built === undefined) return { allowed: false, reason: 'token_claims_invalid', policies: [], detail: 'principal id claim missing' };
+    const built = buildHttpCall(
+      model,
+      facts,
+      NO_PATH,
+      match,
+      { kind: 'user', token: verified.token },
+      extras(model, facts, deps.config),
+    );
+    if (built === undefined)
+      return { allowed: false, reason: 'token_claims_invalid', policies: [], detail: 'principal id claim missing' };
     const evaluation = evaluateCall(deps.engine, set, built.call, deps.config.policies.onError);
     const stepUp = stepUpFor(evaluation, model);
-    return { allowed: evaluation.allowed, reason: stepUp !== undefined ? 'step_up_required' : evaluation.reason, policies: evaluation.policies, detail: evaluation.detail };
+    return {
+      allowed: evaluation.allowed,
+      reason: stepUp !== undefined ? 'step_up_required' : evaluation.reason,
+      policies: evaluation.policies,
+      detail: evaluation.detail,
+    };
   } finally {
     deps.store.release(set);
   }

@@ -27,9 +27,15 @@ export function formatTextReport(report: PolicyTestReport, directory: string): s
   if (report.warnings.length > 0) lines.push('');
   for (const w of report.warnings) lines.push(`warning: ${w}`);
   const { totals } = report;
-  lines.push('', `${totals.passed} passed, ${totals.failed} failed (${count(totals.cases, 'case', 'cases')} in ${count(totals.files, 'file', 'files')})`);
+  lines.push(
+    '',
+    `${totals.passed} passed, ${totals.failed} failed (${count(totals.cases, 'case', 'cases')} in ${count(totals.files, 'file', 'files')})`,
+  );
   if (report.uncovered.length === 0) lines.push('coverage: every policy determined at least one passing case');
-  else lines.push(`warning: ${count(report.uncovered.length, 'policy', 'policies')} determined no passing case: ${report.uncovered.join(', ')}`);
+  else
+    lines.push(
+      `warning: ${count(report.uncovered.length, 'policy', 'policies')} determined no passing case: ${report.uncovered.join(', ')}`,
+    );
   return `${lines.join('\n')}\n`;
 }
 

@@ -35,7 +35,9 @@ export function parsePolicyTestFile(file: string, text: string): ParsedTestFile 
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => `${at(issue.path, key)}: ${where([...issue.path, key])}: unknown key`);
     }
-    return [`${at(issue.path)}: ${where(issue.path)}: ${absent(value, issue.path) && issue.code !== 'custom' ? 'required' : issue.message}`];
+    return [
+      `${at(issue.path)}: ${where(issue.path)}: ${absent(value, issue.path) && issue.code !== 'custom' ? 'required' : issue.message}`,
+    ];
   });
   return { file, cases: [], problems };
 }

@@ -43,10 +43,17 @@ export interface PolicyTestHarness {
  * that trusts only a throwaway issuer, no decision cache, rate limiter, remote tier, revocations or trusted
  * peers: every case is evaluated by the engine, on its own.
  */
-export async function createPolicyTestHarness(model: PolicyModel, options: HarnessOptions = {}): Promise<PolicyTestHarness> {
+export async function createPolicyTestHarness(
+  model: PolicyModel,
+  options: HarnessOptions = {},
+): Promise<PolicyTestHarness> {
   const issuer = await createThrowawayIssuer();
   const config = deepFreeze(
-    ConfigSchema.parse({ policies: { onError: options.onError ?? 'deny' }, tokens: issuer.tokens, riskSignals: { metadataNamespace: TEST_RISK_NAMESPACE } }),
+    ConfigSchema.parse({
+      policies: { onError: options.onError ?? 'deny' },
+      tokens: issuer.tokens,
+      riskSignals: { metadataNamespace: TEST_RISK_NAMESPACE },
+    }),
   );
   let verifier: TokenVerifier;
   try {
@@ -54,12 +61,22 @@ export async function createPolicyTestHarness(model: PolicyModel, options: Harne
   } finally {
     issuer.removeKeyFile();
   }
-  const engine = options.engine ?? new CedarWasmEngine({ validateRequests: config.policies.validateRequests, slicing: config.policies.slicing });
+  const engine =
+    options.engine ??
+    new CedarWasmEngine({ validateRequests: config.policies.validateRequests, slicing: config.policies.slicing });
   const store = new PolicyStore(engine);
   await store.activateAsync(model);
   let n = 0;
   // localOnly: every case is decided by this engine, never by a remote tier the runner does not have.
-  const pipeline = new CheckPipeline({ config, store, engine, verifier, now: Date.now, newId: () => `policy-test-${++n}`, localOnly: true });
+  const pipeline = new CheckPipeline({
+    config,
+    store,
+    engine,
+    verifier,
+    now: Date.now,
+    newId: () => `policy-test-${++n}`,
+    localOnly: true,
+  });
   const direct = { config, store, engine, verifier, now: Date.now };
 
   return {
@@ -70,7 +87,8 @@ export async function createPolicyTestHarness(model: PolicyModel, options: Harne
         return { decision: d.allowed ? 'allow' : 'deny', reason: d.reason, policies: d.policies, detail: d.detail };
       }
       const outcome = await pipeline.check(buildTestRequest(c, token));
-      if (outcome.kind === 'error') return { decision: 'error', reason: outcome.failure.reason, policies: [], detail: outcome.failure.detail };
+      if (outcome.kind === 'error')
+        return { decision: 'error', reason: outcome.failure.reason, policies: [], detail: outcome.failure.detail };
       const d = outcome.decision;
       return { decision: d.allowed ? 'allow' : 'deny', reason: d.reason, policies: d.policies, detail: d.detail };
     },

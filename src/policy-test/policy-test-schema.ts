@@ -8,7 +8,10 @@ import { DEVICE_TRUST } from '../contract/risk-class.js';
 
 /** Reason codes a decision can carry: every code but the gRPC errors, which no test can expect. */
 export type ExpectableReason = Exclude<Reason, ErrorReason>;
-export const EXPECTABLE_REASONS = (Object.keys(REASONS) as Reason[]).filter((r) => REASONS[r].outcome !== 'error') as [ExpectableReason, ...ExpectableReason[]];
+export const EXPECTABLE_REASONS = (Object.keys(REASONS) as Reason[]).filter((r) => REASONS[r].outcome !== 'error') as [
+  ExpectableReason,
+  ...ExpectableReason[],
+];
 
 /** Claims the runner sets on every token itself: its own issuer and audience, and a lifetime that is valid now. */
 export const RUNNER_CLAIMS = ['iss', 'aud', 'exp', 'nbf'] as const;
@@ -24,7 +27,12 @@ const ClaimsSchema = z
     (claims, ctx) => {
       if (typeof claims !== 'object' || claims === null) return;
       for (const reserved of RUNNER_CLAIMS) {
-        if (Object.hasOwn(claims, reserved)) ctx.addIssue({ code: 'custom', path: [reserved], message: `"${reserved}" is set by the runner (its own issuer, audience and a valid lifetime)` });
+        if (Object.hasOwn(claims, reserved))
+          ctx.addIssue({
+            code: 'custom',
+            path: [reserved],
+            message: `"${reserved}" is set by the runner (its own issuer, audience and a valid lifetime)`,
+          });
       }
     },
     // Also when sub is missing: one pass lists every problem of the claims.
@@ -43,12 +51,23 @@ const ContextSchema = z.strictObject({
   destinationPort: z.number().int().min(1).max(65_535).optional(),
   /** The request time Envoy reports: RFC 3339 with an offset, or Unix seconds. */
   time: z
-    .union([z.iso.datetime({ offset: true, error: 'expected an RFC 3339 date-time with an offset (2026-01-15T09:30:00Z) or Unix seconds' }), z.number().int().min(1)])
+    .union([
+      z.iso.datetime({
+        offset: true,
+        error: 'expected an RFC 3339 date-time with an offset (2026-01-15T09:30:00Z) or Unix seconds',
+      }),
+      z.number().int().min(1),
+    ])
     .optional(),
   host: z.string().min(1).optional(),
   extensions: z.record(z.string().min(1), z.string()).optional(),
   /** Risk signals as a trusted upstream filter reports them in Envoy metadata (context.risk). */
-  risk: z.strictObject({ score: z.number().int().min(0).max(10_000).optional(), deviceTrust: z.string().regex(DEVICE_TRUST).optional() }).optional(),
+  risk: z
+    .strictObject({
+      score: z.number().int().min(0).max(10_000).optional(),
+      deviceTrust: z.string().regex(DEVICE_TRUST).optional(),
+    })
+    .optional(),
 });
 
 const ExpectSchema = z
@@ -60,7 +79,11 @@ const ExpectSchema = z
   .superRefine((e, ctx) => {
     if (e.reason === undefined) return;
     if ((e.decision === 'allow') !== (e.reason === 'policy_allowed')) {
-      ctx.addIssue({ code: 'custom', path: ['reason'], message: `reason ${e.reason} never comes with decision ${e.decision}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['reason'],
+        message: `reason ${e.reason} never comes with decision ${e.decision}`,
+      });
     }
   });
 
@@ -69,7 +92,10 @@ export const PolicyTestCaseSchema = z
     name: z.string().min(1),
     claims: ClaimsSchema.optional(),
     peer: PeerSchema.optional(),
-    method: z.string().regex(/^[A-Z]+$/, 'expected an upper-case HTTP method').optional(),
+    method: z
+      .string()
+      .regex(/^[A-Z]+$/, 'expected an upper-case HTTP method')
+      .optional(),
     path: z.string().min(1).optional(),
     action: z.string().min(1).optional(),
     resource: z.strictObject({ type: cedarName, id: z.string() }).optional(),
@@ -77,7 +103,8 @@ export const PolicyTestCaseSchema = z
     expect: ExpectSchema,
   })
   .superRefine((c, ctx) => {
-    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: path === '' ? [] : [path], message });
+    const issue = (path: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: path === '' ? [] : [path], message });
     const http = c.method !== undefined || c.path !== undefined;
     const direct = c.action !== undefined || c.resource !== undefined;
     if (http && direct) issue('action', 'a request is method + path or action + resource, not both');
@@ -87,11 +114,14 @@ export const PolicyTestCaseSchema = z
     } else if (direct) {
       if (c.action === undefined) issue('action', 'required with resource');
       if (c.resource === undefined) issue('resource', 'required with action');
-      if (c.claims === undefined) issue('claims', 'required with action + resource: the principal comes from the claims');
+      if (c.claims === undefined)
+        issue('claims', 'required with action + resource: the principal comes from the claims');
     } else {
       // No request: a connection checked without HTTP attributes (Envoy's network filter).
-      if (c.peer === undefined) issue('', 'a case needs a request (method + path, or action + resource), or peer alone for a connection');
-      else if (c.claims !== undefined) issue('claims', "a connection without HTTP attributes carries no token; add method + path for an HTTP request");
+      if (c.peer === undefined)
+        issue('', 'a case needs a request (method + path, or action + resource), or peer alone for a connection');
+      else if (c.claims !== undefined)
+        issue('claims', 'a connection without HTTP attributes carries no token; add method + path for an HTTP request');
     }
   });
 
@@ -102,7 +132,8 @@ export const PolicyTestFileSchema = z
     const first = new Map<string, number>();
     cases.forEach((c, i) => {
       const earlier = first.get(c.name);
-      if (earlier !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate case name (also case [${earlier}])` });
+      if (earlier !== undefined)
+        ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate case name (also case [${earlier}])` });
       else first.set(c.name, i);
     });
   });

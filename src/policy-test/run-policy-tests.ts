@@ -45,18 +45,25 @@ export interface PolicyTestOptions extends HarnessOptions {
  * createPolicyTestHarness). A file with any problem runs no case; the others still run, so one report
  * says everything that is wrong.
  */
-export async function runPolicyTests(model: PolicyModel, tests: PolicyTestFiles, options: PolicyTestOptions = {}): Promise<PolicyTestReport> {
+export async function runPolicyTests(
+  model: PolicyModel,
+  tests: PolicyTestFiles,
+  options: PolicyTestOptions = {},
+): Promise<PolicyTestReport> {
   const problems: string[] = [];
   const selected: { file: string; c: PolicyTestCase }[] = [];
   for (const [file, text] of tests) {
     const parsed = parsePolicyTestFile(file, text);
     problems.push(...parsed.problems);
     for (const c of parsed.cases) {
-      if (options.filter === undefined || c.name.includes(options.filter) || file.includes(options.filter)) selected.push({ file, c });
+      if (options.filter === undefined || c.name.includes(options.filter) || file.includes(options.filter))
+        selected.push({ file, c });
     }
   }
   if (selected.length === 0 && problems.length === 0) {
-    problems.push(tests.size === 0 ? 'no test files (tests/*.yaml)' : `no case matches --filter ${JSON.stringify(options.filter)}`);
+    problems.push(
+      tests.size === 0 ? 'no test files (tests/*.yaml)' : `no case matches --filter ${JSON.stringify(options.filter)}`,
+    );
   }
 
   const cases: CaseResult[] = [];

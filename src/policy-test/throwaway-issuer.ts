@@ -27,9 +27,16 @@ export async function createThrowawayIssuer(): Promise<ThrowawayIssuer> {
   const { publicKey, privateKey } = await generateKeyPair('ES256');
   const dir = mkdtempSync(path.join(tmpdir(), 'authzd-policy-test-'));
   const jwksFile = path.join(dir, 'jwks.json');
-  writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: KID, alg: 'ES256', use: 'sig' }] }));
+  writeFileSync(
+    jwksFile,
+    JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: KID, alg: 'ES256', use: 'sig' }] }),
+  );
   return {
-    tokens: { issuers: [{ issuer: TEST_ISSUER, audiences: [TEST_AUDIENCE], algorithms: ['ES256'], jwksFile, requiredType: 'at+jwt' }] },
+    tokens: {
+      issuers: [
+        { issuer: TEST_ISSUER, audiences: [TEST_AUDIENCE], algorithms: ['ES256'], jwksFile, requiredType: 'at+jwt' },
+      ],
+    },
     async sign(claims) {
       const jwt = new SignJWT(claims)
         .setProtectedHeader({ alg: 'ES256', kid: KID, typ: 'at+jwt' })

@@ -85,7 +85,9 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
     try {
       const parsed = RoutesFileSchema.safeParse(parseYaml(routesText, { uniqueKeys: true }));
       if (parsed.success) routesFile = parsed.data;
-      else for (const i of parsed.error.issues) problems.push(`routes.yaml: ${i.path.join('.') || '(top level)'}: ${i.message}`);
+      else
+        for (const i of parsed.error.issues)
+          problems.push(`routes.yaml: ${i.path.join('.') || '(top level)'}: ${i.message}`);
     } catch (err) {
       problems.push(`routes.yaml: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
     }
@@ -121,20 +123,31 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
       const annotations = json.json.annotations ?? {};
       const id = annotations.id ?? `${file.replace(/\.cedar$/, '')}#${index}`;
       if (!POLICY_ID.test(id)) problems.push(`${file}: policy id ${JSON.stringify(id)} must match ${POLICY_ID.source}`);
-      else if (policyInfo.has(id)) problems.push(`${file}: duplicate policy id ${JSON.stringify(id)} (also in ${policyInfo.get(id)!.file})`);
+      else if (policyInfo.has(id))
+        problems.push(`${file}: duplicate policy id ${JSON.stringify(id)} (also in ${policyInfo.get(id)!.file})`);
       else {
-        if (annotations.id === undefined) warnings.push(`${file}: policy ${index} has no @id annotation; its id is ${id}`);
+        if (annotations.id === undefined)
+          warnings.push(`${file}: policy ${index} has no @id annotation; its id is ${id}`);
         const stepUp = annotations.stepUp === undefined ? undefined : parseStepUp(annotations.stepUp);
         if (typeof stepUp === 'string') problems.push(`${file}: ${id}: @stepUp: ${stepUp}`);
-        else if (stepUp !== undefined && json.json.effect !== 'forbid') problems.push(`${file}: ${id}: @stepUp belongs on a forbid (the policy a stronger login lifts)`);
+        else if (stepUp !== undefined && json.json.effect !== 'forbid')
+          problems.push(`${file}: ${id}: @stepUp belongs on a forbid (the policy a stronger login lifts)`);
         else if (stepUp?.maxAge !== undefined && !checksLoginAge(json.json, stepUp.maxAge)) {
           // The challenge promises that a login younger than max_age lifts the forbid; only the condition can
           // keep that promise, so it must compare the login time against that very number of seconds.
-          problems.push(`${file}: ${id}: @stepUp announces max_age=${stepUp.maxAge}, but the condition does not check it: compare context.token.authTime with ${stepUp.maxAge} seconds before context.request.time (e.g. context.token has authTime && context.token.authTime + ${stepUp.maxAge} >= context.request.time)`);
+          problems.push(
+            `${file}: ${id}: @stepUp announces max_age=${stepUp.maxAge}, but the condition does not check it: compare context.token.authTime with ${stepUp.maxAge} seconds before context.request.time (e.g. context.token has authTime && context.token.authTime + ${stepUp.maxAge} >= context.request.time)`,
+          );
         }
         policies[id] = policyText;
         policyStart.set(id, byteBase);
-        policyInfo.set(id, { id, effect: json.json.effect, file, annotations, stepUp: typeof stepUp === 'object' ? stepUp : undefined });
+        policyInfo.set(id, {
+          id,
+          effect: json.json.effect,
+          file,
+          annotations,
+          stepUp: typeof stepUp === 'object' ? stepUp : undefined,
+        });
         policyJson.set(id, json.json);
       }
     });
@@ -161,16 +174,24 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
           });
           // A group without a type is an action of the same namespace (`action a in [g]`); one with a type
           // may be in any namespace (`action a in [Shared::Action::"g"]`).
-          actionParents.set(uid, (action.memberOf ?? []).map((m) => entityKey({ type: q(m.type ?? 'Action'), id: m.id })));
+          actionParents.set(
+            uid,
+            (action.memberOf ?? []).map((m) => entityKey({ type: q(m.type ?? 'Action'), id: m.id })),
+          );
         }
       }
       if (Object.keys(policies).length > 0) {
-        const result = cedar.validate({ schema, policies: { staticPolicies: policies }, validationSettings: { mode: 'strict' } });
+        const result = cedar.validate({
+          schema,
+          policies: { staticPolicies: policies },
+          validationSettings: { mode: 'strict' },
+        });
         if (result.type === 'failure') problems.push(...result.errors.map((e) => `schema.cedarschema: ${describe(e)}`));
         else {
           for (const v of result.validationErrors) {
             const file = policyInfo.get(v.policyId)?.file;
-            const where = file === undefined ? '?' : sourcePosition(file, files.get(file)!, v.error, policyStart.get(v.policyId));
+            const where =
+              file === undefined ? '?' : sourcePosition(file, files.get(file)!, v.error, policyStart.get(v.policyId));
             problems.push(`${where}: ${v.policyId}: ${describe(v.error)}`);
           }
           for (const v of result.validationWarnings) warnings.push(`${v.policyId}: ${describe(v.error)}`);
@@ -191,7 +212,8 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
       // also passed as data.
       entities = new EntityStore(raw, schema !== undefined ? { dropTypes: new Set([actionType]) } : {});
       // Only against a schema that parsed: a broken one is reported once, above, not again for entities.json.
-      if (schema !== undefined && schemaJson !== undefined) problems.push(...checkEntitiesAgainstSchema([...entities.entities()], schema));
+      if (schema !== undefined && schemaJson !== undefined)
+        problems.push(...checkEntitiesAgainstSchema([...entities.entities()], schema));
     } catch (err) {
       if (err instanceof SyntaxError) problems.push(`entities.json: invalid JSON: ${err.message}`);
       else if (err instanceof EntityStoreError) problems.push(err.message);
@@ -213,7 +235,11 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
     const p = routesFile.principal;
     mapping = {
       actionType,
-      principal: { ...p, qualifiedType: q(p.type), ...(p.roleType !== undefined ? { qualifiedRoleType: q(p.roleType) } : {}) },
+      principal: {
+        ...p,
+        qualifiedType: q(p.type),
+        ...(p.roleType !== undefined ? { qualifiedRoleType: q(p.roleType) } : {}),
+      },
       network: {
         principalType: q(routesFile.network.principalType),
         action: routesFile.network.action,
@@ -224,7 +250,9 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
     };
     if (mapping.principal.qualifiedType === mapping.network.principalType) {
       // A token's subject would then name a workload: a user whose `sub` is a SPIFFE ID would act as it.
-      problems.push(`routes.yaml: principal.type and network.principalType must differ (both are ${mapping.network.principalType}): token subjects and workload identities must never name the same principal`);
+      problems.push(
+        `routes.yaml: principal.type and network.principalType must differ (both are ${mapping.network.principalType}): token subjects and workload identities must never name the same principal`,
+      );
     }
     if (routes !== undefined && actionsFromSchema !== undefined) {
       for (const route of routes.routes) {
@@ -233,20 +261,27 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
         if (applies === undefined) problems.push(`routes.yaml: route ${route.id}: action ${key} is not in the schema`);
         else {
           if (!applies.principals.has(mapping.principal.qualifiedType)) {
-            problems.push(`routes.yaml: route ${route.id}: ${key} does not apply to principal type ${mapping.principal.qualifiedType}`);
+            problems.push(
+              `routes.yaml: route ${route.id}: ${key} does not apply to principal type ${mapping.principal.qualifiedType}`,
+            );
           }
           if (!applies.resources.has(route.resourceType)) {
-            problems.push(`routes.yaml: route ${route.id}: ${key} does not apply to resource type ${route.resourceType}`);
+            problems.push(
+              `routes.yaml: route ${route.id}: ${key} does not apply to resource type ${route.resourceType}`,
+            );
           }
         }
       }
       if (!actionsFromSchema.has(entityKey({ type: actionType, id: mapping.network.action }))) {
-        warnings.push(`routes.yaml: network action ${mapping.network.action} is not in the schema; connections without HTTP attributes will be denied (schema_mismatch)`);
+        warnings.push(
+          `routes.yaml: network action ${mapping.network.action} is not in the schema; connections without HTTP attributes will be denied (schema_mismatch)`,
+        );
       }
     }
   }
 
-  if (problems.length > 0 || routes === undefined || mapping === undefined) throw new PolicyModelError([...new Set(problems)]);
+  if (problems.length > 0 || routes === undefined || mapping === undefined)
+    throw new PolicyModelError([...new Set(problems)]);
   if (schema === undefined) {
     // Without a schema Cedar takes actions and their groups from the data: any entity of an action type.
     for (const entity of entities.entities()) {
@@ -269,7 +304,9 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
     contextReads: contextReads(policyJson.values()),
     entityReach: entityReach(policyJson.values()),
     slicePlan: planSlices(policyJson, routes, mapping, actionAncestors),
-    policyScopes: new Map([...policyJson].map(([id, { principal, action, resource }]) => [id, { principal, action, resource }])),
+    policyScopes: new Map(
+      [...policyJson].map(([id, { principal, action, resource }]) => [id, { principal, action, resource }]),
+    ),
     warnings,
   };
 }
@@ -277,9 +314,13 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
 /** Whether a policy's condition reads the login time and uses `maxAge` (as a literal) in doing so. */
 function checksLoginAge(policy: PolicyJson, maxAge: number): boolean {
   const reads = contextReads([policy]);
-  const readsAuthTime = reads === 'all' || reads.some((r) => !r.presence && r.path[0] === 'token' && (r.path.length === 1 || r.path[1] === 'authTime'));
+  const readsAuthTime =
+    reads === 'all' ||
+    reads.some((r) => !r.presence && r.path[0] === 'token' && (r.path.length === 1 || r.path[1] === 'authTime'));
   const literal = (expr: unknown): boolean =>
-    typeof expr === 'object' && expr !== null && (('Value' in expr && (expr as { Value: unknown }).Value === maxAge) || Object.values(expr).some(literal));
+    typeof expr === 'object' &&
+    expr !== null &&
+    (('Value' in expr && (expr as { Value: unknown }).Value === maxAge) || Object.values(expr).some(literal));
   return readsAuthTime && policy.conditions.some((c) => literal(c.body));
 }
 
@@ -325,7 +366,10 @@ function checkEntitiesAgainstSchema(list: readonly unknown[], schema: string): s
 function parseStepUp(value: string): StepUp | string {
   let acrValues: string | undefined;
   let maxAge: number | undefined;
-  for (const part of value.split(';').map((p) => p.trim()).filter((p) => p.length > 0)) {
+  for (const part of value
+    .split(';')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0)) {
     const [key, raw] = part.split('=', 2).map((x) => x.trim());
     if (key === 'acr' && raw !== undefined && /^[\x21\x23-\x5B\x5D-\x7E ]+$/.test(raw)) acrValues = raw;
     else if (key === 'max_age' && raw !== undefined && /^\d{1,9}$/.test(raw)) maxAge = Number(raw);

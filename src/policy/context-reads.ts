@@ -75,7 +75,8 @@ export function contextReads(policies: Iterable<PolicyJson>): ContextReads {
   // Reading a value covers everything below it (context.token covers context.token.acr, and whether it
   // exists); a presence test covers nothing but itself.
   const list = [...paths.values()];
-  const covers = (q: ContextRead, p: ContextRead) => !q.presence && q.path.length <= p.path.length && q !== p && q.path.every((s, i) => s === p.path[i]);
+  const covers = (q: ContextRead, p: ContextRead) =>
+    !q.presence && q.path.length <= p.path.length && q !== p && q.path.every((s, i) => s === p.path[i]);
   return list.filter((p) => !list.some((q) => covers(q, p)));
 }
 

@@ -25,8 +25,24 @@ export interface EntityReach {
 
 // Operators whose operands are never dereferenced as entities (they compare, combine or test values).
 const PLAIN = new Set([
-  '!', 'neg', '==', '!=', '<', '<=', '>', '>=', '&&', '||', '+', '-', '*',
-  'contains', 'containsAll', 'containsAny', 'isEmpty', 'like',
+  '!',
+  'neg',
+  '==',
+  '!=',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  '&&',
+  '||',
+  '+',
+  '-',
+  '*',
+  'contains',
+  'containsAll',
+  'containsAny',
+  'isEmpty',
+  'like',
 ]);
 
 export function entityReach(policies: Iterable<PolicyJson>): EntityReach {
@@ -43,7 +59,8 @@ export function entityReach(policies: Iterable<PolicyJson>): EntityReach {
     if (!isObject(value)) return;
     if (isObject(value.__entity)) {
       const { type, id } = value.__entity as { type?: unknown; id?: unknown };
-      if (typeof type === 'string' && typeof id === 'string') literals.set(`${type}::${JSON.stringify(id)}`, { type, id });
+      if (typeof type === 'string' && typeof id === 'string')
+        literals.set(`${type}::${JSON.stringify(id)}`, { type, id });
       return;
     }
     for (const v of Object.values(value)) collect(v);

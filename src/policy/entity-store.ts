@@ -72,7 +72,8 @@ export class EntityStore {
   }
 
   *exportEntries(): Generator<IndexedEntity> {
-    for (const [key, entity] of this.#entities) yield [key, typeof entity === 'string' ? entity : JSON.stringify(entity), this.#ancestors.get(key) ?? []];
+    for (const [key, entity] of this.#entities)
+      yield [key, typeof entity === 'string' ? entity : JSON.stringify(entity), this.#ancestors.get(key) ?? []];
   }
 
   get size(): number {
@@ -138,7 +139,8 @@ export class EntityStore {
   #closure(key: string, path: string[]): readonly string[] {
     const done = this.#ancestors.get(key);
     if (done !== undefined) return done;
-    if (path.includes(key)) throw new EntityStoreError(`entities.json: cycle in the hierarchy: ${[...path, key].join(' -> ')}`);
+    if (path.includes(key))
+      throw new EntityStoreError(`entities.json: cycle in the hierarchy: ${[...path, key].join(' -> ')}`);
     const entity = this.#read(key);
     if (entity === undefined) return [];
     const out = new Set<string>();
@@ -165,10 +167,13 @@ function parseUid(value: unknown, where: string): EntityUid {
 
 function parseEntity(value: unknown, index: number): StoredEntity {
   const where = `entities.json[${index}]`;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new EntityStoreError(`${where}: expected an object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new EntityStoreError(`${where}: expected an object`);
   const { uid, attrs = {}, parents = [], tags } = value as Record<string, unknown>;
-  if (tags !== undefined && (typeof tags !== 'object' || tags === null || Array.isArray(tags))) throw new EntityStoreError(`${where}.tags: expected an object`);
-  if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) throw new EntityStoreError(`${where}.attrs: expected an object`);
+  if (tags !== undefined && (typeof tags !== 'object' || tags === null || Array.isArray(tags)))
+    throw new EntityStoreError(`${where}.tags: expected an object`);
+  if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs))
+    throw new EntityStoreError(`${where}.attrs: expected an object`);
   if (!Array.isArray(parents)) throw new EntityStoreError(`${where}.parents: expected an array`);
   return {
     uid: parseUid(uid, `${where}.uid`),

@@ -17,7 +17,8 @@ export type PolicyScope = Pick<PolicyJson, 'principal' | 'action' | 'resource'>;
 export type SlicePlan = ReadonlyMap<string, { readonly target: SliceTarget; readonly policyIds: readonly string[] }>;
 
 /** `action` is the action's entityKey (type and id: action groups and actions may span namespaces). */
-export const sliceKey = (principalType: string, action: string, resourceType: string): string => `${principalType}\u0000${action}\u0000${resourceType}`;
+export const sliceKey = (principalType: string, action: string, resourceType: string): string =>
+  `${principalType}\u0000${action}\u0000${resourceType}`;
 
 /**
  * Which policies each kind of request needs. Cedar checks a policy's scope (principal, action, resource
@@ -38,7 +39,9 @@ export function planSlices(
   const targets: SliceTarget[] = routes.routes.flatMap((r) => {
     const user = { principalType: mapping.principal.qualifiedType, action: r.action, resourceType: r.resourceType };
     // Tokenless workloads on this route are a second kind of request: their own slice.
-    return r.allowWorkloads ? [user, { principalType: network.principalType, action: r.action, resourceType: r.resourceType }] : [user];
+    return r.allowWorkloads
+      ? [user, { principalType: network.principalType, action: r.action, resourceType: r.resourceType }]
+      : [user];
   });
   targets.push({ principalType: network.principalType, action: network.action, resourceType: network.resourceType });
   for (const target of targets) {
@@ -46,7 +49,9 @@ export function planSlices(
     const key = sliceKey(target.principalType, action, target.resourceType);
     if (slices.has(key)) continue;
     const ancestors = actionAncestors.get(action) ?? new Set<string>();
-    const policyIds = [...policies].filter(([, json]) => scopeCanMatch(json, target, action, ancestors)).map(([id]) => id);
+    const policyIds = [...policies]
+      .filter(([, json]) => scopeCanMatch(json, target, action, ancestors))
+      .map(([id]) => id);
     slices.set(key, { target, policyIds });
   }
   return slices;
@@ -57,8 +62,17 @@ export function planSlices(
  * entityKey and `actionAncestors` the entityKeys of every group it is in, transitively: memberships are
  * whole entity uids, since action groups may live in another namespace than the action.
  */
-export function scopeCanMatch(policy: PolicyScope, target: Omit<SliceTarget, 'action'>, action: string, actionAncestors: ReadonlySet<string>): boolean {
-  return entityScopeCanMatch(policy.principal, target.principalType) && actionScopeCanMatch(policy.action, action, actionAncestors) && entityScopeCanMatch(policy.resource, target.resourceType);
+export function scopeCanMatch(
+  policy: PolicyScope,
+  target: Omit<SliceTarget, 'action'>,
+  action: string,
+  actionAncestors: ReadonlySet<string>,
+): boolean {
+  return (
+    entityScopeCanMatch(policy.principal, target.principalType) &&
+    actionScopeCanMatch(policy.action, action, actionAncestors) &&
+    entityScopeCanMatch(policy.resource, target.resourceType)
+  );
 }
 
 function uid(e: EntityUidJson): { type: string; id: string } {
@@ -81,7 +95,11 @@ function entityScopeCanMatch(constraint: PolicyJson['principal'], type: string):
   }
 }
 
-function actionScopeCanMatch(constraint: PolicyJson['action'], action: string, ancestors: ReadonlySet<string>): boolean {
+function actionScopeCanMatch(
+  constraint: PolicyJson['action'],
+  action: string,
+  ancestors: ReadonlySet<string>,
+): boolean {
   const matches = (e: EntityUidJson) => {
     const key = entityKey(uid(e));
     return key === action || ancestors.has(key);

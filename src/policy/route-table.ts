@@ -55,7 +55,8 @@ export class RouteTable {
         });
       const params = new Set(segments.flatMap((s) => ('param' in s ? [s.param] : [])));
       for (const [, used] of spec.resource.id.matchAll(PLACEHOLDER)) {
-        if (!params.has(used!)) throw new RouteTableError(`route ${spec.id}: resource id uses {${used}}, which the path does not define`);
+        if (!params.has(used!))
+          throw new RouteTableError(`route ${spec.id}: resource id uses {${used}}, which the path does not define`);
       }
       const template = spec.resource.id;
       const route: Route = {

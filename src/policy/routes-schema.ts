@@ -60,7 +60,12 @@ export type RiskClassSettings = z.output<typeof RiskClassesSchema>[RiskClass];
 const HTTP_METHOD = /^[A-Z]+$/;
 
 const RouteSchema = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'route ids are lower-case [a-z0-9._-], up to 63 characters (they are metric labels)'),
+  id: z
+    .string()
+    .regex(
+      /^[a-z0-9][a-z0-9._-]{0,62}$/,
+      'route ids are lower-case [a-z0-9._-], up to 63 characters (they are metric labels)',
+    ),
   method: z.union([z.literal('*'), z.string().regex(HTTP_METHOD), z.array(z.string().regex(HTTP_METHOD)).min(1)]),
   path: z.string().startsWith('/'),
   action: z.string().min(1),

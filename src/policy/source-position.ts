@@ -8,7 +8,9 @@ import type { DetailedError } from '../cedar/cedar.js';
 export function sourcePosition(file: string, text: string, error: DetailedError, byteBase = 0): string {
   const start = error.sourceLocations?.[0]?.start;
   if (start === undefined) return file;
-  const before = Buffer.from(text, 'utf8').subarray(0, byteBase + start).toString('utf8');
+  const before = Buffer.from(text, 'utf8')
+    .subarray(0, byteBase + start)
+    .toString('utf8');
   const lines = before.split('\n');
   return `${file}:${lines.length}:${lines.at(-1)!.length + 1}`;
 }

@@ -57,7 +57,12 @@ export class RevocationCache {
 
   /** Persists `list` as in sync with its feed at `syncedAt` (epoch ms). */
   async save(list: RevocationList, syncedAt: number): Promise<void> {
-    const body: PersistedRevocations = { feed: list.feed, seq: list.seq, syncedAt, entries: list.entries(Math.floor(Date.now() / 1000)) };
+    const body: PersistedRevocations = {
+      feed: list.feed,
+      seq: list.seq,
+      syncedAt,
+      entries: list.entries(Math.floor(Date.now() / 1000)),
+    };
     await makeDir(path.dirname(this.file), 0o700);
     await replaceDurably(this.file, serializePersistedRevocations(body));
   }
@@ -79,11 +84,14 @@ export function parsePersistedRevocations(text: string, nowMs: number): Revocati
   const { sha256, list } = parsed;
   if (!isRecord(list)) return refused('list: expected an object');
   // The body as it was written: JSON.stringify of what JSON.parse read back gives the same text.
-  if (typeof sha256 !== 'string' || sha256 !== digest(list)) return refused('the SHA-256 of the content does not match: the file was altered or damaged');
+  if (typeof sha256 !== 'string' || sha256 !== digest(list))
+    return refused('the SHA-256 of the content does not match: the file was altered or damaged');
   const { feed, seq, syncedAt, entries } = list;
-  if (feed !== null && (typeof feed !== 'string' || !FEED_ID.test(feed))) return refused('feed: expected a feed id or null');
+  if (feed !== null && (typeof feed !== 'string' || !FEED_ID.test(feed)))
+    return refused('feed: expected a feed id or null');
   if (!Number.isSafeInteger(seq) || (seq as number) < 0) return refused('seq: expected a non-negative integer');
-  if (!Number.isSafeInteger(syncedAt) || (syncedAt as number) <= 0) return refused('syncedAt: expected epoch milliseconds');
+  if (!Number.isSafeInteger(syncedAt) || (syncedAt as number) <= 0)
+    return refused('syncedAt: expected epoch milliseconds');
   if ((syncedAt as number) > nowMs + FUTURE_SKEW_MS) return refused('syncedAt lies in the future');
   if (!Array.isArray(entries)) return refused('entries: expected an array');
   const out: RevocationEntry[] = [];
@@ -92,7 +100,15 @@ export function parsePersistedRevocations(text: string, nowMs: number): Revocati
     if (!entry.ok) return refused(`entries[${index}]: ${entry.detail}`);
     out.push(entry.value);
   }
-  return { kind: 'loaded', list: { feed: feed === null ? undefined : (feed as string), seq: seq as number, syncedAt: syncedAt as number, entries: out } };
+  return {
+    kind: 'loaded',
+    list: {
+      feed: feed === null ? undefined : (feed as string),
+      seq: seq as number,
+      syncedAt: syncedAt as number,
+      entries: out,
+    },
+  };
 }
 
 const digest = (body: unknown) => createHash('sha256').update(JSON.stringify(body)).digest('hex');

@@ -47,7 +47,9 @@ export interface RevocationFeedPage {
 /** Why input was refused: `malformed` (shape or type), `expired` (already over), `out_of_range` (absurd values). */
 export type RevocationRejection = 'malformed' | 'expired' | 'out_of_range';
 
-export type RevocationParseResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: RevocationRejection; readonly detail: string };
+export type RevocationParseResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly reason: RevocationRejection; readonly detail: string };
 
 export const REVOCATION_LIMITS = {
   /** Longest `value` and `issuer`, in characters (JWT ids, session ids and subjects are far shorter). */
@@ -75,19 +77,23 @@ export function parseRevocationRequest(body: unknown, nowSeconds: number): Revoc
   const common = parseCommon(body);
   if (!common.ok) return common;
   const { expiresAt, ttlSeconds } = body;
-  if ((expiresAt === undefined) === (ttlSeconds === undefined)) return malformed('exactly one of expiresAt and ttlSeconds is required');
+  if ((expiresAt === undefined) === (ttlSeconds === undefined))
+    return malformed('exactly one of expiresAt and ttlSeconds is required');
   let expiry: number;
   if (ttlSeconds !== undefined) {
     if (!Number.isSafeInteger(ttlSeconds)) return malformed('ttlSeconds: expected an integer number of seconds');
     const ttl = ttlSeconds as number;
-    if (ttl < 1 || ttl > REVOCATION_LIMITS.maxTtlSeconds) return outOfRange(`ttlSeconds: must be between 1 and ${REVOCATION_LIMITS.maxTtlSeconds}`);
+    if (ttl < 1 || ttl > REVOCATION_LIMITS.maxTtlSeconds)
+      return outOfRange(`ttlSeconds: must be between 1 and ${REVOCATION_LIMITS.maxTtlSeconds}`);
     expiry = nowSeconds + ttl;
   } else {
     if (!Number.isSafeInteger(expiresAt)) return malformed('expiresAt: expected an integer epoch time in seconds');
     expiry = expiresAt as number;
     if (expiry <= nowSeconds) return { ok: false, reason: 'expired', detail: 'expiresAt: is in the past' };
     if (expiry > nowSeconds + REVOCATION_LIMITS.maxTtlSeconds) {
-      return outOfRange(`expiresAt: more than ${REVOCATION_LIMITS.maxTtlSeconds} seconds ahead (epoch seconds, not milliseconds?)`);
+      return outOfRange(
+        `expiresAt: more than ${REVOCATION_LIMITS.maxTtlSeconds} seconds ahead (epoch seconds, not milliseconds?)`,
+      );
     }
   }
   const { issuedBefore } = common.value;
@@ -109,14 +115,18 @@ export function parseRevocationEntry(value: unknown): RevocationParseResult<Revo
   if (!Number.isSafeInteger(seq) || (seq as number) < 1) return malformed('seq: expected a positive integer');
   if (!isEpoch(expiresAt)) return malformed('expiresAt: expected an integer epoch time in seconds');
   if (!isEpoch(createdAt)) return malformed('createdAt: expected an integer epoch time in seconds');
-  return { ok: true, value: { seq: seq as number, ...common.value, expiresAt: expiresAt as number, createdAt: createdAt as number } };
+  return {
+    ok: true,
+    value: { seq: seq as number, ...common.value, expiresAt: expiresAt as number, createdAt: createdAt as number },
+  };
 }
 
 /** A `GET /v1/revocations` answer, entry by entry. Entries must be ascending, unique and not beyond `seq`. */
 export function parseRevocationFeed(body: unknown): RevocationParseResult<RevocationFeedPage> {
   if (!isRecord(body)) return malformed('body: expected a JSON object');
   const { feed, seq, reset, entries } = body;
-  if (feed !== undefined && (typeof feed !== 'string' || !FEED_ID.test(feed))) return malformed('feed: expected 1-128 letters, digits, ".", "_" or "-"');
+  if (feed !== undefined && (typeof feed !== 'string' || !FEED_ID.test(feed)))
+    return malformed('feed: expected 1-128 letters, digits, ".", "_" or "-"');
   if (!Number.isSafeInteger(seq) || (seq as number) < 0) return malformed('seq: expected a non-negative integer');
   if (typeof reset !== 'boolean') return malformed('reset: expected a boolean');
   if (!Array.isArray(entries)) return malformed('entries: expected an array');
@@ -130,13 +140,18 @@ export function parseRevocationFeed(body: unknown): RevocationParseResult<Revoca
     previous = entry.value.seq;
     out.push(entry.value);
   }
-  return { ok: true, value: { ...(feed !== undefined ? { feed: feed as string } : {}), seq: seq as number, reset, entries: out } };
+  return {
+    ok: true,
+    value: { ...(feed !== undefined ? { feed: feed as string } : {}), seq: seq as number, reset, entries: out },
+  };
 }
 
 /** Whether an entry still applies at `nowSeconds`. */
 export const isLiveRevocation = (entry: RevocationEntry, nowSeconds: number): boolean => entry.expiresAt > nowSeconds;
 
-function parseCommon(body: Record<string, unknown>): RevocationParseResult<Pick<RevocationEntry, 'kind' | 'value' | 'issuer' | 'issuedBefore'>> {
+function parseCommon(
+  body: Record<string, unknown>,
+): RevocationParseResult<Pick<RevocationEntry, 'kind' | 'value' | 'issuer' | 'issuedBefore'>> {
   const { kind, value, issuer, issuedBefore } = body;
   if (typeof kind !== 'string' || !(REVOCATION_KINDS as readonly string[]).includes(kind)) {
     return malformed(`kind: expected one of ${REVOCATION_KINDS.join(', ')}`);
@@ -147,8 +162,10 @@ function parseCommon(body: Record<string, unknown>): RevocationParseResult<Pick<
     const issuerProblem = textProblem(issuer);
     if (issuerProblem !== undefined) return malformed(`issuer: ${issuerProblem}`);
   }
-  if (issuedBefore !== undefined && !isEpoch(issuedBefore)) return malformed('issuedBefore: expected an integer epoch time in seconds');
-  if (kind === 'sub' && issuedBefore === undefined) return malformed('issuedBefore: required for kind sub (tokens with iat < issuedBefore are revoked)');
+  if (issuedBefore !== undefined && !isEpoch(issuedBefore))
+    return malformed('issuedBefore: expected an integer epoch time in seconds');
+  if (kind === 'sub' && issuedBefore === undefined)
+    return malformed('issuedBefore: required for kind sub (tokens with iat < issuedBefore are revoked)');
   return {
     ok: true,
     value: {
@@ -162,7 +179,8 @@ function parseCommon(body: Record<string, unknown>): RevocationParseResult<Pick<
 
 function textProblem(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length === 0) return 'expected a non-empty string';
-  if (value.length > REVOCATION_LIMITS.maxValueLength) return `longer than ${REVOCATION_LIMITS.maxValueLength} characters`;
+  if (value.length > REVOCATION_LIMITS.maxValueLength)
+    return `longer than ${REVOCATION_LIMITS.maxValueLength} characters`;
   if (CONTROL.test(value)) return 'contains control characters';
   return undefined;
 }

@@ -102,14 +102,25 @@ export class RevocationFollower {
     if (state.kind === 'missing') {
       logger.info({ file: cache.file }, 'no persisted revocation list; not ready until the revocation feed answers');
     } else if (state.kind === 'refused') {
-      logger.error({ file: cache.file, detail: state.detail }, 'persisted revocation list refused; not ready until the revocation feed answers');
+      logger.error(
+        { file: cache.file, detail: state.detail },
+        'persisted revocation list refused; not ready until the revocation feed answers',
+      );
     } else {
       list.restore(state.list, Math.floor(this.#now() / 1000));
       this.#restoredSyncedAt = state.list.syncedAt;
       const ageSeconds = Math.round((this.#now() - state.list.syncedAt) / 1000);
       const fresh = ageSeconds <= this.#deps.config.cacheMaxAgeSeconds;
       logger[fresh ? 'info' : 'warn'](
-        { file: cache.file, live: list.size, seq: list.seq, feed: list.feed, syncedAt: new Date(state.list.syncedAt).toISOString(), ageSeconds, maxAgeSeconds: this.#deps.config.cacheMaxAgeSeconds },
+        {
+          file: cache.file,
+          live: list.size,
+          seq: list.seq,
+          feed: list.feed,
+          syncedAt: new Date(state.list.syncedAt).toISOString(),
+          ageSeconds,
+          maxAgeSeconds: this.#deps.config.cacheMaxAgeSeconds,
+        },
         fresh
           ? 'persisted revocation list taken up; its revocations are in force'
           : 'persisted revocation list taken up, but it is older than revocation.cacheMaxAgeSeconds: its revocations are in force, and the sidecar is not ready until the feed answers',
@@ -139,7 +150,10 @@ export class RevocationFollower {
       this.#savedAt = syncedAt;
     } catch (err) {
       // Retried at the next answer of the feed (#savedAt did not move).
-      this.#deps.logger.error({ file: cache.file, err: (err as Error).message }, 'could not persist the revocation list; it is held in memory, and a restart would not find it');
+      this.#deps.logger.error(
+        { file: cache.file, err: (err as Error).message },
+        'could not persist the revocation list; it is held in memory, and a restart would not find it',
+      );
     }
   }
 
@@ -164,7 +178,14 @@ export class RevocationFollower {
         if (wait > 0) target.searchParams.set('wait', String(wait));
         const headers: Record<string, string> = { accept: 'application/json' };
         if (this.#deps.token !== undefined) headers.authorization = `Bearer ${this.#deps.token}`;
-        const options = { waitSeconds: wait, timeoutMs: config.requestTimeoutMs, token: this.#deps.token, maxBytes: MAX_PAGE_BYTES, signal: this.#stop.signal, ...(this.#deps.fetch ? { fetch: this.#deps.fetch } : {}) };
+        const options = {
+          waitSeconds: wait,
+          timeoutMs: config.requestTimeoutMs,
+          token: this.#deps.token,
+          maxBytes: MAX_PAGE_BYTES,
+          signal: this.#stop.signal,
+          ...(this.#deps.fetch ? { fetch: this.#deps.fetch } : {}),
+        };
         const response = await get(target, headers, options);
         if (response.status !== 200) {
           await response.body?.cancel();
@@ -201,7 +222,8 @@ export class RevocationFollower {
           this.#deps.onChange();
           logger.info({ seq: list.seq, live: list.size, reset: page.value.reset }, 'revocations applied');
         }
-        if (changed || this.#savedAt === undefined || now() - this.#savedAt >= RESAVE_MS || list.feed !== previousFeed) await this.#save(now());
+        if (changed || this.#savedAt === undefined || now() - this.#savedAt >= RESAVE_MS || list.feed !== previousFeed)
+          await this.#save(now());
         // Asked to hold the request but answered at once with nothing new: a server that does not long-poll.
         // Poll at the interval rather than spin.
         if (wait > 0 && !changed && now() - started < 1_000) delay = config.pollIntervalSeconds * 1000;
@@ -211,7 +233,13 @@ export class RevocationFollower {
         const reason = err instanceof FetchError ? err.reason : 'network';
         this.#deps.onPoll?.(reason);
         logger.error(
-          { reason, detail: (err as Error).message, seq: list.seq, held: list.size, lagSeconds: Math.round(this.lagMs() / 1000) },
+          {
+            reason,
+            detail: (err as Error).message,
+            seq: list.seq,
+            held: list.size,
+            lagSeconds: Math.round(this.lagMs() / 1000),
+          },
           this.#lastSuccess === undefined && this.#restoredSyncedAt === undefined
             ? 'revocation feed poll failed; the feed was never reached and no persisted list was taken up, so no revocation is known'
             : 'revocation feed poll failed; revocations held stay in force until they expire, revocations made since the last answer are not known',

@@ -29,7 +29,11 @@ export interface ApplyResult {
  * set: entries leave when they expire (swept as time passes and on every page applied).
  */
 export class RevocationList {
-  readonly #byKind = { jti: new Map<string, RevocationEntry[]>(), sid: new Map<string, RevocationEntry[]>(), sub: new Map<string, RevocationEntry[]>() };
+  readonly #byKind = {
+    jti: new Map<string, RevocationEntry[]>(),
+    sid: new Map<string, RevocationEntry[]>(),
+    sub: new Map<string, RevocationEntry[]>(),
+  };
   #seq = 0;
   #feed: string | undefined;
   #size = 0;
@@ -66,7 +70,10 @@ export class RevocationList {
   }
 
   /** Takes up a persisted list: its entries (the expired ones dropped) and its position in its feed. */
-  restore(state: { readonly feed: string | undefined; readonly seq: number; readonly entries: readonly RevocationEntry[] }, nowSeconds: number): void {
+  restore(
+    state: { readonly feed: string | undefined; readonly seq: number; readonly entries: readonly RevocationEntry[] },
+    nowSeconds: number,
+  ): void {
     for (const entry of state.entries) this.#add(entry, nowSeconds);
     this.#seq = state.seq;
     this.#feed = state.feed;
@@ -75,7 +82,8 @@ export class RevocationList {
   /** The live entries held, in no particular order (what is persisted). */
   entries(nowSeconds: number): RevocationEntry[] {
     const out: RevocationEntry[] = [];
-    for (const map of Object.values(this.#byKind)) for (const list of map.values()) for (const e of list) if (e.expiresAt > nowSeconds) out.push(e);
+    for (const map of Object.values(this.#byKind))
+      for (const list of map.values()) for (const e of list) if (e.expiresAt > nowSeconds) out.push(e);
     return out;
   }
 

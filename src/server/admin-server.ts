@@ -38,7 +38,9 @@ export async function startAdminServer(
       case '/.well-known/jwks.json':
         // The public keys of decision assertions, for the services behind the proxy to verify them.
         if (deps.jwks === undefined) break;
-        res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=60' }).end(JSON.stringify(deps.jwks()));
+        res
+          .writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=60' })
+          .end(JSON.stringify(deps.jwks()));
         return;
       case '/readyz':
         if (deps.readiness.serving) res.writeHead(200, { 'content-type': 'text/plain' }).end('ready\n');

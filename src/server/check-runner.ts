@@ -45,12 +45,17 @@ export function createCheckRunner(deps: {
       try {
         const outcome = await deps.pipeline
           .check(message, { nowMs, deadlineMs: deadline })
-          .catch((err: unknown): CheckOutcome => ({ kind: 'error', failure: { id: randomUUID(), reason: 'internal_error', policyVersion: deps.version(), detail: String(err) } }));
+          .catch((err: unknown): CheckOutcome => ({
+            kind: 'error',
+            failure: { id: randomUUID(), reason: 'internal_error', policyVersion: deps.version(), detail: String(err) },
+          }));
         const latencySeconds = Number(process.hrtime.bigint() - started) / 1e9;
         try {
           recordOutcome(outcome, latencySeconds, sinks);
           if (nowMs + latencySeconds * 1000 > deadline) {
-            sinks.metrics.lateAnswers.inc({ decision: outcome.kind === 'error' ? 'error' : outcome.decision.allowed ? 'allow' : 'deny' });
+            sinks.metrics.lateAnswers.inc({
+              decision: outcome.kind === 'error' ? 'error' : outcome.decision.allowed ? 'allow' : 'deny',
+            });
           }
           deps.observe?.(message, outcome);
         } catch (err) {

@@ -10,10 +10,17 @@ import { isIP } from 'node:net';
  * Undefined when the entry that would be the client is not an IP address: the request is then decided
  * without a source address rather than with a proxy's, which IP-based policies might trust.
  */
-export function clientAddress(peer: string | undefined, forwardedFor: readonly string[] | undefined, isTrustedProxy: (ip: string) => boolean): string | undefined {
+export function clientAddress(
+  peer: string | undefined,
+  forwardedFor: readonly string[] | undefined,
+  isTrustedProxy: (ip: string) => boolean,
+): string | undefined {
   const direct = peer === undefined ? undefined : unmapIPv4(peer);
   if (direct !== undefined && !isTrustedProxy(direct)) return direct;
-  const hops = (forwardedFor ?? []).flatMap((value) => value.split(',')).map((hop) => hop.trim()).filter((hop) => hop.length > 0);
+  const hops = (forwardedFor ?? [])
+    .flatMap((value) => value.split(','))
+    .map((hop) => hop.trim())
+    .filter((hop) => hop.length > 0);
   let client = direct;
   for (let i = hops.length - 1; i >= 0; i--) {
     const ip = hopAddress(hops[i]!);

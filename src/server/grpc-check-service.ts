@@ -16,9 +16,11 @@ export function grpcCheckService(runner: CheckRunner, config: Config): grpc.Unty
     Check(call: grpc.ServerUnaryCall<CheckRequestMessage, unknown>, callback: grpc.sendUnaryData<unknown>) {
       // grpc-timeout from Envoy (its ext_authz `timeout`); Infinity when the caller set none.
       const deadline = call.getDeadline();
-      const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined;
+      const deadlineMs =
+        deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined;
       void runner.run(call.request, deadlineMs).then((outcome) => {
-        if (outcome.kind === 'error') callback({ code: grpc.status[REASONS[outcome.failure.reason].status], details: outcome.failure.reason });
+        if (outcome.kind === 'error')
+          callback({ code: grpc.status[REASONS[outcome.failure.reason].status], details: outcome.failure.reason });
         else callback(null, toCheckResponse(outcome.decision, httpAnswer(outcome.decision, config)));
       });
     },

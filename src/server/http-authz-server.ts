@@ -56,7 +56,11 @@ const ERROR_ANSWERS: Readonly<Record<CheckFailure['reason'], { status: number; e
  * and status_on_error apply) and nginx (auth_request turns it into a 500) treat as a failure, not a deny.
  * No request body is read.
  */
-export async function startHttpAuthzServer(address: string, config: Config, deps: HttpAuthzDeps): Promise<HttpAuthzServer> {
+export async function startHttpAuthzServer(
+  address: string,
+  config: Config,
+  deps: HttpAuthzDeps,
+): Promise<HttpAuthzServer> {
   const { runner, sinks } = deps;
   const { logger } = sinks;
   const mapping = {
@@ -81,11 +85,16 @@ export async function startHttpAuthzServer(address: string, config: Config, deps
         mapping,
       );
       if (problem !== undefined && sinks.throttle('http_original_request')) {
-        logger.warn({ problem, originalRequest: mapping.originalRequest }, 'http authz: original request not recoverable; answered 400 (is the proxy setting the headers?)');
+        logger.warn(
+          { problem, originalRequest: mapping.originalRequest },
+          'http authz: original request not recoverable; answered 400 (is the proxy setting the headers?)',
+        );
       }
       runner
         .run(message)
-        .then((outcome) => send(res, outcome, config, { closing, denyBodyHeader: mapping.originalRequest !== 'request' }))
+        .then((outcome) =>
+          send(res, outcome, config, { closing, denyBodyHeader: mapping.originalRequest !== 'request' }),
+        )
         .catch((err: unknown) => {
           logger.error({ err: String(err) }, 'http authz: writing the answer failed');
           if (!res.headersSent) res.destroy();
@@ -106,11 +115,17 @@ export async function startHttpAuthzServer(address: string, config: Config, deps
   });
   server.on('error', (err) => logger.error({ err: err.message }, 'http authz listener error'));
   if (!isLocalOnly(options)) {
-    logger.warn({ address }, 'http authz listener is reachable beyond this host: only proxies should reach it (docs/http-interface.md)');
+    logger.warn(
+      { address },
+      'http authz listener is reachable beyond this host: only proxies should reach it (docs/http-interface.md)',
+    );
   }
   const bound = server.address();
   const port = typeof bound === 'object' && bound !== null ? (bound as AddressInfo).port : 0;
-  logger.info({ http: address, httpPort: port, originalRequest: mapping.originalRequest, pathPrefix: mapping.pathPrefix }, 'http authz listening');
+  logger.info(
+    { http: address, httpPort: port, originalRequest: mapping.originalRequest, pathPrefix: mapping.pathPrefix },
+    'http authz listening',
+  );
 
   return {
     port,
@@ -130,7 +145,12 @@ export async function startHttpAuthzServer(address: string, config: Config, deps
   };
 }
 
-function send(res: http.ServerResponse, outcome: CheckOutcome, config: Config, opts: { closing: boolean; denyBodyHeader: boolean }): void {
+function send(
+  res: http.ServerResponse,
+  outcome: CheckOutcome,
+  config: Config,
+  opts: { closing: boolean; denyBodyHeader: boolean },
+): void {
   // The proxy gave up (timeout, client gone): the outcome is recorded, there is no one to answer.
   if (res.destroyed || res.writableEnded) return;
   let status: number;
@@ -161,7 +181,8 @@ function send(res: http.ServerResponse, outcome: CheckOutcome, config: Config, o
     if (answer.allowed) {
       headers.push(['cache-control', 'no-store']);
       // Envoy's http_service has no headers_to_remove field; this response header is its HTTP equivalent.
-      if (answer.headersToRemove.length > 0) headers.push(['x-envoy-auth-headers-to-remove', answer.headersToRemove.join(', ')]);
+      if (answer.headersToRemove.length > 0)
+        headers.push(['x-envoy-auth-headers-to-remove', answer.headersToRemove.join(', ')]);
     }
   }
   headers.push(['content-length', String(Buffer.byteLength(body))]);
@@ -179,5 +200,3 @@ function send(res: http.ServerResponse, outcome: CheckOutcome, config: Config, o
 export function denyStatusOverHttp(status: number): number {
   return status >= 500 ? 403 : status;
 }
-
-

@@ -88,7 +88,18 @@ export function httpToCheckRequest(incoming: IncomingAuthzRequest, options: Http
   );
   const message: CheckRequestMessage = {
     attributes: {
-      ...(ip !== undefined ? { source: { address: { socket_address: { address: ip, ...(fromPeer && incoming.peerPort !== undefined ? { port_value: incoming.peerPort } : {}) } } } } : {}),
+      ...(ip !== undefined
+        ? {
+            source: {
+              address: {
+                socket_address: {
+                  address: ip,
+                  ...(fromPeer && incoming.peerPort !== undefined ? { port_value: incoming.peerPort } : {}),
+                },
+              },
+            },
+          }
+        : {}),
       request: {
         http: {
           // A problem blanks the method too, so nothing half-recovered is ever evaluated.

@@ -56,6 +56,10 @@ export class ReadinessGate {
     const first = this.#reported === undefined;
     this.#reported = key;
     if (ready) this.#logger.info(this.#context(), 'authzd ready');
-    else this.#logger.warn({ ...this.#context(), problems: this.problems() }, first ? 'authzd listening; not ready yet' : 'authzd not ready');
+    else
+      this.#logger.warn(
+        { ...this.#context(), problems: this.problems() },
+        first ? 'authzd listening; not ready yet' : 'authzd not ready',
+      );
   }
 }

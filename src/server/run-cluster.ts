@@ -22,7 +22,10 @@ export type ClusterMessage =
   | { type: 'authzd:need-assertion-keys' };
 
 export const isClusterMessage = (m: unknown): m is ClusterMessage =>
-  typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' && (m as { type: string }).type.startsWith('authzd:');
+  typeof m === 'object' &&
+  m !== null &&
+  typeof (m as { type?: unknown }).type === 'string' &&
+  (m as { type: string }).type.startsWith('authzd:');
 
 /**
  * --workers N: N processes each serving ext_authz on the shared listener (the kernel hands each new
@@ -69,7 +72,8 @@ export async function runCluster(config: Config, logger: Logger): Promise<never>
       if (isClusterMessage(message) && message.type === 'authzd:ready' && !ready.has(worker.id)) {
         ready.add(worker.id);
         update();
-        if (ready.size === config.grpc.workers) logger.info({ workers: ready.size, adminPort: admin.port }, 'authzd cluster ready');
+        if (ready.size === config.grpc.workers)
+          logger.info({ workers: ready.size, adminPort: admin.port }, 'authzd cluster ready');
       }
       if (isClusterMessage(message) && message.type === 'authzd:not-ready' && ready.delete(worker.id)) update();
     });
@@ -93,7 +97,9 @@ export async function runCluster(config: Config, logger: Logger): Promise<never>
     stopping = true;
     update();
     logger.info({ signal }, 'signal received; draining workers');
-    const exits = Object.values(cluster.workers ?? {}).map((w) => new Promise<void>((resolve) => (w!.isDead() ? resolve() : w!.once('exit', () => resolve()))));
+    const exits = Object.values(cluster.workers ?? {}).map(
+      (w) => new Promise<void>((resolve) => (w!.isDead() ? resolve() : w!.once('exit', () => resolve()))),
+    );
     broadcast({ type: 'authzd:shutdown' });
     const limit = config.shutdown.drainDelayMs + config.shutdown.drainTimeoutMs + 5_000;
     await Promise.race([Promise.all(exits), new Promise((resolve) => setTimeout(resolve, limit))]);

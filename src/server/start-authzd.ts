@@ -88,7 +88,11 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
       onDropped: (n) => metrics.auditDropped.inc(n),
       onError: (err) => {
         const code = (err as NodeJS.ErrnoException).code ?? 'error';
-        if (auditErrors(code)) logger.error({ code, destination: config.audit.destination }, 'audit log write failed; checks go on, events beyond audit.bufferBytes are dropped');
+        if (auditErrors(code))
+          logger.error(
+            { code, destination: config.audit.destination },
+            'audit log write failed; checks go on, events beyond audit.bufferBytes are dropped',
+          );
       },
     });
   const readiness = new Readiness();
@@ -114,7 +118,8 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
     epoch++;
     decisionCache?.clear();
   };
-  if (verifier.issuerCount === 0) logger.warn('no token issuers configured: every HTTP request will be denied with token_issuer_unknown');
+  if (verifier.issuerCount === 0)
+    logger.warn('no token issuers configured: every HTTP request will be denied with token_issuer_unknown');
 
   // Issue-6 machinery: who may vouch for forwarded identities, rate limits, the remote tier, assertions.
   const peerTrusted = createPeerTrust(config.trustedPeers);
@@ -140,9 +145,16 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
     rotation.unref();
     assertionKeys = keyring;
   }
-  const assert = config.assertions.enabled && assertionKeys !== undefined ? createAsserter(assertionKeys, config.assertions, now) : undefined;
+  const assert =
+    config.assertions.enabled && assertionKeys !== undefined
+      ? createAsserter(assertionKeys, config.assertions, now)
+      : undefined;
 
-  const engine = new CedarWasmEngine({ validateRequests: config.policies.validateRequests, slicing: config.policies.slicing, maxRequestEntities: config.policies.maxRequestEntities });
+  const engine = new CedarWasmEngine({
+    validateRequests: config.policies.validateRequests,
+    slicing: config.policies.slicing,
+    maxRequestEntities: config.policies.maxRequestEntities,
+  });
   const store = new PolicyStore(engine);
   const policyDir = config.policies.directory ?? EMBEDDED_POLICIES;
 
@@ -169,7 +181,9 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
       const active = store.version;
       logger.error(
         { err: err instanceof Error ? err.message : String(err), active: active ?? null, directory: policyDir },
-        active !== undefined ? 'policy reload rejected; the active set keeps serving' : 'policy reload rejected; no policy set is active',
+        active !== undefined
+          ? 'policy reload rejected; the active set keeps serving'
+          : 'policy reload rejected; no policy set is active',
       );
       throw err;
     }
@@ -220,7 +234,13 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
       logger: logger.child({ component: 'bundles' }),
       token: readSecret(bundle.tokenFile, bundle.tokenEnv, 'bundle'),
       activate: async (bytes, minRevision) => {
-        const trust = { keys: bundle.publicKeys, scope, minRevision, allowRollback: bundle.allowRollback, maxBytes: bundle.maxBytes };
+        const trust = {
+          keys: bundle.publicKeys,
+          scope,
+          minRevision,
+          allowRollback: bundle.allowRollback,
+          maxBytes: bundle.maxBytes,
+        };
         const activation = await activate({ bundle: bytes, trust });
         return activation.bundle!;
       },
@@ -283,7 +303,9 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
     if (deps.audit === undefined) await audit.close();
   };
   const grpcPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(config.grpc.address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    server.bindAsync(config.grpc.address, grpc.ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve(port),
+    );
   }).catch(async (err: unknown) => {
     await stopFollowers();
     throw listenError('grpc.address (--grpc-addr)', config.grpc.address, err);
@@ -291,7 +313,11 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
   let admin: AdminServer | undefined;
   if (deps.adminServer !== false) {
     try {
-      admin = await startAdminServer(config.admin.address, { registry, readiness, ...(assertionKeys !== undefined ? { jwks: () => assertionKeys.jwks() } : {}) });
+      admin = await startAdminServer(config.admin.address, {
+        registry,
+        readiness,
+        ...(assertionKeys !== undefined ? { jwks: () => assertionKeys.jwks() } : {}),
+      });
     } catch (err) {
       server.forceShutdown();
       await stopFollowers();
@@ -320,14 +346,24 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
   // The first fetch of every remote key set now, not at the first token: readiness depends on it.
   void verifier.refreshKeySets().then(updateReadiness);
   // Ready once every condition holds; with bundles, revocations or remote key sets that may be later.
-  gate.open(() => ({ grpc: config.grpc.address, grpcPort, admin: config.admin.address, adminPort: admin?.port, version: store.version, bundleUrl: config.bundle.url }));
+  gate.open(() => ({
+    grpc: config.grpc.address,
+    grpcPort,
+    admin: config.admin.address,
+    adminPort: admin?.port,
+    version: store.version,
+    bundleUrl: config.bundle.url,
+  }));
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = () =>
     (shuttingDown ??= (async () => {
       gate.stop();
       clearInterval(readinessTimer);
-      logger.info({ inflight: runner.inflight, drainDelayMs: config.shutdown.drainDelayMs }, 'shutting down: readiness off, draining');
+      logger.info(
+        { inflight: runner.inflight, drainDelayMs: config.shutdown.drainDelayMs },
+        'shutting down: readiness off, draining',
+      );
       // Envoy and the kubelet need a moment to see NOT_SERVING before the listener goes away.
       if (config.shutdown.drainDelayMs > 0) await sleep(config.shutdown.drainDelayMs);
       const httpDrained = httpAuthz?.close(config.shutdown.drainTimeoutMs);

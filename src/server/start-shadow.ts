@@ -17,14 +17,25 @@ import type { TokenVerifier } from '../token/token-verifier.js';
  */
 export async function startShadow(
   config: Config,
-  deps: { engine: DecisionEngine; verifier: TokenVerifier; revocations: RevocationList; peerTrusted: NonNullable<PipelineDeps['peerTrusted']>; now: () => number; logger: Logger; metrics: Metrics },
+  deps: {
+    engine: DecisionEngine;
+    verifier: TokenVerifier;
+    revocations: RevocationList;
+    peerTrusted: NonNullable<PipelineDeps['peerTrusted']>;
+    now: () => number;
+    logger: Logger;
+    metrics: Metrics;
+  },
 ): Promise<ShadowEvaluator | undefined> {
   const directory = config.shadow.policies;
   if (directory === undefined) return undefined;
   const store = new PolicyStore(deps.engine);
   const { model } = await compileOffThread({ directory });
   await store.activateAsync(model);
-  deps.logger.info({ shadowVersion: model.version, directory, sampleRate: config.shadow.sampleRate }, 'shadow policy set active (decides nothing, only compared)');
+  deps.logger.info(
+    { shadowVersion: model.version, directory, sampleRate: config.shadow.sampleRate },
+    'shadow policy set active (decides nothing, only compared)',
+  );
   let n = 0;
   const pipeline = new CheckPipeline({
     config,
@@ -43,8 +54,15 @@ export async function startShadow(
     report: (c) => {
       deps.metrics.shadowEvaluations.inc({ result: c.agree ? 'agree' : 'disagree' });
       if (c.agree) return;
-      deps.metrics.shadowDisagreements.inc({ route: c.route, active_reason: c.active.reason, shadow_reason: c.shadow.reason });
-      deps.logger.info({ decision_id: c.decisionId, route: c.route, active: c.active, shadow: c.shadow }, 'shadow policy disagrees');
+      deps.metrics.shadowDisagreements.inc({
+        route: c.route,
+        active_reason: c.active.reason,
+        shadow_reason: c.shadow.reason,
+      });
+      deps.logger.info(
+        { decision_id: c.decisionId, route: c.route, active: c.active, shadow: c.shadow },
+        'shadow policy disagrees',
+      );
     },
   });
 }

@@ -17,7 +17,10 @@ const GRPC_CODE_FOR_STATUS: Readonly<Record<number, number>> = {
 
 /** The ext_authz v3 CheckResponse for an answer, in the shape proto-loader encodes (keepCase). */
 export function toCheckResponse(decision: Decision, answer: HttpAnswer): Record<string, unknown> {
-  const headers = answer.headers.map(([key, value]) => ({ header: { key, value }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }));
+  const headers = answer.headers.map(([key, value]) => ({
+    header: { key, value },
+    append_action: OVERWRITE_IF_EXISTS_OR_ADD,
+  }));
   const metadata = dynamicMetadata(decision);
   if (answer.allowed) {
     return {
@@ -41,7 +44,8 @@ function dynamicMetadata(decision: Decision): ProtoStruct {
     reason: str(decision.reason),
     policy_version: str(decision.policyVersion),
   };
-  if (decision.principal !== undefined) fields.principal = str(`${decision.principal.type}::${JSON.stringify(decision.principal.id)}`);
+  if (decision.principal !== undefined)
+    fields.principal = str(`${decision.principal.type}::${JSON.stringify(decision.principal.id)}`);
   if (decision.routeId !== undefined) fields.route = str(decision.routeId);
   if (decision.policies.length > 0) fields.policies = str(decision.policies.join(','));
   return { fields };

@@ -183,7 +183,7 @@ export function createMetrics(registry: Registry) {
     }),
     lateAnswers: new Counter({
       name: 'authzd_checks_late_total',
-      help: "Check calls answered after their deadline (the caller had given up), by decision (allow, deny, error).",
+      help: 'Check calls answered after their deadline (the caller had given up), by decision (allow, deny, error).',
       labelNames: ['decision'] as const,
       registers,
     }),

@@ -51,7 +51,8 @@ export interface KeySetDeps {
 }
 
 export function createIssuerKeySet(issuer: IssuerConfig, deps: KeySetDeps): IssuerKeySet {
-  const keySet = issuer.jwksFile !== undefined ? localKeySet(issuer.jwksFile) : remoteKeySet(issuer, new URL(issuer.jwksUrl!), deps);
+  const keySet =
+    issuer.jwksFile !== undefined ? localKeySet(issuer.jwksFile) : remoteKeySet(issuer, new URL(issuer.jwksUrl!), deps);
   return { ...keySet, getKey: refusingUnusableKeys(keySet.getKey) };
 }
 
@@ -60,7 +61,8 @@ export function createIssuerKeySet(issuer: IssuerConfig, deps: KeySetDeps): Issu
 function refusingUnusableKeys(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
   return async (header, token) => {
     const key = await getKey(header, token);
-    if (isSmallOrderEd25519Key(key)) throw new UnusableKeyError(`key ${JSON.stringify(header.kid ?? null)} is a small-order Ed25519 point`);
+    if (isSmallOrderEd25519Key(key))
+      throw new UnusableKeyError(`key ${JSON.stringify(header.kid ?? null)} is a small-order Ed25519 point`);
     return key;
   };
 }
@@ -74,7 +76,13 @@ function localKeySet(file: string): IssuerKeySet {
   }
   const problems = keySetProblems(jwks);
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `JWKS file ${file}: ${p}`));
-  return { getKey: createLocalJWKSet(jwks as JSONWebKeySet), generation: () => 0, problem: () => undefined, refresh: async () => {}, close() {} };
+  return {
+    getKey: createLocalJWKSet(jwks as JSONWebKeySet),
+    generation: () => 0,
+    problem: () => undefined,
+    refresh: async () => {},
+    close() {},
+  };
 }
 
 /** A JWKS endpoint answered with something that is not a usable public key set; the held set stays. */
@@ -104,13 +112,20 @@ function remoteKeySet(issuer: IssuerConfig, url: URL, deps: KeySetDeps): IssuerK
   const cache: ExportedJWKSCache = {} as ExportedJWKSCache;
   if (cacheFile !== undefined) {
     const held = readPersistedKeySet(cacheFile, issuer.issuer, url.href, deps.now());
-    if (held.kind === 'refused') log?.warn({ file: cacheFile, detail: held.detail }, 'persisted JWKS refused; waiting for the endpoint');
+    if (held.kind === 'refused')
+      log?.warn({ file: cacheFile, detail: held.detail }, 'persisted JWKS refused; waiting for the endpoint');
     else if (held.kind === 'loaded' && deps.now() - held.keySet.fetchedAt > maxUsableMs) {
-      log?.info({ file: cacheFile, fetchedAt: new Date(held.keySet.fetchedAt).toISOString() }, 'persisted JWKS older than jwksMaxAgeMs + jwksStaleIfErrorMs; not used');
+      log?.info(
+        { file: cacheFile, fetchedAt: new Date(held.keySet.fetchedAt).toISOString() },
+        'persisted JWKS older than jwksMaxAgeMs + jwksStaleIfErrorMs; not used',
+      );
     } else if (held.kind === 'loaded') {
       cache.uat = held.keySet.fetchedAt;
       cache.jwks = held.keySet.jwks;
-      log?.info({ file: cacheFile, fetchedAt: new Date(held.keySet.fetchedAt).toISOString() }, 'JWKS taken from the persisted last good copy');
+      log?.info(
+        { file: cacheFile, fetchedAt: new Date(held.keySet.fetchedAt).toISOString() },
+        'JWKS taken from the persisted last good copy',
+      );
     }
   }
   const persist = (jwks: JSONWebKeySet, fetchedAt: number) => {
@@ -161,7 +176,11 @@ function remoteKeySet(issuer: IssuerConfig, url: URL, deps: KeySetDeps): IssuerK
     if (refused || failureLogs('fetch')) {
       const held = lastGood() !== undefined;
       log?.error(
-        { cause: lastFailure, heldKeySet: held, ...(cache.uat !== undefined ? { heldSince: new Date(cache.uat).toISOString() } : {}) },
+        {
+          cause: lastFailure,
+          heldKeySet: held,
+          ...(cache.uat !== undefined ? { heldSince: new Date(cache.uat).toISOString() } : {}),
+        },
         refused
           ? `JWKS refused; ${held ? 'the last good key set stays in use' : 'no usable key set: tokens of this issuer fail with jwks_unavailable'}`
           : `JWKS fetch failed; ${held ? 'the last good key set stays in use' : 'no usable key set: tokens of this issuer fail with jwks_unavailable'}`,
@@ -169,7 +188,10 @@ function remoteKeySet(issuer: IssuerConfig, url: URL, deps: KeySetDeps): IssuerK
     }
   };
   const unavailable = (cause?: unknown) =>
-    new KeySetUnavailableError(`key set of ${issuer.issuer} (${shown}) unavailable: ${lastFailure ?? 'not fetched yet'}`, cause === undefined ? undefined : { cause });
+    new KeySetUnavailableError(
+      `key set of ${issuer.issuer} (${shown}) unavailable: ${lastFailure ?? 'not fetched yet'}`,
+      cause === undefined ? undefined : { cause },
+    );
   const getKey: JWTVerifyGetKey = async (header, token) => {
     if (deps.now() < retryAt) {
       const held = lastGood();
@@ -224,7 +246,9 @@ function remoteKeySet(issuer: IssuerConfig, url: URL, deps: KeySetDeps): IssuerK
     return generation;
   };
   const problem = () =>
-    lastGood() !== undefined ? undefined : `no usable key set for issuer ${issuer.issuer} from ${shown}: ${lastFailure ?? 'not fetched yet'}`;
+    lastGood() !== undefined
+      ? undefined
+      : `no usable key set for issuer ${issuer.issuer} from ${shown}: ${lastFailure ?? 'not fetched yet'}`;
   return {
     getKey,
     generation: currentGeneration,
@@ -251,7 +275,8 @@ function describeFailure(err: unknown, timeoutMs: number): string {
   const code = (err as { code?: unknown } | null)?.code;
   if (code === 'ERR_JWKS_TIMEOUT') return `no answer within jwksTimeoutMs (${timeoutMs} ms)`;
   const cause = (err as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
-  const detail = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined;
+  const detail =
+    typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined;
   const message = err instanceof Error ? err.message : String(err);
   return detail !== undefined && !message.includes(detail) ? `${message} (${detail})` : message;
 }

@@ -15,7 +15,8 @@ export const PRIVATE_KEY_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k',
  * attack rather than the configuration or publishing mistake it is.
  */
 export function keySetProblems(value: unknown): string[] {
-  if (typeof value !== 'object' || value === null || !Array.isArray((value as { keys?: unknown }).keys)) return ['expected a JWKS, {"keys": [...]}'];
+  if (typeof value !== 'object' || value === null || !Array.isArray((value as { keys?: unknown }).keys))
+    return ['expected a JWKS, {"keys": [...]}'];
   const keys = (value as { keys: unknown[] }).keys;
   if (keys.length === 0) return ['the key set is empty ({"keys": []}): no token could be verified'];
   const problems: string[] = [];
@@ -25,10 +26,12 @@ export function keySetProblems(value: unknown): string[] {
       continue;
     }
     const jwk = key as Record<string, unknown>;
-    const name = typeof jwk.kid === 'string' ? `keys[${index}] (kid ${JSON.stringify(jwk.kid.slice(0, 64))})` : `keys[${index}]`;
+    const name =
+      typeof jwk.kid === 'string' ? `keys[${index}] (kid ${JSON.stringify(jwk.kid.slice(0, 64))})` : `keys[${index}]`;
     if (typeof jwk.kty !== 'string') problems.push(`${name}: no "kty"`);
     const secret = PRIVATE_KEY_MEMBERS.filter((member) => member in jwk);
-    if (secret.length > 0) problems.push(`${name}: has private key members (${secret.join(', ')}); a JWKS must hold public keys only`);
+    if (secret.length > 0)
+      problems.push(`${name}: has private key members (${secret.join(', ')}); a JWKS must hold public keys only`);
   }
   if (problems.length === 0) {
     try {

@@ -47,9 +47,11 @@ export function readPersistedKeySet(file: string, issuer: string, url: string, n
   } catch {
     return { kind: 'refused', detail: 'not JSON' };
   }
-  if (parsed.issuer !== issuer || parsed.url !== url) return { kind: 'refused', detail: 'written for another issuer or JWKS URL' };
+  if (parsed.issuer !== issuer || parsed.url !== url)
+    return { kind: 'refused', detail: 'written for another issuer or JWKS URL' };
   const fetchedAt = parsed.fetchedAt;
-  if (!Number.isSafeInteger(fetchedAt) || (fetchedAt as number) <= 0) return { kind: 'refused', detail: 'fetchedAt: expected epoch milliseconds' };
+  if (!Number.isSafeInteger(fetchedAt) || (fetchedAt as number) <= 0)
+    return { kind: 'refused', detail: 'fetchedAt: expected epoch milliseconds' };
   // A copy "fetched" in the future would look fresh for longer than it is.
   if ((fetchedAt as number) > nowMs + 300_000) return { kind: 'refused', detail: 'fetchedAt lies in the future' };
   const problems = keySetProblems(parsed.jwks);
@@ -57,7 +59,12 @@ export function readPersistedKeySet(file: string, issuer: string, url: string, n
   return { kind: 'loaded', keySet: { jwks: parsed.jwks as JSONWebKeySet, fetchedAt: fetchedAt as number } };
 }
 
-export async function writePersistedKeySet(file: string, issuer: string, url: string, keySet: PersistedKeySet): Promise<void> {
+export async function writePersistedKeySet(
+  file: string,
+  issuer: string,
+  url: string,
+  keySet: PersistedKeySet,
+): Promise<void> {
   await makeDir(path.dirname(file), 0o700);
   await replaceDurably(file, `${JSON.stringify({ issuer, url, fetchedAt: keySet.fetchedAt, jwks: keySet.jwks })}\n`);
 }

@@ -34,12 +34,14 @@ export class TokenVerifier {
   readonly #now: () => number;
   readonly #cache: VerifiedTokenCache | undefined;
   readonly #inflight = new Map<string, Promise<VerifyResult>>();
-  readonly #generationOf = (issuer: string | undefined) => (issuer === undefined ? 0 : (this.#issuers.get(issuer)?.keySet.generation() ?? -1));
+  readonly #generationOf = (issuer: string | undefined) =>
+    issuer === undefined ? 0 : (this.#issuers.get(issuer)?.keySet.generation() ?? -1);
 
   constructor(tokens: Config['tokens'], deps: KeySetDeps & { readonly cache?: TokenCacheOptions }) {
     this.#tolerance = tokens.clockToleranceSeconds;
     this.#now = deps.now;
-    this.#cache = deps.cache !== undefined && deps.cache.maxEntries > 0 ? new VerifiedTokenCache(deps.cache) : undefined;
+    this.#cache =
+      deps.cache !== undefined && deps.cache.maxEntries > 0 ? new VerifiedTokenCache(deps.cache) : undefined;
     for (const issuer of tokens.issuers) {
       this.#issuers.set(issuer.issuer, { config: issuer, keySet: createIssuerKeySet(issuer, deps) });
     }
@@ -129,12 +131,14 @@ export class TokenVerifier {
     }
     // JSON has no infinity, but JSON.parse reads 1e400 as one, and jose only checks that dates are numbers:
     // an exp that never comes would keep a token (and its cache entry) valid forever.
-    if (!finiteDate(payload.exp) || !finiteDate(payload.nbf) || !finiteDate(payload.iat)) return { ok: false, reason: 'token_claims_invalid' };
+    if (!finiteDate(payload.exp) || !finiteDate(payload.nbf) || !finiteDate(payload.iat))
+      return { ok: false, reason: 'token_claims_invalid' };
     // jose checks iat only when maxTokenAge is set; a token minted in the future is a clock or forgery problem.
     if (payload.iat !== undefined && payload.iat > nowMs / 1000 + this.#tolerance) {
       return { ok: false, reason: 'token_issued_in_future' };
     }
-    if (typeof payload.sub !== 'string' || payload.sub.length === 0) return { ok: false, reason: 'token_claims_invalid' };
+    if (typeof payload.sub !== 'string' || payload.sub.length === 0)
+      return { ok: false, reason: 'token_claims_invalid' };
     return { ok: true, token: { claims: payload as VerifiedToken['claims'], issuer: config } };
   }
 

@@ -14,7 +14,13 @@ export interface TokenCacheOptions {
 
 type Entry =
   | { readonly ok: true; readonly token: VerifiedToken; readonly generation: number }
-  | { readonly ok: false; readonly reason: TokenReason; readonly issuer: string | undefined; readonly generation: number; readonly until: number };
+  | {
+      readonly ok: false;
+      readonly reason: TokenReason;
+      readonly issuer: string | undefined;
+      readonly generation: number;
+      readonly until: number;
+    };
 
 /**
  * Verified tokens by a hash of the whole token string. Never by signature alone: a signature-keyed cache

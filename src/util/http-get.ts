@@ -31,8 +31,12 @@ export async function get(target: URL, headers: Record<string, string>, options:
     return await (options.fetch ?? fetch)(target, { headers, redirect: 'error', signal });
   } catch (err) {
     const name = (err as { name?: string }).name;
-    if (name === 'TimeoutError' || name === 'AbortError') throw new FetchError('timeout', `GET ${target.origin}${target.pathname}: no answer within ${deadline} ms`);
-    throw new FetchError('network', `GET ${target.origin}${target.pathname}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}`);
+    if (name === 'TimeoutError' || name === 'AbortError')
+      throw new FetchError('timeout', `GET ${target.origin}${target.pathname}: no answer within ${deadline} ms`);
+    throw new FetchError(
+      'network',
+      `GET ${target.origin}${target.pathname}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}`,
+    );
   }
 }
 

@@ -32,7 +32,12 @@ export function isSmallOrderEd25519Key(key: unknown): boolean {
   const known = verdicts.get(key);
   if (known !== undefined) return known;
   let verdict = false;
-  const object = key instanceof KeyObject ? key : key instanceof CryptoKeyClass ? KeyObject.from(key as webcrypto.CryptoKey) : undefined;
+  const object =
+    key instanceof KeyObject
+      ? key
+      : key instanceof CryptoKeyClass
+        ? KeyObject.from(key as webcrypto.CryptoKey)
+        : undefined;
   if (object?.type === 'public' && object.asymmetricKeyType === 'ed25519') {
     const { x } = object.export({ format: 'jwk' });
     verdict = typeof x === 'string' && isSmallOrderEd25519(Buffer.from(x, 'base64url'));

@@ -12,5 +12,7 @@ export function listenAddress(address: string): ListenOptions {
 export function isLocalOnly(options: ListenOptions): boolean {
   if (options.path !== undefined) return true;
   const host = options.host;
-  return host === 'localhost' || host === '::1' || (host !== undefined && /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host));
+  return (
+    host === 'localhost' || host === '::1' || (host !== undefined && /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host))
+  );
 }

@@ -27,5 +27,6 @@ export async function makeDir(dir: string, mode?: number): Promise<void> {
 }
 
 async function mustBeDirectory(target: string, err: unknown): Promise<void> {
-  if (!(await stat(target)).isDirectory()) throw Object.assign(new Error(`${target}: exists and is not a directory`), { code: 'ENOTDIR', cause: err });
+  if (!(await stat(target)).isDirectory())
+    throw Object.assign(new Error(`${target}: exists and is not a directory`), { code: 'ENOTDIR', cause: err });
 }

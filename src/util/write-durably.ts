@@ -24,11 +24,19 @@ export async function writeDurably(file: string, data: Uint8Array | string): Pro
  * survives a power loss. The one helper for local state that must not be torn (the sidecar's bundle cache,
  * revocation list and key sets); the control plane's shared files use writeDurably plus link(2) instead.
  */
-export async function replaceDurably(file: string, data: Uint8Array | string, mode: number | 'keep' = 0o600): Promise<void> {
+export async function replaceDurably(
+  file: string,
+  data: Uint8Array | string,
+  mode: number | 'keep' = 0o600,
+): Promise<void> {
   // Hidden and ending in .tmp: no reader of the directory (a policy watcher, say) takes it for one of its files.
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${randomUUID()}.tmp`);
   // 'keep': a file a person edits too (routes.yaml) keeps its permissions; a new one is 0644.
-  if (mode === 'keep') mode = await stat(file).then((s) => s.mode & 0o777, () => 0o644);
+  if (mode === 'keep')
+    mode = await stat(file).then(
+      (s) => s.mode & 0o777,
+      () => 0o644,
+    );
   try {
     const handle = await open(tmp, 'wx', mode);
     try {

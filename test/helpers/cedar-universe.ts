@@ -121,7 +121,9 @@ const storeArb = fc
           owner: userRef,
           infoOwner: userRef,
           label: fc.constantFrom('plain', 'secret', 'se*t'),
-          readers: fc.uniqueArray(fc.constantFrom(...USERS, GHOST_USER), { maxLength: 3 }).map((ids) => ids.map((id) => ref('App::User', id))),
+          readers: fc
+            .uniqueArray(fc.constantFrom(...USERS, GHOST_USER), { maxLength: 3 })
+            .map((ids) => ids.map((id) => ref('App::User', id))),
           team: optional(teamRef),
           closedAt: optional(fc.integer({ min: 0, max: 10 })),
           teams: subset(TEAMS),
@@ -132,10 +134,20 @@ const storeArb = fc
   })
   .map((s) => {
     const entities: unknown[] = [];
-    ROLES.forEach((id, i) => entities.push({ uid: { type: 'App::Role', id }, attrs: {}, parents: s.roleParents[i]!.map((p) => ({ type: 'App::Role', id: p })) }));
+    ROLES.forEach((id, i) =>
+      entities.push({
+        uid: { type: 'App::Role', id },
+        attrs: {},
+        parents: s.roleParents[i]!.map((p) => ({ type: 'App::Role', id: p })),
+      }),
+    );
     TEAMS.forEach((id, i) => {
       const lead = s.teamLeads[i];
-      entities.push({ uid: { type: 'Org::Team', id }, attrs: { name: id, ...(lead !== undefined ? { lead } : {}) }, parents: s.teamParents[i]!.map((p) => ({ type: 'Org::Team', id: p })) });
+      entities.push({
+        uid: { type: 'Org::Team', id },
+        attrs: { name: id, ...(lead !== undefined ? { lead } : {}) },
+        parents: s.teamParents[i]!.map((p) => ({ type: 'Org::Team', id: p })),
+      });
     });
     USERS.forEach((id, i) => {
       const u = s.users[i]!;
@@ -143,15 +155,31 @@ const storeArb = fc
       if (u.dept !== undefined) attrs.dept = u.dept;
       if (u.manager !== undefined) attrs.manager = u.manager;
       if (u.team !== undefined) attrs.team = u.team;
-      entities.push({ uid: { type: 'App::User', id }, attrs, parents: [...u.roles.map((r) => ({ type: 'App::Role', id: r })), ...u.teams.map((t) => ({ type: 'Org::Team', id: t }))] });
+      entities.push({
+        uid: { type: 'App::User', id },
+        attrs,
+        parents: [
+          ...u.roles.map((r) => ({ type: 'App::Role', id: r })),
+          ...u.teams.map((t) => ({ type: 'Org::Team', id: t })),
+        ],
+      });
     });
     DOCS.forEach((id, i) => {
       const d = s.docs[i]!;
-      const attrs: Record<string, unknown> = { owner: d.owner, info: { owner: d.infoOwner, label: d.label }, readers: d.readers };
+      const attrs: Record<string, unknown> = {
+        owner: d.owner,
+        info: { owner: d.infoOwner, label: d.label },
+        readers: d.readers,
+      };
       if (d.team !== undefined) attrs.team = d.team;
       if (d.closedAt !== undefined) attrs.closedAt = d.closedAt;
       const tags = Object.fromEntries(Object.entries(d.tags).filter(([, v]) => v !== undefined));
-      entities.push({ uid: { type: 'App::Doc', id }, attrs, parents: d.teams.map((t) => ({ type: 'Org::Team', id: t })), tags });
+      entities.push({
+        uid: { type: 'App::Doc', id },
+        attrs,
+        parents: d.teams.map((t) => ({ type: 'Org::Team', id: t })),
+        tags,
+      });
     });
     return entities;
   });
@@ -175,7 +203,10 @@ const { user, team } = fc.letrec<{ user: Expr; team: Expr }>((tie) => ({
     { depthSize: 'small', withCrossShrink: true },
     { weight: 3, arbitrary: fc.constant(plain('principal')) },
     { weight: 2, arbitrary: fc.constantFrom(plain('resource.owner'), plain('resource.info.owner')) },
-    { weight: 1, arbitrary: fc.constantFrom(...USERS, GHOST_USER).map((id) => plain(`App::User::${JSON.stringify(id)}`)) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(...USERS, GHOST_USER).map((id) => plain(`App::User::${JSON.stringify(id)}`)),
+    },
     { weight: 2, arbitrary: (tie('user') as fc.Arbitrary<Expr>).map((u) => chain(u, 'manager', true)) },
     { weight: 1, arbitrary: (tie('team') as fc.Arbitrary<Expr>).map((t) => chain(t, 'lead', true)) },
   ),
@@ -196,24 +227,52 @@ const teamLiteral = fc.constantFrom(...TEAMS).map((id) => `Org::Team::${JSON.str
 const pattern = fc.constantFrom('e*', '*s', 'o\\\\ps', 'e\\*x', '*', 'se\\*t', 'plain');
 
 const atom: fc.Arbitrary<Expr> = fc.oneof(
-  fc.tuple(userShallow, fc.oneof(roleLiteral, teamLiteral, fc.tuple(roleLiteral, teamLiteral).map(([r, t]) => `[${r}, ${t}]`))).map(([u, g]) => ({ text: `${u.text} in ${g}`, guards: u.guards })),
-  fc.tuple(userShallow, teamShallow).map(([u, t]) => ({ text: `${u.text} in ${t.text}`, guards: [...u.guards, ...t.guards] })),
+  fc
+    .tuple(
+      userShallow,
+      fc.oneof(
+        roleLiteral,
+        teamLiteral,
+        fc.tuple(roleLiteral, teamLiteral).map(([r, t]) => `[${r}, ${t}]`),
+      ),
+    )
+    .map(([u, g]) => ({ text: `${u.text} in ${g}`, guards: u.guards })),
+  fc
+    .tuple(userShallow, teamShallow)
+    .map(([u, t]) => ({ text: `${u.text} in ${t.text}`, guards: [...u.guards, ...t.guards] })),
   fc.tuple(teamShallow, teamLiteral).map(([t, g]) => ({ text: `${t.text} in ${g}`, guards: t.guards })),
-  fc.tuple(userShallow, userShallow).map(([a, b]) => ({ text: `${a.text} == ${b.text}`, guards: [...a.guards, ...b.guards] })),
-  fc.tuple(userShallow, fc.constantFrom('dept', 'manager', 'team')).map(([u, a]) => ({ text: `${u.text} has ${a}`, guards: u.guards })),
+  fc
+    .tuple(userShallow, userShallow)
+    .map(([a, b]) => ({ text: `${a.text} == ${b.text}`, guards: [...a.guards, ...b.guards] })),
+  fc
+    .tuple(userShallow, fc.constantFrom('dept', 'manager', 'team'))
+    .map(([u, a]) => ({ text: `${u.text} has ${a}`, guards: u.guards })),
   fc.constantFrom(plain('resource has closedAt'), plain('resource has team')),
-  fc.tuple(userShallow, pattern).map(([u, p]) => ({ text: `${u.text}.dept like "${p}"`, guards: [...u.guards, `${u.text} has dept`] })),
+  fc
+    .tuple(userShallow, pattern)
+    .map(([u, p]) => ({ text: `${u.text}.dept like "${p}"`, guards: [...u.guards, `${u.text} has dept`] })),
   fc.tuple(teamShallow, pattern).map(([t, p]) => ({ text: `${t.text}.name like "${p}"`, guards: t.guards })),
   pattern.map((p) => plain(`resource.info.label like "${p}"`)),
-  fc.tuple(userShallow, fc.integer({ min: 0, max: 5 }), fc.constantFrom('>', '<=', '==')).map(([u, n, op]) => ({ text: `${u.text}.level ${op} ${n}`, guards: u.guards })),
+  fc
+    .tuple(userShallow, fc.integer({ min: 0, max: 5 }), fc.constantFrom('>', '<=', '=='))
+    .map(([u, n, op]) => ({ text: `${u.text}.level ${op} ${n}`, guards: u.guards })),
   fc.integer({ min: 0, max: 10 }).map((n) => ({ text: `resource.closedAt < ${n}`, guards: ['resource has closedAt'] })),
   userShallow.map((u) => ({ text: `resource.readers.contains(${u.text})`, guards: u.guards })),
-  fc.tuple(userShallow, userShallow).map(([a, b]) => ({ text: `resource.readers.containsAny([${a.text}, ${b.text}])`, guards: [...a.guards, ...b.guards] })),
+  fc
+    .tuple(userShallow, userShallow)
+    .map(([a, b]) => ({
+      text: `resource.readers.containsAny([${a.text}, ${b.text}])`,
+      guards: [...a.guards, ...b.guards],
+    })),
   fc.constant(plain('resource.readers.isEmpty()')),
   userShallow.map((u) => ({ text: `${u.text} is App::User`, guards: u.guards })),
   fc.constantFrom(...TAGS).map((k) => plain(`resource.hasTag("${k}")`)),
-  fc.tuple(fc.constantFrom(...TAGS), fc.constantFrom('v', 'w')).map(([k, v]) => ({ text: `resource.getTag("${k}") == "${v}"`, guards: [`resource.hasTag("${k}")`] })),
-  fc.constantFrom(...SCOPES).map((s) => ({ text: `context.token.scope.contains("${s}")`, guards: ['context has token'] })),
+  fc
+    .tuple(fc.constantFrom(...TAGS), fc.constantFrom('v', 'w'))
+    .map(([k, v]) => ({ text: `resource.getTag("${k}") == "${v}"`, guards: [`resource.hasTag("${k}")`] })),
+  fc
+    .constantFrom(...SCOPES)
+    .map((s) => ({ text: `context.token.scope.contains("${s}")`, guards: ['context has token'] })),
 );
 
 /** `keepGuards` false: some guards go missing, and evaluation may error (only without a schema). */
@@ -223,15 +282,36 @@ const closed = (e: Expr, keepGuards: readonly boolean[]): string => {
 };
 
 const condition = (withSchema: boolean): fc.Arbitrary<string> => {
-  const guarded = fc.tuple(atom, withSchema ? fc.constant([true]) : fc.array(fc.boolean(), { minLength: 1, maxLength: 3 })).map(([e, keep]) => closed(e, keep));
+  const guarded = fc
+    .tuple(atom, withSchema ? fc.constant([true]) : fc.array(fc.boolean(), { minLength: 1, maxLength: 3 }))
+    .map(([e, keep]) => closed(e, keep));
   return fc.letrec<{ bool: string }>((tie) => ({
     bool: fc.oneof(
       { depthSize: 'small', withCrossShrink: true },
       { weight: 6, arbitrary: guarded },
       { weight: 1, arbitrary: (tie('bool') as fc.Arbitrary<string>).map((b) => `!(${b})`) },
-      { weight: 1, arbitrary: fc.tuple(tie('bool') as fc.Arbitrary<string>, tie('bool') as fc.Arbitrary<string>).map(([a, b]) => `(${a} && ${b})`) },
-      { weight: 1, arbitrary: fc.tuple(tie('bool') as fc.Arbitrary<string>, tie('bool') as fc.Arbitrary<string>).map(([a, b]) => `(${a} || ${b})`) },
-      { weight: 1, arbitrary: fc.tuple(tie('bool') as fc.Arbitrary<string>, tie('bool') as fc.Arbitrary<string>, tie('bool') as fc.Arbitrary<string>).map(([a, b, c]) => `(if ${a} then ${b} else ${c})`) },
+      {
+        weight: 1,
+        arbitrary: fc
+          .tuple(tie('bool') as fc.Arbitrary<string>, tie('bool') as fc.Arbitrary<string>)
+          .map(([a, b]) => `(${a} && ${b})`),
+      },
+      {
+        weight: 1,
+        arbitrary: fc
+          .tuple(tie('bool') as fc.Arbitrary<string>, tie('bool') as fc.Arbitrary<string>)
+          .map(([a, b]) => `(${a} || ${b})`),
+      },
+      {
+        weight: 1,
+        arbitrary: fc
+          .tuple(
+            tie('bool') as fc.Arbitrary<string>,
+            tie('bool') as fc.Arbitrary<string>,
+            tie('bool') as fc.Arbitrary<string>,
+          )
+          .map(([a, b, c]) => `(if ${a} then ${b} else ${c})`),
+      },
     ),
   })).bool;
 };
@@ -257,7 +337,10 @@ const actionScope = (shape: Shape) =>
   );
 const resourceScope = fc.oneof(
   { weight: 4, arbitrary: fc.constant('resource') },
-  { weight: 1, arbitrary: fc.constantFrom(...DOCS, GHOST_DOC).map((id) => `resource == App::Doc::${JSON.stringify(id)}`) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(...DOCS, GHOST_DOC).map((id) => `resource == App::Doc::${JSON.stringify(id)}`),
+  },
   { weight: 1, arbitrary: teamLiteral.map((t) => `resource in ${t}`) },
   { weight: 1, arbitrary: fc.constant('resource is App::Doc') },
   { weight: 1, arbitrary: teamLiteral.map((t) => `resource is App::Doc in ${t}`) },
@@ -271,13 +354,19 @@ const policies = (shape: Shape) =>
         principal: principalScope,
         action: actionScope(shape),
         resource: resourceScope,
-        clauses: fc.array(fc.tuple(fc.constantFrom('when', 'when', 'unless'), condition(shape.withSchema)), { minLength: 0, maxLength: 2 }),
+        clauses: fc.array(fc.tuple(fc.constantFrom('when', 'when', 'unless'), condition(shape.withSchema)), {
+          minLength: 0,
+          maxLength: 2,
+        }),
       }),
       { minLength: 1, maxLength: 8 },
     )
     .map((list) =>
       list
-        .map((p, i) => `@id("p${i}")\n${p.effect} (${p.principal}, ${p.action}, ${p.resource})${p.clauses.map(([k, c]) => `\n${k} { ${c} }`).join('')};\n`)
+        .map(
+          (p, i) =>
+            `@id("p${i}")\n${p.effect} (${p.principal}, ${p.action}, ${p.resource})${p.clauses.map(([k, c]) => `\n${k} { ${c} }`).join('')};\n`,
+        )
         .join('\n'),
     );
 
@@ -303,33 +392,40 @@ const shapeArb: fc.Arbitrary<Shape> = fc.record({
 });
 
 export const universeArb: fc.Arbitrary<Universe> = shapeArb.chain((shape) =>
-  fc.record({ store: storeArb, policies: policies(shape), requests: fc.array(request, { minLength: 1, maxLength: 6 }), onError: fc.constantFrom<'deny' | 'ignore'>('deny', 'ignore') }).map(({ store, policies: text, requests, onError }) => {
-    const files = new Map<string, string>([
-      ['routes.yaml', ROUTES],
-      ['policies.cedar', text],
-    ]);
-    let entities = store;
-    if (shape.withSchema) files.set('schema.cedarschema', schemaText(shape));
-    else {
-      // Without a schema Cedar takes actions and their groups from the data.
-      const action = (type: string, id: string, parents: readonly string[]) => ({
-        uid: { type, id },
-        attrs: {},
-        parents: parents.map((p) => {
-          const [, t, i] = /^(.*)::("(?:[^"\\]|\\.)*")$/.exec(p)!;
-          return { type: t!, id: JSON.parse(i!) as string };
-        }),
-      });
-      entities = [
-        ...store,
-        action('App::Action', 'read', shape.readGroups),
-        action('App::Action', 'write', shape.writeGroups),
-        action('App::Action', 'all', []),
-        action('Org::Action', 'reads', []),
-        ...(shape.zedRead ? [action('Zed::Action', 'read', [])] : []),
-      ];
-    }
-    files.set('entities.json', JSON.stringify(entities, null, 1));
-    return { withSchema: shape.withSchema, onError, files, requests };
-  }),
+  fc
+    .record({
+      store: storeArb,
+      policies: policies(shape),
+      requests: fc.array(request, { minLength: 1, maxLength: 6 }),
+      onError: fc.constantFrom<'deny' | 'ignore'>('deny', 'ignore'),
+    })
+    .map(({ store, policies: text, requests, onError }) => {
+      const files = new Map<string, string>([
+        ['routes.yaml', ROUTES],
+        ['policies.cedar', text],
+      ]);
+      let entities = store;
+      if (shape.withSchema) files.set('schema.cedarschema', schemaText(shape));
+      else {
+        // Without a schema Cedar takes actions and their groups from the data.
+        const action = (type: string, id: string, parents: readonly string[]) => ({
+          uid: { type, id },
+          attrs: {},
+          parents: parents.map((p) => {
+            const [, t, i] = /^(.*)::("(?:[^"\\]|\\.)*")$/.exec(p)!;
+            return { type: t!, id: JSON.parse(i!) as string };
+          }),
+        });
+        entities = [
+          ...store,
+          action('App::Action', 'read', shape.readGroups),
+          action('App::Action', 'write', shape.writeGroups),
+          action('App::Action', 'all', []),
+          action('Org::Action', 'reads', []),
+          ...(shape.zedRead ? [action('Zed::Action', 'read', [])] : []),
+        ];
+      }
+      files.set('entities.json', JSON.stringify(entities, null, 1));
+      return { withSchema: shape.withSchema, onError, files, requests };
+    }),
 );

@@ -11,7 +11,9 @@ export function testConfig(issuer: TestIssuer | undefined, overrides: ConfigInpu
       log: { level: 'silent' },
       ...overrides,
       tokens: {
-        ...(issuer !== undefined ? { issuers: [{ issuer: ISSUER, audiences: [AUDIENCE], jwksFile: issuer.jwksFile, requiredType: 'at+jwt' }] } : {}),
+        ...(issuer !== undefined
+          ? { issuers: [{ issuer: ISSUER, audiences: [AUDIENCE], jwksFile: issuer.jwksFile, requiredType: 'at+jwt' }] }
+          : {}),
         ...overrides.tokens,
       },
     }),

@@ -8,7 +8,9 @@ import protobuf from 'protobufjs';
 const require = createRequire(import.meta.url);
 const XDS_DEPS = path.join(path.dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
 
-export const ENVOY_INCLUDE_DIRS = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(XDS_DEPS, d));
+export const ENVOY_INCLUDE_DIRS = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) =>
+  path.join(XDS_DEPS, d),
+);
 
 export function envoyProtoPath(relative: string): string {
   return path.join(XDS_DEPS, 'envoy-api', relative);
@@ -30,7 +32,10 @@ export function loadEnvoyRoot(files: string[]): protobuf.Root {
     }
     return protobuf.util.path.resolve(origin, target);
   };
-  root.loadSync(files.map((f) => envoyProtoPath(f)), { keepCase: true });
+  root.loadSync(
+    files.map((f) => envoyProtoPath(f)),
+    { keepCase: true },
+  );
   root.resolveAll();
   return root;
 }
@@ -52,7 +57,11 @@ export function envoyAuthorizationClient(address: string) {
     /** `deadlineMs`: the deadline Envoy would send (its ext_authz `timeout`), as grpc-timeout. */
     check(request: unknown, options: { deadlineMs?: number } = {}): Promise<any> {
       return new Promise((resolve, reject) => {
-        client.Check(request, { deadline: Date.now() + (options.deadlineMs ?? 10_000) }, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res)));
+        client.Check(
+          request,
+          { deadline: Date.now() + (options.deadlineMs ?? 10_000) },
+          (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res)),
+        );
       });
     },
     close: () => client.close(),

@@ -56,22 +56,32 @@ export const faults = {
   /** Never answers; the client's timeout must end the request. */
   hang: (): Handler => () => undefined,
   /** Answers after `ms`, with `then` (a slow peer). */
-  slow: (ms: number, then: Handler): Handler => (req, res, body) => {
-    const timer = setTimeout(() => then(req, res, body), ms);
-    res.once('close', () => clearTimeout(timer));
-  },
+  slow:
+    (ms: number, then: Handler): Handler =>
+    (req, res, body) => {
+      const timer = setTimeout(() => then(req, res, body), ms);
+      res.once('close', () => clearTimeout(timer));
+    },
   /** An HTML error page, as a proxy or load balancer in front of the real server would send. */
-  html: (status: number): Handler => (_req, res) =>
-    void res.writeHead(status, { 'content-type': 'text/html' }).end('<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>\n'),
+  html:
+    (status: number): Handler =>
+    (_req, res) =>
+      void res
+        .writeHead(status, { 'content-type': 'text/html' })
+        .end('<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>\n'),
   /** Declares `declared` bytes, sends `sent`, then drops the connection. */
-  truncated: (declared: number, sent: number): Handler => (_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(declared) });
-    res.write(Buffer.alloc(sent, 0x1f));
-    setTimeout(() => res.destroy(), 10);
-  },
-  bytes: (status: number, body: Uint8Array | string, headers: Record<string, string> = {}): Handler => (_req, res) => void res.writeHead(status, headers).end(body),
+  truncated:
+    (declared: number, sent: number): Handler =>
+    (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(declared) });
+      res.write(Buffer.alloc(sent, 0x1f));
+      setTimeout(() => res.destroy(), 10);
+    },
+  bytes:
+    (status: number, body: Uint8Array | string, headers: Record<string, string> = {}): Handler =>
+    (_req, res) =>
+      void res.writeHead(status, headers).end(body),
 };
-
 
 /** Sum of a metric's samples in Prometheus text whose labels include every label in `where` (0 when none). */
 export function metricSum(text: string, name: string, where: Record<string, string> = {}): number {
@@ -79,7 +89,9 @@ export function metricSum(text: string, name: string, where: Record<string, stri
   for (const line of text.split('\n')) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (m === null || m[1] !== name) continue;
-    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
+    const labels = Object.fromEntries(
+      [...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]),
+    );
     if (Object.entries(where).every(([k, v]) => labels[k] === v)) sum += Number(m[3]);
   }
   return sum;

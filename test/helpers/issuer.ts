@@ -30,11 +30,19 @@ export async function createTestIssuer(): Promise<TestIssuer> {
   const trusted = await generateKeyPair('ES256', { extractable: true });
   const rogue = await generateKeyPair('ES256', { extractable: true });
   const jwksFile = path.join(dir, 'jwks.json');
-  writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(trusted.publicKey)), kid, alg: 'ES256', use: 'sig' }] }));
+  writeFileSync(
+    jwksFile,
+    JSON.stringify({ keys: [{ ...(await exportJWK(trusted.publicKey)), kid, alg: 'ES256', use: 'sig' }] }),
+  );
 
   const signWith = async (key: Parameters<SignJWT['sign']>[0], claims: JWTPayload = {}, options: SignOptions = {}) => {
     const omit = new Set(options.omit ?? []);
-    const jwt = new SignJWT({ tenant: 'acme', roles: ['customer'], scope: 'accounts:read', ...claims }).setProtectedHeader({
+    const jwt = new SignJWT({
+      tenant: 'acme',
+      roles: ['customer'],
+      scope: 'accounts:read',
+      ...claims,
+    }).setProtectedHeader({
       alg: 'ES256',
       kid,
       typ: 'at+jwt',
@@ -57,7 +65,11 @@ export async function createTestIssuer(): Promise<TestIssuer> {
       const enc = (v: unknown) => base64url.encode(typeof v === 'string' ? v : JSON.stringify(v));
       const input = `${enc(header)}.${enc(payload)}`;
       // WebCrypto's ECDSA output is already the JWS form (r || s, RFC 7518 §3.4).
-      const sig = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, trusted.privateKey as never, new TextEncoder().encode(input));
+      const sig = await crypto.subtle.sign(
+        { name: 'ECDSA', hash: 'SHA-256' },
+        trusted.privateKey as never,
+        new TextEncoder().encode(input),
+      );
       return `${input}.${base64url.encode(new Uint8Array(sig))}`;
     },
   };

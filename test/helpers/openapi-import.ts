@@ -14,7 +14,14 @@ export const OPENAPI_FIXTURES = path.join(ROOT, 'test', 'fixtures', 'openapi');
 /** Public example descriptions ReadMe ships for its own tests (@readme/oas-examples). */
 export const OAS_EXAMPLES = path.join(ROOT, 'node_modules', '@readme', 'oas-examples');
 /** GitHub's REST API description as Octokit publishes it (@octokit/openapi). */
-export const GITHUB_OPENAPI = path.join(ROOT, 'node_modules', '@octokit', 'openapi', 'generated', 'api.github.com.json');
+export const GITHUB_OPENAPI = path.join(
+  ROOT,
+  'node_modules',
+  '@octokit',
+  'openapi',
+  'generated',
+  'api.github.com.json',
+);
 
 /** A fresh directory, empty or holding a copy of the example policy set. */
 export function policyDir(copyExample = false): string {
@@ -23,8 +30,17 @@ export function policyDir(copyExample = false): string {
   return dir;
 }
 
-export async function importInto(documentFile: string, dir: string, options: { basePath?: string; namespace?: string } = {}): Promise<ImportPlan> {
-  const plan = await planImport({ documentFile, policyDir: dir, basePath: options.basePath, namespace: options.namespace });
+export async function importInto(
+  documentFile: string,
+  dir: string,
+  options: { basePath?: string; namespace?: string } = {},
+): Promise<ImportPlan> {
+  const plan = await planImport({
+    documentFile,
+    policyDir: dir,
+    basePath: options.basePath,
+    namespace: options.namespace,
+  });
   await applyImport(plan);
   return plan;
 }

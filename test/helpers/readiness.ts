@@ -14,12 +14,17 @@ export async function readinessOf(ports: { grpcPort: number; adminPort: number }
   const readyz = (await fetch(`http://127.0.0.1:${ports.adminPort}/readyz`)).status;
   const metrics = await (await fetch(`http://127.0.0.1:${ports.adminPort}/metrics`)).text();
   const gauge = /^authzd_ready (\S+)$/m.exec(metrics)?.[1];
-  const definition = protoLoader.loadSync('grpc/health/v1/authzd_health.proto', { includeDirs: [PROTO_DIR], enums: String });
+  const definition = protoLoader.loadSync('grpc/health/v1/authzd_health.proto', {
+    includeDirs: [PROTO_DIR],
+    enums: String,
+  });
   const Health = (grpc.loadPackageDefinition(definition) as any).grpc.health.v1.Health;
   const client = new Health(`127.0.0.1:${ports.grpcPort}`, grpc.credentials.createInsecure());
   try {
     const health = await new Promise<string>((resolve, reject) =>
-      client.Check({ service: 'envoy.service.auth.v3.Authorization' }, (err: unknown, res: { status: string }) => (err ? reject(err) : resolve(res.status))),
+      client.Check({ service: 'envoy.service.auth.v3.Authorization' }, (err: unknown, res: { status: string }) =>
+        err ? reject(err) : resolve(res.status),
+      ),
     );
     return { readyz, gauge, health };
   } finally {

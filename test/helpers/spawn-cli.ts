@@ -18,12 +18,22 @@ export interface RunningCli<T> {
  * Runs the built CLI and resolves once `ready` recognises a JSON log line on stderr (which is how the
  * tests learn ephemeral ports); rejects if the process exits first or nothing is recognised in time.
  */
-export function spawnCli<T>(args: string[], ready: (line: Record<string, unknown>) => T | undefined, options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunningCli<T>> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+export function spawnCli<T>(
+  args: string[],
+  ready: (line: Record<string, unknown>) => T | undefined,
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<RunningCli<T>> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
   let err = '';
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args[0]} did not become ready:\n${err}`)), options.timeoutMs ?? 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${args[0]} did not become ready:\n${err}`)),
+      options.timeoutMs ?? 30_000,
+    );
     child.stderr!.on('data', (chunk: Buffer) => {
       err += chunk.toString();
       for (const line of err.split('\n')) {

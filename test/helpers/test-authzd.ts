@@ -14,7 +14,9 @@ export interface AuditEvent {
 export async function startTestAuthzd(issuer: TestIssuer | undefined, overrides: ConfigInput = {}) {
   const config = testConfig(issuer, overrides);
   const auditEvents: AuditEvent[] = [];
-  const audit = createAuditLog(config.audit, { stream: { write: (line: string) => void auditEvents.push(JSON.parse(line)) } });
+  const audit = createAuditLog(config.audit, {
+    stream: { write: (line: string) => void auditEvents.push(JSON.parse(line)) },
+  });
   const logLines: any[] = [];
   const logger = createLogger('debug', { write: (line: string) => void logLines.push(JSON.parse(line)) });
   const app: Authzd = await startAuthzd(config, { audit, logger });

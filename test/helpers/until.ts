@@ -1,5 +1,9 @@
 /** Polls `probe` until it yields a value (not undefined), or fails after `ms`. A probe that throws counts as "not yet". */
-export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  ms = 15_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await Promise.resolve()

@@ -24,12 +24,19 @@ export function validateEnvoyConfig(root: protobuf.Root, typeName: string, value
   return problems;
 }
 
-function validateMessage(root: protobuf.Root, type: protobuf.Type, value: unknown, path: string, problems: string[]): void {
+function validateMessage(
+  root: protobuf.Root,
+  type: protobuf.Type,
+  value: unknown,
+  path: string,
+  problems: string[],
+): void {
   const name = type.fullName;
   if (name in WRAPPERS) return validateScalar(WRAPPERS[name]!, value, path, problems);
   switch (name) {
     case '.google.protobuf.Duration':
-      if (typeof value !== 'string' || !/^-?\d+(\.\d{1,9})?s$/.test(value)) problems.push(`${path}: expected a duration like "0.25s"`);
+      if (typeof value !== 'string' || !/^-?\d+(\.\d{1,9})?s$/.test(value))
+        problems.push(`${path}: expected a duration like "0.25s"`);
       return;
     case '.google.protobuf.Timestamp':
       if (typeof value !== 'string') problems.push(`${path}: expected an RFC 3339 timestamp`);
@@ -97,7 +104,13 @@ function validateMessage(root: protobuf.Root, type: protobuf.Type, value: unknow
   }
 }
 
-function validateValue(root: protobuf.Root, field: protobuf.Field, value: unknown, path: string, problems: string[]): void {
+function validateValue(
+  root: protobuf.Root,
+  field: protobuf.Field,
+  value: unknown,
+  path: string,
+  problems: string[],
+): void {
   const resolved = field.resolvedType;
   if (resolved === null || resolved === undefined) return validateScalar(field.type, value, path, problems);
   if ('values' in resolved && !('fields' in resolved)) {

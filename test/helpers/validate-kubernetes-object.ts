@@ -24,12 +24,23 @@ interface ModelClass {
 
 /** Every kind deploy/kubernetes may contain, by "apiVersion/kind". Anything else is reported as unknown. */
 const MODELS: Record<string, ModelClass> = Object.fromEntries(
-  [Namespace, ConfigMap, Secret, Service, ServiceAccount, PersistentVolumeClaim, Deployment, NetworkPolicy, PodMonitor, ServiceMonitor, AuthorizationPolicy, ServiceEntry].map(
-    (model) => {
-      const { apiVersion, kind } = model as unknown as { apiVersion: string; kind: string };
-      return [`${apiVersion}/${kind}`, model as unknown as ModelClass];
-    },
-  ),
+  [
+    Namespace,
+    ConfigMap,
+    Secret,
+    Service,
+    ServiceAccount,
+    PersistentVolumeClaim,
+    Deployment,
+    NetworkPolicy,
+    PodMonitor,
+    ServiceMonitor,
+    AuthorizationPolicy,
+    ServiceEntry,
+  ].map((model) => {
+    const { apiVersion, kind } = model as unknown as { apiVersion: string; kind: string };
+    return [`${apiVersion}/${kind}`, model as unknown as ModelClass];
+  }),
 );
 
 export const SUPPORTED_KINDS = Object.keys(MODELS);
@@ -53,7 +64,8 @@ export function validateIstioMeshConfig(object: Record<string, any>): string[] {
   const { spec, ...envelope } = object;
   const problems = validateWithModel(IstioOperator as unknown as ModelClass, envelope);
   const fields = (value: unknown, path: string, allowed: Record<string, (v: unknown) => boolean>) => {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return problems.push(`${path}: expected a mapping`);
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      return problems.push(`${path}: expected a mapping`);
     for (const [key, v] of Object.entries(value)) {
       const check = allowed[key];
       if (check === undefined) problems.push(`${path}.${key}: unknown field`);
@@ -82,7 +94,8 @@ export function validateIstioMeshConfig(object: Record<string, any>): string[] {
       includeRequestBodyInCheck: requestBody,
     });
     for (const required of ['service', 'port']) {
-      if ((grpc as Record<string, unknown> | undefined)?.[required] === undefined) problems.push(`${at}.envoyExtAuthzGrpc.${required}: required`);
+      if ((grpc as Record<string, unknown> | undefined)?.[required] === undefined)
+        problems.push(`${at}.envoyExtAuthzGrpc.${required}: required`);
     }
   });
   return problems;
@@ -94,7 +107,9 @@ export function validateIstioMeshConfig(object: Record<string, any>): string[] {
  */
 function withUnwrappedSecretData(object: Record<string, any>): Record<string, any> {
   if (object.kind !== 'Secret' || typeof object.data !== 'object' || object.data === null) return object;
-  const data = Object.fromEntries(Object.entries(object.data).map(([k, v]) => [k, typeof v === 'string' ? v.replace(/[\r\n]/g, '') : v]));
+  const data = Object.fromEntries(
+    Object.entries(object.data).map(([k, v]) => [k, typeof v === 'string' ? v.replace(/[\r\n]/g, '') : v]),
+  );
   return { ...object, data };
 }
 

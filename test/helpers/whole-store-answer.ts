@@ -9,7 +9,9 @@ export function wholeStoreAnswer(model: PolicyModel, input: CedarCall, entities?
   const principalKey = entityKey(input.principal);
   const all = entities ?? [
     ...(input.principalEntity !== undefined ? [input.principalEntity as EntityJson] : []),
-    ...[...model.entities.entities()].filter((e) => input.principalEntity === undefined || entityKey(e.uid) !== principalKey).map((e) => e as EntityJson),
+    ...[...model.entities.entities()]
+      .filter((e) => input.principalEntity === undefined || entityKey(e.uid) !== principalKey)
+      .map((e) => e as EntityJson),
   ];
   const answer = cedar.isAuthorized({
     principal: input.principal,
@@ -28,4 +30,3 @@ export function wholeStoreAnswer(model: PolicyModel, input: CedarCall, entities?
     errored: answer.response.diagnostics.errors.map((e) => ({ policyId: e.policyId, message: e.error.message })),
   };
 }
-

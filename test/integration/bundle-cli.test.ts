@@ -33,7 +33,21 @@ beforeAll(async () => {
   expect(other).toMatchObject({ code: 0 });
   otherKid = other.stdout.trim();
   bundle = path.join(dir, 'bank.tar.gz');
-  const built = await run(['bundle', 'build', POLICIES, '-o', bundle, '--signing-key', path.join(dir, 'keys', 'signing-key.pem'), '--kid', kid, '--revision', '42', '--scope', 'bank-api/prod']);
+  const built = await run([
+    'bundle',
+    'build',
+    POLICIES,
+    '-o',
+    bundle,
+    '--signing-key',
+    path.join(dir, 'keys', 'signing-key.pem'),
+    '--kid',
+    kid,
+    '--revision',
+    '42',
+    '--scope',
+    'bank-api/prod',
+  ]);
   expect(built.stderr).toBe('');
   expect(built.code).toBe(0);
 });
@@ -55,7 +69,21 @@ describe('authzd keys generate', () => {
 
 describe('authzd bundle build + verify', () => {
   it('build reports what it wrote', async () => {
-    const r = await run(['bundle', 'build', POLICIES, '-o', path.join(dir, 'again.tar.gz'), '--signing-key', path.join(dir, 'keys', 'signing-key.pem'), '--kid', kid, '--revision', '42', '--scope', 'bank-api/prod']);
+    const r = await run([
+      'bundle',
+      'build',
+      POLICIES,
+      '-o',
+      path.join(dir, 'again.tar.gz'),
+      '--signing-key',
+      path.join(dir, 'keys', 'signing-key.pem'),
+      '--kid',
+      kid,
+      '--revision',
+      '42',
+      '--scope',
+      'bank-api/prod',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('7 policy files');
     expect(r.stdout).toContain('revision  42');
@@ -63,7 +91,15 @@ describe('authzd bundle build + verify', () => {
   });
 
   it('verify accepts the bundle with the signer key and prints revision, signer and files', async () => {
-    const r = await run(['bundle', 'verify', bundle, '--public-key', path.join(dir, 'keys', 'public-key.pem'), '--scope', 'bank-api/prod']);
+    const r = await run([
+      'bundle',
+      'verify',
+      bundle,
+      '--public-key',
+      path.join(dir, 'keys', 'public-key.pem'),
+      '--scope',
+      'bank-api/prod',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('bundle verified');
@@ -74,16 +110,42 @@ describe('authzd bundle build + verify', () => {
   });
 
   it('verify with another key fails with bundle_key_unknown and a sentence to act on', async () => {
-    const r = await run(['bundle', 'verify', bundle, '--public-key', path.join(dir, 'other', 'public-key.pem'), '--scope', 'bank-api/prod']);
+    const r = await run([
+      'bundle',
+      'verify',
+      bundle,
+      '--public-key',
+      path.join(dir, 'other', 'public-key.pem'),
+      '--scope',
+      'bank-api/prod',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`bundle rejected: bundle_key_unknown: signed by kid "${kid}"`);
     expect(r.stderr).toContain("trust the signer's public key");
   });
 
   it('verify trusts several keys (rotation), and a kid given as KID=PEM', async () => {
-    const both = await run(['bundle', 'verify', bundle, '--public-key', path.join(dir, 'other', 'public-key.pem'), '--public-key', path.join(dir, 'keys', 'public-key.pem'), '--scope', 'bank-api/prod']);
+    const both = await run([
+      'bundle',
+      'verify',
+      bundle,
+      '--public-key',
+      path.join(dir, 'other', 'public-key.pem'),
+      '--public-key',
+      path.join(dir, 'keys', 'public-key.pem'),
+      '--scope',
+      'bank-api/prod',
+    ]);
     expect(both.code).toBe(0);
-    const renamed = await run(['bundle', 'verify', bundle, '--public-key', `not-the-kid=${path.join(dir, 'keys', 'public-key.pem')}`, '--scope', 'bank-api/prod']);
+    const renamed = await run([
+      'bundle',
+      'verify',
+      bundle,
+      '--public-key',
+      `not-the-kid=${path.join(dir, 'keys', 'public-key.pem')}`,
+      '--scope',
+      'bank-api/prod',
+    ]);
     expect(renamed.code).toBe(1);
     expect(renamed.stderr).toContain('bundle_key_unknown');
   });
@@ -92,10 +154,30 @@ describe('authzd bundle build + verify', () => {
     const scope = await run(['bundle', 'verify', bundle, '--public-key', path.join(dir, 'keys', 'public-key.pem')]);
     expect(scope.code).toBe(1);
     expect(scope.stderr).toContain('bundle_scope_mismatch: signed for scope "bank-api/prod", expected "authzd"');
-    const older = await run(['bundle', 'verify', bundle, '--public-key', path.join(dir, 'keys', 'public-key.pem'), '--scope', 'bank-api/prod', '--min-revision', '43']);
+    const older = await run([
+      'bundle',
+      'verify',
+      bundle,
+      '--public-key',
+      path.join(dir, 'keys', 'public-key.pem'),
+      '--scope',
+      'bank-api/prod',
+      '--min-revision',
+      '43',
+    ]);
     expect(older.code).toBe(1);
     expect(older.stderr).toContain('bundle_rollback');
-    const same = await run(['bundle', 'verify', bundle, '--public-key', path.join(dir, 'keys', 'public-key.pem'), '--scope', 'bank-api/prod', '--min-revision', '42']);
+    const same = await run([
+      'bundle',
+      'verify',
+      bundle,
+      '--public-key',
+      path.join(dir, 'keys', 'public-key.pem'),
+      '--scope',
+      'bank-api/prod',
+      '--min-revision',
+      '42',
+    ]);
     expect(same.code).toBe(0);
   });
 
@@ -103,7 +185,15 @@ describe('authzd bundle build + verify', () => {
     const damaged = path.join(dir, 'damaged.tar.gz');
     const bytes = readFileSync(bundle);
     writeFileSync(damaged, bytes.subarray(0, bytes.length - 100));
-    const r = await run(['bundle', 'verify', damaged, '--public-key', path.join(dir, 'keys', 'public-key.pem'), '--scope', 'bank-api/prod']);
+    const r = await run([
+      'bundle',
+      'verify',
+      damaged,
+      '--public-key',
+      path.join(dir, 'keys', 'public-key.pem'),
+      '--scope',
+      'bank-api/prod',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('bundle rejected: bundle_corrupt');
   });
@@ -113,10 +203,26 @@ describe('authzd bundle build + verify', () => {
     expect(generated.code).toBe(0);
     expect(generated.stdout.trim()).toBe('-Fq3dash');
     const out = path.join(dir, 'dash.tar.gz');
-    const built = await run(['bundle', 'build', POLICIES, '-o', out, '--signing-key', path.join(keys, 'signing-key.pem'), '--kid', '-Fq3dash']);
+    const built = await run([
+      'bundle',
+      'build',
+      POLICIES,
+      '-o',
+      out,
+      '--signing-key',
+      path.join(keys, 'signing-key.pem'),
+      '--kid',
+      '-Fq3dash',
+    ]);
     expect(built.stderr).toBe('');
     expect(built.stdout).toContain('signer    -Fq3dash (ES256)');
-    const verified = await run(['bundle', 'verify', out, '--public-key', `-Fq3dash=${path.join(keys, 'public-key.pem')}`]);
+    const verified = await run([
+      'bundle',
+      'verify',
+      out,
+      '--public-key',
+      `-Fq3dash=${path.join(keys, 'public-key.pem')}`,
+    ]);
     expect(verified.stderr).toBe('');
     expect(verified.code).toBe(0);
   });
@@ -149,7 +255,17 @@ describe('authzd bundle build refuses', () => {
     cpSync(POLICIES, broken, { recursive: true });
     writeFileSync(path.join(broken, 'oops.cedar'), 'permit(principal, action, resource) when {');
     const out = path.join(dir, 'broken.tar.gz');
-    const r = await run(['bundle', 'build', broken, '-o', out, '--signing-key', path.join(dir, 'keys', 'signing-key.pem'), '--kid', kid]);
+    const r = await run([
+      'bundle',
+      'build',
+      broken,
+      '-o',
+      out,
+      '--signing-key',
+      path.join(dir, 'keys', 'signing-key.pem'),
+      '--kid',
+      kid,
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('policy set rejected');
     expect(r.stderr).toContain('oops.cedar');
@@ -157,7 +273,17 @@ describe('authzd bundle build refuses', () => {
   });
 
   it('a public key as the signing key, and missing flags', async () => {
-    const wrongKey = await run(['bundle', 'build', POLICIES, '-o', path.join(dir, 'x.tar.gz'), '--signing-key', path.join(dir, 'keys', 'public-key.pem'), '--kid', kid]);
+    const wrongKey = await run([
+      'bundle',
+      'build',
+      POLICIES,
+      '-o',
+      path.join(dir, 'x.tar.gz'),
+      '--signing-key',
+      path.join(dir, 'keys', 'public-key.pem'),
+      '--kid',
+      kid,
+    ]);
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stderr).toContain('it holds a public key; bundles are signed with the private key');
     const missing = await run(['bundle', 'build', POLICIES, '-o', path.join(dir, 'x.tar.gz')]);

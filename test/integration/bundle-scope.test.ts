@@ -44,7 +44,19 @@ beforeAll(async () => {
   const policies = path.join(dir, 'policies');
   cpSync(path.join(ROOT, 'policies'), policies, { recursive: true });
   cp = await spawnCli(
-    ['control-plane', '--policies', policies, '--signing-key', path.join(dir, 'keys', 'signing-key.pem'), '--kid', kid, '--addr', '127.0.0.1:0', '--data', path.join(dir, 'data')],
+    [
+      'control-plane',
+      '--policies',
+      policies,
+      '--signing-key',
+      path.join(dir, 'keys', 'signing-key.pem'),
+      '--kid',
+      kid,
+      '--addr',
+      '127.0.0.1:0',
+      '--data',
+      path.join(dir, 'data'),
+    ],
     (l) => (l.msg === 'control plane ready' ? { port: l.port as number } : undefined),
     { env: { AUTHZD_CP_ADMIN_TOKEN: ADMIN } },
   );
@@ -76,7 +88,24 @@ async function downloadBundle(name: string): Promise<string> {
 
 function serve(bundleUrl: string, extra: string[] = []): Promise<RunningCli<{ adminPort: number }>> {
   return spawnCli(
-    ['serve', '--grpc-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--issuer', ISSUER, '--audience', AUDIENCE, '--jwks', issuer.jwksFile, '--bundle-url', bundleUrl, '--bundle-public-key', publicKey, ...extra],
+    [
+      'serve',
+      '--grpc-addr',
+      '127.0.0.1:0',
+      '--admin-addr',
+      '127.0.0.1:0',
+      '--issuer',
+      ISSUER,
+      '--audience',
+      AUDIENCE,
+      '--jwks',
+      issuer.jwksFile,
+      '--bundle-url',
+      bundleUrl,
+      '--bundle-public-key',
+      publicKey,
+      ...extra,
+    ],
     (l) => (typeof l.adminPort === 'number' && typeof l.grpcPort === 'number' ? { adminPort: l.adminPort } : undefined),
   ).then((s) => {
     sidecars.push(s);
@@ -84,11 +113,23 @@ function serve(bundleUrl: string, extra: string[] = []): Promise<RunningCli<{ ad
   });
 }
 
-const metricsOf = async (s: RunningCli<{ adminPort: number }>) => (await fetch(`http://127.0.0.1:${s.info.adminPort}/metrics`)).text();
+const metricsOf = async (s: RunningCli<{ adminPort: number }>) =>
+  (await fetch(`http://127.0.0.1:${s.info.adminPort}/metrics`)).text();
 const ready = (s: RunningCli<{ adminPort: number }>) =>
-  until('the sidecar to activate the bundle and report ready', async () => ((await fetch(`http://127.0.0.1:${s.info.adminPort}/readyz`)).status === 200 ? true : undefined), 20_000);
+  until(
+    'the sidecar to activate the bundle and report ready',
+    async () => ((await fetch(`http://127.0.0.1:${s.info.adminPort}/readyz`)).status === 200 ? true : undefined),
+    20_000,
+  );
 const refused = (s: RunningCli<{ adminPort: number }>) =>
-  until('the sidecar to refuse the bundle for its scope', async () => (/authzd_bundle_failures_total\{stage="verify",reason="bundle_scope_mismatch"\} [1-9]/.test(await metricsOf(s)) ? true : undefined), 20_000);
+  until(
+    'the sidecar to refuse the bundle for its scope',
+    async () =>
+      /authzd_bundle_failures_total\{stage="verify",reason="bundle_scope_mismatch"\} [1-9]/.test(await metricsOf(s))
+        ? true
+        : undefined,
+    20_000,
+  );
 
 describe('one default scope', () => {
   it('authzd bundle verify accepts a control-plane bundle without --scope, and reports the scope', async () => {
@@ -123,7 +164,19 @@ describe('one default scope', () => {
 describe('serve --bundle-scope', () => {
   it('sets the scope a sidecar expects: a bundle built for it is taken, the same bundle is refused by a default sidecar', async () => {
     const built = path.join(dir, 'prod.tar.gz');
-    const b = await run(['bundle', 'build', path.join(ROOT, 'policies'), '-o', built, '--signing-key', path.join(dir, 'keys', 'signing-key.pem'), '--kid', kid, '--scope', 'bank-api/prod']);
+    const b = await run([
+      'bundle',
+      'build',
+      path.join(ROOT, 'policies'),
+      '-o',
+      built,
+      '--signing-key',
+      path.join(dir, 'keys', 'signing-key.pem'),
+      '--kid',
+      kid,
+      '--scope',
+      'bank-api/prod',
+    ]);
     expect(b.code, b.stderr).toBe(0);
     files.set('/prod/current', readFileSync(built));
     await ready(await serve(`${mirrorBase}/prod/current`, ['--bundle-scope', 'bank-api/prod']));

@@ -61,7 +61,9 @@ function start(trusted: Keys[]): Promise<Sidecar> {
 }
 
 async function failures(sidecar: Sidecar, reason: string): Promise<number> {
-  const m = new RegExp(`authzd_bundle_failures_total\\{stage="verify",reason="${reason}"\\} (\\d+)`).exec(await sidecar.metricsText());
+  const m = new RegExp(`authzd_bundle_failures_total\\{stage="verify",reason="${reason}"\\} (\\d+)`).exec(
+    await sidecar.metricsText(),
+  );
   return Number(m?.[1] ?? 0);
 }
 
@@ -124,7 +126,9 @@ describe('a sidecar restarted on its bundle cache', () => {
     const third = await start([newKeys]);
     try {
       expect(third.app.store.version).toBe('11');
-      await until('a rollback failure', async () => ((await failures(third, 'bundle_rollback')) > 0 ? true : undefined));
+      await until('a rollback failure', async () =>
+        (await failures(third, 'bundle_rollback')) > 0 ? true : undefined,
+      );
       expect(third.app.store.version).toBe('11');
     } finally {
       await third.stop();
@@ -136,7 +140,10 @@ describe('a sidecar restarted on its bundle cache', () => {
     const cached = readFileSync(file);
     const archive = await readBundleArchive(cached, DEFAULT_BUNDLE_LIMITS);
     if (!archive.ok) throw new Error(archive.detail);
-    const entries = [...archive.entries].map(([name, data]) => ({ name, data: name === 'accounts.cedar' ? Buffer.from('permit(principal, action, resource);') : data }));
+    const entries = [...archive.entries].map(([name, data]) => ({
+      name,
+      data: name === 'accounts.cedar' ? Buffer.from('permit(principal, action, resource);') : data,
+    }));
     origin.fail();
     for (const [bytes, reason] of [
       [gzipSync(rawTar(entries)), 'bundle_hash_mismatch'],
@@ -156,7 +163,9 @@ describe('a sidecar restarted on its bundle cache', () => {
       origin.serve(await sign(newKeys, 14));
       await until('revision 14', () => (sidecar.app.store.version === '14' ? true : undefined));
       // The good bundle replaced the damaged copy on disk.
-      await until('the cache rewritten', () => (JSON.parse(readFileSync(path.join(cacheDir, 'bundle.json'), 'utf8')).revision === 14 ? true : undefined));
+      await until('the cache rewritten', () =>
+        JSON.parse(readFileSync(path.join(cacheDir, 'bundle.json'), 'utf8')).revision === 14 ? true : undefined,
+      );
       expect((await readBundleArchive(readFileSync(file), DEFAULT_BUNDLE_LIMITS)).ok).toBe(true);
     } finally {
       await sidecar.stop();

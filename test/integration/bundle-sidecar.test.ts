@@ -25,9 +25,18 @@ let stranger: { privateKeyFile: string; kid: string };
 let origin: TestBundleServer;
 let sidecar: Awaited<ReturnType<typeof startTestAuthzd>>;
 
-async function sign(revision: number, options: { files?: Map<string, string>; scope?: string; key?: string; kid?: string } = {}) {
+async function sign(
+  revision: number,
+  options: { files?: Map<string, string>; scope?: string; key?: string; kid?: string } = {},
+) {
   const { key, alg } = await readSigningKey(options.key ?? keys.privateKeyFile);
-  return buildBundle(options.files ?? examplePolicyFiles(), { signingKey: key, alg, kid: options.kid ?? keys.kid, revision, scope: options.scope ?? DEFAULT_SCOPE });
+  return buildBundle(options.files ?? examplePolicyFiles(), {
+    signingKey: key,
+    alg,
+    kid: options.kid ?? keys.kid,
+    revision,
+    scope: options.scope ?? DEFAULT_SCOPE,
+  });
 }
 
 async function entriesOf(bytes: Uint8Array): Promise<RawEntry[]> {
@@ -37,14 +46,18 @@ async function entriesOf(bytes: Uint8Array): Promise<RawEntry[]> {
 }
 
 async function failures(stage: string, reason: string): Promise<number> {
-  const m = new RegExp(`authzd_bundle_failures_total\\{stage="${stage}",reason="${reason}"\\} (\\d+)`).exec(await sidecar.metricsText());
+  const m = new RegExp(`authzd_bundle_failures_total\\{stage="${stage}",reason="${reason}"\\} (\\d+)`).exec(
+    await sidecar.metricsText(),
+  );
   return Number(m?.[1] ?? 0);
 }
 
 async function decide() {
   const token = await issuer.sign({ sub: 'alice' });
   const response = await sidecar.client.check(httpCheckRequest({ path: '/accounts/acc-1001', token }));
-  const meta = Object.fromEntries(Object.entries<any>(response.dynamic_metadata.fields).map(([k, v]) => [k, v.stringValue]));
+  const meta = Object.fromEntries(
+    Object.entries<any>(response.dynamic_metadata.fields).map(([k, v]) => [k, v.stringValue]),
+  );
   return { allowed: response.http_response === 'ok_response', version: meta.policy_version as string };
 }
 
@@ -56,7 +69,13 @@ beforeAll(async () => {
   origin = await startBundleServer();
   origin.serve(await sign(5));
   sidecar = await startTestAuthzd(issuer, {
-    bundle: { url: origin.url, publicKeys: [{ file: keys.publicKeyFile, kid: keys.kid }], pollWaitSeconds: 5, minBackoffMs: 20, maxBackoffMs: 100 },
+    bundle: {
+      url: origin.url,
+      publicKeys: [{ file: keys.publicKeyFile, kid: keys.kid }],
+      pollWaitSeconds: 5,
+      minBackoffMs: 20,
+      maxBackoffMs: 100,
+    },
   });
   await until('revision 5', async () => (sidecar.app.store.version === '5' ? true : undefined));
 });
@@ -95,13 +114,29 @@ describe('a sidecar on bundles', () => {
         return gzipSync(rawTar(entries));
       },
     ],
-    ['a removed file', 'bundle_files_mismatch', async () => gzipSync(rawTar((await entriesOf(await sign(6))).filter((e) => e.name !== 'tenants.cedar')))],
-    ['a stripped signature', 'bundle_unsigned', async () => gzipSync(rawTar((await entriesOf(await sign(6))).filter((e) => e.name !== '.signatures.json')))],
-    ['a signature by an unknown key (same kid)', 'bundle_signature_invalid', () => sign(6, { key: stranger.privateKeyFile })],
+    [
+      'a removed file',
+      'bundle_files_mismatch',
+      async () => gzipSync(rawTar((await entriesOf(await sign(6))).filter((e) => e.name !== 'tenants.cedar'))),
+    ],
+    [
+      'a stripped signature',
+      'bundle_unsigned',
+      async () => gzipSync(rawTar((await entriesOf(await sign(6))).filter((e) => e.name !== '.signatures.json'))),
+    ],
+    [
+      'a signature by an unknown key (same kid)',
+      'bundle_signature_invalid',
+      () => sign(6, { key: stranger.privateKeyFile }),
+    ],
     ['a signature under an unknown kid', 'bundle_key_unknown', () => sign(6, { kid: 'cp-9' })],
     ['a wrong scope', 'bundle_scope_mismatch', () => sign(6, { scope: 'payments' })],
     ['an older revision (a replayed bundle)', 'bundle_rollback', () => sign(4)],
-    ['a path-traversal entry', 'bundle_entry_forbidden', async () => gzipSync(rawTar([{ name: '../escape.cedar', data: 'x' }, ...(await entriesOf(await sign(6)))]))],
+    [
+      'a path-traversal entry',
+      'bundle_entry_forbidden',
+      async () => gzipSync(rawTar([{ name: '../escape.cedar', data: 'x' }, ...(await entriesOf(await sign(6)))])),
+    ],
     [
       'a truncated archive',
       'bundle_corrupt',
@@ -115,7 +150,9 @@ describe('a sidecar on bundles', () => {
       'bundle_signature_invalid',
       async () => {
         const entries = await entriesOf(await sign(6));
-        const sig = JSON.parse(Buffer.from(entries.find((e) => e.name === '.signatures.json')!.data as Uint8Array).toString());
+        const sig = JSON.parse(
+          Buffer.from(entries.find((e) => e.name === '.signatures.json')!.data as Uint8Array).toString(),
+        );
         const [h, p, s] = (sig.signatures[0] as string).split('.');
         const payload = JSON.parse(Buffer.from(p!, 'base64url').toString());
         payload.files = payload.files.filter((f: { name: string }) => f.name !== 'tenants.cedar');
@@ -126,35 +163,90 @@ describe('a sidecar on bundles', () => {
       },
     ],
     // Beyond tampering (test/unit/bundle/bundle-attack-corpus.test.ts has these and more at verify level).
-    ['a symlink entry', 'bundle_entry_forbidden', async () => gzipSync(rawTar([...(await entriesOf(await sign(6))), { name: 'evil.cedar', type: '2', linkname: '/etc/passwd' }]))],
-    ['a hard-link entry', 'bundle_entry_forbidden', async () => gzipSync(rawTar([...(await entriesOf(await sign(6))), { name: 'evil.cedar', type: '1', linkname: 'accounts.cedar' }]))],
-    ['a duplicate entry', 'bundle_entry_forbidden', async () => gzipSync(rawTar([...(await entriesOf(await sign(6))), { name: 'accounts.cedar', data: 'permit(principal, action, resource);' }]))],
-    ['a deep directory tree', 'bundle_entry_forbidden', async () => gzipSync(rawTar([{ name: 'a/b/c/d/e/f/g/h/i/j/k/l/m/x.cedar', data: 'x' }, ...(await entriesOf(await sign(6)))]))],
+    [
+      'a symlink entry',
+      'bundle_entry_forbidden',
+      async () =>
+        gzipSync(
+          rawTar([...(await entriesOf(await sign(6))), { name: 'evil.cedar', type: '2', linkname: '/etc/passwd' }]),
+        ),
+    ],
+    [
+      'a hard-link entry',
+      'bundle_entry_forbidden',
+      async () =>
+        gzipSync(
+          rawTar([...(await entriesOf(await sign(6))), { name: 'evil.cedar', type: '1', linkname: 'accounts.cedar' }]),
+        ),
+    ],
+    [
+      'a duplicate entry',
+      'bundle_entry_forbidden',
+      async () =>
+        gzipSync(
+          rawTar([
+            ...(await entriesOf(await sign(6))),
+            { name: 'accounts.cedar', data: 'permit(principal, action, resource);' },
+          ]),
+        ),
+    ],
+    [
+      'a deep directory tree',
+      'bundle_entry_forbidden',
+      async () =>
+        gzipSync(
+          rawTar([{ name: 'a/b/c/d/e/f/g/h/i/j/k/l/m/x.cedar', data: 'x' }, ...(await entriesOf(await sign(6)))]),
+        ),
+    ],
     [
       'a manifest whose revision disagrees with the signed one (re-signed)',
       'bundle_manifest_invalid',
       async () => {
         const entries = (await entriesOf(await sign(6))).filter((e) => e.name !== '.signatures.json');
         const manifest = entries.find((e) => e.name === '.manifest')!;
-        manifest.data = JSON.stringify({ ...JSON.parse(Buffer.from(manifest.data as Uint8Array).toString()), revision: 99 });
-        const sha256 = (d: RawEntry['data']) => createHash('sha256').update(d as Uint8Array).digest('hex');
-        const payload = { files: entries.map((e) => ({ name: e.name, hash: sha256(e.data), algorithm: 'SHA-256' })), scope: DEFAULT_SCOPE, revision: 6 };
+        manifest.data = JSON.stringify({
+          ...JSON.parse(Buffer.from(manifest.data as Uint8Array).toString()),
+          revision: 99,
+        });
+        const sha256 = (d: RawEntry['data']) =>
+          createHash('sha256')
+            .update(d as Uint8Array)
+            .digest('hex');
+        const payload = {
+          files: entries.map((e) => ({ name: e.name, hash: sha256(e.data), algorithm: 'SHA-256' })),
+          scope: DEFAULT_SCOPE,
+          revision: 6,
+        };
         const { key } = await readSigningKey(keys.privateKeyFile);
-        const jws = await new CompactSign(Buffer.from(JSON.stringify(payload))).setProtectedHeader({ alg: 'ES256', kid: keys.kid, typ: 'authzd-bundle+jws' }).sign(key);
-        return gzipSync(rawTar([{ name: '.signatures.json', data: JSON.stringify({ signatures: [jws] }) }, ...entries]));
+        const jws = await new CompactSign(Buffer.from(JSON.stringify(payload)))
+          .setProtectedHeader({ alg: 'ES256', kid: keys.kid, typ: 'authzd-bundle+jws' })
+          .sign(key);
+        return gzipSync(
+          rawTar([{ name: '.signatures.json', data: JSON.stringify({ signatures: [jws] }) }, ...entries]),
+        );
       },
     ],
     [
       'a second gzip member smuggling an entry after the archive',
       'bundle_corrupt',
-      async () => Buffer.concat([await sign(6), gzipSync(rawTar([{ name: 'backdoor.cedar', data: 'permit(principal, action, resource);' }]))]),
+      async () =>
+        Buffer.concat([
+          await sign(6),
+          gzipSync(rawTar([{ name: 'backdoor.cedar', data: 'permit(principal, action, resource);' }])),
+        ]),
     ],
     [
       'a zip bomb whose tar header declares 0 bytes (70 MiB of zeros behind it)',
       'bundle_too_large',
       async () => {
         const tar = rawTar(await entriesOf(await sign(6)));
-        return gzipSync(Buffer.concat([tar.subarray(0, tar.length - 1024), rawTar([{ name: 'x.cedar' }], { end: false }), Buffer.alloc(70 * 1024 * 1024)]));
+        return gzipSync(
+          Buffer.concat([
+            tar.subarray(0, tar.length - 1024),
+            rawTar([{ name: 'x.cedar' }], { end: false }),
+            Buffer.alloc(70 * 1024 * 1024),
+          ]),
+        );
       },
     ],
   ];
@@ -162,7 +254,9 @@ describe('a sidecar on bundles', () => {
   it('refuses an oversized bundle while downloading it (fetch too_large) and keeps serving revision 5', async () => {
     const before = await failures('fetch', 'too_large');
     origin.serve(new Uint8Array(17 * 1024 * 1024));
-    await until('a too_large failure', async () => ((await failures('fetch', 'too_large')) > before ? true : undefined));
+    await until('a too_large failure', async () =>
+      (await failures('fetch', 'too_large')) > before ? true : undefined,
+    );
     expect(await decide()).toEqual({ allowed: true, version: '5' });
   });
 
@@ -177,7 +271,9 @@ describe('a sidecar on bundles', () => {
   }
 
   it('activates the next good revision, changing decisions', async () => {
-    const closed = examplePolicyFiles({ 'maintenance.cedar': '@id("maintenance") forbid(principal, action == Bank::Action::"readAccount", resource);' });
+    const closed = examplePolicyFiles({
+      'maintenance.cedar': '@id("maintenance") forbid(principal, action == Bank::Action::"readAccount", resource);',
+    });
     origin.serve(await sign(6, { files: closed }));
     await until('revision 6', async () => (sidecar.app.store.version === '6' ? true : undefined));
     expect(await decide()).toEqual({ allowed: false, version: '6' });
@@ -186,20 +282,28 @@ describe('a sidecar on bundles', () => {
 
   it('a signed bundle whose policies do not compile is refused at activation', async () => {
     const before = await failures('activate', 'policy_invalid');
-    origin.serve(await sign(7, { files: examplePolicyFiles({ 'broken.cedar': 'permit(principal, action, resource) when {' }) }));
-    await until('an activation failure', async () => ((await failures('activate', 'policy_invalid')) > before ? true : undefined));
+    origin.serve(
+      await sign(7, { files: examplePolicyFiles({ 'broken.cedar': 'permit(principal, action, resource) when {' }) }),
+    );
+    await until('an activation failure', async () =>
+      (await failures('activate', 'policy_invalid')) > before ? true : undefined,
+    );
     expect(sidecar.app.store.version).toBe('6');
   });
 
   it('a bundle not signed for this sidecar is refused even when served over the same URL with a 200 (CompactSign sanity)', async () => {
     // jose's own signing path, independent of buildBundle: a JWS over another payload type.
     const { key } = await readSigningKey(keys.privateKeyFile);
-    const jws = await new CompactSign(new TextEncoder().encode('{}')).setProtectedHeader({ alg: 'ES256', kid: keys.kid, typ: 'authzd-bundle+jws' }).sign(key);
+    const jws = await new CompactSign(new TextEncoder().encode('{}'))
+      .setProtectedHeader({ alg: 'ES256', kid: keys.kid, typ: 'authzd-bundle+jws' })
+      .sign(key);
     const entries = (await entriesOf(await sign(8))).filter((e) => e.name !== '.signatures.json');
     entries.push({ name: '.signatures.json', data: JSON.stringify({ signatures: [jws] }) });
     const before = await failures('verify', 'bundle_signature_invalid');
     origin.serve(gzipSync(rawTar(entries)));
-    await until('a rejection', async () => ((await failures('verify', 'bundle_signature_invalid')) > before ? true : undefined));
+    await until('a rejection', async () =>
+      (await failures('verify', 'bundle_signature_invalid')) > before ? true : undefined,
+    );
     expect(sidecar.app.store.version).toBe('6');
   });
 });

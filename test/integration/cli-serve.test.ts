@@ -62,7 +62,18 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
-const baseArgs = () => ['--issuer', ISSUER, '--audience', AUDIENCE, '--jwks', issuer.jwksFile, '--grpc-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0'];
+const baseArgs = () => [
+  '--issuer',
+  ISSUER,
+  '--audience',
+  AUDIENCE,
+  '--jwks',
+  issuer.jwksFile,
+  '--grpc-addr',
+  '127.0.0.1:0',
+  '--admin-addr',
+  '127.0.0.1:0',
+];
 
 describe('authzd serve + authzd check', () => {
   let sidecar: Running;
@@ -76,7 +87,15 @@ describe('authzd serve + authzd check', () => {
 
   it('check prints an allow with the policies, exit 0', async () => {
     const token = await issuer.sign({ sub: 'alice' });
-    const r = await run(['check', '--addr', `127.0.0.1:${sidecar.grpcPort}`, '--path', '/accounts/acc-1001', '--token', token]);
+    const r = await run([
+      'check',
+      '--addr',
+      `127.0.0.1:${sidecar.grpcPort}`,
+      '--path',
+      '/accounts/acc-1001',
+      '--token',
+      token,
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^ALLOW {2}reason=policy_allowed/);
     expect(r.stdout).toContain('policies         account-owner-read');
@@ -136,7 +155,9 @@ describe('SIGTERM', () => {
   it('flips readiness, answers every accepted check, writes every audit event, exits 0', async () => {
     // A JWKS endpoint that answers slowly keeps checks in flight while the signal arrives.
     const jwks = readFileSync(issuer.jwksFile, 'utf8');
-    const slow = http.createServer((_req, res) => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(jwks), 800));
+    const slow = http.createServer((_req, res) =>
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(jwks), 800),
+    );
     await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
     const audit = path.join(dir, 'audit-sigterm.log');
     const config = path.join(dir, 'sigterm.yaml');
@@ -155,10 +176,12 @@ describe('SIGTERM', () => {
     const sidecar = await serve(['--config', config]);
     const client = envoyAuthorizationClient(`127.0.0.1:${sidecar.grpcPort}`);
     const token = await issuer.sign({ sub: 'alice' });
-    const calls = Array.from({ length: 50 }, () => client.check(httpCheckRequest({ path: '/accounts/acc-1001', token })).then(
-      (res) => ({ ok: true as const, res }),
-      (err) => ({ ok: false as const, err }),
-    ));
+    const calls = Array.from({ length: 50 }, () =>
+      client.check(httpCheckRequest({ path: '/accounts/acc-1001', token })).then(
+        (res) => ({ ok: true as const, res }),
+        (err) => ({ ok: false as const, err }),
+      ),
+    );
     await new Promise((r) => setTimeout(r, 150)); // all 50 are now waiting on the slow JWKS
     sidecar.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 100));
@@ -168,7 +191,10 @@ describe('SIGTERM', () => {
     client.close();
     slow.close();
     expect(results.every((r) => r.ok && r.res.http_response === 'ok_response')).toBe(true);
-    const events = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const events = readFileSync(audit, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(events).toHaveLength(50);
     expect(new Set(events.map((e) => e.decision_id)).size).toBe(50);
     expect(sidecar.stderr()).toContain('shutdown complete');
@@ -178,13 +204,20 @@ describe('SIGTERM', () => {
 describe('--workers 2', () => {
   it('serves from two processes behind one listener, with one admin endpoint summing both', async () => {
     const sidecar = await new Promise<Running>((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, 'serve', ...baseArgs(), '--workers', '2', '--admin-addr', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        [CLI, 'serve', ...baseArgs(), '--workers', '2', '--admin-addr', '127.0.0.1:0'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let err = '';
       const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
       const timer = setTimeout(() => reject(new Error(`cluster did not start:\n${err}`)), 30_000);
       child.stderr!.on('data', (chunk: Buffer) => {
         err += chunk.toString();
-        const lines = err.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+        const lines = err
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l));
         const workers = lines.filter((l) => l.msg === 'authzd ready');
         const cluster = lines.find((l) => l.msg === 'authzd cluster ready');
         if (cluster && workers.length === 2) {
@@ -194,16 +227,29 @@ describe('--workers 2', () => {
       });
     });
     try {
-      const workerIds = new Set(sidecar.stderr().split('\n').filter((l) => l.includes('"authzd ready"')).map((l) => JSON.parse(l).worker));
+      const workerIds = new Set(
+        sidecar
+          .stderr()
+          .split('\n')
+          .filter((l) => l.includes('"authzd ready"'))
+          .map((l) => JSON.parse(l).worker),
+      );
       expect(workerIds).toEqual(new Set([1, 2]));
       expect((await fetch(`http://127.0.0.1:${sidecar.adminPort}/readyz`)).status).toBe(200);
       const token = await issuer.sign({ sub: 'alice' });
       const clients = Array.from({ length: 4 }, () => envoyAuthorizationClient(`127.0.0.1:${sidecar.grpcPort}`));
-      const answers = await Promise.all(clients.flatMap((c) => Array.from({ length: 5 }, () => c.check(httpCheckRequest({ path: '/accounts/acc-1001', token })))));
+      const answers = await Promise.all(
+        clients.flatMap((c) =>
+          Array.from({ length: 5 }, () => c.check(httpCheckRequest({ path: '/accounts/acc-1001', token }))),
+        ),
+      );
       expect(answers.every((a) => a.http_response === 'ok_response')).toBe(true);
       for (const c of clients) c.close();
       const metrics = await (await fetch(`http://127.0.0.1:${sidecar.adminPort}/metrics`)).text();
-      const total = [...metrics.matchAll(/^authzd_decisions_total\{[^}]*decision="allow"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+      const total = [...metrics.matchAll(/^authzd_decisions_total\{[^}]*decision="allow"[^}]*\} (\d+)/gm)].reduce(
+        (n, m) => n + Number(m[1]),
+        0,
+      );
       expect(total).toBe(20);
       expect(metrics).toContain('authzd_ready 1');
     } finally {

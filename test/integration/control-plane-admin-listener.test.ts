@@ -19,13 +19,27 @@ const main = (p: string) => `http://127.0.0.1:${cp.info.port}${p}`;
 const admin = (p: string) => `http://127.0.0.1:${cp.info.adminPort}${p}`;
 const publish = (url: string) => fetch(url, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
 const revoke = (url: string) =>
-  fetch(url, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'jti', value: 'j-1', ttlSeconds: 60 }) });
+  fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ kind: 'jti', value: 'j-1', ttlSeconds: 60 }),
+  });
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'authzd-cp-admin-'));
   const keys = await generateSigningKeys(path.join(dir, 'keys'), { alg: 'ES256', kid: 'listener-test' });
   cpSync(path.join(ROOT, 'policies'), path.join(dir, 'policies'), { recursive: true });
-  args = ['control-plane', '--policies', path.join(dir, 'policies'), '--signing-key', keys.privateKeyFile, '--kid', keys.kid, '--data', path.join(dir, 'data')];
+  args = [
+    'control-plane',
+    '--policies',
+    path.join(dir, 'policies'),
+    '--signing-key',
+    keys.privateKeyFile,
+    '--kid',
+    keys.kid,
+    '--data',
+    path.join(dir, 'data'),
+  ];
   cp = await spawnCli(
     [...args, '--addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0'],
     (l) => (l.msg === 'control plane ready' ? { port: l.port as number, adminPort: l.adminPort as number } : undefined),
@@ -49,7 +63,11 @@ describe('control plane with --admin-addr', () => {
     expect((await fetch(main('/v1/bundles/default'), { headers: read })).status).toBe(200);
     expect((await fetch(main('/v1/bundles/default/revisions'), { headers: read })).status).toBe(200);
     expect((await fetch(main('/v1/revocations?since=0'), { headers: read })).status).toBe(200);
-    const authorize = await fetch(main('/v1/authorize'), { method: 'POST', headers: { ...read, 'content-type': 'application/json' }, body: '{}' });
+    const authorize = await fetch(main('/v1/authorize'), {
+      method: 'POST',
+      headers: { ...read, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(authorize.status).toBe(400); // reached the endpoint: the body is what is wrong
     expect((await fetch(main('/readyz'))).status).toBe(200);
   });
@@ -68,18 +86,33 @@ describe('control plane with --admin-addr', () => {
     const revoked = await revoke(admin('/v1/revocations'));
     expect(revoked.status).toBe(201);
     // The revocation made on the admin listener is in the feed the main listener serves.
-    const feed = (await (await fetch(main('/v1/revocations?since=0'), { headers: { authorization: `Bearer ${READ}` } })).json()) as { entries: { value: string }[] };
+    const feed = (await (
+      await fetch(main('/v1/revocations?since=0'), { headers: { authorization: `Bearer ${READ}` } })
+    ).json()) as { entries: { value: string }[] };
     expect(feed.entries.map((e) => e.value)).toContain('j-1');
-    expect((await fetch(admin('/v1/bundles/default'), { headers: { authorization: `Bearer ${ADMIN}` } })).status).toBe(200);
+    expect((await fetch(admin('/v1/bundles/default'), { headers: { authorization: `Bearer ${ADMIN}` } })).status).toBe(
+      200,
+    );
     // Tokens are checked there as everywhere.
-    expect((await fetch(admin('/v1/bundles/default/publish'), { method: 'POST', headers: { authorization: `Bearer ${READ}` } })).status).toBe(401);
+    expect(
+      (
+        await fetch(admin('/v1/bundles/default/publish'), {
+          method: 'POST',
+          headers: { authorization: `Bearer ${READ}` },
+        })
+      ).status,
+    ).toBe(401);
   });
 
   it('an admin address already in use is a start-up error naming --admin-addr and the address', async () => {
     const taken = `127.0.0.1:${cp.info.adminPort}`;
     const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      execFile(process.execPath, [CLI, ...args.map((a) => (a.endsWith('/data') ? `${a}-2` : a)), '--addr', '127.0.0.1:0', '--admin-addr', taken], { env: { ...process.env, AUTHZD_CP_ADMIN_TOKEN: ADMIN }, timeout: 20_000 }, (error, _stdout, stderr) =>
-        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stderr }),
+      execFile(
+        process.execPath,
+        [CLI, ...args.map((a) => (a.endsWith('/data') ? `${a}-2` : a)), '--addr', '127.0.0.1:0', '--admin-addr', taken],
+        { env: { ...process.env, AUTHZD_CP_ADMIN_TOKEN: ADMIN }, timeout: 20_000 },
+        (error, _stdout, stderr) =>
+          resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stderr }),
       );
     });
     expect(r.code).toBe(1);

@@ -28,7 +28,19 @@ const revisionOf = (version: string) => Number(version);
 
 const startControlPlane = (port = 0) =>
   spawnCli(
-    ['control-plane', '--policies', policies, '--signing-key', keys.privateKeyFile, '--kid', keys.kid, '--addr', `127.0.0.1:${port}`, '--data', path.join(dir, 'cp-data')],
+    [
+      'control-plane',
+      '--policies',
+      policies,
+      '--signing-key',
+      keys.privateKeyFile,
+      '--kid',
+      keys.kid,
+      '--addr',
+      `127.0.0.1:${port}`,
+      '--data',
+      path.join(dir, 'cp-data'),
+    ],
     (l) => (l.msg === 'control plane ready' ? { base: `http://127.0.0.1:${l.port as number}` } : undefined),
     { env: { AUTHZD_CP_ADMIN_TOKEN: ADMIN } },
   );
@@ -37,22 +49,46 @@ const startSidecar = (base: string) =>
   spawnCli(
     [
       'serve',
-      '--issuer', ISSUER, '--audience', AUDIENCE, '--jwks', issuer.jwksFile,
-      '--bundle-url', `${base}/v1/bundles/default`,
-      '--bundle-public-key', `${keys.kid}=${keys.publicKeyFile}`,
-      '--bundle-cache-dir', path.join(dir, 'sidecar-cache'),
-      '--revocation-url', `${base}/v1/revocations`,
-      '--grpc-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0',
+      '--issuer',
+      ISSUER,
+      '--audience',
+      AUDIENCE,
+      '--jwks',
+      issuer.jwksFile,
+      '--bundle-url',
+      `${base}/v1/bundles/default`,
+      '--bundle-public-key',
+      `${keys.kid}=${keys.publicKeyFile}`,
+      '--bundle-cache-dir',
+      path.join(dir, 'sidecar-cache'),
+      '--revocation-url',
+      `${base}/v1/revocations`,
+      '--grpc-addr',
+      '127.0.0.1:0',
+      '--admin-addr',
+      '127.0.0.1:0',
     ],
-    (l) => (typeof l.grpcPort === 'number' && typeof l.adminPort === 'number' && l.msg === 'authzd listening; not ready yet') || (l.msg === 'authzd ready' && typeof l.grpcPort === 'number') ? { grpcPort: l.grpcPort as number, adminPort: l.adminPort as number } : undefined,
+    (l) =>
+      (typeof l.grpcPort === 'number' &&
+        typeof l.adminPort === 'number' &&
+        l.msg === 'authzd listening; not ready yet') ||
+      (l.msg === 'authzd ready' && typeof l.grpcPort === 'number')
+        ? { grpcPort: l.grpcPort as number, adminPort: l.adminPort as number }
+        : undefined,
   );
 
 async function decide(token: string) {
   const client = envoyAuthorizationClient(`127.0.0.1:${sidecar.info.grpcPort}`);
   try {
     const response = await client.check(httpCheckRequest({ path: '/accounts/acc-1001', token }));
-    const meta = Object.fromEntries(Object.entries<any>(response.dynamic_metadata.fields).map(([k, v]) => [k, v.stringValue]));
-    return { allowed: response.http_response === 'ok_response', reason: meta.reason as string, version: meta.policy_version as string };
+    const meta = Object.fromEntries(
+      Object.entries<any>(response.dynamic_metadata.fields).map(([k, v]) => [k, v.stringValue]),
+    );
+    return {
+      allowed: response.http_response === 'ok_response',
+      reason: meta.reason as string,
+      version: meta.policy_version as string,
+    };
   } finally {
     client.close();
   }
@@ -67,7 +103,9 @@ beforeAll(async () => {
   issuer = await createTestIssuer();
   cp = await startControlPlane();
   sidecar = await startSidecar(cp.info.base);
-  await until('the first bundle', async () => ((await fetch(`http://127.0.0.1:${sidecar.info.adminPort}/readyz`)).status === 200 ? true : undefined));
+  await until('the first bundle', async () =>
+    (await fetch(`http://127.0.0.1:${sidecar.info.adminPort}/readyz`)).status === 200 ? true : undefined,
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -78,7 +116,7 @@ afterAll(async () => {
 });
 
 describe('control plane -> sidecar', () => {
-  it('serves the control plane\'s first revision', async () => {
+  it("serves the control plane's first revision", async () => {
     const d = await decide(await issuer.sign({ sub: 'alice' }));
     expect(d).toMatchObject({ allowed: true });
     revisions.push(revisionOf(d.version));
@@ -123,15 +161,20 @@ describe('control plane -> sidecar', () => {
     timings.revokeToDeny = Date.now() - started;
     expect(d.reason).toBe('token_revoked');
     // Another token of the same user is unaffected.
-    expect(await decide(await issuer.sign({ sub: 'bob', roles: ['teller'], jti: 'tok-bob-2' }))).toMatchObject({ allowed: true });
+    expect(await decide(await issuer.sign({ sub: 'bob', roles: ['teller'], jti: 'tok-bob-2' }))).toMatchObject({
+      allowed: true,
+    });
   });
 
   it('keeps deciding when the control plane stops', async () => {
     expect(await cp.stop()).toBe(0);
     const token = await issuer.sign({ sub: 'alice' });
-    for (let i = 0; i < 5; i++) expect(await decide(token)).toMatchObject({ allowed: true, version: String(revisions.at(-1)) });
+    for (let i = 0; i < 5; i++)
+      expect(await decide(token)).toMatchObject({ allowed: true, version: String(revisions.at(-1)) });
     // Revocations already received stay in force.
-    expect(await decide(await issuer.sign({ sub: 'bob', roles: ['teller'], jti: 'tok-bob-1' }))).toMatchObject({ reason: 'token_revoked' });
+    expect(await decide(await issuer.sign({ sub: 'bob', roles: ['teller'], jti: 'tok-bob-1' }))).toMatchObject({
+      reason: 'token_revoked',
+    });
   });
 
   it('restarts from its cached bundle while the control plane is still down', async () => {
@@ -140,9 +183,14 @@ describe('control plane -> sidecar', () => {
     expect(cached.revision).toBe(revisions.at(-1));
     sidecar = await startSidecar(cp.info.base);
     expect((await fetch(`http://127.0.0.1:${sidecar.info.adminPort}/readyz`)).status).toBe(200);
-    expect(await decide(await issuer.sign({ sub: 'alice' }))).toMatchObject({ allowed: true, version: String(revisions.at(-1)) });
+    expect(await decide(await issuer.sign({ sub: 'alice' }))).toMatchObject({
+      allowed: true,
+      version: String(revisions.at(-1)),
+    });
     // The revocation received before the restart is still in force (it was persisted beside the bundle).
-    expect(await decide(await issuer.sign({ sub: 'bob', roles: ['teller'], jti: 'tok-bob-1' }))).toMatchObject({ reason: 'token_revoked' });
+    expect(await decide(await issuer.sign({ sub: 'bob', roles: ['teller'], jti: 'tok-bob-1' }))).toMatchObject({
+      reason: 'token_revoked',
+    });
     const metrics = await (await fetch(`http://127.0.0.1:${sidecar.info.adminPort}/metrics`)).text();
     expect(metrics).toMatch(/authzd_bundle_failures_total\{stage="fetch",reason="network"\} [1-9]/);
   });

@@ -30,8 +30,27 @@ let keys: { privateKeyFile: string; publicKeyFile: string; kid: string };
 let cp: Running;
 
 function start(extra: string[] = [], env: Record<string, string> = {}): Promise<Running> {
-  const args = [CLI, 'control-plane', '--policies', policies, '--signing-key', keys.privateKeyFile, '--kid', keys.kid, '--addr', '127.0.0.1:0', '--data', path.join(dir, 'data'), '--bundle-name', 'bank', ...extra];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AUTHZD_CP_ADMIN_TOKEN: ADMIN, ...env } });
+  const args = [
+    CLI,
+    'control-plane',
+    '--policies',
+    policies,
+    '--signing-key',
+    keys.privateKeyFile,
+    '--kid',
+    keys.kid,
+    '--addr',
+    '127.0.0.1:0',
+    '--data',
+    path.join(dir, 'data'),
+    '--bundle-name',
+    'bank',
+    ...extra,
+  ];
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, AUTHZD_CP_ADMIN_TOKEN: ADMIN, ...env },
+  });
   let err = '';
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
@@ -59,7 +78,8 @@ function run(args: string[], env: Record<string, string | undefined>): Promise<{
 }
 
 const admin = { authorization: `Bearer ${ADMIN}` };
-const bundle = (headers: Record<string, string> = {}, query = '') => fetch(`${cp.base}/v1/bundles/bank${query}`, { headers });
+const bundle = (headers: Record<string, string> = {}, query = '') =>
+  fetch(`${cp.base}/v1/bundles/bank${query}`, { headers });
 const metrics = async () => (await fetch(`${cp.base}/metrics`)).text();
 const trustedKeys = async () => [await readPublicKey(keys.publicKeyFile, keys.kid)];
 
@@ -117,12 +137,17 @@ describe('authzd control-plane', () => {
     const etag = (await bundle()).headers.get('etag')!;
     // The wait bounds how long the edit may take to arrive: a 304 means it did not within 3 s.
     const waiting = bundle({ 'if-none-match': etag }, '?wait=3');
-    await expect.poll(async () => (await metrics()).includes('authzd_cp_long_poll_waiters{feed="bundle"} 1')).toBe(true);
+    await expect
+      .poll(async () => (await metrics()).includes('authzd_cp_long_poll_waiters{feed="bundle"} 1'))
+      .toBe(true);
     appendFileSync(path.join(policies, 'accounts.cedar'), '\n// reviewed\n');
     const r = await waiting;
     expect(r.status).toBe(200);
     newRevision(r.headers.get('x-authzd-revision'));
-    const verified = await verifyBundle(new Uint8Array(await r.arrayBuffer()), { keys: await trustedKeys(), scope: DEFAULT_SCOPE });
+    const verified = await verifyBundle(new Uint8Array(await r.arrayBuffer()), {
+      keys: await trustedKeys(),
+      scope: DEFAULT_SCOPE,
+    });
     expect(verified.ok && verified.bundle.files.get('accounts.cedar')).toContain('// reviewed');
   });
 
@@ -131,7 +156,10 @@ describe('authzd control-plane', () => {
     const good = readFileSync(path.join(policies, 'accounts.cedar'), 'utf8');
     writeFileSync(path.join(policies, 'accounts.cedar'), `${good}\npermit (principal, action, resource) when {\n`);
     await expect.poll(() => cp.stderr().includes('policy set rejected; not published'), { timeout: 10_000 }).toBe(true);
-    const log = cp.stderr().split('\n').find((l) => l.includes('policy set rejected'))!;
+    const log = cp
+      .stderr()
+      .split('\n')
+      .find((l) => l.includes('policy set rejected'))!;
     expect(JSON.parse(log).problems.join('\n')).toContain('accounts.cedar');
     expect(await metrics()).toContain('authzd_cp_publishes_total{result="rejected",trigger="watch"} 1');
     expect((await bundle({ 'if-none-match': etag })).status).toBe(304);
@@ -144,7 +172,8 @@ describe('authzd control-plane', () => {
   });
 
   it('publishes on POST only with the admin token', async () => {
-    const publish = (headers: Record<string, string>) => fetch(`${cp.base}/v1/bundles/bank/publish`, { method: 'POST', headers });
+    const publish = (headers: Record<string, string>) =>
+      fetch(`${cp.base}/v1/bundles/bank/publish`, { method: 'POST', headers });
     const denied = await publish({});
     expect(denied.status).toBe(401);
     expect(await denied.json()).toEqual({ error: 'unauthorized', detail: 'the admin token is required' });
@@ -157,11 +186,16 @@ describe('authzd control-plane', () => {
   it('feeds a new revocation to a waiting long poll', async () => {
     const feed = (query: string) => fetch(`${cp.base}/v1/revocations${query}`);
     const first = parseRevocationFeed(await (await feed('?since=0')).json());
-    expect(first).toEqual({ ok: true, value: { feed: expect.stringMatching(/^[0-9a-f-]{36}$/), seq: 0, reset: true, entries: [] } });
+    expect(first).toEqual({
+      ok: true,
+      value: { feed: expect.stringMatching(/^[0-9a-f-]{36}$/), seq: 0, reset: true, entries: [] },
+    });
     feedId = first.ok ? first.value.feed! : '';
     // An empty store and a client at 0 agree: the poll waits for the first entry.
     const waiting = feed('?since=0&wait=10');
-    await expect.poll(async () => (await metrics()).includes('authzd_cp_long_poll_waiters{feed="revocations"} 1')).toBe(true);
+    await expect
+      .poll(async () => (await metrics()).includes('authzd_cp_long_poll_waiters{feed="revocations"} 1'))
+      .toBe(true);
     const posted = await fetch(`${cp.base}/v1/revocations`, {
       method: 'POST',
       headers: { ...admin, 'content-type': 'application/json' },
@@ -170,14 +204,24 @@ describe('authzd control-plane', () => {
     expect(posted.status).toBe(201);
     const entry = await posted.json();
     expect(entry).toMatchObject({ seq: 1, kind: 'jti', value: 'token-123' });
-    expect(parseRevocationFeed(await (await waiting).json())).toEqual({ ok: true, value: { feed: feedId, seq: 1, reset: true, entries: [entry] } });
+    expect(parseRevocationFeed(await (await waiting).json())).toEqual({
+      ok: true,
+      value: { feed: feedId, seq: 1, reset: true, entries: [entry] },
+    });
 
     const next = feed('?since=1&wait=10');
-    await expect.poll(async () => (await metrics()).includes('authzd_cp_long_poll_waiters{feed="revocations"} 1')).toBe(true);
+    await expect
+      .poll(async () => (await metrics()).includes('authzd_cp_long_poll_waiters{feed="revocations"} 1'))
+      .toBe(true);
     const second = await fetch(`${cp.base}/v1/revocations`, {
       method: 'POST',
       headers: { ...admin, 'content-type': 'application/json' },
-      body: JSON.stringify({ kind: 'sub', value: 'mallory', issuedBefore: Math.floor(Date.now() / 1000), ttlSeconds: 3600 }),
+      body: JSON.stringify({
+        kind: 'sub',
+        value: 'mallory',
+        issuedBefore: Math.floor(Date.now() / 1000),
+        ttlSeconds: 3600,
+      }),
     });
     expect(second.status).toBe(201);
     const page = parseRevocationFeed(await (await next).json());
@@ -191,25 +235,45 @@ describe('authzd control-plane', () => {
         action: { type: 'Bank::Action', id: 'readAccount' },
         resource: { type: 'Bank::Account', id: account },
         context: {
-          request: { method: 'GET', path: `/accounts/${account}`, host: 'bank.example', scheme: 'https', routeId: 'get-account', time: 1_800_000_000 },
+          request: {
+            method: 'GET',
+            path: `/accounts/${account}`,
+            host: 'bank.example',
+            scheme: 'https',
+            routeId: 'get-account',
+            time: 1_800_000_000,
+          },
           token: { iss: 'https://login.example.com/', sub, exp: 1_800_003_600, scope: [], amr: [] },
         },
       };
       return (await fetch(`${cp.base}/v1/authorize`, { method: 'POST', body: JSON.stringify(body) })).json();
     };
-    expect(await ask('alice', 'acme', 'acc-1001')).toMatchObject({ decision: 'allow', reason: 'policy_allowed', policies: ['account-owner-read'], policyVersion: expect.stringMatching(new RegExp(`^${published.at(-1)}-[0-9a-f]{16}$`)) });
-    expect(await ask('alice', 'acme', 'acc-2001')).toMatchObject({ decision: 'deny', reason: 'policy_denied', policies: ['tenant-isolation'] });
+    expect(await ask('alice', 'acme', 'acc-1001')).toMatchObject({
+      decision: 'allow',
+      reason: 'policy_allowed',
+      policies: ['account-owner-read'],
+      policyVersion: expect.stringMatching(new RegExp(`^${published.at(-1)}-[0-9a-f]{16}$`)),
+    });
+    expect(await ask('alice', 'acme', 'acc-2001')).toMatchObject({
+      decision: 'deny',
+      reason: 'policy_denied',
+      policies: ['tenant-isolation'],
+    });
   });
 
   it('publishes the directory on SIGHUP', async () => {
     cp.child.kill('SIGHUP');
-    await expect.poll(async () => (await metrics()).includes('authzd_cp_publishes_total{result="unchanged",trigger="signal"} 1')).toBe(true);
+    await expect
+      .poll(async () => (await metrics()).includes('authzd_cp_publishes_total{result="unchanged",trigger="signal"} 1'))
+      .toBe(true);
   });
 
   it('answers parked long polls on SIGTERM, exits 0, and keeps revisions and revocations across a restart', async () => {
     const etag = (await bundle()).headers.get('etag')!;
     const waiting = bundle({ 'if-none-match': etag }, '?wait=30');
-    await expect.poll(async () => (await metrics()).includes('authzd_cp_long_poll_waiters{feed="bundle"} 1')).toBe(true);
+    await expect
+      .poll(async () => (await metrics()).includes('authzd_cp_long_poll_waiters{feed="bundle"} 1'))
+      .toBe(true);
     cp.child.kill('SIGTERM');
     expect((await waiting).status).toBe(304);
     expect(await cp.exit).toBe(0);
@@ -218,11 +282,21 @@ describe('authzd control-plane', () => {
     const r = await bundle();
     expect(r.headers.get('etag')).toBe(etag);
     expect(r.headers.get('x-authzd-revision')).toBe(String(published.at(-1)));
-    const history = (await (await fetch(`${cp.base}/v1/bundles/bank/revisions`)).json()) as { revisions: { revision: number }[] };
+    const history = (await (await fetch(`${cp.base}/v1/bundles/bank/revisions`)).json()) as {
+      revisions: { revision: number }[];
+    };
     expect(history.revisions.map((x) => x.revision)).toEqual([...published].reverse());
     const feed = await (await fetch(`${cp.base}/v1/revocations?since=0`)).json();
     // The same feed (its id is kept under --data), the same entries.
-    expect(feed).toMatchObject({ feed: feedId, seq: 2, reset: true, entries: [{ seq: 1, value: 'token-123' }, { seq: 2, value: 'mallory' }] });
+    expect(feed).toMatchObject({
+      feed: feedId,
+      seq: 2,
+      reset: true,
+      entries: [
+        { seq: 1, value: 'token-123' },
+        { seq: 2, value: 'mallory' },
+      ],
+    });
     expect(cp.stderr()).toContain('serving the recorded bundle');
     expect(cp.stderr()).not.toContain(ADMIN);
   });
@@ -233,7 +307,19 @@ describe('authzd control-plane start-up errors', () => {
     const notAKey = path.join(dir, 'not-a-key.pem');
     writeFileSync(notAKey, 'hello');
     const r = await run(
-      ['control-plane', '--policies', path.join(dir, 'nowhere'), '--signing-key', notAKey, '--kid', 'k', '--addr', '127.0.0.1:0', '--data', path.join(dir, 'data-2')],
+      [
+        'control-plane',
+        '--policies',
+        path.join(dir, 'nowhere'),
+        '--signing-key',
+        notAKey,
+        '--kid',
+        'k',
+        '--addr',
+        '127.0.0.1:0',
+        '--data',
+        path.join(dir, 'data-2'),
+      ],
       { AUTHZD_CP_ADMIN_TOKEN: undefined },
     );
     expect(r.code).toBe(1);
@@ -246,7 +332,19 @@ describe('authzd control-plane start-up errors', () => {
     const notAKey = path.join(dir, 'not-a-key-2.pem');
     writeFileSync(notAKey, 'hello');
     const r = await run(
-      ['control-plane', '--policies', policies, '--signing-key', notAKey, '--kid', 'k', '--addr', '127.0.0.1:0', '--data', path.join(dir, 'data-3')],
+      [
+        'control-plane',
+        '--policies',
+        policies,
+        '--signing-key',
+        notAKey,
+        '--kid',
+        'k',
+        '--addr',
+        '127.0.0.1:0',
+        '--data',
+        path.join(dir, 'data-3'),
+      ],
       { AUTHZD_CP_ADMIN_TOKEN: ADMIN },
     );
     expect(r.code).toBe(1);

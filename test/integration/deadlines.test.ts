@@ -37,15 +37,22 @@ afterAll(async () => {
 
 async function sidecar(config: string) {
   const file = path.join(dir, `sidecar-${running.length}.yaml`);
-  writeFileSync(file, `grpc: { address: "127.0.0.1:0" }\nadmin: { address: "127.0.0.1:0" }\naudit: { destination: ${JSON.stringify(path.join(dir, `audit-${running.length}.log`))} }\n${config}`);
+  writeFileSync(
+    file,
+    `grpc: { address: "127.0.0.1:0" }\nadmin: { address: "127.0.0.1:0" }\naudit: { destination: ${JSON.stringify(path.join(dir, `audit-${running.length}.log`))} }\n${config}`,
+  );
   // A sidecar whose key set never comes is not ready (readiness tells the truth), but it listens.
-  const listening = (l: Record<string, unknown>) => typeof l.grpcPort === 'number' && (l.msg === 'authzd ready' || l.msg === 'authzd listening; not ready yet');
-  const s = await spawnCli(['serve', '--config', file], (l) => (listening(l) ? { grpcPort: l.grpcPort as number, adminPort: l.adminPort as number } : undefined));
+  const listening = (l: Record<string, unknown>) =>
+    typeof l.grpcPort === 'number' && (l.msg === 'authzd ready' || l.msg === 'authzd listening; not ready yet');
+  const s = await spawnCli(['serve', '--config', file], (l) =>
+    listening(l) ? { grpcPort: l.grpcPort as number, adminPort: l.adminPort as number } : undefined,
+  );
   running.push(s);
   return s;
 }
 
-const metrics = async (s: RunningCli<{ adminPort: number }>) => (await fetch(`http://127.0.0.1:${s.info.adminPort}/metrics`)).text();
+const metrics = async (s: RunningCli<{ adminPort: number }>) =>
+  (await fetch(`http://127.0.0.1:${s.info.adminPort}/metrics`)).text();
 
 async function checkWithDeadline(s: RunningCli<{ grpcPort: number }>, request: Record<string, unknown>) {
   const client = envoyAuthorizationClient(`127.0.0.1:${s.info.grpcPort}`);
@@ -69,10 +76,14 @@ describe('a check waiting for a key set that never comes', () => {
     // The client (Envoy) gives up at its deadline: DEADLINE_EXCEEDED (4) whatever authzd does.
     expect(await checkWithDeadline(s, httpCheckRequest({ path: '/accounts/acc-1001', token }))).toBe(4);
     // authzd stopped waiting too: the call is recorded as deadline_exceeded long before the key-set timeout.
-    const text = await until('the call to be recorded', async () => {
-      const t = await metrics(s);
-      return metricSum(t, 'authzd_decisions_total', { reason: 'deadline_exceeded' }) === 1 ? t : undefined;
-    }, FAR_MS / 2);
+    const text = await until(
+      'the call to be recorded',
+      async () => {
+        const t = await metrics(s);
+        return metricSum(t, 'authzd_decisions_total', { reason: 'deadline_exceeded' }) === 1 ? t : undefined;
+      },
+      FAR_MS / 2,
+    );
     expect(metricSum(text, 'authzd_decisions_total', { reason: 'jwks_unavailable' })).toBe(0);
     expect(metricSum(text, 'authzd_checks_late_total', { decision: 'error' })).toBe(1);
   });
@@ -84,20 +95,37 @@ describe('a check whose class asks a remote tier that never answers', () => {
     cpSync(EXAMPLE_POLICIES, policies, { recursive: true, filter: (src) => path.basename(src) !== 'tests' });
     const routes = path.join(policies, 'routes.yaml');
     const { readFileSync } = await import('node:fs');
-    writeFileSync(routes, readFileSync(routes, 'utf8').replace(/  high:\n    remote: false\n    budgetMs: 50/, `  high:\n    remote: true\n    budgetMs: ${FAR_MS}`));
+    writeFileSync(
+      routes,
+      readFileSync(routes, 'utf8').replace(
+        /  high:\n    remote: false\n    budgetMs: 50/,
+        `  high:\n    remote: true\n    budgetMs: ${FAR_MS}`,
+      ),
+    );
     const s = await sidecar(`policies: { directory: ${JSON.stringify(policies)} }
 tokens:
   issuers:
     - { issuer: ${JSON.stringify(ISSUER)}, audiences: [${AUDIENCE}], jwksFile: ${JSON.stringify(issuer.jwksFile)} }
 remote: { url: "${hanging.url}/v1/authorize" }
 `);
-    const token = await issuer.sign({ sub: 'alice', scope: 'payments:write', acr: 'mfa', auth_time: Math.floor(Date.now() / 1000) });
-    expect(await checkWithDeadline(s, httpCheckRequest({ method: 'POST', path: '/accounts/acc-1001/transfers', token }))).toBe(4);
+    const token = await issuer.sign({
+      sub: 'alice',
+      scope: 'payments:write',
+      acr: 'mfa',
+      auth_time: Math.floor(Date.now() / 1000),
+    });
+    expect(
+      await checkWithDeadline(s, httpCheckRequest({ method: 'POST', path: '/accounts/acc-1001/transfers', token })),
+    ).toBe(4);
     // The remote call was cut at the deadline: the class (closed) denied remote_unavailable then, late.
-    const text = await until('the call to be recorded', async () => {
-      const t = await metrics(s);
-      return metricSum(t, 'authzd_decisions_total', { reason: 'remote_unavailable' }) === 1 ? t : undefined;
-    }, FAR_MS / 2);
+    const text = await until(
+      'the call to be recorded',
+      async () => {
+        const t = await metrics(s);
+        return metricSum(t, 'authzd_decisions_total', { reason: 'remote_unavailable' }) === 1 ? t : undefined;
+      },
+      FAR_MS / 2,
+    );
     expect(metricSum(text, 'authzd_remote_decisions_total', { result: 'timeout' })).toBe(1);
     expect(metricSum(text, 'authzd_checks_late_total', {})).toBe(1);
   });

@@ -34,9 +34,17 @@ async function check(pathname: string, claims?: Record<string, unknown>) {
   const client = envoyAuthorizationClient(`127.0.0.1:${sidecar.info.grpcPort}`);
   try {
     const token = claims === undefined ? undefined : await issuer.sign(claims);
-    const response = await client.check(httpCheckRequest({ path: pathname, ...(token !== undefined ? { token } : {}) }));
-    const meta = Object.fromEntries(Object.entries<any>(response.dynamic_metadata.fields).map(([k, v]) => [k, v.stringValue]));
-    decided.push({ id: meta.decision_id as string, allowed: response.http_response === 'ok_response', reason: meta.reason as string });
+    const response = await client.check(
+      httpCheckRequest({ path: pathname, ...(token !== undefined ? { token } : {}) }),
+    );
+    const meta = Object.fromEntries(
+      Object.entries<any>(response.dynamic_metadata.fields).map(([k, v]) => [k, v.stringValue]),
+    );
+    decided.push({
+      id: meta.decision_id as string,
+      allowed: response.http_response === 'ok_response',
+      reason: meta.reason as string,
+    });
   } finally {
     client.close();
   }
@@ -50,7 +58,21 @@ beforeAll(async () => {
   issuer = await createTestIssuer();
   writeFileSync(path.join(dir, 'ingest-token'), `${INGEST}\n`);
   cp = await spawnCli(
-    ['control-plane', '--policies', policies, '--signing-key', keys.privateKeyFile, '--kid', keys.kid, '--addr', '127.0.0.1:0', '--data', path.join(dir, 'cp-data'), '--ingest-token-file', path.join(dir, 'ingest-token')],
+    [
+      'control-plane',
+      '--policies',
+      policies,
+      '--signing-key',
+      keys.privateKeyFile,
+      '--kid',
+      keys.kid,
+      '--addr',
+      '127.0.0.1:0',
+      '--data',
+      path.join(dir, 'cp-data'),
+      '--ingest-token-file',
+      path.join(dir, 'ingest-token'),
+    ],
     (l) => (l.msg === 'control plane ready' ? { base: `http://127.0.0.1:${l.port as number}` } : undefined),
     { env: { AUTHZD_CP_ADMIN_TOKEN: ADMIN } },
   );
@@ -69,8 +91,27 @@ beforeAll(async () => {
     ].join('\n'),
   );
   sidecar = await spawnCli(
-    ['serve', '--config', path.join(dir, 'authzd.yaml'), '--policies', policies, '--issuer', ISSUER, '--audience', AUDIENCE, '--jwks', issuer.jwksFile, '--grpc-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0'],
-    (l) => (l.msg === 'authzd ready' && typeof l.grpcPort === 'number' ? { grpcPort: l.grpcPort as number, adminPort: l.adminPort as number } : undefined),
+    [
+      'serve',
+      '--config',
+      path.join(dir, 'authzd.yaml'),
+      '--policies',
+      policies,
+      '--issuer',
+      ISSUER,
+      '--audience',
+      AUDIENCE,
+      '--jwks',
+      issuer.jwksFile,
+      '--grpc-addr',
+      '127.0.0.1:0',
+      '--admin-addr',
+      '127.0.0.1:0',
+    ],
+    (l) =>
+      l.msg === 'authzd ready' && typeof l.grpcPort === 'number'
+        ? { grpcPort: l.grpcPort as number, adminPort: l.adminPort as number }
+        : undefined,
   );
 }, 60_000);
 
@@ -86,7 +127,7 @@ describe('decision shipping: sidecar -> control plane -> replay', () => {
     await check('/accounts/acc-2001', { sub: 'alice' });
     await check('/accounts/acc-1001');
     await check('/nowhere', { sub: 'alice' });
-    await until('the first batch', () => (shippedIds().length === 5 || undefined));
+    await until('the first batch', () => shippedIds().length === 5 || undefined);
     expect(shippedIds()).toEqual(decided.map((d) => d.id));
     const metrics = await (await fetch(`http://127.0.0.1:${sidecar.info.adminPort}/metrics`)).text();
     expect(metrics).toMatch(/^authzd_decisions_shipped_total 5$/m);
@@ -109,21 +150,37 @@ describe('decision shipping: sidecar -> control plane -> replay', () => {
       [true, 'policy_allowed'],
     ]);
     expect(shippedIds().sort()).toEqual(decided.map((d) => d.id).sort());
-    const local = readFileSync(path.join(dir, 'audit.log'), 'utf8').split('\n').filter((l) => l !== '');
+    const local = readFileSync(path.join(dir, 'audit.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     expect(shippedLines().sort()).toEqual(local.sort());
   });
 
   it('`authzd replay` on the daily file reports what a new forbid would change', async () => {
     const changed = path.join(dir, 'changed');
     cpSync(path.join(ROOT, 'policies'), changed, { recursive: true });
-    writeFileSync(path.join(changed, 'maintenance.cedar'), '@id("maintenance")\nforbid (principal, action == Bank::Action::"readAccount", resource);\n');
+    writeFileSync(
+      path.join(changed, 'maintenance.cedar'),
+      '@id("maintenance")\nforbid (principal, action == Bank::Action::"readAccount", resource);\n',
+    );
     const files = readdirSync(decisionsDir()).map((name) => path.join(decisionsDir(), name));
     const run = promisify(execFile);
 
     const text = await run(process.execPath, [CLI, 'replay', ...files, '--policies', changed]);
-    expect(text.stdout).toMatch(/allow -> deny\s+get-account\s+allow policy_allowed \(account-owner-read\)\s+deny policy_denied \(maintenance\)\s+2/);
+    expect(text.stdout).toMatch(
+      /allow -> deny\s+get-account\s+allow policy_allowed \(account-owner-read\)\s+deny policy_denied \(maintenance\)\s+2/,
+    );
 
-    const gated = await run(process.execPath, [CLI, 'replay', ...files, '--policies', changed, '--output', 'json', '--fail-on-change']).then(
+    const gated = await run(process.execPath, [
+      CLI,
+      'replay',
+      ...files,
+      '--policies',
+      changed,
+      '--output',
+      'json',
+      '--fail-on-change',
+    ]).then(
       () => ({ code: 0, stdout: '' }),
       (err: { code: number; stdout: string }) => err,
     );
@@ -136,7 +193,14 @@ describe('decision shipping: sidecar -> control plane -> replay', () => {
     expect(flipped.sort()).toEqual(allowed.sort());
 
     // The same set that made the decisions: nothing changes, and the gate passes.
-    const same = await run(process.execPath, [CLI, 'replay', ...files, '--policies', path.join(ROOT, 'policies'), '--fail-on-change']);
+    const same = await run(process.execPath, [
+      CLI,
+      'replay',
+      ...files,
+      '--policies',
+      path.join(ROOT, 'policies'),
+      '--fail-on-change',
+    ]);
     expect(same.stdout).toContain('no decision would change.');
   });
 });

@@ -9,10 +9,14 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 
 it('the demo prints working check commands whose results match their comments', async () => {
   const [grpcPort, adminPort] = await freePorts(2);
-  const child = spawn(process.execPath, ['dist/cli/main.js', 'demo', '--grpc-addr', `127.0.0.1:${grpcPort}`, '--admin-addr', `127.0.0.1:${adminPort}`], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['dist/cli/main.js', 'demo', '--grpc-addr', `127.0.0.1:${grpcPort}`, '--admin-addr', `127.0.0.1:${adminPort}`],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`demo did not print its commands: ${out}`)), 20_000);
@@ -34,7 +38,9 @@ it('the demo prints working check commands whose results match their comments', 
     expect(checks.length).toBeGreaterThanOrEqual(10);
     for (const check of checks) {
       const args = check.command.split(' ').slice(1);
-      const { stdout } = await new Promise<{ stdout: string }>((resolve) => execFile(process.execPath, args, { cwd: ROOT }, (_e, stdout) => resolve({ stdout })));
+      const { stdout } = await new Promise<{ stdout: string }>((resolve) =>
+        execFile(process.execPath, args, { cwd: ROOT }, (_e, stdout) => resolve({ stdout })),
+      );
       if (check.expect === 'ALLOW') expect(stdout, check.command).toMatch(/^ALLOW/);
       else {
         const [, status, reason] = check.expect.split(' ');

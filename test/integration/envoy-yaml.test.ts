@@ -32,10 +32,15 @@ describe('envoy.yaml', () => {
     const hcm = config.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
     hcm.http_filters[0].typed_config.failure_mode_alow = true;
     hcm.http_filters[0].typed_config.transport_api_version = 'V4';
-    config.static_resources.clusters[0].typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']['@type'] =
-      'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOption';
+    config.static_resources.clusters[0].typed_extension_protocol_options[
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions'
+    ]['@type'] = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOption';
     const problems = validateEnvoyConfig(root, BOOTSTRAP, config);
-    expect(problems.some((p) => p.includes('failure_mode_alow: unknown field of .envoy.extensions.filters.http.ext_authz.v3.ExtAuthz'))).toBe(true);
+    expect(
+      problems.some((p) =>
+        p.includes('failure_mode_alow: unknown field of .envoy.extensions.filters.http.ext_authz.v3.ExtAuthz'),
+      ),
+    ).toBe(true);
     expect(problems.some((p) => p.includes('transport_api_version: V4 is not a value'))).toBe(true);
     expect(problems.some((p) => p.includes('HttpProtocolOption is not a known Envoy message'))).toBe(true);
   });
@@ -47,7 +52,9 @@ describe('envoy.yaml', () => {
     expect(extAuthz.transport_api_version).toBe('V3');
     expect(extAuthz.failure_mode_allow).toBe(false);
     expect(extAuthz.grpc_service.timeout).toMatch(/s$/);
-    const cluster = config.static_resources.clusters.find((c: any) => c.name === extAuthz.grpc_service.envoy_grpc.cluster_name);
+    const cluster = config.static_resources.clusters.find(
+      (c: any) => c.name === extAuthz.grpc_service.envoy_grpc.cluster_name,
+    );
     expect(cluster).toBeDefined();
     const options = cluster.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
     expect(options.explicit_http_config.http2_protocol_options).toBeDefined();

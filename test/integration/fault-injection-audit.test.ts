@@ -70,7 +70,9 @@ async function drive(n: number, lanes = 8): Promise<string[]> {
     Array.from({ length: lanes }, async (_, lane) => {
       while (next < n) {
         next++;
-        const res = await clients[lane % clients.length]!.check(httpCheckRequest({ path: '/accounts/acc-1001', token }));
+        const res = await clients[lane % clients.length]!.check(
+          httpCheckRequest({ path: '/accounts/acc-1001', token }),
+        );
         expect(res.http_response).toBe('ok_response');
         ids.push(res.ok_response.headers.find((h: any) => h.header.key === 'x-authz-decision-id').header.value);
       }
@@ -81,7 +83,11 @@ async function drive(n: number, lanes = 8): Promise<string[]> {
 
 async function metrics() {
   const text = await (await fetch(`http://127.0.0.1:${sidecar.info.adminPort}/metrics`)).text();
-  return { events: metricSum(text, 'authzd_audit_events_total'), dropped: metricSum(text, 'authzd_audit_events_dropped_total'), rss: metricSum(text, 'process_resident_memory_bytes') };
+  return {
+    events: metricSum(text, 'authzd_audit_events_total'),
+    dropped: metricSum(text, 'authzd_audit_events_dropped_total'),
+    rss: metricSum(text, 'process_resident_memory_bytes'),
+  };
 }
 
 beforeAll(async () => {
@@ -107,7 +113,9 @@ function serveWithAuditTo(destination: string) {
       `    - { issuer: ${JSON.stringify(ISSUER)}, audiences: [${AUDIENCE}], jwksFile: ${JSON.stringify(issuer.jwksFile)} }`,
     ].join('\n'),
   );
-  return spawnCli(['serve', '--config', config], (l) => (l.msg === 'authzd ready' ? { grpcPort: l.grpcPort as number, adminPort: l.adminPort as number } : undefined));
+  return spawnCli(['serve', '--config', config], (l) =>
+    l.msg === 'authzd ready' ? { grpcPort: l.grpcPort as number, adminPort: l.adminPort as number } : undefined,
+  );
 }
 
 afterAll(async () => {
@@ -123,9 +131,15 @@ describe('the audit destination fails every write', () => {
   it('a full disk (/dev/full, ENOSPC): checks are answered, the error is logged, nothing crashes', async () => {
     const client = envoyAuthorizationClient(`127.0.0.1:${full.info.grpcPort}`);
     try {
-      const answers = await Promise.all(Array.from({ length: 100 }, () => client.check(httpCheckRequest({ path: '/accounts/acc-1001', token }))));
+      const answers = await Promise.all(
+        Array.from({ length: 100 }, () => client.check(httpCheckRequest({ path: '/accounts/acc-1001', token }))),
+      );
       expect(answers.every((a) => a.http_response === 'ok_response')).toBe(true);
-      await until('the write error in the log', () => (full.stderr().includes('"code":"ENOSPC"') ? true : undefined), 5_000);
+      await until(
+        'the write error in the log',
+        () => (full.stderr().includes('"code":"ENOSPC"') ? true : undefined),
+        5_000,
+      );
       const text = await (await fetch(`http://127.0.0.1:${full.info.adminPort}/metrics`)).text();
       expect(metricSum(text, 'authzd_audit_events_dropped_total')).toBeGreaterThan(0);
       expect(full.child.exitCode).toBeNull();
@@ -159,7 +173,9 @@ describe('the audit destination is blocked', () => {
     const before = await metrics();
     const ids = await drive(50, 1);
     const dropped = (await metrics()).dropped - before.dropped;
-    await until('the new events', () => (ids.filter((id) => reader.ids().has(id)).length === 50 - dropped ? true : undefined));
+    await until('the new events', () =>
+      ids.filter((id) => reader.ids().has(id)).length === 50 - dropped ? true : undefined,
+    );
     expect(dropped).toBeLessThan(50);
     expect(reader.events.length).toBe(backlog + 50 - dropped);
     seen.readerAppeared = { backlogDelivered: backlog, laterChecks: 50, laterDropped: dropped };
@@ -185,11 +201,17 @@ describe('the audit destination is blocked', () => {
     expect(sidecar.stderr()).toContain('audit log write failed');
     const next = openReader();
     // The failed write is retried every second (no event can be accepted while the buffer is full).
-    await until('the buffer to drain into the new reader', async () => ((await drive(1, 1)).every((id) => next.ids().has(id)) ? true : undefined), 10_000);
+    await until(
+      'the buffer to drain into the new reader',
+      async () => ((await drive(1, 1)).every((id) => next.ids().has(id)) ? true : undefined),
+      10_000,
+    );
     const before = await metrics();
     const later = await drive(50, 1);
     const dropped = (await metrics()).dropped - before.dropped;
-    await until('events at the new reader', () => (later.filter((id) => next.ids().has(id)).length === 50 - dropped ? true : undefined));
+    await until('events at the new reader', () =>
+      later.filter((id) => next.ids().has(id)).length === 50 - dropped ? true : undefined,
+    );
     expect(dropped).toBe(0);
     seen.newReader = { laterChecks: 50, laterDropped: dropped, linesReceived: next.events.length };
     reader = next;

@@ -56,8 +56,14 @@ const forward: Handler = (req, res, body) => {
 
 async function decide(token: string) {
   const response = await sidecar.client.check(httpCheckRequest({ path: '/accounts/acc-1001', token }));
-  const meta = Object.fromEntries(Object.entries<any>(response.dynamic_metadata.fields).map(([k, v]) => [k, v.stringValue]));
-  return { allowed: response.http_response === 'ok_response', reason: meta.reason as string, version: meta.policy_version as string };
+  const meta = Object.fromEntries(
+    Object.entries<any>(response.dynamic_metadata.fields).map(([k, v]) => [k, v.stringValue]),
+  );
+  return {
+    allowed: response.http_response === 'ok_response',
+    reason: meta.reason as string,
+    version: meta.policy_version as string,
+  };
 }
 
 const bundleRequests = () => proxy.requests.get('/v1/bundles/default') ?? 0;
@@ -102,7 +108,19 @@ beforeAll(async () => {
   const keys = await generateSigningKeys(path.join(dir, 'keys'), { alg: 'EdDSA', kid: 'cp-fault' });
   issuer = await createTestIssuer();
   cp = await spawnCli(
-    ['control-plane', '--policies', policies, '--signing-key', keys.privateKeyFile, '--kid', keys.kid, '--addr', '127.0.0.1:0', '--data', path.join(dir, 'cp-data')],
+    [
+      'control-plane',
+      '--policies',
+      policies,
+      '--signing-key',
+      keys.privateKeyFile,
+      '--kid',
+      keys.kid,
+      '--addr',
+      '127.0.0.1:0',
+      '--data',
+      path.join(dir, 'cp-data'),
+    ],
     (l) => (l.msg === 'control plane ready' ? { base: `http://127.0.0.1:${l.port as number}` } : undefined),
     { env: { AUTHZD_CP_ADMIN_TOKEN: ADMIN } },
   );
@@ -110,9 +128,19 @@ beforeAll(async () => {
     const fault = req.url?.startsWith('/v1/revocations') ? revocationFault : bundleFault;
     (fault ?? forward)(req, res, body);
   });
-  const follow = { pollWaitSeconds: 1, pollIntervalSeconds: 1, requestTimeoutMs: 300, minBackoffMs: MIN_BACKOFF_MS, maxBackoffMs: MAX_BACKOFF_MS };
+  const follow = {
+    pollWaitSeconds: 1,
+    pollIntervalSeconds: 1,
+    requestTimeoutMs: 300,
+    minBackoffMs: MIN_BACKOFF_MS,
+    maxBackoffMs: MAX_BACKOFF_MS,
+  };
   sidecar = await startTestAuthzd(issuer, {
-    bundle: { url: `${proxy.url}/v1/bundles/default`, publicKeys: [{ file: keys.publicKeyFile, kid: keys.kid }], ...follow },
+    bundle: {
+      url: `${proxy.url}/v1/bundles/default`,
+      publicKeys: [{ file: keys.publicKeyFile, kid: keys.kid }],
+      ...follow,
+    },
     revocation: { url: `${proxy.url}/v1/revocations`, ...follow },
   });
   // The control plane numbers revisions by the clock; the first one is whatever it published at start.
@@ -133,7 +161,13 @@ describe('the control plane fails', () => {
   beforeAll(async () => {
     const other = await generateSigningKeys(path.join(dir, 'stranger'), { alg: 'EdDSA', kid: 'intruder' });
     const { key, alg } = await readSigningKey(other.privateKeyFile);
-    stranger = await buildBundle(examplePolicyFiles(), { signingKey: key, alg, kid: 'intruder', revision: 99, scope: 'authzd' });
+    stranger = await buildBundle(examplePolicyFiles(), {
+      signingKey: key,
+      alg,
+      kid: 'intruder',
+      revision: 99,
+      scope: 'authzd',
+    });
     revoked = await issuer.sign({ sub: 'alice', jti: revokedJti });
     await revoke(revokedJti);
     await until('the revocation', async () => ((await decide(revoked)).reason === 'token_revoked' ? true : undefined));
@@ -143,12 +177,20 @@ describe('the control plane fails', () => {
   const bundleCases: [string, () => Handler, { stage: string; reason: string }, number?][] = [
     ['down (connection reset)', () => faults.reset(), { stage: 'fetch', reason: 'network' }],
     ['hanging (held past the timeout)', () => faults.hang(), { stage: 'fetch', reason: 'timeout' }],
-    ['non-gzip bytes', () => faults.bytes(200, 'this is not a gzip stream at all'), { stage: 'verify', reason: 'bundle_corrupt' }],
+    [
+      'non-gzip bytes',
+      () => faults.bytes(200, 'this is not a gzip stream at all'),
+      { stage: 'verify', reason: 'bundle_corrupt' },
+    ],
     ['an HTML page with 200', () => faults.html(200), { stage: 'verify', reason: 'bundle_corrupt' }],
     ['an HTML error page (502)', () => faults.html(502), { stage: 'fetch', reason: 'http_status' }],
     ['200 with an empty body', () => faults.bytes(200, ''), { stage: 'verify', reason: 'bundle_corrupt' }],
     ['a truncated body', () => faults.truncated(4_000, 100), { stage: 'fetch', reason: 'network' }],
-    ['a body declared larger than bundle.maxBytes', () => faults.truncated(64 * 1024 * 1024, 10), { stage: 'fetch', reason: 'too_large' }],
+    [
+      'a body declared larger than bundle.maxBytes',
+      () => faults.truncated(64 * 1024 * 1024, 10),
+      { stage: 'fetch', reason: 'too_large' },
+    ],
     [
       'a bundle signed by an unknown key (with an ETag, like any server)',
       () => (req, res) => {
@@ -161,8 +203,15 @@ describe('the control plane fails', () => {
       2,
     ],
   ];
-  const entry = (seq: number) => ({ seq, kind: 'jti', value: `garbage-${seq}`, expiresAt: Math.floor(Date.now() / 1000) + 3600, createdAt: Math.floor(Date.now() / 1000) });
-  const json = (body: unknown): Handler => faults.bytes(200, JSON.stringify(body), { 'content-type': 'application/json' });
+  const entry = (seq: number) => ({
+    seq,
+    kind: 'jti',
+    value: `garbage-${seq}`,
+    expiresAt: Math.floor(Date.now() / 1000) + 3600,
+    createdAt: Math.floor(Date.now() / 1000),
+  });
+  const json = (body: unknown): Handler =>
+    faults.bytes(200, JSON.stringify(body), { 'content-type': 'application/json' });
   // Each revocation-feed fault and the poll result it must be counted as.
   const revocationCases: [string, () => Handler, string][] = [
     ['down (connection reset)', () => faults.reset(), 'network'],
@@ -172,11 +221,17 @@ describe('the control plane fails', () => {
     ['200 with an empty body', () => faults.bytes(200, ''), 'malformed'],
     ['a truncated body', () => faults.truncated(4_000, 100), 'network'],
     ['a page of the wrong shape', () => json({ seq: 'many', reset: false, entries: [] }), 'malformed'],
-    ['a page with entries out of order', () => json({ seq: 1_000_000, reset: false, entries: [entry(5), entry(3)] }), 'malformed'],
+    [
+      'a page with entries out of order',
+      () => json({ seq: 1_000_000, reset: false, entries: [entry(5), entry(3)] }),
+      'malformed',
+    ],
     ['a page with an entry beyond its seq', () => json({ seq: 2, reset: true, entries: [entry(7)] }), 'malformed'],
   ];
   // The two endpoints fail at the same time, each its own way (it halves the test's wall time).
-  const steps = bundleCases.map((b, i) => [`bundles: ${b[0]}; revocations: ${revocationCases[i]![0]}`, b, revocationCases[i]!] as const);
+  const steps = bundleCases.map(
+    (b, i) => [`bundles: ${b[0]}; revocations: ${revocationCases[i]![0]}`, b, revocationCases[i]!] as const,
+  );
 
   /** Applies a fault and measures the requests it sees in one window, opened by the first faulted request. */
   async function window(count: () => number, apply: () => void): Promise<number> {
@@ -189,40 +244,59 @@ describe('the control plane fails', () => {
     return count() - opened + 1;
   }
 
-  it.each(steps)('%s: the active revision and revocations stay, failures are counted, requests back off', async (_name, bundleCase, revocationCase) => {
-    const [bundleName, bundleFaultOf, counted, bound = BACKOFF_BOUND] = bundleCase;
-    const [revocationName, revocationFaultOf, pollResult] = revocationCase;
-    const text = await sidecar.metricsText();
-    const failuresBefore = metricSum(text, 'authzd_bundle_failures_total', counted);
-    const pollsBefore = metricSum(text, 'authzd_revocation_polls_total', { result: pollResult });
-    const allowedChecks = keepChecking(await issuer.sign({ sub: 'alice' }), { allowed: true, reason: 'policy_allowed', version: first });
-    const revokedChecks = keepChecking(revoked, { allowed: false, reason: 'token_revoked', version: first });
-    const [bundleRequestsSeen, revocationRequestsSeen] = await Promise.all([
-      window(bundleRequests, () => (bundleFault = bundleFaultOf())),
-      window(revocationRequests, () => (revocationFault = revocationFaultOf())),
-    ]);
-    await until(`a ${counted.stage}/${counted.reason} bundle failure and a ${pollResult} poll`, async () => {
-      const now = await sidecar.metricsText();
-      return metricSum(now, 'authzd_bundle_failures_total', counted) > failuresBefore && metricSum(now, 'authzd_revocation_polls_total', { result: pollResult }) > pollsBefore ? true : undefined;
-    });
-    const allowed = await allowedChecks();
-    const denied = await revokedChecks();
-    (seen.steps as unknown[] | undefined) ?? (seen.steps = []);
-    (seen.steps as unknown[]).push({ bundle: bundleName, bundleRequests: bundleRequestsSeen, revocations: revocationName, revocationRequests: revocationRequestsSeen, checks: allowed.answered + denied.answered });
-    expect(allowed.wrong).toEqual([]);
-    expect(denied.wrong).toEqual([]);
-    expect(allowed.answered).toBeGreaterThan(5);
-    expect(bundleRequestsSeen).toBeLessThanOrEqual(bound);
-    expect(revocationRequestsSeen).toBeLessThanOrEqual(BACKOFF_BOUND);
-    expect(sidecar.app.store.version).toBe(first);
-    expect((await fetch(`http://127.0.0.1:${sidecar.app.adminPort}/readyz`)).status).toBe(200);
-    // Nothing from a refused page was applied: only the real revocation is held.
-    expect(sidecar.app.revocations.size).toBe(1);
-    expect(await decide(await issuer.sign({ sub: 'alice', jti: 'garbage-7' }))).toMatchObject({ allowed: true });
-  });
+  it.each(steps)(
+    '%s: the active revision and revocations stay, failures are counted, requests back off',
+    async (_name, bundleCase, revocationCase) => {
+      const [bundleName, bundleFaultOf, counted, bound = BACKOFF_BOUND] = bundleCase;
+      const [revocationName, revocationFaultOf, pollResult] = revocationCase;
+      const text = await sidecar.metricsText();
+      const failuresBefore = metricSum(text, 'authzd_bundle_failures_total', counted);
+      const pollsBefore = metricSum(text, 'authzd_revocation_polls_total', { result: pollResult });
+      const allowedChecks = keepChecking(await issuer.sign({ sub: 'alice' }), {
+        allowed: true,
+        reason: 'policy_allowed',
+        version: first,
+      });
+      const revokedChecks = keepChecking(revoked, { allowed: false, reason: 'token_revoked', version: first });
+      const [bundleRequestsSeen, revocationRequestsSeen] = await Promise.all([
+        window(bundleRequests, () => (bundleFault = bundleFaultOf())),
+        window(revocationRequests, () => (revocationFault = revocationFaultOf())),
+      ]);
+      await until(`a ${counted.stage}/${counted.reason} bundle failure and a ${pollResult} poll`, async () => {
+        const now = await sidecar.metricsText();
+        return metricSum(now, 'authzd_bundle_failures_total', counted) > failuresBefore &&
+          metricSum(now, 'authzd_revocation_polls_total', { result: pollResult }) > pollsBefore
+          ? true
+          : undefined;
+      });
+      const allowed = await allowedChecks();
+      const denied = await revokedChecks();
+      (seen.steps as unknown[] | undefined) ?? (seen.steps = []);
+      (seen.steps as unknown[]).push({
+        bundle: bundleName,
+        bundleRequests: bundleRequestsSeen,
+        revocations: revocationName,
+        revocationRequests: revocationRequestsSeen,
+        checks: allowed.answered + denied.answered,
+      });
+      expect(allowed.wrong).toEqual([]);
+      expect(denied.wrong).toEqual([]);
+      expect(allowed.answered).toBeGreaterThan(5);
+      expect(bundleRequestsSeen).toBeLessThanOrEqual(bound);
+      expect(revocationRequestsSeen).toBeLessThanOrEqual(BACKOFF_BOUND);
+      expect(sidecar.app.store.version).toBe(first);
+      expect((await fetch(`http://127.0.0.1:${sidecar.app.adminPort}/readyz`)).status).toBe(200);
+      // Nothing from a refused page was applied: only the real revocation is held.
+      expect(sidecar.app.revocations.size).toBe(1);
+      expect(await decide(await issuer.sign({ sub: 'alice', jti: 'garbage-7' }))).toMatchObject({ allowed: true });
+    },
+  );
 
   it('recovers when the control plane comes back: the next revision is activated', async () => {
-    writeFileSync(path.join(policies, 'maintenance.cedar'), '@id("maintenance") forbid(principal, action == Bank::Action::"readAccount", resource);\n');
+    writeFileSync(
+      path.join(policies, 'maintenance.cedar'),
+      '@id("maintenance") forbid(principal, action == Bank::Action::"readAccount", resource);\n',
+    );
     // The control plane publishes a second revision on its own (it watches the directory); the sidecar cannot see it yet.
     const second = await until('the control plane to publish a second revision', async () => {
       const revision = (await fetch(`${cp.info.base}/v1/bundles/default`)).headers.get('x-authzd-revision');
@@ -234,7 +308,11 @@ describe('the control plane fails', () => {
     bundleFault = undefined;
     await until('the second revision', () => (sidecar.app.store.version === second ? true : undefined));
     seen.bundleRecoveryMs = Date.now() - started;
-    expect(await decide(await issuer.sign({ sub: 'alice' }))).toEqual({ allowed: false, reason: 'policy_denied', version: second });
+    expect(await decide(await issuer.sign({ sub: 'alice' }))).toEqual({
+      allowed: false,
+      reason: 'policy_denied',
+      version: second,
+    });
     writeFileSync(path.join(policies, 'maintenance.cedar'), '// maintenance over\n');
     await until('a third revision', () => (Number(sidecar.app.store.version) > Number(second) ? true : undefined));
   });
@@ -245,7 +323,9 @@ describe('the control plane fails', () => {
     expect(await decide(fresh)).toMatchObject({ allowed: true });
     const started = Date.now();
     await revoke('revoked-after-the-faults');
-    await until('the new revocation', async () => ((await decide(fresh)).reason === 'token_revoked' ? true : undefined));
+    await until('the new revocation', async () =>
+      (await decide(fresh)).reason === 'token_revoked' ? true : undefined,
+    );
     seen.revocationRecoveryMs = Date.now() - started;
     expect(await decide(revoked)).toMatchObject({ allowed: false, reason: 'token_revoked' });
     expect(sidecar.app.revocations.size).toBe(2);

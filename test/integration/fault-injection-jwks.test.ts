@@ -40,7 +40,8 @@ const sign = (iss: string, key: Key, kid = key.kid) =>
     .setExpirationTime('10m')
     .sign(key.privateKey);
 
-const jwks = (...keys: Key[]): Handler => faults.bytes(200, JSON.stringify({ keys: keys.map((k) => k.jwk) }), { 'content-type': 'application/json' });
+const jwks = (...keys: Key[]): Handler =>
+  faults.bytes(200, JSON.stringify({ keys: keys.map((k) => k.jwk) }), { 'content-type': 'application/json' });
 
 const ISS = {
   never: 'https://never.jwks.test',
@@ -58,13 +59,16 @@ const keys = {} as Record<'k1' | 'k2' | 'k3' | 'other', Key>;
 /** Figures for the report: requests the fake endpoints saw, how long answers took. */
 const seen: Record<string, number> = {};
 
-type Answer = { kind: 'allow' | 'deny'; reason: string; status?: string } | { kind: 'error'; code: number; details: string };
+type Answer =
+  { kind: 'allow' | 'deny'; reason: string; status?: string } | { kind: 'error'; code: number; details: string };
 
 async function check(token: string): Promise<Answer> {
   try {
     const res = await sidecar.client.check(httpCheckRequest({ path: '/accounts/acc-1001', token }));
     const reason = res.dynamic_metadata?.fields?.reason?.stringValue as string;
-    return res.http_response === 'ok_response' ? { kind: 'allow', reason } : { kind: 'deny', reason, status: res.denied_response.status.code };
+    return res.http_response === 'ok_response'
+      ? { kind: 'allow', reason }
+      : { kind: 'deny', reason, status: res.denied_response.status.code };
   } catch (err) {
     const { code, details } = err as { code: number; details: string };
     return { kind: 'error', code, details };
@@ -96,7 +100,10 @@ beforeAll(async () => {
   // example set gets a permit every customer's token meets: what is tested here is the key sets, not policy.
   const policies = mkdtempSync(path.join(tmpdir(), 'authzd-jwks-policies-'));
   cpSync(EXAMPLE_POLICIES, policies, { recursive: true, filter: (src) => path.basename(src) !== 'tests' });
-  writeFileSync(path.join(policies, 'customers.cedar'), '@id("customers-read") permit (principal in Bank::Role::"customer", action == Bank::Action::"readAccount", resource);\n');
+  writeFileSync(
+    path.join(policies, 'customers.cedar'),
+    '@id("customers-read") permit (principal in Bank::Role::"customer", action == Bank::Action::"readAccount", resource);\n',
+  );
   startedAt = Date.now();
   sidecar = await startTestAuthzd(undefined, {
     policies: { directory: policies },
@@ -167,7 +174,10 @@ describe('a JWKS endpoint that goes down after a successful fetch', () => {
     const downAt = requestsOf('stale');
     // Past the key set's max age (1 s), with at least one refresh having failed.
     await until('a failed background refresh', async () =>
-      metricSum(await sidecar.metricsText(), 'authzd_jwks_refreshes_total', { issuer: ISS.stale, result: 'error' }) >= 1 && requestsOf('stale') > downAt ? true : undefined,
+      metricSum(await sidecar.metricsText(), 'authzd_jwks_refreshes_total', { issuer: ISS.stale, result: 'error' }) >=
+        1 && requestsOf('stale') > downAt
+        ? true
+        : undefined,
     );
     await sleep(1_100);
     const answers = [];
@@ -214,18 +224,24 @@ describe('a JWKS endpoint that rotates keys', () => {
       fetchedAt.push(Date.now());
       answer(req, res, body);
     });
-    const forged = await Promise.all(Array.from({ length: 300 }, () => sign(ISS.rotating, keys.k3, `forged-${randomUUID()}`)));
+    const forged = await Promise.all(
+      Array.from({ length: 300 }, () => sign(ISS.rotating, keys.k3, `forged-${randomUUID()}`)),
+    );
     await sleep(COOLDOWN_MS + 100);
     const started = Date.now();
     const answers = await Promise.all(forged.slice(0, 100).map(check));
     for (const token of forged.slice(100)) answers.push(await check(token));
-    while (Date.now() - started < 2 * COOLDOWN_MS + 200) answers.push(await check(await sign(ISS.rotating, keys.k3, `forged-${randomUUID()}`)));
+    while (Date.now() - started < 2 * COOLDOWN_MS + 200)
+      answers.push(await check(await sign(ISS.rotating, keys.k3, `forged-${randomUUID()}`)));
     const elapsed = Date.now() - started;
-    expect(answers.every((a) => a.kind === 'deny' && a.reason === 'token_key_unknown' && a.status === 'Unauthorized')).toBe(true);
+    expect(
+      answers.every((a) => a.kind === 'deny' && a.reason === 'token_key_unknown' && a.status === 'Unauthorized'),
+    ).toBe(true);
     expect(fetchedAt.length).toBeGreaterThanOrEqual(1);
     expect(fetchedAt.length).toBeLessThanOrEqual(1 + Math.floor(elapsed / COOLDOWN_MS));
     // Timer granularity allows a few milliseconds either way.
-    for (let i = 1; i < fetchedAt.length; i++) expect(fetchedAt[i]! - fetchedAt[i - 1]!).toBeGreaterThanOrEqual(COOLDOWN_MS - 20);
+    for (let i = 1; i < fetchedAt.length; i++)
+      expect(fetchedAt[i]! - fetchedAt[i - 1]!).toBeGreaterThanOrEqual(COOLDOWN_MS - 20);
     seen.forgedKidTokens = answers.length;
     seen.forgedKidFetches = fetchedAt.length;
   });
@@ -237,7 +253,10 @@ describe('a JWKS endpoint that rotates keys', () => {
     // Not refreshed yet: the held set still has k1.
     expect(await check(cachedOld)).toMatchObject({ kind: 'allow' });
     // An unknown kid after the cooldown refreshes the set.
-    expect(await check(await sign(ISS.rotating, keys.k3, 'k9'))).toMatchObject({ kind: 'deny', reason: 'token_key_unknown' });
+    expect(await check(await sign(ISS.rotating, keys.k3, 'k9'))).toMatchObject({
+      kind: 'deny',
+      reason: 'token_key_unknown',
+    });
     expect(requestsOf('rotating')).toBe(before + 1);
     // The verified-token cache is bound to the key set's generation: the cached old token is re-checked.
     expect(await check(cachedOld)).toMatchObject({ kind: 'deny', reason: 'token_key_unknown', status: 'Unauthorized' });

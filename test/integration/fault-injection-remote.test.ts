@@ -27,7 +27,12 @@ let subjects = 0;
 
 /** A high-risk transfer (remote, fails closed) by a new principal each time, so no two calls coalesce. */
 async function transfer() {
-  const token = await issuer.sign({ sub: `alice-${++subjects}`, scope: 'payments:write', acr: 'mfa', auth_time: Math.floor(Date.now() / 1000) });
+  const token = await issuer.sign({
+    sub: `alice-${++subjects}`,
+    scope: 'payments:write',
+    acr: 'mfa',
+    auth_time: Math.floor(Date.now() / 1000),
+  });
   return timed(token, 'POST', '/accounts/acc-1001/transfers');
 }
 
@@ -39,12 +44,20 @@ async function read() {
 async function timed(token: string, method: string, p: string) {
   const started = Date.now();
   const res = await sidecar.client.check(httpCheckRequest({ method, path: p, token }));
-  const meta = Object.fromEntries(Object.entries<any>(res.dynamic_metadata?.fields ?? {}).map(([k, v]) => [k, v.stringValue]));
-  return { ms: Date.now() - started, allowed: res.http_response === 'ok_response', status: res.denied_response?.status?.code as string | undefined, reason: meta.reason as string };
+  const meta = Object.fromEntries(
+    Object.entries<any>(res.dynamic_metadata?.fields ?? {}).map(([k, v]) => [k, v.stringValue]),
+  );
+  return {
+    ms: Date.now() - started,
+    allowed: res.http_response === 'ok_response',
+    status: res.denied_response?.status?.code as string | undefined,
+    reason: meta.reason as string,
+  };
 }
 
 const calls = () => remote.requests.get('/v1/authorize') ?? 0;
-const remoteMetric = async (result: string, failureMode: string) => metricSum(await sidecar.metricsText(), 'authzd_remote_decisions_total', { result, failure_mode: failureMode });
+const remoteMetric = async (result: string, failureMode: string) =>
+  metricSum(await sidecar.metricsText(), 'authzd_remote_decisions_total', { result, failure_mode: failureMode });
 
 beforeAll(async () => {
   issuer = await createTestIssuer();
@@ -58,7 +71,12 @@ beforeAll(async () => {
   writeFileSync(path.join(policies, 'routes.yaml'), routes);
   sidecar = await startTestAuthzd(issuer, {
     policies: { directory: policies },
-    remote: { url: `${remote.url}/v1/authorize`, failureThreshold: THRESHOLD, cooldownMs: COOLDOWN_MS, askWhenResourceUnknown: false },
+    remote: {
+      url: `${remote.url}/v1/authorize`,
+      failureThreshold: THRESHOLD,
+      cooldownMs: COOLDOWN_MS,
+      askWhenResourceUnknown: false,
+    },
   });
 });
 

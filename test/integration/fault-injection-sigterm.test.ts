@@ -25,15 +25,28 @@ let issuer: TestIssuer;
 let tokens: string[];
 const seen: Record<string, unknown> = {};
 
-const definition = protoLoader.loadSync('envoy/service/auth/v3/external_auth.proto', { keepCase: true, longs: String, enums: String, defaults: false, oneofs: true, includeDirs: ENVOY_INCLUDE_DIRS });
+const definition = protoLoader.loadSync('envoy/service/auth/v3/external_auth.proto', {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: false,
+  oneofs: true,
+  includeDirs: ENVOY_INCLUDE_DIRS,
+});
 const AuthorizationClient = (grpc.loadPackageDefinition(definition) as any).envoy.service.auth.v3.Authorization;
 
 /** A client on its own TCP connection (grpc-js shares one per target unless told otherwise). */
 function connection(address: string) {
-  const client = new AuthorizationClient(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  const client = new AuthorizationClient(address, grpc.credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+  });
   return {
     check: (request: unknown) =>
-      new Promise<any>((resolve, reject) => client.Check(request, { deadline: Date.now() + 15_000 }, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res)))),
+      new Promise<any>((resolve, reject) =>
+        client.Check(request, { deadline: Date.now() + 15_000 }, (err: grpc.ServiceError | null, res: unknown) =>
+          err ? reject(err) : resolve(res),
+        ),
+      ),
     close: () => client.close(),
   };
 }
@@ -79,7 +92,9 @@ async function sigtermUnderLoad(workers: number) {
     },
     { timeoutMs: 60_000 },
   );
-  await until('readiness', async () => ((await fetch(`http://127.0.0.1:${sidecar.info.adminPort}/readyz`)).status === 200 ? true : undefined));
+  await until('readiness', async () =>
+    (await fetch(`http://127.0.0.1:${sidecar.info.adminPort}/readyz`)).status === 200 ? true : undefined,
+  );
 
   const answered: string[] = [];
   const failures: string[] = [];
@@ -89,7 +104,9 @@ async function sigtermUnderLoad(workers: number) {
     for (let i = lane; ; i++) {
       sent++;
       try {
-        const res = await client.check(httpCheckRequest({ path: '/accounts/acc-1001', token: tokens[i % tokens.length] }));
+        const res = await client.check(
+          httpCheckRequest({ path: '/accounts/acc-1001', token: tokens[i % tokens.length] }),
+        );
         expect(res.http_response).toBe('ok_response');
         answered.push(res.ok_response.headers.find((h: any) => h.header.key === 'x-authz-decision-id').header.value);
       } catch (err) {
@@ -105,7 +122,9 @@ async function sigtermUnderLoad(workers: number) {
       sent++;
       let res: Response;
       try {
-        res = await fetch(`http://127.0.0.1:${httpPort}/accounts/acc-1001`, { headers: { authorization: `Bearer ${tokens[i % tokens.length]}` } });
+        res = await fetch(`http://127.0.0.1:${httpPort}/accounts/acc-1001`, {
+          headers: { authorization: `Bearer ${tokens[i % tokens.length]}` },
+        });
       } catch (err) {
         const code = ((err as Error).cause as { code?: string } | undefined)?.code ?? (err as Error).message;
         failures.push(`http:${['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET'].includes(code) ? 'refused' : code}`);
@@ -116,7 +135,9 @@ async function sigtermUnderLoad(workers: number) {
     }
   };
   const load = Promise.all([
-    ...clients.flatMap((c, k) => Array.from({ length: LANES_PER_CONNECTION }, (_, lane) => grpcLane(c, k * LANES_PER_CONNECTION + lane))),
+    ...clients.flatMap((c, k) =>
+      Array.from({ length: LANES_PER_CONNECTION }, (_, lane) => grpcLane(c, k * LANES_PER_CONNECTION + lane)),
+    ),
     ...Array.from({ length: HTTP_LANES }, (_, lane) => httpLane(lane)),
   ]);
   await until('load to be under way', () => (answered.length >= 300 ? true : undefined));
@@ -132,7 +153,14 @@ async function sigtermUnderLoad(workers: number) {
     .map((l) => JSON.parse(l) as { decision_id: string });
   const eventIds = events.map((e) => e.decision_id);
   const byKind = failures.reduce<Record<string, number>>((acc, f) => ({ ...acc, [f]: (acc[f] ?? 0) + 1 }), {});
-  seen[`workers${workers}`] = { sent, answered: answered.length, answeredAfterSignal: answered.length - atSignal, refused: byKind, auditEvents: events.length, exitCode };
+  seen[`workers${workers}`] = {
+    sent,
+    answered: answered.length,
+    answeredAfterSignal: answered.length - atSignal,
+    refused: byKind,
+    auditEvents: events.length,
+    exitCode,
+  };
   return { exitCode, answered, failures, eventIds, sent, stderr: sidecar.stderr };
 }
 

@@ -21,7 +21,8 @@ afterAll(async () => {
 });
 
 const header = (list: any[] | undefined, name: string) => list?.find((h) => h.header.key === name);
-const meta = (res: any) => Object.fromEntries(Object.entries<any>(res.dynamic_metadata?.fields ?? {}).map(([k, v]) => [k, v.stringValue]));
+const meta = (res: any) =>
+  Object.fromEntries(Object.entries<any>(res.dynamic_metadata?.fields ?? {}).map(([k, v]) => [k, v.stringValue]));
 
 async function check(request: Record<string, unknown>) {
   const before = sidecar.auditEvents.length;
@@ -86,13 +87,18 @@ describe('allow', () => {
     const request: any = httpCheckRequest({ path: '/accounts/acc-1001' });
     const http = request.attributes.request.http;
     http.header_map = {
-      headers: Object.entries({ ...http.headers, authorization: `Bearer ${token}` }).map(([key, value]) => ({ key, raw_value: Buffer.from(value as string) })),
+      headers: Object.entries({ ...http.headers, authorization: `Bearer ${token}` }).map(([key, value]) => ({
+        key,
+        raw_value: Buffer.from(value as string),
+      })),
     };
     delete http.headers;
     http.raw_body = Buffer.from('{"amount": 10}');
     http.body = '{"amount": 10}';
     request.attributes.context_extensions = { virtual_host: 'bank' };
-    request.attributes.metadata_context = { filter_metadata: { 'envoy.filters.http.jwt_authn': { fields: { k: { stringValue: 'v' } } } } };
+    request.attributes.metadata_context = {
+      filter_metadata: { 'envoy.filters.http.jwt_authn': { fields: { k: { stringValue: 'v' } } } },
+    };
     request.attributes.tls_session = { sni: 'bank.example.com' };
     const { response } = await check(request);
     expect(response.http_response).toBe('ok_response');
@@ -142,14 +148,20 @@ describe('401', () => {
       },
       'token_algorithm_not_allowed',
     ],
-    ['of the wrong type (typ JWT, at+jwt required)', () => issuer.sign({}, { header: { typ: 'JWT' } }), 'token_type_invalid'],
+    [
+      'of the wrong type (typ JWT, at+jwt required)',
+      () => issuer.sign({}, { header: { typ: 'JWT' } }),
+      'token_type_invalid',
+    ],
   ];
   for (const [name, make, reason] of bad) {
     it(`${name}: invalid_token, reason ${reason}`, async () => {
       const { response, audit } = await check(httpCheckRequest({ path: '/accounts/acc-1001', token: await make() }));
       expect(response.status.code).toBe(grpc.status.UNAUTHENTICATED);
       expect(response.denied_response.status.code).toBe('Unauthorized');
-      expect(header(response.denied_response.headers, 'www-authenticate').header.value).toBe('Bearer error="invalid_token"');
+      expect(header(response.denied_response.headers, 'www-authenticate').header.value).toBe(
+        'Bearer error="invalid_token"',
+      );
       expect(JSON.parse(response.denied_response.body).reason).toBe(reason);
       expect(audit.reason).toBe(reason);
     });
@@ -163,7 +175,12 @@ describe('403', () => {
     expect(response.status.code).toBe(grpc.status.PERMISSION_DENIED);
     expect(response.denied_response.status.code).toBe('Forbidden');
     const body = JSON.parse(response.denied_response.body);
-    expect(body).toEqual({ error: 'forbidden', reason: 'policy_denied', policies: ['tenant-isolation'], decision_id: audit.decision_id });
+    expect(body).toEqual({
+      error: 'forbidden',
+      reason: 'policy_denied',
+      policies: ['tenant-isolation'],
+      decision_id: audit.decision_id,
+    });
     expect(audit).toMatchObject({ reason: 'policy_denied', policies: ['tenant-isolation'], tenant: 'globex' });
     expect(header(response.denied_response.headers, 'www-authenticate')).toBeUndefined();
   });
@@ -204,19 +221,33 @@ describe('400', () => {
 describe('requests without HTTP attributes (network filter)', () => {
   const network = (source?: string, destination?: string) => ({
     attributes: {
-      source: { address: { socket_address: { address: '10.1.2.3', port_value: 40000 } }, ...(source ? { principal: source } : {}) },
-      destination: { address: { socket_address: { address: '10.1.0.7', port_value: 8443 } }, ...(destination ? { principal: destination } : {}) },
+      source: {
+        address: { socket_address: { address: '10.1.2.3', port_value: 40000 } },
+        ...(source ? { principal: source } : {}),
+      },
+      destination: {
+        address: { socket_address: { address: '10.1.0.7', port_value: 8443 } },
+        ...(destination ? { principal: destination } : {}),
+      },
     },
   });
 
   it('decides a permitted workload by its SPIFFE identity', async () => {
-    const { response, audit } = await check(network('spiffe://cluster.local/ns/bank/sa/ledger', 'spiffe://cluster.local/ns/bank/sa/core-banking'));
+    const { response, audit } = await check(
+      network('spiffe://cluster.local/ns/bank/sa/ledger', 'spiffe://cluster.local/ns/bank/sa/core-banking'),
+    );
     expect(response.status.code ?? 0).toBe(0);
-    expect(audit).toMatchObject({ decision: 'allow', policies: ['ledger-to-core'], principal: { type: 'Bank::Workload' } });
+    expect(audit).toMatchObject({
+      decision: 'allow',
+      policies: ['ledger-to-core'],
+      principal: { type: 'Bank::Workload' },
+    });
   });
 
   it('denies another workload (a decision, not an error)', async () => {
-    const { response } = await check(network('spiffe://cluster.local/ns/bank/sa/frontend', 'spiffe://cluster.local/ns/bank/sa/core-banking'));
+    const { response } = await check(
+      network('spiffe://cluster.local/ns/bank/sa/frontend', 'spiffe://cluster.local/ns/bank/sa/core-banking'),
+    );
     expect(response.status.code).toBe(grpc.status.PERMISSION_DENIED);
     expect(JSON.parse(response.denied_response.body).reason).toBe('no_matching_permit');
   });
@@ -234,11 +265,16 @@ describe('requests without HTTP attributes (network filter)', () => {
 
 describe('health and metrics', () => {
   it('reports SERVING over grpc.health.v1 for the server and the Authorization service', async () => {
-    const definition = protoLoader.loadSync('grpc/health/v1/authzd_health.proto', { includeDirs: [PROTO_DIR], enums: String });
+    const definition = protoLoader.loadSync('grpc/health/v1/authzd_health.proto', {
+      includeDirs: [PROTO_DIR],
+      enums: String,
+    });
     const Health = (grpc.loadPackageDefinition(definition) as any).grpc.health.v1.Health;
     const client = new Health(`127.0.0.1:${sidecar.app.grpcPort}`, grpc.credentials.createInsecure());
     const call = (service: string) =>
-      new Promise<any>((resolve, reject) => client.Check({ service }, (err: unknown, res: unknown) => (err ? reject(err) : resolve(res))));
+      new Promise<any>((resolve, reject) =>
+        client.Check({ service }, (err: unknown, res: unknown) => (err ? reject(err) : resolve(res))),
+      );
     expect((await call('')).status).toBe('SERVING');
     expect((await call('envoy.service.auth.v3.Authorization')).status).toBe('SERVING');
     await expect(call('nope')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
@@ -247,8 +283,12 @@ describe('health and metrics', () => {
 
   it('exports decisions by reason, latency histograms and the policy version', async () => {
     const text = await sidecar.metricsText();
-    expect(text).toMatch(/authzd_decisions_total\{decision="allow",reason="policy_allowed",route="get-account",source="engine"\} [1-9]/);
-    expect(text).toMatch(/authzd_decisions_total\{decision="deny",reason="token_missing",route="",source="authentication"\} [1-9]/);
+    expect(text).toMatch(
+      /authzd_decisions_total\{decision="allow",reason="policy_allowed",route="get-account",source="engine"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /authzd_decisions_total\{decision="deny",reason="token_missing",route="",source="authentication"\} [1-9]/,
+    );
     expect(text).toMatch(/authzd_token_validation_failures_total\{reason="token_expired"\} 1/);
     expect(text).toMatch(/authzd_check_duration_seconds_bucket\{le="0.0001",decision="allow",route="get-account"\}/);
     expect(text).toContain(`authzd_policy_info{version="${sidecar.app.store.version}"} 1`);
@@ -262,7 +302,11 @@ describe('health and metrics', () => {
 describe('infrastructure failures become gRPC errors', () => {
   it('an unreachable JWKS answers UNAVAILABLE so Envoy applies its failure mode', async () => {
     const other = await startTestAuthzd(undefined, {
-      tokens: { issuers: [{ issuer: ISSUER, audiences: ['bank-api'], jwksUrl: 'http://127.0.0.1:9/jwks.json', jwksTimeoutMs: 500 }] },
+      tokens: {
+        issuers: [
+          { issuer: ISSUER, audiences: ['bank-api'], jwksUrl: 'http://127.0.0.1:9/jwks.json', jwksTimeoutMs: 500 },
+        ],
+      },
     });
     try {
       const token = await issuer.sign({ sub: 'alice' });

@@ -50,11 +50,20 @@ describe('over gRPC with Envoy protos, authzd answers as Cedar over the whole st
           seen.sets++;
           for (const r of u.requests) {
             const token = await issuer.sign({ ...r.claims, tenant: undefined });
-            const response = await authzd.client.check(httpCheckRequest({ method: r.method, path: `/docs/${r.doc}`, token }));
+            const response = await authzd.client.check(
+              httpCheckRequest({ method: r.method, path: `/docs/${r.doc}`, token }),
+            );
             const event = authzd.auditEvents.at(-1)!;
             expect(event.input, 'the audit event carries the Cedar request').toBeDefined();
-            const input = { principal: event.input.principal.uid, action: event.input.action, resource: event.input.resource, context: event.input.context, principalEntity: event.input.principal };
-            const resourceUnknown = model.entities.holdsType(input.resource.type) && model.entities.get(input.resource) === undefined;
+            const input = {
+              principal: event.input.principal.uid,
+              action: event.input.action,
+              resource: event.input.resource,
+              context: event.input.context,
+              principalEntity: event.input.principal,
+            };
+            const resourceUnknown =
+              model.entities.holdsType(input.resource.type) && model.entities.get(input.resource) === undefined;
             const expected = evaluationFromAnswer(wholeStoreAnswer(model, input), u.onError, resourceUnknown);
             const meta = response.dynamic_metadata.fields;
             const context = JSON.stringify({ policies: u.files.get('policies.cedar'), request: r });
@@ -62,7 +71,9 @@ describe('over gRPC with Envoy protos, authzd answers as Cedar over the whole st
             expect(meta.reason.stringValue, context).toBe(expected.reason);
             expect([...event.policies].sort(), context).toEqual([...expected.policies].sort());
             expect([...(event.errors ?? [])].sort(), context).toEqual([...expected.errors].sort());
-            expect((meta.policies?.stringValue ?? '').split(',').filter(Boolean).sort()).toEqual([...expected.policies].sort());
+            expect((meta.policies?.stringValue ?? '').split(',').filter(Boolean).sort()).toEqual(
+              [...expected.policies].sort(),
+            );
             seen.requests++;
             if (expected.allowed) seen.allows++;
           }

@@ -19,7 +19,9 @@ const RUNS = Number(process.env.AUTHZD_FUZZ_RUNS ?? 400);
 const CHECK = '/envoy.service.auth.v3.Authorization/Check';
 const DENY_STATUSES = new Set([400, 401, 403, 429, 503]);
 
-type Answer = { readonly ok: true; readonly response: Buffer } | { readonly ok: false; readonly code: number; readonly details: string };
+type Answer =
+  | { readonly ok: true; readonly response: Buffer }
+  | { readonly ok: false; readonly code: number; readonly details: string };
 
 let issuer: TestIssuer;
 let sidecar: Awaited<ReturnType<typeof startTestAuthzd>>;
@@ -31,8 +33,14 @@ let valid: Buffer;
 
 const call = (client: grpc.Client, bytes: Buffer) =>
   new Promise<Answer>((resolve) => {
-    client.makeUnaryRequest<Buffer, Buffer>(CHECK, (b) => b, (b) => b, bytes, { deadline: Date.now() + 15_000 }, (err, response) =>
-      resolve(err ? { ok: false, code: err.code, details: err.details } : { ok: true, response: response! }),
+    client.makeUnaryRequest<Buffer, Buffer>(
+      CHECK,
+      (b) => b,
+      (b) => b,
+      bytes,
+      { deadline: Date.now() + 15_000 },
+      (err, response) =>
+        resolve(err ? { ok: false, code: err.code, details: err.details } : { ok: true, response: response! }),
     );
   });
 
@@ -44,7 +52,11 @@ function expectLegal(answer: Answer): string {
     if (answer.code === grpc.status.INTERNAL) expect(answer.details).toBe('Error deserializing request');
     return `grpc:${grpc.status[answer.code]}`;
   }
-  const response = CheckResponse.toObject(CheckResponse.decode(answer.response), { enums: Number, defaults: false, oneofs: true }) as any;
+  const response = CheckResponse.toObject(CheckResponse.decode(answer.response), {
+    enums: Number,
+    defaults: false,
+    oneofs: true,
+  }) as any;
   expect(CheckResponse.verify(response)).toBeNull();
   const code = response.status?.code ?? 0;
   if (code === 0) {
@@ -83,7 +95,8 @@ function nestedStruct(depth: number): Buffer {
     const inner = sizes[i]!;
     const value = 1 + varint(inner).length + inner;
     const entry = 3 + 1 + varint(value).length + value;
-    for (const b of [0x0a, ...varint(entry), 0x0a, 0x01, 0x61, 0x12, ...varint(value), 0x2a, ...varint(inner)]) out.push(b);
+    for (const b of [0x0a, ...varint(entry), 0x0a, 0x01, 0x61, 0x12, ...varint(value), 0x2a, ...varint(inner)])
+      out.push(b);
   }
   return Buffer.from(out);
 }
@@ -96,10 +109,15 @@ function withMetadata(struct: Buffer): Buffer {
   return Buffer.concat([Buffer.from([0x0a, ...varint(attributes.length)]), attributes]);
 }
 
-const unknownGroups = (depth: number) => Buffer.from([...Array.from({ length: depth }, () => varint((99 << 3) | 3)).flat(), ...Array.from({ length: depth }, () => varint((99 << 3) | 4)).flat()]);
+const unknownGroups = (depth: number) =>
+  Buffer.from([
+    ...Array.from({ length: depth }, () => varint((99 << 3) | 3)).flat(),
+    ...Array.from({ length: depth }, () => varint((99 << 3) | 4)).flat(),
+  ]);
 function unknownLenNesting(depth: number): Buffer {
   let inner = Buffer.alloc(0);
-  for (let i = 0; i < depth; i++) inner = Buffer.concat([Buffer.from([...varint((99 << 3) | 2), ...varint(inner.length)]), inner]);
+  for (let i = 0; i < depth; i++)
+    inner = Buffer.concat([Buffer.from([...varint((99 << 3) | 2), ...varint(inner.length)]), inner]);
   return inner;
 }
 
@@ -110,21 +128,41 @@ beforeAll(async () => {
   const root = loadEnvoyRoot(['envoy/service/auth/v3/external_auth.proto']);
   CheckRequest = root.lookupType('envoy.service.auth.v3.CheckRequest');
   CheckResponse = root.lookupType('envoy.service.auth.v3.CheckResponse');
-  const encode = (request: Record<string, unknown>) => Buffer.from(CheckRequest.encode(CheckRequest.fromObject(request)).finish());
+  const encode = (request: Record<string, unknown>) =>
+    Buffer.from(CheckRequest.encode(CheckRequest.fromObject(request)).finish());
   const alice = await issuer.sign({ sub: 'alice' });
   const rawHeaders: any = httpCheckRequest({ path: '/accounts/acc-1001', token: alice });
   rawHeaders.attributes.request.http.header_map = {
-    headers: Object.entries(rawHeaders.attributes.request.http.headers).map(([key, value]) => ({ key, raw_value: Buffer.from(value as string) })),
+    headers: Object.entries(rawHeaders.attributes.request.http.headers).map(([key, value]) => ({
+      key,
+      raw_value: Buffer.from(value as string),
+    })),
   };
   delete rawHeaders.attributes.request.http.headers;
   valid = encode(httpCheckRequest({ path: '/accounts/acc-1001', token: alice }));
   seeds = [
     valid,
     encode(httpCheckRequest({ path: '/accounts/acc-1001' })),
-    encode(httpCheckRequest({ method: 'POST', path: '/accounts/acc-1001/transfers', token: await issuer.sign({ sub: 'alice', scope: 'payments:write' }) })),
-    encode(httpCheckRequest({ path: '/tenants/acme/customers/export?x=%2e%2e', token: await issuer.forge({ sub: 'carol', roles: ['admin'] }) })),
+    encode(
+      httpCheckRequest({
+        method: 'POST',
+        path: '/accounts/acc-1001/transfers',
+        token: await issuer.sign({ sub: 'alice', scope: 'payments:write' }),
+      }),
+    ),
+    encode(
+      httpCheckRequest({
+        path: '/tenants/acme/customers/export?x=%2e%2e',
+        token: await issuer.forge({ sub: 'carol', roles: ['admin'] }),
+      }),
+    ),
     encode(rawHeaders),
-    encode({ attributes: { source: { principal: 'spiffe://cluster.local/ns/bank/sa/ledger' }, destination: { principal: 'spiffe://cluster.local/ns/bank/sa/core-banking' } } }),
+    encode({
+      attributes: {
+        source: { principal: 'spiffe://cluster.local/ns/bank/sa/ledger' },
+        destination: { principal: 'spiffe://cluster.local/ns/bank/sa/core-banking' },
+      },
+    }),
   ];
   for (const seed of seeds) expectLegal(await call(raw, seed));
 });
@@ -136,10 +174,23 @@ afterAll(async () => {
 
 const seedIndex = fc.nat(5);
 const mutation = fc.oneof(
-  fc.record({ kind: fc.constant('flip' as const), seed: seedIndex, flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 8 }) }),
+  fc.record({
+    kind: fc.constant('flip' as const),
+    seed: seedIndex,
+    flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 8 }),
+  }),
   fc.record({ kind: fc.constant('truncate' as const), seed: seedIndex, at: fc.nat() }),
-  fc.record({ kind: fc.constant('extend' as const), seed: seedIndex, bytes: fc.uint8Array({ minLength: 1, maxLength: 200 }) }),
-  fc.record({ kind: fc.constant('insert' as const), seed: seedIndex, at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 40 }) }),
+  fc.record({
+    kind: fc.constant('extend' as const),
+    seed: seedIndex,
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 200 }),
+  }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    seed: seedIndex,
+    at: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 40 }),
+  }),
   fc.record({ kind: fc.constant('splice' as const), seed: seedIndex, other: seedIndex, at: fc.nat() }),
   fc.record({ kind: fc.constant('random' as const), bytes: fc.uint8Array({ maxLength: 2000 }) }),
 );
@@ -207,18 +258,51 @@ describe('gRPC Check under raw protobuf mutations', () => {
   // protobufjs is lenient where it is harmless (an overlong varint, field number 0 are skipped); Envoy never
   // sends either, and what decodes is still only the valid request around them.
   it.each<[string, string | RegExp, () => Buffer]>([
-    ['a length varint of 2^63 - 1', 'grpc:INTERNAL', () => Buffer.concat([valid, Buffer.from([0x0a, ...varint(2n ** 63n - 1n)])])],
-    ['a length past the end of the message', 'grpc:INTERNAL', () => Buffer.concat([valid, Buffer.from([0x0a, ...varint(1 << 20)]), Buffer.alloc(10)])],
-    ['an overlong varint (11 bytes)', 'allow', () => Buffer.concat([valid, Buffer.from([(98 << 3) | 0, ...Array(10).fill(0x80), 0x00])])],
+    [
+      'a length varint of 2^63 - 1',
+      'grpc:INTERNAL',
+      () => Buffer.concat([valid, Buffer.from([0x0a, ...varint(2n ** 63n - 1n)])]),
+    ],
+    [
+      'a length past the end of the message',
+      'grpc:INTERNAL',
+      () => Buffer.concat([valid, Buffer.from([0x0a, ...varint(1 << 20)]), Buffer.alloc(10)]),
+    ],
+    [
+      'an overlong varint (11 bytes)',
+      'allow',
+      () => Buffer.concat([valid, Buffer.from([(98 << 3) | 0, ...Array(10).fill(0x80), 0x00])]),
+    ],
     ['field number 0', 'allow', () => Buffer.concat([valid, Buffer.from([0x00, 0x01])])],
     ['an end-group without a start', 'grpc:INTERNAL', () => Buffer.concat([valid, Buffer.from(varint((99 << 3) | 4))])],
     ['unknown groups nested 100000 deep', 'grpc:INTERNAL', () => Buffer.concat([valid, unknownGroups(100_000)])],
     ['unknown groups nested 5 deep (skipped)', 'allow', () => Buffer.concat([valid, unknownGroups(5)])],
-    ['an unknown length-delimited field nested 2000 deep (opaque, skipped)', 'allow', () => Buffer.concat([valid, unknownLenNesting(2000)])],
-    ['google.protobuf.Struct nested 20000 deep in metadata_context', 'grpc:INTERNAL', () => withMetadata(nestedStruct(20_000))],
-    ['google.protobuf.Struct nested 30 deep in metadata_context', 'deny:peer_unauthenticated', () => withMetadata(nestedStruct(30))],
+    [
+      'an unknown length-delimited field nested 2000 deep (opaque, skipped)',
+      'allow',
+      () => Buffer.concat([valid, unknownLenNesting(2000)]),
+    ],
+    [
+      'google.protobuf.Struct nested 20000 deep in metadata_context',
+      'grpc:INTERNAL',
+      () => withMetadata(nestedStruct(20_000)),
+    ],
+    [
+      'google.protobuf.Struct nested 30 deep in metadata_context',
+      'deny:peer_unauthenticated',
+      () => withMetadata(nestedStruct(30)),
+    ],
     ['the attributes field twice (protobuf merges)', /^(allow|deny:[a-z_]+)$/, () => Buffer.concat([valid, seeds[1]!])],
-    ['a path that is not UTF-8', /^deny:(path_invalid|route_not_found|token_missing)$/, () => Buffer.from(Buffer.from(CheckRequest.encode(CheckRequest.fromObject(httpCheckRequest({ path: '/accounts/\u00ff' }))).finish()).map((b) => (b === 0xc3 ? 0xff : b)))],
+    [
+      'a path that is not UTF-8',
+      /^deny:(path_invalid|route_not_found|token_missing)$/,
+      () =>
+        Buffer.from(
+          Buffer.from(
+            CheckRequest.encode(CheckRequest.fromObject(httpCheckRequest({ path: '/accounts/\u00ff' }))).finish(),
+          ).map((b) => (b === 0xc3 ? 0xff : b)),
+        ),
+    ],
     ['an empty message', 'deny:peer_unauthenticated', () => Buffer.alloc(0)],
   ])('a hand-made encoding: %s -> %s', async (_name, want, make) => {
     const label = expectLegal(await call(raw, make()));
@@ -233,11 +317,17 @@ describe('gRPC Check under raw protobuf mutations', () => {
     const plain = await call(raw, big);
     expect(plain).toMatchObject({ ok: false, code: grpc.status.RESOURCE_EXHAUSTED });
     // A gzip bomb: 60 MiB of zeros compress to about 60 KiB; grpc-js stops inflating at the limit.
-    const gzip = new grpc.Client(`127.0.0.1:${sidecar.app.grpcPort}`, grpc.credentials.createInsecure(), { 'grpc.default_compression_algorithm': 2 });
+    const gzip = new grpc.Client(`127.0.0.1:${sidecar.app.grpcPort}`, grpc.credentials.createInsecure(), {
+      'grpc.default_compression_algorithm': 2,
+    });
     try {
       expect(expectLegal(await call(gzip, valid))).toBe('allow');
       const bomb = await call(gzip, Buffer.concat([valid, padding(60 << 20), Buffer.alloc(60 << 20)]));
-      expect(bomb).toMatchObject({ ok: false, code: grpc.status.RESOURCE_EXHAUSTED, details: expect.stringMatching(/decompresses to a size larger than 4194304/) });
+      expect(bomb).toMatchObject({
+        ok: false,
+        code: grpc.status.RESOURCE_EXHAUSTED,
+        details: expect.stringMatching(/decompresses to a size larger than 4194304/),
+      });
     } finally {
       gzip.close();
     }

@@ -16,7 +16,9 @@ const attacker = http.createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":[]}');
 });
 await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', r));
-const corpus: TokenAttackCorpus = await buildTokenAttackCorpus({ attackerUrl: `http://127.0.0.1:${(attacker.address() as AddressInfo).port}` });
+const corpus: TokenAttackCorpus = await buildTokenAttackCorpus({
+  attackerUrl: `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`,
+});
 
 /** Up to three cases per family (first, middle, last), every control, and every key-URL case. */
 function sample(cases: readonly AttackCase[]): AttackCase[] {
@@ -44,7 +46,9 @@ const header = (list: any[] | undefined, name: string) => list?.find((h) => h.he
 
 async function check(authorization: string) {
   const before = sidecar.auditEvents.length;
-  const response = await sidecar.client.check(httpCheckRequest({ path: '/accounts/acc-1001', headers: { authorization } }));
+  const response = await sidecar.client.check(
+    httpCheckRequest({ path: '/accounts/acc-1001', headers: { authorization } }),
+  );
   for (let i = 0; i < 100 && sidecar.auditEvents.length === before; i++) await new Promise((r) => setTimeout(r, 5));
   return { response, audit: sidecar.auditEvents.at(-1)! };
 }
@@ -75,7 +79,10 @@ describe('token attacks over gRPC', () => {
     const huge = corpus.cases.find((c) => c.authorization.length > 1 << 19)!;
     const { response, audit } = await check(huge.authorization);
     expect(response.status.code).toBe(grpc.status.INVALID_ARGUMENT);
-    expect(JSON.parse(response.denied_response.body)).toMatchObject({ error: 'bad_request', reason: 'request_too_large' });
+    expect(JSON.parse(response.denied_response.body)).toMatchObject({
+      error: 'bad_request',
+      reason: 'request_too_large',
+    });
     expect(audit).toMatchObject({ decision: 'deny', reason: 'request_too_large', source: 'request' });
   });
 

@@ -4,7 +4,18 @@
 // loadConfig, the pod's envoy.yaml validated against Envoy's Bootstrap proto, and the properties that keep the
 // pod safe and the wiring right asserted one by one.
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { builtinModules } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,7 +30,11 @@ import { readPolicyTests } from '../../src/policy-test/read-policy-tests.js';
 import { validatePolicyFiles } from '../../src/control-plane/validate-policy-files.js';
 import { loadEnvoyRoot } from '../helpers/envoy-protos.js';
 import { validateEnvoyConfig } from '../helpers/validate-envoy-config.js';
-import { SUPPORTED_KINDS, validateIstioMeshConfig, validateKubernetesObject } from '../helpers/validate-kubernetes-object.js';
+import {
+  SUPPORTED_KINDS,
+  validateIstioMeshConfig,
+  validateKubernetesObject,
+} from '../helpers/validate-kubernetes-object.js';
 
 type K8sObject = Record<string, any>;
 
@@ -33,7 +48,10 @@ const OPERATOR_LABEL = ['authzd/operator', 'true'] as const;
 function findKustomize(env: NodeJS.ProcessEnv = process.env): string {
   const candidates = [
     env.KUSTOMIZE,
-    ...(env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'kustomize')),
+    ...(env.PATH ?? '')
+      .split(path.delimiter)
+      .filter(Boolean)
+      .map((dir) => path.join(dir, 'kustomize')),
     path.join(env.GOPATH ?? path.join(env.HOME ?? homedir(), 'go'), 'bin', 'kustomize'),
   ];
   for (const candidate of candidates) {
@@ -45,7 +63,9 @@ function findKustomize(env: NodeJS.ProcessEnv = process.env): string {
       /* next */
     }
   }
-  throw new Error(`kustomize not found (looked in $KUSTOMIZE, $PATH and ~/go/bin): install it with\n  ${KUSTOMIZE_INSTALL}`);
+  throw new Error(
+    `kustomize not found (looked in $KUSTOMIZE, $PATH and ~/go/bin): install it with\n  ${KUSTOMIZE_INSTALL}`,
+  );
 }
 
 /** Every folder under deploy/kubernetes with a kustomization.yaml, relative to deploy/kubernetes. */
@@ -74,7 +94,9 @@ const renders = (): [string, K8sObject[]][] => {
 };
 const find = (kustomization: string, kind: string, name: string): K8sObject => {
   // Generated ConfigMaps and Secrets carry a content hash: match the name before it.
-  const found = objects(kustomization).find((o) => o.kind === kind && (o.metadata.name === name || o.metadata.name.replace(/-[a-z0-9]{10}$/, '') === name));
+  const found = objects(kustomization).find(
+    (o) => o.kind === kind && (o.metadata.name === name || o.metadata.name.replace(/-[a-z0-9]{10}$/, '') === name),
+  );
   if (found === undefined) throw new Error(`${kustomization}: no ${kind} ${name}`);
   return found;
 };
@@ -84,8 +106,10 @@ const container = (deployment: K8sObject, name: string) => {
   if (found === undefined) throw new Error(`no container ${name}`);
   return found;
 };
-const volume = (deployment: K8sObject, name: string) => podSpec(deployment).volumes.find((v: K8sObject) => v.name === name);
-const mountOf = (c: K8sObject, volumeName: string) => (c.volumeMounts ?? []).find((m: K8sObject) => m.name === volumeName);
+const volume = (deployment: K8sObject, name: string) =>
+  podSpec(deployment).volumes.find((v: K8sObject) => v.name === name);
+const mountOf = (c: K8sObject, volumeName: string) =>
+  (c.volumeMounts ?? []).find((m: K8sObject) => m.name === volumeName);
 /** A probe's or Service's port as a number, resolving container port names. */
 const portNumber = (c: K8sObject, port: number | string) =>
   typeof port === 'number' ? port : (c.ports ?? []).find((p: K8sObject) => p.name === port)?.containerPort;
@@ -115,7 +139,8 @@ function mountLikeKubelet(data: Record<string, string>, name: string): string {
     writeFileSync(path.join(timestamped, key), value);
   }
   symlinkSync(path.basename(timestamped), path.join(dir, '..data'));
-  for (const top of new Set(Object.keys(data).map((key) => key.split('/')[0]!))) symlinkSync(path.join('..data', top), path.join(dir, top));
+  for (const top of new Set(Object.keys(data).map((key) => key.split('/')[0]!)))
+    symlinkSync(path.join('..data', top), path.join(dir, top));
   return dir;
 }
 
@@ -127,8 +152,14 @@ beforeAll(() => {
   try {
     const kustomize = findKustomize();
     for (const kustomization of kustomizations()) {
-      const out = execFileSync(kustomize, ['build', path.join(DEPLOY, kustomization)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-      rendered.set(kustomization, parseAllDocuments(out).map((d) => d.toJS() as K8sObject));
+      const out = execFileSync(kustomize, ['build', path.join(DEPLOY, kustomization)], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      rendered.set(
+        kustomization,
+        parseAllDocuments(out).map((d) => d.toJS() as K8sObject),
+      );
     }
   } catch (err) {
     renderError = err as Error;
@@ -146,7 +177,14 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('kustomize', () => {
   it('renders every kustomization under deploy/kubernetes: policies and their tests, sidecar, control plane, the bundles and Istio overlays', () => {
-    expect(renders().map(([name]) => name)).toEqual(['control-plane', 'overlays/bundles', 'overlays/istio', 'policies', 'policies/tests', 'sidecar']);
+    expect(renders().map(([name]) => name)).toEqual([
+      'control-plane',
+      'overlays/bundles',
+      'overlays/istio',
+      'policies',
+      'policies/tests',
+      'sidecar',
+    ]);
     for (const [name, docs] of renders()) expect(docs.length, name).toBeGreaterThan(0);
   });
 
@@ -157,9 +195,15 @@ describe('kustomize', () => {
 
 describe('every rendered object is valid against its schema', () => {
   it('has no unknown field, wrong type, bad enum value or missing required field anywhere', () => {
-    const problems = renders().flatMap(([name, docs]) => docs.flatMap((o) => validateKubernetesObject(o).map((p) => `${name}: ${p}`)));
+    const problems = renders().flatMap(([name, docs]) =>
+      docs.flatMap((o) => validateKubernetesObject(o).map((p) => `${name}: ${p}`)),
+    );
     expect(problems).toEqual([]);
-    const kinds = new Set(renders().flatMap(([, docs]) => docs).map((o) => `${o.apiVersion}/${o.kind}`));
+    const kinds = new Set(
+      renders()
+        .flatMap(([, docs]) => docs)
+        .map((o) => `${o.apiVersion}/${o.kind}`),
+    );
     expect([...kinds].sort()).toEqual([...SUPPORTED_KINDS].sort());
   });
 
@@ -171,21 +215,33 @@ describe('every rendered object is valid against its schema', () => {
     podSpec(deployment).volumes[0].emptyDir.sizelimit = '1Mi';
     deployment.metadata.lables = {};
     const problems = validateKubernetesObject(deployment);
-    for (const path of ['.spec.replcas', '.spec.template.spec.containers.2.readinesProbe', '.spec.template.spec.containers.2.securityContext.runAsNonRot', '.spec.template.spec.volumes.0.emptyDir.sizelimit', '.metadata.lables']) {
+    for (const path of [
+      '.spec.replcas',
+      '.spec.template.spec.containers.2.readinesProbe',
+      '.spec.template.spec.containers.2.securityContext.runAsNonRot',
+      '.spec.template.spec.volumes.0.emptyDir.sizelimit',
+      '.metadata.lables',
+    ]) {
       expect(problems).toContain(`Deployment/authzd-demo ${path}: unknown field`);
     }
 
     const podMonitor = structuredClone(find('sidecar', 'PodMonitor', 'authzd-sidecars'));
     podMonitor.spec.podMetricsEndpoints[0].intervall = '15s';
-    expect(validateKubernetesObject(podMonitor)).toEqual(['PodMonitor/authzd-sidecars .spec.podMetricsEndpoints.0.intervall: unknown field']);
+    expect(validateKubernetesObject(podMonitor)).toEqual([
+      'PodMonitor/authzd-sidecars .spec.podMetricsEndpoints.0.intervall: unknown field',
+    ]);
 
     const policy = structuredClone(find('overlays/istio', 'AuthorizationPolicy', 'authzd-demo-ext-authz'));
     policy.spec.provider.nmae = 'x';
-    expect(validateKubernetesObject(policy)).toEqual(['AuthorizationPolicy/authzd-demo-ext-authz .spec.provider.nmae: unknown field']);
+    expect(validateKubernetesObject(policy)).toEqual([
+      'AuthorizationPolicy/authzd-demo-ext-authz .spec.provider.nmae: unknown field',
+    ]);
 
     const networkPolicy = structuredClone(find('control-plane', 'NetworkPolicy', 'authzd-control-plane'));
     networkPolicy.spec.ingress[0].from[0].podSelecter = {};
-    expect(validateKubernetesObject(networkPolicy)).toEqual(['NetworkPolicy/authzd-control-plane .spec.ingress.0.from.0.podSelecter: unknown field']);
+    expect(validateKubernetesObject(networkPolicy)).toEqual([
+      'NetworkPolicy/authzd-control-plane .spec.ingress.0.from.0.podSelecter: unknown field',
+    ]);
   });
 
   it('the validator rejects wrong types, bad enum values, missing required fields and unknown kinds', () => {
@@ -211,7 +267,8 @@ describe('every rendered object is valid against its schema', () => {
 });
 
 describe('every Deployment is locked down', () => {
-  const deployments = () => renders().flatMap(([name, docs]) => docs.filter((o) => o.kind === 'Deployment').map((d) => [name, d] as const));
+  const deployments = () =>
+    renders().flatMap(([name, docs]) => docs.filter((o) => o.kind === 'Deployment').map((d) => [name, d] as const));
 
   it('runs non-root with seccomp RuntimeDefault and no service account token', () => {
     expect(deployments().length).toBe(4);
@@ -227,7 +284,11 @@ describe('every Deployment is locked down', () => {
     for (const [name, d] of deployments()) {
       for (const c of podSpec(d).containers) {
         const where = `${name} ${d.metadata.name}/${c.name}`;
-        expect(c.securityContext, where).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+        expect(c.securityContext, where).toMatchObject({
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+        });
         expect(c.securityContext.runAsUser ?? 1, where).not.toBe(0);
         expect(c.securityContext.privileged ?? false, where).toBe(false);
         expect(Object.keys(c.resources?.limits ?? {}).sort(), where).toEqual(['cpu', 'memory']);
@@ -248,7 +309,8 @@ describe('every Deployment is locked down', () => {
     for (const [name, d] of deployments()) {
       const volumes = new Map<string, K8sObject>(podSpec(d).volumes.map((v: K8sObject) => [v.name, v]));
       for (const c of podSpec(d).containers) {
-        for (const m of c.volumeMounts ?? []) expect(volumes.has(m.name), `${name} ${c.name} mounts ${m.name}`).toBe(true);
+        for (const m of c.volumeMounts ?? [])
+          expect(volumes.has(m.name), `${name} ${c.name} mounts ${m.name}`).toBe(true);
         for (const probe of [c.startupProbe, c.livenessProbe, c.readinessProbe].filter(Boolean)) {
           const port = probe.httpGet?.port ?? probe.tcpSocket?.port;
           const owner = podSpec(d).containers.find((o: K8sObject) => portNumber(o, port) !== undefined);
@@ -256,18 +318,31 @@ describe('every Deployment is locked down', () => {
         }
       }
       for (const v of volumes.values()) {
-        const ref = v.configMap ? (['ConfigMap', v.configMap.name] as const) : v.secret ? (['Secret', v.secret.secretName] as const) : v.persistentVolumeClaim ? (['PersistentVolumeClaim', v.persistentVolumeClaim.claimName] as const) : undefined;
+        const ref = v.configMap
+          ? (['ConfigMap', v.configMap.name] as const)
+          : v.secret
+            ? (['Secret', v.secret.secretName] as const)
+            : v.persistentVolumeClaim
+              ? (['PersistentVolumeClaim', v.persistentVolumeClaim.claimName] as const)
+              : undefined;
         if (ref === undefined || v.secret?.optional === true) continue;
-        expect(objects(name).some((o) => o.kind === ref[0] && o.metadata.name === ref[1]), `${name}: ${ref[0]} ${ref[1]}`).toBe(true);
+        expect(
+          objects(name).some((o) => o.kind === ref[0] && o.metadata.name === ref[1]),
+          `${name}: ${ref[0]} ${ref[1]}`,
+        ).toBe(true);
       }
     }
     // A PodMonitor endpoint must name a port of a pod it selects (the Istio overlay has no Envoy port).
     for (const [name, docs] of renders()) {
       for (const monitor of docs.filter((o) => o.kind === 'PodMonitor')) {
-        const pods = docs.filter((o) => o.kind === 'Deployment' && selects(monitor.spec.selector.matchLabels, o.spec.template.metadata.labels));
+        const pods = docs.filter(
+          (o) => o.kind === 'Deployment' && selects(monitor.spec.selector.matchLabels, o.spec.template.metadata.labels),
+        );
         expect(pods.length, `${name} ${monitor.metadata.name}`).toBeGreaterThan(0);
         for (const endpoint of monitor.spec.podMetricsEndpoints) {
-          const found = pods.some((d) => podSpec(d).containers.some((c: K8sObject) => portNumber(c, endpoint.port) !== undefined));
+          const found = pods.some((d) =>
+            podSpec(d).containers.some((c: K8sObject) => portNumber(c, endpoint.port) !== undefined),
+          );
           expect(found, `${name} ${monitor.metadata.name} port ${endpoint.port}`).toBe(true);
         }
       }
@@ -278,7 +353,8 @@ describe('every Deployment is locked down', () => {
 describe('sidecar: the workload pod with Envoy and authzd', () => {
   const deployment = () => find('sidecar', 'Deployment', 'authzd-demo');
   const configMapData = (name: string) => find('sidecar', 'ConfigMap', name).data as Record<string, string>;
-  const authzdConfig = () => loadConfig(path.join(mountLikeKubelet(configMapData('authzd-config'), `config-${++mounts}`), 'authzd.yaml'));
+  const authzdConfig = () =>
+    loadConfig(path.join(mountLikeKubelet(configMapData('authzd-config'), `config-${++mounts}`), 'authzd.yaml'));
   const envoyConfig = () => parse(configMapData('authzd-envoy')['envoy.yaml']!);
 
   it("authzd's configuration passes authzd's own loadConfig (the schema of src/config/config-schema.ts)", () => {
@@ -292,22 +368,34 @@ describe('sidecar: the workload pod with Envoy and authzd', () => {
     const authzd = container(deployment(), 'authzd');
     const configFile = flag(authzd.args, 'config')!;
     expect(path.dirname(configFile)).toBe(mountOf(authzd, 'authzd-config').mountPath);
-    expect(volume(deployment(), 'authzd-config').configMap.name).toBe(find('sidecar', 'ConfigMap', 'authzd-config').metadata.name);
+    expect(volume(deployment(), 'authzd-config').configMap.name).toBe(
+      find('sidecar', 'ConfigMap', 'authzd-config').metadata.name,
+    );
     expect(authzdConfig().policies.directory).toBe(mountOf(authzd, 'authzd-policies').mountPath);
-    expect(volume(deployment(), 'authzd-policies').configMap.name).toBe(find('sidecar', 'ConfigMap', 'authzd-policies').metadata.name);
+    expect(volume(deployment(), 'authzd-policies').configMap.name).toBe(
+      find('sidecar', 'ConfigMap', 'authzd-policies').metadata.name,
+    );
     // The policy source lives in authzd.yaml alone, and the bundle credentials are already mounted (from an
     // optional Secret), so switching to bundles is a change of that one file.
     expect(flag(authzd.args, 'policies')).toBeUndefined();
     expect(volume(deployment(), 'authzd-bundle').secret).toMatchObject({ secretName: 'authzd-bundle', optional: true });
-    expect(mountOf(authzd, 'authzd-bundle')).toMatchObject({ mountPath: '/var/run/secrets/authzd/bundle', readOnly: true });
+    expect(mountOf(authzd, 'authzd-bundle')).toMatchObject({
+      mountPath: '/var/run/secrets/authzd/bundle',
+      readOnly: true,
+    });
   });
 
   it('the policy ConfigMap holds exactly the repository policies/, and loads as the kubelet mounts it (symlinks)', async () => {
     const data = configMapData('authzd-policies');
     // Files only: a ConfigMap is flat, and the policy tests in policies/tests/ run in CI, not in the cluster.
-    const policyFiles = readdirSync(path.join(ROOT, 'policies'), { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+    const policyFiles = readdirSync(path.join(ROOT, 'policies'), { withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => e.name);
     const repo = Object.fromEntries(policyFiles.map((f) => [f, readFileSync(path.join(ROOT, 'policies', f), 'utf8')]));
-    expect(data, 'deploy/kubernetes/policies/ must copy policies/: cp policies/* deploy/kubernetes/policies/ (and list new files in its kustomization.yaml)').toEqual(repo);
+    expect(
+      data,
+      'deploy/kubernetes/policies/ must copy policies/: cp policies/* deploy/kubernetes/policies/ (and list new files in its kustomization.yaml)',
+    ).toEqual(repo);
     const files = await readPolicyDir(mountLikeKubelet(data, 'policies'));
     expect([...files.keys()].sort()).toEqual(Object.keys(repo).sort());
     expect(Object.keys(compilePolicyModel(files).policies).length).toBeGreaterThan(0);
@@ -320,7 +408,8 @@ describe('sidecar: the workload pod with Envoy and authzd', () => {
     expect(authzd.livenessProbe.httpGet.path).toBe('/healthz');
     expect(authzd.readinessProbe.httpGet.path).toBe('/readyz');
     expect(authzd.startupProbe.httpGet.path).toBe('/healthz');
-    for (const probe of [authzd.livenessProbe, authzd.readinessProbe, authzd.startupProbe]) expect(portNumber(authzd, probe.httpGet.port)).toBe(adminPort);
+    for (const probe of [authzd.livenessProbe, authzd.readinessProbe, authzd.startupProbe])
+      expect(portNumber(authzd, probe.httpGet.port)).toBe(adminPort);
   });
 
   it('Envoy and authzd share the socket volume, and both point at the same socket', () => {
@@ -343,11 +432,14 @@ describe('sidecar: the workload pod with Envoy and authzd', () => {
     expect(validateEnvoyConfig(envoyRoot, 'envoy.config.bootstrap.v3.Bootstrap', envoyConfig())).toEqual([]);
     const broken = envoyConfig();
     broken.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.pipe.paht = '/x';
-    expect(validateEnvoyConfig(envoyRoot, 'envoy.config.bootstrap.v3.Bootstrap', broken).join('\n')).toMatch(/pipe\.paht: unknown field of \.envoy\.config\.core\.v3\.Pipe/);
+    expect(validateEnvoyConfig(envoyRoot, 'envoy.config.bootstrap.v3.Bootstrap', broken).join('\n')).toMatch(
+      /pipe\.paht: unknown field of \.envoy\.config\.core\.v3\.Pipe/,
+    );
   });
 
   it("the pod's ext_authz filter is the top-level envoy.yaml's, and routes :8000 to the app on 127.0.0.1:8080", () => {
-    const ingress = (config: K8sObject) => config.static_resources.listeners.find((l: K8sObject) => l.name === 'ingress');
+    const ingress = (config: K8sObject) =>
+      config.static_resources.listeners.find((l: K8sObject) => l.name === 'ingress');
     const hcm = (config: K8sObject) => ingress(config).filter_chains[0].filters[0].typed_config;
     const topLevel = parse(readFileSync(path.join(ROOT, 'envoy.yaml'), 'utf8'));
     const pod = envoyConfig();
@@ -355,13 +447,18 @@ describe('sidecar: the workload pod with Envoy and authzd', () => {
     expect(hcm(pod).route_config).toEqual(hcm(topLevel).route_config);
     expect(ingress(pod).address.socket_address.port_value).toBe(8000);
     const app = pod.static_resources.clusters.find((c: K8sObject) => c.name === 'app');
-    expect(app.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address).toEqual({ address: '127.0.0.1', port_value: 8080 });
+    expect(app.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address).toEqual({
+      address: '127.0.0.1',
+      port_value: 8080,
+    });
     // The app listens on loopback only: no way around Envoy and ext_authz.
     expect(container(deployment(), 'app').args).toContain('-listen=127.0.0.1:8080');
     expect(container(deployment(), 'app').ports).toBeUndefined();
     const envoy = container(deployment(), 'envoy');
     expect(flag(envoy.args, 'config-path')).toBe(`${mountOf(envoy, 'envoy-config').mountPath}/envoy.yaml`);
-    expect(volume(deployment(), 'envoy-config').configMap.name).toBe(find('sidecar', 'ConfigMap', 'authzd-envoy').metadata.name);
+    expect(volume(deployment(), 'envoy-config').configMap.name).toBe(
+      find('sidecar', 'ConfigMap', 'authzd-envoy').metadata.name,
+    );
     expect(portNumber(envoy, 'http')).toBe(8000);
   });
 
@@ -400,15 +497,29 @@ describe('sidecar: the workload pod with Envoy and authzd', () => {
 describe('control plane', () => {
   const deployment = () => find('control-plane', 'Deployment', 'authzd-control-plane');
   const cp = () => container(deployment(), 'control-plane');
-  const FLAGS = ['policies', 'signing-key', 'kid', 'addr', 'admin-addr', 'data', 'bundle-name', 'scope', 'admin-token-file', 'read-token-file'];
+  const FLAGS = [
+    'policies',
+    'signing-key',
+    'kid',
+    'addr',
+    'admin-addr',
+    'data',
+    'bundle-name',
+    'scope',
+    'admin-token-file',
+    'read-token-file',
+  ];
 
   it('runs `authzd control-plane` with one replica, recreated, with the documented flags only', () => {
     expect(deployment().spec.replicas).toBe(1);
     expect(deployment().spec.strategy.type).toBe('Recreate');
     expect(cp().args[0]).toBe('control-plane');
-    const used = cp().args.slice(1).map((a: string) => /^--([a-z-]+)/.exec(a)?.[1]);
+    const used = cp()
+      .args.slice(1)
+      .map((a: string) => /^--([a-z-]+)/.exec(a)?.[1]);
     for (const name of used) expect(FLAGS).toContain(name);
-    for (const required of ['policies', 'signing-key', 'kid', 'addr', 'data']) expect(flag(cp().args, required), required).toBeDefined();
+    for (const required of ['policies', 'signing-key', 'kid', 'addr', 'data'])
+      expect(flag(cp().args, required), required).toBeDefined();
     // docs/kubernetes.md shows an overlay patching args/3 to set the kid.
     expect(cp().args[3]).toMatch(/^--kid=/);
   });
@@ -430,7 +541,9 @@ describe('control plane', () => {
       expect(Object.keys(secret.data), name).toContain(path.basename(file));
     }
     expect(flag(cp().args, 'policies')).toBe(mountOf(cp(), 'policies').mountPath);
-    expect(find('control-plane', 'ConfigMap', 'authzd-policies').data).toEqual(find('sidecar', 'ConfigMap', 'authzd-policies').data);
+    expect(find('control-plane', 'ConfigMap', 'authzd-policies').data).toEqual(
+      find('sidecar', 'ConfigMap', 'authzd-policies').data,
+    );
   });
 
   it('ships placeholders, never a real key or token, and authzd refuses every one of them', () => {
@@ -445,13 +558,25 @@ describe('control plane', () => {
 
   it("mounts the policy tests under --policies/tests, exactly the repository's policies/tests/", () => {
     const tests = find('control-plane', 'ConfigMap', 'authzd-policy-tests');
-    const repo = Object.fromEntries(readdirSync(path.join(ROOT, 'policies', 'tests')).map((f) => [f, readFileSync(path.join(ROOT, 'policies', 'tests', f), 'utf8')]));
-    expect(tests.data, 'deploy/kubernetes/policies/tests/ must copy policies/tests/ (and list new files in its kustomization.yaml and the volume items)').toEqual(repo);
+    const repo = Object.fromEntries(
+      readdirSync(path.join(ROOT, 'policies', 'tests')).map((f) => [
+        f,
+        readFileSync(path.join(ROOT, 'policies', 'tests', f), 'utf8'),
+      ]),
+    );
+    expect(
+      tests.data,
+      'deploy/kubernetes/policies/tests/ must copy policies/tests/ (and list new files in its kustomization.yaml and the volume items)',
+    ).toEqual(repo);
     const sources = volume(deployment(), 'policies').projected.sources;
     expect(sources[0].configMap.name).toBe(find('control-plane', 'ConfigMap', 'authzd-policies').metadata.name);
     expect(sources[1].configMap.name).toBe(tests.metadata.name);
     // Every key of the ConfigMap under tests/, none left out (a key missing from `items` is not mounted).
-    expect(sources[1].configMap.items).toEqual(Object.keys(tests.data).sort().map((key) => ({ key, path: `tests/${key}` })));
+    expect(sources[1].configMap.items).toEqual(
+      Object.keys(tests.data)
+        .sort()
+        .map((key) => ({ key, path: `tests/${key}` })),
+    );
     expect(flag(cp().args, 'policies')).toBe(mountOf(cp(), 'policies').mountPath);
   });
 
@@ -459,14 +584,24 @@ describe('control plane', () => {
     const sources = volume(deployment(), 'policies').projected.sources;
     const policies = find('control-plane', 'ConfigMap', 'authzd-policies').data as Record<string, string>;
     const tests = find('control-plane', 'ConfigMap', 'authzd-policy-tests').data as Record<string, string>;
-    const laidOut = { ...policies, ...Object.fromEntries(sources[1].configMap.items.map((i: K8sObject) => [i.path, tests[i.key]])) };
+    const laidOut = {
+      ...policies,
+      ...Object.fromEntries(sources[1].configMap.items.map((i: K8sObject) => [i.path, tests[i.key]])),
+    };
     const dir = mountLikeKubelet(laidOut, 'cp-policies');
     const files = await readPolicyDir(dir);
     const found = await readPolicyTests(dir);
-    expect([...found.keys()].sort()).toEqual(Object.keys(tests).map((k) => `tests/${k}`).sort());
+    expect([...found.keys()].sort()).toEqual(
+      Object.keys(tests)
+        .map((k) => `tests/${k}`)
+        .sort(),
+    );
     expect(await validatePolicyFiles(files, { tests: found })).toBeUndefined();
     // An emergency forbid that denies what the tests expect to be allowed: refused, with the failing cases.
-    const frozen = new Map(files).set('emergency.cedar', '@id("freeze-everything") forbid (principal, action, resource);');
+    const frozen = new Map(files).set(
+      'emergency.cedar',
+      '@id("freeze-everything") forbid (principal, action, resource);',
+    );
     const rejection = await validatePolicyFiles(frozen, { tests: found });
     expect(rejection).toMatchObject({ reason: 'policy_tests_failed' });
     expect(rejection!.tests!.failed).toBeGreaterThan(0);
@@ -477,7 +612,8 @@ describe('control plane', () => {
     const port = Number(flag(cp().args, 'addr')!.split(':').at(-1));
     expect(cp().livenessProbe.httpGet.path).toBe('/healthz');
     expect(cp().readinessProbe.httpGet.path).toBe('/readyz');
-    for (const probe of [cp().livenessProbe, cp().readinessProbe, cp().startupProbe]) expect(portNumber(cp(), probe.httpGet.port)).toBe(port);
+    for (const probe of [cp().livenessProbe, cp().readinessProbe, cp().startupProbe])
+      expect(portNumber(cp(), probe.httpGet.port)).toBe(port);
     const service = find('control-plane', 'Service', 'authzd-control-plane');
     expect(selects(service.spec.selector, deployment().spec.template.metadata.labels)).toBe(true);
     expect(portNumber(cp(), service.spec.ports[0].targetPort)).toBe(port);
@@ -516,7 +652,8 @@ describe('control plane', () => {
       expect(peer.ipBlock).toBeUndefined();
       expect([readPort, adminPort]).toContain(port);
     }
-    const podsOf = (labels: Record<string, string>) => admitted.filter(([peer]) => selects(peer.podSelector?.matchLabels ?? {}, labels));
+    const podsOf = (labels: Record<string, string>) =>
+      admitted.filter(([peer]) => selects(peer.podSelector?.matchLabels ?? {}, labels));
     const sidecarPod = find('sidecar', 'Deployment', 'authzd-demo').spec.template.metadata.labels;
     const istioPod = find('overlays/istio', 'Deployment', 'authzd-demo').spec.template.metadata.labels;
     const bundlesPod = find('overlays/bundles', 'Deployment', 'authzd-demo').spec.template.metadata.labels;
@@ -524,12 +661,20 @@ describe('control plane', () => {
       expect(podsOf(pod).map(([, port]) => port)).toEqual([readPort]);
       expect(podsOf(pod)[0]![0].podSelector.matchLabels).toEqual({ [SIDECAR_LABEL[0]]: SIDECAR_LABEL[1] });
     }
-    const prometheus = admitted.filter(([peer]) => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'monitoring');
-    expect(prometheus.map(([peer, port]) => [peer.podSelector.matchLabels, port])).toEqual([[{ 'app.kubernetes.io/name': 'prometheus' }, readPort]]);
+    const prometheus = admitted.filter(
+      ([peer]) => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'monitoring',
+    );
+    expect(prometheus.map(([peer, port]) => [peer.podSelector.matchLabels, port])).toEqual([
+      [{ 'app.kubernetes.io/name': 'prometheus' }, readPort],
+    ]);
     // The admin port: only pods that carry the operator label, which no sample workload does.
     const toAdmin = admitted.filter(([, port]) => port === adminPort);
-    expect(toAdmin.map(([peer]) => peer)).toEqual([{ namespaceSelector: {}, podSelector: { matchLabels: { [OPERATOR_LABEL[0]]: OPERATOR_LABEL[1] } } }]);
-    for (const [, docs] of renders()) for (const d of docs.filter((o) => o.kind === 'Deployment')) expect(d.spec.template.metadata.labels[OPERATOR_LABEL[0]]).toBeUndefined();
+    expect(toAdmin.map(([peer]) => peer)).toEqual([
+      { namespaceSelector: {}, podSelector: { matchLabels: { [OPERATOR_LABEL[0]]: OPERATOR_LABEL[1] } } },
+    ]);
+    for (const [, docs] of renders())
+      for (const d of docs.filter((o) => o.kind === 'Deployment'))
+        expect(d.spec.template.metadata.labels[OPERATOR_LABEL[0]]).toBeUndefined();
   });
 });
 
@@ -537,7 +682,8 @@ describe('bundles overlay: the sidecar takes signed bundles and revocations from
   const deployment = () => find('overlays/bundles', 'Deployment', 'authzd-demo');
   const authzd = () => container(deployment(), 'authzd');
   const configMapData = () => find('overlays/bundles', 'ConfigMap', 'authzd-config').data as Record<string, string>;
-  const config = () => loadConfig(path.join(mountLikeKubelet(configMapData(), `bundles-config-${++mounts}`), 'authzd.yaml'));
+  const config = () =>
+    loadConfig(path.join(mountLikeKubelet(configMapData(), `bundles-config-${++mounts}`), 'authzd.yaml'));
   const cpDeployment = () => find('control-plane', 'Deployment', 'authzd-control-plane');
   const cpArgs = () => container(cpDeployment(), 'control-plane').args as string[];
 
@@ -546,7 +692,12 @@ describe('bundles overlay: the sidecar takes signed bundles and revocations from
     expect(c.policies.directory).toBeUndefined();
     expect(c.bundle.url).toBeDefined();
     expect(c.revocation.url).toBeDefined();
-    const sidecar = loadConfig(path.join(mountLikeKubelet(find('sidecar', 'ConfigMap', 'authzd-config').data, `sidecar-config-${++mounts}`), 'authzd.yaml'));
+    const sidecar = loadConfig(
+      path.join(
+        mountLikeKubelet(find('sidecar', 'ConfigMap', 'authzd-config').data, `sidecar-config-${++mounts}`),
+        'authzd.yaml',
+      ),
+    );
     const { bundle: _b, revocation: _r, policies: _p, ...rest } = c;
     const { bundle: _sb, revocation: _sr, policies: _sp, ...sidecarRest } = sidecar;
     expect(rest).toEqual(sidecarRest);
@@ -561,7 +712,9 @@ describe('bundles overlay: the sidecar takes signed bundles and revocations from
     expect(c.bundle.url).toBe(`${base}/v1/bundles/${flag(cpArgs(), 'bundle-name')}`);
     expect(c.revocation.url).toBe(`${base}/v1/revocations`);
     // The read port, not the admin one: that is what the NetworkPolicy admits this pod to.
-    expect(portNumber(container(cpDeployment(), 'control-plane'), 'http')).toBe(Number(flag(cpArgs(), 'addr')!.split(':').at(-1)));
+    expect(portNumber(container(cpDeployment(), 'control-plane'), 'http')).toBe(
+      Number(flag(cpArgs(), 'addr')!.split(':').at(-1)),
+    );
     expect(c.bundle.publicKeys.map((k) => k.kid)).toEqual([flag(cpArgs(), 'kid')]);
     // Both sides keep the default scope.
     expect(c.bundle.scope).toBeUndefined();
@@ -573,7 +726,8 @@ describe('bundles overlay: the sidecar takes signed bundles and revocations from
     const c = config();
     const mount = mountOf(authzd(), 'authzd-bundle');
     expect(volume(deployment(), 'authzd-bundle').secret.secretName).toBe('authzd-bundle');
-    for (const file of [c.bundle.tokenFile, c.revocation.tokenFile, ...c.bundle.publicKeys.map((k) => k.file)]) expect(path.dirname(file!)).toBe(mount.mountPath);
+    for (const file of [c.bundle.tokenFile, c.revocation.tokenFile, ...c.bundle.publicKeys.map((k) => k.file)])
+      expect(path.dirname(file!)).toBe(mount.mountPath);
     expect(path.basename(c.bundle.tokenFile!)).toBe('read-token');
     expect(path.basename(c.bundle.publicKeys[0]!.file)).toBe('public-key.pem');
   });
@@ -590,10 +744,16 @@ describe('bundles overlay: the sidecar takes signed bundles and revocations from
   });
 
   it('drops the policy ConfigMap, its volume and its mount; the rest of the pod is the sidecar sample', () => {
-    expect(objects('overlays/bundles').some((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('authzd-policies'))).toBe(false);
+    expect(
+      objects('overlays/bundles').some((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('authzd-policies')),
+    ).toBe(false);
     expect(volume(deployment(), 'authzd-policies')).toBeUndefined();
     expect(mountOf(authzd(), 'authzd-policies')).toBeUndefined();
-    expect(podSpec(deployment()).containers.map((c: K8sObject) => c.name).sort()).toEqual(['app', 'authzd', 'envoy']);
+    expect(
+      podSpec(deployment())
+        .containers.map((c: K8sObject) => c.name)
+        .sort(),
+    ).toEqual(['app', 'authzd', 'envoy']);
     expect(authzd().args).toEqual(container(find('sidecar', 'Deployment', 'authzd-demo'), 'authzd').args);
   });
 });
@@ -606,8 +766,14 @@ describe('Istio overlay', () => {
 
   it("has no Envoy container, socket or Envoy ConfigMap: Istio's proxy is the Envoy", () => {
     expect(podSpec(deployment()).containers.map((c: K8sObject) => c.name)).toEqual(['app', 'authzd']);
-    expect(podSpec(deployment()).volumes.map((v: K8sObject) => v.name).sort()).toEqual(['authzd-bundle', 'authzd-config', 'authzd-policies']);
-    expect(objects('overlays/istio').some((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('authzd-envoy'))).toBe(false);
+    expect(
+      podSpec(deployment())
+        .volumes.map((v: K8sObject) => v.name)
+        .sort(),
+    ).toEqual(['authzd-bundle', 'authzd-config', 'authzd-policies']);
+    expect(
+      objects('overlays/istio').some((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('authzd-envoy')),
+    ).toBe(false);
     expect(deployment().spec.template.metadata.labels['sidecar.istio.io/inject']).toBe('true');
   });
 
@@ -630,14 +796,18 @@ describe('Istio overlay', () => {
     expect(entry.spec.ports).toEqual([{ name: 'grpc', number: provider().envoyExtAuthzGrpc.port, protocol: 'GRPC' }]);
     expect(entry.spec.endpoints).toEqual([{ address: '127.0.0.1' }]);
     expect(entry.spec.resolution).toBe('STATIC');
-    expect(`127.0.0.1:${provider().envoyExtAuthzGrpc.port}`).toBe(flag(container(deployment(), 'authzd').args, 'grpc-addr'));
+    expect(`127.0.0.1:${provider().envoyExtAuthzGrpc.port}`).toBe(
+      flag(container(deployment(), 'authzd').args, 'grpc-addr'),
+    );
     expect(provider().envoyExtAuthzGrpc.failOpen).toBe(false);
 
     const policy = find('overlays/istio', 'AuthorizationPolicy', 'authzd-demo-ext-authz');
     expect(policy.spec.action).toBe('CUSTOM');
     expect(policy.spec.provider.name).toBe(provider().name);
     expect(selects(policy.spec.selector.matchLabels, deployment().spec.template.metadata.labels)).toBe(true);
-    expect(policy.spec.rules[0].to[0].operation.ports).toEqual([String(portNumber(container(deployment(), 'app'), 'http'))]);
+    expect(policy.spec.rules[0].to[0].operation.ports).toEqual([
+      String(portNumber(container(deployment(), 'app'), 'http')),
+    ]);
   });
 
   it('the mesh-config check rejects unknown and mistyped provider fields (so the check above can fail)', () => {
@@ -705,7 +875,8 @@ describe('Dockerfile', () => {
     expect(deps!.some((i) => i.op === 'RUN' && /npm ci --omit=dev/.test(i.args))).toBe(true);
     const runtime = stages().at(-1)!;
     const copied = runtime.filter((i) => i.op === 'COPY').map((i) => i.args.split(/\s+/).at(-2));
-    for (const needed of ['/app/node_modules', '/src/dist', 'package.json', 'proto', 'policies']) expect(copied).toContain(needed);
+    for (const needed of ['/app/node_modules', '/src/dist', 'package.json', 'proto', 'policies'])
+      expect(copied).toContain(needed);
     expect(runtime.some((i) => i.op === 'RUN' && i.args.includes('npm'))).toBe(false);
   });
 
@@ -714,13 +885,17 @@ describe('Dockerfile', () => {
       const image = stage[0]!.args.split(/\s+/)[0]!;
       expect(image).toMatch(/^node:20[\w.-]*-slim$/);
     }
-    const users = stages().at(-1)!.filter((i) => i.op === 'USER');
+    const users = stages()
+      .at(-1)!
+      .filter((i) => i.op === 'USER');
     expect(users.length).toBe(1);
     const [uid, gid] = users[0]!.args.split(':');
     expect(Number(uid)).toBeGreaterThan(0);
     expect(Number(gid)).toBeGreaterThan(0);
     // The Deployments run the image as this uid.
-    expect(podSpec(find('control-plane', 'Deployment', 'authzd-control-plane')).securityContext.runAsUser).toBe(Number(uid));
+    expect(podSpec(find('control-plane', 'Deployment', 'authzd-control-plane')).securityContext.runAsUser).toBe(
+      Number(uid),
+    );
   });
 
   it('runs the CLI: ENTRYPOINT node dist/cli/main.js (built from src/cli/main.ts), CMD serve', () => {
@@ -735,7 +910,9 @@ describe('Dockerfile', () => {
     const dist = path.join(ROOT, 'dist');
     // npm test builds dist/ first; without it this check cannot run and must fail.
     expect(existsSync(path.join(dist, 'cli', 'main.js')), 'dist/ is missing: run npm run build').toBe(true);
-    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
     const builtins = new Set(builtinModules);
     const imported = new Set<string>();
     const walk = (dir: string): void => {
@@ -744,7 +921,10 @@ describe('Dockerfile', () => {
         if (entry.isDirectory()) walk(file);
         else if (entry.name.endsWith('.js')) {
           const text = readFileSync(file, 'utf8');
-          for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^import\s+)['"]([^'"]+)['"]/gm)) imported.add(m[1]!);
+          for (const m of text.matchAll(
+            /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^import\s+)['"]([^'"]+)['"]/gm,
+          ))
+            imported.add(m[1]!);
         }
       }
     };

@@ -31,7 +31,9 @@ function nginxConf(o: { dir: string; listenPort: number; authzdPort: number; ups
     if (http.split(from!).length !== 2) throw new Error(`docs nginx block: expected exactly one "${from}"`);
     http = http.replace(from!, to!);
   }
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${o.dir}/${t};`).join('\n');
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((t) => `  ${t}_temp_path ${o.dir}/${t};`)
+    .join('\n');
   return `worker_processes 1;\nevents { worker_connections 64; }\nhttp {\n${temp}\n${http}}\n`;
 }
 
@@ -62,7 +64,9 @@ beforeAll(async () => {
   authzd = await startTestAuthzd(issuer, { http: { address: '127.0.0.1:0', originalRequest: 'x-original' } });
   upstream = http.createServer((req, res) => {
     upstreamSeen.push({ method: req.method!, url: req.url!, headers: req.headers });
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ upstream: true, headers: req.headers }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ upstream: true, headers: req.headers }));
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
 
@@ -72,11 +76,29 @@ beforeAll(async () => {
   nginxPort = await freePort();
   writeFileSync(
     path.join(dir, 'nginx.conf'),
-    nginxConf({ dir, listenPort: nginxPort, authzdPort: authzd.app.httpPort, upstreamPort: (upstream.address() as AddressInfo).port }),
+    nginxConf({
+      dir,
+      listenPort: nginxPort,
+      authzdPort: authzd.app.httpPort,
+      upstreamPort: (upstream.address() as AddressInfo).port,
+    }),
   );
-  nginx = spawn(bin, ['-e', 'stderr', '-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', `daemon off; pid ${dir}/nginx.pid; error_log stderr;`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  nginx = spawn(
+    bin,
+    [
+      '-e',
+      'stderr',
+      '-p',
+      dir,
+      '-c',
+      path.join(dir, 'nginx.conf'),
+      '-g',
+      `daemon off; pid ${dir}/nginx.pid; error_log stderr;`,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   nginx.stderr!.on('data', (chunk: Buffer) => (nginxStderr += chunk.toString()));
   await waitForPort(nginxPort, nginx);
 });
@@ -92,16 +114,24 @@ afterAll(async () => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
-function send(opts: { method?: string; path: string; token?: string; headers?: Record<string, string> }): Promise<Answer> {
+function send(opts: {
+  method?: string;
+  path: string;
+  token?: string;
+  headers?: Record<string, string>;
+}): Promise<Answer> {
   const headers: Record<string, string> = { host: 'bank.example.com', ...opts.headers };
   if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: nginxPort, method: opts.method ?? 'GET', path: opts.path, headers, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port: nginxPort, method: opts.method ?? 'GET', path: opts.path, headers, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -113,7 +143,11 @@ const auditFor = (id: unknown) => authzd.auditEvents.filter((e) => e.decision_id
 describe('nginx auth_request in front of authzd (http.originalRequest: x-original)', () => {
   it('allow: the upstream is reached and sees the decision id authzd recorded', async () => {
     const before = upstreamSeen.length;
-    const res = await send({ path: '/accounts/acc-1001?view=full', token: await issuer.sign({ sub: 'alice' }), headers: { 'x-authz-decision-id': 'forged-by-client' } });
+    const res = await send({
+      path: '/accounts/acc-1001?view=full',
+      token: await issuer.sign({ sub: 'alice' }),
+      headers: { 'x-authz-decision-id': 'forged-by-client' },
+    });
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body).upstream).toBe(true);
     expect(upstreamSeen).toHaveLength(before + 1);
@@ -123,9 +157,16 @@ describe('nginx auth_request in front of authzd (http.originalRequest: x-origina
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(seen.headers['x-authz-policy-version']).toBe(authzd.app.store.version);
     expect(auditFor(id)).toEqual([
-      expect.objectContaining({ decision: 'allow', reason: 'policy_allowed', route: 'get-account', request: expect.objectContaining({ method: 'GET', host: 'bank.example.com', path: '/accounts/acc-1001' }) }),
+      expect.objectContaining({
+        decision: 'allow',
+        reason: 'policy_allowed',
+        route: 'get-account',
+        request: expect.objectContaining({ method: 'GET', host: 'bank.example.com', path: '/accounts/acc-1001' }),
+      }),
     ]);
-    expect(readFileSync(path.join(dir, 'access.log'), 'utf8')).toContain(`"GET /accounts/acc-1001?view=full HTTP/1.1" 200 decision=${id}`);
+    expect(readFileSync(path.join(dir, 'access.log'), 'utf8')).toContain(
+      `"GET /accounts/acc-1001?view=full HTTP/1.1" 200 decision=${id}`,
+    );
   });
 
   it('no token: 401 with WWW-Authenticate: Bearer and the JSON body; the upstream is not reached', async () => {
@@ -135,8 +176,14 @@ describe('nginx auth_request in front of authzd (http.originalRequest: x-origina
     expect(res.headers['www-authenticate']).toBe('Bearer');
     expect(res.headers['content-type']).toBe('application/json');
     const body = JSON.parse(res.body);
-    expect(body).toEqual({ error: 'unauthorized', reason: 'token_missing', decision_id: res.headers['x-authz-decision-id'] });
-    expect(auditFor(body.decision_id)).toEqual([expect.objectContaining({ decision: 'deny', reason: 'token_missing' })]);
+    expect(body).toEqual({
+      error: 'unauthorized',
+      reason: 'token_missing',
+      decision_id: res.headers['x-authz-decision-id'],
+    });
+    expect(auditFor(body.decision_id)).toEqual([
+      expect.objectContaining({ decision: 'deny', reason: 'token_missing' }),
+    ]);
     expect(upstreamSeen).toHaveLength(before);
   });
 
@@ -145,8 +192,15 @@ describe('nginx auth_request in front of authzd (http.originalRequest: x-origina
     const res = await send({ path: '/accounts/acc-2001', token: await issuer.sign({ sub: 'alice' }) });
     expect(res.status).toBe(403);
     const body = JSON.parse(res.body);
-    expect(body).toEqual({ error: 'forbidden', reason: 'policy_denied', policies: ['tenant-isolation'], decision_id: res.headers['x-authz-decision-id'] });
-    expect(auditFor(body.decision_id)).toEqual([expect.objectContaining({ decision: 'deny', reason: 'policy_denied', policies: ['tenant-isolation'] })]);
+    expect(body).toEqual({
+      error: 'forbidden',
+      reason: 'policy_denied',
+      policies: ['tenant-isolation'],
+      decision_id: res.headers['x-authz-decision-id'],
+    });
+    expect(auditFor(body.decision_id)).toEqual([
+      expect.objectContaining({ decision: 'deny', reason: 'policy_denied', policies: ['tenant-isolation'] }),
+    ]);
     expect(upstreamSeen).toHaveLength(before);
   });
 
@@ -155,9 +209,15 @@ describe('nginx auth_request in front of authzd (http.originalRequest: x-origina
     // The subrequest nginx sends is a GET to /_authz; DELETE has no route, so only X-Original-Method explains a 403.
     const deleted = await send({ method: 'DELETE', path: '/accounts/acc-1001', token });
     expect(deleted.status).toBe(403);
-    expect(auditFor(JSON.parse(deleted.body).decision_id)).toEqual([expect.objectContaining({ reason: 'route_not_found', request: expect.objectContaining({ method: 'DELETE' }) })]);
+    expect(auditFor(JSON.parse(deleted.body).decision_id)).toEqual([
+      expect.objectContaining({ reason: 'route_not_found', request: expect.objectContaining({ method: 'DELETE' }) }),
+    ]);
     // A client's own X-Original-URI is overwritten by nginx's proxy_set_header.
-    const smuggled = await send({ path: '/accounts/acc-2001', token, headers: { 'x-original-uri': '/accounts/acc-1001', 'x-original-method': 'GET' } });
+    const smuggled = await send({
+      path: '/accounts/acc-2001',
+      token,
+      headers: { 'x-original-uri': '/accounts/acc-1001', 'x-original-method': 'GET' },
+    });
     expect(smuggled.status).toBe(403);
     expect(JSON.parse(smuggled.body).reason).toBe('policy_denied');
   });
@@ -174,12 +234,20 @@ describe('nginx auth_request in front of authzd (http.originalRequest: x-origina
     expect(authzd.auditEvents).toHaveLength(6);
     expect(new Set(authzd.auditEvents.map((e) => e.decision_id)).size).toBe(6);
     const metrics = await authzd.metricsText();
-    expect(metrics).toMatch(/authzd_decisions_total\{decision="allow",reason="policy_allowed",route="get-account",source="engine"\} 1/);
-    expect(metrics).toMatch(/authzd_decisions_total\{decision="deny",reason="token_missing",route="",source="authentication"\} 1/);
+    expect(metrics).toMatch(
+      /authzd_decisions_total\{decision="allow",reason="policy_allowed",route="get-account",source="engine"\} 1/,
+    );
+    expect(metrics).toMatch(
+      /authzd_decisions_total\{decision="deny",reason="token_missing",route="",source="authentication"\} 1/,
+    );
     // The second policy_denied may come from the decision cache: sum over sources.
     expect(decisions(metrics, 'decision="deny",reason="policy_denied"')).toBe(2);
-    expect(metrics).toMatch(/authzd_decisions_total\{decision="deny",reason="route_not_found",route="",source="routing"\} 1/);
-    expect(metrics).toMatch(/authzd_decisions_total\{decision="deny",reason="path_invalid",route="",source="request"\} 1/);
+    expect(metrics).toMatch(
+      /authzd_decisions_total\{decision="deny",reason="route_not_found",route="",source="routing"\} 1/,
+    );
+    expect(metrics).toMatch(
+      /authzd_decisions_total\{decision="deny",reason="path_invalid",route="",source="request"\} 1/,
+    );
   });
 });
 
@@ -192,7 +260,12 @@ function decisions(metrics: string, labels: string): number {
 }
 
 function findNginx(): string {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin'];
+  const dirs = [
+    ...(process.env.PATH ?? '').split(path.delimiter),
+    '/usr/sbin',
+    '/usr/local/sbin',
+    '/usr/local/nginx/sbin',
+  ];
   for (const d of dirs.filter((x) => x.length > 0)) {
     const candidate = path.join(d, 'nginx');
     try {
@@ -202,7 +275,9 @@ function findNginx(): string {
       /* next */
     }
   }
-  throw new Error('nginx not found: this test needs a real nginx (Debian: apt-get install -y --no-install-recommends nginx; npm test installs it first: scripts/install-test-tools.sh)');
+  throw new Error(
+    'nginx not found: this test needs a real nginx (Debian: apt-get install -y --no-install-recommends nginx; npm test installs it first: scripts/install-test-tools.sh)',
+  );
 }
 
 /** A port the OS just handed out and released; nginx cannot listen on port 0 and report it. */

@@ -28,8 +28,12 @@ interface Result {
 
 function run(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, cwd: options.cwd, timeout: 30_000 }, (error, stdout, stderr) =>
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, ...options.env }, cwd: options.cwd, timeout: 30_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }),
     );
   });
 }
@@ -58,7 +62,11 @@ describe('authzd --version', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
     const flag = await run(['--version']);
     expect(flag.code).toBe(0);
-    expect(flag.stdout).toMatch(new RegExp(`^authzd ${pkg.version.replace(/\./g, '\\.')} \\(cedar \\d+\\.\\d+\\.\\d+, node ${process.versions.node}\\)\\n$`));
+    expect(flag.stdout).toMatch(
+      new RegExp(
+        `^authzd ${pkg.version.replace(/\./g, '\\.')} \\(cedar \\d+\\.\\d+\\.\\d+, node ${process.versions.node}\\)\\n$`,
+      ),
+    );
     expect((await run(['version'])).stdout).toBe(flag.stdout);
   });
 });
@@ -68,7 +76,10 @@ describe('one exit status for usage errors, in every command', () => {
     [[], /^usage: authzd <command>/],
     [['nope'], /^authzd: unknown command "nope"/],
     [['version', '--x'], /^authzd version: Unknown option '--x'/],
-    [['serve', '--polices', 'x'], /^authzd serve: Unknown option '--polices'\nrun "authzd serve --help" for its options\n$/],
+    [
+      ['serve', '--polices', 'x'],
+      /^authzd serve: Unknown option '--polices'\nrun "authzd serve --help" for its options\n$/,
+    ],
     [['serve', '--bundle-scope', 'x'], /^authzd serve: .*--bundle-scope need --bundle-url/],
     [['check'], /^authzd check: --path is required/],
     [['demo', '--bogus'], /^authzd demo: Unknown option '--bogus'/],
@@ -78,7 +89,10 @@ describe('one exit status for usage errors, in every command', () => {
     [['bundle', 'frobnicate'], /^authzd bundle: unknown bundle subcommand "frobnicate"/],
     [['bundle', 'build'], /^authzd bundle: expected exactly one DIR/],
     [['bundle', 'publish'], /^authzd bundle: --url URL is required/],
-    [['control-plane'], /^authzd control-plane: required: --policies, --signing-key, --kid, --addr, --data \(or --config FILE\)\n/],
+    [
+      ['control-plane'],
+      /^authzd control-plane: required: --policies, --signing-key, --kid, --addr, --data \(or --config FILE\)\n/,
+    ],
     [['control-plane', '--nope'], /^authzd control-plane: Unknown option '--nope'/],
     [['policy'], /^usage: authzd policy test/],
     [['policy', 'test'], /^authzd policy: expected one policy directory/],
@@ -92,13 +106,22 @@ describe('one exit status for usage errors, in every command', () => {
   });
 
   it('help is not an error, a failure is 1, and the README documents the three', async () => {
-    for (const args of [['--help'], ['serve', '--help'], ['keys', '--help'], ['bundle', '--help'], ['policy', '--help']]) expect((await run(args)).code, args.join(' ')).toBe(0);
+    for (const args of [
+      ['--help'],
+      ['serve', '--help'],
+      ['keys', '--help'],
+      ['bundle', '--help'],
+      ['policy', '--help'],
+    ])
+      expect((await run(args)).code, args.join(' ')).toBe(0);
     const broken = path.join(dir, 'broken-for-test');
     cpSync(path.join(ROOT, 'policies'), broken, { recursive: true });
     writeFileSync(path.join(broken, 'oops.cedar'), 'permit (principal, action,');
     expect((await run(['policy', 'test', broken])).code).toBe(1);
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    expect(readme).toMatch(/\*\*Exit codes\*\*, the same for every command: `0` done[^]*`1` a failure[^]*`2` a usage error/);
+    expect(readme).toMatch(
+      /\*\*Exit codes\*\*, the same for every command: `0` done[^]*`1` a failure[^]*`2` a usage error/,
+    );
     expect(readme).toContain('`authzd --version`');
   });
 });
@@ -109,7 +132,16 @@ describe('start-up errors, reported once and where they are', () => {
     cpSync(path.join(ROOT, 'policies'), policies, { recursive: true });
     const broken = '  when { context.request.method == "GET" && };';
     writeFileSync(path.join(policies, 'oops.cedar'), `@id("ok")\npermit (principal, action, resource)\n${broken}\n`);
-    const r = await run(['serve', '--grpc-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--policies', policies, ...jwt()]);
+    const r = await run([
+      'serve',
+      '--grpc-addr',
+      '127.0.0.1:0',
+      '--admin-addr',
+      '127.0.0.1:0',
+      '--policies',
+      policies,
+      ...jwt(),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`\n  - oops.cedar:3:${broken.indexOf('}') + 1}: unexpected token \`}\` (expected `);
     expect(count(r.stderr, 'oops.cedar')).toBe(1);
@@ -121,7 +153,16 @@ describe('start-up errors, reported once and where they are', () => {
     cpSync(path.join(ROOT, 'policies'), policies, { recursive: true });
     const schema = readFileSync(path.join(policies, 'schema.cedarschema'), 'utf8');
     writeFileSync(path.join(policies, 'schema.cedarschema'), `${schema}\nentity Broken {\n  field: ,\n};\n`);
-    const r = await run(['serve', '--grpc-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--policies', policies, ...jwt()]);
+    const r = await run([
+      'serve',
+      '--grpc-addr',
+      '127.0.0.1:0',
+      '--admin-addr',
+      '127.0.0.1:0',
+      '--policies',
+      policies,
+      ...jwt(),
+    ]);
     expect(r.code).toBe(1);
     const line = schema.split('\n').length + 2;
     expect(r.stderr).toMatch(new RegExp(`\\n {2}- schema\\.cedarschema:${line}:10: .*unexpected token`));
@@ -138,15 +179,24 @@ describe('log lines say what happens', () => {
   it('SIGHUP with a broken set: one line saying the active set keeps serving, and it does', async () => {
     const policies = path.join(dir, 'reload');
     cpSync(path.join(ROOT, 'policies'), policies, { recursive: true });
-    sidecar = await spawnCli(['serve', '--grpc-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--policies', policies, ...jwt()], (l) =>
-      l.msg === 'authzd ready' ? { adminPort: l.adminPort as number } : undefined,
+    sidecar = await spawnCli(
+      ['serve', '--grpc-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--policies', policies, ...jwt()],
+      (l) => (l.msg === 'authzd ready' ? { adminPort: l.adminPort as number } : undefined),
     );
     const active = jsonLines(sidecar.stderr()).find((l) => l.msg === 'policy set activated')!.version;
     writeFileSync(path.join(policies, 'oops.cedar'), 'permit (principal, action,');
     sidecar.child.kill('SIGHUP');
-    await until('the reload to be refused', () => (sidecar!.stderr().includes('policy reload rejected') ? true : undefined));
+    await until('the reload to be refused', () =>
+      sidecar!.stderr().includes('policy reload rejected') ? true : undefined,
+    );
     const lines = jsonLines(sidecar.stderr()).filter((l) => String(l.msg).includes('rejected'));
-    expect(lines).toEqual([expect.objectContaining({ msg: 'policy reload rejected; the active set keeps serving', active, err: expect.stringContaining('oops.cedar:1:') })]);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        msg: 'policy reload rejected; the active set keeps serving',
+        active,
+        err: expect.stringContaining('oops.cedar:1:'),
+      }),
+    ]);
     expect((await fetch(`http://127.0.0.1:${sidecar.info.adminPort}/readyz`)).status).toBe(200);
   });
 
@@ -159,8 +209,21 @@ describe('log lines say what happens', () => {
       return buildBundle(examplePolicyFiles(), { signingKey: key, alg, kid: keys.kid, revision, scope });
     };
     const start = () =>
-      spawnCli(['serve', '--grpc-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--bundle-url', server.url, '--bundle-public-key', `${keys.kid}=${keys.publicKeyFile}`, ...jwt()], (l) =>
-        typeof l.adminPort === 'number' && typeof l.grpcPort === 'number' ? { adminPort: l.adminPort } : undefined,
+      spawnCli(
+        [
+          'serve',
+          '--grpc-addr',
+          '127.0.0.1:0',
+          '--admin-addr',
+          '127.0.0.1:0',
+          '--bundle-url',
+          server.url,
+          '--bundle-public-key',
+          `${keys.kid}=${keys.publicKeyFile}`,
+          ...jwt(),
+        ],
+        (l) =>
+          typeof l.adminPort === 'number' && typeof l.grpcPort === 'number' ? { adminPort: l.adminPort } : undefined,
       );
     const metrics = async () => (await fetch(`http://127.0.0.1:${follower!.info.adminPort}/metrics`)).text();
     beforeAll(async () => {
@@ -175,7 +238,9 @@ describe('log lines say what happens', () => {
     it('a first bundle refused: says no policy set is active yet, not that one keeps serving', async () => {
       server.serve(await sign(4, 'another-deployment'));
       follower = await start();
-      await until('the refusal', async () => (/bundle_scope_mismatch"\} [1-9]/.test(await metrics()) ? true : undefined));
+      await until('the refusal', async () =>
+        /bundle_scope_mismatch"\} [1-9]/.test(await metrics()) ? true : undefined,
+      );
       const refusals = jsonLines(follower.stderr()).filter((l) => l.level === 50);
       expect(refusals.length).toBeGreaterThan(0);
       for (const l of refusals) expect(l.msg).toBe('bundle update failed; no policy set is active yet');
@@ -184,12 +249,25 @@ describe('log lines say what happens', () => {
 
     it('a rollback refused: logged once, saying the active set keeps serving', async () => {
       server.serve(await sign(5));
-      await until('revision 5 to be active', async () => (/\nauthzd_bundle_revision 5\n/.test(await metrics()) ? true : undefined));
+      await until('revision 5 to be active', async () =>
+        /\nauthzd_bundle_revision 5\n/.test(await metrics()) ? true : undefined,
+      );
       const before = jsonLines(follower!.stderr()).length;
       server.serve(await sign(3));
-      await until('the rollback to be refused', async () => (/reason="bundle_rollback"\} 1/.test(await metrics()) ? true : undefined));
-      const after = jsonLines(follower!.stderr()).slice(before).filter((l) => l.level === 50);
-      expect(after).toEqual([expect.objectContaining({ msg: 'bundle update failed; the active policy set keeps serving', stage: 'verify', reason: 'bundle_rollback', activeRevision: 5 })]);
+      await until('the rollback to be refused', async () =>
+        /reason="bundle_rollback"\} 1/.test(await metrics()) ? true : undefined,
+      );
+      const after = jsonLines(follower!.stderr())
+        .slice(before)
+        .filter((l) => l.level === 50);
+      expect(after).toEqual([
+        expect.objectContaining({
+          msg: 'bundle update failed; the active policy set keeps serving',
+          stage: 'verify',
+          reason: 'bundle_rollback',
+          activeRevision: 5,
+        }),
+      ]);
     });
   });
 });
@@ -209,29 +287,65 @@ describe('a port in use names its setting and address', () => {
     ['--admin-addr', 'admin.address (--admin-addr)'],
     ['--http-addr', 'http.address (--http-addr)'],
   ])('serve %s: exits 1 with "%s <address>: cannot listen: the address is in use"', async (flag, setting) => {
-    const addresses: Record<string, string> = { '--grpc-addr': '127.0.0.1:0', '--admin-addr': '127.0.0.1:0', [flag]: taken };
+    const addresses: Record<string, string> = {
+      '--grpc-addr': '127.0.0.1:0',
+      '--admin-addr': '127.0.0.1:0',
+      [flag]: taken,
+    };
     const r = await run(['serve', ...Object.entries(addresses).flat(), ...jwt()]);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toContain(`${setting} ${taken}: cannot listen: the address is in use (another process listens there)`);
+    expect(r.stderr).toContain(
+      `${setting} ${taken}: cannot listen: the address is in use (another process listens there)`,
+    );
   });
 
   it('control-plane --addr: exits 1 naming --addr and the address', async () => {
     const keys = await generateSigningKeys(path.join(dir, 'cp-port-keys'), { alg: 'ES256', kid: 'port' });
-    const r = await run(['control-plane', '--policies', path.join(ROOT, 'policies'), '--signing-key', keys.privateKeyFile, '--kid', keys.kid, '--addr', taken, '--data', path.join(dir, 'cp-port-data')], {
-      env: { AUTHZD_CP_ADMIN_TOKEN: 'port-admin-token-0123456789abcdef' },
-    });
+    const r = await run(
+      [
+        'control-plane',
+        '--policies',
+        path.join(ROOT, 'policies'),
+        '--signing-key',
+        keys.privateKeyFile,
+        '--kid',
+        keys.kid,
+        '--addr',
+        taken,
+        '--data',
+        path.join(dir, 'cp-port-data'),
+      ],
+      {
+        env: { AUTHZD_CP_ADMIN_TOKEN: 'port-admin-token-0123456789abcdef' },
+      },
+    );
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain(`--addr ${taken}: cannot listen: the address is in use`);
   });
 });
 
 describe('a bundle cache directory that cannot be created', () => {
-  it('under /proc: a start-up error naming the setting, promptly (Node\'s recursive mkdir would spin there forever)', async () => {
+  it("under /proc: a start-up error naming the setting, promptly (Node's recursive mkdir would spin there forever)", async () => {
     const keys = await generateSigningKeys(path.join(dir, 'proc-keys'), { alg: 'ES256', kid: 'proc' });
     const started = Date.now();
-    const r = await run(['serve', '--grpc-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--bundle-url', 'http://127.0.0.1:9/v1/bundles/default', '--bundle-public-key', keys.publicKeyFile, '--bundle-cache-dir', '/proc/authzd-test-cache', ...jwt()]);
+    const r = await run([
+      'serve',
+      '--grpc-addr',
+      '127.0.0.1:0',
+      '--admin-addr',
+      '127.0.0.1:0',
+      '--bundle-url',
+      'http://127.0.0.1:9/v1/bundles/default',
+      '--bundle-public-key',
+      keys.publicKeyFile,
+      '--bundle-cache-dir',
+      '/proc/authzd-test-cache',
+      ...jwt(),
+    ]);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toContain('bundle.cacheDir (--bundle-cache-dir) /proc/authzd-test-cache: cannot create or write it: ENOENT');
+    expect(r.stderr).toContain(
+      'bundle.cacheDir (--bundle-cache-dir) /proc/authzd-test-cache: cannot create or write it: ENOENT',
+    );
     expect(Date.now() - started).toBeLessThan(25_000);
   });
 });
@@ -240,7 +354,11 @@ describe('authzd demo removes its temporary folder on every exit', () => {
   const demo = async (signal: NodeJS.Signals | undefined, ports?: [number, number]) => {
     const tmp = mkdtempSync(path.join(dir, 'demo-tmp-'));
     const [grpc, admin] = ports ?? ((await freePorts(2)) as [number, number]);
-    const child: ChildProcess = spawn(process.execPath, [CLI, 'demo', '--grpc-addr', `127.0.0.1:${grpc}`, '--admin-addr', `127.0.0.1:${admin}`], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [CLI, 'demo', '--grpc-addr', `127.0.0.1:${grpc}`, '--admin-addr', `127.0.0.1:${admin}`],
+      { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
@@ -293,14 +411,28 @@ describe('the README and the files its commands create', () => {
   });
 
   // Paths the README's and docs' commands create in a checkout.
-  const GENERATED = ['keys/signing-key.pem', 'keys/public-key.pem', 'keys-2026-07/signing-key.pem', 'cp-keys/signing-key.pem', 'cp-data/bundles/default/1.tar.gz', 'cp-data/revocations/entries/1.json', 'cache/bundle.tar.gz', 'admin-token', 'read-token', 'ingest-token', 'my-key.pem'];
+  const GENERATED = [
+    'keys/signing-key.pem',
+    'keys/public-key.pem',
+    'keys-2026-07/signing-key.pem',
+    'cp-keys/signing-key.pem',
+    'cp-data/bundles/default/1.tar.gz',
+    'cp-data/revocations/entries/1.json',
+    'cache/bundle.tar.gz',
+    'admin-token',
+    'read-token',
+    'ingest-token',
+    'my-key.pem',
+  ];
 
   it('git ignores them', () => {
     for (const file of GENERATED) {
       // Exit 0 when ignored, 1 when not.
       expect(() => execFileSync('git', ['check-ignore', '-q', '--no-index', file], { cwd: ROOT }), file).not.toThrow();
     }
-    expect(() => execFileSync('git', ['check-ignore', '-q', '--no-index', 'policies/accounts.cedar'], { cwd: ROOT })).toThrow();
+    expect(() =>
+      execFileSync('git', ['check-ignore', '-q', '--no-index', 'policies/accounts.cedar'], { cwd: ROOT }),
+    ).toThrow();
   });
 
   it('docker leaves them out of the build context', () => {
@@ -310,12 +442,19 @@ describe('the README and the files its commands create', () => {
       .filter((l) => l !== '' && !l.startsWith('#'));
     // Docker matches each pattern (Go filepath.Match: `*` within one path segment) against a path and the
     // directories above it.
-    const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+    const glob = (pattern: string) =>
+      new RegExp(
+        `^${pattern
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '[^/]*')
+          .replace(/\?/g, '[^/]')}$`,
+      );
     const excluded = (file: string) => {
       const parts = file.split('/');
       return parts.some((_, i) => patterns.some((p) => glob(p).test(parts.slice(0, i + 1).join('/'))));
     };
     for (const file of GENERATED) expect(excluded(file), file).toBe(true);
-    for (const needed of ['src/cli/main.ts', 'policies/accounts.cedar', 'package.json']) expect(excluded(needed), needed).toBe(false);
+    for (const needed of ['src/cli/main.ts', 'policies/accounts.cedar', 'package.json'])
+      expect(excluded(needed), needed).toBe(false);
   });
 });

@@ -18,11 +18,19 @@ const KEY_PLACEHOLDER = path.join(SECRETS, 'signing-key.pem.placeholder');
 const REAL = 'f3a91c07d25e4b8a9c1d6e2f7a0b3c4d5e6f7a8b9c0d1e2f';
 
 /** Runs the CLI to its exit; a process that starts instead of refusing is killed after 20 s (code null). */
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; stdout: string }> {
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 20_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, ...env }, timeout: 20_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -50,16 +58,26 @@ afterAll(() => {
 
 const controlPlane = (extra: string[], signingKey = keys.privateKeyFile) => [
   'control-plane',
-  '--policies', policies,
-  '--signing-key', signingKey,
-  '--kid', keys.kid,
-  '--addr', '127.0.0.1:0',
-  '--data', path.join(dir, `data-${Math.random().toString(36).slice(2)}`),
+  '--policies',
+  policies,
+  '--signing-key',
+  signingKey,
+  '--kid',
+  keys.kid,
+  '--addr',
+  '127.0.0.1:0',
+  '--data',
+  path.join(dir, `data-${Math.random().toString(36).slice(2)}`),
   ...extra,
 ];
 
 /** The refusal: exit 1, the source and the secret named, the value nowhere. */
-function expectRefused(result: { code: number | null; stderr: string; stdout: string }, source: string, what: string, value: string): void {
+function expectRefused(
+  result: { code: number | null; stderr: string; stdout: string },
+  source: string,
+  what: string,
+  value: string,
+): void {
   expect(result.code, result.stderr).toBe(1);
   expect(result.stderr).toContain(`${source}: ${what} is a known placeholder, not a secret`);
   expect(`${result.stdout}${result.stderr}`).not.toContain(value);
@@ -68,8 +86,18 @@ function expectRefused(result: { code: number | null; stderr: string; stdout: st
 describe('the control plane refuses placeholder secrets', () => {
   it('the admin and read tokens of deploy/kubernetes, each named with its flag and file', async () => {
     const r = await run(controlPlane(['--admin-token-file', ADMIN_PLACEHOLDER, '--read-token-file', READ_PLACEHOLDER]));
-    expectRefused(r, `--admin-token-file ${ADMIN_PLACEHOLDER}`, 'the admin token', readFileSync(ADMIN_PLACEHOLDER, 'utf8').trim());
-    expectRefused(r, `--read-token-file ${READ_PLACEHOLDER}`, 'the read token', readFileSync(READ_PLACEHOLDER, 'utf8').trim());
+    expectRefused(
+      r,
+      `--admin-token-file ${ADMIN_PLACEHOLDER}`,
+      'the admin token',
+      readFileSync(ADMIN_PLACEHOLDER, 'utf8').trim(),
+    );
+    expectRefused(
+      r,
+      `--read-token-file ${READ_PLACEHOLDER}`,
+      'the read token',
+      readFileSync(READ_PLACEHOLDER, 'utf8').trim(),
+    );
   });
 
   it('a placeholder in an environment variable, named by the variable', async () => {
@@ -78,14 +106,20 @@ describe('the control plane refuses placeholder secrets', () => {
     expectRefused(r, 'AUTHZD_CP_INGEST_TOKEN', 'the ingest token', value);
   });
 
-  it("the signing key placeholder of deploy/kubernetes", async () => {
+  it('the signing key placeholder of deploy/kubernetes', async () => {
     const r = await run(controlPlane([], KEY_PLACEHOLDER), { AUTHZD_CP_ADMIN_TOKEN: REAL });
     expectRefused(r, KEY_PLACEHOLDER, 'the signing key', 'not a key. Replace');
   });
 
   it('starts with secrets of its own in the same places', async () => {
-    const cp = await spawnCli(controlPlane(['--admin-token-file', file('admin', `${REAL}\n`), '--read-token-file', file('read', `${REAL.split('').reverse().join('')}\n`)]), (l) =>
-      l.msg === 'control plane ready' ? (l.port as number) : undefined,
+    const cp = await spawnCli(
+      controlPlane([
+        '--admin-token-file',
+        file('admin', `${REAL}\n`),
+        '--read-token-file',
+        file('read', `${REAL.split('').reverse().join('')}\n`),
+      ]),
+      (l) => (l.msg === 'control plane ready' ? (l.port as number) : undefined),
     );
     expect((await fetch(`http://127.0.0.1:${cp.info}/readyz`)).status).toBe(200);
     expect(await cp.stop()).toBe(0);
@@ -95,16 +129,31 @@ describe('the control plane refuses placeholder secrets', () => {
 describe('a sidecar refuses placeholder secrets', () => {
   const jwt = () => ['--issuer', ISSUER, '--audience', AUDIENCE, '--jwks', issuer.jwksFile];
   const serve = (config: string, env: Record<string, string> = {}) =>
-    run(['serve', '--config', file(`authzd-${Math.random().toString(36).slice(2)}.yaml`, `grpc: { address: "127.0.0.1:0" }\nadmin: { address: "127.0.0.1:0" }\n${config}`), ...jwt()], env);
+    run(
+      [
+        'serve',
+        '--config',
+        file(
+          `authzd-${Math.random().toString(36).slice(2)}.yaml`,
+          `grpc: { address: "127.0.0.1:0" }\nadmin: { address: "127.0.0.1:0" }\n${config}`,
+        ),
+        ...jwt(),
+      ],
+      env,
+    );
 
   it('the bundle token, from a file', async () => {
     const token = file('bundle-token', 'PLACEHOLDER-read-token-replace-me\n');
-    const r = await serve(`bundle: { url: "http://127.0.0.1:9/v1/bundles/default", publicKeys: [{ file: ${JSON.stringify(keys.publicKeyFile)} }], tokenFile: ${JSON.stringify(token)} }`);
+    const r = await serve(
+      `bundle: { url: "http://127.0.0.1:9/v1/bundles/default", publicKeys: [{ file: ${JSON.stringify(keys.publicKeyFile)} }], tokenFile: ${JSON.stringify(token)} }`,
+    );
     expectRefused(r, `bundle.tokenFile ${token}`, 'the bundle token', 'PLACEHOLDER-read-token');
   });
 
   it('the revocation token, from an environment variable', async () => {
-    const r = await serve(`revocation: { url: "http://127.0.0.1:9/v1/revocations", tokenEnv: FEED_TOKEN }`, { FEED_TOKEN: 'changeme-changeme-changeme' });
+    const r = await serve(`revocation: { url: "http://127.0.0.1:9/v1/revocations", tokenEnv: FEED_TOKEN }`, {
+      FEED_TOKEN: 'changeme-changeme-changeme',
+    });
     expectRefused(r, 'revocation.tokenEnv FEED_TOKEN', 'the revocation token', 'changeme-changeme');
   });
 
@@ -116,7 +165,9 @@ describe('a sidecar refuses placeholder secrets', () => {
 
   it('the decision-shipping token', async () => {
     const token = file('ship-token', 'xxxxxxxxxxxxxxxxxxxxxxxx');
-    const r = await serve(`audit: { ship: { url: "http://127.0.0.1:9/v1/decisions", tokenFile: ${JSON.stringify(token)} } }`);
+    const r = await serve(
+      `audit: { ship: { url: "http://127.0.0.1:9/v1/decisions", tokenFile: ${JSON.stringify(token)} } }`,
+    );
     expectRefused(r, `audit.ship.tokenFile ${token}`, 'the audit.ship token', 'xxxxxxxxxxxxxxxx');
   });
 

@@ -39,24 +39,42 @@ describe('authzd policy test', () => {
     const r = await run(['test', POLICIES, '--output', 'json']);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report).toMatchObject({ ok: true, directory: POLICIES, problems: [], uncovered: [], totals: { files: 5, failed: 0 } });
+    expect(report).toMatchObject({
+      ok: true,
+      directory: POLICIES,
+      problems: [],
+      uncovered: [],
+      totals: { files: 5, failed: 0 },
+    });
     expect(report.cases).toHaveLength(report.totals.cases);
     expect(report.totals.passed).toBe(report.totals.cases);
-    expect(report.cases[0]).toMatchObject({ file: 'tests/accounts.yaml', name: 'the owner reads her account', passed: true, got: { decision: 'allow', policies: ['account-owner-read'] } });
+    expect(report.cases[0]).toMatchObject({
+      file: 'tests/accounts.yaml',
+      name: 'the owner reads her account',
+      passed: true,
+      got: { decision: 'allow', policies: ['account-owner-read'] },
+    });
   });
 
   it('fails (exit 1) on a broken expectation and prints what was expected and what came back', async () => {
     const dir = copyOfPolicies();
     const file = path.join(dir, 'tests', 'accounts.yaml');
     const text = readFileSync(file, 'utf8');
-    const broken = text.replace('expect: { decision: allow, policies: [account-owner-read] }', 'expect: { decision: deny, reason: policy_denied, policies: [tenant-isolation] }');
+    const broken = text.replace(
+      'expect: { decision: allow, policies: [account-owner-read] }',
+      'expect: { decision: deny, reason: policy_denied, policies: [tenant-isolation] }',
+    );
     expect(broken).not.toBe(text);
     writeFileSync(file, broken);
 
     const r = await run(['test', dir]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(
-      ['  ✗ the owner reads her account', '      expected  deny policy_denied (tenant-isolation)', '      got       allow (account-owner-read)'].join('\n'),
+      [
+        '  ✗ the owner reads her account',
+        '      expected  deny policy_denied (tenant-isolation)',
+        '      got       allow (account-owner-read)',
+      ].join('\n'),
     );
     expect(r.stdout).toMatch(/\n\d+ passed, 1 failed \(\d+ cases in 5 files\)\n/);
 
@@ -79,22 +97,39 @@ describe('authzd policy test', () => {
 
   it('fails (exit 1) on a policy set that does not compile or an invalid test file, listing the problems', async () => {
     const dir = copyOfPolicies();
-    writeFileSync(path.join(dir, 'tests', 'typo.yaml'), '- name: x\n  claims: { sub: a }\n  method: GET\n  path: /a\n  expect: { decison: allow }\n');
+    writeFileSync(
+      path.join(dir, 'tests', 'typo.yaml'),
+      '- name: x\n  claims: { sub: a }\n  method: GET\n  path: /a\n  expect: { decison: allow }\n',
+    );
     const invalid = await run(['test', dir]);
     expect(invalid.code).toBe(1);
-    expect(invalid.stdout).toContain('problems:\n  tests/typo.yaml:5:11: [0].expect.decision: required\n  tests/typo.yaml:5:13: [0].expect.decison: unknown key\n');
+    expect(invalid.stdout).toContain(
+      'problems:\n  tests/typo.yaml:5:11: [0].expect.decision: required\n  tests/typo.yaml:5:13: [0].expect.decison: unknown key\n',
+    );
 
     rmSync(path.join(dir, 'routes.yaml'));
     const broken = await run(['test', dir, '--output', 'json']);
     expect(broken.code).toBe(1);
-    expect(JSON.parse(broken.stdout)).toMatchObject({ ok: false, policyVersion: null, cases: [], problems: ['policy set: routes.yaml: missing'] });
+    expect(JSON.parse(broken.stdout)).toMatchObject({
+      ok: false,
+      policyVersion: null,
+      cases: [],
+      problems: ['policy set: routes.yaml: missing'],
+    });
     const text = await run(['test', dir]);
     expect(text.code).toBe(1);
     expect(text.stdout).toContain('the policy set does not compile; no case was run:\n  - routes.yaml: missing\n');
   });
 
   it('exits 2 on usage errors', async () => {
-    for (const args of [['test'], ['test', POLICIES, '--output', 'xml'], ['test', POLICIES, '--verbose'], ['test', path.join(ROOT, 'nowhere')], ['lint', POLICIES], []]) {
+    for (const args of [
+      ['test'],
+      ['test', POLICIES, '--output', 'xml'],
+      ['test', POLICIES, '--verbose'],
+      ['test', path.join(ROOT, 'nowhere')],
+      ['lint', POLICIES],
+      [],
+    ]) {
       const r = await run(args);
       expect(r.code, args.join(' ')).toBe(2);
     }

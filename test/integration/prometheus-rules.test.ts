@@ -22,13 +22,18 @@ interface Rule {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }
-const rules = (parseYaml(readFileSync(RULES, 'utf8')) as { groups: { name: string; rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
+const rules = (parseYaml(readFileSync(RULES, 'utf8')) as { groups: { name: string; rules: Rule[] }[] }).groups.flatMap(
+  (g) => g.rules,
+);
 const alerts = rules.filter((r) => r.alert !== undefined);
 
 function promtool(...args: string[]): { status: number | null; output: string } {
   const run = spawnSync('promtool', args, { cwd: DIR, encoding: 'utf8' });
   // Fail, not skip: without promtool the rules are unproven.
-  if (run.error !== undefined) throw new Error(`promtool is not installed (${run.error.message}): \`apt-get install -y --no-install-recommends prometheus\` (npm test does this: scripts/install-test-tools.sh)`);
+  if (run.error !== undefined)
+    throw new Error(
+      `promtool is not installed (${run.error.message}): \`apt-get install -y --no-install-recommends prometheus\` (npm test does this: scripts/install-test-tools.sh)`,
+    );
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
 }
 
@@ -55,11 +60,21 @@ describe('Prometheus rules', () => {
   });
 
   it('have a unit test showing every alert firing and not firing', () => {
-    const tests = (parseYaml(readFileSync(TESTS, 'utf8')) as { tests: { alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[] }[] }).tests.flatMap((t) => t.alert_rule_test ?? []);
+    const tests = (
+      parseYaml(readFileSync(TESTS, 'utf8')) as {
+        tests: { alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[] }[];
+      }
+    ).tests.flatMap((t) => t.alert_rule_test ?? []);
     for (const { alert } of alerts) {
       const cases = tests.filter((t) => t.alertname === alert);
-      expect(cases.some((t) => t.exp_alerts.length > 0), `${alert} firing`).toBe(true);
-      expect(cases.some((t) => t.exp_alerts.length === 0), `${alert} not firing`).toBe(true);
+      expect(
+        cases.some((t) => t.exp_alerts.length > 0),
+        `${alert} firing`,
+      ).toBe(true);
+      expect(
+        cases.some((t) => t.exp_alerts.length === 0),
+        `${alert} not firing`,
+      ).toBe(true);
     }
     expect(new Set(tests.map((t) => t.alertname))).toEqual(new Set(alerts.map((a) => a.alert)));
   });
@@ -81,13 +96,18 @@ describe('Prometheus rules', () => {
 
   it('watch only metrics that authzd and the control plane export (docs/metrics.md, docs/control-plane.md)', () => {
     const documented = new Set(
-      ['metrics.md', 'control-plane.md'].flatMap((doc) => [...readFileSync(path.join(ROOT, 'docs', doc), 'utf8').matchAll(/^\| `([a-z_:]+)` \|/gm)].map((m) => m[1]!)),
+      ['metrics.md', 'control-plane.md'].flatMap((doc) =>
+        [...readFileSync(path.join(ROOT, 'docs', doc), 'utf8').matchAll(/^\| `([a-z_:]+)` \|/gm)].map((m) => m[1]!),
+      ),
     );
     const recorded = new Set(rules.flatMap((r) => (r.record !== undefined ? [r.record] : [])));
     for (const rule of rules) {
       for (const [, name] of rule.expr.matchAll(/(?<![\w:])([a-z_][a-z0-9_]*:[a-z0-9_:]+|authzd_[a-z0-9_]+)/g)) {
         const base = name!.replace(/_(bucket|count|sum)$/, '');
-        expect(documented.has(name!) || documented.has(base) || recorded.has(name!), `${rule.alert ?? rule.record}: ${name}`).toBe(true);
+        expect(
+          documented.has(name!) || documented.has(base) || recorded.has(name!),
+          `${rule.alert ?? rule.record}: ${name}`,
+        ).toBe(true);
       }
     }
   });

@@ -33,19 +33,33 @@ let sidecar: Sidecar | undefined;
 
 function writeConfig(name: string, config: Record<string, unknown>): string {
   const file = path.join(dir, `${name}.json`);
-  writeFileSync(file, JSON.stringify({ grpc: { address: '127.0.0.1:0' }, admin: { address: '127.0.0.1:0' }, ...config }));
+  writeFileSync(
+    file,
+    JSON.stringify({ grpc: { address: '127.0.0.1:0' }, admin: { address: '127.0.0.1:0' }, ...config }),
+  );
   return file;
 }
 
 const startSidecar = (config: Record<string, unknown>) =>
   spawnCli(['serve', '--config', writeConfig('sidecar', config)], (l) =>
-    (l.msg === 'authzd ready' || l.msg === 'authzd listening; not ready yet') && typeof l.grpcPort === 'number' ? { grpcPort: l.grpcPort as number, adminPort: l.adminPort as number } : undefined,
+    (l.msg === 'authzd ready' || l.msg === 'authzd listening; not ready yet') && typeof l.grpcPort === 'number'
+      ? { grpcPort: l.grpcPort as number, adminPort: l.adminPort as number }
+      : undefined,
   );
 
 const remoteIssuer = () => ({
   tokens: {
     cacheDir: path.join(dir, 'cache'),
-    issuers: [{ issuer: ISSUER, audiences: [AUDIENCE], jwksUrl: `${jwks.url}/jwks.json`, jwksTimeoutMs: 500, jwksCooldownMs: 1_000, jwksMaxAgeMs: 1_000 }],
+    issuers: [
+      {
+        issuer: ISSUER,
+        audiences: [AUDIENCE],
+        jwksUrl: `${jwks.url}/jwks.json`,
+        jwksTimeoutMs: 500,
+        jwksCooldownMs: 1_000,
+        jwksMaxAgeMs: 1_000,
+      },
+    ],
   },
 });
 
@@ -53,7 +67,10 @@ async function check(token: string): Promise<{ allowed?: boolean; reason?: strin
   const client = envoyAuthorizationClient(`127.0.0.1:${sidecar!.info.grpcPort}`);
   try {
     const response = await client.check(httpCheckRequest({ path: '/accounts/acc-1001', token }));
-    return { allowed: response.http_response === 'ok_response', reason: response.dynamic_metadata.fields.reason.stringValue as string };
+    return {
+      allowed: response.http_response === 'ok_response',
+      reason: response.dynamic_metadata.fields.reason.stringValue as string,
+    };
   } catch (err) {
     return { code: (err as { code: number }).code, details: (err as { details: string }).details };
   } finally {
@@ -72,7 +89,14 @@ const metricsOf = async (s: Sidecar) => (await fetch(`http://127.0.0.1:${s.info.
 const persistedKeySets = () =>
   readdirSync(path.join(dir, 'cache', 'jwks'))
     .filter((f) => f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(path.join(dir, 'cache', 'jwks', f), 'utf8')) as { issuer: string; url: string; jwks: unknown });
+    .map(
+      (f) =>
+        JSON.parse(readFileSync(path.join(dir, 'cache', 'jwks', f), 'utf8')) as {
+          issuer: string;
+          url: string;
+          jwks: unknown;
+        },
+    );
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'authzd-readiness-'));
@@ -94,18 +118,28 @@ describe('a sidecar whose issuer key set is unusable', () => {
   it('is not ready while its JWKS is unreachable, and the log names issuer, URL and cause, never the token', async () => {
     sidecar = await startSidecar(remoteIssuer());
     expect(await readinessOf(sidecar.info)).toEqual(NOT_READY);
-    await until('the first fetch to fail', () => (logLines(sidecar!).some((l) => l.msg?.startsWith('JWKS fetch failed')) ? true : undefined));
+    await until('the first fetch to fail', () =>
+      logLines(sidecar!).some((l) => l.msg?.startsWith('JWKS fetch failed')) ? true : undefined,
+    );
     expect(await readinessOf(sidecar.info)).toEqual(NOT_READY);
-    const failed = logLines(sidecar).find((l) => l.msg === 'JWKS fetch failed; no usable key set: tokens of this issuer fail with jwks_unavailable');
+    const failed = logLines(sidecar).find(
+      (l) => l.msg === 'JWKS fetch failed; no usable key set: tokens of this issuer fail with jwks_unavailable',
+    );
     expect(failed).toMatchObject({ issuer: ISSUER, url: `${jwks.url}/jwks.json`, heldKeySet: false });
     expect(failed!.cause).toMatch(/^fetch failed \((ECONNRESET|other side closed|UND_ERR_SOCKET)\)$/);
     const notReady = logLines(sidecar).find((l) => l.msg === 'authzd listening; not ready yet');
-    expect(notReady?.problems).toEqual([expect.stringContaining(`no usable key set for issuer ${ISSUER} from ${jwks.url}/jwks.json`)]);
+    expect(notReady?.problems).toEqual([
+      expect.stringContaining(`no usable key set for issuer ${ISSUER} from ${jwks.url}/jwks.json`),
+    ]);
 
     const token = await issuer.sign({ sub: 'alice' });
     expect(await check(token)).toEqual({ code: 14, details: 'jwks_unavailable' });
-    const error = await until('the check failure in the log', () => logLines(sidecar!).find((l) => l.reason === 'jwks_unavailable' && l.msg?.startsWith('check failed')));
-    expect(error.detail).toMatch(new RegExp(`^key set of ${ISSUER} \\(${jwks.url}/jwks\\.json\\) unavailable: fetch failed \\(`));
+    const error = await until('the check failure in the log', () =>
+      logLines(sidecar!).find((l) => l.reason === 'jwks_unavailable' && l.msg?.startsWith('check failed')),
+    );
+    expect(error.detail).toMatch(
+      new RegExp(`^key set of ${ISSUER} \\(${jwks.url}/jwks\\.json\\) unavailable: fetch failed \\(`),
+    );
     expect(sidecar.stderr()).not.toContain(token);
     expect(sidecar.stderr()).not.toContain(token.split('.')[2]);
   });
@@ -115,7 +149,9 @@ describe('a sidecar whose issuer key set is unusable', () => {
     await until('readiness', async () => ((await readinessOf(sidecar!.info)).readyz === 200 ? true : undefined));
     expect(await readinessOf(sidecar!.info)).toEqual(READY);
     expect(await check(await issuer.sign({ sub: 'alice' }))).toEqual({ allowed: true, reason: 'policy_allowed' });
-    expect(persistedKeySets()).toEqual([expect.objectContaining({ issuer: ISSUER, url: `${jwks.url}/jwks.json`, jwks: JSON.parse(jwksBody()) })]);
+    expect(persistedKeySets()).toEqual([
+      expect.objectContaining({ issuer: ISSUER, url: `${jwks.url}/jwks.json`, jwks: JSON.parse(jwksBody()) }),
+    ]);
   });
 
   it('refuses an empty key set and one with private key members, keeping the last good one', async () => {
@@ -126,11 +162,21 @@ describe('a sidecar whose issuer key set is unusable', () => {
       ['private', JSON.stringify(leaked), /keys\[0\] \(kid "leaked"\): has private key members \(d\)/],
     ];
     for (const [name, body, cause] of cases) {
-      const before = metricSum(await metricsOf(sidecar!), 'authzd_jwks_refreshes_total', { issuer: ISSUER, result: 'refused' });
+      const before = metricSum(await metricsOf(sidecar!), 'authzd_jwks_refreshes_total', {
+        issuer: ISSUER,
+        result: 'refused',
+      });
       jwks.handle(faults.bytes(200, body, { 'content-type': 'application/json' }));
       // The background refresh runs every second here (80% of jwksMaxAgeMs, at least 1 s).
-      await until(`the ${name} set to be refused`, async () => (metricSum(await metricsOf(sidecar!), 'authzd_jwks_refreshes_total', { issuer: ISSUER, result: 'refused' }) > before ? true : undefined));
-      const refused = logLines(sidecar!).filter((l) => l.msg === 'JWKS refused; the last good key set stays in use').at(-1);
+      await until(`the ${name} set to be refused`, async () =>
+        metricSum(await metricsOf(sidecar!), 'authzd_jwks_refreshes_total', { issuer: ISSUER, result: 'refused' }) >
+        before
+          ? true
+          : undefined,
+      );
+      const refused = logLines(sidecar!)
+        .filter((l) => l.msg === 'JWKS refused; the last good key set stays in use')
+        .at(-1);
       expect(refused).toMatchObject({ issuer: ISSUER, url: `${jwks.url}/jwks.json`, heldKeySet: true });
       expect(refused!.cause).toMatch(cause);
       expect(await readinessOf(sidecar!.info)).toEqual(READY);
@@ -146,7 +192,9 @@ describe('a sidecar whose issuer key set is unusable', () => {
     expect(await sidecar!.stop()).toBe(0);
     jwks.handle(faults.reset());
     sidecar = await startSidecar(remoteIssuer());
-    expect(logLines(sidecar).find((l) => l.msg === 'JWKS taken from the persisted last good copy')).toMatchObject({ issuer: ISSUER });
+    expect(logLines(sidecar).find((l) => l.msg === 'JWKS taken from the persisted last good copy')).toMatchObject({
+      issuer: ISSUER,
+    });
     expect(await readinessOf(sidecar.info)).toEqual(READY);
     expect(await check(await issuer.sign({ sub: 'alice' }))).toEqual({ allowed: true, reason: 'policy_allowed' });
     expect(await sidecar.stop()).toBe(0);
@@ -157,13 +205,21 @@ describe('a sidecar whose issuer key set is unusable', () => {
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const cases: [object, string][] = [
       [{ keys: [] }, 'the key set is empty ({"keys": []}): no token could be verified'],
-      [{ keys: [{ ...(await exportJWK(privateKey)), kid: 'k1' }] }, 'keys[0] (kid "k1"): has private key members (d); a JWKS must hold public keys only'],
+      [
+        { keys: [{ ...(await exportJWK(privateKey)), kid: 'k1' }] },
+        'keys[0] (kid "k1"): has private key members (d); a JWKS must hold public keys only',
+      ],
     ];
     for (const [set, message] of cases) {
       const file = path.join(dir, 'bad-jwks.json');
       writeFileSync(file, JSON.stringify(set));
-      const config = writeConfig('bad', { tokens: { issuers: [{ issuer: ISSUER, audiences: [AUDIENCE], jwksFile: file }] } });
-      const run = spawnSync(process.execPath, [CLI, 'serve', '--config', config], { encoding: 'utf8', timeout: 30_000 });
+      const config = writeConfig('bad', {
+        tokens: { issuers: [{ issuer: ISSUER, audiences: [AUDIENCE], jwksFile: file }] },
+      });
+      const run = spawnSync(process.execPath, [CLI, 'serve', '--config', config], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(`JWKS file ${file}: ${message}`);
     }

@@ -44,7 +44,19 @@ const revocationFile = () => path.join(cacheDir(), 'revocations.json');
 
 const startControlPlane = (data: string) =>
   spawnCli(
-    ['control-plane', '--policies', policies, '--signing-key', keys.privateKeyFile, '--kid', keys.kid, '--addr', `127.0.0.1:${port}`, '--data', path.join(dir, data)],
+    [
+      'control-plane',
+      '--policies',
+      policies,
+      '--signing-key',
+      keys.privateKeyFile,
+      '--kid',
+      keys.kid,
+      '--addr',
+      `127.0.0.1:${port}`,
+      '--data',
+      path.join(dir, data),
+    ],
     (l) => (l.msg === 'control plane ready' ? { base: `http://127.0.0.1:${l.port as number}` } : undefined),
     { env: { AUTHZD_CP_ADMIN_TOKEN: ADMIN } },
   );
@@ -63,12 +75,20 @@ function startSidecar(revocation: Record<string, unknown> = {}): Promise<Sidecar
       minBackoffMs: 50,
       maxBackoffMs: 300,
     },
-    revocation: { url: `${base}/v1/revocations`, pollWaitSeconds: 2, minBackoffMs: 50, maxBackoffMs: 300, ...revocation },
+    revocation: {
+      url: `${base}/v1/revocations`,
+      pollWaitSeconds: 2,
+      minBackoffMs: 50,
+      maxBackoffMs: 300,
+      ...revocation,
+    },
   };
   const file = path.join(dir, 'sidecar.json');
   writeFileSync(file, JSON.stringify(config));
   return spawnCli(['serve', '--config', file], (l) =>
-    (l.msg === 'authzd ready' || l.msg === 'authzd listening; not ready yet') && typeof l.grpcPort === 'number' ? { grpcPort: l.grpcPort as number, adminPort: l.adminPort as number } : undefined,
+    (l.msg === 'authzd ready' || l.msg === 'authzd listening; not ready yet') && typeof l.grpcPort === 'number'
+      ? { grpcPort: l.grpcPort as number, adminPort: l.adminPort as number }
+      : undefined,
   );
 }
 
@@ -76,8 +96,14 @@ async function decide(token: string) {
   const client = envoyAuthorizationClient(`127.0.0.1:${sidecar!.info.grpcPort}`);
   try {
     const response = await client.check(httpCheckRequest({ path: '/accounts/acc-1001', token }));
-    const meta = Object.fromEntries(Object.entries<any>(response.dynamic_metadata.fields).map(([k, v]) => [k, v.stringValue]));
-    return { allowed: response.http_response === 'ok_response', reason: meta.reason as string, version: meta.policy_version as string };
+    const meta = Object.fromEntries(
+      Object.entries<any>(response.dynamic_metadata.fields).map(([k, v]) => [k, v.stringValue]),
+    );
+    return {
+      allowed: response.http_response === 'ok_response',
+      reason: meta.reason as string,
+      version: meta.policy_version as string,
+    };
   } finally {
     client.close();
   }
@@ -109,7 +135,11 @@ beforeAll(async () => {
   cp = await startControlPlane('data-1');
   sidecar = await startSidecar();
   // Generous: a loaded machine takes a while to start both processes; a wait, not a bound.
-  await until('the sidecar to be ready', async () => ((await readinessOf(sidecar!.info)).readyz === 200 ? true : undefined), 45_000);
+  await until(
+    'the sidecar to be ready',
+    async () => ((await readinessOf(sidecar!.info)).readyz === 200 ? true : undefined),
+    45_000,
+  );
   revokedJti = await issuer.sign({ sub: 'alice', jti: 'tok-revoked' });
   revokedSub = await issuer.sign({ sub: 'bob', roles: ['teller'], jti: 'tok-bob' });
   fine = await issuer.sign({ sub: 'alice', jti: 'tok-fine' });
@@ -127,8 +157,14 @@ describe('a sidecar restarted while the control plane is down', () => {
     expect(await decide(revokedSub)).toMatchObject({ allowed: true });
     await revoke({ kind: 'jti', value: 'tok-revoked' });
     await revoke({ kind: 'sub', value: 'bob', issuedBefore: Math.floor(Date.now() / 1000) + 1 });
-    await until('both revocations to apply', async () => ((await decide(revokedJti)).reason === 'token_revoked' && (await decide(revokedSub)).reason === 'token_revoked' ? true : undefined));
-    await until('the persisted list to hold both', () => (existsSync(revocationFile()) && /"bob"/.test(readFileSync(revocationFile(), 'utf8')) ? true : undefined));
+    await until('both revocations to apply', async () =>
+      (await decide(revokedJti)).reason === 'token_revoked' && (await decide(revokedSub)).reason === 'token_revoked'
+        ? true
+        : undefined,
+    );
+    await until('the persisted list to hold both', () =>
+      existsSync(revocationFile()) && /"bob"/.test(readFileSync(revocationFile(), 'utf8')) ? true : undefined,
+    );
 
     expect(await cp!.stop()).toBe(0);
     cp = undefined;
@@ -138,9 +174,19 @@ describe('a sidecar restarted while the control plane is down', () => {
     expect(await decide(revokedJti)).toMatchObject({ allowed: false, reason: 'token_revoked' });
     expect(await decide(revokedSub)).toMatchObject({ allowed: false, reason: 'token_revoked' });
     expect(await decide(fine)).toMatchObject({ allowed: true });
-    expect(logLines(sidecar).find((l) => l.msg === 'persisted revocation list taken up; its revocations are in force')).toMatchObject({ live: 2, seq: 2 });
+    expect(
+      logLines(sidecar).find((l) => l.msg === 'persisted revocation list taken up; its revocations are in force'),
+    ).toMatchObject({ live: 2, seq: 2 });
     // The poll failures say what is true now: held revocations stay, newer ones are unknown.
-    await until('a failed poll', () => (logLines(sidecar!).some((l) => l.msg === 'revocation feed poll failed; revocations held stay in force until they expire, revocations made since the last answer are not known') ? true : undefined));
+    await until('a failed poll', () =>
+      logLines(sidecar!).some(
+        (l) =>
+          l.msg ===
+          'revocation feed poll failed; revocations held stay in force until they expire, revocations made since the last answer are not known',
+      )
+        ? true
+        : undefined,
+    );
     expect(sidecar.stderr()).not.toContain('known revocations stay in force');
   });
 
@@ -152,11 +198,15 @@ describe('a sidecar restarted while the control plane is down', () => {
     sidecar = await startSidecar();
     expect(await readinessOf(sidecar.info)).toEqual(NOT_READY);
     const lines = logLines(sidecar);
-    expect(lines.find((l) => l.msg === 'persisted revocation list refused; not ready until the revocation feed answers')).toMatchObject({
+    expect(
+      lines.find((l) => l.msg === 'persisted revocation list refused; not ready until the revocation feed answers'),
+    ).toMatchObject({
       file: revocationFile(),
       detail: 'the SHA-256 of the content does not match: the file was altered or damaged',
     });
-    expect(lines.find((l) => l.msg === 'authzd listening; not ready yet')?.problems).toEqual([expect.stringContaining('the persisted revocation list at')]);
+    expect(lines.find((l) => l.msg === 'authzd listening; not ready yet')?.problems).toEqual([
+      expect.stringContaining('the persisted revocation list at'),
+    ]);
 
     // An intact list older than revocation.cacheMaxAgeSeconds (0 here): held, in force, but not ready.
     expect(await sidecar.stop()).toBe(0);
@@ -165,15 +215,22 @@ describe('a sidecar restarted while the control plane is down', () => {
     expect(await readinessOf(sidecar.info)).toEqual(NOT_READY);
     expect(await decide(revokedJti)).toMatchObject({ allowed: false, reason: 'token_revoked' });
     expect(logLines(sidecar).find((l) => l.msg === 'authzd listening; not ready yet')?.problems).toEqual([
-      expect.stringMatching(/^the revocation feed has not answered yet and the persisted revocation list at .* was last in sync at .*, longer ago than revocation\.cacheMaxAgeSeconds \(0\)$/),
+      expect.stringMatching(
+        /^the revocation feed has not answered yet and the persisted revocation list at .* was last in sync at .*, longer ago than revocation\.cacheMaxAgeSeconds \(0\)$/,
+      ),
     ]);
     // The never-reached feed shows as lag (since the list was last in sync), not as 0.
-    const lag = metricSum(await (await fetch(`http://127.0.0.1:${sidecar.info.adminPort}/metrics`)).text(), 'authzd_revocation_feed_lag_seconds');
+    const lag = metricSum(
+      await (await fetch(`http://127.0.0.1:${sidecar.info.adminPort}/metrics`)).text(),
+      'authzd_revocation_feed_lag_seconds',
+    );
     expect(lag).toBeGreaterThan(0);
 
     // The control plane comes back: the feed answers, the sidecar is ready.
     cp = await startControlPlane('data-1');
-    await until('the sidecar to become ready', async () => ((await readinessOf(sidecar!.info)).readyz === 200 ? true : undefined));
+    await until('the sidecar to become ready', async () =>
+      (await readinessOf(sidecar!.info)).readyz === 200 ? true : undefined,
+    );
     expect(await readinessOf(sidecar.info)).toEqual(READY);
     expect(logLines(sidecar).some((l) => l.msg === 'authzd ready')).toBe(true);
   });
@@ -181,12 +238,16 @@ describe('a sidecar restarted while the control plane is down', () => {
 
 describe('a control plane that lost its data', () => {
   const metricsText = async () => (await fetch(`http://127.0.0.1:${sidecar!.info.adminPort}/metrics`)).text();
-  const revoked = async (jti: string) => (await decide(await issuer.sign({ sub: 'alice', jti }))).reason === 'token_revoked';
+  const revoked = async (jti: string) =>
+    (await decide(await issuer.sign({ sub: 'alice', jti }))).reason === 'token_revoked';
 
   it('publishes above the revision a running sidecar holds, and its new feed un-revokes nothing', async () => {
     // A second publication first, so the sidecar holds more than the first revision any store would make.
     const first = Number((await decide(fine)).version);
-    writeFileSync(path.join(policies, 'reviewed.cedar'), '@id("reviewed") forbid (principal, action, resource) when { false };\n');
+    writeFileSync(
+      path.join(policies, 'reviewed.cedar'),
+      '@id("reviewed") forbid (principal, action, resource) when { false };\n',
+    );
     const held = await until('the sidecar to take the second revision', async () => {
       const version = Number((await decide(fine)).version);
       return version > first ? version : undefined;
@@ -197,22 +258,32 @@ describe('a control plane that lost its data', () => {
     expect(await cp!.stop()).toBe(0);
     cp = await startControlPlane('data-2');
     const served = Number((await fetch(`${cp.info.base}/v1/bundles/default`)).headers.get('x-authzd-revision'));
-    const outcome = await until('the sidecar to take or refuse the new control plane\'s bundle', async () =>
-      (await decide(fine)).version === String(served) ? 'taken' : metricSum(await metricsText(), 'authzd_bundle_failures_total', { reason: 'bundle_rollback' }) > 0 ? 'refused as a rollback' : undefined,
+    const outcome = await until("the sidecar to take or refuse the new control plane's bundle", async () =>
+      (await decide(fine)).version === String(served)
+        ? 'taken'
+        : metricSum(await metricsText(), 'authzd_bundle_failures_total', { reason: 'bundle_rollback' }) > 0
+          ? 'refused as a rollback'
+          : undefined,
     );
     expect(outcome).toBe('taken');
     expect(served).toBeGreaterThan(held);
 
     // Its feed is a new one: the reset is counted and logged, and every revocation held stays in force.
-    await until('the feed reset', async () => (metricSum(await metricsText(), 'authzd_revocation_feed_resets_total', { cause: 'feed_changed' }) === 1 ? true : undefined));
+    await until('the feed reset', async () =>
+      metricSum(await metricsText(), 'authzd_revocation_feed_resets_total', { cause: 'feed_changed' }) === 1
+        ? true
+        : undefined,
+    );
     expect(await decide(revokedJti)).toMatchObject({ allowed: false, reason: 'token_revoked' });
     expect(await decide(revokedSub)).toMatchObject({ allowed: false, reason: 'token_revoked' });
-    const reset = logLines(sidecar!).find((l) => l.msg?.startsWith('revocation feed reset: the control plane serves another feed'));
+    const reset = logLines(sidecar!).find((l) =>
+      l.msg?.startsWith('revocation feed reset: the control plane serves another feed'),
+    );
     expect(reset).toMatchObject({ cause: 'feed_changed', since: 2, kept: 2, live: 2, seq: 0 });
     expect(reset!.feed).not.toBe(reset!.previousFeed);
     // The new feed's own revocations apply as usual.
     await revoke({ kind: 'jti', value: 'second-feed-1' });
-    await until('the new feed\'s revocation', async () => ((await revoked('second-feed-1')) ? true : undefined));
+    await until("the new feed's revocation", async () => ((await revoked('second-feed-1')) ? true : undefined));
     expect(metricSum(await metricsText(), 'authzd_revocations')).toBe(3);
     expect(await readinessOf(sidecar!.info)).toEqual(READY);
   });
@@ -227,15 +298,20 @@ describe('a control plane that lost its data', () => {
     for (const jti of ['third-feed-1', 'third-feed-2', 'third-feed-3']) await revoke({ kind: 'jti', value: jti });
 
     sidecar = await startSidecar();
-    expect(logLines(sidecar).find((l) => l.msg === 'persisted revocation list taken up; its revocations are in force')).toMatchObject({ live: 3, seq: 1 });
+    expect(
+      logLines(sidecar).find((l) => l.msg === 'persisted revocation list taken up; its revocations are in force'),
+    ).toMatchObject({ live: 3, seq: 1 });
     await until('the third feed', async () => ((await revoked('third-feed-3')) ? true : undefined));
-    for (const jti of ['third-feed-1', 'third-feed-2', 'third-feed-3', 'second-feed-1']) expect(await revoked(jti), jti).toBe(true);
+    for (const jti of ['third-feed-1', 'third-feed-2', 'third-feed-3', 'second-feed-1'])
+      expect(await revoked(jti), jti).toBe(true);
     expect(await decide(revokedJti)).toMatchObject({ allowed: false, reason: 'token_revoked' });
     expect(await decide(revokedSub)).toMatchObject({ allowed: false, reason: 'token_revoked' });
     expect(await decide(fine)).toMatchObject({ allowed: true });
     const metrics = await metricsText();
     expect(metricSum(metrics, 'authzd_revocation_feed_resets_total', { cause: 'feed_changed' })).toBe(1);
     expect(metricSum(metrics, 'authzd_revocations')).toBe(6);
-    expect(logLines(sidecar).find((l) => l.msg?.startsWith('revocation feed reset: the control plane serves another feed'))).toMatchObject({ since: 1, kept: 3, live: 6, seq: 3 });
+    expect(
+      logLines(sidecar).find((l) => l.msg?.startsWith('revocation feed reset: the control plane serves another feed')),
+    ).toMatchObject({ since: 1, kept: 3, live: 6, seq: 3 });
   });
 });

@@ -11,8 +11,11 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 describe('V8 deoptimizer crash guard', () => {
   it('survives 1,000 calls on a 1,000-policy set followed by a 10,000-entity slice', async () => {
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile(process.execPath, [path.join(ROOT, 'test/fixtures/v8-deopt-workload.mjs')], { timeout: 60_000 }, (_e, stdout, stderr) =>
-        resolve({ code: child.exitCode, stdout, stderr }),
+      const child = execFile(
+        process.execPath,
+        [path.join(ROOT, 'test/fixtures/v8-deopt-workload.mjs')],
+        { timeout: 60_000 },
+        (_e, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
       );
     });
     expect(result.stderr).not.toContain('unreachable code');
@@ -26,6 +29,8 @@ describe('V8 deoptimizer crash guard', () => {
     expect(firstImport).toBe("import '../cedar/engine-flags.js';");
     const engine = readFileSync(path.join(ROOT, 'src/cedar/cedar.ts'), 'utf8');
     expect(engine.indexOf("v8.setFlagsFromString('--no-turbo-inline-js-wasm-calls')")).toBeGreaterThan(0);
-    expect(engine.indexOf("v8.setFlagsFromString('--no-turbo-inline-js-wasm-calls')")).toBeLessThan(engine.indexOf("require('@cedar-policy/cedar-wasm/nodejs')"));
+    expect(engine.indexOf("v8.setFlagsFromString('--no-turbo-inline-js-wasm-calls')")).toBeLessThan(
+      engine.indexOf("require('@cedar-policy/cedar-wasm/nodejs')"),
+    );
   });
 });

@@ -38,7 +38,12 @@ const fullRequest = {
         id: '17264827363829',
         method: 'POST',
         headers: { ':path': '/accounts/acc-1001/transfers', authorization: 'Bearer a.b.c' },
-        header_map: { headers: [{ key: 'authorization', raw_value: Buffer.from('Bearer a.b.c') }, { key: 'x-a', value: '1' }] },
+        header_map: {
+          headers: [
+            { key: 'authorization', raw_value: Buffer.from('Bearer a.b.c') },
+            { key: 'x-a', value: '1' },
+          ],
+        },
         path: '/accounts/acc-1001/transfers?dry_run=1',
         host: 'bank.example.com',
         scheme: 'https',
@@ -51,7 +56,9 @@ const fullRequest = {
       },
     },
     context_extensions: { tier: 'gold' },
-    metadata_context: { filter_metadata: { 'envoy.filters.http.jwt_authn': { fields: { sub: { stringValue: 'alice' } } } } },
+    metadata_context: {
+      filter_metadata: { 'envoy.filters.http.jwt_authn': { fields: { sub: { stringValue: 'alice' } } } },
+    },
     route_metadata_context: { filter_metadata: { authzd: { fields: { risk: { stringValue: 'high' } } } } },
     tls_session: { sni: 'bank.example.com' },
   },
@@ -65,7 +72,13 @@ describe('CheckRequest: Envoy encodes, authzd decodes', () => {
     const decoded = OurReq.toObject(OurReq.decode(bytes), toObject) as any;
     const want = EnvoyReq.toObject(EnvoyReq.decode(bytes), toObject) as any;
     // Same values under the same names for everything authzd defines.
-    expect(decoded.attributes.source).toEqual({ ...want.attributes.source, address: { socket_address: { ...want.attributes.source.address.socket_address, protocol: 0 }, address: 'socket_address' } });
+    expect(decoded.attributes.source).toEqual({
+      ...want.attributes.source,
+      address: {
+        socket_address: { ...want.attributes.source.address.socket_address, protocol: 0 },
+        address: 'socket_address',
+      },
+    });
     expect(decoded.attributes.destination.principal).toBe(want.attributes.destination.principal);
     expect(decoded.attributes.request.time).toEqual(want.attributes.request.time);
     expect(decoded.attributes.request.http).toEqual(want.attributes.request.http);
@@ -84,12 +97,20 @@ describe('CheckResponse: authzd encodes, Envoy decodes', () => {
       status: { code: 16, message: '' },
       denied_response: {
         status: { code: 401 },
-        headers: [{ header: { key: 'www-authenticate', value: 'Bearer error="invalid_token"' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+        headers: [
+          {
+            header: { key: 'www-authenticate', value: 'Bearer error="invalid_token"' },
+            append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+          },
+        ],
         body: '{"reason":"token_expired"}',
       },
       dynamic_metadata: { fields: { decision_id: { stringValue: 'd-1' } } },
     };
-    const decoded = EnvoyRes.toObject(EnvoyRes.decode(OurRes.encode(OurRes.fromObject(mine)).finish()), toObject) as any;
+    const decoded = EnvoyRes.toObject(
+      EnvoyRes.decode(OurRes.encode(OurRes.fromObject(mine)).finish()),
+      toObject,
+    ) as any;
     expect(decoded.status.code).toBe(16);
     expect(decoded.http_response).toBe('denied_response');
     expect(decoded.denied_response.status.code).toBe('Unauthorized');
@@ -107,16 +128,24 @@ describe('CheckResponse: authzd encodes, Envoy decodes', () => {
     const mine = {
       status: { code: 0 },
       ok_response: {
-        headers: [{ header: { key: 'x-authz-decision-id', value: 'd-2' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+        headers: [
+          { header: { key: 'x-authz-decision-id', value: 'd-2' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+        ],
         headers_to_remove: ['authorization'],
         response_headers_to_add: [{ header: { key: 'ratelimit', value: 'limit=10' }, append_action: 'ADD_IF_ABSENT' }],
       },
     };
-    const decoded = EnvoyRes.toObject(EnvoyRes.decode(OurRes.encode(OurRes.fromObject(mine)).finish()), toObject) as any;
+    const decoded = EnvoyRes.toObject(
+      EnvoyRes.decode(OurRes.encode(OurRes.fromObject(mine)).finish()),
+      toObject,
+    ) as any;
     expect(decoded.http_response).toBe('ok_response');
     expect(decoded.ok_response.headers[0].append_action).toBe('OVERWRITE_IF_EXISTS_OR_ADD');
     expect(decoded.ok_response.headers_to_remove).toEqual(['authorization']);
-    expect(decoded.ok_response.response_headers_to_add[0]).toMatchObject({ header: { key: 'ratelimit' }, append_action: 'ADD_IF_ABSENT' });
+    expect(decoded.ok_response.response_headers_to_add[0]).toMatchObject({
+      header: { key: 'ratelimit' },
+      append_action: 'ADD_IF_ABSENT',
+    });
   });
 
   it('uses the field numbers of Envoy for every field authzd defines', () => {

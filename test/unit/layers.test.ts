@@ -26,7 +26,8 @@ export interface ImportEdge {
   readonly to: string;
 }
 
-const SPECIFIER = /(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]|new URL\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*,\s*import\.meta\.url/g;
+const SPECIFIER =
+  /(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]|new URL\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*,\s*import\.meta\.url/g;
 
 /** Every import in src/ as (file, resolved target) pairs; package imports keep their package name. */
 export function importEdges(dir = SRC): ImportEdge[] {
@@ -40,7 +41,12 @@ export function importEdges(dir = SRC): ImportEdge[] {
         for (const m of text.matchAll(SPECIFIER)) {
           const spec = (m[1] ?? m[2])!;
           const from = path.relative(dir, full);
-          edges.push({ from, to: spec.startsWith('.') ? path.relative(dir, path.resolve(path.dirname(full), spec)).replace(/\.js$/, '.ts') : spec });
+          edges.push({
+            from,
+            to: spec.startsWith('.')
+              ? path.relative(dir, path.resolve(path.dirname(full), spec)).replace(/\.js$/, '.ts')
+              : spec,
+          });
         }
       }
     }
@@ -64,14 +70,16 @@ export function layerViolations(edges: readonly ImportEdge[], layers: ReadonlyMa
       out.push(`${from}: folder ${a} is not in the README's layer table`);
       continue;
     }
-    if (/^@grpc\//.test(to) && a !== 'server' && a !== 'cli') out.push(`${from} imports ${to}: a transport belongs to server/`);
+    if (/^@grpc\//.test(to) && a !== 'server' && a !== 'cli')
+      out.push(`${from} imports ${to}: a transport belongs to server/`);
     if (to.startsWith('node:') || !to.endsWith('.ts')) continue;
     const b = folderOf(to);
     if (b === undefined || b === a) continue;
     const la = layers.get(a)!;
     const lb = layers.get(b);
     if (lb === undefined) out.push(`${from} imports ${to}: folder ${b} is not in the README's layer table`);
-    else if (lb >= la) out.push(`${from} (layer ${la}, ${a}) imports ${to} (layer ${lb}, ${b}): ${lb === la ? 'sideways' : 'upwards'}`);
+    else if (lb >= la)
+      out.push(`${from} (layer ${la}, ${a}) imports ${to} (layer ${lb}, ${b}): ${lb === la ? 'sideways' : 'upwards'}`);
   }
   return out;
 }

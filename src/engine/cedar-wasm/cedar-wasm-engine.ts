@@ -47,7 +47,11 @@ export class CedarWasmEngine implements DecisionEngine<PreparedPolicySet> {
    */
   readonly #prefix = `authzd-e${engines++}`;
 
-  constructor(options: { readonly validateRequests: boolean; readonly slicing?: boolean; readonly maxRequestEntities?: number }) {
+  constructor(options: {
+    readonly validateRequests: boolean;
+    readonly slicing?: boolean;
+    readonly maxRequestEntities?: number;
+  }) {
     this.#validateRequests = options.validateRequests;
     this.#slicing = options.slicing ?? true;
     this.#maxEntities = options.maxRequestEntities ?? DEFAULT_MAX_REQUEST_ENTITIES;
@@ -74,7 +78,10 @@ export class CedarWasmEngine implements DecisionEngine<PreparedPolicySet> {
   *#prepareSteps(model: PolicyModel): Generator<void, PreparedPolicySet> {
     const n = this.#freeIds.pop() ?? this.#nextId++;
     const setId = `${this.#prefix}-set-${n}`;
-    const schemaName = model.schema !== undefined ? `${this.#prefix}-schema-${createHash('sha256').update(model.schema).digest('hex').slice(0, 24)}` : undefined;
+    const schemaName =
+      model.schema !== undefined
+        ? `${this.#prefix}-schema-${createHash('sha256').update(model.schema).digest('hex').slice(0, 24)}`
+        : undefined;
     const ids: string[] = [];
     this.#sliceIds.set(n, ids);
     const fail = (what: string, errors: readonly DetailedError[]): never => {
@@ -120,7 +127,16 @@ export class CedarWasmEngine implements DecisionEngine<PreparedPolicySet> {
   authorize(set: PreparedPolicySet, call: CedarCall): EngineAnswer {
     let entities: EntityJson[];
     try {
-      entities = reachableEntities(set.model, { principal: call.principalEntity ?? call.principal, action: call.action, resource: call.resource, context: call.context }, this.#maxEntities);
+      entities = reachableEntities(
+        set.model,
+        {
+          principal: call.principalEntity ?? call.principal,
+          action: call.action,
+          resource: call.resource,
+          context: call.context,
+        },
+        this.#maxEntities,
+      );
     } catch (err) {
       if (err instanceof EntityLimitError) return { kind: 'too_many_entities', limit: err.limit };
       throw err;
@@ -133,7 +149,9 @@ export class CedarWasmEngine implements DecisionEngine<PreparedPolicySet> {
       context: call.context,
       entities,
       preparsedPolicySetId: this.#setFor(set, call),
-      ...(set.schemaName !== undefined ? { preparsedSchemaName: set.schemaName, validateRequest: this.#validateRequests } : {}),
+      ...(set.schemaName !== undefined
+        ? { preparsedSchemaName: set.schemaName, validateRequest: this.#validateRequests }
+        : {}),
     });
     if (answer.type === 'failure') return { kind: 'invalid', messages: answer.errors.map(describe) };
     const { decision, diagnostics } = answer.response;

@@ -31,7 +31,12 @@ export interface ReachInput {
  */
 export function reachableEntities(
   model: ReachInput,
-  request: { readonly principal: PrincipalEntity | EntityUid; readonly action: EntityUid; readonly resource: EntityUid; readonly context: Record<string, CedarValueJson> },
+  request: {
+    readonly principal: PrincipalEntity | EntityUid;
+    readonly action: EntityUid;
+    readonly resource: EntityUid;
+    readonly context: Record<string, CedarValueJson>;
+  },
   limit: number,
 ): EntityJson[] {
   const { entities: store, entityReach: reach } = model;
@@ -58,7 +63,10 @@ export function reachableEntities(
     if ('__extn' in value) return;
     for (const v of Object.values(value)) reachValue(v as CedarValueJson);
   };
-  const follow = (entity: { readonly attrs: Readonly<Record<string, CedarValueJson>>; readonly tags?: Readonly<Record<string, CedarValueJson>> }) => {
+  const follow = (entity: {
+    readonly attrs: Readonly<Record<string, CedarValueJson>>;
+    readonly tags?: Readonly<Record<string, CedarValueJson>>;
+  }) => {
     const names = reach.attributes;
     for (const name in entity.attrs) if (names === 'all' || names.has(name)) reachValue(entity.attrs[name]);
     if (reach.tags && entity.tags !== undefined) for (const name in entity.tags) reachValue(entity.tags[name]);
@@ -93,6 +101,7 @@ export function reachableEntities(
 function entityUidIn(value: Record<string, unknown>): EntityUid | undefined {
   const inner = (value.__entity ?? value) as Record<string, unknown>;
   const keys = Object.keys(inner);
-  if (keys.length === 2 && typeof inner.type === 'string' && typeof inner.id === 'string') return { type: inner.type, id: inner.id };
+  if (keys.length === 2 && typeof inner.type === 'string' && typeof inner.id === 'string')
+    return { type: inner.type, id: inner.id };
   return undefined;
 }

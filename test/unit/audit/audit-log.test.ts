@@ -50,7 +50,10 @@ describe('audit log', () => {
     const m = memory();
     const audit = createAuditLog(ConfigSchema.parse({}).audit, { stream: m.stream });
     audit.record(decision(), 0.000123);
-    audit.record({ kind: 'error', failure: { id: 'd-2', reason: 'jwks_unavailable', policyVersion: 'v1', detail: 'x' } }, 0.5);
+    audit.record(
+      { kind: 'error', failure: { id: 'd-2', reason: 'jwks_unavailable', policyVersion: 'v1', detail: 'x' } },
+      0.5,
+    );
     expect(m.lines).toHaveLength(2);
     expect(m.lines[0]).toMatchObject({
       log: 'audit',
@@ -94,7 +97,9 @@ describe('audit log', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'authzd-audit-'));
     const file = path.join(dir, 'nested', 'audit.log');
     let written = 0;
-    const audit = createAuditLog(ConfigSchema.parse({ audit: { destination: file } }).audit, { onWritten: () => written++ });
+    const audit = createAuditLog(ConfigSchema.parse({ audit: { destination: file } }).audit, {
+      onWritten: () => written++,
+    });
     for (let i = 0; i < 1000; i++) audit.record(decision({ id: `d-${i}` }), 0.0001);
     await audit.close();
     const lines = readFileSync(file, 'utf8').trim().split('\n');
@@ -113,15 +118,30 @@ describe('audit log: replay inputs', () => {
     const engine = new CedarWasmEngine({ validateRequests: true });
     const store = new PolicyStore(engine);
     store.activate(compilePolicyModel(examplePolicyFiles()));
-    pipeline = new CheckPipeline({ config, store, engine, verifier: new TokenVerifier(config.tokens, { now: Date.now }), now: Date.now, newId: () => 'd-42' });
+    pipeline = new CheckPipeline({
+      config,
+      store,
+      engine,
+      verifier: new TokenVerifier(config.tokens, { now: Date.now }),
+      now: Date.now,
+      newId: () => 'd-42',
+    });
   });
 
   /** A real Check through the pipeline (example policies), recorded by an audit log with `audit` config. */
   async function logged(audit: ConfigInput['audit'], token: string | undefined, path = '/accounts/acc-1001') {
-    const request = httpCheckRequest({ path, token, headers: { 'x-api-secret': 'header-value-never-logged' }, sourceIp: '192.0.2.77' }) as any;
+    const request = httpCheckRequest({
+      path,
+      token,
+      headers: { 'x-api-secret': 'header-value-never-logged' },
+      sourceIp: '192.0.2.77',
+    }) as any;
     request.attributes.request.http.body = '{"pin":"body-value-never-logged"}';
     const m = memory();
-    createAuditLog(ConfigSchema.parse({ audit }).audit, { stream: m.stream }).record(await pipeline.check(request as CheckRequestMessage), 0.001);
+    createAuditLog(ConfigSchema.parse({ audit }).audit, { stream: m.stream }).record(
+      await pipeline.check(request as CheckRequestMessage),
+      0.001,
+    );
     return { event: m.lines[0], text: JSON.stringify(m.lines[0]) };
   }
 
@@ -137,11 +157,28 @@ describe('audit log: replay inputs', () => {
     });
     expect(event.input.action).toEqual({ type: 'Bank::Action', id: 'readAccount' });
     expect(event.input.resource).toEqual({ type: 'Bank::Account', id: 'acc-1001' });
-    expect(event.input.context.request).toMatchObject({ method: 'GET', path: '/accounts/acc-1001', routeId: 'get-account', sourceIp: { __extn: { fn: 'ip', arg: '192.0.2.77' } } });
-    expect(event.input.context.token).toMatchObject({ iss: ISSUER, sub: 'alice', tenant: 'acme', scope: ['accounts:read'] });
+    expect(event.input.context.request).toMatchObject({
+      method: 'GET',
+      path: '/accounts/acc-1001',
+      routeId: 'get-account',
+      sourceIp: { __extn: { fn: 'ip', arg: '192.0.2.77' } },
+    });
+    expect(event.input.context.token).toMatchObject({
+      iss: ISSUER,
+      sub: 'alice',
+      tenant: 'acme',
+      scope: ['accounts:read'],
+    });
     // The account entity (resource of the slice) is not logged: a replay takes it from its own store.
     expect(text).not.toContain('"owner"');
-    for (const secret of [token, token.split('.')[2]!, 'header-value-never-logged', 'body-value-never-logged', 'curl/8.5.0', 'Bearer']) {
+    for (const secret of [
+      token,
+      token.split('.')[2]!,
+      'header-value-never-logged',
+      'body-value-never-logged',
+      'curl/8.5.0',
+      'Bearer',
+    ]) {
       expect(text).not.toContain(secret);
     }
     // What the input holds is valid as a replay needs it.
@@ -177,17 +214,23 @@ describe('audit log: replay inputs', () => {
     expect(input.context.request.path).toMatch(/^hmac:/);
     expect(input.context.request.sourceIp).toBeUndefined();
     expect(input.action).toEqual({ type: 'Bank::Action', id: 'readAccount' });
-    for (const personal of ['"alice"', 'alice@example.com', 'acc-1001', '192.0.2.77']) expect(text).not.toContain(personal);
+    for (const personal of ['"alice"', 'alice@example.com', 'acc-1001', '192.0.2.77'])
+      expect(text).not.toContain(personal);
     expect(parseDecisionEvent(event)).toMatchObject({ ok: true, event: { hashed: true } });
   });
 
   it('hands each event line, as written, to listeners', () => {
     const written: string[] = [];
-    const audit = createAuditLog(ConfigSchema.parse({}).audit, { stream: { write: (s: string) => void written.push(s) } });
+    const audit = createAuditLog(ConfigSchema.parse({}).audit, {
+      stream: { write: (s: string) => void written.push(s) },
+    });
     const heard: string[] = [];
     const stop = audit.onEvent((line) => heard.push(line));
     audit.record(decision({ id: 'd-a' }), 0.001);
-    audit.record({ kind: 'error', failure: { id: 'd-b', reason: 'jwks_unavailable', policyVersion: 'v1', detail: 'x' } }, 0.5);
+    audit.record(
+      { kind: 'error', failure: { id: 'd-b', reason: 'jwks_unavailable', policyVersion: 'v1', detail: 'x' } },
+      0.5,
+    );
     stop();
     audit.record(decision({ id: 'd-c' }), 0.001);
     expect(heard).toEqual(written.slice(0, 2));
@@ -201,11 +244,17 @@ describe('docs/audit.md', () => {
   it('documents every top-level field an event can have, and no other', async () => {
     const { readFileSync: read } = await import('node:fs');
     const doc = read(new URL('../../../docs/audit.md', import.meta.url), 'utf8');
-    const table = doc.split('\n').filter((l) => /^\| `[a-z_]+` \| /.test(l)).map((l) => /^\| `([a-z_]+)`/.exec(l)![1]!);
+    const table = doc
+      .split('\n')
+      .filter((l) => /^\| `[a-z_]+` \| /.test(l))
+      .map((l) => /^\| `([a-z_]+)`/.exec(l)![1]!);
     const dir = mkdtempSync(path.join(tmpdir(), 'authzd-audit-fields-'));
     writeFileSync(path.join(dir, 'salt'), 'a-long-enough-salt-value\n');
     const fields = new Set<string>();
-    for (const config of [ConfigSchema.parse({}).audit, ConfigSchema.parse({ audit: { hashIdentifiers: true, hashSaltFile: path.join(dir, 'salt') } }).audit]) {
+    for (const config of [
+      ConfigSchema.parse({}).audit,
+      ConfigSchema.parse({ audit: { hashIdentifiers: true, hashSaltFile: path.join(dir, 'salt') } }).audit,
+    ]) {
       const m = memory();
       const audit = createAuditLog(config, { stream: m.stream });
       audit.record(
@@ -214,11 +263,20 @@ describe('docs/audit.md', () => {
           errors: ['p9'],
           remote: { result: 'timeout', failureMode: 'closed', ms: 51 },
           rateLimit: { scope: 'principal', burst: 2, windowSeconds: 1, retryAfterSeconds: 3 },
-          input: { principal: { type: 'Bank::User', id: 'a' }, action: { type: 'Bank::Action', id: 'r' }, resource: { type: 'Bank::Account', id: 'x' }, context: {}, principalEntity: undefined },
+          input: {
+            principal: { type: 'Bank::User', id: 'a' },
+            action: { type: 'Bank::Action', id: 'r' },
+            resource: { type: 'Bank::Account', id: 'x' },
+            context: {},
+            principalEntity: undefined,
+          },
         }),
         0.001,
       );
-      audit.record({ kind: 'error', failure: { id: 'e', reason: 'internal_error', policyVersion: 'v', detail: 'x' } }, 0.001);
+      audit.record(
+        { kind: 'error', failure: { id: 'e', reason: 'internal_error', policyVersion: 'v', detail: 'x' } },
+        0.001,
+      );
       for (const line of m.lines) for (const key of Object.keys(line)) fields.add(key);
     }
     expect([...fields].sort()).toEqual([...new Set(table.filter((k) => !k.includes('.')))].sort());

@@ -1,7 +1,13 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Registry } from 'prom-client';
 import { createAuditLog } from '../../../src/audit/audit-log.js';
-import { DecisionShipper, type ShipConfig, type ShipDrop, type ShipFailure, startDecisionShipper } from '../../../src/audit/decision-shipper.js';
+import {
+  DecisionShipper,
+  type ShipConfig,
+  type ShipDrop,
+  type ShipFailure,
+  startDecisionShipper,
+} from '../../../src/audit/decision-shipper.js';
 import { ConfigSchema } from '../../../src/config/config-schema.js';
 import { createLogger } from '../../../src/telemetry/create-logger.js';
 import { createMetrics } from '../../../src/telemetry/metrics.js';
@@ -10,7 +16,9 @@ const URL_ = 'http://127.0.0.1:1/v1/decisions';
 const TOKEN = 'ingest-token-0123456789abcdef';
 
 const shipConfig = (ship: Record<string, unknown> = {}): ShipConfig =>
-  ConfigSchema.parse({ audit: { ship: { url: URL_, tokenEnv: 'AUTHZD_TEST_SHIP_TOKEN', flushIntervalMs: 60_000, ...ship } } }).audit.ship!;
+  ConfigSchema.parse({
+    audit: { ship: { url: URL_, tokenEnv: 'AUTHZD_TEST_SHIP_TOKEN', flushIntervalMs: 60_000, ...ship } },
+  }).audit.ship!;
 
 interface Sent {
   readonly body: string;
@@ -24,10 +32,16 @@ function scriptedFetch(script: (n: number) => number | Error | 'hang') {
     sent.push({ body: init.body as string, headers: init.headers as Record<string, string> });
     const step = script(sent.length);
     if (step === 'hang') {
-      return new Promise((_resolve, reject) => init.signal!.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))));
+      return new Promise((_resolve, reject) =>
+        init.signal!.addEventListener('abort', () =>
+          reject(Object.assign(new Error('aborted'), { name: 'AbortError' })),
+        ),
+      );
     }
     if (step instanceof Error) throw step;
-    return new Response(JSON.stringify(step < 300 ? { accepted: 1 } : { error: 'x', detail: `status ${step}` }), { status: step });
+    return new Response(JSON.stringify(step < 300 ? { accepted: 1 } : { error: 'x', detail: `status ${step}` }), {
+      status: step,
+    });
   }) as unknown as typeof fetch;
   return { fetch: fetchStub, sent };
 }
@@ -67,7 +81,10 @@ describe('DecisionShipper', () => {
     await until(() => t.sent.length === 2);
     expect(t.sent[0]!.body).toBe(line(0) + line(1) + line(2));
     expect(t.sent[1]!.body).toBe(line(3) + line(4) + line(5));
-    expect(t.sent[0]!.headers).toMatchObject({ authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-ndjson' });
+    expect(t.sent[0]!.headers).toMatchObject({
+      authorization: `Bearer ${TOKEN}`,
+      'content-type': 'application/x-ndjson',
+    });
     await t.s.close();
     expect(t.sent.map((s) => s.body).join('')).toBe([0, 1, 2, 3, 4, 5, 6].map(line).join(''));
     expect(t.shipped).toEqual([3, 3, 1]);
@@ -101,7 +118,9 @@ describe('DecisionShipper', () => {
   });
 
   it('retries a failed batch with jittered exponential backoff until it is accepted', async () => {
-    const t = shipper({ batchSize: 2, minBackoffMs: 100, maxBackoffMs: 250 }, (n) => (n === 1 ? new TypeError('fetch failed') : n === 2 ? 503 : n === 3 ? 401 : n === 4 ? 429 : 200));
+    const t = shipper({ batchSize: 2, minBackoffMs: 100, maxBackoffMs: 250 }, (n) =>
+      n === 1 ? new TypeError('fetch failed') : n === 2 ? 503 : n === 3 ? 401 : n === 4 ? 429 : 200,
+    );
     t.s.start();
     t.s.offer(line(1));
     t.s.offer(line(2));
@@ -153,9 +172,22 @@ describe('DecisionShipper', () => {
     const { fetch, sent } = scriptedFetch(() => 'hang');
     process.env.AUTHZD_TEST_SHIP_TOKEN = TOKEN;
     onTestFinished(() => void delete process.env.AUTHZD_TEST_SHIP_TOKEN);
-    const config = ConfigSchema.parse({ audit: { ship: { url: URL_, tokenEnv: 'AUTHZD_TEST_SHIP_TOKEN', batchSize: 10, maxBufferEvents: 20, shutdownTimeoutMs: 0 } } }).audit;
+    const config = ConfigSchema.parse({
+      audit: {
+        ship: {
+          url: URL_,
+          tokenEnv: 'AUTHZD_TEST_SHIP_TOKEN',
+          batchSize: 10,
+          maxBufferEvents: 20,
+          shutdownTimeoutMs: 0,
+        },
+      },
+    }).audit;
     const shipping = startDecisionShipper(config, audit, { metrics, logger: createLogger('silent'), fetch })!;
-    const outcome = { kind: 'error', failure: { id: 'd', reason: 'jwks_unavailable', policyVersion: 'v1', detail: 'x' } } as const;
+    const outcome = {
+      kind: 'error',
+      failure: { id: 'd', reason: 'jwks_unavailable', policyVersion: 'v1', detail: 'x' },
+    } as const;
     // recordOutcome calls audit.record synchronously; with the control plane hanging it must still return
     // at once, and the request is made on a later turn of the event loop, never inside record().
     for (let i = 0; i < 25; i++) expect(audit.record(outcome, 0.001)).toBeUndefined();
@@ -170,9 +202,14 @@ describe('DecisionShipper', () => {
   });
 
   it('refuses a shipping configuration without a token, or with a batch above the buffer', () => {
-    const problems = (ship: Record<string, unknown>) => ConfigSchema.safeParse({ audit: { ship } }).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    expect(problems({ url: URL_ })).toEqual(['audit.ship: exactly one of tokenFile and tokenEnv is required: the control plane authenticates every batch']);
-    expect(problems({ url: URL_, tokenEnv: 'X', batchSize: 100, maxBufferEvents: 10 })).toEqual(['audit.ship: batchSize must not exceed maxBufferEvents']);
+    const problems = (ship: Record<string, unknown>) =>
+      ConfigSchema.safeParse({ audit: { ship } }).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    expect(problems({ url: URL_ })).toEqual([
+      'audit.ship: exactly one of tokenFile and tokenEnv is required: the control plane authenticates every batch',
+    ]);
+    expect(problems({ url: URL_, tokenEnv: 'X', batchSize: 100, maxBufferEvents: 10 })).toEqual([
+      'audit.ship: batchSize must not exceed maxBufferEvents',
+    ]);
     expect(problems({ url: 'ftp://x', tokenEnv: 'X' })?.[0]).toMatch(/^audit\.ship\.url/);
     expect(ConfigSchema.parse({}).audit.includeInputs).toBe(true);
     expect(ConfigSchema.parse({}).audit.ship).toBeUndefined();

@@ -18,7 +18,9 @@ import { examplePolicyFiles } from '../../helpers/policy-files.js';
 import { httpCheckRequest } from '../../helpers/test-authzd.js';
 import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
-const MAINTENANCE = { 'maintenance.cedar': '@id("maintenance")\nforbid (principal, action == Bank::Action::"readAccount", resource);\n' };
+const MAINTENANCE = {
+  'maintenance.cedar': '@id("maintenance")\nforbid (principal, action == Bank::Action::"readAccount", resource);\n',
+};
 
 let issuer: TestIssuer;
 let plainLog: string;
@@ -31,10 +33,20 @@ async function writeLog(audit: ConfigInput['audit']): Promise<string> {
   const store = new PolicyStore(engine);
   store.activate(compilePolicyModel(examplePolicyFiles()));
   let n = 0;
-  const pipeline = new CheckPipeline({ config, store, engine, verifier: new TokenVerifier(config.tokens, { now: Date.now }), now: Date.now, newId: () => `d-${++n}` });
+  const pipeline = new CheckPipeline({
+    config,
+    store,
+    engine,
+    verifier: new TokenVerifier(config.tokens, { now: Date.now }),
+    now: Date.now,
+    newId: () => `d-${++n}`,
+  });
   const lines: string[] = [];
-  const log = createAuditLog(ConfigSchema.parse({ audit }).audit, { stream: { write: (line: string) => void lines.push(line) } });
-  const check = async (path: string, token?: string, method = 'GET') => log.record(await pipeline.check(httpCheckRequest({ path, token, method }) as CheckRequestMessage), 0.001);
+  const log = createAuditLog(ConfigSchema.parse({ audit }).audit, {
+    stream: { write: (line: string) => void lines.push(line) },
+  });
+  const check = async (path: string, token?: string, method = 'GET') =>
+    log.record(await pipeline.check(httpCheckRequest({ path, token, method }) as CheckRequestMessage), 0.001);
   const alice = await issuer.sign({ sub: 'alice', roles: ['customer'] });
   const bob = await issuer.sign({ sub: 'bob', roles: ['teller'] });
   const carol = await issuer.sign({ sub: 'carol', roles: ['customer'] });
@@ -46,8 +58,15 @@ async function writeLog(audit: ConfigInput['audit']): Promise<string> {
   await check('/accounts/acc-1001'); // d-6 token_missing: before the engine
   await check('/nowhere', alice); // d-7 route_not_found: before the engine
   // d-8 step_up_required: only the @stepUp forbid transfer-requires-mfa denies (no acr=mfa).
-  await check('/accounts/acc-1001/transfers', await issuer.sign({ sub: 'alice', roles: ['customer'], scope: 'payments:write' }), 'POST');
-  log.record({ kind: 'error', failure: { id: 'd-err', reason: 'jwks_unavailable', policyVersion: 'v', detail: 'x' } }, 0.001);
+  await check(
+    '/accounts/acc-1001/transfers',
+    await issuer.sign({ sub: 'alice', roles: ['customer'], scope: 'payments:write' }),
+    'POST',
+  );
+  log.record(
+    { kind: 'error', failure: { id: 'd-err', reason: 'jwks_unavailable', policyVersion: 'v', detail: 'x' } },
+    0.001,
+  );
   // What else a shared stream carries: a diagnostic line, a plain text line, a broken decision event.
   lines.push('{"level":30,"msg":"authzd ready"}\n', 'some text\n', '{"type":"authz.decision","decision_id":"d-9"}\n');
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'authzd-replay-')), 'audit.log');
@@ -79,14 +98,19 @@ describe('replayDecisions', () => {
     const report = await replay(plainLog);
     expect(report.events).toBe(9);
     // The step-up deny replays as a step-up deny, not as the policy_denied Cedar itself answers.
-    expect((await readLines(plainLog)).find((e) => e.decision_id === 'd-8')).toMatchObject({ reason: 'step_up_required', policies: ['transfer-requires-mfa'] });
+    expect((await readLines(plainLog)).find((e) => e.decision_id === 'd-8')).toMatchObject({
+      reason: 'step_up_required',
+      policies: ['transfer-requires-mfa'],
+    });
     expect(report.exact).toEqual({ unchanged: 6, allow_to_deny: 0, deny_to_allow: 0, reason_changed: 0 });
     expect(report.notReplayable).toEqual({ noInput: 0, outsideEngine: 2, errors: 1, failed: 0 });
     expect(report.lines).toEqual({ read: 12, notDecision: 2, malformed: 1 });
     expect(report.malformedExamples).toEqual([`${plainLog}:12: time: expected an ISO 8601 timestamp`]);
     expect(report.changes).toEqual([]);
     expect(exactChanges(report)).toBe(0);
-    expect(formatReplayReport(report, { files: [plainLog], policies: 'policies/' })).toContain('no decision would change.');
+    expect(formatReplayReport(report, { files: [plainLog], policies: 'policies/' })).toContain(
+      'no decision would change.',
+    );
   });
 
   it('reports the allows an added forbid turns into denies, with the forbid and example ids', async () => {
@@ -103,17 +127,33 @@ describe('replayDecisions', () => {
         count: 2,
         examples: ['d-1', 'd-3'],
       },
-      expect.objectContaining({ kind: 'allow_to_deny', before: expect.objectContaining({ policies: ['teller-read'] }), count: 1, examples: ['d-2'] }),
-      expect.objectContaining({ kind: 'reason_changed', before: expect.objectContaining({ reason: 'no_matching_permit' }), after: expect.objectContaining({ reason: 'policy_denied', policies: ['maintenance'] }), examples: ['d-5'] }),
+      expect.objectContaining({
+        kind: 'allow_to_deny',
+        before: expect.objectContaining({ policies: ['teller-read'] }),
+        count: 1,
+        examples: ['d-2'],
+      }),
+      expect.objectContaining({
+        kind: 'reason_changed',
+        before: expect.objectContaining({ reason: 'no_matching_permit' }),
+        after: expect.objectContaining({ reason: 'policy_denied', policies: ['maintenance'] }),
+        examples: ['d-5'],
+      }),
       expect.objectContaining({
         kind: 'reason_changed',
         before: expect.objectContaining({ policies: ['tenant-isolation'] }),
-        after: { decision: 'deny', reason: 'policy_denied', policies: expect.arrayContaining(['maintenance', 'tenant-isolation']) },
+        after: {
+          decision: 'deny',
+          reason: 'policy_denied',
+          policies: expect.arrayContaining(['maintenance', 'tenant-isolation']),
+        },
         examples: ['d-4'],
       }),
     ]);
     const text = formatReplayReport(report, { files: [plainLog], policies: 'changed/' });
-    expect(text).toMatch(/allow -> deny\s+get-account\s+allow policy_allowed \(account-owner-read\)\s+deny policy_denied \(maintenance\)\s+2\s+d-1, d-3/);
+    expect(text).toMatch(
+      /allow -> deny\s+get-account\s+allow policy_allowed \(account-owner-read\)\s+deny policy_denied \(maintenance\)\s+2\s+d-1, d-3/,
+    );
     expect(text).not.toContain('approximate');
   });
 
@@ -121,10 +161,25 @@ describe('replayDecisions', () => {
     const report = await replay(plainLog, { 'tenants.cedar': null });
     expect(report.exact).toMatchObject({ deny_to_allow: 0, allow_to_deny: 0 });
     // Without tenant-isolation alice is still no teller of globex: the deny stays, for another reason.
-    expect(report.changes).toEqual([expect.objectContaining({ kind: 'reason_changed', after: { decision: 'deny', reason: 'no_matching_permit', policies: [] }, examples: ['d-4'] })]);
-    const open = await replay(plainLog, { 'open.cedar': '@id("open-reads")\npermit (principal, action == Bank::Action::"readAccount", resource);\n' });
+    expect(report.changes).toEqual([
+      expect.objectContaining({
+        kind: 'reason_changed',
+        after: { decision: 'deny', reason: 'no_matching_permit', policies: [] },
+        examples: ['d-4'],
+      }),
+    ]);
+    const open = await replay(plainLog, {
+      'open.cedar': '@id("open-reads")\npermit (principal, action == Bank::Action::"readAccount", resource);\n',
+    });
     expect(open.exact).toEqual({ unchanged: 2, allow_to_deny: 0, deny_to_allow: 1, reason_changed: 3 });
-    expect(open.changes).toContainEqual(expect.objectContaining({ kind: 'deny_to_allow', before: expect.objectContaining({ reason: 'no_matching_permit' }), after: expect.objectContaining({ policies: ['open-reads'] }), examples: ['d-5'] }));
+    expect(open.changes).toContainEqual(
+      expect.objectContaining({
+        kind: 'deny_to_allow',
+        before: expect.objectContaining({ reason: 'no_matching_permit' }),
+        after: expect.objectContaining({ policies: ['open-reads'] }),
+        examples: ['d-5'],
+      }),
+    );
     // An allow now also permitted by the new policy: same decision, more determining policies.
     expect(open.changes).toContainEqual(expect.objectContaining({ kind: 'reason_changed', examples: ['d-1', 'd-3'] }));
   });
@@ -143,12 +198,50 @@ describe('replayDecisions', () => {
 
   it('counts engine decisions logged without input apart from denies before the engine', async () => {
     const lines: LogLine[] = [
-      { file: 'f', line: 1, text: JSON.stringify({ type: 'authz.decision', time: '2026-01-01T00:00:00Z', decision_id: 'a', decision: 'allow', reason: 'policy_allowed', source: 'engine' }) },
-      { file: 'f', line: 2, text: JSON.stringify({ type: 'authz.decision', time: '2026-01-01T00:00:00Z', decision_id: 'b', decision: 'deny', reason: 'token_expired', source: 'authentication' }) },
-      { file: 'f', line: 3, text: JSON.stringify({ type: 'authz.decision', time: '2026-01-01T00:00:00Z', decision_id: 'c', decision: 'deny', reason: 'no_matching_permit', source: 'cache' }) },
+      {
+        file: 'f',
+        line: 1,
+        text: JSON.stringify({
+          type: 'authz.decision',
+          time: '2026-01-01T00:00:00Z',
+          decision_id: 'a',
+          decision: 'allow',
+          reason: 'policy_allowed',
+          source: 'engine',
+        }),
+      },
+      {
+        file: 'f',
+        line: 2,
+        text: JSON.stringify({
+          type: 'authz.decision',
+          time: '2026-01-01T00:00:00Z',
+          decision_id: 'b',
+          decision: 'deny',
+          reason: 'token_expired',
+          source: 'authentication',
+        }),
+      },
+      {
+        file: 'f',
+        line: 3,
+        text: JSON.stringify({
+          type: 'authz.decision',
+          time: '2026-01-01T00:00:00Z',
+          decision_id: 'c',
+          decision: 'deny',
+          reason: 'no_matching_permit',
+          source: 'cache',
+        }),
+      },
     ];
     const set = engine.prepare(compilePolicyModel(examplePolicyFiles()));
-    const report = await replayDecisions((async function* () { yield* lines; })(), { engine, set, limit: 2 });
+    const report = await replayDecisions(
+      (async function* () {
+        yield* lines;
+      })(),
+      { engine, set, limit: 2 },
+    );
     expect(report.notReplayable).toMatchObject({ noInput: 1, outsideEngine: 1 });
     expect(report.events).toBe(2);
     expect(report.limited).toBe(true);
@@ -162,7 +255,12 @@ describe('replayDecisions', () => {
       { ...engineEvent, decision_id: 'rm', source: 'remote' },
     ].map((e, i) => ({ file: 'f', line: i + 1, text: JSON.stringify(e) }));
     const set = engine.prepare(compilePolicyModel(examplePolicyFiles(MAINTENANCE)));
-    const report = await replayDecisions((async function* () { yield* lines; })(), { engine, set });
+    const report = await replayDecisions(
+      (async function* () {
+        yield* lines;
+      })(),
+      { engine, set },
+    );
     expect(report.notReplayable).toMatchObject({ outsideEngine: 2, noInput: 0 });
     // A remote decision was an evaluation (by the control plane's engine): it is replayed.
     expect(report.exact.allow_to_deny).toBe(1);

@@ -18,9 +18,13 @@ describe('generatePolicySet', () => {
     expect(layout.actions).toHaveLength(100);
     expect(layout.typeCount).toBe(10);
     const { files } = generatePolicySet({ policies: 1000, entities: 100 });
-    const text = [...files].filter(([n]) => n.endsWith('.cedar')).map(([, t]) => t).join('\n');
+    const text = [...files]
+      .filter(([n]) => n.endsWith('.cedar'))
+      .map(([, t]) => t)
+      .join('\n');
     const perAction = new Map<string, number>();
-    for (const [, action] of text.matchAll(/action == Gen::Action::"(act\d+)"/g)) perAction.set(action!, (perAction.get(action!) ?? 0) + 1);
+    for (const [, action] of text.matchAll(/action == Gen::Action::"(act\d+)"/g))
+      perAction.set(action!, (perAction.get(action!) ?? 0) + 1);
     expect(perAction.size).toBe(100);
     expect(new Set(perAction.values())).toEqual(new Set([10]));
   });

@@ -14,7 +14,12 @@ const report = {
     { timestamp: '2026-11-28T15:56:50.223062376Z', latency: 1_000_000, error: '', status: 'OK' },
     { timestamp: '2026-11-28T15:56:50.5Z', latency: 3_000_000, error: '', status: 'OK' },
     { timestamp: '2026-11-28T16:56:51+01:00', latency: 2_000_000, error: '', status: 'OK' },
-    { timestamp: '2026-11-28T15:56:51.25Z', latency: 500_000_000, error: 'rpc error: code = Unavailable desc = policy_unavailable', status: 'Unavailable' },
+    {
+      timestamp: '2026-11-28T15:56:51.25Z',
+      latency: 500_000_000,
+      error: 'rpc error: code = Unavailable desc = policy_unavailable',
+      status: 'Unavailable',
+    },
   ],
 };
 

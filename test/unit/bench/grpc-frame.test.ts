@@ -10,7 +10,9 @@ describe('grpcFrame (h2load request body)', () => {
   });
 
   it('carries a CheckRequest that decodes back with authzd’s protos', () => {
-    const bytes = encodeCheckRequest(httpCheckRequest({ method: 'POST', path: '/accounts/acc-1/transfers', token: 'a.b.c' }));
+    const bytes = encodeCheckRequest(
+      httpCheckRequest({ method: 'POST', path: '/accounts/acc-1/transfers', token: 'a.b.c' }),
+    );
     const frame = grpcFrame(bytes);
     expect(frame.readUInt32BE(1)).toBe(bytes.length);
     const decoded = decodeCheckRequest(frame.subarray(5));
@@ -31,7 +33,11 @@ describe('lengthDelimited (ghz --binary-file with several messages)', () => {
     expect([...encodeVarint(0)]).toEqual([0]);
     expect([...encodeVarint(127)]).toEqual([127]);
     expect([...encodeVarint(300)]).toEqual([0xac, 0x02]);
-    expect([...encodeVarint(2 ** 32)]).toEqual([...protobuf.Writer.create().uint64(2 ** 32).finish()]);
+    expect([...encodeVarint(2 ** 32)]).toEqual([
+      ...protobuf.Writer.create()
+        .uint64(2 ** 32)
+        .finish(),
+    ]);
     expect(() => encodeVarint(-1)).toThrow(RangeError);
   });
 

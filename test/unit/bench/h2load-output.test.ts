@@ -41,7 +41,8 @@ describe('parseH2loadSummary', () => {
 
 describe('parseH2loadLog', () => {
   it('takes latencies of HTTP 200 responses in ms and counts the rest as failed', () => {
-    const log = '1795881415482418\t200\t11240\n1795881415482419\t200\t500\n1795881415482420\t-1\t3000\n1795881415482421\t503\t10\n';
+    const log =
+      '1795881415482418\t200\t11240\n1795881415482419\t200\t500\n1795881415482420\t-1\t3000\n1795881415482421\t503\t10\n';
     const parsed = parseH2loadLog(log);
     expect(parsed.ok).toBe(2);
     expect(parsed.failed).toBe(2);

@@ -5,7 +5,13 @@ import { parseProcStat, parseVmHwm, treeCpuSeconds, treePeakRssBytes } from '../
 describe('parseProcStat', () => {
   it('reads ppid, utime and stime even when the command name holds spaces and parentheses', () => {
     const line = '4242 (node (worker) 1) S 4200 4242 4200 0 -1 4194560 1000 0 0 0 1234 56 0 0 20 0 11 0 100 0 0';
-    expect(parseProcStat(line)).toEqual({ pid: 4242, comm: 'node (worker) 1', ppid: 4200, utimeTicks: 1234, stimeTicks: 56 });
+    expect(parseProcStat(line)).toEqual({
+      pid: 4242,
+      comm: 'node (worker) 1',
+      ppid: 4200,
+      utimeTicks: 1234,
+      stimeTicks: 56,
+    });
   });
 
   it('parses this process’s own stat line', () => {

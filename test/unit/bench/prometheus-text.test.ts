@@ -23,7 +23,10 @@ describe('parsePrometheusText', () => {
   it('sums a metric, filtered by labels or grouped by them', () => {
     expect(sumSamples(samples, 'authzd_decisions_total')).toBe(18);
     expect(sumSamples(samples, 'authzd_decisions_total', { decision: 'allow' })).toBe(15);
-    expect(sumBy(samples, 'authzd_decisions_total', ['decision', 'reason'])).toEqual({ 'allow|policy_allowed': 15, 'deny|token_expired': 3 });
+    expect(sumBy(samples, 'authzd_decisions_total', ['decision', 'reason'])).toEqual({
+      'allow|policy_allowed': 15,
+      'deny|token_expired': 3,
+    });
   });
 });
 

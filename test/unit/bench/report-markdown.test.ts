@@ -2,11 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { renderLoadSection, replaceSection } from '../../../bench/lib/report-markdown.mjs';
 
 describe('replaceSection', () => {
-  const doc = 'intro\n<!-- in-process:begin -->\nA\n<!-- in-process:end -->\nmiddle\n<!-- load:begin -->\nold\n<!-- load:end -->\ntail\n';
+  const doc =
+    'intro\n<!-- in-process:begin -->\nA\n<!-- in-process:end -->\nmiddle\n<!-- load:begin -->\nold\n<!-- load:end -->\ntail\n';
 
   it('replaces only the named section, markers included, and keeps the rest byte for byte', () => {
     const out = replaceSection(doc, 'load', '<!-- load:begin -->\nnew\n<!-- load:end -->');
-    expect(out).toBe('intro\n<!-- in-process:begin -->\nA\n<!-- in-process:end -->\nmiddle\n<!-- load:begin -->\nnew\n<!-- load:end -->\ntail\n');
+    expect(out).toBe(
+      'intro\n<!-- in-process:begin -->\nA\n<!-- in-process:end -->\nmiddle\n<!-- load:begin -->\nnew\n<!-- load:end -->\ntail\n',
+    );
   });
 
   it('refuses a document without both markers, or with them twice', () => {
@@ -22,7 +25,12 @@ describe('renderLoadSection', () => {
     rps,
     latencyMs: latency,
     clientCores: 0.9,
-    server: { cores: 0.98, cpuUsPerCall: 480, byKey, caches: { token: { hits: 99, misses: 1, ratio: 0.99 }, decision: { hits: 0, misses: 100, ratio: 0 } } },
+    server: {
+      cores: 0.98,
+      cpuUsPerCall: 480,
+      byKey,
+      caches: { token: { hits: 99, misses: 1, ratio: 0.99 }, decision: { hits: 0, misses: 100, ratio: 0 } },
+    },
     crossCheck: { ok: true, problems: [], serverAnswered: 100, clientOk: 100 },
     mix: { ok: true, problems: [] },
     command: 'ghz ...',
@@ -30,8 +38,23 @@ describe('renderLoadSection', () => {
   const results = {
     startedAt: '2026-11-28T16:00:00.000Z',
     elapsedMinutes: 9.6,
-    options: { command: 'npm run bench', durationS: 10, warmupS: 2, concurrency: 32, connections: 4, h2loadClients: 4, h2loadStreams: 8 },
-    machine: { cpu: 'AMD EPYC', cores: 2, memoryGiB: 24, kernel: 'linux 6.1', node: '20.20.2', loadAverage: [0.5, 0.4, 0.3] },
+    options: {
+      command: 'npm run bench',
+      durationS: 10,
+      warmupS: 2,
+      concurrency: 32,
+      connections: 4,
+      h2loadClients: 4,
+      h2loadStreams: 8,
+    },
+    machine: {
+      cpu: 'AMD EPYC',
+      cores: 2,
+      memoryGiB: 24,
+      kernel: 'linux 6.1',
+      node: '20.20.2',
+      loadAverage: [0.5, 0.4, 0.3],
+    },
     tools: { ghz: 'v0.120.0', h2load: 'nghttp2/1.52.0' },
     pinning: { server: '0', client: '1' },
     workers: { supported: false },
@@ -43,20 +66,36 @@ describe('renderLoadSection', () => {
         server: { kind: 'null', peakRssBytes: 80 * 2 ** 20 },
         saturation: ghzRun(8000, { 'allow|ok': 80000 }),
         half: ghzRun(4000, {}),
-        h2load: { ...ghzRun(9000, { 'allow|ok': 90032 }), request: 'GET /accounts/acc-1 (allow|ok)', crossCheck: { ok: true, problems: [], serverAnswered: 90032, clientOk: 90000 } },
+        h2load: {
+          ...ghzRun(9000, { 'allow|ok': 90032 }),
+          request: 'GET /accounts/acc-1 (allow|ok)',
+          crossCheck: { ok: true, problems: [], serverAnswered: 90032, clientOk: 90000 },
+        },
       },
       warm: {
         name: 'warm',
         title: 'warm',
         loadAverage: 0.6,
-        server: { kind: 'authzd', peakRssBytes: 120 * 2 ** 20, policies: 9, entities: 412, activationMs: 150, startupMs: 900, command: 'node dist/cli/main.js serve' },
+        server: {
+          kind: 'authzd',
+          peakRssBytes: 120 * 2 ** 20,
+          policies: 9,
+          entities: 412,
+          activationMs: 150,
+          startupMs: 900,
+          command: 'node dist/cli/main.js serve',
+        },
         preflight: { messages: 1470, designMismatches: 0 },
         saturation: ghzRun(2000, { 'allow|policy_allowed': 18000, 'deny|policy_denied': 2000 }),
         half: ghzRun(1000, {}),
         h2load: { skipped: 'h2load unavailable' },
       },
       cold: { name: 'cold', title: 'cold', error: 'server exited (1) before it was ready' },
-      'workers-1': { name: 'workers-1', title: 'warm, --workers 1', skipped: 'not supported: `authzd serve --help` lists no --workers' },
+      'workers-1': {
+        name: 'workers-1',
+        title: 'warm, --workers 1',
+        skipped: 'not supported: `authzd serve --help` lists no --workers',
+      },
     },
     targets: [
       { target: 'warm throughput ≥ 70% of the null server (one worker)', measured: '25%', met: false },
@@ -80,7 +119,9 @@ describe('renderLoadSection', () => {
   });
 
   it('checks every h2load run against the server’s count', () => {
-    expect(md).toContain('| null server | GET /accounts/acc-1 (allow\\|ok) | 9,000 | 100% | 8,000 | 0.90 | 2.50 | 480 | 90,032 / 90,000 | agree |');
+    expect(md).toContain(
+      '| null server | GET /accounts/acc-1 (allow\\|ok) | 9,000 | 100% | 8,000 | 0.90 | 2.50 | 480 | 90,032 / 90,000 | agree |',
+    );
   });
 
   it('gives each scenario its ratio to the null server, and failures their error', () => {
@@ -88,6 +129,8 @@ describe('renderLoadSection', () => {
     expect(md).toContain('| cold | failed: server exited (1) before it was ready |');
     expect(md).toContain('| warm, --workers 1 | not supported: `authzd serve --help` lists no --workers |');
     expect(md).toContain('- cold failed: server exited (1) before it was ready');
-    expect(md).toContain('| warm | policy_allowed 18,000 | policy_denied 2,000 | 0 | 99% / 0% | 1,470 messages, all as designed |');
+    expect(md).toContain(
+      '| warm | policy_allowed 18,000 | policy_denied 2,000 | 0 | 99% / 0% | 1,470 messages, all as designed |',
+    );
   });
 });

@@ -15,7 +15,10 @@ describe('helpListsFlag (is --workers passed to authzd serve?)', () => {
   });
 
   it('is true once the option is listed', () => {
-    const after = BEFORE.replace('\n\nsignals', '\n  --workers N          serving processes sharing the listener\n\nsignals');
+    const after = BEFORE.replace(
+      '\n\nsignals',
+      '\n  --workers N          serving processes sharing the listener\n\nsignals',
+    );
     expect(helpListsFlag(after, '--workers')).toBe(true);
   });
 

@@ -5,9 +5,20 @@ const MiB = 2 ** 20;
 
 /** A run of `rssBySegment.length` one-minute segments, five samples each at the given RSS (MiB). */
 function run(rssBySegment: number[], extra: Partial<SoakResults> = {}): SoakResults {
-  const segments = rssBySegment.map((_, i) => ({ fromMs: i * 60_000, toMs: (i + 1) * 60_000, warm: { count: 1000, okCount: 1000 }, cold: { count: 100, okCount: 100 } }));
+  const segments = rssBySegment.map((_, i) => ({
+    fromMs: i * 60_000,
+    toMs: (i + 1) * 60_000,
+    warm: { count: 1000, okCount: 1000 },
+    cold: { count: 100, okCount: 100 },
+  }));
   const samples = rssBySegment.flatMap((rss, i) =>
-    [10, 20, 30, 40, 50].map((s) => ({ at: i * 60_000 + s * 1000, rssBytes: rss * MiB, heapUsedBytes: 50 * MiB, lagMaxMs: 20, lagP99Ms: 12 })),
+    [10, 20, 30, 40, 50].map((s) => ({
+      at: i * 60_000 + s * 1000,
+      rssBytes: rss * MiB,
+      heapUsedBytes: 50 * MiB,
+      lagMaxMs: 20,
+      lagP99Ms: 12,
+    })),
   );
   return {
     options: { segmentS: 60, churnS: 5, segments: segments.length, warmupSegments: 2 },
@@ -17,7 +28,11 @@ function run(rssBySegment: number[], extra: Partial<SoakResults> = {}): SoakResu
       { kind: 'publication', at: 1, appliedMs: 900 },
       { kind: 'revocation', at: 2, appliedMs: 40 },
     ],
-    server: { byKey: { 'allow|policy_allowed': 11_000 }, crossCheck: { problems: [] }, mix: { problems: [], notes: [] } },
+    server: {
+      byKey: { 'allow|policy_allowed': 11_000 },
+      crossCheck: { problems: [] },
+      mix: { problems: [], notes: [] },
+    },
     ...extra,
   };
 }

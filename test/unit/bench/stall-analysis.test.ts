@@ -24,13 +24,27 @@ describe('analyzeStall', () => {
   });
 
   it('reports the client stall (slowest call minus the steady median) and the server lag per activation', () => {
-    expect(result.activations).toEqual([{ logMs: 290, windowMs: 410, callsDuring: 41, clientMaxMs: 302, clientStallMs: 300, serverLagMaxMs: 305, stallMs: 305 }]);
+    expect(result.activations).toEqual([
+      {
+        logMs: 290,
+        windowMs: 410,
+        callsDuring: 41,
+        clientMaxMs: 302,
+        clientStallMs: 300,
+        serverLagMaxMs: 305,
+        stallMs: 305,
+      },
+    ]);
     expect(result.worstStallMs).toBe(305);
     expect(result.worstLogMs).toBe(290);
   });
 
   it('finds no stall when activation does not block', () => {
-    const calm = analyzeStall({ calls: calls.map((c) => ({ ...c, latencyMs: 2 })), windows, lagSamples: [{ fromMs: 0, toMs: 10000, lagMaxMs: 11 }] });
+    const calm = analyzeStall({
+      calls: calls.map((c) => ({ ...c, latencyMs: 2 })),
+      windows,
+      lagSamples: [{ fromMs: 0, toMs: 10000, lagMaxMs: 11 }],
+    });
     expect(calm.activations[0]!.clientStallMs).toBe(0);
     expect(calm.worstStallMs).toBe(11);
   });

@@ -7,7 +7,8 @@ const run = (rps: number, opts: { cpuUsPerCall?: number; halfP99?: number; rss?:
   server: { peakRssBytes: opts.rss ?? 100 * 2 ** 20 },
 });
 
-const find = (results: ReturnType<typeof evaluateTargets>, prefix: string) => results.find((r) => r.target.startsWith(prefix))!;
+const find = (results: ReturnType<typeof evaluateTargets>, prefix: string) =>
+  results.find((r) => r.target.startsWith(prefix))!;
 
 describe('capacityRatio', () => {
   it('compares throughput when both servers were saturated', () => {
@@ -15,7 +16,10 @@ describe('capacityRatio', () => {
   });
 
   it('falls back to CPU per call when either was held back', () => {
-    const c = capacityRatio(run(900, { cpuUsPerCall: 400 }).saturation, run(1000, { cpuUsPerCall: 100, cores: 0.3 }).saturation);
+    const c = capacityRatio(
+      run(900, { cpuUsPerCall: 400 }).saturation,
+      run(1000, { cpuUsPerCall: 100, cores: 0.3 }).saturation,
+    );
     expect(c).toEqual({ ratio: 0.25, basis: 'CPU per call' });
   });
 });
@@ -34,7 +38,9 @@ describe('evaluateTargets', () => {
       activationStall: { worstStallMs: 12, activations: [{}, {}] },
     });
     expect(find(results, 'warm throughput')).toMatchObject({ met: false });
-    expect(find(results, 'warm throughput').measured).toMatch(/^65% by throughput, both servers saturated \(6,500 vs 10,000 calls\/s/);
+    expect(find(results, 'warm throughput').measured).toMatch(
+      /^65% by throughput, both servers saturated \(6,500 vs 10,000 calls\/s/,
+    );
     expect(find(results, 'warm: p99')!.met).toBe(true);
     expect(find(results, 'cold: p99')!.met).toBe(false);
     expect(find(results, '1,000 policies')!.met).toBe(false);
@@ -52,13 +58,23 @@ describe('evaluateTargets', () => {
   it('does not let a null server held back by its load generator flatter the throughput ratio', () => {
     // ghz could only drive the null server to 3,000 calls/s at 0.5 cores: by throughput warm looks like 83%,
     // by CPU per call (100 vs 400 µs) it has a quarter of the null server's capacity.
-    const result = find(evaluateTargets({ scenarios: { null: run(3_000, { cores: 0.5, cpuUsPerCall: 100 }), warm: run(2_500, { cpuUsPerCall: 400 }) } }), 'warm throughput');
+    const result = find(
+      evaluateTargets({
+        scenarios: { null: run(3_000, { cores: 0.5, cpuUsPerCall: 100 }), warm: run(2_500, { cpuUsPerCall: 400 }) },
+      }),
+      'warm throughput',
+    );
     expect(result.met).toBe(false);
     expect(result.measured).toMatch(/^25% by CPU per call/);
   });
 
   it('judges 100,000 entities on CPU per call alone when the servers were not saturated', () => {
-    const results = evaluateTargets({ scenarios: { 'policies-1000': run(2_000, { cpuUsPerCall: 1000 }), 'entities-100k': run(900, { cpuUsPerCall: 1050, cores: 0.5 }) } });
+    const results = evaluateTargets({
+      scenarios: {
+        'policies-1000': run(2_000, { cpuUsPerCall: 1000 }),
+        'entities-100k': run(900, { cpuUsPerCall: 1050, cores: 0.5 }),
+      },
+    });
     expect(find(results, '100,000 entities')).toMatchObject({ met: true });
     expect(find(results, '100,000 entities').measured).toMatch(/not judged/);
   });

@@ -11,9 +11,19 @@ beforeAll(async () => {
   [es, ed] = await Promise.all([generateKeyPair('ES256'), generateKeyPair('EdDSA')]);
 });
 
-const base = () => ({ signingKey: es.privateKey, kid: 'k1', alg: 'ES256' as const, revision: 1, scope: 'authzd', created: new Date('2025-01-01T00:00:00Z') });
+const base = () => ({
+  signingKey: es.privateKey,
+  kid: 'k1',
+  alg: 'ES256' as const,
+  revision: 1,
+  scope: 'authzd',
+  created: new Date('2025-01-01T00:00:00Z'),
+});
 
-async function problems(files: Map<string, string>, options: Partial<Parameters<typeof buildBundle>[1]>): Promise<readonly string[]> {
+async function problems(
+  files: Map<string, string>,
+  options: Partial<Parameters<typeof buildBundle>[1]>,
+): Promise<readonly string[]> {
   const err = await buildBundle(files, { ...base(), ...options }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(BundleBuildError);
   return (err as BundleBuildError).problems;
@@ -46,15 +56,27 @@ describe('buildBundle', () => {
     const files = examplePolicyFiles();
     expect(await problems(files, { revision: 0 })).toEqual(['revision 0 must be a positive safe integer']);
     expect(await problems(files, { revision: 1.5 })).toEqual(['revision 1.5 must be a positive safe integer']);
-    expect(await problems(files, { revision: 2 ** 53 })).toEqual([`revision ${2 ** 53} must be a positive safe integer`]);
-    expect(await problems(files, { scope: '' })).toEqual(['scope "" must be 1-256 printable ASCII characters without spaces']);
-    expect(await problems(files, { kid: 'a b' })).toEqual(['kid "a b" must be 1-256 printable ASCII characters without spaces']);
-    expect(await problems(files, { metadata: { __proto__x: 'y' } })).toEqual(['metadata key "__proto__x" must match ^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$']);
+    expect(await problems(files, { revision: 2 ** 53 })).toEqual([
+      `revision ${2 ** 53} must be a positive safe integer`,
+    ]);
+    expect(await problems(files, { scope: '' })).toEqual([
+      'scope "" must be 1-256 printable ASCII characters without spaces',
+    ]);
+    expect(await problems(files, { kid: 'a b' })).toEqual([
+      'kid "a b" must be 1-256 printable ASCII characters without spaces',
+    ]);
+    expect(await problems(files, { metadata: { __proto__x: 'y' } })).toEqual([
+      'metadata key "__proto__x" must match ^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$',
+    ]);
     expect(await problems(files, { created: new Date(Number.NaN) })).toEqual(['created is not a valid date']);
     expect(await problems(files, { alg: 'EdDSA' })).toEqual(['the signing key is not an Ed25519 key (alg EdDSA)']);
-    expect(await problems(files, { signingKey: ed.publicKey, alg: 'EdDSA' })).toEqual(['the signing key must be a private key, got a public key']);
+    expect(await problems(files, { signingKey: ed.publicKey, alg: 'EdDSA' })).toEqual([
+      'the signing key must be a private key, got a public key',
+    ]);
     expect(await problems(new Map(), {})).toEqual(['no policy files']);
-    expect(await problems(new Map([['a.cedar', '\uD800']]), {})).toEqual(['"a.cedar": the text is not well-formed Unicode']);
+    expect(await problems(new Map([['a.cedar', '\uD800']]), {})).toEqual([
+      '"a.cedar": the text is not well-formed Unicode',
+    ]);
   });
 
   it('writes ustar headers with fixed mode, owner and mtime', async () => {

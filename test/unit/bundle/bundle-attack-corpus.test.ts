@@ -9,7 +9,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle } from '../../../src/bundle/build-bundle.js';
 import type { BundleRejection } from '../../../src/bundle/bundle-rejections.js';
 import { readBundleArchive } from '../../../src/bundle/read-bundle-archive.js';
-import { DEFAULT_BUNDLE_LIMITS, type TrustedKey, type VerifyResult, verifyBundle } from '../../../src/bundle/verify-bundle.js';
+import {
+  DEFAULT_BUNDLE_LIMITS,
+  type TrustedKey,
+  type VerifyResult,
+  verifyBundle,
+} from '../../../src/bundle/verify-bundle.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
 import { type RawEntry, rawTar, rawTarHeader } from '../../helpers/raw-tar.js';
 
@@ -68,7 +73,9 @@ const octal = (n: number) => Buffer.from(`${n.toString(8).padStart(11, '0')}\0`,
 
 describe('archives whose declared sizes lie', () => {
   it('a header declaring 0 bytes, followed by 70 MiB of zeros (read as end marker and padding): bundle_too_large at the inflate cap', async () => {
-    const bomb = gzipSync(Buffer.concat([tar.subarray(0, tar.length - 1024), rawTarHeader({ name: 'x.cedar' }, 0), Buffer.alloc(70 * MiB)]));
+    const bomb = gzipSync(
+      Buffer.concat([tar.subarray(0, tar.length - 1024), rawTarHeader({ name: 'x.cedar' }, 0), Buffer.alloc(70 * MiB)]),
+    );
     expect(bomb.length).toBeLessThan(100 * 1024);
     expectRejected(await verify(bomb), 'bundle_too_large', /inflates to more than 67108864 bytes/);
   });
@@ -76,18 +83,33 @@ describe('archives whose declared sizes lie', () => {
   it('a header declaring 10 bytes, followed by megabytes of data: refused at the next header (bundle_corrupt), not after inflating it all', async () => {
     const lie = gzipSync(Buffer.concat([rawTarHeader({ name: 'x.cedar' }, 10), Buffer.alloc(8 * MiB, 'A')]));
     // A 1 MiB inflate cap would reject the whole stream as too large; the checksum stops it first.
-    expectRejected(await verify(lie, { limits: { maxUncompressedBytes: 1 * MiB } }), 'bundle_corrupt', /header checksum mismatch/);
+    expectRejected(
+      await verify(lie, { limits: { maxUncompressedBytes: 1 * MiB } }),
+      'bundle_corrupt',
+      /header checksum mismatch/,
+    );
   });
 
   it('entries each declared (and filled) just under the per-file cap: bundle_too_large once their sum passes the inflate cap', async () => {
     const under = MiB - 512;
-    const parts = Array.from({ length: 3 }, (_, i) => [rawTarHeader({ name: `p${i}.cedar` }, under), Buffer.alloc(under)]).flat();
+    const parts = Array.from({ length: 3 }, (_, i) => [
+      rawTarHeader({ name: `p${i}.cedar` }, under),
+      Buffer.alloc(under),
+    ]).flat();
     const limits = { maxFileBytes: MiB, maxUncompressedBytes: 2 * MiB };
-    expectRejected(await verify(gzipSync(Buffer.concat(parts)), { limits }), 'bundle_too_large', /inflates to more than 2097152 bytes/);
+    expectRejected(
+      await verify(gzipSync(Buffer.concat(parts)), { limits }),
+      'bundle_too_large',
+      /inflates to more than 2097152 bytes/,
+    );
   });
 
   it('a size of 8 GiB - 1 in octal, and a GNU base-256 size: bundle_too_large before any data', async () => {
-    expectRejected(await verify(gzipSync(headerWithSizeField('x.cedar', octal(8 * 1024 ** 3 - 1)))), 'bundle_too_large', /x\.cedar is larger than 33554432 bytes/);
+    expectRejected(
+      await verify(gzipSync(headerWithSizeField('x.cedar', octal(8 * 1024 ** 3 - 1)))),
+      'bundle_too_large',
+      /x\.cedar is larger than 33554432 bytes/,
+    );
     const base256 = Buffer.alloc(12);
     base256[0] = 0x80;
     base256.writeUInt32BE(0xffffffff, 8);
@@ -95,12 +117,22 @@ describe('archives whose declared sizes lie', () => {
   });
 
   it('a size larger than the data that follows: bundle_corrupt (truncated)', async () => {
-    expectRejected(await verify(gzipSync(Buffer.concat([rawTarHeader({ name: 'x.cedar' }, 10 * MiB), Buffer.alloc(4096, 'x')]))), 'bundle_corrupt', /"x\.cedar" is cut short/);
+    expectRejected(
+      await verify(gzipSync(Buffer.concat([rawTarHeader({ name: 'x.cedar' }, 10 * MiB), Buffer.alloc(4096, 'x')]))),
+      'bundle_corrupt',
+      /"x\.cedar" is cut short/,
+    );
   });
 
   it('a size field that is not octal: bundle_corrupt', async () => {
     for (const field of ['00000000999\0', '-0000000001\0', '0x000000010\0', '\0\0\0\0\0\0\0\0\0\0\0\0']) {
-      expectRejected(await verify(gzipSync(Buffer.concat([headerWithSizeField('x.cedar', Buffer.from(field, 'latin1')), Buffer.alloc(1024)]))), 'bundle_corrupt', /malformed size field/);
+      expectRejected(
+        await verify(
+          gzipSync(Buffer.concat([headerWithSizeField('x.cedar', Buffer.from(field, 'latin1')), Buffer.alloc(1024)])),
+        ),
+        'bundle_corrupt',
+        /malformed size field/,
+      );
     }
   });
 });
@@ -109,28 +141,64 @@ describe('paths and entry types', () => {
   const deep = Array.from({ length: 40 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('/');
 
   it.each<[string, RawEntry[], RegExp]>([
-    ['a deep directory tree in the name (a/b/c/.../x.cedar)', [{ name: `${deep.slice(0, 80)}/x.cedar`, data: 'x' }], /contains a path separator/],
-    ['a deep directory tree split over the ustar prefix', [{ name: 'x.cedar', prefix: deep.slice(0, 150), data: 'x' }], /contains a path separator/],
-    ['the directory entries of a tree, then a file in it', [{ name: 'a', type: '5' }, { name: 'a/b', type: '5' }, { name: 'a/b/x.cedar', data: 'x' }], /"a" is a directory/],
-    ['a symlink to a policy file, under a policy name', [{ name: 'evil.cedar', type: '2', linkname: 'accounts.cedar' }], /symbolic link/],
-    ['a symlink escaping to /etc', [{ name: 'routes.yaml', type: '2', linkname: '../../../../etc/shadow' }], /symbolic link/],
+    [
+      'a deep directory tree in the name (a/b/c/.../x.cedar)',
+      [{ name: `${deep.slice(0, 80)}/x.cedar`, data: 'x' }],
+      /contains a path separator/,
+    ],
+    [
+      'a deep directory tree split over the ustar prefix',
+      [{ name: 'x.cedar', prefix: deep.slice(0, 150), data: 'x' }],
+      /contains a path separator/,
+    ],
+    [
+      'the directory entries of a tree, then a file in it',
+      [
+        { name: 'a', type: '5' },
+        { name: 'a/b', type: '5' },
+        { name: 'a/b/x.cedar', data: 'x' },
+      ],
+      /"a" is a directory/,
+    ],
+    [
+      'a symlink to a policy file, under a policy name',
+      [{ name: 'evil.cedar', type: '2', linkname: 'accounts.cedar' }],
+      /symbolic link/,
+    ],
+    [
+      'a symlink escaping to /etc',
+      [{ name: 'routes.yaml', type: '2', linkname: '../../../../etc/shadow' }],
+      /symbolic link/,
+    ],
     ['a hard link to the signature file', [{ name: 'x.cedar', type: '1', linkname: '.signatures.json' }], /hard link/],
     ['a block device', [{ name: 'x.cedar', type: '4' }], /block device/],
     ['an entry of unknown type', [{ name: 'x.cedar', type: 'Z', data: 'x' }], /unknown type/],
     ['a name that is only dots', [{ name: '..', data: 'x' }], /contains "\.\."/],
-    ['a second .signatures.json after the first', [{ name: '.signatures.json', data: '{"signatures":[]}' }], /\.signatures\.json appears twice/],
+    [
+      'a second .signatures.json after the first',
+      [{ name: '.signatures.json', data: '{"signatures":[]}' }],
+      /\.signatures\.json appears twice/,
+    ],
     ['a second .manifest after the first', [{ name: '.manifest', data: '{}' }], /\.manifest appears twice/],
   ])('%s: bundle_entry_forbidden', async (_name, extra, detail) => {
     expectRejected(await verify(gzipSync(rawTar([...entries, ...extra]))), 'bundle_entry_forbidden', detail);
   });
 
   it('a name with a NUL inside: read as every tar reader reads it (up to the NUL), so an unsigned x.cedar: bundle_files_mismatch', async () => {
-    expectRejected(await verify(gzipSync(rawTar([...entries, { name: 'x.cedar\u0000.txt', data: 'x' }]))), 'bundle_files_mismatch', /not signed: x\.cedar$/);
+    expectRejected(
+      await verify(gzipSync(rawTar([...entries, { name: 'x.cedar\u0000.txt', data: 'x' }]))),
+      'bundle_files_mismatch',
+      /not signed: x\.cedar$/,
+    );
   });
 
   it('a second .signatures.json first in the archive, so a reader that keeps the first would verify the forged one', async () => {
     const forged = { name: '.signatures.json', data: '{"signatures":["e30.e30.AAAA"]}' };
-    expectRejected(await verify(gzipSync(rawTar([forged, ...entries]))), 'bundle_entry_forbidden', /\.signatures\.json appears twice/);
+    expectRejected(
+      await verify(gzipSync(rawTar([forged, ...entries]))),
+      'bundle_entry_forbidden',
+      /\.signatures\.json appears twice/,
+    );
   });
 });
 
@@ -146,7 +214,9 @@ describe('gzip tricks', () => {
 
   it('the signed archive split over several gzip members: accepted, since the signature covers the files, not their compression', async () => {
     const cut = [700, 2100];
-    const members = [tar.subarray(0, cut[0]), tar.subarray(cut[0], cut[1]), tar.subarray(cut[1])].map((part) => gzipSync(part));
+    const members = [tar.subarray(0, cut[0]), tar.subarray(cut[0], cut[1]), tar.subarray(cut[1])].map((part) =>
+      gzipSync(part),
+    );
     const result = await verify(Buffer.concat(members));
     expect(result.ok && result.bundle.files).toEqual(files);
   });
@@ -183,7 +253,11 @@ describe('gzip tricks', () => {
 describe('keys and algorithms', () => {
   it('a bundle signed with ES256 under a kid trusted as an EdDSA key: bundle_signature_invalid', async () => {
     const keys: TrustedKey[] = [{ kid: 'ed', key: ed.publicKey, alg: 'EdDSA' }];
-    expectRejected(await verify(await build({ kid: 'ed' }), { keys }), 'bundle_signature_invalid', /alg ES256 does not match the trusted key "ed" \(EdDSA\)/);
+    expectRejected(
+      await verify(await build({ kid: 'ed' }), { keys }),
+      'bundle_signature_invalid',
+      /alg ES256 does not match the trusted key "ed" \(EdDSA\)/,
+    );
     expect((await verify(await build({ key: ed, kid: 'ed', alg: 'EdDSA' }), { keys })).ok).toBe(true);
   });
 
@@ -194,7 +268,11 @@ describe('keys and algorithms', () => {
     ];
     expect((await verify(await build(), { keys })).ok).toBe(true);
     const stranger = await generateKeyPair('EdDSA');
-    expectRejected(await verify(await build({ key: stranger, alg: 'EdDSA' }), { keys }), 'bundle_signature_invalid', /does not verify/);
+    expectRejected(
+      await verify(await build({ key: stranger, alg: 'EdDSA' }), { keys }),
+      'bundle_signature_invalid',
+      /does not verify/,
+    );
   });
 
   it('a bundle signed by a key that was removed from the trusted set (rotation finished): bundle_key_unknown', async () => {

@@ -4,10 +4,20 @@ import { ConfigSchema } from '../../../src/config/config-schema.js';
 import { BundleRejectedError } from '../../../src/bundle/bundle-rejections.js';
 import { createLogger } from '../../../src/telemetry/create-logger.js';
 
-const config = { ...ConfigSchema.parse({}).bundle, url: 'http://bundles.test/v1/bundles/default', publicKeys: [{ file: 'k.pem' }], minBackoffMs: 100, maxBackoffMs: 1000 };
+const config = {
+  ...ConfigSchema.parse({}).bundle,
+  url: 'http://bundles.test/v1/bundles/default',
+  publicKeys: [{ file: 'k.pem' }],
+  minBackoffMs: 100,
+  maxBackoffMs: 1000,
+};
 
 /** Runs the follower against scripted answers; records each wait it asks for; stops after `limit` requests. */
-async function drive(answers: (call: number, headers: Headers, url: URL) => Response | Error, limit: number, activate = async (_b: Uint8Array) => ({ revision: 1, digest: 'd', kid: 'k', created: '', scope: 'default' })) {
+async function drive(
+  answers: (call: number, headers: Headers, url: URL) => Response | Error,
+  limit: number,
+  activate = async (_b: Uint8Array) => ({ revision: 1, digest: 'd', kid: 'k', created: '', scope: 'default' }),
+) {
   const delays: number[] = [];
   const seen: { url: URL; headers: Headers }[] = [];
   const failures: unknown[] = [];
@@ -85,7 +95,13 @@ describe('BundleFollower', () => {
   });
 
   it('counts an HTTP error status and an oversized body as fetch failures', async () => {
-    const { failures } = await drive((call) => (call === 1 ? new Response('no', { status: 503 }) : new Response('x', { status: 200, headers: { 'content-length': String(1 << 30) } })), 3);
+    const { failures } = await drive(
+      (call) =>
+        call === 1
+          ? new Response('no', { status: 503 })
+          : new Response('x', { status: 200, headers: { 'content-length': String(1 << 30) } }),
+      3,
+    );
     expect(failures.slice(0, 2)).toEqual([
       { stage: 'fetch', reason: 'http_status' },
       { stage: 'fetch', reason: 'too_large' },

@@ -8,7 +8,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle } from '../../../src/bundle/build-bundle.js';
 import type { BundleRejection } from '../../../src/bundle/bundle-rejections.js';
 import { readBundleArchive } from '../../../src/bundle/read-bundle-archive.js';
-import { DEFAULT_BUNDLE_LIMITS, type TrustedKey, type VerifyResult, verifyBundle } from '../../../src/bundle/verify-bundle.js';
+import {
+  DEFAULT_BUNDLE_LIMITS,
+  type TrustedKey,
+  type VerifyResult,
+  verifyBundle,
+} from '../../../src/bundle/verify-bundle.js';
 import { ConfigError } from '../../../src/config/config-error.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
 import { type RawEntry, rawTar } from '../../helpers/raw-tar.js';
@@ -23,11 +28,24 @@ const CREATED = new Date('2025-06-01T12:00:00.000Z');
 const files = examplePolicyFiles();
 
 beforeAll(async () => {
-  [es, ed, stranger] = await Promise.all([generateKeyPair('ES256'), generateKeyPair('EdDSA'), generateKeyPair('ES256')]);
+  [es, ed, stranger] = await Promise.all([
+    generateKeyPair('ES256'),
+    generateKeyPair('EdDSA'),
+    generateKeyPair('ES256'),
+  ]);
   trusted = [{ kid: 'k1', key: es.publicKey, alg: 'ES256' }];
 });
 
-function build(options: { key?: KeyPair; kid?: string; alg?: 'ES256' | 'EdDSA'; revision?: number; scope?: string; files?: Map<string, string> } = {}) {
+function build(
+  options: {
+    key?: KeyPair;
+    kid?: string;
+    alg?: 'ES256' | 'EdDSA';
+    revision?: number;
+    scope?: string;
+    files?: Map<string, string>;
+  } = {},
+) {
   return buildBundle(options.files ?? files, {
     signingKey: (options.key ?? es).privateKey,
     kid: options.kid ?? 'k1',
@@ -70,15 +88,30 @@ function withEntry(entries: RawEntry[], name: string, data: string | Uint8Array)
 /** A .signatures.json signing these entries (every one but .signatures.json) with the given key and header. */
 async function signatureFor(
   entries: RawEntry[],
-  options: { key?: KeyPair; kid?: string; alg?: string; typ?: string; scope?: string; revision?: number; extraHeader?: Record<string, unknown> } = {},
+  options: {
+    key?: KeyPair;
+    kid?: string;
+    alg?: string;
+    typ?: string;
+    scope?: string;
+    revision?: number;
+    extraHeader?: Record<string, unknown>;
+  } = {},
 ): Promise<string> {
   const payload = {
-    files: entries.filter((e) => e.name !== '.signatures.json').map((e) => ({ name: e.name, hash: sha256(e.data as Uint8Array), algorithm: 'SHA-256' })),
+    files: entries
+      .filter((e) => e.name !== '.signatures.json')
+      .map((e) => ({ name: e.name, hash: sha256(e.data as Uint8Array), algorithm: 'SHA-256' })),
     scope: options.scope ?? 'authzd',
     revision: options.revision ?? 5,
   };
   const jws = await new CompactSign(Buffer.from(JSON.stringify(payload)))
-    .setProtectedHeader({ alg: options.alg ?? 'ES256', kid: options.kid ?? 'k1', typ: options.typ ?? 'authzd-bundle+jws', ...options.extraHeader })
+    .setProtectedHeader({
+      alg: options.alg ?? 'ES256',
+      kid: options.kid ?? 'k1',
+      typ: options.typ ?? 'authzd-bundle+jws',
+      ...options.extraHeader,
+    })
     .sign((options.key ?? es).privateKey);
   return JSON.stringify({ signatures: [jws] });
 }
@@ -95,7 +128,13 @@ describe('verifyBundle accepts', () => {
     const result = await verify(bytes);
     if (!result.ok) throw new Error(`${result.reason}: ${result.detail}`);
     const { bundle } = result;
-    expect(bundle).toMatchObject({ revision: 5, scope: 'authzd', created: CREATED.toISOString(), metadata: { commit: 'abc123' }, kid: 'k1' });
+    expect(bundle).toMatchObject({
+      revision: 5,
+      scope: 'authzd',
+      created: CREATED.toISOString(),
+      metadata: { commit: 'abc123' },
+      kid: 'k1',
+    });
     expect(bundle.files).toEqual(files);
     expect([...bundle.hashes.keys()].sort()).toEqual(['.manifest', ...files.keys()].sort());
     for (const [name, content] of files) expect(bundle.hashes.get(name)).toBe(sha256(content));
@@ -103,7 +142,9 @@ describe('verifyBundle accepts', () => {
   });
 
   it('an EdDSA bundle', async () => {
-    const result = await verify(await build({ key: ed, kid: 'ed', alg: 'EdDSA' }), { keys: [{ kid: 'ed', key: ed.publicKey, alg: 'EdDSA' }] });
+    const result = await verify(await build({ key: ed, kid: 'ed', alg: 'EdDSA' }), {
+      keys: [{ kid: 'ed', key: ed.publicKey, alg: 'EdDSA' }],
+    });
     expect(result.ok && result.bundle.kid).toBe('ed');
   });
 
@@ -161,21 +202,37 @@ describe('verifyBundle rejects a tampered bundle', () => {
   });
 
   it('a modified policy file: bundle_hash_mismatch', async () => {
-    const tampered = withEntry(entries, 'accounts.cedar', `${text(entries.find((e) => e.name === 'accounts.cedar'))}\npermit(principal, action, resource);\n`);
+    const tampered = withEntry(
+      entries,
+      'accounts.cedar',
+      `${text(entries.find((e) => e.name === 'accounts.cedar'))}\npermit(principal, action, resource);\n`,
+    );
     expectRejected(await verify(pack(tampered)), 'bundle_hash_mismatch', /accounts\.cedar/);
   });
 
   it('a modified manifest: bundle_hash_mismatch', async () => {
     const manifest = JSON.parse(text(entries.find((e) => e.name === '.manifest')));
-    expectRejected(await verify(pack(withEntry(entries, '.manifest', JSON.stringify({ ...manifest, revision: 99 })))), 'bundle_hash_mismatch', /\.manifest/);
+    expectRejected(
+      await verify(pack(withEntry(entries, '.manifest', JSON.stringify({ ...manifest, revision: 99 })))),
+      'bundle_hash_mismatch',
+      /\.manifest/,
+    );
   });
 
   it('an added file: bundle_files_mismatch', async () => {
-    expectRejected(await verify(pack([...entries, { name: 'backdoor.cedar', data: 'permit(principal, action, resource);' }])), 'bundle_files_mismatch', /not signed: backdoor\.cedar/);
+    expectRejected(
+      await verify(pack([...entries, { name: 'backdoor.cedar', data: 'permit(principal, action, resource);' }])),
+      'bundle_files_mismatch',
+      /not signed: backdoor\.cedar/,
+    );
   });
 
   it('a removed file: bundle_files_mismatch', async () => {
-    expectRejected(await verify(pack(entries.filter((e) => e.name !== 'tenants.cedar'))), 'bundle_files_mismatch', /signed but absent: "tenants\.cedar"/);
+    expectRejected(
+      await verify(pack(entries.filter((e) => e.name !== 'tenants.cedar'))),
+      'bundle_files_mismatch',
+      /signed but absent: "tenants\.cedar"/,
+    );
   });
 
   it('a stripped signature (no .signatures.json): bundle_unsigned', async () => {
@@ -188,12 +245,20 @@ describe('verifyBundle rejects a tampered bundle', () => {
 
   it('two signatures, even both valid: bundle_signature_invalid', async () => {
     const jws = JSON.parse(text(entries[0])).signatures[0];
-    expectRejected(await verify(pack(withEntry(entries, '.signatures.json', JSON.stringify({ signatures: [jws, jws] })))), 'bundle_signature_invalid', /exactly one/);
+    expectRejected(
+      await verify(pack(withEntry(entries, '.signatures.json', JSON.stringify({ signatures: [jws, jws] })))),
+      'bundle_signature_invalid',
+      /exactly one/,
+    );
   });
 
   it('a .signatures.json that is not the expected JSON: bundle_signature_invalid', async () => {
     for (const bad of ['not json', '{"signatures":"x"}', '{"signatures":[1]}', '{"signatures":[],"extra":1}']) {
-      expectRejected(await verify(pack(withEntry(entries, '.signatures.json', bad))), 'bundle_signature_invalid', /is not \{"signatures"/);
+      expectRejected(
+        await verify(pack(withEntry(entries, '.signatures.json', bad))),
+        'bundle_signature_invalid',
+        /is not \{"signatures"/,
+      );
     }
   });
 
@@ -219,14 +284,22 @@ describe('verifyBundle rejects a tampered bundle', () => {
   });
 
   it('an older revision: bundle_rollback', async () => {
-    expectRejected(await verify(await build({ revision: 4 }), { minRevision: 5 }), 'bundle_rollback', /revision 4 .* 5/);
+    expectRejected(
+      await verify(await build({ revision: 4 }), { minRevision: 5 }),
+      'bundle_rollback',
+      /revision 4 .* 5/,
+    );
   });
 
   it('a manifest whose revision differs from the signed one: bundle_manifest_invalid', async () => {
     const manifest = JSON.parse(text(entries.find((e) => e.name === '.manifest')));
     const edited = withEntry(entries, '.manifest', JSON.stringify({ ...manifest, revision: 6 }));
     const resigned = withEntry(edited, '.signatures.json', await signatureFor(edited, { revision: 5 }));
-    expectRejected(await verify(pack(resigned)), 'bundle_manifest_invalid', /revision 6 differs from the signed revision 5/);
+    expectRejected(
+      await verify(pack(resigned)),
+      'bundle_manifest_invalid',
+      /revision 6 differs from the signed revision 5/,
+    );
   });
 
   it('a manifest that is missing or malformed, though signed: bundle_manifest_invalid', async () => {
@@ -238,9 +311,16 @@ describe('verifyBundle rejects a tampered bundle', () => {
       [withEntry(entries, '.manifest', JSON.stringify({ ...manifest, created: 'yesterday' })), /created/],
       [withEntry(entries, '.manifest', JSON.stringify({ ...manifest, scope: 'payments' })), /scope differs/],
       [withEntry(entries, '.manifest', JSON.stringify({ ...manifest, roots: [''] })), /roots/],
-      [withEntry(entries, '.manifest', JSON.stringify({ ...manifest, metadata: { n: 1 } })), /metadata\.n must be a string/],
       [
-        withEntry(entries, '.manifest', '{"revision":5,"created":"2025-01-01T00:00:00Z","modelVersion":1,"scope":"authzd","metadata":{"__proto__":{"x":"y"}}}'),
+        withEntry(entries, '.manifest', JSON.stringify({ ...manifest, metadata: { n: 1 } })),
+        /metadata\.n must be a string/,
+      ],
+      [
+        withEntry(
+          entries,
+          '.manifest',
+          '{"revision":5,"created":"2025-01-01T00:00:00Z","modelVersion":1,"scope":"authzd","metadata":{"__proto__":{"x":"y"}}}',
+        ),
         /metadata key "__proto__"/,
       ],
     ];
@@ -253,7 +333,11 @@ describe('verifyBundle rejects a tampered bundle', () => {
   it('a signed list naming a file twice: bundle_files_mismatch', async () => {
     const doubled = [...entries, entries[2]!];
     const signatures = await signatureFor(doubled);
-    expectRejected(await verify(pack(withEntry(entries, '.signatures.json', signatures))), 'bundle_files_mismatch', /twice/);
+    expectRejected(
+      await verify(pack(withEntry(entries, '.signatures.json', signatures))),
+      'bundle_files_mismatch',
+      /twice/,
+    );
   });
 
   it('a JWS with alg none or HS256 (the public key as HMAC secret): bundle_signature_invalid', async () => {
@@ -261,14 +345,22 @@ describe('verifyBundle rejects a tampered bundle', () => {
     const none = compactJws({ alg: 'none', kid: 'k1', typ: 'authzd-bundle+jws' }, payload, Buffer.from('x'));
     const header = { alg: 'HS256', kid: 'k1', typ: 'authzd-bundle+jws' };
     const signingInput = `${base64url.encode(JSON.stringify(header))}.${base64url.encode(JSON.stringify(payload))}`;
-    const hs256 = `${signingInput}.${base64url.encode(createHmac('sha256', await exportSPKI(es.publicKey)).update(signingInput).digest())}`;
+    const hs256 = `${signingInput}.${base64url.encode(
+      createHmac('sha256', await exportSPKI(es.publicKey))
+        .update(signingInput)
+        .digest(),
+    )}`;
     const cases: [string, RegExp][] = [
       [none, /alg "none" is not accepted/],
       [hs256, /alg "HS256" is not accepted/],
       [none.replace(/\.[^.]+$/, '.'), /not a compact JWS/],
     ];
     for (const [jws, detail] of cases) {
-      expectRejected(await verify(pack(withEntry(entries, '.signatures.json', JSON.stringify({ signatures: [jws] })))), 'bundle_signature_invalid', detail);
+      expectRejected(
+        await verify(pack(withEntry(entries, '.signatures.json', JSON.stringify({ signatures: [jws] })))),
+        'bundle_signature_invalid',
+        detail,
+      );
     }
   });
 
@@ -276,19 +368,35 @@ describe('verifyBundle rejects a tampered bundle', () => {
     const modified = withEntry(entries, 'accounts.cedar', 'permit(principal, action, resource);');
     const [header, payload, signature] = JSON.parse(text(entries[0])).signatures[0].split('.');
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
-    claims.files.find((f: { name: string }) => f.name === 'accounts.cedar').hash = sha256('permit(principal, action, resource);');
+    claims.files.find((f: { name: string }) => f.name === 'accounts.cedar').hash = sha256(
+      'permit(principal, action, resource);',
+    );
     const edited = `${header}.${base64url.encode(JSON.stringify(claims))}.${signature}`;
-    expectRejected(await verify(pack(withEntry(modified, '.signatures.json', JSON.stringify({ signatures: [edited] })))), 'bundle_signature_invalid', /does not verify/);
+    expectRejected(
+      await verify(pack(withEntry(modified, '.signatures.json', JSON.stringify({ signatures: [edited] })))),
+      'bundle_signature_invalid',
+      /does not verify/,
+    );
   });
 
   it('a JWS of another type, with extra header parameters, or with the alg of another key: bundle_signature_invalid', async () => {
     const variants: [string, RegExp][] = [
       [await signatureFor(entries, { typ: 'JWT' }), /typ "JWT" is not "authzd-bundle\+jws"/],
-      [await signatureFor(entries, { extraHeader: { jku: 'https://attacker.example/keys.json' } }), /unexpected JWS header parameters: "jku"/],
-      [await signatureFor(entries, { key: ed, alg: 'EdDSA' }), /alg EdDSA does not match the trusted key "k1" \(ES256\)/],
+      [
+        await signatureFor(entries, { extraHeader: { jku: 'https://attacker.example/keys.json' } }),
+        /unexpected JWS header parameters: "jku"/,
+      ],
+      [
+        await signatureFor(entries, { key: ed, alg: 'EdDSA' }),
+        /alg EdDSA does not match the trusted key "k1" \(ES256\)/,
+      ],
     ];
     for (const [signatures, detail] of variants) {
-      expectRejected(await verify(pack(withEntry(entries, '.signatures.json', signatures))), 'bundle_signature_invalid', detail);
+      expectRejected(
+        await verify(pack(withEntry(entries, '.signatures.json', signatures))),
+        'bundle_signature_invalid',
+        detail,
+      );
     }
   });
 
@@ -296,12 +404,20 @@ describe('verifyBundle rejects a tampered bundle', () => {
     const jws = await new CompactSign(Buffer.from('{"files":"all","scope":"authzd","revision":5}'))
       .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'authzd-bundle+jws' })
       .sign(es.privateKey);
-    expectRejected(await verify(pack(withEntry(entries, '.signatures.json', JSON.stringify({ signatures: [jws] })))), 'bundle_signature_invalid', /payload is malformed/);
+    expectRejected(
+      await verify(pack(withEntry(entries, '.signatures.json', JSON.stringify({ signatures: [jws] })))),
+      'bundle_signature_invalid',
+      /payload is malformed/,
+    );
   });
 
   it('a signed policy file that is not UTF-8: bundle_corrupt', async () => {
     const bad = withEntry(entries, 'accounts.cedar', Buffer.from([0x70, 0xff, 0xfe]));
-    expectRejected(await verify(pack(withEntry(bad, '.signatures.json', await signatureFor(bad)))), 'bundle_corrupt', /UTF-8/);
+    expectRejected(
+      await verify(pack(withEntry(bad, '.signatures.json', await signatureFor(bad)))),
+      'bundle_corrupt',
+      /UTF-8/,
+    );
   });
 });
 
@@ -313,7 +429,11 @@ describe('verifyBundle rejects a hostile archive before reading its signature', 
 
   it('an oversized compressed bundle: bundle_too_large', async () => {
     const bytes = await build();
-    expectRejected(await verify(bytes, { limits: { maxCompressedBytes: bytes.length - 1 } }), 'bundle_too_large', /compressed/);
+    expectRejected(
+      await verify(bytes, { limits: { maxCompressedBytes: bytes.length - 1 } }),
+      'bundle_too_large',
+      /compressed/,
+    );
     expect((await verify(bytes, { limits: { maxCompressedBytes: bytes.length } })).ok).toBe(true);
   });
 
@@ -326,8 +446,16 @@ describe('verifyBundle rejects a hostile archive before reading its signature', 
 
   it('a file over the per-file cap, or too many files: bundle_too_large', async () => {
     const bytes = await build();
-    expectRejected(await verify(bytes, { limits: { maxFileBytes: 1000 } }), 'bundle_too_large', /larger than 1000 bytes/);
-    expectRejected(await verify(bytes, { limits: { maxFiles: entries.length - 1 } }), 'bundle_too_large', /more than 8 entries/);
+    expectRejected(
+      await verify(bytes, { limits: { maxFileBytes: 1000 } }),
+      'bundle_too_large',
+      /larger than 1000 bytes/,
+    );
+    expectRejected(
+      await verify(bytes, { limits: { maxFiles: entries.length - 1 } }),
+      'bundle_too_large',
+      /more than 8 entries/,
+    );
     expect((await verify(bytes, { limits: { maxFiles: entries.length } })).ok).toBe(true);
   });
 
@@ -337,16 +465,28 @@ describe('verifyBundle rejects a hostile archive before reading its signature', 
     ['a drive-letter path', { name: 'C:x.cedar', data: 'x' }, /absolute path/],
     ['a path with a directory', { name: 'dir/x.cedar', data: 'x' }, /path separator/],
     ['a backslash path', { name: 'dir\\x.cedar', data: 'x' }, /path separator/],
-    ['a ustar prefix (directory)', { name: 'x.cedar', prefix: 'dir', data: 'x' }, /"dir\/x\.cedar" contains a path separator/],
+    [
+      'a ustar prefix (directory)',
+      { name: 'x.cedar', prefix: 'dir', data: 'x' },
+      /"dir\/x\.cedar" contains a path separator/,
+    ],
     ['a symlink entry', { name: 'x.cedar', type: '2', linkname: '/etc/passwd' }, /symbolic link/],
     ['a hard-link entry', { name: 'x.cedar', type: '1', linkname: 'accounts.cedar' }, /hard link/],
     ['a directory entry', { name: 'policies.cedar', type: '5' }, /directory/],
     ['a character device', { name: 'x.cedar', type: '3' }, /character device/],
     ['a FIFO', { name: 'x.cedar', type: '6' }, /FIFO/],
-    ['a pax extended header', { name: 'PaxHeaders/x.cedar', type: 'x', data: '30 path=../../etc/x.cedar\n' }, /pax extended header/],
+    [
+      'a pax extended header',
+      { name: 'PaxHeaders/x.cedar', type: 'x', data: '30 path=../../etc/x.cedar\n' },
+      /pax extended header/,
+    ],
     ['a GNU long name', { name: '././@LongLink', type: 'L', data: '../x.cedar' }, /GNU long name/],
     ['a file that is not a policy file', { name: 'notes.txt', data: 'x' }, /not a policy file/],
-    ['a name with a terminal escape', { name: '\u001b[2Jx.cedar', data: 'x' }, /"\\u001b\[2Jx\.cedar" contains a control character/],
+    [
+      'a name with a terminal escape',
+      { name: '\u001b[2Jx.cedar', data: 'x' },
+      /"\\u001b\[2Jx\.cedar" contains a control character/,
+    ],
   ])('%s: bundle_entry_forbidden', async (_, entry, detail) => {
     expectRejected(await verify(pack([...entries, entry])), 'bundle_entry_forbidden', detail);
     // First in the archive as well: the entry is refused before anything is trusted, signature or not.
@@ -373,8 +513,16 @@ describe('verifyBundle rejects a hostile archive before reading its signature', 
   });
 
   it('a bad header checksum, data after the end marker, a lone zero block: bundle_corrupt', async () => {
-    expectRejected(await verify(pack([{ ...entries[0]!, badChecksum: true }, ...entries.slice(1)])), 'bundle_corrupt', /checksum/);
-    expectRejected(await verify(gzipSync(Buffer.concat([rawTar(entries), Buffer.from('hidden')]))), 'bundle_corrupt', /after the end-of-archive/);
+    expectRejected(
+      await verify(pack([{ ...entries[0]!, badChecksum: true }, ...entries.slice(1)])),
+      'bundle_corrupt',
+      /checksum/,
+    );
+    expectRejected(
+      await verify(gzipSync(Buffer.concat([rawTar(entries), Buffer.from('hidden')]))),
+      'bundle_corrupt',
+      /after the end-of-archive/,
+    );
     const tar = rawTar(entries);
     const lone = Buffer.concat([tar.subarray(0, tar.length - 1024), Buffer.alloc(512), rawTar(entries.slice(0, 1))]);
     expectRejected(await verify(gzipSync(lone)), 'bundle_corrupt', /lone zero block/);
@@ -389,7 +537,10 @@ describe('verifyBundle options', () => {
   it('a configuration mistake throws a ConfigError listing every problem', async () => {
     const bytes = await build();
     const err = await verifyBundle(bytes, {
-      keys: [{ kid: 'k1', key: es.privateKey, alg: 'ES256' }, { kid: 'k2', key: ed.publicKey, alg: 'ES256' }],
+      keys: [
+        { kid: 'k1', key: es.privateKey, alg: 'ES256' },
+        { kid: 'k2', key: ed.publicKey, alg: 'ES256' },
+      ],
       scope: 'two words',
       minRevision: -1,
       limits: { maxFiles: 0 },

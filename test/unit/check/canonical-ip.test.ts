@@ -22,8 +22,15 @@ describe('canonicalIp', () => {
     expect(canonicalIp(input)).toBe(want);
   });
 
-  it('gives only addresses Cedar\'s ip() accepts (it refuses embedded dotted quads and zones)', () => {
-    for (const input of ['::ffff:10.1.2.3', '::1.2.3.4', '64:ff9b::1.2.3.4', 'fe80::1%eth0', '::ffff:0a01:0203', '2001:db8::1']) {
+  it("gives only addresses Cedar's ip() accepts (it refuses embedded dotted quads and zones)", () => {
+    for (const input of [
+      '::ffff:10.1.2.3',
+      '::1.2.3.4',
+      '64:ff9b::1.2.3.4',
+      'fe80::1%eth0',
+      '::ffff:0a01:0203',
+      '2001:db8::1',
+    ]) {
       const policy = `permit(principal, action, resource) when { ip("${canonicalIp(input)}").isIpv4() || true };`;
       expect(cedar.checkParsePolicySet({ staticPolicies: policy }).type, input).toBe('success');
       const result = cedar.isAuthorized({

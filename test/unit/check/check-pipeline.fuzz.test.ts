@@ -35,7 +35,10 @@ beforeAll(async () => {
     const engine = new CedarWasmEngine({ validateRequests: true, slicing: caches });
     const store = new PolicyStore(engine);
     store.activate(model);
-    const verifier = new TokenVerifier(config.tokens, { now: Date.now, ...(caches ? { cache: config.cache.tokens } : {}) });
+    const verifier = new TokenVerifier(config.tokens, {
+      now: Date.now,
+      ...(caches ? { cache: config.cache.tokens } : {}),
+    });
     let n = 0;
     return new CheckPipeline({
       config,
@@ -52,7 +55,12 @@ beforeAll(async () => {
   const now = Math.floor(Date.now() / 1000);
   tokens = await Promise.all([
     issuer.sign({ sub: 'alice' }),
-    issuer.sign({ sub: 'alice', scope: 'accounts:read payments:write', acr: 'mfa', auth_time: Math.floor(Date.now() / 1000) }),
+    issuer.sign({
+      sub: 'alice',
+      scope: 'accounts:read payments:write',
+      acr: 'mfa',
+      auth_time: Math.floor(Date.now() / 1000),
+    }),
     issuer.sign({ sub: 'bob', roles: ['teller'] }),
     issuer.sign({ sub: 'carol', roles: ['admin'] }),
     issuer.sign({ sub: 'dave', roles: ['tenant-admin'] }),
@@ -68,15 +76,51 @@ beforeAll(async () => {
 
 const text = fc.string({ unit: 'binary', maxLength: 24 });
 const segment = fc.oneof(
-  fc.constantFrom('accounts', 'tenants', 'acc-1001', 'acc-1002', 'acc-2001', 'acme', 'globex', 'transfers', 'customers', 'export', 'billing-plan', '', '.', '..', '%2e%2e', '%2F', '%00', '%zz', '%C3%A9', '%ff', 'caf\u00e9', '\u{1F600}', '\\', ';x=1'),
+  fc.constantFrom(
+    'accounts',
+    'tenants',
+    'acc-1001',
+    'acc-1002',
+    'acc-2001',
+    'acme',
+    'globex',
+    'transfers',
+    'customers',
+    'export',
+    'billing-plan',
+    '',
+    '.',
+    '..',
+    '%2e%2e',
+    '%2F',
+    '%00',
+    '%zz',
+    '%C3%A9',
+    '%ff',
+    'caf\u00e9',
+    '\u{1F600}',
+    '\\',
+    ';x=1',
+  ),
   fc.string({ unit: 'grapheme', maxLength: 8 }),
   fc.uint8Array({ maxLength: 6 }).map((b) => [...b].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('')),
 );
-const routedPath = fc.constantFrom('/accounts/acc-1001', '/accounts/acc-1002', '/accounts/acc-2001', '/accounts/acc-1001/transfers', '/tenants/acme/customers/export', '/tenants/globex/billing-plan', '/tenants/acme/billing-plan');
+const routedPath = fc.constantFrom(
+  '/accounts/acc-1001',
+  '/accounts/acc-1002',
+  '/accounts/acc-2001',
+  '/accounts/acc-1001/transfers',
+  '/tenants/acme/customers/export',
+  '/tenants/globex/billing-plan',
+  '/tenants/acme/billing-plan',
+);
 const path = fc.oneof(
   { weight: 4, arbitrary: routedPath },
   { weight: 3, arbitrary: fc.array(segment, { maxLength: 6 }).map((s) => `/${s.join('/')}`) },
-  { weight: 1, arbitrary: fc.tuple(routedPath, fc.string({ unit: 'grapheme', maxLength: 20 })).map(([p, q]) => `${p}?${q}`) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(routedPath, fc.string({ unit: 'grapheme', maxLength: 20 })).map(([p, q]) => `${p}?${q}`),
+  },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
   { weight: 1, arbitrary: fc.integer({ min: 8000, max: 70_000 }).map((n) => `/accounts/${'a'.repeat(n)}`) },
 );
@@ -88,38 +132,86 @@ const method = fc.oneof(
 const credentials = fc.oneof(
   { weight: 6, arbitrary: fc.nat(9).map((i) => `Bearer ${tokens[i]}`) },
   { weight: 1, arbitrary: fc.nat(9).map((i) => `bearer  ${tokens[i]} `) },
-  { weight: 1, arbitrary: fc.constantFrom('Bearer', 'Basic YWxhZGRpbjpvcGVuc2VzYW1l', 'Bearer a.b.c', '', 'Bearer eyJ.eyJ.sig') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('Bearer', 'Basic YWxhZGRpbjpvcGVuc2VzYW1l', 'Bearer a.b.c', '', 'Bearer eyJ.eyJ.sig'),
+  },
   { weight: 1, arbitrary: text.map((t) => `Bearer ${t}`) },
   { weight: 1, arbitrary: fc.nat(9).map((i) => `Bearer ${tokens[i]}, Bearer ${tokens[(i + 1) % 10]}`) },
 );
-const headerName = fc.oneof(fc.constantFrom('x-request-id', 'x-forwarded-for', 'x-forwarded-client-cert', 'x-risk-score', 'user-agent', 'cookie', 'authorization', ':authority'), fc.string({ minLength: 1, maxLength: 12 }));
+const headerName = fc.oneof(
+  fc.constantFrom(
+    'x-request-id',
+    'x-forwarded-for',
+    'x-forwarded-client-cert',
+    'x-risk-score',
+    'user-agent',
+    'cookie',
+    'authorization',
+    ':authority',
+  ),
+  fc.string({ minLength: 1, maxLength: 12 }),
+);
 const headerValue = fc.oneof(
   { weight: 6, arbitrary: fc.string({ unit: 'grapheme', maxLength: 30 }) },
   { weight: 1, arbitrary: fc.integer({ min: 1000, max: 80_000 }).map((n) => 'v'.repeat(n)) },
 );
-const headerMap = fc.tuple(fc.dictionary(headerName, headerValue, { maxKeys: 8 }), fc.option(credentials, { nil: undefined }), fc.nat(300)).map(([extra, auth, repeat]) => {
-  const headers: Record<string, string> = { ...extra };
-  if (auth !== undefined) headers.authorization = auth;
-  // Now and then hundreds of distinct headers (a header-count bomb).
-  if (repeat > 250) for (let i = 0; i < repeat; i++) headers[`x-h-${i}`] = String(i);
-  return headers;
-});
+const headerMap = fc
+  .tuple(
+    fc.dictionary(headerName, headerValue, { maxKeys: 8 }),
+    fc.option(credentials, { nil: undefined }),
+    fc.nat(300),
+  )
+  .map(([extra, auth, repeat]) => {
+    const headers: Record<string, string> = { ...extra };
+    if (auth !== undefined) headers.authorization = auth;
+    // Now and then hundreds of distinct headers (a header-count bomb).
+    if (repeat > 250) for (let i = 0; i < repeat; i++) headers[`x-h-${i}`] = String(i);
+    return headers;
+  });
 const rawHeaders = fc
   .tuple(
-    fc.array(fc.record({ key: headerName, raw: fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.string({ maxLength: 20 }).map((s) => new TextEncoder().encode(s))) }), { maxLength: 10 }),
+    fc.array(
+      fc.record({
+        key: headerName,
+        raw: fc.oneof(
+          fc.uint8Array({ maxLength: 40 }),
+          fc.string({ maxLength: 20 }).map((s) => new TextEncoder().encode(s)),
+        ),
+      }),
+      { maxLength: 10 },
+    ),
     fc.option(credentials, { nil: undefined }),
     fc.nat(3),
   )
   .map(([list, auth, copies]) => {
     // Invalid UTF-8 in raw values, and the credentials repeated (Envoy sends repeats as separate entries).
     const headers = list.map(({ key, raw }) => ({ key, raw_value: Buffer.from(raw) }));
-    if (auth !== undefined) for (let i = 0; i <= copies % 2; i++) headers.push({ key: 'Authorization', raw_value: Buffer.from(auth, 'latin1') });
+    if (auth !== undefined)
+      for (let i = 0; i <= copies % 2; i++)
+        headers.push({ key: 'Authorization', raw_value: Buffer.from(auth, 'latin1') });
     return { headers };
   });
 const peer = fc.record(
   {
-    address: fc.record({ socket_address: fc.record({ address: fc.oneof(fc.ipV4(), fc.ipV6(), text), port_value: fc.oneof(fc.nat(65_535), fc.constant(2 ** 31)) }, { requiredKeys: [] }) }, { requiredKeys: [] }),
-    principal: fc.oneof(fc.constantFrom('spiffe://cluster.local/ns/bank/sa/ledger', 'spiffe://cluster.local/ns/bank/sa/core-banking', 'spiffe://cluster.local/ns/bank/sa/frontend', ''), text),
+    address: fc.record(
+      {
+        socket_address: fc.record(
+          { address: fc.oneof(fc.ipV4(), fc.ipV6(), text), port_value: fc.oneof(fc.nat(65_535), fc.constant(2 ** 31)) },
+          { requiredKeys: [] },
+        ),
+      },
+      { requiredKeys: [] },
+    ),
+    principal: fc.oneof(
+      fc.constantFrom(
+        'spiffe://cluster.local/ns/bank/sa/ledger',
+        'spiffe://cluster.local/ns/bank/sa/core-banking',
+        'spiffe://cluster.local/ns/bank/sa/frontend',
+        '',
+      ),
+      text,
+    ),
   },
   { requiredKeys: [] },
 );
@@ -156,13 +248,26 @@ const wellTyped = fc.record(
         destination: peer,
         request: fc.record(
           {
-            time: fc.record({ seconds: fc.oneof(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String), fc.constant(String(Math.floor(Date.now() / 1000)))), nanos: fc.integer() }, { requiredKeys: [] }),
+            time: fc.record(
+              {
+                seconds: fc.oneof(
+                  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String),
+                  fc.constant(String(Math.floor(Date.now() / 1000))),
+                ),
+                nanos: fc.integer(),
+              },
+              { requiredKeys: [] },
+            ),
             http,
           },
           { requiredKeys: [] },
         ),
         context_extensions: fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 4 }),
-        metadata_context: fc.record({ filter_metadata: fc.dictionary(fc.constantFrom('envoy.filters.http.jwt_authn', 'risk', 'x'), protoValue, { maxKeys: 2 }) }),
+        metadata_context: fc.record({
+          filter_metadata: fc.dictionary(fc.constantFrom('envoy.filters.http.jwt_authn', 'risk', 'x'), protoValue, {
+            maxKeys: 2,
+          }),
+        }),
       },
       { requiredKeys: [] },
     ),
@@ -175,10 +280,16 @@ const nearValid = fc
   .record({
     method: fc.oneof({ weight: 8, arbitrary: fc.constantFrom('GET', 'POST', 'PUT') }, { weight: 1, arbitrary: method }),
     path: fc.oneof({ weight: 8, arbitrary: routedPath }, { weight: 2, arbitrary: path }),
-    auth: fc.oneof({ weight: 8, arbitrary: fc.nat(9).map((i) => `Bearer ${tokens[i]}`) }, { weight: 2, arbitrary: credentials }),
+    auth: fc.oneof(
+      { weight: 8, arbitrary: fc.nat(9).map((i) => `Bearer ${tokens[i]}`) },
+      { weight: 2, arbitrary: credentials },
+    ),
     extra: fc.dictionary(headerName, headerValue, { maxKeys: 4 }),
     raw: fc.boolean(),
-    principal: fc.option(fc.constantFrom('spiffe://cluster.local/ns/bank/sa/ledger', 'spiffe://cluster.local/ns/bank/sa/frontend'), { nil: undefined }),
+    principal: fc.option(
+      fc.constantFrom('spiffe://cluster.local/ns/bank/sa/ledger', 'spiffe://cluster.local/ns/bank/sa/frontend'),
+      { nil: undefined },
+    ),
     ip: fc.oneof(fc.ipV4(), fc.ipV6(), fc.constantFrom('::ffff:10.1.2.3', '10.1.2.3')),
     withToken: fc.integer({ min: 0, max: 9 }),
   })
@@ -186,11 +297,17 @@ const nearValid = fc
     const headers: Record<string, string> = { ':authority': 'bank.example.com', ':method': m, ':path': p, ...extra };
     if (withToken > 0) headers.authorization = auth;
     const http: Record<string, unknown> = { method: m, path: p, host: 'bank.example.com', scheme: 'https' };
-    if (raw) http.header_map = { headers: Object.entries(headers).map(([key, value]) => ({ key, raw_value: Buffer.from(value, 'latin1') })) };
+    if (raw)
+      http.header_map = {
+        headers: Object.entries(headers).map(([key, value]) => ({ key, raw_value: Buffer.from(value, 'latin1') })),
+      };
     else http.headers = headers;
     return {
       attributes: {
-        source: { address: { socket_address: { address: ip, port_value: 40_000 } }, ...(principal !== undefined ? { principal } : {}) },
+        source: {
+          address: { socket_address: { address: ip, port_value: 40_000 } },
+          ...(principal !== undefined ? { principal } : {}),
+        },
         destination: { address: { socket_address: { address: '10.1.0.7', port_value: 8080 } } },
         request: { time: { seconds: String(Math.floor(Date.now() / 1000)), nanos: 0 }, http },
       },
@@ -198,7 +315,13 @@ const nearValid = fc
   });
 // Shapes the gRPC decoder never produces (wrong types anywhere): the pipeline must still answer, if only
 // with an error outcome.
-const illTyped = fc.record({ attributes: fc.oneof(fc.anything(), fc.record({ request: fc.record({ http: fc.anything() }) }), fc.record({ request: fc.anything(), source: fc.anything() })) });
+const illTyped = fc.record({
+  attributes: fc.oneof(
+    fc.anything(),
+    fc.record({ request: fc.record({ http: fc.anything() }) }),
+    fc.record({ request: fc.anything(), source: fc.anything() }),
+  ),
+});
 const checkRequest = fc.oneof(
   { weight: 5, arbitrary: nearValid.map((request) => ({ request, wellTyped: true })) },
   { weight: 4, arbitrary: wellTyped.map((request) => ({ request, wellTyped: true })) },
@@ -211,7 +334,15 @@ const checkRequest = fc.oneof(
 function essence(outcome: CheckOutcome) {
   if (outcome.kind === 'error') return { error: outcome.failure.reason };
   const d = outcome.decision;
-  return { allowed: d.allowed, reason: d.reason, policies: [...d.policies].sort(), route: d.routeId, principal: d.principal, action: d.action, resource: d.resource };
+  return {
+    allowed: d.allowed,
+    reason: d.reason,
+    policies: [...d.policies].sort(),
+    route: d.routeId,
+    principal: d.principal,
+    action: d.action,
+    resource: d.resource,
+  };
 }
 
 function checkInvariants(outcome: CheckOutcome): void {
@@ -251,14 +382,27 @@ describe('CheckPipeline under fuzzed CheckRequests', () => {
     );
     // The generators must reach deep into the pipeline, or the properties prove little.
     expect(seen.get('policy_allowed') ?? 0).toBeGreaterThan(0);
-    for (const reason of ['request_invalid', 'path_invalid', 'request_too_large', 'route_not_found', 'token_malformed', 'token_missing']) {
+    for (const reason of [
+      'request_invalid',
+      'path_invalid',
+      'request_too_large',
+      'route_not_found',
+      'token_malformed',
+      'token_missing',
+    ]) {
       expect(seen.get(reason) ?? 0, reason).toBeGreaterThan(0);
     }
     expect(seen.size).toBeGreaterThanOrEqual(12);
   });
 
   it('allows the requests the example policies permit (the generator controls)', async () => {
-    const allowed = await cached.check({ attributes: { request: { http: { method: 'GET', path: '/accounts/acc-1001', headers: { authorization: `Bearer ${tokens[0]}` } } } } });
+    const allowed = await cached.check({
+      attributes: {
+        request: {
+          http: { method: 'GET', path: '/accounts/acc-1001', headers: { authorization: `Bearer ${tokens[0]}` } },
+        },
+      },
+    });
     expect(allowed).toMatchObject({ kind: 'decision', decision: { allowed: true, policies: ['account-owner-read'] } });
   });
 });

@@ -35,18 +35,26 @@ async function decide(p: CheckPipeline, request: Record<string, unknown>): Promi
 
 describe('CheckPipeline', () => {
   it('answers policy_unavailable (a gRPC error, not a deny) before any policy set is active', async () => {
-    const outcome = await pipeline({}, {}, false).check(httpCheckRequest({ path: '/accounts/acc-1001' }) as CheckRequestMessage);
+    const outcome = await pipeline({}, {}, false).check(
+      httpCheckRequest({ path: '/accounts/acc-1001' }) as CheckRequestMessage,
+    );
     expect(outcome).toMatchObject({ kind: 'error', failure: { reason: 'policy_unavailable', id: 'id-1' } });
   });
 
   it('denies when a policy errors, even though Cedar skipped it and allowed (onError: deny)', async () => {
     // This forbid reads an attribute the principal lacks: Cedar skips it and the permit wins.
-    const broken = { 'schema.cedarschema': null, 'broken.cedar': '@id("broken-forbid") forbid(principal, action, resource) when { principal.nosuch == 1 };' };
+    const broken = {
+      'schema.cedarschema': null,
+      'broken.cedar': '@id("broken-forbid") forbid(principal, action, resource) when { principal.nosuch == 1 };',
+    };
     const token = await issuer.sign({ sub: 'alice' });
     const d = await decide(pipeline(broken), httpCheckRequest({ path: '/accounts/acc-1001', token }));
     expect(d).toMatchObject({ allowed: false, reason: 'policy_error', policies: ['broken-forbid'] });
     expect(d.detail).toContain('broken-forbid');
-    const ignoring = await decide(pipeline(broken, { policies: { onError: 'ignore' } }), httpCheckRequest({ path: '/accounts/acc-1001', token }));
+    const ignoring = await decide(
+      pipeline(broken, { policies: { onError: 'ignore' } }),
+      httpCheckRequest({ path: '/accounts/acc-1001', token }),
+    );
     expect(ignoring).toMatchObject({ allowed: true, reason: 'policy_allowed', policies: ['account-owner-read'] });
   });
 
@@ -75,30 +83,50 @@ describe('CheckPipeline', () => {
     };
     const token = await issuer.sign({ sub: 'alice' });
     const p = pipeline(onlyInternal);
-    expect(await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token, sourceIp: '10.9.8.7' }))).toMatchObject({ allowed: true });
-    expect(await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token, sourceIp: '203.0.113.9' }))).toMatchObject({
+    expect(
+      await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token, sourceIp: '10.9.8.7' })),
+    ).toMatchObject({ allowed: true });
+    expect(
+      await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token, sourceIp: '203.0.113.9' })),
+    ).toMatchObject({
       allowed: false,
       policies: ['internal-only'],
     });
   });
 
   it('passes token facts: scope as a set, acr', async () => {
-    const token = await issuer.sign({ sub: 'alice', scope: 'accounts:read payments:write', acr: 'mfa', auth_time: Math.floor(Date.now() / 1000) });
-    const d = await decide(pipeline(), httpCheckRequest({ method: 'POST', path: '/accounts/acc-1001/transfers', token }));
+    const token = await issuer.sign({
+      sub: 'alice',
+      scope: 'accounts:read payments:write',
+      acr: 'mfa',
+      auth_time: Math.floor(Date.now() / 1000),
+    });
+    const d = await decide(
+      pipeline(),
+      httpCheckRequest({ method: 'POST', path: '/accounts/acc-1001/transfers', token }),
+    );
     expect(d).toMatchObject({ allowed: true, policies: ['owner-transfer'] });
     const noMfa = await issuer.sign({ sub: 'alice', scope: 'accounts:read payments:write' });
-    expect(await decide(pipeline(), httpCheckRequest({ method: 'POST', path: '/accounts/acc-1001/transfers', token: noMfa }))).toMatchObject({
+    expect(
+      await decide(
+        pipeline(),
+        httpCheckRequest({ method: 'POST', path: '/accounts/acc-1001/transfers', token: noMfa }),
+      ),
+    ).toMatchObject({
       allowed: false,
       policies: ['transfer-requires-mfa'],
     });
   });
 
   it('copies declared context_extensions into context.extensions', async () => {
-    const routes = examplePolicyFiles().get('routes.yaml')!.replace('namespace: Bank', 'namespace: Bank\ncontextExtensions: [tier]');
+    const routes = examplePolicyFiles()
+      .get('routes.yaml')!
+      .replace('namespace: Bank', 'namespace: Bank\ncontextExtensions: [tier]');
     const p = pipeline({
       'schema.cedarschema': null,
       'routes.yaml': routes,
-      'gold.cedar': '@id("gold-only") forbid(principal, action, resource) unless { context has extensions && context.extensions has tier && context.extensions.tier == "gold" };',
+      'gold.cedar':
+        '@id("gold-only") forbid(principal, action, resource) unless { context has extensions && context.extensions has tier && context.extensions.tier == "gold" };',
     });
     const token = await issuer.sign({ sub: 'alice' });
     const request: any = httpCheckRequest({ path: '/accounts/acc-1001', token });
@@ -119,7 +147,19 @@ describe('CheckPipeline', () => {
 
   it('turns an exception inside a stage into internal_error', async () => {
     const p = pipeline();
-    const hostile = { attributes: { request: { http: { method: 'GET', path: '/accounts/x', get headers() { throw new Error('boom'); } } } } };
+    const hostile = {
+      attributes: {
+        request: {
+          http: {
+            method: 'GET',
+            path: '/accounts/x',
+            get headers() {
+              throw new Error('boom');
+            },
+          },
+        },
+      },
+    };
     const outcome = await p.check(hostile as never);
     expect(outcome).toMatchObject({ kind: 'error', failure: { reason: 'internal_error' } });
   });
@@ -136,7 +176,17 @@ describe('CheckPipeline with the decision cache', () => {
     const decisionCache = new DecisionCache(config.cache.decisions);
     let epoch = 0;
     let evaluations = 0;
-    const p = new CheckPipeline({ config, store, engine, verifier, now: Date.now, newId: () => 'id', decisionCache, epoch: () => epoch, onEvaluation: () => evaluations++ });
+    const p = new CheckPipeline({
+      config,
+      store,
+      engine,
+      verifier,
+      now: Date.now,
+      newId: () => 'id',
+      decisionCache,
+      epoch: () => epoch,
+      onEvaluation: () => evaluations++,
+    });
     return { p, bump: () => epoch++, evaluations: () => evaluations };
   }
 
@@ -153,19 +203,33 @@ describe('CheckPipeline with the decision cache', () => {
   it("never serves one principal another principal's decision", async () => {
     const { p } = await cachedPipeline();
     const owner = await issuer.sign({ sub: 'alice' });
-    expect(await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token: owner }))).toMatchObject({ allowed: true });
+    expect(await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token: owner }))).toMatchObject({
+      allowed: true,
+    });
     const intruder = await issuer.sign({ sub: 'erin', tenant: 'globex' });
-    expect(await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token: intruder }))).toMatchObject({ allowed: false, source: 'engine' });
+    expect(await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token: intruder }))).toMatchObject({
+      allowed: false,
+      source: 'engine',
+    });
     // Same user, a role more in the token: different inputs, evaluated afresh.
     const teller = await issuer.sign({ sub: 'alice', roles: ['teller'] });
-    expect(await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token: teller }))).toMatchObject({ source: 'engine' });
+    expect(await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token: teller }))).toMatchObject({
+      source: 'engine',
+    });
   });
 
   it('never caches high-risk routes', async () => {
     const { p, evaluations } = await cachedPipeline();
-    const token = await issuer.sign({ sub: 'alice', scope: 'payments:write', acr: 'mfa', auth_time: Math.floor(Date.now() / 1000) });
+    const token = await issuer.sign({
+      sub: 'alice',
+      scope: 'payments:write',
+      acr: 'mfa',
+      auth_time: Math.floor(Date.now() / 1000),
+    });
     for (let i = 0; i < 3; i++) {
-      expect(await decide(p, httpCheckRequest({ method: 'POST', path: '/accounts/acc-1001/transfers', token }))).toMatchObject({ allowed: true, source: 'engine' });
+      expect(
+        await decide(p, httpCheckRequest({ method: 'POST', path: '/accounts/acc-1001/transfers', token })),
+      ).toMatchObject({ allowed: true, source: 'engine' });
     }
     expect(evaluations()).toBe(3);
   });
@@ -175,7 +239,9 @@ describe('CheckPipeline with the decision cache', () => {
     const token = await issuer.sign({ sub: 'alice' });
     await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token }));
     bump();
-    expect(await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token }))).toMatchObject({ source: 'engine' });
+    expect(await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token }))).toMatchObject({
+      source: 'engine',
+    });
   });
 
   it('checks the token before the cache: an expired token is refused though its decision is cached', async () => {
@@ -183,6 +249,9 @@ describe('CheckPipeline with the decision cache', () => {
     const live = await issuer.sign({ sub: 'alice' });
     await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token: live }));
     const expired = await issuer.sign({ sub: 'alice', exp: Math.floor(Date.now() / 1000) - 3600 });
-    expect(await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token: expired }))).toMatchObject({ allowed: false, reason: 'token_expired' });
+    expect(await decide(p, httpCheckRequest({ path: '/accounts/acc-1001', token: expired }))).toMatchObject({
+      allowed: false,
+      reason: 'token_expired',
+    });
   });
 });

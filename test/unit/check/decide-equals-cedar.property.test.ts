@@ -31,7 +31,15 @@ let issuer: TestIssuer;
 const engine = new CedarWasmEngine({ validateRequests: true, slicing: true });
 // One store for every generated set: activating the next retires the previous one's engine slot.
 const store = new PolicyStore(engine);
-const stats = { universes: 0, rejectedBySchema: 0, requests: 0, allows: 0, errors: 0, invalid: 0, naiveSliceWouldDiffer: 0 };
+const stats = {
+  universes: 0,
+  rejectedBySchema: 0,
+  requests: 0,
+  allows: 0,
+  errors: 0,
+  invalid: 0,
+  naiveSliceWouldDiffer: 0,
+};
 
 beforeAll(async () => {
   issuer = await createTestIssuer();
@@ -101,7 +109,8 @@ async function checkUniverse(u: Universe): Promise<void> {
     const d = first.decision;
     expect(d.input, 'a policy decision carries its Cedar request').toBeDefined();
     const oracle = wholeStoreAnswer(model, d.input!);
-    const resourceUnknown = model.entities.holdsType(d.input!.resource.type) && model.entities.get(d.input!.resource) === undefined;
+    const resourceUnknown =
+      model.entities.holdsType(d.input!.resource.type) && model.entities.get(d.input!.resource) === undefined;
     const expected = comparable(evaluationFromAnswer(oracle, u.onError, resourceUnknown));
     const context = { policies: u.files.get('policies.cedar'), request: r, schema: u.withSchema };
     expect(comparable(d), JSON.stringify(context)).toEqual(expected);
@@ -117,7 +126,10 @@ async function checkUniverse(u: Universe): Promise<void> {
     if (d.errors.length > 0) stats.errors++;
     if (oracle.kind === 'invalid') stats.invalid++;
     const naive = wholeStoreAnswer(model, d.input!, naiveSlice(model, d.input!));
-    if (JSON.stringify(comparable(evaluationFromAnswer(naive, u.onError, resourceUnknown))) !== JSON.stringify(expected)) stats.naiveSliceWouldDiffer++;
+    if (
+      JSON.stringify(comparable(evaluationFromAnswer(naive, u.onError, resourceUnknown))) !== JSON.stringify(expected)
+    )
+      stats.naiveSliceWouldDiffer++;
   }
 }
 

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { DecisionCache, decisionKey } from '../../../src/check/decision-cache.js';
 import type { CedarCall } from '../../../src/contract/cedar-call.js';
 
-const call = (over: Partial<CedarCall> = {}, attrs: Record<string, unknown> = { tenant: 'acme' }, parents = [{ type: 'R', id: 'teller' }]): CedarCall => {
+const call = (
+  over: Partial<CedarCall> = {},
+  attrs: Record<string, unknown> = { tenant: 'acme' },
+  parents = [{ type: 'R', id: 'teller' }],
+): CedarCall => {
   const principal = over.principal ?? { type: 'U', id: 'alice' };
   return {
     principal,
@@ -40,13 +44,16 @@ describe('decisionKey', () => {
   });
 
   it('keys a presence test on presence only', () => {
-    const withPeer = (principal: string) => call({ context: { token: { scope: ['a'], acr: 'mfa', exp: 100 }, request: { time: 5 }, peer: { principal } } });
+    const withPeer = (principal: string) =>
+      call({ context: { token: { scope: ['a'], acr: 'mfa', exp: 100 }, request: { time: 5 }, peer: { principal } } });
     expect(key(withPeer('spiffe://a'))).toBe(key(withPeer('spiffe://b')));
     expect(key(withPeer('spiffe://a'))).not.toBe(key(call()));
   });
 
   it('ignores context the policies never read', () => {
-    expect(key(call({ context: { token: { scope: ['a'], acr: 'mfa', exp: 999 }, request: { time: 77 } } }))).toBe(key(call()));
+    expect(key(call({ context: { token: { scope: ['a'], acr: 'mfa', exp: 999 }, request: { time: 77 } } }))).toBe(
+      key(call()),
+    );
   });
 
   it('cannot be forged by values that look like separators', () => {
@@ -56,12 +63,20 @@ describe('decisionKey', () => {
   });
 
   it('uses the whole context when reads is all', () => {
-    expect(decisionKey('v', 0, call({ context: { request: { time: 6 } } }), 'all')).not.toBe(decisionKey('v', 0, call({ context: { request: { time: 5 } } }), 'all'));
+    expect(decisionKey('v', 0, call({ context: { request: { time: 6 } } }), 'all')).not.toBe(
+      decisionKey('v', 0, call({ context: { request: { time: 5 } } }), 'all'),
+    );
   });
 });
 
 describe('DecisionCache', () => {
-  const evaluation = { allowed: true, reason: 'policy_allowed' as const, policies: ['p'], errors: [], detail: undefined };
+  const evaluation = {
+    allowed: true,
+    reason: 'policy_allowed' as const,
+    policies: ['p'],
+    errors: [],
+    detail: undefined,
+  };
 
   it('serves an entry until its TTL, counts hits and misses', () => {
     const cache = new DecisionCache({ maxEntries: 10, maxBytes: 1 << 20 });

@@ -4,7 +4,10 @@ import { DEFAULT_REQUEST_LIMITS, extractRequest } from '../../../src/check/extra
 import { ConfigSchema } from '../../../src/config/config-schema.js';
 
 const limits = { maxHeaders: 10, maxHeaderBytes: 1024, maxPathBytes: 256 };
-const message = (http: HttpMessage, extra: Partial<NonNullable<CheckRequestMessage['attributes']>> = {}): CheckRequestMessage => ({
+const message = (
+  http: HttpMessage,
+  extra: Partial<NonNullable<CheckRequestMessage['attributes']>> = {},
+): CheckRequestMessage => ({
   attributes: { request: { http: { method: 'GET', path: '/a', ...http } }, ...extra },
 });
 const outcome = (m: CheckRequestMessage, l = limits) => {
@@ -34,8 +37,12 @@ describe('extractRequest limits', () => {
     // 341 three-byte characters are 1023 bytes (plus the name): over, though only 343 UTF-16 units.
     expect(outcome(message({ headers: { ab: '\u20ac'.repeat(341) } }))).toBe('request_too_large: headers too large');
     expect(outcome(message({ headers: { ab: '\u20ac'.repeat(340) } }))).toBe('ok');
-    expect(outcome(message({ header_map: { headers: [{ key: 'ab', raw_value: Buffer.alloc(1023, 0xff) }] } }))).toBe('request_too_large: headers too large');
-    expect(outcome(message({ header_map: { headers: [{ key: 'ab', raw_value: Buffer.alloc(1022, 0xff) }] } }))).toBe('ok');
+    expect(outcome(message({ header_map: { headers: [{ key: 'ab', raw_value: Buffer.alloc(1023, 0xff) }] } }))).toBe(
+      'request_too_large: headers too large',
+    );
+    expect(outcome(message({ header_map: { headers: [{ key: 'ab', raw_value: Buffer.alloc(1022, 0xff) }] } }))).toBe(
+      'ok',
+    );
     // Many headers each within a bound that only their sum exceeds.
     expect(outcome(message({ headers: headers(8, '\u20ac'.repeat(60)) }))).toBe('request_too_large: headers too large');
   });
@@ -49,7 +56,9 @@ describe('extractRequest limits', () => {
   });
 
   it('checks the method before the limits, and still refuses a missing path as request_invalid', () => {
-    expect(outcome(message({ method: 'G T', headers: headers(50) }))).toBe('request_invalid: missing or invalid method');
+    expect(outcome(message({ method: 'G T', headers: headers(50) }))).toBe(
+      'request_invalid: missing or invalid method',
+    );
     expect(outcome(message({ path: '' }))).toBe('request_invalid: missing path');
   });
 });

@@ -56,9 +56,18 @@ describe('normalizePath', () => {
 
   it('with paths.allowSemicolons, keeps matrix parameters in the segment but still refuses dot and empty bases', () => {
     const allow = { allowSemicolons: true };
-    expect(normalizePath('/cars;color=red/x', allow)).toEqual({ ok: true, value: { segments: ['cars;color=red', 'x'], path: '/cars;color=red/x' } });
-    expect(normalizePath('/public/..;/admin', allow)).toEqual({ ok: false, detail: 'dot segment with a path parameter' });
-    expect(normalizePath('/public/.;x/admin', allow)).toEqual({ ok: false, detail: 'dot segment with a path parameter' });
+    expect(normalizePath('/cars;color=red/x', allow)).toEqual({
+      ok: true,
+      value: { segments: ['cars;color=red', 'x'], path: '/cars;color=red/x' },
+    });
+    expect(normalizePath('/public/..;/admin', allow)).toEqual({
+      ok: false,
+      detail: 'dot segment with a path parameter',
+    });
+    expect(normalizePath('/public/.;x/admin', allow)).toEqual({
+      ok: false,
+      detail: 'dot segment with a path parameter',
+    });
     expect(normalizePath('/public/;x/admin', allow)).toEqual({ ok: false, detail: 'path parameter without a segment' });
   });
 });

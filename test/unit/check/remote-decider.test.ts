@@ -7,11 +7,29 @@ const call: CedarCall = {
   action: { type: 'A', id: 'read' },
   resource: { type: 'D', id: 'd1' },
   context: { token: { sub: 'alice' } },
-  principalEntity: { uid: { type: 'U', id: 'alice' }, attrs: { tenant: 'acme' }, parents: [{ type: 'R', id: 'teller' }] },
+  principalEntity: {
+    uid: { type: 'U', id: 'alice' },
+    attrs: { tenant: 'acme' },
+    parents: [{ type: 'R', id: 'teller' }],
+  },
 };
-const ok = () => new Response(JSON.stringify({ decision: 'allow', reason: 'policy_allowed', policies: ['p'], policyVersion: '7-abc', decisionId: 'x' }), { status: 200 });
+const ok = () =>
+  new Response(
+    JSON.stringify({
+      decision: 'allow',
+      reason: 'policy_allowed',
+      policies: ['p'],
+      policyVersion: '7-abc',
+      decisionId: 'x',
+    }),
+    { status: 200 },
+  );
 
-function decider(fetchImpl: (body: any, signal?: AbortSignal) => Promise<Response>, options: Partial<ConstructorParameters<typeof RemoteDecider>[0]> = {}, clock = { t: 0 }) {
+function decider(
+  fetchImpl: (body: any, signal?: AbortSignal) => Promise<Response>,
+  options: Partial<ConstructorParameters<typeof RemoteDecider>[0]> = {},
+  clock = { t: 0 },
+) {
   return new RemoteDecider({
     url: 'http://cp.test/v1/authorize',
     token: 'tok-123',
@@ -19,7 +37,8 @@ function decider(fetchImpl: (body: any, signal?: AbortSignal) => Promise<Respons
     failureThreshold: 2,
     cooldownMs: 1000,
     now: () => clock.t,
-    fetch: (async (_url: string, init: RequestInit) => fetchImpl(JSON.parse(init.body as string), init.signal ?? undefined)) as typeof fetch,
+    fetch: (async (_url: string, init: RequestInit) =>
+      fetchImpl(JSON.parse(init.body as string), init.signal ?? undefined)) as typeof fetch,
     ...options,
   });
 }
@@ -32,12 +51,26 @@ describe('RemoteDecider', () => {
       return ok();
     });
     const answer = await d.decide(call, 100, 'k');
-    expect(sent).toEqual({ principal: { uid: call.principal, attrs: { tenant: 'acme' }, parents: [{ type: 'R', id: 'teller' }] }, action: call.action, resource: call.resource, context: call.context });
-    expect(answer).toMatchObject({ ok: true, evaluation: { allowed: true, reason: 'policy_allowed', policies: ['p'] }, policyVersion: '7-abc' });
+    expect(sent).toEqual({
+      principal: { uid: call.principal, attrs: { tenant: 'acme' }, parents: [{ type: 'R', id: 'teller' }] },
+      action: call.action,
+      resource: call.resource,
+      context: call.context,
+    });
+    expect(answer).toMatchObject({
+      ok: true,
+      evaluation: { allowed: true, reason: 'policy_allowed', policies: ['p'] },
+      policyVersion: '7-abc',
+    });
   });
 
   it('treats a malformed or inconsistent answer as an error', async () => {
-    const bad = decider(async () => new Response(JSON.stringify({ decision: 'allow', reason: 'policy_denied', policies: [], policyVersion: 'v' }), { status: 200 }));
+    const bad = decider(
+      async () =>
+        new Response(JSON.stringify({ decision: 'allow', reason: 'policy_denied', policies: [], policyVersion: 'v' }), {
+          status: 200,
+        }),
+    );
     expect(await bad.decide(call, 100, 'k')).toMatchObject({ ok: false, result: 'error' });
     const status = decider(async () => new Response('no', { status: 503 }));
     expect(await status.decide(call, 100, 'k')).toMatchObject({ ok: false, result: 'error' });
@@ -66,10 +99,14 @@ describe('RemoteDecider', () => {
     let calls = 0;
     let healthy = false;
     const clock = { t: 0 };
-    const d = decider(async () => {
-      calls++;
-      return healthy ? ok() : new Response('x', { status: 500 });
-    }, {}, clock);
+    const d = decider(
+      async () => {
+        calls++;
+        return healthy ? ok() : new Response('x', { status: 500 });
+      },
+      {},
+      clock,
+    );
     await d.decide(call, 100, 'a');
     await d.decide(call, 100, 'b');
     expect(d.circuitOpen).toBe(true);

@@ -9,7 +9,10 @@ const facts = (opts: { principal?: string; ip?: string; headers?: Record<string,
   const r = extractRequest(
     {
       attributes: {
-        source: { address: { socket_address: { address: opts.ip ?? '10.0.0.1', port_value: 1 } }, ...(opts.principal ? { principal: opts.principal } : {}) },
+        source: {
+          address: { socket_address: { address: opts.ip ?? '10.0.0.1', port_value: 1 } },
+          ...(opts.principal ? { principal: opts.principal } : {}),
+        },
         request: { http: { method: 'GET', path: '/x', headers: opts.headers ?? {} } },
         ...(opts.metadata ? { metadata_context: { filter_metadata: opts.metadata } } : {}),
       },
@@ -20,10 +23,14 @@ const facts = (opts: { principal?: string; ip?: string; headers?: Record<string,
   return r.facts;
 };
 
-const XFCC = 'By=spiffe://cluster.local/ns/edge/sa/gateway;Hash=abc;URI=spiffe://cluster.local/ns/x/sa/first,By=spiffe://a;URI="spiffe://cluster.local/ns/bank/sa/ledger"';
+const XFCC =
+  'By=spiffe://cluster.local/ns/edge/sa/gateway;Hash=abc;URI=spiffe://cluster.local/ns/x/sa/first,By=spiffe://a;URI="spiffe://cluster.local/ns/bank/sa/ledger"';
 
 describe('peer trust and workload identity', () => {
-  const trust = createPeerTrust({ principals: ['spiffe://cluster.local/ns/edge/sa/gateway'], cidrs: ['192.168.0.0/16', '::1/128'] });
+  const trust = createPeerTrust({
+    principals: ['spiffe://cluster.local/ns/edge/sa/gateway'],
+    cidrs: ['192.168.0.0/16', '::1/128'],
+  });
 
   it('trusts peers by SPIFFE ID or address range only', () => {
     expect(trust(facts({ principal: 'spiffe://cluster.local/ns/edge/sa/gateway' }).source)).toBe(true);
@@ -44,10 +51,17 @@ describe('peer trust and workload identity', () => {
 });
 
 describe('risk signals', () => {
-  const config = ConfigSchema.parse({ riskSignals: { metadataNamespace: 'risk.engine', headers: { score: 'X-Risk-Score', deviceTrust: 'x-device-trust' } } }).riskSignals;
+  const config = ConfigSchema.parse({
+    riskSignals: {
+      metadataNamespace: 'risk.engine',
+      headers: { score: 'X-Risk-Score', deviceTrust: 'x-device-trust' },
+    },
+  }).riskSignals;
 
   it('reads Envoy metadata, and headers only from a trusted peer', () => {
-    const meta = facts({ metadata: { 'risk.engine': { fields: { score: { numberValue: 42 }, deviceTrust: { stringValue: 'managed' } } } } });
+    const meta = facts({
+      metadata: { 'risk.engine': { fields: { score: { numberValue: 42 }, deviceTrust: { stringValue: 'managed' } } } },
+    });
     expect(riskSignals(meta, config, false, 3)).toEqual({ recentRequests: 3, score: 42, deviceTrust: 'managed' });
     const headers = facts({ headers: { 'x-risk-score': '90', 'x-device-trust': 'unmanaged' } });
     expect(riskSignals(headers, config, false, 1)).toEqual({ recentRequests: 1 });
@@ -55,7 +69,10 @@ describe('risk signals', () => {
   });
 
   it('leaves out values that do not parse', () => {
-    const junk = facts({ headers: { 'x-risk-score': '9e9', 'x-device-trust': 'a b' }, metadata: { 'risk.engine': { fields: { score: { numberValue: 1.5 } } } } });
+    const junk = facts({
+      headers: { 'x-risk-score': '9e9', 'x-device-trust': 'a b' },
+      metadata: { 'risk.engine': { fields: { score: { numberValue: 1.5 } } } },
+    });
     expect(riskSignals(junk, config, true, 0)).toEqual({ recentRequests: 0 });
   });
 });

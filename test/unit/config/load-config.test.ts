@@ -26,7 +26,13 @@ describe('loadConfig', () => {
     const config = loadConfig(undefined);
     expect(config.grpc.address).toBe('0.0.0.0:9191');
     expect(config.admin.address).toBe('0.0.0.0:9192');
-    expect(config.tokens).toMatchObject({ header: 'authorization', scheme: 'Bearer', maxBytes: 8192, clockToleranceSeconds: 30, issuers: [] });
+    expect(config.tokens).toMatchObject({
+      header: 'authorization',
+      scheme: 'Bearer',
+      maxBytes: 8192,
+      clockToleranceSeconds: 30,
+      issuers: [],
+    });
     expect(config.policies.onError).toBe('deny');
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.tokens.issuers)).toBe(true);
@@ -48,11 +54,17 @@ describe('loadConfig', () => {
   });
 
   it('builds one issuer from --issuer/--audience/--jwks, file or URL', () => {
-    expect(loadConfig(undefined, { issuer: { issuer: 'https://i', audiences: ['a', 'b'], jwks: 'https://i/jwks' } }).tokens.issuers[0]).toMatchObject({
+    expect(
+      loadConfig(undefined, { issuer: { issuer: 'https://i', audiences: ['a', 'b'], jwks: 'https://i/jwks' } }).tokens
+        .issuers[0],
+    ).toMatchObject({
       jwksUrl: 'https://i/jwks',
       audiences: ['a', 'b'],
     });
-    expect(loadConfig(undefined, { issuer: { issuer: 'https://i', audiences: ['a'], jwks: 'jwks.json' } }).tokens.issuers[0]!.jwksFile).toBe(path.resolve('jwks.json'));
+    expect(
+      loadConfig(undefined, { issuer: { issuer: 'https://i', audiences: ['a'], jwks: 'jwks.json' } }).tokens.issuers[0]!
+        .jwksFile,
+    ).toBe(path.resolve('jwks.json'));
   });
 
   it('reports every problem with its path: unknown keys, bad types, forbidden algorithms', () => {
@@ -86,12 +98,18 @@ describe('loadConfig', () => {
     expect(problems(() => loadConfig(file('k.yaml', 'tokens: { issuers: [{ issuer: i, audiences: [a] }] }')))).toEqual([
       'tokens.issuers.0: exactly one of jwksFile and jwksUrl is required',
     ]);
-    expect(problems(() => loadConfig(file('h.yaml', 'audit: { hashIdentifiers: true }')))).toEqual(['audit: hashIdentifiers needs hashSaltFile or hashSaltEnv']);
+    expect(problems(() => loadConfig(file('h.yaml', 'audit: { hashIdentifiers: true }')))).toEqual([
+      'audit: hashIdentifiers needs hashSaltFile or hashSaltEnv',
+    ]);
   });
 
   it('rejects bad addresses, duplicate keys and unreadable files clearly', () => {
-    expect(problems(() => loadConfig(file('addr.yaml', 'grpc: { address: "nohost" }')))).toEqual(['grpc.address: expected HOST:PORT or unix:///path']);
-    expect(problems(() => loadConfig(file('dup.yaml', 'log: { level: info }\nlog: { level: debug }')))[0]).toMatch(/not valid YAML/);
+    expect(problems(() => loadConfig(file('addr.yaml', 'grpc: { address: "nohost" }')))).toEqual([
+      'grpc.address: expected HOST:PORT or unix:///path',
+    ]);
+    expect(problems(() => loadConfig(file('dup.yaml', 'log: { level: info }\nlog: { level: debug }')))[0]).toMatch(
+      /not valid YAML/,
+    );
     expect(problems(() => loadConfig(path.join(dir, 'missing.yaml')))[0]).toMatch(/cannot read .*ENOENT/);
     expect(problems(() => loadConfig(file('list.yaml', '- a')))[0]).toMatch(/expected a mapping/);
   });

@@ -29,10 +29,19 @@ beforeAll(async () => {
 
 /** A publisher whose clock stands at the epoch unless told otherwise: its revisions then simply count from 1. */
 async function publisher(dir: string, history = 50, extra: Partial<BundlePublisherOptions> = {}) {
-  return BundlePublisher.open({ ...base, now: () => 0, ...extra, repository: await BundleRepository.open(dir), history });
+  return BundlePublisher.open({
+    ...base,
+    now: () => 0,
+    ...extra,
+    repository: await BundleRepository.open(dir),
+    history,
+  });
 }
 
-const edit = (n: number) => examplePolicyFiles({ 'extra.cedar': `// edit ${n}\n@id("extra") forbid (principal, action, resource) when { false };` });
+const edit = (n: number) =>
+  examplePolicyFiles({
+    'extra.cedar': `// edit ${n}\n@id("extra") forbid (principal, action, resource) when { false };`,
+  });
 
 describe('BundlePublisher', () => {
   it('publishes a verifiable bundle as revision 1, and an unchanged set not at all', async () => {
@@ -42,10 +51,23 @@ describe('BundlePublisher', () => {
     const first = await p.publish(examplePolicyFiles(), { source: 'directory' });
     expect(first.result).toBe('published');
     if (first.result === 'rejected') return;
-    expect(first.bundle).toMatchObject({ revision: 1, etag: `"1-${first.bundle.digest.slice(0, 16)}"`, version: `1-${first.bundle.digest.slice(0, 16)}` });
-    const verified = await verifyBundle(readFileSync(path.join(dir, '1.tar.gz')), { keys: [await readPublicKey(keys.publicKeyFile, keys.kid)], scope: 'prod' });
-    expect(verified).toMatchObject({ ok: true, bundle: { revision: 1, kid: 'cp-test', metadata: { source: 'directory' } } });
-    expect(JSON.parse(readFileSync(path.join(dir, 'current.json'), 'utf8'))).toEqual({ revision: 1, digest: first.bundle.digest });
+    expect(first.bundle).toMatchObject({
+      revision: 1,
+      etag: `"1-${first.bundle.digest.slice(0, 16)}"`,
+      version: `1-${first.bundle.digest.slice(0, 16)}`,
+    });
+    const verified = await verifyBundle(readFileSync(path.join(dir, '1.tar.gz')), {
+      keys: [await readPublicKey(keys.publicKeyFile, keys.kid)],
+      scope: 'prod',
+    });
+    expect(verified).toMatchObject({
+      ok: true,
+      bundle: { revision: 1, kid: 'cp-test', metadata: { source: 'directory' } },
+    });
+    expect(JSON.parse(readFileSync(path.join(dir, 'current.json'), 'utf8'))).toEqual({
+      revision: 1,
+      digest: first.bundle.digest,
+    });
 
     const again = await p.publish(examplePolicyFiles());
     expect(again).toMatchObject({ result: 'unchanged', bundle: { revision: 1 } });
@@ -56,11 +78,15 @@ describe('BundlePublisher', () => {
     const dir = tempDir();
     const p = await publisher(dir);
     await p.publish(examplePolicyFiles());
-    const broken = await p.publish(examplePolicyFiles({ 'accounts.cedar': 'permit (principal, action, resource) when {' }));
+    const broken = await p.publish(
+      examplePolicyFiles({ 'accounts.cedar': 'permit (principal, action, resource) when {' }),
+    );
     expect(broken.result).toBe('rejected');
     if (broken.result === 'rejected') expect(broken.problems.join('\n')).toContain('accounts.cedar');
     // A name a bundle cannot carry is a rejection too, not a crash.
-    const unnamed = await p.publish(examplePolicyFiles({ [`${'x'.repeat(120)}.cedar`]: '@id("x") permit (principal, action, resource);' }));
+    const unnamed = await p.publish(
+      examplePolicyFiles({ [`${'x'.repeat(120)}.cedar`]: '@id("x") permit (principal, action, resource);' }),
+    );
     expect(unnamed).toMatchObject({ result: 'rejected', problems: [expect.stringContaining('100 bytes')] });
     expect(p.current?.revision).toBe(1);
     expect(JSON.parse(readFileSync(path.join(dir, 'current.json'), 'utf8')).revision).toBe(1);
@@ -69,8 +95,13 @@ describe('BundlePublisher', () => {
   it('numbers revisions above every one on disk, keeps --history of them, and serves the recorded one after a restart', async () => {
     const dir = tempDir();
     const p = await publisher(dir, 3);
-    for (let i = 1; i <= 5; i++) expect(await p.publish(edit(i))).toMatchObject({ result: 'published', bundle: { revision: i } });
-    expect(readdirSync(dir).filter((n) => n.endsWith('.tar.gz')).sort()).toEqual(['3.tar.gz', '4.tar.gz', '5.tar.gz']);
+    for (let i = 1; i <= 5; i++)
+      expect(await p.publish(edit(i))).toMatchObject({ result: 'published', bundle: { revision: i } });
+    expect(
+      readdirSync(dir)
+        .filter((n) => n.endsWith('.tar.gz'))
+        .sort(),
+    ).toEqual(['3.tar.gz', '4.tar.gz', '5.tar.gz']);
     expect((await p.revisions()).map((r) => [r.revision, r.current])).toEqual([
       [5, true],
       [4, false],
@@ -142,7 +173,9 @@ describe('BundlePublisher', () => {
     expect(a.current?.revision).toBe(newest);
     expect(b.current?.revision).toBe(newest);
     expect(a.current?.digest).toBe(b.current?.digest);
-    expect((await a.revisions()).map((r) => r.revision)).toEqual(onDisk.map((n) => Number.parseInt(n, 10)).sort((x, y) => y - x));
+    expect((await a.revisions()).map((r) => r.revision)).toEqual(
+      onDisk.map((n) => Number.parseInt(n, 10)).sort((x, y) => y - x),
+    );
     // The adopted set is current for both: publishing it from either is "unchanged".
     expect(await a.publish(b.current!.files)).toMatchObject({ result: 'unchanged', bundle: { revision: newest } });
   });

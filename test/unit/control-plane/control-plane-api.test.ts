@@ -45,9 +45,12 @@ afterAll(async () => {
 });
 
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
-const get = (p: string, headers: Record<string, string> = auth(READ), signal?: AbortSignal) => fetch(`${base}${p}`, { headers, signal });
-const post = (p: string, body: string | Uint8Array | undefined, headers: Record<string, string> = auth(ADMIN)) => fetch(`${base}${p}`, { method: 'POST', body, headers });
-const metric = async (line: string) => (await (await fetch(`${base}/metrics`)).text()).split('\n').find((l) => l.startsWith(line));
+const get = (p: string, headers: Record<string, string> = auth(READ), signal?: AbortSignal) =>
+  fetch(`${base}${p}`, { headers, signal });
+const post = (p: string, body: string | Uint8Array | undefined, headers: Record<string, string> = auth(ADMIN)) =>
+  fetch(`${base}${p}`, { method: 'POST', body, headers });
+const metric = async (line: string) =>
+  (await (await fetch(`${base}/metrics`)).text()).split('\n').find((l) => l.startsWith(line));
 
 describe('control plane API', () => {
   it('needs the read token (or the admin token) for reads, and answers 401 in the error shape', async () => {
@@ -81,9 +84,14 @@ describe('control plane API', () => {
 
   it('publishes an uploaded gzip tar, and refuses other media types and broken sets', async () => {
     const before = cp.publisher.current!.revision;
-    const files = examplePolicyFiles({ 'uploaded.cedar': '@id("uploaded") forbid (principal, action, resource) when { false };' });
+    const files = examplePolicyFiles({
+      'uploaded.cedar': '@id("uploaded") forbid (principal, action, resource) when { false };',
+    });
     const tar = gzipSync(writeTar([...files].map(([n, t]) => [n, Buffer.from(t)] as const)));
-    const published = await post('/v1/bundles/bank/publish', tar, { ...auth(ADMIN), 'content-type': 'application/gzip' });
+    const published = await post('/v1/bundles/bank/publish', tar, {
+      ...auth(ADMIN),
+      'content-type': 'application/gzip',
+    });
     expect(published.status).toBe(200);
     // Revisions follow the clock (at least the Unix time in seconds): above the last, by how much depends on time.
     const upload = (await published.json()) as { revision: number };
@@ -91,13 +99,27 @@ describe('control plane API', () => {
     expect(upload.revision).toBeGreaterThan(before);
     expect(cp.publisher.current!.files.has('uploaded.cedar')).toBe(true);
 
-    const wrongType = await post('/v1/bundles/bank/publish', tar, { ...auth(ADMIN), 'content-type': 'application/x-tar' });
+    const wrongType = await post('/v1/bundles/bank/publish', tar, {
+      ...auth(ADMIN),
+      'content-type': 'application/x-tar',
+    });
     expect(wrongType.status).toBe(415);
-    const broken = gzipSync(writeTar([...examplePolicyFiles({ 'accounts.cedar': 'permit (' })].map(([n, t]) => [n, Buffer.from(t)] as const)));
-    const rejected = await post('/v1/bundles/bank/publish', broken, { ...auth(ADMIN), 'content-type': 'application/gzip' });
+    const broken = gzipSync(
+      writeTar([...examplePolicyFiles({ 'accounts.cedar': 'permit (' })].map(([n, t]) => [n, Buffer.from(t)] as const)),
+    );
+    const rejected = await post('/v1/bundles/bank/publish', broken, {
+      ...auth(ADMIN),
+      'content-type': 'application/gzip',
+    });
     expect(rejected.status).toBe(422);
-    expect(await rejected.json()).toMatchObject({ error: 'policy_rejected', problems: [expect.stringContaining('accounts.cedar')] });
-    const garbage = await post('/v1/bundles/bank/publish', 'not a tar', { ...auth(ADMIN), 'content-type': 'application/gzip' });
+    expect(await rejected.json()).toMatchObject({
+      error: 'policy_rejected',
+      problems: [expect.stringContaining('accounts.cedar')],
+    });
+    const garbage = await post('/v1/bundles/bank/publish', 'not a tar', {
+      ...auth(ADMIN),
+      'content-type': 'application/gzip',
+    });
     expect(garbage.status).toBe(400);
     expect(cp.publisher.current!.revision).toBe(upload.revision);
 
@@ -105,8 +127,14 @@ describe('control plane API', () => {
     const directory = (await (await post('/v1/bundles/bank/publish', undefined)).json()) as { revision: number };
     expect(directory).toMatchObject({ result: 'published' });
     expect(directory.revision).toBeGreaterThan(upload.revision);
-    expect(await (await post('/v1/bundles/bank/publish', undefined)).json()).toMatchObject({ result: 'unchanged', revision: directory.revision });
-    const history = (await (await get('/v1/bundles/bank/revisions')).json()) as { current: number; revisions: { revision: number }[] };
+    expect(await (await post('/v1/bundles/bank/publish', undefined)).json()).toMatchObject({
+      result: 'unchanged',
+      revision: directory.revision,
+    });
+    const history = (await (await get('/v1/bundles/bank/revisions')).json()) as {
+      current: number;
+      revisions: { revision: number }[];
+    };
     expect(history.current).toBe(directory.revision);
     expect(history.revisions.map((r) => r.revision)).toEqual([directory.revision, upload.revision, before]);
   });
@@ -114,18 +142,28 @@ describe('control plane API', () => {
   it('forgets a long poll whose client went away', async () => {
     const etag = cp.publisher.current!.etag;
     const abort = new AbortController();
-    const pending = get('/v1/bundles/bank?wait=30', { ...auth(READ), 'if-none-match': etag }, abort.signal).catch((err: Error) => err.name);
-    await expect.poll(() => metric('authzd_cp_long_poll_waiters{feed="bundle"}')).toBe('authzd_cp_long_poll_waiters{feed="bundle"} 1');
+    const pending = get('/v1/bundles/bank?wait=30', { ...auth(READ), 'if-none-match': etag }, abort.signal).catch(
+      (err: Error) => err.name,
+    );
+    await expect
+      .poll(() => metric('authzd_cp_long_poll_waiters{feed="bundle"}'))
+      .toBe('authzd_cp_long_poll_waiters{feed="bundle"} 1');
     abort.abort();
     expect(await pending).toBe('AbortError');
-    await expect.poll(() => metric('authzd_cp_long_poll_waiters{feed="bundle"}')).toBe('authzd_cp_long_poll_waiters{feed="bundle"} 0');
+    await expect
+      .poll(() => metric('authzd_cp_long_poll_waiters{feed="bundle"}'))
+      .toBe('authzd_cp_long_poll_waiters{feed="bundle"} 0');
   });
 
   it('wakes a revocation long poll with the new entry', async () => {
     // A cursor of 0 always gets a reset; start from a real one.
-    const { seq } = (await (await post('/v1/revocations', JSON.stringify({ kind: 'jti', value: 'first', ttlSeconds: 600 }))).json()) as { seq: number };
+    const { seq } = (await (
+      await post('/v1/revocations', JSON.stringify({ kind: 'jti', value: 'first', ttlSeconds: 600 }))
+    ).json()) as { seq: number };
     const waiting = get(`/v1/revocations?since=${seq}&wait=30`);
-    await expect.poll(() => metric('authzd_cp_long_poll_waiters{feed="revocations"}')).toBe('authzd_cp_long_poll_waiters{feed="revocations"} 1');
+    await expect
+      .poll(() => metric('authzd_cp_long_poll_waiters{feed="revocations"}'))
+      .toBe('authzd_cp_long_poll_waiters{feed="revocations"} 1');
     const created = await post('/v1/revocations', JSON.stringify({ kind: 'sid', value: 'session-9', ttlSeconds: 600 }));
     expect(created.status).toBe(201);
     const entry = await created.json();
@@ -135,12 +173,21 @@ describe('control plane API', () => {
   });
 
   it('tells a client of another feed (a wiped or replaced store) to reset, at once and with the whole live set', async () => {
-    const { seq } = (await (await post('/v1/revocations', JSON.stringify({ kind: 'jti', value: 'other-feed', ttlSeconds: 600 }))).json()) as { seq: number };
-    const own = (await (await get(`/v1/revocations?since=${seq}&feed=${cp.revocations.feed}`)).json()) as { reset: boolean; entries: unknown[] };
+    const { seq } = (await (
+      await post('/v1/revocations', JSON.stringify({ kind: 'jti', value: 'other-feed', ttlSeconds: 600 }))
+    ).json()) as { seq: number };
+    const own = (await (await get(`/v1/revocations?since=${seq}&feed=${cp.revocations.feed}`)).json()) as {
+      reset: boolean;
+      entries: unknown[];
+    };
     expect(own).toMatchObject({ reset: false, entries: [] });
     // Same cursor, another feed id, asked to wait: answered now, as a reset listing every live entry.
     const started = Date.now();
-    const other = (await (await get(`/v1/revocations?since=${seq}&feed=some-earlier-feed&wait=30`)).json()) as { feed: string; reset: boolean; entries: { value: string }[] };
+    const other = (await (await get(`/v1/revocations?since=${seq}&feed=some-earlier-feed&wait=30`)).json()) as {
+      feed: string;
+      reset: boolean;
+      entries: { value: string }[];
+    };
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(other).toMatchObject({ feed: cp.revocations.feed, reset: true, seq });
     expect(other.entries.map((e) => e.value)).toContain('other-feed');
@@ -152,12 +199,24 @@ describe('control plane API', () => {
       [get('/v1/bundles/bank?wait=soon'), 400, 'wait: expected whole seconds, 0 to 60'],
       [get('/v1/revocations?since=-1'), 400, 'since: expected a non-negative integer sequence number'],
       [post('/v1/revocations', '{"kind":'), 400, 'body: not valid JSON'],
-      [post('/v1/revocations', JSON.stringify({ kind: 'jti', value: 'x', expiresAt: 1 })), 400, 'expiresAt: is in the past'],
-      [post('/v1/revocations', JSON.stringify({ kind: 'jti', value: 'x'.repeat(20_000), ttlSeconds: 5 })), 413, 'the body exceeds 16384 bytes'],
+      [
+        post('/v1/revocations', JSON.stringify({ kind: 'jti', value: 'x', expiresAt: 1 })),
+        400,
+        'expiresAt: is in the past',
+      ],
+      [
+        post('/v1/revocations', JSON.stringify({ kind: 'jti', value: 'x'.repeat(20_000), ttlSeconds: 5 })),
+        413,
+        'the body exceeds 16384 bytes',
+      ],
       [post('/v1/authorize', JSON.stringify({ principal: {} }), auth(READ)), 400, 'principal.uid: expected an object'],
       [get('/v1/bundles/other'), 404, 'no bundle of that name'],
       [get('/v2/nothing'), 404, 'no such endpoint'],
-      [fetch(`${base}/v1/bundles/bank`, { method: 'DELETE', headers: auth(ADMIN) }), 405, '/v1/bundles/bank allows GET, HEAD'],
+      [
+        fetch(`${base}/v1/bundles/bank`, { method: 'DELETE', headers: auth(ADMIN) }),
+        405,
+        '/v1/bundles/bank allows GET, HEAD',
+      ],
     ];
     for (const [response, status, detail] of cases) {
       const r = await response;
@@ -173,11 +232,23 @@ describe('control plane API', () => {
       action: { type: 'Bank::Action', id: 'readAccount' },
       resource: { type: 'Bank::Account', id: 'acc-1001' },
       context: {
-        request: { method: 'GET', path: '/accounts/acc-1001', host: 'bank', scheme: 'https', routeId: 'get-account', time: 1_800_000_000 },
+        request: {
+          method: 'GET',
+          path: '/accounts/acc-1001',
+          host: 'bank',
+          scheme: 'https',
+          routeId: 'get-account',
+          time: 1_800_000_000,
+        },
         token: { iss: 'https://idp', sub: 'alice', exp: 1_800_003_600, scope: [], amr: [] },
       },
     };
     const r = await post('/v1/authorize', JSON.stringify(body), auth(READ));
-    expect(await r.json()).toMatchObject({ decision: 'allow', reason: 'policy_allowed', policies: ['account-owner-read'], policyVersion: cp.publisher.current!.version });
+    expect(await r.json()).toMatchObject({
+      decision: 'allow',
+      reason: 'policy_allowed',
+      policies: ['account-owner-read'],
+      policyVersion: cp.publisher.current!.version,
+    });
   });
 });

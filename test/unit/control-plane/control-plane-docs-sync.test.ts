@@ -6,7 +6,10 @@ import { CONTROL_PLANE_FLAGS } from '../../../src/cli/control-plane-command.js';
 import { API_ERRORS, API_ERROR_CODES } from '../../../src/control-plane/api-errors.js';
 import { createControlPlaneMetrics } from '../../../src/control-plane/control-plane-metrics.js';
 import { PUBLISH_REJECTION_REASONS, PUBLISH_REJECTIONS } from '../../../src/control-plane/publish-rejections.js';
-import { CONTROL_PLANE_FLAG_KEYS, ControlPlaneConfigSchema } from '../../../src/control-plane/control-plane-config-schema.js';
+import {
+  CONTROL_PLANE_FLAG_KEYS,
+  ControlPlaneConfigSchema,
+} from '../../../src/control-plane/control-plane-config-schema.js';
 import { documentedKeys, schemaKeys } from '../../helpers/schema-keys.js';
 
 const doc = readFileSync(new URL('../../../docs/control-plane.md', import.meta.url), 'utf8');
@@ -30,25 +33,35 @@ describe('docs/control-plane.md matches the code', () => {
   });
 
   it('lists every API error code with its status and no other', () => {
-    const rows = [...section('### Error codes').matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1]!, Number(m[2])] as const);
+    const rows = [...section('### Error codes').matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map(
+      (m) => [m[1]!, Number(m[2])] as const,
+    );
     expect(sorted(rows.map(([code]) => code))).toEqual(sorted(API_ERROR_CODES));
     for (const [code, status] of rows) expect(API_ERRORS[code as keyof typeof API_ERRORS].status).toBe(status);
   });
 
   it("lists every reason of the publication gate, with the code's meaning, and no other", () => {
-    const rows = [...section('### Why a set is refused').matchAll(/^\| `([a-z_]+)` \| (.+) \|$/gm)].map((m) => [m[1]!, m[2]!] as const);
+    const rows = [...section('### Why a set is refused').matchAll(/^\| `([a-z_]+)` \| (.+) \|$/gm)].map(
+      (m) => [m[1]!, m[2]!] as const,
+    );
     expect(sorted(rows.map(([reason]) => reason))).toEqual(sorted(PUBLISH_REJECTION_REASONS));
-    for (const [reason, meaning] of rows) expect(meaning).toBe(PUBLISH_REJECTIONS[reason as keyof typeof PUBLISH_REJECTIONS]);
+    for (const [reason, meaning] of rows)
+      expect(meaning).toBe(PUBLISH_REJECTIONS[reason as keyof typeof PUBLISH_REJECTIONS]);
   });
 
   it('lists every flag of authzd control-plane and no other', () => {
-    const flags = Object.keys(CONTROL_PLANE_FLAGS).filter((f) => f !== 'help').map((f) => `--${f}`);
+    const flags = Object.keys(CONTROL_PLANE_FLAGS)
+      .filter((f) => f !== 'help')
+      .map((f) => `--${f}`);
     expect(sorted(documentedKeys(section('### Flags')))).toEqual(sorted(flags));
   });
 
   it('lists every configuration key with its flag, and no other', () => {
-    const rows = [...section('### Configuration file').matchAll(/^\| `([a-zA-Z.]+)` \| `(--[a-z-]+)` \|/gm)].map((m) => [m[1]!, m[2]!] as const);
+    const rows = [...section('### Configuration file').matchAll(/^\| `([a-zA-Z.]+)` \| `(--[a-z-]+)` \|/gm)].map(
+      (m) => [m[1]!, m[2]!] as const,
+    );
     expect(sorted(rows.map(([key]) => key))).toEqual(sorted(schemaKeys(ControlPlaneConfigSchema)));
-    for (const [key, flag] of rows) expect(CONTROL_PLANE_FLAG_KEYS[flag.slice(2) as keyof typeof CONTROL_PLANE_FLAG_KEYS].key.join('.')).toBe(key);
+    for (const [key, flag] of rows)
+      expect(CONTROL_PLANE_FLAG_KEYS[flag.slice(2) as keyof typeof CONTROL_PLANE_FLAG_KEYS].key.join('.')).toBe(key);
   });
 });

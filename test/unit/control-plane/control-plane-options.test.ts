@@ -10,7 +10,10 @@ const tokenFile = path.join(dir, 'admin-token');
 writeFileSync(tokenFile, 'file-token-0123456789abcdef\n');
 const flags = { policies: dir, 'signing-key': 'k.pem', kid: 'k1', addr: '127.0.0.1:0', data: dir };
 
-async function problems(f: Parameters<typeof resolveControlPlaneOptions>[0], env: Record<string, string> = {}): Promise<readonly string[]> {
+async function problems(
+  f: Parameters<typeof resolveControlPlaneOptions>[0],
+  env: Record<string, string> = {},
+): Promise<readonly string[]> {
   try {
     await resolveControlPlaneOptions(f, env);
   } catch (err) {
@@ -22,15 +25,40 @@ async function problems(f: Parameters<typeof resolveControlPlaneOptions>[0], env
 
 describe('resolveControlPlaneOptions', () => {
   it('applies defaults and takes the admin token from a file before the environment', async () => {
-    const options = await resolveControlPlaneOptions({ ...flags, 'admin-token-file': tokenFile }, { AUTHZD_CP_ADMIN_TOKEN: 'env-token-0123456789abcdef' });
-    expect(options).toMatchObject({ bundleName: 'default', scope: 'authzd', history: 50, adminToken: 'file-token-0123456789abcdef', readToken: undefined });
-    const fromEnv = await resolveControlPlaneOptions({ ...flags, 'bundle-name': 'payments', history: '7' }, { AUTHZD_CP_ADMIN_TOKEN: 'env-token-0123456789abcdef', AUTHZD_CP_READ_TOKEN: 'read-token-0123456789abcdef' });
-    expect(fromEnv).toMatchObject({ bundleName: 'payments', scope: 'authzd', history: 7, adminToken: 'env-token-0123456789abcdef', readToken: 'read-token-0123456789abcdef' });
+    const options = await resolveControlPlaneOptions(
+      { ...flags, 'admin-token-file': tokenFile },
+      { AUTHZD_CP_ADMIN_TOKEN: 'env-token-0123456789abcdef' },
+    );
+    expect(options).toMatchObject({
+      bundleName: 'default',
+      scope: 'authzd',
+      history: 50,
+      adminToken: 'file-token-0123456789abcdef',
+      readToken: undefined,
+    });
+    const fromEnv = await resolveControlPlaneOptions(
+      { ...flags, 'bundle-name': 'payments', history: '7' },
+      { AUTHZD_CP_ADMIN_TOKEN: 'env-token-0123456789abcdef', AUTHZD_CP_READ_TOKEN: 'read-token-0123456789abcdef' },
+    );
+    expect(fromEnv).toMatchObject({
+      bundleName: 'payments',
+      scope: 'authzd',
+      history: 7,
+      adminToken: 'env-token-0123456789abcdef',
+      readToken: 'read-token-0123456789abcdef',
+    });
   });
 
   it('lists every problem at once, never a token value', async () => {
     const found = await problems(
-      { policies: path.join(dir, 'missing'), kid: 'has space', addr: 'localhost', 'bundle-name': '../x', history: '0', 'read-token-file': path.join(dir, 'nope') },
+      {
+        policies: path.join(dir, 'missing'),
+        kid: 'has space',
+        addr: 'localhost',
+        'bundle-name': '../x',
+        history: '0',
+        'read-token-file': path.join(dir, 'nope'),
+      },
       { AUTHZD_CP_ADMIN_TOKEN: 'short-secret' },
     );
     expect(found).toEqual([
@@ -49,16 +77,26 @@ describe('resolveControlPlaneOptions', () => {
 
   it('takes an admin listener address of its own, checked like --addr', async () => {
     const env = { AUTHZD_CP_ADMIN_TOKEN: 'env-token-0123456789abcdef' };
-    expect(await resolveControlPlaneOptions({ ...flags, 'admin-addr': '127.0.0.1:8081' }, env)).toMatchObject({ address: '127.0.0.1:0', adminAddress: '127.0.0.1:8081' });
+    expect(await resolveControlPlaneOptions({ ...flags, 'admin-addr': '127.0.0.1:8081' }, env)).toMatchObject({
+      address: '127.0.0.1:0',
+      adminAddress: '127.0.0.1:8081',
+    });
     expect((await resolveControlPlaneOptions(flags, env)).adminAddress).toBeUndefined();
-    expect(await problems({ ...flags, 'admin-addr': 'nowhere' }, env)).toEqual(['--admin-addr "nowhere": expected HOST:PORT (port 0 picks a free one) or unix:///path']);
-    expect(await problems({ ...flags, addr: '0.0.0.0:8080', 'admin-addr': '0.0.0.0:8080' }, env)).toEqual(['--admin-addr "0.0.0.0:8080": the same as listen.address; give the admin listener an address of its own']);
+    expect(await problems({ ...flags, 'admin-addr': 'nowhere' }, env)).toEqual([
+      '--admin-addr "nowhere": expected HOST:PORT (port 0 picks a free one) or unix:///path',
+    ]);
+    expect(await problems({ ...flags, addr: '0.0.0.0:8080', 'admin-addr': '0.0.0.0:8080' }, env)).toEqual([
+      '--admin-addr "0.0.0.0:8080": the same as listen.address; give the admin listener an address of its own',
+    ]);
   });
 
   it('refuses placeholder tokens, naming where each came from', async () => {
     const placeholder = path.join(dir, 'admin.placeholder');
     writeFileSync(placeholder, 'PLACEHOLDER-admin-token-replace-me\n');
-    const found = await problems({ ...flags, 'admin-token-file': placeholder }, { AUTHZD_CP_READ_TOKEN: 'change-me-change-me-0123' });
+    const found = await problems(
+      { ...flags, 'admin-token-file': placeholder },
+      { AUTHZD_CP_READ_TOKEN: 'change-me-change-me-0123' },
+    );
     expect(found.map((p) => p.split(': put one')[0])).toEqual([
       `--admin-token-file ${placeholder}: the admin token is a known placeholder, not a secret`,
       'AUTHZD_CP_READ_TOKEN: the read token is a known placeholder, not a secret',
@@ -67,15 +105,25 @@ describe('resolveControlPlaneOptions', () => {
   });
 
   it('requires an admin token', async () => {
-    expect(await problems(flags)).toEqual(['no admin token: pass --admin-token-file FILE (tokens.adminFile) or set AUTHZD_CP_ADMIN_TOKEN (publishing and revoking need it)']);
+    expect(await problems(flags)).toEqual([
+      'no admin token: pass --admin-token-file FILE (tokens.adminFile) or set AUTHZD_CP_ADMIN_TOKEN (publishing and revoking need it)',
+    ]);
   });
 
-  it('reads a YAML file (--config) in the sidecar\'s idiom: paths relative to it, flags win, unknown keys named by path', async () => {
+  it("reads a YAML file (--config) in the sidecar's idiom: paths relative to it, flags win, unknown keys named by path", async () => {
     const cfg = path.join(dir, 'cp.yaml');
     writeFileSync(path.join(dir, 'read-token'), 'read-token-0123456789abcdef\n');
     writeFileSync(
       cfg,
-      ['policies: { directory: . }', 'signing: { keyFile: k.pem, kid: from-file }', 'listen: { address: "127.0.0.1:8080", adminAddress: "127.0.0.1:8081" }', 'data: { directory: data, history: 9 }', 'bundle: { name: bank }', 'tokens: { readFile: read-token }', ''].join('\n'),
+      [
+        'policies: { directory: . }',
+        'signing: { keyFile: k.pem, kid: from-file }',
+        'listen: { address: "127.0.0.1:8080", adminAddress: "127.0.0.1:8081" }',
+        'data: { directory: data, history: 9 }',
+        'bundle: { name: bank }',
+        'tokens: { readFile: read-token }',
+        '',
+      ].join('\n'),
     );
     const env = { AUTHZD_CP_ADMIN_TOKEN: 'env-token-0123456789abcdef' };
     const options = await resolveControlPlaneOptions({ config: cfg, kid: 'from-flag' }, env);
@@ -91,7 +139,17 @@ describe('resolveControlPlaneOptions', () => {
       scope: 'authzd',
       readToken: 'read-token-0123456789abcdef',
     });
-    writeFileSync(cfg, ['policies: { directory: ., watch: true }', 'signing: { keyFile: k.pem, kid: k }', 'listen: { address: "127.0.0.1:0" }', 'data: { directory: data, history: "9" }', 'extra: 1', ''].join('\n'));
+    writeFileSync(
+      cfg,
+      [
+        'policies: { directory: ., watch: true }',
+        'signing: { keyFile: k.pem, kid: k }',
+        'listen: { address: "127.0.0.1:0" }',
+        'data: { directory: data, history: "9" }',
+        'extra: 1',
+        '',
+      ].join('\n'),
+    );
     const found = await problems({ config: cfg }, env);
     expect([...found].sort()).toEqual([
       `${cfg}: (top level): Unrecognized key: "extra"`,

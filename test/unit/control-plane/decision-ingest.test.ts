@@ -33,7 +33,11 @@ const event = (id: string, over: Record<string, unknown> = {}) =>
     source: 'engine',
     route: 'get-account',
     input: {
-      principal: { uid: { type: 'Bank::User', id: 'bob' }, attrs: { tenant: 'acme' }, parents: [{ type: 'Bank::Role', id: 'teller' }] },
+      principal: {
+        uid: { type: 'Bank::User', id: 'bob' },
+        attrs: { tenant: 'acme' },
+        parents: [{ type: 'Bank::Role', id: 'teller' }],
+      },
       action: { type: 'Bank::Action', id: 'readAccount' },
       resource: { type: 'Bank::Account', id: 'acc-1001' },
       context: { request: { method: 'GET' } },
@@ -84,7 +88,10 @@ const post = (body: string | Uint8Array, token: string | null = INGEST, type = '
   });
 const today = () => path.join(decisionsDir, `${utcDay(Date.now())}.ndjson`);
 const stored = () => (existsSync(today()) ? readFileSync(today(), 'utf8') : '');
-const metric = async (name: string) => (await (await fetch(`${base}/metrics`)).text()).split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+const metric = async (name: string) =>
+  (await (await fetch(`${base}/metrics`)).text())
+    .split('\n')
+    .find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
 
 describe('POST /v1/decisions', () => {
   it('needs the ingest or the admin token; the read token is not enough', async () => {
@@ -100,7 +107,11 @@ describe('POST /v1/decisions', () => {
 
   it('appends a batch, as sent, to the file of the current UTC day', async () => {
     const before = stored();
-    const lines = [event('a-1'), event('a-2', { decision: 'deny', reason: 'route_not_found', source: 'routing', input: undefined }), event('a-3')];
+    const lines = [
+      event('a-1'),
+      event('a-2', { decision: 'deny', reason: 'route_not_found', source: 'routing', input: undefined }),
+      event('a-3'),
+    ];
     const res = await post(`${lines.join('\n')}\r\n\n`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ accepted: 3, file: `${utcDay(Date.now())}.ndjson` });
@@ -112,13 +123,28 @@ describe('POST /v1/decisions', () => {
     const before = stored();
     const cases: [string, string][] = [
       [`${event('ok')}\nnot json\n`, 'line 2: not valid JSON'],
-      [`${event('ok')}\n${JSON.stringify({ msg: 'hello' })}\n`, 'line 2: not a decision event (type: expected "authz.decision")'],
-      [`${event('x', { decision_id: '' })}\n`, 'line 1: decision_id: expected a string of 1 to 256 printable characters'],
+      [
+        `${event('ok')}\n${JSON.stringify({ msg: 'hello' })}\n`,
+        'line 2: not a decision event (type: expected "authz.decision")',
+      ],
+      [
+        `${event('x', { decision_id: '' })}\n`,
+        'line 1: decision_id: expected a string of 1 to 256 printable characters',
+      ],
       [`${event('x', { decision: 'maybe' })}\n`, 'line 1: decision: expected "allow", "deny" or "error"'],
       [`${event('x', { time: 'yesterday' })}\n`, 'line 1: time: expected an ISO 8601 timestamp'],
-      [`${event('x', { policies: 'teller-read' })}\n`, 'line 1: policies: expected an array of at most 1000 policy ids'],
-      [`${event('x', { input: { principal: { uid: { type: 'not a type', id: 'a' } } } })}\n`, 'line 1: input.principal.uid.type: expected a Cedar entity type name like "Namespace::Type"'],
-      [`${event('x', { input: { extra: 1 } })}\n`, 'line 1: input.extra: unknown field (expected principal, action, resource, context)'],
+      [
+        `${event('x', { policies: 'teller-read' })}\n`,
+        'line 1: policies: expected an array of at most 1000 policy ids',
+      ],
+      [
+        `${event('x', { input: { principal: { uid: { type: 'not a type', id: 'a' } } } })}\n`,
+        'line 1: input.principal.uid.type: expected a Cedar entity type name like "Namespace::Type"',
+      ],
+      [
+        `${event('x', { input: { extra: 1 } })}\n`,
+        'line 1: input.extra: unknown field (expected principal, action, resource, context)',
+      ],
       ['\n\n', 'body: no decision events (NDJSON, one event a line)'],
       [`${event('ok')}\n[1, 2]\n`, 'line 2: not a decision event (not a JSON object)'],
     ];
@@ -142,11 +168,18 @@ describe('POST /v1/decisions', () => {
   });
 
   it('keeps every line whole when many batches arrive at once', async () => {
-    const before = stored().split('\n').filter((l) => l !== '').length;
-    const batches = Array.from({ length: 20 }, (_, b) => Array.from({ length: 50 }, (_, i) => event(`c-${b}-${i}`)).join('\n') + '\n');
+    const before = stored()
+      .split('\n')
+      .filter((l) => l !== '').length;
+    const batches = Array.from(
+      { length: 20 },
+      (_, b) => Array.from({ length: 50 }, (_, i) => event(`c-${b}-${i}`)).join('\n') + '\n',
+    );
     const answers = await Promise.all(batches.map((body) => post(body)));
     expect(answers.map((r) => r.status)).toEqual(batches.map(() => 200));
-    const lines = stored().split('\n').filter((l) => l !== '');
+    const lines = stored()
+      .split('\n')
+      .filter((l) => l !== '');
     expect(lines).toHaveLength(before + 1000);
     const ids = new Set(lines.map((l) => (JSON.parse(l) as { decision_id: string }).decision_id));
     for (let b = 0; b < 20; b++) for (let i = 0; i < 50; i++) expect(ids.has(`c-${b}-${i}`)).toBe(true);
@@ -164,7 +197,8 @@ describe('DecisionLogStore', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'authzd-decisions-'));
     let now = Date.parse('2026-03-10T23:59:00Z');
     const store = await DecisionLogStore.open({ dir, retentionDays: 3, now: () => now });
-    for (const day of ['2026-03-01', '2026-03-07', '2026-03-08', '2026-03-09']) writeFileSync(path.join(dir, `${day}.ndjson`), '{}\n');
+    for (const day of ['2026-03-01', '2026-03-07', '2026-03-08', '2026-03-09'])
+      writeFileSync(path.join(dir, `${day}.ndjson`), '{}\n');
     expect(await store.append('{"a":1}\n')).toBe('2026-03-10.ndjson');
     expect(await store.removeExpired()).toBe(2);
     expect(readdirSync(dir).sort()).toEqual(['2026-03-08.ndjson', '2026-03-09.ndjson', '2026-03-10.ndjson']);
@@ -179,11 +213,17 @@ describe('DecisionLogStore', () => {
   it('refuses a directory it cannot write', async () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'authzd-decisions-')), 'a-file');
     writeFileSync(file, '');
-    await expect(DecisionLogStore.open({ dir: path.join(file, 'decisions'), retentionDays: 1 })).rejects.toThrow(/not usable for decisions/);
+    await expect(DecisionLogStore.open({ dir: path.join(file, 'decisions'), retentionDays: 1 })).rejects.toThrow(
+      /not usable for decisions/,
+    );
   });
 
   it('parses a batch into whole lines, dropping blank lines and CRs', () => {
-    expect(parseDecisionBatch(new TextEncoder().encode(`${event('p-1')}\r\n\n${event('p-2')}`))).toEqual({ ok: true, events: 2, text: `${event('p-1')}\n${event('p-2')}\n` });
+    expect(parseDecisionBatch(new TextEncoder().encode(`${event('p-1')}\r\n\n${event('p-2')}`))).toEqual({
+      ok: true,
+      events: 2,
+      text: `${event('p-1')}\n${event('p-2')}\n`,
+    });
   });
 });
 
@@ -193,13 +233,26 @@ describe('control-plane flags for decisions', () => {
     writeFileSync(path.join(dir, 'ingest'), `${INGEST}\n`);
     const flags = { policies: dir, 'signing-key': 'k.pem', kid: 'k1', addr: '127.0.0.1:0', data: dir };
     const env = { AUTHZD_CP_ADMIN_TOKEN: ADMIN };
-    expect(await resolveControlPlaneOptions(flags, env)).toMatchObject({ ingestToken: undefined, decisionRetentionDays: 30 });
-    expect(await resolveControlPlaneOptions({ ...flags, 'ingest-token-file': path.join(dir, 'ingest'), 'decision-retention-days': '7' }, env)).toMatchObject({
+    expect(await resolveControlPlaneOptions(flags, env)).toMatchObject({
+      ingestToken: undefined,
+      decisionRetentionDays: 30,
+    });
+    expect(
+      await resolveControlPlaneOptions(
+        { ...flags, 'ingest-token-file': path.join(dir, 'ingest'), 'decision-retention-days': '7' },
+        env,
+      ),
+    ).toMatchObject({
       ingestToken: INGEST,
       decisionRetentionDays: 7,
     });
-    expect(await resolveControlPlaneOptions(flags, { ...env, AUTHZD_CP_INGEST_TOKEN: INGEST })).toMatchObject({ ingestToken: INGEST });
-    const refused = await resolveControlPlaneOptions({ ...flags, 'decision-retention-days': '0' }, { ...env, AUTHZD_CP_INGEST_TOKEN: 'short' }).catch((err: unknown) => err);
+    expect(await resolveControlPlaneOptions(flags, { ...env, AUTHZD_CP_INGEST_TOKEN: INGEST })).toMatchObject({
+      ingestToken: INGEST,
+    });
+    const refused = await resolveControlPlaneOptions(
+      { ...flags, 'decision-retention-days': '0' },
+      { ...env, AUTHZD_CP_INGEST_TOKEN: 'short' },
+    ).catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(ConfigError);
     expect((refused as ConfigError).problems).toEqual([
       '--decision-retention-days "0": a whole number of days from 1 to 3650',

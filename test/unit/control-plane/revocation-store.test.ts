@@ -22,9 +22,23 @@ describe('RevocationStore', () => {
     expect(feed).toMatch(/^[0-9a-f-]{36}$/);
     expect(store.page(0)).toEqual({ feed, seq: 0, reset: true, entries: [] });
     const a = await store.add(jti('a', T0 / 1000 + 60));
-    const b = await store.add({ kind: 'sub', value: 'alice', issuedBefore: T0 / 1000, issuer: 'https://idp', expiresAt: T0 / 1000 + 60 });
+    const b = await store.add({
+      kind: 'sub',
+      value: 'alice',
+      issuedBefore: T0 / 1000,
+      issuer: 'https://idp',
+      expiresAt: T0 / 1000 + 60,
+    });
     expect([a.seq, b.seq]).toEqual([1, 2]);
-    expect(b).toEqual({ seq: 2, kind: 'sub', value: 'alice', issuedBefore: T0 / 1000, issuer: 'https://idp', expiresAt: T0 / 1000 + 60, createdAt: T0 / 1000 });
+    expect(b).toEqual({
+      seq: 2,
+      kind: 'sub',
+      value: 'alice',
+      issuedBefore: T0 / 1000,
+      issuer: 'https://idp',
+      expiresAt: T0 / 1000 + 60,
+      createdAt: T0 / 1000,
+    });
     expect(store.page(1)).toEqual({ feed, seq: 2, reset: false, entries: [b] });
     expect(store.page(2)).toEqual({ feed, seq: 2, reset: false, entries: [] });
     expect(store.page(1, feed)).toEqual({ feed, seq: 2, reset: false, entries: [b] });
@@ -89,14 +103,27 @@ describe('RevocationStore', () => {
     await store.add(jti('keep-2', now() + 10_000));
     c.ms += 5_000;
     expect(await store.compact()).toBe(1);
-    expect(store.page(1)).toEqual({ feed: store.feed, seq: 3, reset: true, entries: [expect.objectContaining({ value: 'keep' }), expect.objectContaining({ value: 'keep-2' })] });
-    expect(store.page(2)).toEqual({ feed: store.feed, seq: 3, reset: false, entries: [expect.objectContaining({ value: 'keep-2' })] });
+    expect(store.page(1)).toEqual({
+      feed: store.feed,
+      seq: 3,
+      reset: true,
+      entries: [expect.objectContaining({ value: 'keep' }), expect.objectContaining({ value: 'keep-2' })],
+    });
+    expect(store.page(2)).toEqual({
+      feed: store.feed,
+      seq: 3,
+      reset: false,
+      entries: [expect.objectContaining({ value: 'keep-2' })],
+    });
   });
 
   it('two stores on one directory never hand out the same number, and each picks up the other', async () => {
     const dir = tempDir();
     const c = clock();
-    const [a, b] = await Promise.all([RevocationStore.open({ dir, now: c.now }), RevocationStore.open({ dir, now: c.now })]);
+    const [a, b] = await Promise.all([
+      RevocationStore.open({ dir, now: c.now }),
+      RevocationStore.open({ dir, now: c.now }),
+    ]);
     // Opened together on a fresh directory, they still agree on one feed id.
     expect(a.feed).toBe(b.feed);
     const expiresAt = T0 / 1000 + 600;
@@ -150,7 +177,9 @@ describe('RevocationStore', () => {
     const lost = await RevocationStore.open({ dir: tempDir() });
     expect(lost.feed).not.toBe(first.feed);
     writeFileSync(path.join(dir, 'feed.json'), '{"feed": 7}');
-    await expect(RevocationStore.open({ dir })).rejects.toThrow(/feed\.json: unreadable .*delete it to start a new feed/);
+    await expect(RevocationStore.open({ dir })).rejects.toThrow(
+      /feed\.json: unreadable .*delete it to start a new feed/,
+    );
   });
 
   it('refuses a directory it cannot use, naming it', async () => {

@@ -27,7 +27,9 @@ const noOwnerRead = (text: string) => text.replace('when { resource.owner == pri
 describe('validatePolicyFiles', () => {
   it('passes the example set, with and without its tests', async () => {
     expect(await validatePolicyFiles(examplePolicyFiles())).toBeUndefined();
-    expect(await validatePolicyFiles(examplePolicyFiles(), { tests: await readPolicyTests(EXAMPLE_POLICIES) })).toBeUndefined();
+    expect(
+      await validatePolicyFiles(examplePolicyFiles(), { tests: await readPolicyTests(EXAMPLE_POLICIES) }),
+    ).toBeUndefined();
   });
 
   it('lists every problem of a broken set, by file', async () => {
@@ -58,7 +60,11 @@ describe('validatePolicyFiles', () => {
       tests: { cases: 1, failed: 1 },
     });
     // Invalid test files alone: the tests cannot run.
-    expect(await validatePolicyFiles(examplePolicyFiles(), { tests: new Map([['tests/bad.yaml', '- name: x\n  expect: { decision: allow }\n  extra: 1\n']]) })).toMatchObject({
+    expect(
+      await validatePolicyFiles(examplePolicyFiles(), {
+        tests: new Map([['tests/bad.yaml', '- name: x\n  expect: { decision: allow }\n  extra: 1\n']]),
+      }),
+    ).toMatchObject({
       reason: 'policy_tests_invalid',
       tests: { cases: 0, failed: 0 },
     });
@@ -70,7 +76,13 @@ describe('validatePolicyFiles', () => {
   it("runs the tests on the caller's engine without disturbing the set it serves", async () => {
     const engine = new CedarWasmEngine({ validateRequests: true });
     const store = new PolicyStore(engine);
-    store.activate(compilePolicyModel(examplePolicyFiles({ 'extra.cedar': '@id("served-only") forbid (principal, action == Bank::Action::"connect", resource);' })));
+    store.activate(
+      compilePolicyModel(
+        examplePolicyFiles({
+          'extra.cedar': '@id("served-only") forbid (principal, action == Bank::Action::"connect", resource);',
+        }),
+      ),
+    );
     const served = () => {
       const set = store.acquire()!;
       try {
@@ -88,7 +100,9 @@ describe('validatePolicyFiles', () => {
       }
     };
     expect(served()).toMatchObject({ kind: 'decision', allow: false, determining: ['served-only'] });
-    expect(await validatePolicyFiles(examplePolicyFiles(), { tests: await readPolicyTests(EXAMPLE_POLICIES), engine })).toBeUndefined();
+    expect(
+      await validatePolicyFiles(examplePolicyFiles(), { tests: await readPolicyTests(EXAMPLE_POLICIES), engine }),
+    ).toBeUndefined();
     // The engine's ids for the tests' set differ from the served set's, which still holds its own policies.
     expect(served()).toMatchObject({ kind: 'decision', allow: false, determining: ['served-only'] });
   });
@@ -129,18 +143,26 @@ describe('the control plane publication gate', () => {
       const outcome = await cp.publishDirectory();
       expect(outcome).toMatchObject({ result: 'rejected' });
       const problems = outcome.result === 'rejected' ? outcome.problems : [];
-      expect(problems).toContain("tests/accounts.yaml: case 'the owner reads her account': expected allow (account-owner-read), got deny no_matching_permit");
+      expect(problems).toContain(
+        "tests/accounts.yaml: case 'the owner reads her account': expected allow (account-owner-read), got deny no_matching_permit",
+      );
       expect(cp.publisher.current!.revision).toBe(first);
 
       const publish = (body?: Uint8Array) =>
         fetch(`http://127.0.0.1:${cp.port}/v1/bundles/bank/publish`, {
           method: 'POST',
-          headers: { authorization: `Bearer ${admin}`, ...(body !== undefined ? { 'content-type': 'application/gzip' } : {}) },
+          headers: {
+            authorization: `Bearer ${admin}`,
+            ...(body !== undefined ? { 'content-type': 'application/gzip' } : {}),
+          },
           ...(body !== undefined ? { body } : {}),
         });
       const refused = await publish();
       expect(refused.status).toBe(422);
-      expect(await refused.json()).toMatchObject({ error: 'policy_rejected', problems: expect.arrayContaining([expect.stringContaining("case 'the owner reads her account'")]) });
+      expect(await refused.json()).toMatchObject({
+        error: 'policy_rejected',
+        problems: expect.arrayContaining([expect.stringContaining("case 'the owner reads her account'")]),
+      });
       expect(cp.publisher.current!.revision).toBe(first);
 
       // The same files uploaded carry no tests: they only have to compile.

@@ -53,10 +53,11 @@ describe('WaitList', () => {
   it('lets a woken waiter park again for the next change', () => {
     const list = new WaitList();
     const seen: WakeReason[] = [];
-    const park = () => list.add(Date.now() + 60_000, (r) => {
-      seen.push(r);
-      if (seen.length === 1) park();
-    });
+    const park = () =>
+      list.add(Date.now() + 60_000, (r) => {
+        seen.push(r);
+        if (seen.length === 1) park();
+      });
     park();
     list.wakeAll('changed');
     expect(list.size).toBe(1);

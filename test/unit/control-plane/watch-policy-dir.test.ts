@@ -18,7 +18,11 @@ describe('watchPolicyDir', () => {
   it('delivers each new content once, not the content it started with', async () => {
     const { dir, version } = await copy();
     const seen: string[] = [];
-    const stop = watchPolicyDir(dir, async (files) => void seen.push(files.get('accounts.cedar')!.split('\n').at(-2)!), { initialVersion: version, debounceMs: 20, pollMs: 50 });
+    const stop = watchPolicyDir(
+      dir,
+      async (files) => void seen.push(files.get('accounts.cedar')!.split('\n').at(-2)!),
+      { initialVersion: version, debounceMs: 20, pollMs: 50 },
+    );
     try {
       await appendFile(path.join(dir, 'accounts.cedar'), '// one\n');
       await expect.poll(() => seen).toEqual(['// one']);

@@ -19,7 +19,12 @@ describe('PolicyStore', () => {
     const store = new PolicyStore(engine);
     expect(store.acquire()).toBeUndefined();
 
-    const v1 = compilePolicyModel(examplePolicyFiles({ 'schema.cedarschema': null, 'open.cedar': '@id("v1-open") permit(principal, action, resource);' }));
+    const v1 = compilePolicyModel(
+      examplePolicyFiles({
+        'schema.cedarschema': null,
+        'open.cedar': '@id("v1-open") permit(principal, action, resource);',
+      }),
+    );
     store.activate(v1);
     const held = store.acquire()!;
     expect(held.model.version).toBe(v1.version);

@@ -12,8 +12,47 @@ const RUNS = Number(process.env.AUTHZD_FUZZ_RUNS ?? 400);
 
 // Segments as OpenAPI documents write them, the awkward ones included.
 const segment = fc.oneof(
-  fc.constantFrom('pets', 'v1', 'me', 'a b', 'caf%C3%A9', '%41', 'x:y', '@', '', '.', '..', '%2e', '%2F', '%5C', '%00', '%zz', '%', 'a\\b', 'tab\t', '?q', 'a#b', 'x?y=1'),
-  fc.constantFrom('{id}', '{petId}', '{pet-id}', '{pet.id}', '{1st}', '{+path}', '{path*}', '{}', '{a}{b}', 'file.{ext}', '{name}.json', 'pre{x}', '{x', 'y}', '{%41}'),
+  fc.constantFrom(
+    'pets',
+    'v1',
+    'me',
+    'a b',
+    'caf%C3%A9',
+    '%41',
+    'x:y',
+    '@',
+    '',
+    '.',
+    '..',
+    '%2e',
+    '%2F',
+    '%5C',
+    '%00',
+    '%zz',
+    '%',
+    'a\\b',
+    'tab\t',
+    '?q',
+    'a#b',
+    'x?y=1',
+  ),
+  fc.constantFrom(
+    '{id}',
+    '{petId}',
+    '{pet-id}',
+    '{pet.id}',
+    '{1st}',
+    '{+path}',
+    '{path*}',
+    '{}',
+    '{a}{b}',
+    'file.{ext}',
+    '{name}.json',
+    'pre{x}',
+    '{x',
+    'y}',
+    '{%41}',
+  ),
   fc.stringMatching(/^[A-Za-z0-9._~-]{1,6}$/),
   fc.stringMatching(/^\{[A-Za-z_][A-Za-z0-9_-]{0,5}\}$/),
 );
@@ -21,7 +60,11 @@ const template = fc.array(segment, { minLength: 1, maxLength: 6 }).map((parts) =
 // What a client may put in a parameter: anything but a slash, encoded as a client would.
 // Values authzd refuses in any path segment are left out: slashes, dot segments, controls, and `;` (path
 // parameters, refused unless paths.allowSemicolons; docs/openapi.md lists these limits).
-const paramValue = fc.string({ minLength: 1, maxLength: 8 }).filter((v) => !v.includes('/') && !v.includes(';') && v !== '.' && v !== '..' && !/[\u0000-\u001f\u007f-\u009f\\]/.test(v));
+const paramValue = fc
+  .string({ minLength: 1, maxLength: 8 })
+  .filter(
+    (v) => !v.includes('/') && !v.includes(';') && v !== '.' && v !== '..' && !/[\u0000-\u001f\u007f-\u009f\\]/.test(v),
+  );
 
 describe('checkRouteTemplate against the route table and path normaliser', () => {
   it('a template the importer accepts is served by the router, parameters and all, for any values', () => {
@@ -31,7 +74,20 @@ describe('checkRouteTemplate against the route table and path normaliser', () =>
         if (!parsed.ok) return;
         const resourceId = parsed.segments.flatMap((s) => ('param' in s ? [`{${s.param}}`] : [])).join('/') || 'app';
         if (checkRouteTemplate('GET', parsed.segments, parsed.path, resourceId) !== undefined) return;
-        const table = new RouteTable([{ id: 'r', method: 'GET', path: parsed.path, action: 'a', resource: { type: 'T', id: resourceId }, risk: 'medium', allowWorkloads: false }], (t) => t);
+        const table = new RouteTable(
+          [
+            {
+              id: 'r',
+              method: 'GET',
+              path: parsed.path,
+              action: 'a',
+              resource: { type: 'T', id: resourceId },
+              risk: 'medium',
+              allowWorkloads: false,
+            },
+          ],
+          (t) => t,
+        );
         // The request as the document means it: its path, each parameter filled in by a client.
         const expected: Record<string, string> = {};
         const request = path
@@ -63,7 +119,20 @@ describe('checkRouteTemplate against the route table and path normaliser', () =>
         // way the document writes the path is refused, unmatched, or loses a parameter's value.
         let table: RouteTable;
         try {
-          table = new RouteTable([{ id: 'r', method: 'GET', path, action: 'a', resource: { type: 'T', id: 'x' }, risk: 'medium', allowWorkloads: false }], (t) => t);
+          table = new RouteTable(
+            [
+              {
+                id: 'r',
+                method: 'GET',
+                path,
+                action: 'a',
+                resource: { type: 'T', id: 'x' },
+                risk: 'medium',
+                allowWorkloads: false,
+              },
+            ],
+            (t) => t,
+          );
         } catch {
           return;
         }
@@ -72,7 +141,11 @@ describe('checkRouteTemplate against the route table and path normaliser', () =>
         const request = path.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, () => `v${n++}`);
         const normalized = normalizePath(request);
         const match = normalized.ok ? table.match('GET', normalized.value.segments) : undefined;
-        const servedAsMeant = match !== undefined && names.every((name, i) => match.params[name] === `v${i}`) && normalized.ok && normalized.value.path === request;
+        const servedAsMeant =
+          match !== undefined &&
+          names.every((name, i) => match.params[name] === `v${i}`) &&
+          normalized.ok &&
+          normalized.value.path === request;
         expect(servedAsMeant).toBe(false);
       }),
       { numRuns: RUNS },

@@ -10,8 +10,22 @@ const RUNS = Number(process.env.AUTHZD_FUZZ_RUNS ?? 150);
 const creating = { namespace: 'Api', documentTitle: 'Generated' };
 const application = { type: 'Application', id: 'Api' };
 
-function operation(method: string, path: string, index: number, risk?: 'low' | 'medium' | 'high' | 'critical'): OpenApiOperation {
-  return { method, path, key: `${method} ${path}`, operationId: `op${index}`, extension: risk !== undefined ? { risk } : {}, ownExtension: false, cedarResourceTypes: undefined, servers: undefined };
+function operation(
+  method: string,
+  path: string,
+  index: number,
+  risk?: 'low' | 'medium' | 'high' | 'critical',
+): OpenApiOperation {
+  return {
+    method,
+    path,
+    key: `${method} ${path}`,
+    operationId: `op${index}`,
+    extension: risk !== undefined ? { risk } : {},
+    ownExtension: false,
+    cedarResourceTypes: undefined,
+    servers: undefined,
+  };
 }
 const generate = (ops: readonly OpenApiOperation[]) => mapOperations(ops, { basePath: '', application }).routes;
 const routes = (text: string) => (parseYaml(text) as { routes: RouteSpec[] }).routes;
@@ -21,13 +35,20 @@ const byId = (list: RouteSpec[]) => Object.fromEntries(list.map((r) => [r.id, r]
 const universe = fc.uniqueArray(
   fc.record({
     method: fc.constantFrom('GET', 'POST', 'DELETE'),
-    path: fc.array(fc.constantFrom('a', 'b', 'me', '{id}', '{x}'), { minLength: 1, maxLength: 3 }).map((s) => `/${s.join('/')}`),
+    path: fc
+      .array(fc.constantFrom('a', 'b', 'me', '{id}', '{x}'), { minLength: 1, maxLength: 3 })
+      .map((s) => `/${s.join('/')}`),
     risk: fc.option(fc.constantFrom('low' as const, 'critical' as const), { nil: undefined }),
   }),
   { minLength: 1, maxLength: 14, selector: (o) => `${o.method} ${o.path}` },
 );
 const versions = universe.chain((ops) =>
-  fc.tuple(fc.constant(ops), fc.array(fc.boolean(), { minLength: ops.length, maxLength: ops.length }), fc.array(fc.boolean(), { minLength: ops.length, maxLength: ops.length }), fc.array(fc.boolean(), { minLength: ops.length, maxLength: ops.length })),
+  fc.tuple(
+    fc.constant(ops),
+    fc.array(fc.boolean(), { minLength: ops.length, maxLength: ops.length }),
+    fc.array(fc.boolean(), { minLength: ops.length, maxLength: ops.length }),
+    fc.array(fc.boolean(), { minLength: ops.length, maxLength: ops.length }),
+  ),
 );
 
 describe('mergeRoutesFile', () => {
@@ -37,7 +58,9 @@ describe('mergeRoutesFile', () => {
         const all = ops.map((o, i) => operation(o.method, o.path, i, o.risk));
         const a = all.filter((_, i) => inA[i]);
         // B keeps some operations, drops others, adds new ones, and changes some risks.
-        const b = all.filter((_, i) => inB[i]).map((o, i) => (riskInB[i] ? { ...o, extension: { risk: 'high' as const } } : o));
+        const b = all
+          .filter((_, i) => inB[i])
+          .map((o, i) => (riskInB[i] ? { ...o, extension: { risk: 'high' as const } } : o));
         if (generate(b).length === 0) return; // nothing to import: planImport refuses (no_operations)
         const fresh = mergeRoutesFile(undefined, generate(b), {}, creating);
         const first = mergeRoutesFile(undefined, generate(a), {}, creating);
@@ -65,7 +88,9 @@ describe('mergeRoutesFile', () => {
         if (list.length === 0) return;
         const victim = list[pick % list.length]!;
         const risk = victim.risk === 'critical' ? 'medium' : 'critical';
-        const text = first.text.replace(`  - id: ${victim.id}\n`, `  - id: ${victim.id}\n    # edited by hand\n`).replace(new RegExp(`(  - id: ${victim.id}\\n(?: {4}.*\\n)*? {4}risk: )\\w+`), `$1${risk}`);
+        const text = first.text
+          .replace(`  - id: ${victim.id}\n`, `  - id: ${victim.id}\n    # edited by hand\n`)
+          .replace(new RegExp(`(  - id: ${victim.id}\\n(?: {4}.*\\n)*? {4}risk: )\\w+`), `$1${risk}`);
         const next = mergeRoutesFile(text, generate(b), first.state, creating);
         const result = byId(routes(next.text));
         expect(result[victim.id]).toEqual({ ...victim, risk });
@@ -73,7 +98,9 @@ describe('mergeRoutesFile', () => {
         const wanted = byId(routes(mergeRoutesFile(undefined, generate(b), {}, creating).text));
         for (const [id, route] of Object.entries(result)) if (id !== victim.id) expect(route).toEqual(wanted[id]);
         // Every operation of B has a route, unless the hand-edited entry serves it.
-        for (const id of Object.keys(wanted)) if (result[id] === undefined) expect(next.routedByHand.map((n) => n.reason)).toContain(`served by the hand-written route ${victim.id}`);
+        for (const id of Object.keys(wanted))
+          if (result[id] === undefined)
+            expect(next.routedByHand.map((n) => n.reason)).toContain(`served by the hand-written route ${victim.id}`);
       }),
       { numRuns: RUNS },
     );
@@ -84,7 +111,9 @@ describe('mergeRoutesFile', () => {
     const next = mergeRoutesFile(first.text, generate([operation('GET', '/pets/{petId}', 1)]), first.state, creating);
     expect(next.diff.removed.map((r) => r.path)).toEqual(['/pets/{id}']);
     expect(next.diff.added.map((r) => r.id)).toEqual(['op1']);
-    expect(routes(next.text)).toEqual([expect.objectContaining({ id: 'op1', path: '/pets/{petId}', resource: { type: 'Pet', id: '{petId}' } })]);
+    expect(routes(next.text)).toEqual([
+      expect.objectContaining({ id: 'op1', path: '/pets/{petId}', resource: { type: 'Pet', id: '{petId}' } }),
+    ]);
   });
 
   it('keeps everything outside the entries it owns, byte for byte', () => {
@@ -104,6 +133,11 @@ describe('mergeRoutesFile', () => {
       '',
     ].join('\n');
     const result = mergeRoutesFile(text, generate([operation('GET', '/pets/{id}', 1)]), {}, creating);
-    expect(result.text).toBe(text.replace("'Api'}\n", "'Api'}\n  - id: op1\n    method: GET\n    path: /pets/{id}\n    action: op1\n    resource: { type: Pet, id: \"{id}\" }\n    risk: low\n"));
+    expect(result.text).toBe(
+      text.replace(
+        "'Api'}\n",
+        '\'Api\'}\n  - id: op1\n    method: GET\n    path: /pets/{id}\n    action: op1\n    resource: { type: Pet, id: "{id}" }\n    risk: low\n',
+      ),
+    );
   });
 });

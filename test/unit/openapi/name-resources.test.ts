@@ -16,7 +16,14 @@ function named(paths: string[]): Record<string, string> {
 
 describe('nameResources', () => {
   it('names the resource the last parameter identifies, with every parameter in its id', () => {
-    expect(named(['/accounts/{id}', '/accounts/{accountId}/statements', '/accounts/{accountId}/statements/{statementId}', '/repos/{owner}/{repo}'])).toEqual({
+    expect(
+      named([
+        '/accounts/{id}',
+        '/accounts/{accountId}/statements',
+        '/accounts/{accountId}/statements/{statementId}',
+        '/repos/{owner}/{repo}',
+      ]),
+    ).toEqual({
       '/accounts/{id}': 'Account::"{id}"',
       '/accounts/{accountId}/statements': 'Account::"{accountId}"',
       '/accounts/{accountId}/statements/{statementId}': 'Statement::"{accountId}/{statementId}"',
@@ -25,16 +32,30 @@ describe('nameResources', () => {
   });
 
   it('gives paths without parameters (collections at the top, actions on the API) the Application', () => {
-    expect(named(['/accounts', '/health', '/'])).toEqual({ '/accounts': 'Application::"Bank"', '/health': 'Application::"Bank"', '/': 'Application::"Bank"' });
+    expect(named(['/accounts', '/health', '/'])).toEqual({
+      '/accounts': 'Application::"Bank"',
+      '/health': 'Application::"Bank"',
+      '/': 'Application::"Bank"',
+    });
   });
 
-  it('falls back to the parameter\'s name when no literal precedes it', () => {
-    expect(named(['/{dataset}/{version}/fields', '/{tenantId}'])).toEqual({ '/{dataset}/{version}/fields': 'Dataset::"{dataset}/{version}"', '/{tenantId}': 'Tenant::"{tenantId}"' });
+  it("falls back to the parameter's name when no literal precedes it", () => {
+    expect(named(['/{dataset}/{version}/fields', '/{tenantId}'])).toEqual({
+      '/{dataset}/{version}/fields': 'Dataset::"{dataset}/{version}"',
+      '/{tenantId}': 'Tenant::"{tenantId}"',
+    });
   });
 
   it('tells apart kinds of resource that would share a name and an id shape', () => {
     expect(
-      named(['/repos/{o}/{r}/comments/{id}', '/repos/{o}/{r}/issues/comments/{id}', '/repos/{o}/{r}/pulls/comments/{id}', '/gists/{g}/comments/{id}', '/user/{account_id}', '/users/{username}']),
+      named([
+        '/repos/{o}/{r}/comments/{id}',
+        '/repos/{o}/{r}/issues/comments/{id}',
+        '/repos/{o}/{r}/pulls/comments/{id}',
+        '/gists/{g}/comments/{id}',
+        '/user/{account_id}',
+        '/users/{username}',
+      ]),
     ).toEqual({
       '/repos/{o}/{r}/comments/{id}': 'RepoComment::"{o}/{r}/{id}"',
       '/repos/{o}/{r}/issues/comments/{id}': 'IssueComment::"{o}/{r}/{id}"',
@@ -47,11 +68,17 @@ describe('nameResources', () => {
   });
 
   it('keeps one name for one shape of path, whatever the methods or parameter names', () => {
-    expect(named(['/pets/{id}', '/pets/{petId}/photos'])).toEqual({ '/pets/{id}': 'Pet::"{id}"', '/pets/{petId}/photos': 'Pet::"{petId}"' });
+    expect(named(['/pets/{id}', '/pets/{petId}/photos'])).toEqual({
+      '/pets/{id}': 'Pet::"{id}"',
+      '/pets/{petId}/photos': 'Pet::"{petId}"',
+    });
   });
 
   it('avoids the names Cedar reserves', () => {
-    expect(named(['/sets/{id}', '/actions/{id}'])).toEqual({ '/sets/{id}': 'SetResource::"{id}"', '/actions/{id}': 'ActionResource::"{id}"' });
+    expect(named(['/sets/{id}', '/actions/{id}'])).toEqual({
+      '/sets/{id}': 'SetResource::"{id}"',
+      '/actions/{id}': 'ActionResource::"{id}"',
+    });
   });
 
   it.each([
@@ -68,7 +95,12 @@ describe('nameResources', () => {
   ])('singular(%s) = %s', (plural, one) => expect(singular(plural)).toBe(one));
 
   it('makes Cedar type names of segments', () => {
-    expect(['billing-plan', 'bookCollection', 'custom_pages', 'v2'].map(pascal)).toEqual(['BillingPlan', 'BookCollection', 'CustomPages', 'V2']);
+    expect(['billing-plan', 'bookCollection', 'custom_pages', 'v2'].map(pascal)).toEqual([
+      'BillingPlan',
+      'BookCollection',
+      'CustomPages',
+      'V2',
+    ]);
   });
 });
 

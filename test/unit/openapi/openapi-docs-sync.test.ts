@@ -14,7 +14,8 @@ import { documentedKeys, schemaKeys } from '../../helpers/schema-keys.js';
 
 const doc = readFileSync(new URL('../../../docs/openapi.md', import.meta.url), 'utf8');
 const section = (heading: string) => doc.split(`\n## ${heading}\n`)[1]!.split('\n## ')[0]!;
-const blocks = (text: string, lang: string) => [...text.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
+const blocks = (text: string, lang: string) =>
+  [...text.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
 const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
 
 describe('docs/openapi.md matches the code', () => {
@@ -31,12 +32,15 @@ describe('docs/openapi.md matches the code', () => {
   });
 
   it('shows x-authzd extensions that are valid where they are written', () => {
-    const example = parseYaml(blocks(section('x-authzd'), 'yaml')[0]!) as { paths: Record<string, Record<string, { 'x-authzd'?: unknown }>> };
+    const example = parseYaml(blocks(section('x-authzd'), 'yaml')[0]!) as {
+      paths: Record<string, Record<string, { 'x-authzd'?: unknown }>>;
+    };
     let checked = 0;
     for (const item of Object.values(example.paths)) {
       for (const [key, value] of Object.entries(item)) {
         if (key === 'x-authzd') expect(PathItemExtensionSchema.safeParse(value).success).toBe(true);
-        else if (value['x-authzd'] !== undefined) expect(OperationExtensionSchema.safeParse(value['x-authzd']).success).toBe(true);
+        else if (value['x-authzd'] !== undefined)
+          expect(OperationExtensionSchema.safeParse(value['x-authzd']).success).toBe(true);
         else continue;
         checked++;
       }
@@ -48,10 +52,18 @@ describe('docs/openapi.md matches the code', () => {
     const dir = policyDir(true);
     await importInto(path.join(OPENAPI_FIXTURES, 'bank-v1.yaml'), dir);
     const routes = path.join(dir, 'routes.yaml');
-    writeFileSync(routes, readFileSync(routes, 'utf8').replace(/(  - id: get-statement\n(?: {4}.*\n)*? {4}risk: )low/, '$1high'));
+    writeFileSync(
+      routes,
+      readFileSync(routes, 'utf8').replace(/(  - id: get-statement\n(?: {4}.*\n)*? {4}risk: )low/, '$1high'),
+    );
     const plan = await importInto(path.join(OPENAPI_FIXTURES, 'bank-v2.yaml'), dir);
-    const printed = formatImportReport(plan.report, { kind: 'written', files: [...plan.writes.keys()].sort((a, b) => order(a) - order(b)) });
-    const documented = section('Usage').split('What it prints')[1]!.match(/```\n([\s\S]*?)```/)![1]!;
+    const printed = formatImportReport(plan.report, {
+      kind: 'written',
+      files: [...plan.writes.keys()].sort((a, b) => order(a) - order(b)),
+    });
+    const documented = section('Usage')
+      .split('What it prints')[1]!
+      .match(/```\n([\s\S]*?)```/)![1]!;
     // All but the first line, which names the directory.
     expect(printed.split('\n').slice(1)).toEqual(documented.split('\n').slice(1));
   });

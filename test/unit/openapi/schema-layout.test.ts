@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { declarationText, parseSchemaLayout, quote, REGION_BEGIN, REGION_END, SchemaLayoutError, unquote } from '../../../src/openapi/schema-layout.js';
+import {
+  declarationText,
+  parseSchemaLayout,
+  quote,
+  REGION_BEGIN,
+  REGION_END,
+  SchemaLayoutError,
+  unquote,
+} from '../../../src/openapi/schema-layout.js';
 import { cedar } from '../../../src/cedar/cedar.js';
 import { EXAMPLE_POLICIES } from '../../helpers/policy-files.js';
 
@@ -11,7 +19,11 @@ describe('parseSchemaLayout', () => {
     const bank = layout.blocks.find((b) => b.namespace === 'Bank')!;
     const json = cedar.schemaToJson(text);
     if (json.type !== 'success') throw new Error('example schema');
-    const names = (kind: string) => bank.declarations.filter((d) => d.kind === kind).flatMap((d) => d.names).sort();
+    const names = (kind: string) =>
+      bank.declarations
+        .filter((d) => d.kind === kind)
+        .flatMap((d) => d.names)
+        .sort();
     expect(names('entity')).toEqual(Object.keys(json.json.Bank!.entityTypes).sort());
     expect(names('action')).toEqual(Object.keys(json.json.Bank!.actions).sort());
     expect(names('type')).toEqual(Object.keys(json.json.Bank!.commonTypes ?? {}).sort());
@@ -40,7 +52,9 @@ describe('parseSchemaLayout', () => {
     expect(action).toMatchObject({ kind: 'action', names: ['get pet', 'other'] });
     expect(declarationText(action!)).toMatch(/^@ httpVerb \( "get" \) @ httpPathTemplate/);
     const region = layout.blocks[1]!.region!;
-    expect(text.slice(region.start, region.end)).toMatch(/^ {2}\/\/ authzd routes import: begin[\s\S]*end generated\n$/);
+    expect(text.slice(region.start, region.end)).toMatch(
+      /^ {2}\/\/ authzd routes import: begin[\s\S]*end generated\n$/,
+    );
     expect(action!.start).toBeGreaterThan(region.start);
   });
 
@@ -56,7 +70,8 @@ describe('parseSchemaLayout', () => {
   });
 
   it('quotes and unquotes Cedar strings', () => {
-    for (const value of ['get /pets/{id}', 'a"b\\c', 'line\nbreak', 'tab\there', 'nul\u0001']) expect(unquote(quote(value))).toBe(value);
+    for (const value of ['get /pets/{id}', 'a"b\\c', 'line\nbreak', 'tab\there', 'nul\u0001'])
+      expect(unquote(quote(value))).toBe(value);
     const schema = `action ${quote('a"b\\c\u0001')};`;
     expect(cedar.checkParseSchema(schema).type).toBe('success');
   });

@@ -15,7 +15,13 @@ describe('parsePolicyTestFile', () => {
     const parsed = parse(GOOD);
     expect(parsed.problems).toEqual([]);
     expect(parsed.cases).toEqual([
-      { name: 'owner reads', claims: { sub: 'alice', tenant: 'acme', roles: ['customer'] }, method: 'GET', path: '/accounts/acc-1001', expect: { decision: 'allow' } },
+      {
+        name: 'owner reads',
+        claims: { sub: 'alice', tenant: 'acme', roles: ['customer'] },
+        method: 'GET',
+        path: '/accounts/acc-1001',
+        expect: { decision: 'allow' },
+      },
     ]);
   });
 
@@ -30,7 +36,10 @@ describe('parsePolicyTestFile', () => {
   note: hi
 `);
     expect(parsed.cases).toEqual([]);
-    expect(parsed.problems).toEqual(['tests/t.yaml:7:5: [0].expect.polices: unknown key', 'tests/t.yaml:8:3: [0].note: unknown key']);
+    expect(parsed.problems).toEqual([
+      'tests/t.yaml:7:5: [0].expect.polices: unknown key',
+      'tests/t.yaml:8:3: [0].note: unknown key',
+    ]);
   });
 
   it('places a bad value at the value, a missing key at its parent', () => {
@@ -59,11 +68,15 @@ describe('parsePolicyTestFile', () => {
   });
 
   it('refuses duplicate case names within a file', () => {
-    expect(parse(GOOD + GOOD.replace('owner reads', 'other') + GOOD).problems).toEqual(['tests/t.yaml:11:9: [2].name: duplicate case name (also case [0])']);
+    expect(parse(GOOD + GOOD.replace('owner reads', 'other') + GOOD).problems).toEqual([
+      'tests/t.yaml:11:9: [2].name: duplicate case name (also case [0])',
+    ]);
   });
 
   it('refuses the claims the runner sets, and requires sub', () => {
-    const parsed = parse(GOOD.replace('{ sub: alice, tenant: acme, roles: [customer] }', '{ tenant: acme, exp: 1, iss: x }'));
+    const parsed = parse(
+      GOOD.replace('{ sub: alice, tenant: acme, roles: [customer] }', '{ tenant: acme, exp: 1, iss: x }'),
+    );
     expect(parsed.problems).toEqual([
       'tests/t.yaml:2:11: [0].claims.sub: required',
       'tests/t.yaml:2:40: [0].claims.iss: "iss" is set by the runner (its own issuer, audience and a valid lifetime)',
@@ -73,10 +86,12 @@ describe('parsePolicyTestFile', () => {
 
   it('checks that a case has one request form and a principal that fits it', () => {
     const problems = (body: string) => parse(`- name: x\n${body}  expect: { decision: deny }\n`).problems;
-    expect(problems('  claims: { sub: a }\n  method: GET\n')).toEqual(['tests/t.yaml:1:3: [0].path: required with method']);
-    expect(problems('  claims: { sub: a }\n  method: GET\n  path: /a\n  action: read\n  resource: { type: A, id: "1" }\n')).toEqual([
-      'tests/t.yaml:5:11: [0].action: a request is method + path or action + resource, not both',
+    expect(problems('  claims: { sub: a }\n  method: GET\n')).toEqual([
+      'tests/t.yaml:1:3: [0].path: required with method',
     ]);
+    expect(
+      problems('  claims: { sub: a }\n  method: GET\n  path: /a\n  action: read\n  resource: { type: A, id: "1" }\n'),
+    ).toEqual(['tests/t.yaml:5:11: [0].action: a request is method + path or action + resource, not both']);
     expect(problems('  action: read\n  resource: { type: A, id: "1" }\n')).toEqual([
       'tests/t.yaml:1:3: [0].claims: required with action + resource: the principal comes from the claims',
     ]);
@@ -93,13 +108,18 @@ describe('parsePolicyTestFile', () => {
 
   it('checks context values and that a reason fits its decision', () => {
     const parsed = parse(
-      GOOD.replace('expect: { decision: allow }', 'context: { sourceIp: 10.0.0.300, time: "yesterday", risk: { score: 5 } }\n  expect: { decision: allow, reason: policy_denied }'),
+      GOOD.replace(
+        'expect: { decision: allow }',
+        'context: { sourceIp: 10.0.0.300, time: "yesterday", risk: { score: 5 } }\n  expect: { decision: allow, reason: policy_denied }',
+      ),
     );
     expect(parsed.problems).toEqual([
       'tests/t.yaml:5:24: [0].context.sourceIp: expected an IPv4 or IPv6 address',
       'tests/t.yaml:5:42: [0].context.time: expected an RFC 3339 date-time with an offset (2026-01-15T09:30:00Z) or Unix seconds',
       'tests/t.yaml:6:38: [0].expect.reason: reason policy_denied never comes with decision allow',
     ]);
-    expect(parse(GOOD.replace('decision: allow', 'decision: deny, reason: internal_error')).problems[0]).toMatch(/^tests\/t\.yaml:5:37: \[0\]\.expect\.reason: Invalid option/);
+    expect(parse(GOOD.replace('decision: allow', 'decision: deny, reason: internal_error')).problems[0]).toMatch(
+      /^tests\/t\.yaml:5:37: \[0\]\.expect\.reason: Invalid option/,
+    );
   });
 });

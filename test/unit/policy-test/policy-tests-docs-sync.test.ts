@@ -19,7 +19,10 @@ describe('docs/policy-tests.md matches the code', () => {
 
   it('shows an example test file that is valid and passes against the example policies', async () => {
     const example = doc.split('## A test file')[1]!.match(/```yaml\n([\s\S]*?)```/)![1]!;
-    const report = await runPolicyTests(compilePolicyModel(examplePolicyFiles()), new Map([['tests/transfers.yaml', example]]));
+    const report = await runPolicyTests(
+      compilePolicyModel(examplePolicyFiles()),
+      new Map([['tests/transfers.yaml', example]]),
+    );
     expect(report.problems).toEqual([]);
     expect(report.cases.filter((c) => !c.passed).map(describeFailure)).toEqual([]);
     expect(report.totals.cases).toBe(4);

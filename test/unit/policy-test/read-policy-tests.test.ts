@@ -30,8 +30,10 @@ describe('readPolicyTests', () => {
     expect((await readPolicyTests(temp())).size).toBe(0);
   });
 
-  it('finds the example policy set\'s tests', async () => {
-    expect([...(await readPolicyTests(EXAMPLE_POLICIES)).keys()]).toEqual(expect.arrayContaining(['tests/accounts.yaml', 'tests/network.yaml']));
+  it("finds the example policy set's tests", async () => {
+    expect([...(await readPolicyTests(EXAMPLE_POLICIES)).keys()]).toEqual(
+      expect.arrayContaining(['tests/accounts.yaml', 'tests/network.yaml']),
+    );
   });
 });
 

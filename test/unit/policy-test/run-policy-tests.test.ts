@@ -6,10 +6,12 @@ import { runPolicyTests } from '../../../src/policy-test/run-policy-tests.js';
 import { EXAMPLE_POLICIES, examplePolicyFiles } from '../../helpers/policy-files.js';
 
 const model = compilePolicyModel(examplePolicyFiles());
-const run = (tests: Record<string, string>, options = {}, m = model) => runPolicyTests(m, new Map(Object.entries(tests)), options);
+const run = (tests: Record<string, string>, options = {}, m = model) =>
+  runPolicyTests(m, new Map(Object.entries(tests)), options);
 
 // An MFA login ten minutes before the request time the transfer cases set (1768469400).
-const ALICE = 'claims: { sub: alice, tenant: acme, roles: [customer], scope: "accounts:read payments:write", acr: mfa, auth_time: 1768468800 }';
+const ALICE =
+  'claims: { sub: alice, tenant: acme, roles: [customer], scope: "accounts:read payments:write", acr: mfa, auth_time: 1768468800 }';
 const ERIN = 'claims: { sub: erin, tenant: globex, roles: [customer], scope: accounts:read }';
 
 describe('runPolicyTests', () => {
@@ -80,9 +82,21 @@ describe('runPolicyTests', () => {
     expect(report.ok).toBe(false);
     expect(report.totals).toEqual({ files: 1, cases: 3, passed: 0, failed: 3 });
     const [decision, reason, policies] = report.cases;
-    expect(decision).toMatchObject({ passed: false, mismatches: ['decision'], got: { decision: 'allow', reason: 'policy_allowed', policies: ['account-owner-read'] } });
-    expect(reason).toMatchObject({ passed: false, mismatches: ['reason'], got: { decision: 'deny', reason: 'policy_denied', policies: ['tenant-isolation'] } });
-    expect(policies).toMatchObject({ passed: false, mismatches: ['policies'], notes: ['"tenant-isolaton" is not a policy id of this set'] });
+    expect(decision).toMatchObject({
+      passed: false,
+      mismatches: ['decision'],
+      got: { decision: 'allow', reason: 'policy_allowed', policies: ['account-owner-read'] },
+    });
+    expect(reason).toMatchObject({
+      passed: false,
+      mismatches: ['reason'],
+      got: { decision: 'deny', reason: 'policy_denied', policies: ['tenant-isolation'] },
+    });
+    expect(policies).toMatchObject({
+      passed: false,
+      mismatches: ['policies'],
+      notes: ['"tenant-isolaton" is not a policy id of this set'],
+    });
     expect(report.cases.map(describeFailure)).toEqual([
       "tests/a.yaml: case 'wrong decision': expected deny, got allow (account-owner-read)",
       "tests/a.yaml: case 'wrong reason': expected deny no_matching_permit, got deny policy_denied (tenant-isolation)",
@@ -136,13 +150,27 @@ forbid (principal, action == Bank::Action::"readAccount", resource)
 unless { context.request has sourceIp && context.request.sourceIp.isInRange(ip("10.0.0.0/8")) };`,
     });
     const bob = 'claims: { sub: bob, tenant: acme, roles: [teller] }';
-    const cases = (context: string) => ({ 'tests/a.yaml': `- name: x\n  ${bob}\n  method: GET\n  path: /accounts/acc-1001\n  context: ${context}\n  expect: { decision: allow }\n` });
+    const cases = (context: string) => ({
+      'tests/a.yaml': `- name: x\n  ${bob}\n  method: GET\n  path: /accounts/acc-1001\n  context: ${context}\n  expect: { decision: allow }\n`,
+    });
     const decide = async (context: string) => (await run(cases(context), {}, compilePolicyModel(files))).cases[0]!.got;
-    expect(await decide('{ sourceIp: 10.1.2.3, time: "2026-03-01T08:00:00+01:00" }')).toMatchObject({ decision: 'allow', policies: ['teller-read'] });
-    expect(await decide('{ sourceIp: 10.1.2.3, time: 1767225599 }')).toMatchObject({ decision: 'deny', policies: ['office-hours'] });
-    expect(await decide('{ sourceIp: 192.0.2.1, time: 1767225600 }')).toMatchObject({ decision: 'deny', policies: ['office-network'] });
+    expect(await decide('{ sourceIp: 10.1.2.3, time: "2026-03-01T08:00:00+01:00" }')).toMatchObject({
+      decision: 'allow',
+      policies: ['teller-read'],
+    });
+    expect(await decide('{ sourceIp: 10.1.2.3, time: 1767225599 }')).toMatchObject({
+      decision: 'deny',
+      policies: ['office-hours'],
+    });
+    expect(await decide('{ sourceIp: 192.0.2.1, time: 1767225600 }')).toMatchObject({
+      decision: 'deny',
+      policies: ['office-network'],
+    });
     expect(await decide('{ time: 1767225600 }')).toMatchObject({ decision: 'deny', policies: ['office-network'] });
-    expect(await decide('{ sourceIp: 10.1.2.3, time: 1767225600, host: legacy.example.com }')).toMatchObject({ decision: 'deny', policies: ['office-hours'] });
+    expect(await decide('{ sourceIp: 10.1.2.3, time: 1767225600, host: legacy.example.com }')).toMatchObject({
+      decision: 'deny',
+      policies: ['office-hours'],
+    });
     // context.risk goes through the sidecar's risk signals (Envoy metadata from a trusted filter).
     const transfer = `- name: x\n  ${ALICE}\n  method: POST\n  path: /accounts/acc-1001/transfers\n  context: { time: 1768469400, risk: { score: 80 } }\n  expect: { decision: deny, policies: [high-risk-write] }\n`;
     expect((await run({ 'tests/a.yaml': transfer })).ok).toBe(true);
@@ -150,10 +178,15 @@ unless { context.request has sourceIp && context.request.sourceIp.isInRange(ip("
 
   it('reports policy_error when a policy fails to evaluate (policies.onError deny)', async () => {
     const broken = compilePolicyModel(
-      examplePolicyFiles({ 'schema.cedarschema': null, 'broken.cedar': '@id("broken-forbid") forbid(principal, action, resource) when { principal.nosuch == 1 };' }),
+      examplePolicyFiles({
+        'schema.cedarschema': null,
+        'broken.cedar': '@id("broken-forbid") forbid(principal, action, resource) when { principal.nosuch == 1 };',
+      }),
     );
     const report = await run(
-      { 'tests/a.yaml': `- name: x\n  ${ALICE}\n  method: GET\n  path: /accounts/acc-1001\n  expect: { decision: deny, reason: policy_error, policies: [broken-forbid] }\n` },
+      {
+        'tests/a.yaml': `- name: x\n  ${ALICE}\n  method: GET\n  path: /accounts/acc-1001\n  expect: { decision: deny, reason: policy_error, policies: [broken-forbid] }\n`,
+      },
       {},
       broken,
     );

@@ -31,11 +31,15 @@ describe('contextReads', () => {
   });
 
   it('keeps only the shortest path when one covers another', () => {
-    expect(reads('permit(principal, action, resource) when { context.token == {"a": 1} || context.token.acr == "x" };')).toEqual([{ path: ['token'], presence: false }]);
+    expect(
+      reads('permit(principal, action, resource) when { context.token == {"a": 1} || context.token.acr == "x" };'),
+    ).toEqual([{ path: ['token'], presence: false }]);
   });
 
   it('records a has-test as presence only, which covers nothing below it', () => {
-    expect(reads('permit(principal, action, resource) when { context has token && context.token.acr == "x" };')).toEqual([
+    expect(
+      reads('permit(principal, action, resource) when { context has token && context.token.acr == "x" };'),
+    ).toEqual([
       { path: ['token'], presence: true },
       { path: ['token', 'acr'], presence: false },
     ]);
@@ -43,6 +47,11 @@ describe('contextReads', () => {
 
   it('gives up (all) when the context is used as a whole', () => {
     expect(reads('permit(principal, action, resource) when { context == {} };')).toBe('all');
-    expect(reads('permit(principal, action, resource) when { context has token };', 'permit(principal, action, resource) when { [context].contains(context) };')).toBe('all');
+    expect(
+      reads(
+        'permit(principal, action, resource) when { context has token };',
+        'permit(principal, action, resource) when { [context].contains(context) };',
+      ),
+    ).toBe('all');
   });
 });

@@ -14,11 +14,18 @@ describe('EntityStore', () => {
     e('Role', 'staff'),
     e('Tenant', 'acme'),
     e('Account', 'a1', [['Tenant', 'acme']], { tenant: 'acme' }),
-    { uid: { __entity: { type: 'Account', id: 'a2' } }, attrs: {}, parents: [{ __entity: { type: 'Tenant', id: 'acme' } }] },
+    {
+      uid: { __entity: { type: 'Account', id: 'a2' } },
+      attrs: {},
+      parents: [{ __entity: { type: 'Tenant', id: 'acme' } }],
+    },
   ]);
 
   it('knows every ancestor of an entity, transitively, and which types it holds', () => {
-    expect([...store.ancestorKeysOf(entityKey({ type: 'Role', id: 'admin' }))].sort()).toEqual([entityKey({ type: 'Role', id: 'staff' }), entityKey({ type: 'Role', id: 'teller' })]);
+    expect([...store.ancestorKeysOf(entityKey({ type: 'Role', id: 'admin' }))].sort()).toEqual([
+      entityKey({ type: 'Role', id: 'staff' }),
+      entityKey({ type: 'Role', id: 'teller' }),
+    ]);
     expect(store.getByKey(entityKey({ type: 'Account', id: 'a1' }))?.attrs).toEqual({ tenant: 'acme' });
     expect(store.holdsType('Account')).toBe(true);
     expect(store.holdsType('Nope')).toBe(false);
@@ -40,7 +47,9 @@ describe('EntityStore', () => {
     expect(() => new EntityStore([{ uid: { type: 'R' } }])).toThrow(/entities.json\[0\].uid/);
     expect(() => new EntityStore({})).toThrow(/array/);
     expect(() => new EntityStore([{ ...e('R', 'a'), tags: [] }])).toThrow(/entities.json\[0\].tags/);
-    expect(new EntityStore([{ ...e('R', 'a'), tags: { level: 3 } }]).get({ type: 'R', id: 'a' })?.tags).toEqual({ level: 3 });
+    expect(new EntityStore([{ ...e('R', 'a'), tags: { level: 3 } }]).get({ type: 'R', id: 'a' })?.tags).toEqual({
+      level: 3,
+    });
   });
 
   it('can drop a type (action entities when a schema defines them)', () => {

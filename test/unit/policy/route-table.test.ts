@@ -16,7 +16,15 @@ const route = (over: Record<string, unknown>) => ({
 describe('RouteTable', () => {
   it('matches method and template, extracting parameters into the resource id', () => {
     const table = new RouteTable(
-      [route({ id: 'get' }), route({ id: 'tx', method: ['POST', 'PUT'], path: '/accounts/{id}/transfers/{tx}', resource: { type: 'Transfer', id: '{id}/{tx}' } })],
+      [
+        route({ id: 'get' }),
+        route({
+          id: 'tx',
+          method: ['POST', 'PUT'],
+          path: '/accounts/{id}/transfers/{tx}',
+          resource: { type: 'Transfer', id: '{id}/{tx}' },
+        }),
+      ],
       q,
     );
     const m = table.match('GET', ['accounts', 'a1'])!;
@@ -32,7 +40,10 @@ describe('RouteTable', () => {
   });
 
   it('tries routes in file order', () => {
-    const table = new RouteTable([route({ id: 'me', path: '/accounts/me', resource: { type: 'Account', id: 'me' } }), route({ id: 'any' })], q);
+    const table = new RouteTable(
+      [route({ id: 'me', path: '/accounts/me', resource: { type: 'Account', id: 'me' } }), route({ id: 'any' })],
+      q,
+    );
     expect(table.match('GET', ['accounts', 'me'])!.route.id).toBe('me');
     expect(table.match('GET', ['accounts', 'x'])!.route.id).toBe('any');
   });
@@ -45,6 +56,8 @@ describe('RouteTable', () => {
   it('rejects duplicate ids, partial-segment parameters and unknown placeholders', () => {
     expect(() => new RouteTable([route({}), route({})], q)).toThrow(/duplicate id/);
     expect(() => new RouteTable([route({ path: '/accounts/acc-{id}' })], q)).toThrow(/whole segment/);
-    expect(() => new RouteTable([route({ resource: { type: 'Account', id: '{nope}' } })], q)).toThrow(/does not define/);
+    expect(() => new RouteTable([route({ resource: { type: 'Account', id: '{nope}' } })], q)).toThrow(
+      /does not define/,
+    );
   });
 });

@@ -10,7 +10,13 @@ import { RevocationList } from '../../../src/revocation/revocation-list.js';
 import { createLogger } from '../../../src/telemetry/create-logger.js';
 
 const T0 = 1_800_000_000_000;
-const entry = (seq: number, value: string) => ({ seq, kind: 'jti' as const, value, expiresAt: T0 / 1000 + 3600, createdAt: T0 / 1000 });
+const entry = (seq: number, value: string) => ({
+  seq,
+  kind: 'jti' as const,
+  value,
+  expiresAt: T0 / 1000 + 3600,
+  createdAt: T0 / 1000,
+});
 
 /** A feed that answers `pages` in order, then holds every request until it is aborted; it records the URLs asked. */
 function fakeFeed(pages: (RevocationFeedPage | 'fail')[]) {
@@ -20,7 +26,9 @@ function fakeFeed(pages: (RevocationFeedPage | 'fail')[]) {
     const next = pages.shift();
     if (next === 'fail') throw new TypeError('fetch failed');
     if (next !== undefined) return new Response(JSON.stringify(next), { status: 200 });
-    return new Promise<Response>((_, reject) => init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
+    return new Promise<Response>((_, reject) =>
+      init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))),
+    );
   }) as typeof globalThis.fetch;
   return { fetch, asked };
 }
@@ -30,7 +38,14 @@ function follower(pages: (RevocationFeedPage | 'fail')[], options: { cache?: Rev
   const feed = fakeFeed(pages);
   const list = new RevocationList();
   const resets: RevocationResetCause[] = [];
-  const config = ConfigSchema.parse({ revocation: { url: 'http://cp.test/v1/revocations', cacheMaxAgeSeconds: options.maxAge ?? 60, minBackoffMs: 10, maxBackoffMs: 100 } }).revocation;
+  const config = ConfigSchema.parse({
+    revocation: {
+      url: 'http://cp.test/v1/revocations',
+      cacheMaxAgeSeconds: options.maxAge ?? 60,
+      minBackoffMs: 10,
+      maxBackoffMs: 100,
+    },
+  }).revocation;
   const f = new RevocationFollower({
     config: { ...config, url: config.url! },
     list,
@@ -57,7 +72,9 @@ describe('RevocationFollower', () => {
     clock.ms += 90_000;
     expect(f.lagMs()).toBe(90_000);
     expect(f.synced).toBe(false);
-    expect(f.problem()).toBe('the revocation feed has not answered yet and no revocation list is persisted (set revocation.cacheDir or bundle.cacheDir)');
+    expect(f.problem()).toBe(
+      'the revocation feed has not answered yet and no revocation list is persisted (set revocation.cacheDir or bundle.cacheDir)',
+    );
   });
 
   it('measures lag from the last answer, names its feed when it asks again, and counts a reset of another feed', async () => {
@@ -89,7 +106,10 @@ describe('RevocationFollower', () => {
     const cache = new RevocationCache(path.join(dir, 'revocations.json'));
     const { writeFileSync } = await import('node:fs');
     const syncedAt = Date.now() - 30_000;
-    writeFileSync(cache.file, serializePersistedRevocations({ feed: 'feed-a', seq: 4, syncedAt, entries: [entry(4, 'four')] }));
+    writeFileSync(
+      cache.file,
+      serializePersistedRevocations({ feed: 'feed-a', seq: 4, syncedAt, entries: [entry(4, 'four')] }),
+    );
 
     const fresh = follower([], { cache, maxAge: 60 });
     fresh.clock.ms = Date.now();
@@ -102,6 +122,8 @@ describe('RevocationFollower', () => {
     stale.clock.ms = Date.now();
     await stale.f.loadCache();
     expect(stale.list.size).toBe(1);
-    expect(stale.f.problem()).toMatch(/^the revocation feed has not answered yet and the persisted revocation list at .* was last in sync at .*, longer ago than revocation\.cacheMaxAgeSeconds \(10\)$/);
+    expect(stale.f.problem()).toMatch(
+      /^the revocation feed has not answered yet and the persisted revocation list at .* was last in sync at .*, longer ago than revocation\.cacheMaxAgeSeconds \(10\)$/,
+    );
   });
 });

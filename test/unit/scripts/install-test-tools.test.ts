@@ -27,10 +27,18 @@ function fakeTools(names: string[], gopath = path.join(tmp, 'no-gopath')): strin
 }
 
 /** The script with only `pathDirs` on PATH and no other place to look, as on a fresh machine. */
-function dryRun(pathDirs: string[], extra: Record<string, string> = {}): { status: number | null; out: string; plan: string[] } {
+function dryRun(
+  pathDirs: string[],
+  extra: Record<string, string> = {},
+): { status: number | null; out: string; plan: string[] } {
   const run = spawnSync('/bin/bash', [SCRIPT, '--dry-run'], {
     encoding: 'utf8',
-    env: { PATH: pathDirs.join(':') || path.join(tmp, 'empty'), HOME: path.join(tmp, 'home'), TEST_TOOLS_EXTRA_DIRS: '', ...extra },
+    env: {
+      PATH: pathDirs.join(':') || path.join(tmp, 'empty'),
+      HOME: path.join(tmp, 'home'),
+      TEST_TOOLS_EXTRA_DIRS: '',
+      ...extra,
+    },
   });
   const out = `${run.stdout}${run.stderr}`;
   return { status: run.status, out, plan: out.split('\n').filter((l) => l.startsWith('plan: ')) };
@@ -42,7 +50,10 @@ describe('scripts/install-test-tools.sh', () => {
   it('on a machine with none of the tools plans every Debian package, Go, and kustomize through go install', () => {
     const { status, plan, out } = dryRun([]);
     expect(status, out).toBe(0);
-    expect(plan).toEqual([`plan: apt-get install nginx prometheus postgresql nghttp2-client golang-go`, `plan: go install ${KUSTOMIZE}`]);
+    expect(plan).toEqual([
+      `plan: apt-get install nginx prometheus postgresql nghttp2-client golang-go`,
+      `plan: go install ${KUSTOMIZE}`,
+    ]);
   });
 
   it('installs nothing when every tool is present', () => {
@@ -53,7 +64,9 @@ describe('scripts/install-test-tools.sh', () => {
   });
 
   it('reinstalls nothing that is present: only the missing tool is planned', () => {
-    expect(dryRun([fakeTools([...ALL.filter((t) => t !== 'kustomize'), 'go'])]).plan).toEqual([`plan: go install ${KUSTOMIZE}`]);
+    expect(dryRun([fakeTools([...ALL.filter((t) => t !== 'kustomize'), 'go'])]).plan).toEqual([
+      `plan: go install ${KUSTOMIZE}`,
+    ]);
     expect(dryRun([fakeTools(ALL.filter((t) => t !== 'nginx'))]).plan).toEqual(['plan: apt-get install nginx']);
     // A package is missing when any of its commands is: Debian's prometheus brings promtool.
     expect(dryRun([fakeTools(ALL.filter((t) => t !== 'promtool'))]).plan).toEqual(['plan: apt-get install prometheus']);
@@ -71,12 +84,24 @@ describe('scripts/install-test-tools.sh', () => {
       expect(r.plan).toEqual([]);
       expect(r.out).toContain(`present: ${tool} ( ${where} )`);
     };
-    found(dryRun([fakeTools([...ALL.filter((t) => t !== 'kustomize'), 'go'], gopath)]), 'kustomize', path.join(gobin, 'kustomize'));
+    found(
+      dryRun([fakeTools([...ALL.filter((t) => t !== 'kustomize'), 'go'], gopath)]),
+      'kustomize',
+      path.join(gobin, 'kustomize'),
+    );
     // Without go, $GOPATH (else ~/go) is where go install would have put it.
-    found(dryRun([fakeTools(ALL.filter((t) => t !== 'kustomize'))], { GOPATH: gopath }), 'kustomize', path.join(gobin, 'kustomize'));
+    found(
+      dryRun([fakeTools(ALL.filter((t) => t !== 'kustomize'))], { GOPATH: gopath }),
+      'kustomize',
+      path.join(gobin, 'kustomize'),
+    );
     // nginx lives in /usr/sbin on Debian, which is not always on PATH: the extra directories count.
     const sbin = fakeTools(['nginx']);
-    found(dryRun([fakeTools(ALL.filter((t) => t !== 'nginx'))], { TEST_TOOLS_EXTRA_DIRS: sbin }), 'nginx', path.join(sbin, 'nginx'));
+    found(
+      dryRun([fakeTools(ALL.filter((t) => t !== 'nginx'))], { TEST_TOOLS_EXTRA_DIRS: sbin }),
+      'nginx',
+      path.join(sbin, 'nginx'),
+    );
   });
 
   it('finds every tool on this machine (npm test ran it first), without planning anything', () => {
@@ -92,7 +117,9 @@ describe('scripts/install-test-tools.sh', () => {
   });
 
   it('is what npm test runs first, and .ci/run is the README test command', () => {
-    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
     expect(pkg.scripts.pretest).toBe('bash scripts/install-test-tools.sh');
     const ci = readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8')
       .split('\n')

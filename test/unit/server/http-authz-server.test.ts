@@ -17,8 +17,16 @@ import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js'
 import { PolicyStore } from '../../../src/engine/policy-store.js';
 import { clientAddress } from '../../../src/server/client-address.js';
 import { createCheckRunner } from '../../../src/server/check-runner.js';
-import { denyStatusOverHttp, type HttpAuthzServer, startHttpAuthzServer } from '../../../src/server/http-authz-server.js';
-import { type HttpMappingOptions, httpToCheckRequest, type IncomingAuthzRequest } from '../../../src/server/http-to-check-request.js';
+import {
+  denyStatusOverHttp,
+  type HttpAuthzServer,
+  startHttpAuthzServer,
+} from '../../../src/server/http-authz-server.js';
+import {
+  type HttpMappingOptions,
+  httpToCheckRequest,
+  type IncomingAuthzRequest,
+} from '../../../src/server/http-to-check-request.js';
 import { trustedProxyMatcher } from '../../../src/server/trusted-proxy-matcher.js';
 import { createLogger } from '../../../src/telemetry/create-logger.js';
 import { createThrottle } from '../../../src/telemetry/create-throttle.js';
@@ -38,12 +46,29 @@ beforeAll(async () => {
 
 const LOOPBACK = trustedProxyMatcher(['127.0.0.1/32', '::1/128']);
 
-function incoming(over: Omit<Partial<IncomingAuthzRequest>, 'headers'> & { headers?: Record<string, string | string[]> } = {}): IncomingAuthzRequest {
-  const headers = Object.fromEntries(Object.entries(over.headers ?? { host: 'bank.example.com' }).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]));
-  return { method: 'GET', target: '/accounts/acc-1001', httpVersion: '1.1', peerAddress: '127.0.0.1', peerPort: 40123, ...over, headers };
+function incoming(
+  over: Omit<Partial<IncomingAuthzRequest>, 'headers'> & { headers?: Record<string, string | string[]> } = {},
+): IncomingAuthzRequest {
+  const headers = Object.fromEntries(
+    Object.entries(over.headers ?? { host: 'bank.example.com' }).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]),
+  );
+  return {
+    method: 'GET',
+    target: '/accounts/acc-1001',
+    httpVersion: '1.1',
+    peerAddress: '127.0.0.1',
+    peerPort: 40123,
+    ...over,
+    headers,
+  };
 }
 
-const mapping = (over: Partial<HttpMappingOptions> = {}): HttpMappingOptions => ({ originalRequest: 'request', pathPrefix: '', isTrustedProxy: LOOPBACK, ...over });
+const mapping = (over: Partial<HttpMappingOptions> = {}): HttpMappingOptions => ({
+  originalRequest: 'request',
+  pathPrefix: '',
+  isTrustedProxy: LOOPBACK,
+  ...over,
+});
 const httpOf = (m: { message: CheckRequestMessage }) => m.message.attributes!.request!.http!;
 const sourceOf = (m: { message: CheckRequestMessage }) => m.message.attributes!.source?.address?.socket_address;
 
@@ -53,19 +78,33 @@ describe('httpToCheckRequest: where the original request comes from', () => {
       incoming({
         method: 'POST',
         target: '/accounts/acc-1001/transfers?dry=1',
-        headers: { host: 'bank.example.com', authorization: 'Bearer abc', 'x-forwarded-proto': 'https', 'x-request-id': 'r-1', accept: ['a/b', 'c/d'] },
+        headers: {
+          host: 'bank.example.com',
+          authorization: 'Bearer abc',
+          'x-forwarded-proto': 'https',
+          'x-request-id': 'r-1',
+          accept: ['a/b', 'c/d'],
+        },
       }),
       mapping(),
     );
     expect(m.problem).toBeUndefined();
-    expect(httpOf(m)).toMatchObject({ method: 'POST', path: '/accounts/acc-1001/transfers?dry=1', host: 'bank.example.com', scheme: 'https', protocol: 'HTTP/1.1' });
+    expect(httpOf(m)).toMatchObject({
+      method: 'POST',
+      path: '/accounts/acc-1001/transfers?dry=1',
+      host: 'bank.example.com',
+      scheme: 'https',
+      protocol: 'HTTP/1.1',
+    });
     // Repeated headers are joined with "," as Envoy does, so the pipeline sees one value per name.
     expect(httpOf(m).headers).toMatchObject({ authorization: 'Bearer abc', 'x-request-id': 'r-1', accept: 'a/b,c/d' });
   });
 
   it('request: strips http.pathPrefix and refuses a path outside it', () => {
     const opts = mapping({ pathPrefix: '/authz' });
-    expect(httpOf(httpToCheckRequest(incoming({ target: '/authz/accounts/acc-1001?x=1' }), opts)).path).toBe('/accounts/acc-1001?x=1');
+    expect(httpOf(httpToCheckRequest(incoming({ target: '/authz/accounts/acc-1001?x=1' }), opts)).path).toBe(
+      '/accounts/acc-1001?x=1',
+    );
     expect(httpOf(httpToCheckRequest(incoming({ target: '/authz' }), opts)).path).toBe('/');
     expect(httpOf(httpToCheckRequest(incoming({ target: '/authz?x=1' }), opts)).path).toBe('/?x=1');
     for (const target of ['/authzfoo/accounts/acc-1001', '/accounts/acc-1001']) {
@@ -77,7 +116,17 @@ describe('httpToCheckRequest: where the original request comes from', () => {
 
   it('request: ignores X-Original-* and X-Forwarded-Method/Uri a client may have slipped through the proxy', () => {
     const m = httpToCheckRequest(
-      incoming({ method: 'DELETE', target: '/accounts/acc-1001', headers: { host: 'h', 'x-original-method': 'GET', 'x-original-uri': '/public', 'x-forwarded-uri': '/public', 'x-forwarded-method': 'GET' } }),
+      incoming({
+        method: 'DELETE',
+        target: '/accounts/acc-1001',
+        headers: {
+          host: 'h',
+          'x-original-method': 'GET',
+          'x-original-uri': '/public',
+          'x-forwarded-uri': '/public',
+          'x-forwarded-method': 'GET',
+        },
+      }),
       mapping(),
     );
     expect(httpOf(m)).toMatchObject({ method: 'DELETE', path: '/accounts/acc-1001', host: 'h' });
@@ -94,10 +143,20 @@ describe('httpToCheckRequest: where the original request comes from', () => {
       'x-forwarded-uri': '/public',
     };
     const opts = mapping({ originalRequest: 'x-original' });
-    const m = httpToCheckRequest(incoming({ method: 'GET', target: '/_authz', headers: { ...nginx, 'x-forwarded-host': 'bank.example.com' } }), opts);
+    const m = httpToCheckRequest(
+      incoming({ method: 'GET', target: '/_authz', headers: { ...nginx, 'x-forwarded-host': 'bank.example.com' } }),
+      opts,
+    );
     expect(m.problem).toBeUndefined();
-    expect(httpOf(m)).toMatchObject({ method: 'PUT', path: '/tenants/acme/billing-plan?from=ui', host: 'bank.example.com', scheme: 'https' });
-    expect(httpOf(httpToCheckRequest(incoming({ target: '/_authz', headers: nginx }), opts)).host).toBe('authzd.internal');
+    expect(httpOf(m)).toMatchObject({
+      method: 'PUT',
+      path: '/tenants/acme/billing-plan?from=ui',
+      host: 'bank.example.com',
+      scheme: 'https',
+    });
+    expect(httpOf(httpToCheckRequest(incoming({ target: '/_authz', headers: nginx }), opts)).host).toBe(
+      'authzd.internal',
+    );
   });
 
   it('x-forwarded (Traefik forwardAuth, Caddy): X-Forwarded-Method, -Uri, -Host, -Proto; X-Original-* ignored', () => {
@@ -116,16 +175,33 @@ describe('httpToCheckRequest: where the original request comes from', () => {
       }),
       mapping({ originalRequest: 'x-forwarded' }),
     );
-    expect(httpOf(m)).toMatchObject({ method: 'GET', path: '/accounts/acc-2001', host: 'bank.example.com', scheme: 'https' });
+    expect(httpOf(m)).toMatchObject({
+      method: 'GET',
+      path: '/accounts/acc-2001',
+      host: 'bank.example.com',
+      scheme: 'https',
+    });
   });
 
   it('a missing or repeated original-request header is a problem, and blanks method and path (request_invalid)', () => {
     const opts = mapping({ originalRequest: 'x-original' });
-    const missingMethod = httpToCheckRequest(incoming({ headers: { host: 'h', 'x-original-uri': '/accounts/acc-1001' } }), opts);
+    const missingMethod = httpToCheckRequest(
+      incoming({ headers: { host: 'h', 'x-original-uri': '/accounts/acc-1001' } }),
+      opts,
+    );
     expect(missingMethod.problem).toBe('x-original-method header missing');
     const missingUri = httpToCheckRequest(incoming({ headers: { host: 'h', 'x-original-method': 'GET' } }), opts);
     expect(missingUri.problem).toBe('x-original-uri header missing');
-    const repeated = httpToCheckRequest(incoming({ headers: { host: 'h', 'x-original-method': 'GET', 'x-original-uri': ['/accounts/acc-2001', '/accounts/acc-1001'] } }), opts);
+    const repeated = httpToCheckRequest(
+      incoming({
+        headers: {
+          host: 'h',
+          'x-original-method': 'GET',
+          'x-original-uri': ['/accounts/acc-2001', '/accounts/acc-1001'],
+        },
+      }),
+      opts,
+    );
     expect(repeated.problem).toBe('x-original-uri header repeated');
     for (const m of [missingMethod, missingUri, repeated]) expect(httpOf(m)).toMatchObject({ method: '', path: '' });
   });
@@ -135,13 +211,23 @@ describe('the client address', () => {
   const trusted10 = trustedProxyMatcher(['127.0.0.1/32', '::1/128', '10.0.0.0/8']);
 
   it('is the TCP peer, with its port, when the peer is not a trusted proxy; X-Forwarded-For is then ignored', () => {
-    const m = httpToCheckRequest(incoming({ peerAddress: '203.0.113.7', peerPort: 5555, headers: { host: 'h', 'x-forwarded-for': '198.51.100.1' } }), mapping());
+    const m = httpToCheckRequest(
+      incoming({
+        peerAddress: '203.0.113.7',
+        peerPort: 5555,
+        headers: { host: 'h', 'x-forwarded-for': '198.51.100.1' },
+      }),
+      mapping(),
+    );
     expect(sourceOf(m)).toEqual({ address: '203.0.113.7', port_value: 5555 });
   });
 
   it('from a trusted proxy: the rightmost X-Forwarded-For entry that is not a trusted proxy, without a port', () => {
     // The client prepended 6.6.6.6 itself; the proxy appended the address it saw.
-    const m = httpToCheckRequest(incoming({ headers: { host: 'h', 'x-forwarded-for': '6.6.6.6, 198.51.100.1' } }), mapping());
+    const m = httpToCheckRequest(
+      incoming({ headers: { host: 'h', 'x-forwarded-for': '6.6.6.6, 198.51.100.1' } }),
+      mapping(),
+    );
     expect(sourceOf(m)).toEqual({ address: '198.51.100.1' });
     expect(clientAddress('127.0.0.1', ['6.6.6.6, 198.51.100.1, 10.1.2.3'], trusted10)).toBe('198.51.100.1');
     expect(clientAddress('127.0.0.1', ['6.6.6.6', '198.51.100.1'], trusted10)).toBe('198.51.100.1');
@@ -149,7 +235,10 @@ describe('the client address', () => {
   });
 
   it('from a trusted proxy without X-Forwarded-For: the proxy itself', () => {
-    expect(sourceOf(httpToCheckRequest(incoming({ peerAddress: '127.0.0.1', peerPort: 4000 }), mapping()))).toEqual({ address: '127.0.0.1', port_value: 4000 });
+    expect(sourceOf(httpToCheckRequest(incoming({ peerAddress: '127.0.0.1', peerPort: 4000 }), mapping()))).toEqual({
+      address: '127.0.0.1',
+      port_value: 4000,
+    });
   });
 
   it('treats an IPv4-mapped peer like its IPv4 address, and a Unix-socket peer as trusted', () => {
@@ -161,7 +250,9 @@ describe('the client address', () => {
 
   it('is unknown, not the proxy, when the deciding X-Forwarded-For entry is not an address', () => {
     expect(clientAddress('127.0.0.1', ['198.51.100.1, garbage'], LOOPBACK)).toBeUndefined();
-    expect(sourceOf(httpToCheckRequest(incoming({ headers: { host: 'h', 'x-forwarded-for': 'unknown' } }), mapping()))).toBeUndefined();
+    expect(
+      sourceOf(httpToCheckRequest(incoming({ headers: { host: 'h', 'x-forwarded-for': 'unknown' } }), mapping())),
+    ).toBeUndefined();
     // An unparsable entry left of the client is never read.
     expect(clientAddress('127.0.0.1', ['garbage, 198.51.100.1'], LOOPBACK)).toBe('198.51.100.1');
   });
@@ -173,18 +264,40 @@ describe('the client address', () => {
 
 describe('http.* configuration', () => {
   it('defaults: off, request line, no prefix, loopback proxies only', () => {
-    expect(ConfigSchema.parse({}).http).toEqual({ originalRequest: 'request', pathPrefix: '', trustedProxies: ['127.0.0.1/32', '::1/128'] });
+    expect(ConfigSchema.parse({}).http).toEqual({
+      originalRequest: 'request',
+      pathPrefix: '',
+      trustedProxies: ['127.0.0.1/32', '::1/128'],
+    });
   });
 
   it('--http-addr sets http.address over the file', () => {
-    expect(loadConfig(undefined, { httpAddress: 'unix:///run/authzd/http.sock' }).http.address).toBe('unix:///run/authzd/http.sock');
+    expect(loadConfig(undefined, { httpAddress: 'unix:///run/authzd/http.sock' }).http.address).toBe(
+      'unix:///run/authzd/http.sock',
+    );
   });
 
   it('rejects bad CIDRs, prefixes and conventions with their paths', () => {
-    const result = ConfigSchema.safeParse({ http: { address: 'nope', trustedProxies: ['10.0.0.0/33', '::1/129', 'fe80::1', 'example.com'], pathPrefix: 'authz/', originalRequest: 'x-real' } });
+    const result = ConfigSchema.safeParse({
+      http: {
+        address: 'nope',
+        trustedProxies: ['10.0.0.0/33', '::1/129', 'fe80::1', 'example.com'],
+        pathPrefix: 'authz/',
+        originalRequest: 'x-real',
+      },
+    });
     expect(result.success).toBe(false);
     const paths = result.error!.issues.map((i) => i.path.join('.'));
-    expect(paths).toEqual(expect.arrayContaining(['http.address', 'http.trustedProxies.0', 'http.trustedProxies.1', 'http.trustedProxies.3', 'http.pathPrefix', 'http.originalRequest']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'http.address',
+        'http.trustedProxies.0',
+        'http.trustedProxies.1',
+        'http.trustedProxies.3',
+        'http.pathPrefix',
+        'http.originalRequest',
+      ]),
+    );
     expect(paths).not.toContain('http.trustedProxies.2');
   });
 });
@@ -197,14 +310,20 @@ interface Answer {
   readonly body: string;
 }
 
-function request(port: number, opts: { method?: string; path: string; headers?: Record<string, string> }): Promise<Answer> {
+function request(
+  port: number,
+  opts: { method?: string; path: string; headers?: Record<string, string> },
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -217,7 +336,10 @@ afterEach(async () => {
 
 type Pipeline = { check(message: CheckRequestMessage): Promise<CheckOutcome> };
 
-async function harness(overrides: ConfigInput = {}, opts: { activate?: boolean; pipeline?: (real: CheckPipeline) => Pipeline } = {}) {
+async function harness(
+  overrides: ConfigInput = {},
+  opts: { activate?: boolean; pipeline?: (real: CheckPipeline) => Pipeline } = {},
+) {
   const config = testConfig(issuer, overrides);
   const engine = new CedarWasmEngine({ validateRequests: config.policies.validateRequests });
   const store = new PolicyStore(engine);
@@ -255,7 +377,10 @@ describe('startHttpAuthzServer: answers', () => {
   it('allow: 200, the upstream headers as response headers, no body; one audit event with the same decision id', async () => {
     const h = await harness({ responses: { removeAuthorizationHeader: true } });
     const token = await issuer.sign({ sub: 'alice' });
-    const res = await h.send({ path: '/accounts/acc-1001', headers: { host: 'bank.example.com', authorization: `Bearer ${token}`, 'x-forwarded-for': '198.51.100.1' } });
+    const res = await h.send({
+      path: '/accounts/acc-1001',
+      headers: { host: 'bank.example.com', authorization: `Bearer ${token}`, 'x-forwarded-for': '198.51.100.1' },
+    });
     expect(res.status).toBe(200);
     expect(res.body).toBe('');
     expect(res.headers['x-authz-decision-id']).toMatch(/^[0-9a-f-]{36}$/);
@@ -264,11 +389,19 @@ describe('startHttpAuthzServer: answers', () => {
     // Envoy http_service's counterpart of OkHttpResponse.headers_to_remove.
     expect(res.headers['x-envoy-auth-headers-to-remove']).toBe('authorization');
     expect(h.audit()).toEqual([
-      expect.objectContaining({ decision_id: res.headers['x-authz-decision-id'], decision: 'allow', reason: 'policy_allowed', route: 'get-account', request: expect.objectContaining({ method: 'GET', host: 'bank.example.com', path: '/accounts/acc-1001' }) }),
+      expect.objectContaining({
+        decision_id: res.headers['x-authz-decision-id'],
+        decision: 'allow',
+        reason: 'policy_allowed',
+        route: 'get-account',
+        request: expect.objectContaining({ method: 'GET', host: 'bank.example.com', path: '/accounts/acc-1001' }),
+      }),
     ]);
     // The peer (this test, on loopback) is a trusted proxy, so X-Forwarded-For names the client.
     expect(h.seen[0]!.attributes!.source!.address!.socket_address!.address).toBe('198.51.100.1');
-    expect(await h.metricsText()).toMatch(/authzd_decisions_total\{decision="allow",reason="policy_allowed",route="get-account",source="engine"\} 1/);
+    expect(await h.metricsText()).toMatch(
+      /authzd_decisions_total\{decision="allow",reason="policy_allowed",route="get-account",source="engine"\} 1/,
+    );
     // The observe hook (shadow evaluation in start-authzd) sees the same message and outcome, once.
     expect(h.observed).toHaveLength(1);
     expect(h.observed[0]![0]).toBe(h.seen[0]);
@@ -280,17 +413,32 @@ describe('startHttpAuthzServer: answers', () => {
     const none = await h.send({ path: '/accounts/acc-1001', headers: { host: 'bank.example.com' } });
     expect(none.status).toBe(401);
     expect(none.headers['www-authenticate']).toBe('Bearer');
-    expect(JSON.parse(none.body)).toEqual({ error: 'unauthorized', reason: 'token_missing', decision_id: none.headers['x-authz-decision-id'] });
+    expect(JSON.parse(none.body)).toEqual({
+      error: 'unauthorized',
+      reason: 'token_missing',
+      decision_id: none.headers['x-authz-decision-id'],
+    });
 
-    const forged = await h.send({ path: '/accounts/acc-1001', headers: { host: 'h', authorization: `Bearer ${await issuer.forge({ sub: 'alice' })}` } });
+    const forged = await h.send({
+      path: '/accounts/acc-1001',
+      headers: { host: 'h', authorization: `Bearer ${await issuer.forge({ sub: 'alice' })}` },
+    });
     expect(forged.status).toBe(401);
     expect(forged.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
     expect(JSON.parse(forged.body)).toMatchObject({ reason: 'token_signature_invalid' });
 
-    const denied = await h.send({ path: '/accounts/acc-2001', headers: { host: 'h', authorization: `Bearer ${await issuer.sign({ sub: 'alice' })}` } });
+    const denied = await h.send({
+      path: '/accounts/acc-2001',
+      headers: { host: 'h', authorization: `Bearer ${await issuer.sign({ sub: 'alice' })}` },
+    });
     expect(denied.status).toBe(403);
     expect(denied.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(denied.body)).toEqual({ error: 'forbidden', reason: 'policy_denied', policies: ['tenant-isolation'], decision_id: denied.headers['x-authz-decision-id'] });
+    expect(JSON.parse(denied.body)).toEqual({
+      error: 'forbidden',
+      reason: 'policy_denied',
+      policies: ['tenant-isolation'],
+      decision_id: denied.headers['x-authz-decision-id'],
+    });
     // Envoy and Traefik relay the body itself: no copy in the request convention.
     expect(denied.headers['x-authz-deny-body']).toBeUndefined();
     expect(h.audit().map((e) => [e.decision, e.reason])).toEqual([
@@ -303,18 +451,31 @@ describe('startHttpAuthzServer: answers', () => {
   it('400: an ambiguous path (path_invalid), and an original request the proxy did not describe (request_invalid, logged once)', async () => {
     const h = await harness({ http: { originalRequest: 'x-original' } });
     const token = await issuer.sign({ sub: 'alice' });
-    const bad = await h.send({ path: '/_authz', headers: { host: 'h', authorization: `Bearer ${token}`, 'x-original-method': 'GET', 'x-original-uri': '/accounts/..%2Fadmin' } });
+    const bad = await h.send({
+      path: '/_authz',
+      headers: {
+        host: 'h',
+        authorization: `Bearer ${token}`,
+        'x-original-method': 'GET',
+        'x-original-uri': '/accounts/..%2Fadmin',
+      },
+    });
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.body)).toMatchObject({ error: 'bad_request', reason: 'path_invalid' });
     // nginx's auth_request drops the body; in the header conventions a copy travels in a header.
     expect(bad.headers['x-authz-deny-body']).toBe(bad.body);
     for (let i = 0; i < 2; i++) {
-      const missing = await h.send({ path: '/_authz', headers: { host: 'h', authorization: `Bearer ${token}`, 'x-original-uri': '/accounts/acc-1001' } });
+      const missing = await h.send({
+        path: '/_authz',
+        headers: { host: 'h', authorization: `Bearer ${token}`, 'x-original-uri': '/accounts/acc-1001' },
+      });
       expect(missing.status).toBe(400);
       expect(JSON.parse(missing.body)).toMatchObject({ reason: 'request_invalid' });
     }
     expect(h.logLines.filter((l) => l.includes('original request not recoverable'))).toHaveLength(1);
-    expect(h.logLines.find((l) => l.includes('original request not recoverable'))).toContain('x-original-method header missing');
+    expect(h.logLines.find((l) => l.includes('original request not recoverable'))).toContain(
+      'x-original-method header missing',
+    );
     expect(h.audit().map((e) => e.reason)).toEqual(['path_invalid', 'request_invalid', 'request_invalid']);
   });
 
@@ -322,23 +483,54 @@ describe('startHttpAuthzServer: answers', () => {
     const idle = await harness({}, { activate: false });
     const unavailable = await idle.send({ path: '/accounts/acc-1001', headers: { host: 'h' } });
     expect(unavailable.status).toBe(503);
-    expect(JSON.parse(unavailable.body)).toEqual({ error: 'service_unavailable', reason: 'policy_unavailable', decision_id: unavailable.headers['x-authz-decision-id'] });
-    expect(idle.audit()).toEqual([expect.objectContaining({ decision: 'error', reason: 'policy_unavailable', decision_id: unavailable.headers['x-authz-decision-id'] })]);
+    expect(JSON.parse(unavailable.body)).toEqual({
+      error: 'service_unavailable',
+      reason: 'policy_unavailable',
+      decision_id: unavailable.headers['x-authz-decision-id'],
+    });
+    expect(idle.audit()).toEqual([
+      expect.objectContaining({
+        decision: 'error',
+        reason: 'policy_unavailable',
+        decision_id: unavailable.headers['x-authz-decision-id'],
+      }),
+    ]);
 
-    const jwks: CheckOutcome = { kind: 'error', failure: { id: 'f-1', reason: 'jwks_unavailable', policyVersion: 'v1', detail: 'GET https://login.internal/jwks: ECONNREFUSED' } };
+    const jwks: CheckOutcome = {
+      kind: 'error',
+      failure: {
+        id: 'f-1',
+        reason: 'jwks_unavailable',
+        policyVersion: 'v1',
+        detail: 'GET https://login.internal/jwks: ECONNREFUSED',
+      },
+    };
     const noKeys = await harness({}, { pipeline: () => ({ check: async () => jwks }) });
     const keyless = await noKeys.send({ path: '/accounts/acc-1001', headers: { host: 'h' } });
     expect(keyless.status).toBe(503);
-    expect(JSON.parse(keyless.body)).toEqual({ error: 'service_unavailable', reason: 'jwks_unavailable', decision_id: 'f-1' });
+    expect(JSON.parse(keyless.body)).toEqual({
+      error: 'service_unavailable',
+      reason: 'jwks_unavailable',
+      decision_id: 'f-1',
+    });
     expect(keyless.body).not.toContain('login.internal');
 
-    const broken = await harness({}, { pipeline: () => ({ check: async () => Promise.reject(new Error('boom at secret-internals.ts:42')) }) });
+    const broken = await harness(
+      {},
+      { pipeline: () => ({ check: async () => Promise.reject(new Error('boom at secret-internals.ts:42')) }) },
+    );
     const failed = await broken.send({ path: '/accounts/acc-1001', headers: { host: 'h' } });
     expect(failed.status).toBe(500);
-    expect(JSON.parse(failed.body)).toEqual({ error: 'internal_server_error', reason: 'internal_error', decision_id: failed.headers['x-authz-decision-id'] });
+    expect(JSON.parse(failed.body)).toEqual({
+      error: 'internal_server_error',
+      reason: 'internal_error',
+      decision_id: failed.headers['x-authz-decision-id'],
+    });
     expect(failed.body).not.toContain('secret-internals');
     expect(broken.audit()).toEqual([expect.objectContaining({ decision: 'error', reason: 'internal_error' })]);
-    expect(await broken.metricsText()).toMatch(/authzd_decisions_total\{decision="error",reason="internal_error",route="",source="error"\} 1/);
+    expect(await broken.metricsText()).toMatch(
+      /authzd_decisions_total\{decision="error",reason="internal_error",route="",source="error"\} 1/,
+    );
   });
 
   it('never puts the token in a response, the diagnostic log or the audit log', async () => {
@@ -347,7 +539,13 @@ describe('startHttpAuthzServer: answers', () => {
     const forged = await issuer.forge({ sub: 'alice' });
     const expired = await issuer.sign({ sub: 'alice' }, { expiresIn: -3600 });
     const answers: Answer[] = [];
-    for (const [path, token] of [['/accounts/acc-1001', valid], ['/accounts/acc-2001', valid], ['/accounts/acc-1001', forged], ['/accounts/acc-1001', expired], ['/nowhere', valid]] as const) {
+    for (const [path, token] of [
+      ['/accounts/acc-1001', valid],
+      ['/accounts/acc-2001', valid],
+      ['/accounts/acc-1001', forged],
+      ['/accounts/acc-1001', expired],
+      ['/nowhere', valid],
+    ] as const) {
       answers.push(await h.send({ path, headers: { host: 'h', authorization: `Bearer ${token}` } }));
     }
     expect(answers.map((a) => a.status)).toEqual([200, 403, 401, 401, 403]);
@@ -382,13 +580,22 @@ describe('startHttpAuthzServer: Envoy http_service', () => {
   it('with pathPrefix: the original path behind the prefix is decided, a path outside it is request_invalid', async () => {
     const h = await harness({ http: { pathPrefix: '/authz' } });
     const token = await issuer.sign({ sub: 'alice' });
-    const allowed = await h.send({ path: '/authz/accounts/acc-1001', headers: { host: 'bank.example.com', authorization: `Bearer ${token}`, 'x-request-id': 'req-77' } });
+    const allowed = await h.send({
+      path: '/authz/accounts/acc-1001',
+      headers: { host: 'bank.example.com', authorization: `Bearer ${token}`, 'x-request-id': 'req-77' },
+    });
     expect(allowed.status).toBe(200);
-    const outside = await h.send({ path: '/accounts/acc-1001', headers: { host: 'bank.example.com', authorization: `Bearer ${token}` } });
+    const outside = await h.send({
+      path: '/accounts/acc-1001',
+      headers: { host: 'bank.example.com', authorization: `Bearer ${token}` },
+    });
     expect(outside.status).toBe(400);
     expect(JSON.parse(outside.body).reason).toBe('request_invalid');
     expect(h.audit()).toEqual([
-      expect.objectContaining({ decision: 'allow', request: expect.objectContaining({ id: 'req-77', method: 'GET', path: '/accounts/acc-1001' }) }),
+      expect.objectContaining({
+        decision: 'allow',
+        request: expect.objectContaining({ id: 'req-77', method: 'GET', path: '/accounts/acc-1001' }),
+      }),
       expect.objectContaining({ decision: 'deny', reason: 'request_invalid' }),
     ]);
   });
@@ -396,11 +603,28 @@ describe('startHttpAuthzServer: Envoy http_service', () => {
   it('never answers a deny with a 5xx, which Envoy would treat as an authz failure (failure_mode_allow)', async () => {
     expect([500, 503, 429, 403, 401, 400].map(denyStatusOverHttp)).toEqual([403, 403, 429, 403, 401, 400]);
     // Every deny reason whose gRPC answer carries a 5xx status, through the listener.
-    const fiveHundreds = REASON_CODES.filter((r) => REASONS[r].outcome === 'deny' && typeof REASONS[r].status === 'number' && (REASONS[r].status as number) >= 500);
+    const fiveHundreds = REASON_CODES.filter(
+      (r) =>
+        REASONS[r].outcome === 'deny' && typeof REASONS[r].status === 'number' && (REASONS[r].status as number) >= 500,
+    );
     for (const reason of fiveHundreds) {
       const decision = {
-        id: 'd-1', allowed: false, reason, source: 'engine', policies: [], policyVersion: 'v1', routeId: 'get-account', principal: undefined, action: undefined,
-        resource: undefined, tenant: undefined, issuer: undefined, tokenPresented: true, request: undefined, detail: undefined, input: undefined,
+        id: 'd-1',
+        allowed: false,
+        reason,
+        source: 'engine',
+        policies: [],
+        policyVersion: 'v1',
+        routeId: 'get-account',
+        principal: undefined,
+        action: undefined,
+        resource: undefined,
+        tenant: undefined,
+        issuer: undefined,
+        tokenPresented: true,
+        request: undefined,
+        detail: undefined,
+        input: undefined,
       } as unknown as Decision;
       const h = await harness({}, { pipeline: () => ({ check: async () => ({ kind: 'decision', decision }) }) });
       const res = await h.send({ path: '/accounts/acc-1001', headers: { host: 'h' } });
@@ -412,30 +636,44 @@ describe('startHttpAuthzServer: Envoy http_service', () => {
 
 describe('docs/http-interface.md', () => {
   const doc = readFileSync(new URL('../../../docs/http-interface.md', import.meta.url), 'utf8');
-  const blocks = (marker: string) => [...doc.matchAll(new RegExp(`<!-- tested: ${marker}(?: (\\S+))? -->\n\`\`\`\\w+\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => ({ type: m[1], text: m[2]! }));
+  const blocks = (marker: string) =>
+    [...doc.matchAll(new RegExp(`<!-- tested: ${marker}(?: (\\S+))? -->\n\`\`\`\\w+\n([\\s\\S]*?)\`\`\``, 'g'))].map(
+      (m) => ({ type: m[1], text: m[2]! }),
+    );
 
-  it('its Envoy http_service filter and cluster are valid against Envoy\'s protos', () => {
+  it("its Envoy http_service filter and cluster are valid against Envoy's protos", () => {
     const root = loadEnvoyRoot([
       'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
       'envoy/extensions/filters/http/ext_authz/v3/ext_authz.proto',
       'envoy/config/cluster/v3/cluster.proto',
     ]);
     const envoy = blocks('envoy');
-    expect(envoy.map((b) => b.type)).toEqual(['envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter', 'envoy.config.cluster.v3.Cluster']);
+    expect(envoy.map((b) => b.type)).toEqual([
+      'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter',
+      'envoy.config.cluster.v3.Cluster',
+    ]);
     for (const block of envoy) expect(validateEnvoyConfig(root, block.type!, parseYaml(block.text))).toEqual([]);
     // The validator is strict (so the check above can fail): a misspelt field is reported.
     const filter = parseYaml(envoy[0]!.text);
     filter.typed_config.http_service.path_prefx = '/authz';
-    expect(validateEnvoyConfig(root, envoy[0]!.type!, filter)).toEqual([expect.stringContaining('path_prefx: unknown field')]);
+    expect(validateEnvoyConfig(root, envoy[0]!.type!, filter)).toEqual([
+      expect.stringContaining('path_prefx: unknown field'),
+    ]);
   });
 
   it('the Envoy filter copies the headers an allow carries, under the prefix the authzd example strips', () => {
     const filter = parseYaml(blocks('envoy')[0]!.text).typed_config;
-    const upstream = filter.http_service.authorization_response.allowed_upstream_headers.patterns.map((p: { exact: string }) => p.exact);
+    const upstream = filter.http_service.authorization_response.allowed_upstream_headers.patterns.map(
+      (p: { exact: string }) => p.exact,
+    );
     expect(upstream.sort()).toEqual(['x-authz-decision-id', 'x-authz-policy-version']);
     const configs = blocks('authzd-config').map((b) => ConfigSchema.parse(parseYaml(b.text)));
     expect(configs).toHaveLength(2);
-    expect(configs[1]!.http).toMatchObject({ originalRequest: 'request', pathPrefix: filter.http_service.path_prefix, address: '127.0.0.1:9193' });
+    expect(configs[1]!.http).toMatchObject({
+      originalRequest: 'request',
+      pathPrefix: filter.http_service.path_prefix,
+      address: '127.0.0.1:9193',
+    });
     expect(configs[0]!.http.originalRequest).toBe('x-original');
   });
 });
@@ -444,7 +682,11 @@ describe('startHttpAuthzServer: the deny-body header', () => {
   it('repeats the deny body in x-forwarded too, and never on an allow', async () => {
     const h = await harness({ http: { originalRequest: 'x-forwarded' } });
     const token = await issuer.sign({ sub: 'alice' });
-    const ask = (uri: string) => h.send({ path: '/', headers: { host: 'h', authorization: `Bearer ${token}`, 'x-forwarded-method': 'GET', 'x-forwarded-uri': uri } });
+    const ask = (uri: string) =>
+      h.send({
+        path: '/',
+        headers: { host: 'h', authorization: `Bearer ${token}`, 'x-forwarded-method': 'GET', 'x-forwarded-uri': uri },
+      });
     const denied = await ask('/accounts/acc-2001');
     expect(denied.status).toBe(403);
     expect(JSON.parse(denied.headers['x-authz-deny-body'] as string)).toEqual(JSON.parse(denied.body));
@@ -462,17 +704,36 @@ describe('startHttpAuthzServer: on a Unix socket', () => {
     const engine = new CedarWasmEngine({ validateRequests: true });
     const store = new PolicyStore(engine);
     store.activate(compilePolicyModel(examplePolicyFiles()));
-    const real = new CheckPipeline({ config, store, engine, verifier: new TokenVerifier(config.tokens, { now: Date.now }), now: Date.now, newId: randomUUID });
+    const real = new CheckPipeline({
+      config,
+      store,
+      engine,
+      verifier: new TokenVerifier(config.tokens, { now: Date.now }),
+      now: Date.now,
+      newId: randomUUID,
+    });
     const seen: CheckRequestMessage[] = [];
     const audit = createAuditLog(config.audit, { stream: { write: () => {} } });
-    const sinks = { metrics: createMetrics(new Registry()), audit, logger: createLogger('silent'), throttle: createThrottle(10_000) };
-    const runner = createCheckRunner({ pipeline: { check: (m) => (seen.push(m), real.check(m)) }, sinks, version: () => store.version });
+    const sinks = {
+      metrics: createMetrics(new Registry()),
+      audit,
+      logger: createLogger('silent'),
+      throttle: createThrottle(10_000),
+    };
+    const runner = createCheckRunner({
+      pipeline: { check: (m) => (seen.push(m), real.check(m)) },
+      sinks,
+      version: () => store.version,
+    });
     const server = await startHttpAuthzServer(`unix://${socketPath}`, config, { runner, sinks });
     running.push(server);
     expect(server.port).toBe(0);
     const res = await new Promise<number>((resolve, reject) => {
       http
-        .request({ socketPath, path: '/accounts/acc-1001', headers: { host: 'h', 'x-forwarded-for': '198.51.100.9' } }, (r) => (r.resume(), resolve(r.statusCode!)))
+        .request(
+          { socketPath, path: '/accounts/acc-1001', headers: { host: 'h', 'x-forwarded-for': '198.51.100.9' } },
+          (r) => (r.resume(), resolve(r.statusCode!)),
+        )
         .on('error', reject)
         .end();
     });
@@ -505,6 +766,8 @@ describe('startHttpAuthzServer: shutdown', () => {
     expect(answer.status).toBe(401);
     expect(answer.headers.connection).toBe('close');
     expect(recordedWhenClosed).toBe(1);
-    await expect(request(h.server.port, { path: '/accounts/acc-1001', headers: { host: 'h' } })).rejects.toThrow(/ECONNREFUSED/);
+    await expect(request(h.server.port, { path: '/accounts/acc-1001', headers: { host: 'h' } })).rejects.toThrow(
+      /ECONNREFUSED/,
+    );
   });
 });

@@ -19,7 +19,11 @@ describe('ReadinessGate', () => {
     expect(lines).toEqual([]);
     g.open(() => ({ grpcPort: 9191 }));
     expect(readiness.status).toBe('NOT_SERVING');
-    expect(lines.at(-1)).toMatchObject({ msg: 'authzd listening; not ready yet', grpcPort: 9191, problems: ['no policy set active yet', 'no usable key set'] });
+    expect(lines.at(-1)).toMatchObject({
+      msg: 'authzd listening; not ready yet',
+      grpcPort: 9191,
+      problems: ['no policy set active yet', 'no usable key set'],
+    });
     g.set('policy', undefined);
     expect(readiness.status).toBe('NOT_SERVING');
     expect(lines.at(-1)).toMatchObject({ msg: 'authzd not ready', problems: ['no usable key set'] });

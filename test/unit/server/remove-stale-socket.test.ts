@@ -14,7 +14,10 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A socket file whose process is gone, as a crashed container leaves it on the pod's emptyDir. */
 function leaveStaleSocket(file: string): void {
-  execFileSync(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(file)}, () => process.exit(0))`]);
+  execFileSync(process.execPath, [
+    '-e',
+    `require('node:net').createServer().listen(${JSON.stringify(file)}, () => process.exit(0))`,
+  ]);
 }
 
 describe('removeStaleSocket', () => {
@@ -23,7 +26,9 @@ describe('removeStaleSocket', () => {
     leaveStaleSocket(file);
     expect(existsSync(file)).toBe(true);
     const server = createServer();
-    await expect(new Promise((resolve, reject) => server.once('error', reject).listen(file, () => resolve(null)))).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    await expect(
+      new Promise((resolve, reject) => server.once('error', reject).listen(file, () => resolve(null))),
+    ).rejects.toMatchObject({ code: 'EADDRINUSE' });
 
     await removeStaleSocket(`unix://${file}`);
 

@@ -7,7 +7,9 @@ describe('keySetProblems', () => {
     const ec = await generateKeyPair('ES256', { extractable: true });
     const rsa = await generateKeyPair('RS256', { extractable: true });
     const ed = await generateKeyPair('EdDSA', { extractable: true });
-    const keys = await Promise.all([ec, rsa, ed].map(async (k, i) => ({ ...(await exportJWK(k.publicKey)), kid: `k${i}` })));
+    const keys = await Promise.all(
+      [ec, rsa, ed].map(async (k, i) => ({ ...(await exportJWK(k.publicKey)), kid: `k${i}` })),
+    );
     expect(keySetProblems({ keys })).toEqual([]);
   });
 
@@ -16,7 +18,10 @@ describe('keySetProblems', () => {
     expect(keySetProblems({ keys: {} })).toEqual(['expected a JWKS, {"keys": [...]}']);
     expect(keySetProblems([])).toEqual(['expected a JWKS, {"keys": [...]}']);
     expect(keySetProblems({ keys: [] })).toEqual(['the key set is empty ({"keys": []}): no token could be verified']);
-    expect(keySetProblems({ keys: ['x', { kid: 'no-kty' }] })).toEqual(['keys[0]: not a JSON object', 'keys[1] (kid "no-kty"): no "kty"']);
+    expect(keySetProblems({ keys: ['x', { kid: 'no-kty' }] })).toEqual([
+      'keys[0]: not a JSON object',
+      'keys[1] (kid "no-kty"): no "kty"',
+    ]);
   });
 
   it('refuses private RSA, EC and OKP keys and symmetric keys, naming the members', async () => {
@@ -32,6 +37,7 @@ describe('keySetProblems', () => {
       'keys[4]: has private key members (k); a JWKS must hold public keys only',
     ]);
     // Every member named in the list is refused on its own, whatever the key type claims.
-    for (const member of PRIVATE_KEY_MEMBERS) expect(keySetProblems({ keys: [{ ...publicEc, [member]: 'AA' }] }), member).toHaveLength(1);
+    for (const member of PRIVATE_KEY_MEMBERS)
+      expect(keySetProblems({ keys: [{ ...publicEc, [member]: 'AA' }] }), member).toHaveLength(1);
   });
 });

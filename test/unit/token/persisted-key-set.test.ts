@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { persistedKeySetFile, readPersistedKeySet, writePersistedKeySet } from '../../../src/token/persisted-key-set.js';
+import {
+  persistedKeySetFile,
+  readPersistedKeySet,
+  writePersistedKeySet,
+} from '../../../src/token/persisted-key-set.js';
 
 const ISSUER = 'https://login.example.com/';
 const URL_ = 'https://login.example.com/jwks.json';
@@ -19,8 +23,14 @@ describe('persisted key sets', () => {
     await writePersistedKeySet(file, ISSUER, URL_, { jwks, fetchedAt });
     expect(statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(readPersistedKeySet(file, ISSUER, URL_, Date.now())).toEqual({ kind: 'loaded', keySet: { jwks, fetchedAt } });
-    expect(readPersistedKeySet(file, ISSUER, 'https://login.example.com/other-jwks.json', Date.now())).toEqual({ kind: 'refused', detail: 'written for another issuer or JWKS URL' });
+    expect(readPersistedKeySet(file, ISSUER, URL_, Date.now())).toEqual({
+      kind: 'loaded',
+      keySet: { jwks, fetchedAt },
+    });
+    expect(readPersistedKeySet(file, ISSUER, 'https://login.example.com/other-jwks.json', Date.now())).toEqual({
+      kind: 'refused',
+      detail: 'written for another issuer or JWKS URL',
+    });
   });
 
   it('refuses a copy that is not JSON, dated in the future, empty, or holds private keys', async () => {
@@ -28,13 +38,28 @@ describe('persisted key sets', () => {
     const file = path.join(dir, 'k.json');
     const write = (body: unknown) => writeFileSync(file, typeof body === 'string' ? body : JSON.stringify(body));
     const publicKey = { ...(await exportJWK((await generateKeyPair('ES256')).publicKey)), kid: 'k1' };
-    const privateKey = { ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)), kid: 'k2' };
+    const privateKey = {
+      ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
+      kid: 'k2',
+    };
     const cases: [unknown, string][] = [
       ['{"issuer":', 'not JSON'],
-      [{ issuer: ISSUER, url: URL_, fetchedAt: Date.now() + 3_600_000, jwks: { keys: [publicKey] } }, 'fetchedAt lies in the future'],
-      [{ issuer: ISSUER, url: URL_, fetchedAt: 'yesterday', jwks: { keys: [publicKey] } }, 'fetchedAt: expected epoch milliseconds'],
-      [{ issuer: ISSUER, url: URL_, fetchedAt: Date.now(), jwks: { keys: [] } }, 'the key set is empty ({"keys": []}): no token could be verified'],
-      [{ issuer: ISSUER, url: URL_, fetchedAt: Date.now(), jwks: { keys: [privateKey] } }, 'keys[0] (kid "k2"): has private key members (d); a JWKS must hold public keys only'],
+      [
+        { issuer: ISSUER, url: URL_, fetchedAt: Date.now() + 3_600_000, jwks: { keys: [publicKey] } },
+        'fetchedAt lies in the future',
+      ],
+      [
+        { issuer: ISSUER, url: URL_, fetchedAt: 'yesterday', jwks: { keys: [publicKey] } },
+        'fetchedAt: expected epoch milliseconds',
+      ],
+      [
+        { issuer: ISSUER, url: URL_, fetchedAt: Date.now(), jwks: { keys: [] } },
+        'the key set is empty ({"keys": []}): no token could be verified',
+      ],
+      [
+        { issuer: ISSUER, url: URL_, fetchedAt: Date.now(), jwks: { keys: [privateKey] } },
+        'keys[0] (kid "k2"): has private key members (d); a JWKS must hold public keys only',
+      ],
     ];
     for (const [body, detail] of cases) {
       write(body);

@@ -58,7 +58,10 @@ afterAll(async () => {
 const OPTIONS = { scheme: 'Bearer', maxBytes: 8192 };
 
 /** What authzd concludes about one credentials header, as the pipeline would (extractBearer, then verify). */
-async function judge(verifier: TokenVerifier, authorization: string): Promise<Expected | 'jwks_unavailable' | 'token_missing'> {
+async function judge(
+  verifier: TokenVerifier,
+  authorization: string,
+): Promise<Expected | 'jwks_unavailable' | 'token_missing'> {
   const bearer = extractBearer(authorization, OPTIONS);
   if ('reason' in bearer) return bearer.reason;
   const result = await verifier.verify(bearer.token);
@@ -69,7 +72,9 @@ describe('token attack corpus', () => {
   it('is large and covers every reason a presented token can earn, with valid controls', async () => {
     // Built in beforeAll; the per-case tests below are generated from the same list.
     const reasons = new Set(corpus.cases.map((c) => c.expect));
-    const tokenReasons = REASON_CODES.filter((r) => r.startsWith('token_') && r !== 'token_missing' && r !== 'token_revoked');
+    const tokenReasons = REASON_CODES.filter(
+      (r) => r.startsWith('token_') && r !== 'token_missing' && r !== 'token_revoked',
+    );
     for (const reason of tokenReasons) expect(reasons, reason).toContain(reason);
     expect(corpus.cases.filter((c) => c.expect === 'ok').length).toBeGreaterThanOrEqual(10);
     expect(corpus.cases.length).toBeGreaterThan(200);
@@ -93,7 +98,10 @@ describe('token attack corpus', () => {
     expect(named.length).toBeGreaterThanOrEqual(8);
     for (const c of named) {
       // Fresh verifiers with no cache and no cooldown, so every case reaches key selection (and reloads).
-      for (const verifier of [new TokenVerifier(tokens(corpus.issuer), { now: Date.now }), new TokenVerifier(tokens({ ...remoteIssuer, jwksUrl, jwksCooldownMs: 0 }), { now: Date.now })]) {
+      for (const verifier of [
+        new TokenVerifier(tokens(corpus.issuer), { now: Date.now }),
+        new TokenVerifier(tokens({ ...remoteIssuer, jwksUrl, jwksCooldownMs: 0 }), { now: Date.now }),
+      ]) {
         expect(await judge(verifier, c.authorization)).toBe(c.expect);
         verifier.close();
       }

@@ -11,11 +11,15 @@ let issuer: TestIssuer;
 let verifier: TokenVerifier;
 const now = () => Date.now();
 
-const tokens = (issuers: unknown[], extra: Record<string, unknown> = {}) => ConfigSchema.parse({ tokens: { issuers, ...extra } }).tokens;
+const tokens = (issuers: unknown[], extra: Record<string, unknown> = {}) =>
+  ConfigSchema.parse({ tokens: { issuers, ...extra } }).tokens;
 
 beforeAll(async () => {
   issuer = await createTestIssuer();
-  verifier = new TokenVerifier(tokens([{ issuer: ISSUER, audiences: [AUDIENCE, 'other-api'], jwksFile: issuer.jwksFile, requiredType: 'at+jwt' }]), { now });
+  verifier = new TokenVerifier(
+    tokens([{ issuer: ISSUER, audiences: [AUDIENCE, 'other-api'], jwksFile: issuer.jwksFile, requiredType: 'at+jwt' }]),
+    { now },
+  );
 });
 
 const reason = async (token: string) => {
@@ -79,7 +83,9 @@ describe('TokenVerifier', () => {
     for (const alg of ['none', 'None', 'NONE', 'nOnE']) {
       expect(await reason(`${enc({ alg, typ: 'at+jwt' })}.${payload}.AAAA`)).toBe('token_algorithm_not_allowed');
     }
-    expect(await reason(`${enc({ alg: 'HS256', typ: 'at+jwt', kid: issuer.kid })}.${payload}.AAAA`)).toBe('token_algorithm_not_allowed');
+    expect(await reason(`${enc({ alg: 'HS256', typ: 'at+jwt', kid: issuer.kid })}.${payload}.AAAA`)).toBe(
+      'token_algorithm_not_allowed',
+    );
   });
 
   it('rejects HS256 signed with the public key as the secret (key confusion)', async () => {
@@ -94,7 +100,13 @@ describe('TokenVerifier', () => {
     const sig = createHmac('sha256', pem).update(signingInput).digest('base64url');
     const r = await v.verify(`${signingInput}.${sig}`);
     expect(r).toEqual({ ok: false, reason: 'token_algorithm_not_allowed' });
-    const good = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'rsa' }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('alice').setExpirationTime('5m').sign(rsa.privateKey);
+    const good = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid: 'rsa' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setSubject('alice')
+      .setExpirationTime('5m')
+      .sign(rsa.privateKey);
     expect((await v.verify(good)).ok).toBe(true);
   });
 
@@ -102,7 +114,9 @@ describe('TokenVerifier', () => {
     const claims = { iss: ISSUER, aud: AUDIENCE, sub: 'alice', exp: Math.floor(Date.now() / 1000) + 60 };
     const base = { alg: 'ES256', kid: issuer.kid, typ: 'at+jwt' };
     expect(await reason(await issuer.signRaw(base, claims))).toBe('ok');
-    expect(await reason(await issuer.signRaw({ ...base, crit: ['exp-ext'], 'exp-ext': 1 }, claims))).toBe('token_malformed');
+    expect(await reason(await issuer.signRaw({ ...base, crit: ['exp-ext'], 'exp-ext': 1 }, claims))).toBe(
+      'token_malformed',
+    );
     expect(await reason(await issuer.signRaw({ ...base, b64: false, crit: ['b64'] }, claims))).toBe('token_malformed');
   });
 
@@ -133,7 +147,10 @@ describe('remote JWKS', () => {
 
   it('fetches once, then serves from memory; unknown kids reload at most once per cooldown', async () => {
     hits = 0;
-    const v = new TokenVerifier(tokens([{ issuer: ISSUER, audiences: [AUDIENCE], jwksUrl: url, jwksCooldownMs: 60_000 }]), { now });
+    const v = new TokenVerifier(
+      tokens([{ issuer: ISSUER, audiences: [AUDIENCE], jwksUrl: url, jwksCooldownMs: 60_000 }]),
+      { now },
+    );
     const token = await issuer.sign();
     for (let i = 0; i < 5; i++) expect((await v.verify(token)).ok).toBe(true);
     expect(hits).toBe(1);
@@ -147,7 +164,16 @@ describe('remote JWKS', () => {
     status = 200;
     let clock = Date.now();
     const v = new TokenVerifier(
-      tokens([{ issuer: ISSUER, audiences: [AUDIENCE], jwksUrl: url, jwksMaxAgeMs: 1_000, jwksCooldownMs: 0, jwksStaleIfErrorMs: 60_000 }]),
+      tokens([
+        {
+          issuer: ISSUER,
+          audiences: [AUDIENCE],
+          jwksUrl: url,
+          jwksMaxAgeMs: 1_000,
+          jwksCooldownMs: 0,
+          jwksStaleIfErrorMs: 60_000,
+        },
+      ]),
       { now: () => clock },
     );
     const token = await issuer.sign();
@@ -164,12 +190,19 @@ describe('remote JWKS', () => {
   });
 
   it('reports jwks_unavailable when nothing was ever fetched', async () => {
-    const v = new TokenVerifier(tokens([{ issuer: ISSUER, audiences: [AUDIENCE], jwksUrl: 'http://127.0.0.1:9/jwks', jwksTimeoutMs: 300 }]), { now });
+    const v = new TokenVerifier(
+      tokens([{ issuer: ISSUER, audiences: [AUDIENCE], jwksUrl: 'http://127.0.0.1:9/jwks', jwksTimeoutMs: 300 }]),
+      { now },
+    );
     const result = await v.verify(await issuer.sign());
     expect(result).toMatchObject({ ok: false, reason: 'jwks_unavailable' });
     // For the log: issuer, URL and cause (fetch refuses the discard port), never the token.
-    expect(result.ok === false && result.reason === 'jwks_unavailable' && result.detail).toMatch(/^key set of .* \(http:\/\/127\.0\.0\.1:9\/jwks\) unavailable: fetch failed \(bad port\)$/);
-    expect(v.keySetProblems().get(ISSUER)).toMatch(/^no usable key set for issuer .* from http:\/\/127\.0\.0\.1:9\/jwks: fetch failed \(bad port\)$/);
+    expect(result.ok === false && result.reason === 'jwks_unavailable' && result.detail).toMatch(
+      /^key set of .* \(http:\/\/127\.0\.0\.1:9\/jwks\) unavailable: fetch failed \(bad port\)$/,
+    );
+    expect(v.keySetProblems().get(ISSUER)).toMatch(
+      /^no usable key set for issuer .* from http:\/\/127\.0\.0\.1:9\/jwks: fetch failed \(bad port\)$/,
+    );
     v.close();
   });
 });
@@ -236,14 +269,19 @@ describe('verified-token cache', () => {
     const { exportJWK: exp, generateKeyPair: gen } = await import('jose');
     const { readFileSync } = await import('node:fs');
     let body = readFileSync(issuer.jwksFile, 'utf8');
-    const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body));
+    const server = http.createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
-      const v = new TokenVerifier(tokens([{ issuer: ISSUER, audiences: [AUDIENCE], jwksUrl: url, jwksCooldownMs: 0 }]), {
-        now: Date.now,
-        cache: { maxEntries: 100, maxBytes: 1 << 20, negativeTtlMs: 0 },
-      });
+      const v = new TokenVerifier(
+        tokens([{ issuer: ISSUER, audiences: [AUDIENCE], jwksUrl: url, jwksCooldownMs: 0 }]),
+        {
+          now: Date.now,
+          cache: { maxEntries: 100, maxBytes: 1 << 20, negativeTtlMs: 0 },
+        },
+      );
       const token = await issuer.sign();
       expect((await v.verify(token)).ok).toBe(true);
       expect(v.verify(token)).toMatchObject({ ok: true });

@@ -20,13 +20,21 @@ const LISTED = [
 const IDENTITY_R_ZERO_S = Buffer.concat([Buffer.from(`01${'00'.repeat(31)}`, 'hex'), Buffer.alloc(32)]);
 
 describe('isSmallOrderEd25519', () => {
-  it.each(LISTED.map((b) => [b.toString('hex'), b]))('%s is refused, and really accepts a forged signature', (_hex, encoded) => {
-    expect(isSmallOrderEd25519(encoded)).toBe(true);
-    // Proof the entry belongs on the list: OpenSSL accepts R = identity, S = 0 for some message under this key.
-    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: encoded.toString('base64url') }, format: 'jwk' });
-    const forgedFor = Array.from({ length: 256 }, (_, n) => Buffer.from(`message ${n}`)).find((m) => verify(null, m, key, IDENTITY_R_ZERO_S));
-    expect(forgedFor).toBeDefined();
-  });
+  it.each(LISTED.map((b) => [b.toString('hex'), b]))(
+    '%s is refused, and really accepts a forged signature',
+    (_hex, encoded) => {
+      expect(isSmallOrderEd25519(encoded)).toBe(true);
+      // Proof the entry belongs on the list: OpenSSL accepts R = identity, S = 0 for some message under this key.
+      const key = createPublicKey({
+        key: { kty: 'OKP', crv: 'Ed25519', x: encoded.toString('base64url') },
+        format: 'jwk',
+      });
+      const forgedFor = Array.from({ length: 256 }, (_, n) => Buffer.from(`message ${n}`)).find((m) =>
+        verify(null, m, key, IDENTITY_R_ZERO_S),
+      );
+      expect(forgedFor).toBeDefined();
+    },
+  );
 
   it('accepts real keys, which never accept that forgery', () => {
     for (let i = 0; i < 50; i++) {

@@ -23,7 +23,7 @@ describe('makeDir', () => {
     await expect(makeDir(path.join(dir, 'file', 'below'))).rejects.toMatchObject({ code: 'ENOTDIR' });
   });
 
-  it('fails under /proc, where Node\'s recursive mkdir never returns', async () => {
+  it("fails under /proc, where Node's recursive mkdir never returns", async () => {
     await expect(makeDir('/proc/authzd-make-dir-test/deeper')).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

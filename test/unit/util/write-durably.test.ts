@@ -19,7 +19,9 @@ describe('replaceDurably', () => {
 
   it('fails without touching the old file or leaving a temporary one when the directory is gone', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'authzd-durable-'));
-    await expect(replaceDurably(path.join(dir, 'missing', 'state.json'), 'x')).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(replaceDurably(path.join(dir, 'missing', 'state.json'), 'x')).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
     expect(readdirSync(dir)).toEqual([]);
   });
 });
