@@ -1,8 +1,8 @@
+import type { BundleInfo } from '../bundle/bundle-format.js';
 import type { BundleRejection } from '../bundle/bundle-rejections.js';
 import type { BundleTrust } from '../bundle/verify-with-trust.js';
 import type { PolicyModel } from '../policy/compile-policy-model.js';
 import type { IndexedEntity } from '../policy/entity-store.js';
-import type { BundleInfo } from '../bundle/bundle-format.js';
 
 /** Where the compile worker takes the policy set from. The worker reads a directory itself, so a large set never has to be copied across threads. */
 export type CompileSource =

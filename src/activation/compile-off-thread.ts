@@ -1,7 +1,15 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+
+import { type BundleInfo } from '../bundle/bundle-format.js';
+import { BundleRejectedError } from '../bundle/bundle-rejections.js';
 import { verifyWithTrust } from '../bundle/verify-with-trust.js';
+import { compilePolicyModel, type PolicyModel, PolicyModelError } from '../policy/compile-policy-model.js';
+import { EntityStore } from '../policy/entity-store.js';
+import { type PolicyFiles, readPolicyDir } from '../policy/policy-files.js';
+import { qualifyType } from '../policy/qualify-type.js';
+import { RouteTable } from '../policy/route-table.js';
 import {
   type CompileSource,
   decodeEntities,
@@ -10,13 +18,6 @@ import {
   type ModelParts,
   type WorkerMessage,
 } from './compile-messages.js';
-import { type BundleInfo } from '../bundle/bundle-format.js';
-import { compilePolicyModel, type PolicyModel, PolicyModelError } from '../policy/compile-policy-model.js';
-import { EntityStore } from '../policy/entity-store.js';
-import { type PolicyFiles, readPolicyDir } from '../policy/policy-files.js';
-import { qualifyType } from '../policy/qualify-type.js';
-import { RouteTable } from '../policy/route-table.js';
-import { BundleRejectedError } from '../bundle/bundle-rejections.js';
 
 const WORKER = new URL('./compile-worker.js', import.meta.url);
 

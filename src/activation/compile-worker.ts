@@ -3,21 +3,23 @@
 // itself (see compile-off-thread.ts). It lives on between jobs because loading the Cedar engine into a
 // fresh thread costs hundreds of milliseconds, which every activation would otherwise pay.
 import '../cedar/engine-flags.js';
+
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
+
 import { verifyWithTrust } from '../bundle/verify-with-trust.js';
+import { compilePolicyModel, PolicyModelError } from '../policy/compile-policy-model.js';
+import type { IndexedEntity } from '../policy/entity-store.js';
+import { readPolicyDir } from '../policy/policy-files.js';
 import {
   type CompileRequest,
-  ENTITY_CHUNK,
   encodeEntities,
   encodeModelParts,
+  ENTITY_CHUNK,
   type MainMessage,
   type ModelParts,
   type WorkerMessage,
 } from './compile-messages.js';
-import { compilePolicyModel, PolicyModelError } from '../policy/compile-policy-model.js';
-import type { IndexedEntity } from '../policy/entity-store.js';
-import { readPolicyDir } from '../policy/policy-files.js';
 
 // Lowest CPU priority for this thread (on Linux, setpriority on "0" applies to the calling thread only):
 // where cores are few, compiling must yield to the thread that answers checks.

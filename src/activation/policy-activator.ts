@@ -1,8 +1,8 @@
 import type { BundleInfo } from '../bundle/bundle-format.js';
-import { compileOffThread, type PolicySource } from './compile-off-thread.js';
 import type { PolicyStore } from '../engine/policy-store.js';
 import type { Logger } from '../telemetry/create-logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { compileOffThread, type PolicySource } from './compile-off-thread.js';
 
 export interface Activation {
   readonly version: string;

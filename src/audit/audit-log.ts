@@ -1,15 +1,17 @@
 import { createHmac } from 'node:crypto';
+
 import type pino from 'pino';
 import sonicBoom from 'sonic-boom';
-import type { Config } from '../config/config-schema.js';
-import { ConfigError } from '../config/config-error.js';
-import { placeholderSecretProblem } from '../config/placeholder-secret-problem.js';
-import type { CheckOutcome } from '../contract/decision.js';
+
 import type { CedarValueJson } from '../cedar/cedar.js';
+import { ConfigError } from '../config/config-error.js';
+import type { Config } from '../config/config-schema.js';
+import { placeholderSecretProblem } from '../config/placeholder-secret-problem.js';
+import { readSecretFile } from '../config/read-secret.js';
 import type { EntityUid } from '../contract/cedar-call.js';
+import type { CheckOutcome } from '../contract/decision.js';
 import { encodeAuthorizeRequest } from '../decide/authorize-codec.js';
 import type { DecisionEventInput } from './decision-event.js';
-import { readSecretFile } from '../config/read-secret.js';
 
 export interface AuditLog {
   /** Writes one event for one answered Check call. Never blocks: a full buffer drops and counts. */
@@ -244,11 +246,11 @@ function mapStrings(value: CedarValueJson, f: (s: string) => string): CedarValue
     const ref = ('__entity' in value ? value.__entity : value) as { type?: unknown; id?: unknown };
     if (typeof ref.type === 'string' && typeof ref.id === 'string' && Object.keys(ref).length === 2) {
       const hashed = { type: ref.type, id: f(ref.id) };
-      return ('__entity' in value ? { __entity: hashed } : hashed) as CedarValueJson;
+      return '__entity' in value ? { __entity: hashed } : hashed;
     }
     const out: Record<string, CedarValueJson> = {};
     for (const [k, v] of Object.entries(value)) out[k] = mapStrings(v as CedarValueJson, f);
-    return out as CedarValueJson;
+    return out;
   }
   return value;
 }
@@ -282,7 +284,7 @@ function readSalt(config: Config['audit']): string {
       salt = readSecretFile(config.hashSaltFile);
     } catch (err) {
       throw new ConfigError([
-        `audit.hashSaltFile: cannot read ${config.hashSaltFile}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+        `audit.hashSaltFile: cannot read ${config.hashSaltFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
       ]);
     }
     if (salt.length < 16) throw new ConfigError(['audit.hashSaltFile: the salt must be at least 16 characters']);

@@ -76,10 +76,10 @@ export function parseDecisionEvent(value: unknown): ParsedDecisionEvent {
     ok: true,
     event: {
       time: e.time,
-      decision_id: e.decision_id as string,
+      decision_id: e.decision_id,
       decision: e.decision as DecisionEvent['decision'],
       reason: e.reason,
-      policies: policies as string[],
+      policies: policies,
       source: e.source as string | undefined,
       route: e.route as string | undefined,
       policy_version: e.policy_version as string | undefined,

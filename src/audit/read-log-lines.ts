@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+
 import type { LogLine } from './replay-decisions.js';
 
 /**

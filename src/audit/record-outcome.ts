@@ -1,7 +1,7 @@
-import type { AuditLog } from './audit-log.js';
+import type { CheckOutcome } from '../contract/decision.js';
 import type { Logger } from '../telemetry/create-logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import type { CheckOutcome } from '../contract/decision.js';
+import type { AuditLog } from './audit-log.js';
 
 export interface RecordSinks {
   readonly metrics: Metrics;

@@ -1,5 +1,5 @@
-import { stepUpFor } from '../decide/step-up.js';
 import { decideAuthorization } from '../decide/decide-authorization.js';
+import { stepUpFor } from '../decide/step-up.js';
 import type { DecisionEngine, PreparedSet } from '../engine/decision-engine.js';
 import { type DecisionEvent, parseDecisionEvent } from './decision-event.js';
 

@@ -5,7 +5,9 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { constants, gzip } from 'node:zlib';
+
 import { CompactSign } from 'jose';
+
 import { isPolicyFile, type PolicyFiles } from '../policy/policy-files.js';
 import {
   BUNDLE_ALGORITHMS,
@@ -18,8 +20,8 @@ import {
   metadataProblem,
   MODEL_VERSION,
   SCOPE_PATTERN,
-  type SignedPayload,
   SIGNATURES_FILE,
+  type SignedPayload,
 } from './bundle-format.js';
 import { type BundleKey, keyAlgorithm } from './key-algorithm.js';
 import { writeTar } from './write-tar.js';

@@ -1,17 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+
 import type { Config } from '../config/config-schema.js';
-import type { BundleInfo } from './bundle-format.js';
-import { BundleRejectedError } from './bundle-rejections.js';
 import { PolicyModelError } from '../policy/compile-policy-model.js';
 import type { Logger } from '../telemetry/create-logger.js';
 import { abortableSleep } from '../util/abortable-sleep.js';
 import { backoffDelay } from '../util/backoff-delay.js';
 import { FetchError, type FetchFailure } from '../util/http-get.js';
-import { replaceDurably } from '../util/write-durably.js';
-import { fetchBundle } from './fetch-bundle.js';
 import { makeDir } from '../util/make-dir.js';
 import { parseJson } from '../util/parse-json.js';
+import { replaceDurably } from '../util/write-durably.js';
+import type { BundleInfo } from './bundle-format.js';
+import { BundleRejectedError } from './bundle-rejections.js';
+import { fetchBundle } from './fetch-bundle.js';
 
 /** Where a bundle update failed, for metrics and logs. */
 export type BundleFailure =

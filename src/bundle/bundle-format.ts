@@ -1,6 +1,7 @@
 // The bundle format's names and the shapes of its two JSON documents (docs/bundles.md describes each field).
 // Both shapes are closed: a field this version does not know is refused rather than ignored.
 import { z } from 'zod';
+
 import { isPolicyFile } from '../policy/policy-files.js';
 
 export const MANIFEST_FILE = '.manifest';

@@ -4,6 +4,7 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+
 import {
   calculateJwkThumbprint,
   exportJWK,
@@ -13,13 +14,14 @@ import {
   importPKCS8,
   importSPKI,
 } from 'jose';
+
 import { ConfigError } from '../config/config-error.js';
 import { placeholderSecretProblem } from '../config/placeholder-secret-problem.js';
 import { isSmallOrderEd25519Key } from '../util/is-small-order-ed25519.js';
-import { type BundleAlgorithm, BUNDLE_ALGORITHMS, KID_PATTERN } from './bundle-format.js';
+import { makeDir } from '../util/make-dir.js';
+import { BUNDLE_ALGORITHMS, type BundleAlgorithm, KID_PATTERN } from './bundle-format.js';
 import { type BundleKey, keyAlgorithm } from './key-algorithm.js';
 import type { TrustedKey } from './verify-bundle.js';
-import { makeDir } from '../util/make-dir.js';
 
 export const SIGNING_KEY_FILE = 'signing-key.pem';
 export const PUBLIC_KEY_FILE = 'public-key.pem';

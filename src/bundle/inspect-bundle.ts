@@ -1,7 +1,9 @@
 // What a bundle says about itself, for `authzd bundle inspect`: nothing here is verified. The archive is still
 // read under the same limits and entry rules as verification, so inspecting a hostile bundle is safe.
 import { createHash } from 'node:crypto';
+
 import { base64url, decodeProtectedHeader } from 'jose';
+
 import {
   MANIFEST_FILE,
   ManifestSchema,
@@ -93,7 +95,7 @@ function readSignature(file: Buffer | undefined): {
   const count = signatures.length;
   let header: Record<string, unknown>;
   try {
-    header = decodeProtectedHeader(jws) as Record<string, unknown>;
+    header = decodeProtectedHeader(jws);
   } catch {
     return { summary: { count, problem: 'the JWS header cannot be decoded' }, files: [] };
   }

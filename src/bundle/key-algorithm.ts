@@ -1,4 +1,5 @@
 import { KeyObject, type webcrypto } from 'node:crypto';
+
 import type { BundleAlgorithm } from './bundle-format.js';
 
 /** A key as jose takes it: a WebCrypto CryptoKey (what jose's importers return) or a node:crypto KeyObject. */

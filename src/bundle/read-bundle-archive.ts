@@ -1,4 +1,5 @@
 import { createGunzip } from 'node:zlib';
+
 import type { BundleLimits } from './bundle-limits.js';
 import type { BundleRejection } from './bundle-rejections.js';
 import { TarReader } from './tar-reader.js';

@@ -2,8 +2,8 @@
 // (flat regular files in POSIX ustar or GNU headers) and refuses everything else while the bytes stream in, so
 // a hostile archive is turned away at its first bad header rather than after it has been buffered. It keeps
 // files in memory and never touches the file system.
-import type { BundleLimits } from './bundle-limits.js';
 import { entryNameProblem } from './bundle-format.js';
+import type { BundleLimits } from './bundle-limits.js';
 import { quoteUntrusted } from './quote-untrusted.js';
 
 const BLOCK = 512;

@@ -1,10 +1,11 @@
 import { compactVerify, decodeProtectedHeader } from 'jose';
+
 import {
   BUNDLE_ALGORITHMS,
   BUNDLE_JWS_TYPE,
   type BundleAlgorithm,
-  type SignedPayload,
   SignaturesFileSchema,
+  type SignedPayload,
   SignedPayloadSchema,
 } from './bundle-format.js';
 import type { BundleRejection } from './bundle-rejections.js';

@@ -2,7 +2,9 @@
 // the bytes are bounded, unpacked in memory under strict entry rules, and then believed only as far as the one
 // signature, by a configured key, vouches for them. Each failure is a typed rejection, never an exception.
 import { createHash } from 'node:crypto';
+
 import { ConfigError } from '../config/config-error.js';
+import { parseJson } from '../util/parse-json.js';
 import {
   BUNDLE_ALGORITHMS,
   type BundleAlgorithm,
@@ -18,7 +20,6 @@ import { type BundleKey, keyAlgorithm } from './key-algorithm.js';
 import { quoteUntrusted } from './quote-untrusted.js';
 import { readBundleArchive } from './read-bundle-archive.js';
 import { verifyBundleSignature } from './verify-bundle-signature.js';
-import { parseJson } from '../util/parse-json.js';
 
 export { type BundleLimits, DEFAULT_BUNDLE_LIMITS } from './bundle-limits.js';
 
@@ -134,7 +135,7 @@ export async function verifyBundle(bytes: Uint8Array, options: VerifyBundleOptio
   for (const name of present) {
     if (name === MANIFEST_FILE) continue;
     try {
-      files.set(name, utf8.decode(entries.get(name)!));
+      files.set(name, utf8.decode(entries.get(name)));
     } catch {
       return reject('bundle_corrupt', `${name} is not valid UTF-8`);
     }

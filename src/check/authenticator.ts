@@ -1,7 +1,7 @@
-import type { VerifiedToken } from '../token/token-verifier.js';
 import type { CallContext } from '../contract/call-context.js';
-import type { HttpFacts, RequestFacts } from './extract-request.js';
 import type { TokenReason } from '../contract/reasons.js';
+import type { VerifiedToken } from '../token/token-verifier.js';
+import type { HttpFacts, RequestFacts } from './extract-request.js';
 
 /** Who is asking: the user of a verified token, or (tokenless, on routes that allow it) a workload. */
 export type Subject =

@@ -1,9 +1,9 @@
-import type { PolicyModel } from '../policy/compile-policy-model.js';
 import type { CedarValueJson } from '../cedar/cedar.js';
 import type { EntityUid } from '../contract/cedar-call.js';
-import { qualifyType } from '../policy/qualify-type.js';
 import type { CedarCall } from '../contract/cedar-call.js';
 import type { PrincipalEntity } from '../contract/cedar-call.js';
+import type { PolicyModel } from '../policy/compile-policy-model.js';
+import { qualifyType } from '../policy/qualify-type.js';
 import type { RouteMatch } from '../policy/route-table.js';
 import type { VerifiedToken } from '../token/token-verifier.js';
 import type { Subject } from './authenticator.js';

@@ -12,7 +12,7 @@ export function claimToCedar(value: unknown): CedarValueJson | undefined {
     case 'number':
       return Number.isSafeInteger(value) ? value : undefined;
     case 'object':
-      if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+      if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
       return undefined;
     default:
       return undefined;

@@ -1,26 +1,26 @@
 import type { Config } from '../config/config-schema.js';
-import type { PolicyModel } from '../policy/compile-policy-model.js';
-import type { DecisionEngine, PreparedSet } from '../engine/decision-engine.js';
-import type { PolicyStore } from '../engine/policy-store.js';
-import type { RouteMatch } from '../policy/route-table.js';
-import { jwtAuthenticator } from './jwt-authenticator.js';
-import type { TokenVerifier, VerifiedToken } from '../token/token-verifier.js';
-import { type AuthenticatorChain, firstAuthenticator, type Subject, workloadAuthenticator } from './authenticator.js';
-import { buildHttpCall, buildNetworkCall, type CallExtras } from './build-cedar-call.js';
 import { type CallContext, DeadlineExceededError, withinDeadline } from '../contract/call-context.js';
 import type { CheckRequestMessage } from '../contract/check-request.js';
 import type { CheckOutcome, Decision, DecisionSource } from '../contract/decision.js';
-import type { DecisionCache } from './decision-cache.js';
+import type { DenyReason, ErrorReason } from '../contract/reasons.js';
+import { stepUpFor } from '../decide/step-up.js';
+import type { DecisionEngine, PreparedSet } from '../engine/decision-engine.js';
+import type { PolicyStore } from '../engine/policy-store.js';
+import type { PolicyModel } from '../policy/compile-policy-model.js';
+import type { RouteMatch } from '../policy/route-table.js';
+import type { TokenVerifier, VerifiedToken } from '../token/token-verifier.js';
+import { type AuthenticatorChain, firstAuthenticator, type Subject, workloadAuthenticator } from './authenticator.js';
+import { buildHttpCall, buildNetworkCall, type CallExtras } from './build-cedar-call.js';
 import { TierDecider } from './decide-by-tier.js';
+import type { DecisionCache } from './decision-cache.js';
 import { extractRequest, type HttpFacts, type RequestFacts } from './extract-request.js';
+import { jwtAuthenticator } from './jwt-authenticator.js';
 import { limitRate } from './limit-rate.js';
 import { normalizePath } from './normalize-path.js';
 import type { RateLimiter } from './rate-limiter.js';
-import type { DenyReason, ErrorReason } from '../contract/reasons.js';
 import type { RemoteDecider } from './remote-decider.js';
 import type { RequestRate } from './request-rate.js';
 import { riskSignals } from './risk-signals.js';
-import { stepUpFor } from '../decide/step-up.js';
 import { workloadIdentity } from './workload-identity.js';
 
 export interface PipelineDeps {

@@ -1,10 +1,10 @@
-import type { DecisionEngine, PreparedSet } from '../engine/decision-engine.js';
-import type { CedarCall } from '../contract/cedar-call.js';
-import type { RiskClassSettings } from '../policy/routes-schema.js';
 import { type CallContext, remainingMs } from '../contract/call-context.js';
+import type { CedarCall } from '../contract/cedar-call.js';
 import type { DecisionSource, RemoteOutcome } from '../contract/decision.js';
+import { evaluateCall, type Evaluation } from '../decide/evaluate-call.js';
+import type { DecisionEngine, PreparedSet } from '../engine/decision-engine.js';
+import type { RiskClassSettings } from '../policy/routes-schema.js';
 import { type DecisionCache, decisionKey } from './decision-cache.js';
-import { type Evaluation, evaluateCall } from '../decide/evaluate-call.js';
 import type { RemoteDecider } from './remote-decider.js';
 
 export interface Authorized {

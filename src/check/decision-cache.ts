@@ -1,8 +1,9 @@
 import { LRUCache } from 'lru-cache';
+
 import type { CedarValueJson } from '../cedar/cedar.js';
-import type { ContextReads } from '../policy/context-reads.js';
 import type { CedarCall } from '../contract/cedar-call.js';
 import type { Evaluation } from '../decide/evaluate-call.js';
+import type { ContextReads } from '../policy/context-reads.js';
 
 export interface DecisionCacheOptions {
   readonly maxEntries: number;

@@ -1,5 +1,5 @@
-import { canonicalIp } from './canonical-ip.js';
 import type { CheckRequestMessage, HttpMessage, PeerMessage, ProtoStruct } from '../contract/check-request.js';
+import { canonicalIp } from './canonical-ip.js';
 
 export interface PeerFacts {
   readonly ip: string | undefined;

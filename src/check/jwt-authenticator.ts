@@ -1,7 +1,7 @@
-import type { Authentication, Authenticator } from './authenticator.js';
 import { withinDeadline } from '../contract/call-context.js';
 import { extractBearer } from '../token/extract-bearer.js';
 import type { TokenVerifier, VerifiedToken, VerifyResult } from '../token/token-verifier.js';
+import type { Authentication, Authenticator } from './authenticator.js';
 
 export interface JwtAuthenticatorOptions {
   /** The request header carrying the credential (lower case) and its scheme, with the token size cap. */

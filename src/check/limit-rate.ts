@@ -1,6 +1,6 @@
 import type { EntityUid } from '../contract/cedar-call.js';
-import type { RiskClassSettings } from '../policy/routes-schema.js';
 import type { RateLimitState } from '../contract/decision.js';
+import type { RiskClassSettings } from '../policy/routes-schema.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 /**

@@ -1,8 +1,8 @@
-import type { Config } from '../config/config-schema.js';
 import type { CedarValueJson } from '../cedar/cedar.js';
+import type { Config } from '../config/config-schema.js';
 import type { ProtoValue } from '../contract/check-request.js';
-import type { RequestFacts } from './extract-request.js';
 import { DEVICE_TRUST } from '../contract/risk-class.js';
+import type { RequestFacts } from './extract-request.js';
 
 /**
  * `context.risk`: signals about this request, taken only from sources that cannot be forged by the

@@ -1,6 +1,6 @@
-import type { CheckPipeline } from './check-pipeline.js';
 import type { CheckRequestMessage } from '../contract/check-request.js';
 import type { CheckOutcome } from '../contract/decision.js';
+import type { CheckPipeline } from './check-pipeline.js';
 
 const POLICY_SOURCES: ReadonlySet<string> = new Set(['engine', 'cache', 'remote', 'fallback']);
 

@@ -1,6 +1,7 @@
 import { BlockList, isIPv6 } from 'node:net';
-import type { Config } from '../config/config-schema.js';
+
 import { ConfigError } from '../config/config-error.js';
+import type { Config } from '../config/config-schema.js';
 import type { PeerFacts } from './extract-request.js';
 
 /**

@@ -1,21 +1,22 @@
 import { open } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
-import { BundleBuildError, buildBundle } from '../bundle/build-bundle.js';
+
+import { buildBundle, BundleBuildError } from '../bundle/build-bundle.js';
+import { DEFAULT_SCOPE } from '../bundle/bundle-format.js';
 import { readPublicKey, readSigningKey } from '../bundle/bundle-keys.js';
 import { DEFAULT_BUNDLE_LIMITS } from '../bundle/bundle-limits.js';
 import { BUNDLE_REJECTIONS, type BundleRejection } from '../bundle/bundle-rejections.js';
 import { inspectBundle } from '../bundle/inspect-bundle.js';
-import { DEFAULT_SCOPE } from '../bundle/bundle-format.js';
 import { printableJson, quoteUntrusted } from '../bundle/quote-untrusted.js';
 import { type TrustedKey, verifyBundle } from '../bundle/verify-bundle.js';
 import { writeTar } from '../bundle/write-tar.js';
 import { ConfigError } from '../config/config-error.js';
+import { readSecretFile } from '../config/read-secret.js';
 import { readPolicyDir } from '../policy/policy-files.js';
+import { replaceDurably } from '../util/write-durably.js';
 import { EXIT } from './exit-codes.js';
 import { formatPublishAnswer } from './format-publish-answer.js';
 import { parseFlags, UsageError } from './parse-flags.js';
-import { readSecretFile } from '../config/read-secret.js';
-import { replaceDurably } from '../util/write-durably.js';
 
 const HELP = `usage: authzd bundle <build|verify|inspect|publish> ...
 

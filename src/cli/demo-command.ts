@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+
 import { ConfigError } from '../config/config-error.js';
 import { ConfigSchema } from '../config/config-schema.js';
 import { deepFreeze } from '../config/deep-freeze.js';

@@ -1,6 +1,6 @@
-import { ConfigError } from '../config/config-error.js';
 import type { BundleAlgorithm } from '../bundle/bundle-format.js';
 import { generateSigningKeys } from '../bundle/bundle-keys.js';
+import { ConfigError } from '../config/config-error.js';
 import { EXIT } from './exit-codes.js';
 import { parseFlags, UsageError } from './parse-flags.js';
 

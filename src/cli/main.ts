@@ -2,6 +2,7 @@
 // authzd's command-line entry point. Kept thin: it applies the engine's V8 flag before anything can load
 // cedar-wasm, then hands over to the command.
 import '../cedar/engine-flags.js';
+
 import { EXIT } from './exit-codes.js';
 import { UsageError } from './parse-flags.js';
 

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+
 import { compilePolicyModel, type PolicyModel, PolicyModelError } from '../policy/compile-policy-model.js';
 import { readPolicyDir } from '../policy/policy-files.js';
 import { formatTextReport } from '../policy-test/format-text-report.js';

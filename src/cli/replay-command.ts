@@ -1,7 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
+
+import { DEFAULT_SCOPE } from '../bundle/bundle-format.js';
 import { readPublicKey } from '../bundle/bundle-keys.js';
 import { DEFAULT_BUNDLE_LIMITS } from '../bundle/bundle-limits.js';
-import { DEFAULT_SCOPE } from '../bundle/bundle-format.js';
 import { BUNDLE_REJECTIONS } from '../bundle/bundle-rejections.js';
 import { type TrustedKey, verifyBundle } from '../bundle/verify-bundle.js';
 import { ConfigError } from '../config/config-error.js';

@@ -1,9 +1,11 @@
+import cluster from 'node:cluster';
+
+import { AggregatorRegistry, Registry } from 'prom-client';
+
 import { DEFAULT_SCOPE } from '../bundle/bundle-format.js';
 import { ConfigError } from '../config/config-error.js';
-import { loadConfig } from '../config/load-config.js';
-import cluster from 'node:cluster';
-import { Registry, AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config/config-schema.js';
+import { loadConfig } from '../config/load-config.js';
 import { compilePolicyModel, PolicyModelError } from '../policy/compile-policy-model.js';
 import { readPolicyDir } from '../policy/policy-files.js';
 import { AssertionKeyring } from '../server/assertion-keyring.js';

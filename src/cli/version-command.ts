@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+
 import { cedar } from '../cedar/cedar.js';
 import { EXIT } from './exit-codes.js';
 import { parseFlags } from './parse-flags.js';

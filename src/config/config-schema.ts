@@ -1,6 +1,7 @@
 // The configuration schema: every key, its type and default. Unknown keys anywhere are an error.
 // docs/configuration.md lists the same keys; test/unit/docs-sync.test.ts keeps them in step.
 import { isIP } from 'node:net';
+
 import { z } from 'zod';
 
 /** Asymmetric JWS algorithms only: `none` and HMAC can never be configured (RFC 8725 §3.1, §3.2). */

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+
 import { parse as parseYaml } from 'yaml';
+
 import { ConfigError } from './config-error.js';
 import { type Config, ConfigSchema } from './config-schema.js';
 import { deepFreeze } from './deep-freeze.js';

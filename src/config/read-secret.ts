@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+
 import { ConfigError } from './config-error.js';
 import { placeholderSecretProblem } from './placeholder-secret-problem.js';
 

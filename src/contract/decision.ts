@@ -1,7 +1,7 @@
 import type { EntityUid } from './cedar-call.js';
 import type { CedarCall } from './cedar-call.js';
-import type { RiskClass } from './risk-class.js';
 import type { DenyReason, ErrorReason, Reason } from './reasons.js';
+import type { RiskClass } from './risk-class.js';
 
 /**
  * Which stage of the pipeline ended the request. `fallback`: the local engine decided because the remote

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
-import { BundleBuildError, buildBundle } from '../bundle/build-bundle.js';
+
+import { buildBundle, BundleBuildError } from '../bundle/build-bundle.js';
 import type { BundleAlgorithm } from '../bundle/bundle-format.js';
 import type { BundleKey } from '../bundle/key-algorithm.js';
 import { type TrustedKey, verifyBundle } from '../bundle/verify-bundle.js';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { link, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
+
 import { probeLinkableDir, removeStaleFiles, syncDirectory, writeDurably } from '../util/write-durably.js';
 
 /** What `current.json` records: the revision being served. */

@@ -1,22 +1,24 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+
 import type { Registry } from 'prom-client';
+
 import { DEFAULT_BUNDLE_LIMITS } from '../bundle/bundle-limits.js';
+import { parseAuthorizeRequest } from '../decide/authorize-codec.js';
+import { decideAuthorization } from '../decide/decide-authorization.js';
 import type { DecisionEngine } from '../engine/decision-engine.js';
-import type { PolicyFiles } from '../policy/policy-files.js';
 import type { PolicyStore } from '../engine/policy-store.js';
+import type { PolicyFiles } from '../policy/policy-files.js';
 import { FEED_ID, parseRevocationRequest } from '../revocation/revocation-entry.js';
 import type { Logger } from '../telemetry/create-logger.js';
 import { API_ERRORS, type ApiError } from './api-errors.js';
 import type { BundlePublisher, PublishedBundle, PublishOutcome } from './bundle-publisher.js';
 import type { ControlPlaneMetrics, PublishTrigger } from './control-plane-metrics.js';
 import type { DecisionLogStore } from './decision-log-store.js';
-import { decideAuthorization } from '../decide/decide-authorization.js';
-import { parseAuthorizeRequest } from '../decide/authorize-codec.js';
 import { DECISION_BATCH_LIMITS, parseDecisionBatch } from './parse-decision-batch.js';
 import { readBody } from './read-body.js';
 import { readPolicyUpload } from './read-policy-upload.js';
-import type { PolicyRejection } from './validate-policy-files.js';
 import type { RevocationStore } from './revocation-store.js';
+import type { PolicyRejection } from './validate-policy-files.js';
 import type { WaitList } from './wait-list.js';
 
 export interface ControlPlaneApiDeps {

@@ -3,6 +3,7 @@
 // error named by their path. docs/control-plane.md lists the same keys (test/unit/control-plane/
 // control-plane-docs-sync.test.ts keeps them in step).
 import { z } from 'zod';
+
 import { DEFAULT_SCOPE, KID_PATTERN, SCOPE_PATTERN } from '../bundle/bundle-format.js';
 
 const ADDRESS = /^(unix:\/\/\/.+|[^\s]*:\d{1,5})$/;

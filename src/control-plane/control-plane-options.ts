@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import nodePath from 'node:path';
+
 import { parse as parseYaml } from 'yaml';
+
 import { ConfigError } from '../config/config-error.js';
 import { placeholderSecretProblem } from '../config/placeholder-secret-problem.js';
 import { readSecretFile } from '../config/read-secret.js';
@@ -150,7 +152,7 @@ export async function resolveControlPlaneOptions(
   const tokens: Partial<Record<keyof typeof ENV, string>> = {};
   for (const kind of ['adminFile', 'readFile', 'ingestFile'] as const) {
     const name = kind.replace('File', '') as 'admin' | 'read' | 'ingest';
-    const file = typeof raw.tokens?.[kind] === 'string' ? (raw.tokens[kind] as string) : undefined;
+    const file = typeof raw.tokens?.[kind] === 'string' ? raw.tokens[kind] : undefined;
     tokens[kind] = token(name, file, file !== undefined ? where('tokens', kind) : undefined, env[ENV[kind]], problems);
   }
   if (tokens.adminFile === undefined && !problems.some((p) => p.includes('admin token'))) {
@@ -197,8 +199,7 @@ function readConfigFile(file: string): Record<string, unknown> {
   const base = nodePath.dirname(nodePath.resolve(file));
   const resolve = (section: string, key: string) => {
     const s = (raw as Record<string, Record<string, unknown>>)[section];
-    if (typeof s === 'object' && s !== null && typeof s[key] === 'string')
-      s[key] = nodePath.resolve(base, s[key] as string);
+    if (typeof s === 'object' && s !== null && typeof s[key] === 'string') s[key] = nodePath.resolve(base, s[key]);
   };
   for (const [section, key] of [
     ['policies', 'directory'],

@@ -1,5 +1,6 @@
 import { open, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
+
 import type { Logger } from '../telemetry/create-logger.js';
 import { makeDir } from '../util/make-dir.js';
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
 import { link, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
+
 import {
   FEED_ID,
   isLiveRevocation,

@@ -1,31 +1,32 @@
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+
 import { Registry } from 'prom-client';
+
 import { readSigningKey } from '../bundle/bundle-keys.js';
 import type { TrustedKey } from '../bundle/verify-bundle.js';
 import { ConfigError } from '../config/config-error.js';
+import { listenError } from '../config/listen-error.js';
+import { CedarWasmEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
+import { PolicyStore } from '../engine/policy-store.js';
 import { compilePolicyModel, contentVersion } from '../policy/compile-policy-model.js';
 import { type PolicyFiles, readPolicyDir } from '../policy/policy-files.js';
-import { PolicyStore } from '../engine/policy-store.js';
 import { type PolicyTestFiles, readPolicyTests } from '../policy-test/read-policy-tests.js';
-import { listenAddress } from '../util/listen-address.js';
-import { listenError } from '../config/listen-error.js';
 import { createLogger, type Logger } from '../telemetry/create-logger.js';
+import { listenAddress } from '../util/listen-address.js';
 import { bearerTokenCheck } from './bearer-token-check.js';
 import { BundlePublisher, type PublishedBundle, type PublishOutcome } from './bundle-publisher.js';
 import { BundleRepository } from './bundle-repository.js';
 import { ControlPlaneApi } from './control-plane-api.js';
-import { createControlPlaneMetrics, type ControlPlaneMetrics, type PublishTrigger } from './control-plane-metrics.js';
-import { DEFAULT_DECISION_RETENTION_DAYS, type ControlPlaneOptions } from './control-plane-options.js';
+import { type ControlPlaneMetrics, createControlPlaneMetrics, type PublishTrigger } from './control-plane-metrics.js';
+import { type ControlPlaneOptions, DEFAULT_DECISION_RETENTION_DAYS } from './control-plane-options.js';
 import { DecisionLogStore } from './decision-log-store.js';
 import { RevocationStore } from './revocation-store.js';
 import { validatePolicyFiles } from './validate-policy-files.js';
 import { WaitList } from './wait-list.js';
 import { watchPolicyDir } from './watch-policy-dir.js';
-import { CedarWasmEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
 
 export interface ControlPlaneDeps {
   readonly registry?: Registry;
@@ -335,7 +336,7 @@ async function listen(server: http.Server, flag: string, address: string): Promi
     throw listenError(flag, address, err);
   }
   const bound = server.address();
-  return typeof bound === 'object' && bound !== null ? (bound as AddressInfo).port : 0;
+  return typeof bound === 'object' && bound !== null ? bound.port : 0;
 }
 
 /** A start-up failure as problems for the one ConfigError; anything unexpected is rethrown. */

@@ -1,5 +1,5 @@
-import { compilePolicyModel, type PolicyModel, PolicyModelError } from '../policy/compile-policy-model.js';
 import type { DecisionEngine } from '../engine/decision-engine.js';
+import { compilePolicyModel, type PolicyModel, PolicyModelError } from '../policy/compile-policy-model.js';
 import type { PolicyFiles } from '../policy/policy-files.js';
 import { describeFailure } from '../policy-test/describe-failure.js';
 import type { PolicyTestFiles } from '../policy-test/read-policy-tests.js';

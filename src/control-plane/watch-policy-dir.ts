@@ -1,4 +1,5 @@
 import { type FSWatcher, watch } from 'node:fs';
+
 import { contentVersion } from '../policy/compile-policy-model.js';
 import { type PolicyFiles, readPolicyDir } from '../policy/policy-files.js';
 import { readPolicyTests } from '../policy-test/read-policy-tests.js';

@@ -61,7 +61,7 @@ export function parseAuthorizeAnswer(
     evaluation: {
       allowed: b.decision === 'allow',
       reason: b.reason as Evaluation['reason'],
-      policies: b.policies as string[],
+      policies: b.policies,
       errors: [],
       detail: undefined,
     },

@@ -1,9 +1,9 @@
-import { evaluateCall } from './evaluate-call.js';
 import type { CedarValueJson } from '../cedar/cedar.js';
-import { entityKey } from '../policy/entity-store.js';
 import { type EntityUid } from '../contract/cedar-call.js';
 import type { DecisionEngine, PreparedSet } from '../engine/decision-engine.js';
+import { entityKey } from '../policy/entity-store.js';
 import type { AuthorizeAnswer, AuthorizeRequest } from './authorize-codec.js';
+import { evaluateCall } from './evaluate-call.js';
 
 /**
  * Decides a Cedar request against the control plane's active set, as the sidecar's engine stage would:

@@ -1,7 +1,7 @@
-import type { DecisionEngine, PreparedSet } from '../engine/decision-engine.js';
-import type { EngineAnswer } from '../engine/decision-engine.js';
 import type { CedarCall } from '../contract/cedar-call.js';
 import type { DenyReason } from '../contract/reasons.js';
+import type { DecisionEngine, PreparedSet } from '../engine/decision-engine.js';
+import type { EngineAnswer } from '../engine/decision-engine.js';
 
 /** The reasons an evaluation of policies can end with. */
 export type EvaluationReason =

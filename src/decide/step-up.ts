@@ -1,5 +1,5 @@
-import type { PolicyModel } from '../policy/compile-policy-model.js';
 import type { StepUp } from '../contract/decision.js';
+import type { PolicyModel } from '../policy/compile-policy-model.js';
 import type { Evaluation } from './evaluate-call.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { DecisionEngine, PreparedSet } from './decision-engine.js';
 import type { PolicyModel } from '../policy/compile-policy-model.js';
+import type { DecisionEngine, PreparedSet } from './decision-engine.js';
 
 interface Slot<S> {
   readonly set: S;

@@ -1,8 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+
+import { replaceDurably } from '../util/write-durably.js';
 import { STATE_FILE } from './import-state.js';
 import type { ImportPlan } from './plan-import.js';
-import { replaceDurably } from '../util/write-durably.js';
 
 // Each file is replaced atomically; the directory as a whole is not. The schema goes first, so that
 // routes naming new actions never precede their declarations; a watcher that reads the directory between

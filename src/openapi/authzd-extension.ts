@@ -1,6 +1,7 @@
 // `x-authzd`: what an API team writes into its OpenAPI document to steer the import. docs/openapi.md
 // lists every key (test/unit/openapi/openapi-docs-sync.test.ts keeps the list and this schema equal).
 import { z } from 'zod';
+
 import { RISK_CLASSES } from '../contract/risk-class.js';
 
 const ResourceSchema = z.strictObject({

@@ -3,9 +3,11 @@
 // policy directory: authzd reads only policy files (src/policy/policy-files.ts), so the sidecar, bundles
 // and the control plane never see it. Keep it in version control beside routes.yaml.
 import { createHash } from 'node:crypto';
+
 import { z } from 'zod';
-import { OpenApiImportError } from './openapi-import-error.js';
+
 import { parseJson } from '../util/parse-json.js';
+import { OpenApiImportError } from './openapi-import-error.js';
 
 export const STATE_FILE = 'openapi-import.state.json';
 

@@ -99,7 +99,7 @@ function cedarResourceTypes(value: unknown, where: string, warnings: string[]): 
     warnings.push(`${where}.x-cedar: expected { appliesToResourceTypes: [names] }; ignored`);
     return undefined;
   }
-  return types as string[];
+  return types;
 }
 
 function serversOf(value: unknown): ServerObject[] | undefined {

@@ -2,8 +2,8 @@
 // model (docs/openapi.md, "Mapping"): one action per operation, named by its operationId (else
 // "<method> <path>", as SimpleRest names it), principal from routes.yaml, resource from the path, and
 // x-authzd to say otherwise.
-import { RoutesFileSchema, type RouteSpec } from '../policy/routes-schema.js';
 import { type RiskClass } from '../contract/risk-class.js';
+import { RoutesFileSchema, type RouteSpec } from '../policy/routes-schema.js';
 import { checkRouteTemplate } from './check-route-template.js';
 import type { OpenApiOperation } from './list-operations.js';
 import { defaultResourceId, type NamedResource, nameResources } from './name-resources.js';

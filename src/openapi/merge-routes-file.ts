@@ -7,10 +7,12 @@
 // routes.yaml is edited as text, entry by entry, so that every byte outside the entries the import owns
 // (comments, blank lines, quoting, flow style) stays as it was.
 import { Document, isMap, isSeq, parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
+
 import { RoutesFileSchema, type RouteSpec } from '../policy/routes-schema.js';
-import { fingerprint, type ImportState, type RouteRecord } from './import-state.js';
 import type { KeptEntry, RoutesDiff } from './import-report.js';
+import { fingerprint, type ImportState, type RouteRecord } from './import-state.js';
 import type { GeneratedRoute, OperationNote } from './map-operations.js';
+import { OpenApiImportError } from './openapi-import-error.js';
 import {
   insertionIndex,
   methodSet,
@@ -19,7 +21,6 @@ import {
   routeSegments,
   shadowedPairs,
 } from './order-routes.js';
-import { OpenApiImportError } from './openapi-import-error.js';
 import { uniqueRouteId } from './route-id.js';
 
 export interface FinalRoute {
@@ -315,9 +316,9 @@ function renderEdits(
   const lineStart = (offset: number) => text.lastIndexOf('\n', offset - 1) + 1;
   const start = items.map((item) => lineStart(item.range![0]));
   const end = items.map((item) => item.range![2]);
-  const indent = text.slice(start[0]!, items[0]!.range![0]).replace(/-\s*$/, '');
+  const indent = text.slice(start[0], items[0]!.range![0]).replace(/-\s*$/, '');
   // An entry's range ends after its line break, so a blank line between entries is a line break in the gap.
-  const spaced = items.slice(1).some((_, i) => text.slice(end[i]!, start[i + 1]!).includes('\n'));
+  const spaced = items.slice(1).some((_, i) => text.slice(end[i], start[i + 1]).includes('\n'));
   const gapStart = (i: number) => (i === 0 ? start[0]! : end[i - 1]!);
   // A new entry is written from scratch; a changed one is its own node with the changed fields set, so
   // comments on the fields the document did not change stay.

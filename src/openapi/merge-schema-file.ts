@@ -7,8 +7,8 @@
 //   - a generated declaration the document no longer needs stays while a policy, route, entity or
 //     declaration still names it, so the set keeps compiling.
 import { type Declaration, declarationKey } from './build-schema-declarations.js';
-import { fingerprint, type ImportState } from './import-state.js';
 import type { KeptEntry, SchemaDiff } from './import-report.js';
+import { fingerprint, type ImportState } from './import-state.js';
 import { OpenApiImportError } from './openapi-import-error.js';
 import {
   parseSchemaLayout,

@@ -1,4 +1,5 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+
 import { OpenApiImportError } from './openapi-import-error.js';
 
 /**

@@ -3,14 +3,16 @@
 // would. applyImport writes what this plans.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+
 import { parse as parseYaml } from 'yaml';
+
 import { compilePolicyModel, PolicyModelError } from '../policy/compile-policy-model.js';
 import { isPolicyFile } from '../policy/policy-files.js';
 import { qualifyType } from '../policy/qualify-type.js';
 import { type RoutesFile, RoutesFileSchema } from '../policy/routes-schema.js';
 import { buildSchemaDeclarations, contextTypes } from './build-schema-declarations.js';
-import { formatImportState, type ImportState, parseImportState, STATE_FILE } from './import-state.js';
 import type { ImportReport } from './import-report.js';
+import { formatImportState, type ImportState, parseImportState, STATE_FILE } from './import-state.js';
 import { listOperations } from './list-operations.js';
 import { mapOperations } from './map-operations.js';
 import { type FinalRoute, mergeRoutesFile } from './merge-routes-file.js';

@@ -4,7 +4,9 @@
 // this library and not another.
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+
 import { compileErrors, dereference, type ParserOptions, validate } from '@readme/openapi-parser';
+
 import { OpenApiImportError } from './openapi-import-error.js';
 import { parseDocumentText } from './parse-document-text.js';
 import { scanReferences } from './scan-references.js';
@@ -67,7 +69,7 @@ export async function readOpenApiDocument(file: string): Promise<OpenApiDocument
   if (fields.swagger !== undefined) {
     throw new OpenApiImportError(
       'document_unsupported',
-      `${file} is a Swagger ${String(fields.swagger)} document; authzd routes import reads OpenAPI 3.0 and 3.1 (convert it first, for example with swagger2openapi)`,
+      `${file} is a Swagger ${typeof fields.swagger === 'string' || typeof fields.swagger === 'number' ? fields.swagger : JSON.stringify(fields.swagger)} document; authzd routes import reads OpenAPI 3.0 and 3.1 (convert it first, for example with swagger2openapi)`,
     );
   }
   if (typeof fields.openapi !== 'string') {
@@ -115,8 +117,8 @@ export async function readOpenApiDocument(file: string): Promise<OpenApiDocument
   return {
     file,
     openapi: fields.openapi,
-    title: String(info.title ?? ''),
-    version: String(info.version ?? ''),
+    title: typeof info.title === 'string' ? info.title : '',
+    version: typeof info.version === 'string' ? info.version : '',
     document,
     warnings,
   };

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+
 import { OpenApiImportError } from './openapi-import-error.js';
 import { parseDocumentText } from './parse-document-text.js';
 

@@ -1,14 +1,14 @@
 import { buildHttpCall, type CallExtras } from '../check/build-cedar-call.js';
-import type { Decision } from '../contract/decision.js';
-import { evaluateCall } from '../decide/evaluate-call.js';
 import type { HttpFacts, RequestFacts } from '../check/extract-request.js';
 import { riskSignals } from '../check/risk-signals.js';
-import { stepUpFor } from '../decide/step-up.js';
 import { workloadIdentity } from '../check/workload-identity.js';
 import type { Config } from '../config/config-schema.js';
-import type { PolicyModel } from '../policy/compile-policy-model.js';
+import type { Decision } from '../contract/decision.js';
+import { evaluateCall } from '../decide/evaluate-call.js';
+import { stepUpFor } from '../decide/step-up.js';
 import type { DecisionEngine } from '../engine/decision-engine.js';
 import type { PolicyStore } from '../engine/policy-store.js';
+import type { PolicyModel } from '../policy/compile-policy-model.js';
 import { qualifyType } from '../policy/qualify-type.js';
 import type { RouteMatch } from '../policy/route-table.js';
 import type { TokenVerifier } from '../token/token-verifier.js';

@@ -1,4 +1,5 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+
 import { type PolicyTestCase, PolicyTestFileSchema } from './policy-test-schema.js';
 
 export interface ParsedTestFile {

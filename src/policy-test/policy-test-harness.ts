@@ -1,16 +1,16 @@
 import { CheckPipeline } from '../check/check-pipeline.js';
-import type { Reason } from '../contract/reasons.js';
 import { ConfigSchema } from '../config/config-schema.js';
 import { deepFreeze } from '../config/deep-freeze.js';
-import type { PolicyModel } from '../policy/compile-policy-model.js';
+import type { Reason } from '../contract/reasons.js';
+import { CedarWasmEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
 import type { DecisionEngine } from '../engine/decision-engine.js';
 import { PolicyStore } from '../engine/policy-store.js';
+import type { PolicyModel } from '../policy/compile-policy-model.js';
 import { TokenVerifier } from '../token/token-verifier.js';
 import { buildTestRequest, TEST_RISK_NAMESPACE } from './build-test-request.js';
 import { decideDirectCase } from './decide-direct-case.js';
 import type { PolicyTestCase } from './policy-test-schema.js';
 import { createThrowawayIssuer } from './throwaway-issuer.js';
-import { CedarWasmEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
 
 /** What the sidecar answered for a case. `error` is a gRPC error (internal_error, ...), never expected. */
 export interface CaseOutcome {

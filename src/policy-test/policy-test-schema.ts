@@ -2,7 +2,9 @@
 // a request and the decision expected. docs/policy-tests.md documents every key; test/unit/policy-test/
 // policy-tests-docs-sync.test.ts keeps that list and this schema in step.
 import { isIP } from 'node:net';
+
 import { z } from 'zod';
+
 import { type ErrorReason, type Reason, REASONS } from '../contract/reasons.js';
 import { DEVICE_TRUST } from '../contract/risk-class.js';
 

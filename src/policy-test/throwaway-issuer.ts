@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
+
 import type { ConfigInput } from '../config/config-schema.js';
 
 export const TEST_ISSUER = 'https://policy-test.authzd.invalid';

@@ -1,17 +1,19 @@
 import { createHash } from 'node:crypto';
+
 import { parse as parseYaml } from 'yaml';
+
 import { cedar, type DetailedError, type PolicyJson, type SchemaJson } from '../cedar/cedar.js';
+import type { StepUp } from '../contract/decision.js';
+import { parseJson } from '../util/parse-json.js';
 import { type ContextReads, contextReads } from './context-reads.js';
 import { type EntityReach, entityReach } from './entity-reach.js';
-import { type PolicyScope, planSlices, type SlicePlan } from './plan-slices.js';
 import { entityKey, EntityStore, EntityStoreError } from './entity-store.js';
+import { planSlices, type PolicyScope, type SlicePlan } from './plan-slices.js';
 import type { PolicyFiles } from './policy-files.js';
 import { qualifyType } from './qualify-type.js';
 import { RouteTable, RouteTableError } from './route-table.js';
+import { type RoutesFile, RoutesFileSchema, type RouteSpec } from './routes-schema.js';
 import { sourcePosition } from './source-position.js';
-import { type RouteSpec, type RoutesFile, RoutesFileSchema } from './routes-schema.js';
-import type { StepUp } from '../contract/decision.js';
-import { parseJson } from '../util/parse-json.js';
 
 /** Everything the hot path needs from a policy directory or bundle, derived and checked once. */
 export interface PolicyModel {
@@ -320,7 +322,7 @@ function checksLoginAge(policy: PolicyJson, maxAge: number): boolean {
   const literal = (expr: unknown): boolean =>
     typeof expr === 'object' &&
     expr !== null &&
-    (('Value' in expr && (expr as { Value: unknown }).Value === maxAge) || Object.values(expr).some(literal));
+    (('Value' in expr && expr.Value === maxAge) || Object.values(expr).some(literal));
   return readsAuthTime && policy.conditions.some((c) => literal(c.body));
 }
 

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+
 import type { CedarValueJson } from '../cedar/cedar.js';
 import type { EntityUid } from '../contract/cedar-call.js';
 

@@ -1,5 +1,5 @@
-import type { RouteSpec } from './routes-schema.js';
 import type { RiskClass } from '../contract/risk-class.js';
+import type { RouteSpec } from './routes-schema.js';
 
 export interface Route {
   readonly id: string;

@@ -1,6 +1,7 @@
 // The shape of routes.yaml: how an HTTP request (or an L4 connection) becomes a Cedar request.
 // docs/policy-model.md documents every key.
 import { z } from 'zod';
+
 import { RISK_CLASSES, type RiskClass } from '../contract/risk-class.js';
 
 const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*$/, 'expected a Cedar name');

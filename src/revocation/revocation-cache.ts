@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { makeDir } from '../util/make-dir.js';
 import path from 'node:path';
+
+import { makeDir } from '../util/make-dir.js';
+import { parseJson } from '../util/parse-json.js';
 import { replaceDurably } from '../util/write-durably.js';
 import { FEED_ID, parseRevocationEntry, type RevocationEntry } from './revocation-entry.js';
 import type { RevocationList } from './revocation-list.js';
-import { parseJson } from '../util/parse-json.js';
 
 /** The list as persisted: where it stands in its feed, when it last heard from the feed, and its entries. */
 export interface PersistedRevocations {
@@ -103,7 +104,7 @@ export function parsePersistedRevocations(text: string, nowMs: number): Revocati
   return {
     kind: 'loaded',
     list: {
-      feed: feed === null ? undefined : (feed as string),
+      feed: feed === null ? undefined : feed,
       seq: seq as number,
       syncedAt: syncedAt as number,
       entries: out,

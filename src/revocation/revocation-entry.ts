@@ -117,7 +117,7 @@ export function parseRevocationEntry(value: unknown): RevocationParseResult<Revo
   if (!isEpoch(createdAt)) return malformed('createdAt: expected an integer epoch time in seconds');
   return {
     ok: true,
-    value: { seq: seq as number, ...common.value, expiresAt: expiresAt as number, createdAt: createdAt as number },
+    value: { seq: seq as number, ...common.value, expiresAt: expiresAt, createdAt: createdAt },
   };
 }
 
@@ -142,7 +142,7 @@ export function parseRevocationFeed(body: unknown): RevocationParseResult<Revoca
   }
   return {
     ok: true,
-    value: { ...(feed !== undefined ? { feed: feed as string } : {}), seq: seq as number, reset, entries: out },
+    value: { ...(feed !== undefined ? { feed: feed } : {}), seq: seq as number, reset, entries: out },
   };
 }
 
@@ -172,7 +172,7 @@ function parseCommon(
       kind: kind as RevocationKind,
       value: value as string,
       ...(issuer !== undefined ? { issuer: issuer as string } : {}),
-      ...(issuedBefore !== undefined ? { issuedBefore: issuedBefore as number } : {}),
+      ...(issuedBefore !== undefined ? { issuedBefore: issuedBefore } : {}),
     },
   };
 }

@@ -1,8 +1,8 @@
+import type { Config } from '../config/config-schema.js';
+import type { Logger } from '../telemetry/create-logger.js';
 import { abortableSleep } from '../util/abortable-sleep.js';
 import { backoffDelay } from '../util/backoff-delay.js';
 import { FetchError, get, readLimited } from '../util/http-get.js';
-import type { Config } from '../config/config-schema.js';
-import type { Logger } from '../telemetry/create-logger.js';
 import type { RevocationCache, RevocationCacheLoad } from './revocation-cache.js';
 import { parseRevocationFeed } from './revocation-entry.js';
 import type { RevocationList } from './revocation-list.js';

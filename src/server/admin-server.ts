@@ -1,7 +1,7 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Readiness } from './health-service.js';
+
 import { listenAddress } from '../util/listen-address.js';
+import type { Readiness } from './health-service.js';
 
 export interface AdminServer {
   readonly port: number;
@@ -56,7 +56,7 @@ export async function startAdminServer(
   });
   const bound = server.address();
   return {
-    port: typeof bound === 'object' && bound !== null ? (bound as AddressInfo).port : 0,
+    port: typeof bound === 'object' && bound !== null ? bound.port : 0,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

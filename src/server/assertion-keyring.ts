@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
+
 import type { Config } from '../config/config-schema.js';
 import type { Decision } from '../contract/decision.js';
 

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+
 import { loadAuthzdProtos } from './load-protos.js';
 
 /** A minimal ext_authz client over authzd's own protos: for `authzd check`, the demo and tests. */

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+
+import { recordOutcome, type RecordSinks } from '../audit/record-outcome.js';
 import type { CheckOptions } from '../check/check-pipeline.js';
 import type { CheckRequestMessage } from '../contract/check-request.js';
 import type { CheckOutcome } from '../contract/decision.js';
-import { type RecordSinks, recordOutcome } from '../audit/record-outcome.js';
 
 export interface CheckRunner {
   /**

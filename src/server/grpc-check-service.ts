@@ -1,10 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
-import type { CheckRequestMessage } from '../contract/check-request.js';
+
 import { httpAnswer } from '../check/http-answer.js';
-import { REASONS } from '../contract/reasons.js';
-import { toCheckResponse } from './to-check-response.js';
 import type { Config } from '../config/config-schema.js';
+import type { CheckRequestMessage } from '../contract/check-request.js';
+import { REASONS } from '../contract/reasons.js';
 import type { CheckRunner } from './check-runner.js';
+import { toCheckResponse } from './to-check-response.js';
 
 /**
  * The gRPC transport of ext_authz v3 `Check` (the HTTP one is http-authz-server.ts): Envoy's deadline in,

@@ -1,12 +1,12 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { CheckOutcome, CheckFailure } from '../contract/decision.js';
-import { httpAnswer } from '../check/http-answer.js';
+
 import type { RecordSinks } from '../audit/record-outcome.js';
-import type { CheckRunner } from './check-runner.js';
+import { httpAnswer } from '../check/http-answer.js';
 import type { Config } from '../config/config-schema.js';
-import { httpToCheckRequest } from './http-to-check-request.js';
+import type { CheckFailure, CheckOutcome } from '../contract/decision.js';
 import { isLocalOnly, listenAddress } from '../util/listen-address.js';
+import type { CheckRunner } from './check-runner.js';
+import { httpToCheckRequest } from './http-to-check-request.js';
 import { removeStaleSocket } from './remove-stale-socket.js';
 import { trustedProxyMatcher } from './trusted-proxy-matcher.js';
 
@@ -121,7 +121,7 @@ export async function startHttpAuthzServer(
     );
   }
   const bound = server.address();
-  const port = typeof bound === 'object' && bound !== null ? (bound as AddressInfo).port : 0;
+  const port = typeof bound === 'object' && bound !== null ? bound.port : 0;
   logger.info(
     { http: address, httpPort: port, originalRequest: mapping.originalRequest, pathPrefix: mapping.pathPrefix },
     'http authz listening',

@@ -1,5 +1,5 @@
-import type { CheckRequestMessage } from '../contract/check-request.js';
 import type { Config } from '../config/config-schema.js';
+import type { CheckRequestMessage } from '../contract/check-request.js';
 import { clientAddress } from './client-address.js';
 
 /** What the HTTP listener knows about an authorization request it received. */

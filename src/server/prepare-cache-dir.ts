@@ -1,5 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+
 import { ConfigError } from '../config/config-error.js';
 import { makeDir } from '../util/make-dir.js';
 

@@ -1,13 +1,15 @@
 import cluster, { type Worker } from 'node:cluster';
+
+import type { JWK } from 'jose';
 import { AggregatorRegistry } from 'prom-client';
+
 import type { Config } from '../config/config-schema.js';
+import { listenError } from '../config/listen-error.js';
 import type { Logger } from '../telemetry/create-logger.js';
 import { startAdminServer } from './admin-server.js';
-import { listenError } from '../config/listen-error.js';
+import { AssertionKeyring } from './assertion-keyring.js';
 import { Readiness } from './health-service.js';
 import { removeStaleSocket } from './remove-stale-socket.js';
-import { AssertionKeyring } from './assertion-keyring.js';
-import type { JWK } from 'jose';
 
 /** Messages between the cluster primary and its workers. */
 export type ClusterMessage =
@@ -58,7 +60,7 @@ export async function runCluster(config: Config, logger: Logger): Promise<never>
   const admin = await startAdminServer(config.admin.address, {
     registry: { metrics: () => aggregator.clusterMetrics(), contentType: aggregator.contentType },
     readiness,
-    ...(keyring !== undefined ? { jwks: () => keyring!.jwks() } : {}),
+    ...(keyring !== undefined ? { jwks: () => keyring.jwks() } : {}),
   }).catch((err: unknown) => {
     throw listenError('admin.address (--admin-addr)', config.admin.address, err);
   });

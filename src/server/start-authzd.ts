@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { Registry } from 'prom-client';
+
+import { type Activate, createActivator } from '../activation/policy-activator.js';
 import { type AuditLog, createAuditLog } from '../audit/audit-log.js';
 import { startDecisionShipper } from '../audit/decision-shipper.js';
+import { BundleFollower } from '../bundle/bundle-follower.js';
+import { DEFAULT_SCOPE } from '../bundle/bundle-format.js';
 import { CheckPipeline } from '../check/check-pipeline.js';
 import { DecisionCache } from '../check/decision-cache.js';
 import { RateLimiter } from '../check/rate-limiter.js';
@@ -13,32 +18,29 @@ import { RemoteDecider } from '../check/remote-decider.js';
 import { RequestRate } from '../check/request-rate.js';
 import { createPeerTrust } from '../check/trusted-peer.js';
 import type { Config } from '../config/config-schema.js';
-import { BundleFollower } from '../bundle/bundle-follower.js';
+import { listenError } from '../config/listen-error.js';
+import { readSecret } from '../config/read-secret.js';
+import { CedarWasmEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
+import { PolicyStore } from '../engine/policy-store.js';
 import { REVOCATION_CACHE_FILE, RevocationCache } from '../revocation/revocation-cache.js';
-import { DEFAULT_SCOPE } from '../bundle/bundle-format.js';
 import { RevocationFollower } from '../revocation/revocation-follower.js';
 import { RevocationList } from '../revocation/revocation-list.js';
-import { PolicyStore } from '../engine/policy-store.js';
 import { createLogger, type Logger } from '../telemetry/create-logger.js';
 import { createThrottle } from '../telemetry/create-throttle.js';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
 import { TokenVerifier } from '../token/token-verifier.js';
+import { isLocalOnly, listenAddress } from '../util/listen-address.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
-import { startHttpAuthzServer } from './http-authz-server.js';
+import { AssertionKeyring, createAsserter } from './assertion-keyring.js';
 import { createCheckRunner } from './check-runner.js';
 import { grpcCheckService } from './grpc-check-service.js';
 import { healthHandlers, Readiness } from './health-service.js';
-import { isLocalOnly, listenAddress } from '../util/listen-address.js';
+import { startHttpAuthzServer } from './http-authz-server.js';
 import { loadAuthzdProtos } from './load-protos.js';
-import { type Activate, createActivator } from '../activation/policy-activator.js';
 import { prepareCacheDir } from './prepare-cache-dir.js';
-import { listenError } from '../config/listen-error.js';
-import { readSecret } from '../config/read-secret.js';
-import { AssertionKeyring, createAsserter } from './assertion-keyring.js';
-import { startShadow } from './start-shadow.js';
-import { removeStaleSocket } from './remove-stale-socket.js';
 import { ReadinessGate } from './readiness-gate.js';
-import { CedarWasmEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
+import { removeStaleSocket } from './remove-stale-socket.js';
+import { startShadow } from './start-shadow.js';
 
 /** The example policies shipped in the package: the default when no --policies is given. */
 export const EMBEDDED_POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies');

@@ -1,7 +1,7 @@
+import { compileOffThread } from '../activation/compile-off-thread.js';
 import { CheckPipeline, type PipelineDeps } from '../check/check-pipeline.js';
 import { ShadowEvaluator } from '../check/shadow-evaluator.js';
 import type { Config } from '../config/config-schema.js';
-import { compileOffThread } from '../activation/compile-off-thread.js';
 import type { DecisionEngine } from '../engine/decision-engine.js';
 import { PolicyStore } from '../engine/policy-store.js';
 import type { RevocationList } from '../revocation/revocation-list.js';

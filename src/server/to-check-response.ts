@@ -1,7 +1,8 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
+
+import type { HttpAnswer } from '../check/http-answer.js';
 import type { ProtoStruct, ProtoValue } from '../contract/check-request.js';
 import type { Decision } from '../contract/decision.js';
-import type { HttpAnswer } from '../check/http-answer.js';
 
 // HeaderValueOption.append_action is always explicit: Envoy versions disagree on what an unset `append`
 // means, and overwriting keeps a client from smuggling its own x-authz-* headers upstream.

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -8,14 +9,15 @@ import {
   jwksCache,
   type JWTVerifyGetKey,
 } from 'jose';
+
 import { ConfigError } from '../config/config-error.js';
 import type { IssuerConfig } from '../config/config-schema.js';
 import type { Logger } from '../telemetry/create-logger.js';
 import { createThrottle } from '../telemetry/create-throttle.js';
 import { isSmallOrderEd25519Key } from '../util/is-small-order-ed25519.js';
+import { parseJson } from '../util/parse-json.js';
 import { keySetProblems } from './key-set-problems.js';
 import { persistedKeySetFile, readPersistedKeySet, writePersistedKeySet } from './persisted-key-set.js';
-import { parseJson } from '../util/parse-json.js';
 
 /** The key set could not be fetched and no usable copy is held: an infrastructure failure, not a bad token. */
 export class KeySetUnavailableError extends Error {
@@ -156,7 +158,7 @@ function remoteKeySet(issuer: IssuerConfig, url: URL, deps: KeySetDeps): IssuerK
     cooldownDuration: issuer.jwksCooldownMs,
     cacheMaxAge: issuer.jwksMaxAgeMs,
     [jwksCache]: cache,
-    [customFetch]: checkedFetch as unknown as typeof fetch,
+    [customFetch]: checkedFetch,
   });
   let stale: { uat: number; getKey: JWTVerifyGetKey } | undefined;
   let retryAt = 0;

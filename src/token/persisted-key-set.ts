@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { makeDir } from '../util/make-dir.js';
 import path from 'node:path';
+
 import type { JSONWebKeySet } from 'jose';
+
+import { makeDir } from '../util/make-dir.js';
+import { parseJson } from '../util/parse-json.js';
 import { replaceDurably } from '../util/write-durably.js';
 import { keySetProblems } from './key-set-problems.js';
-import { parseJson } from '../util/parse-json.js';
 
 /**
  * The last good JWKS of one issuer, kept in the cache directory (`<dir>/jwks/<hash of the issuer>.json`)

@@ -1,4 +1,5 @@
 import { decodeJwt, type JWTPayload, jwtVerify } from 'jose';
+
 import type { Config, IssuerConfig } from '../config/config-schema.js';
 import type { TokenReason } from '../contract/reasons.js';
 import { decodeTokenParts } from './decode-token-parts.js';

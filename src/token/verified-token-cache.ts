@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+
 import { LRUCache } from 'lru-cache';
+
 import type { TokenReason } from '../contract/reasons.js';
 import type { VerifiedToken } from './token-verifier.js';
 

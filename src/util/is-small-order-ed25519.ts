@@ -1,4 +1,4 @@
-import { KeyObject, webcrypto } from 'node:crypto';
+import { KeyObject, type webcrypto } from 'node:crypto';
 
 // The Ed25519 points of small order (the identity, order 2, 4 and 8), and the non-canonical encodings
 // y = p and y = p + 1 that decode to two of them, with the sign bit cleared; libsodium refuses the same set.
@@ -32,12 +32,7 @@ export function isSmallOrderEd25519Key(key: unknown): boolean {
   const known = verdicts.get(key);
   if (known !== undefined) return known;
   let verdict = false;
-  const object =
-    key instanceof KeyObject
-      ? key
-      : key instanceof CryptoKeyClass
-        ? KeyObject.from(key as webcrypto.CryptoKey)
-        : undefined;
+  const object = key instanceof KeyObject ? key : key instanceof CryptoKeyClass ? KeyObject.from(key) : undefined;
   if (object?.type === 'public' && object.asymmetricKeyType === 'ed25519') {
     const { x } = object.export({ format: 'jwk' });
     verdict = typeof x === 'string' && isSmallOrderEd25519(Buffer.from(x, 'base64url'));

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { link, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+
 import { makeDir } from './make-dir.js';
 
 /**

@@ -138,7 +138,7 @@ const storeArb = fc
       entities.push({
         uid: { type: 'App::Role', id },
         attrs: {},
-        parents: s.roleParents[i]!.map((p) => ({ type: 'App::Role', id: p })),
+        parents: s.roleParents[i].map((p) => ({ type: 'App::Role', id: p })),
       }),
     );
     TEAMS.forEach((id, i) => {
@@ -146,11 +146,11 @@ const storeArb = fc
       entities.push({
         uid: { type: 'Org::Team', id },
         attrs: { name: id, ...(lead !== undefined ? { lead } : {}) },
-        parents: s.teamParents[i]!.map((p) => ({ type: 'Org::Team', id: p })),
+        parents: s.teamParents[i].map((p) => ({ type: 'Org::Team', id: p })),
       });
     });
     USERS.forEach((id, i) => {
-      const u = s.users[i]!;
+      const u = s.users[i];
       const attrs: Record<string, unknown> = { level: u.level };
       if (u.dept !== undefined) attrs.dept = u.dept;
       if (u.manager !== undefined) attrs.manager = u.manager;
@@ -165,7 +165,7 @@ const storeArb = fc
       });
     });
     DOCS.forEach((id, i) => {
-      const d = s.docs[i]!;
+      const d = s.docs[i];
       const attrs: Record<string, unknown> = {
         owner: d.owner,
         info: { owner: d.infoOwner, label: d.label },
@@ -258,12 +258,10 @@ const atom: fc.Arbitrary<Expr> = fc.oneof(
     .map(([u, n, op]) => ({ text: `${u.text}.level ${op} ${n}`, guards: u.guards })),
   fc.integer({ min: 0, max: 10 }).map((n) => ({ text: `resource.closedAt < ${n}`, guards: ['resource has closedAt'] })),
   userShallow.map((u) => ({ text: `resource.readers.contains(${u.text})`, guards: u.guards })),
-  fc
-    .tuple(userShallow, userShallow)
-    .map(([a, b]) => ({
-      text: `resource.readers.containsAny([${a.text}, ${b.text}])`,
-      guards: [...a.guards, ...b.guards],
-    })),
+  fc.tuple(userShallow, userShallow).map(([a, b]) => ({
+    text: `resource.readers.containsAny([${a.text}, ${b.text}])`,
+    guards: [...a.guards, ...b.guards],
+  })),
   fc.constant(plain('resource.readers.isEmpty()')),
   userShallow.map((u) => ({ text: `${u.text} is App::User`, guards: u.guards })),
   fc.constantFrom(...TAGS).map((k) => plain(`resource.hasTag("${k}")`)),
@@ -382,7 +380,7 @@ const request: fc.Arbitrary<RequestPlan> = fc.record({
   }),
   method: fc.constantFrom('GET', 'POST'),
   doc: fc.constantFrom(...DOCS, ...DOCS, GHOST_DOC),
-}) as fc.Arbitrary<RequestPlan>;
+});
 
 const shapeArb: fc.Arbitrary<Shape> = fc.record({
   withSchema: fc.boolean(),
@@ -413,7 +411,7 @@ export const universeArb: fc.Arbitrary<Universe> = shapeArb.chain((shape) =>
           attrs: {},
           parents: parents.map((p) => {
             const [, t, i] = /^(.*)::("(?:[^"\\]|\\.)*")$/.exec(p)!;
-            return { type: t!, id: JSON.parse(i!) as string };
+            return { type: t, id: JSON.parse(i) as string };
           }),
         });
         entities = [

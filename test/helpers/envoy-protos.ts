@@ -1,6 +1,7 @@
 // Envoy's official protos, as shipped inside @grpc/grpc-js-xds (deps/), for proving wire compatibility.
 import { createRequire } from 'node:module';
 import path from 'node:path';
+
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';

@@ -22,4 +22,4 @@ export async function freePorts(count: number): Promise<number[]> {
   }
 }
 
-export const freePort = async (): Promise<number> => (await freePorts(1))[0]!;
+export const freePort = async (): Promise<number> => (await freePorts(1))[0];

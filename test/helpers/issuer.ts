@@ -2,6 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { base64url, exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 
 export const ISSUER = 'https://issuer.test.authzd';
@@ -47,7 +48,7 @@ export async function createTestIssuer(): Promise<TestIssuer> {
       kid,
       typ: 'at+jwt',
       ...options.header,
-    } as never);
+    });
     if (!omit.has('iss') && claims.iss === undefined) jwt.setIssuer(ISSUER);
     if (!omit.has('aud') && claims.aud === undefined) jwt.setAudience(AUDIENCE);
     if (!omit.has('sub') && claims.sub === undefined) jwt.setSubject('alice');
@@ -67,7 +68,7 @@ export async function createTestIssuer(): Promise<TestIssuer> {
       // WebCrypto's ECDSA output is already the JWS form (r || s, RFC 7518 §3.4).
       const sig = await crypto.subtle.sign(
         { name: 'ECDSA', hash: 'SHA-256' },
-        trusted.privateKey as never,
+        trusted.privateKey,
         new TextEncoder().encode(input),
       );
       return `${input}.${base64url.encode(new Uint8Array(sig))}`;

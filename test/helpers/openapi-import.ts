@@ -1,7 +1,9 @@
 import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { parse as parseYaml } from 'yaml';
+
 import { applyImport } from '../../src/openapi/apply-import.js';
 import { type ImportPlan, planImport } from '../../src/openapi/plan-import.js';
 import { compilePolicyModel, type PolicyModel } from '../../src/policy/compile-policy-model.js';

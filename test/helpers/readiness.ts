@@ -2,6 +2,7 @@
 // grpc.health.v1 (what Envoy's and Kubernetes' probes see). They must always agree.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+
 import { PROTO_DIR } from '../../src/server/load-protos.js';
 
 export interface ReadinessReport {

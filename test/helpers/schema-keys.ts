@@ -18,5 +18,5 @@ export function schemaKeys(schema: z.ZodType): string[] {
 
 /** The first column of every markdown table row whose cell is a single backticked name. */
 export function documentedKeys(markdown: string): string[] {
-  return [...markdown.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!);
+  return [...markdown.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]);
 }

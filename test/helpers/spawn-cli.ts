@@ -34,7 +34,7 @@ export function spawnCli<T>(
       () => reject(new Error(`${args[0]} did not become ready:\n${err}`)),
       options.timeoutMs ?? 30_000,
     );
-    child.stderr!.on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       err += chunk.toString();
       for (const line of err.split('\n')) {
         if (!line.startsWith('{')) continue;

@@ -7,6 +7,7 @@ import { constants, createHmac, createPublicKey, generateKeyPairSync, type KeyOb
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import type { TokenReason } from '../../src/contract/reasons.js';
 import { AUDIENCE, ISSUER } from './issuer.js';
 
@@ -260,10 +261,10 @@ export async function buildTokenAttackCorpus(options: {
   const secrets: [string, string | Buffer][] = [
     ['the SPKI PEM', spki],
     ['the SPKI PEM without its final newline', spki.trimEnd()],
-    ['the PKCS#1 PEM', rs.publicKey.export({ format: 'pem', type: 'pkcs1' }) as string],
-    ['the DER bytes', rs.publicKey.export({ format: 'der', type: 'spki' }) as Buffer],
+    ['the PKCS#1 PEM', rs.publicKey.export({ format: 'pem', type: 'pkcs1' })],
+    ['the DER bytes', rs.publicKey.export({ format: 'der', type: 'spki' })],
     ['the JWK JSON', JSON.stringify(jwk(rs.publicKey))],
-    ['the P-256 key PEM', es.publicKey.export({ format: 'pem', type: 'spki' }) as string],
+    ['the P-256 key PEM', es.publicKey.export({ format: 'pem', type: 'spki' })],
   ];
   for (const [what, secret] of secrets) {
     for (const alg of ['HS256', 'HS384', 'HS512']) {

@@ -32,7 +32,7 @@ function validateMessage(
   problems: string[],
 ): void {
   const name = type.fullName;
-  if (name in WRAPPERS) return validateScalar(WRAPPERS[name]!, value, path, problems);
+  if (name in WRAPPERS) return validateScalar(WRAPPERS[name], value, path, problems);
   switch (name) {
     case '.google.protobuf.Duration':
       if (typeof value !== 'string' || !/^-?\d+(\.\d{1,9})?s$/.test(value))
@@ -114,7 +114,7 @@ function validateValue(
   const resolved = field.resolvedType;
   if (resolved === null || resolved === undefined) return validateScalar(field.type, value, path, problems);
   if ('values' in resolved && !('fields' in resolved)) {
-    const values = (resolved as protobuf.Enum).values;
+    const values = resolved.values;
     if (typeof value === 'string' ? !(value in values) : !Object.values(values).includes(value as number)) {
       problems.push(`${path}: ${String(value)} is not a value of ${resolved.fullName}`);
     }

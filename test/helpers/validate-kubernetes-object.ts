@@ -4,19 +4,19 @@
 // manifest do not. So each object is validated through proxies that record which fields the validator looks
 // up: a field present in the object that the schema never asked for is unknown. Objects the validator
 // enumerates (labels, ConfigMap data, resource lists: maps by schema) may hold any key.
-import { Namespace } from 'kubernetes-models/v1/Namespace';
+import { IstioOperator } from '@kubernetes-models/istio/install.istio.io/v1alpha1/IstioOperator';
+import { ServiceEntry } from '@kubernetes-models/istio/networking.istio.io/v1beta1/ServiceEntry';
+import { AuthorizationPolicy } from '@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy';
+import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
+import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Namespace } from 'kubernetes-models/v1/Namespace';
+import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
-import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
-import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
-import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
-import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
-import { AuthorizationPolicy } from '@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy';
-import { ServiceEntry } from '@kubernetes-models/istio/networking.istio.io/v1beta1/ServiceEntry';
-import { IstioOperator } from '@kubernetes-models/istio/install.istio.io/v1alpha1/IstioOperator';
 
 interface ModelClass {
   readonly prototype: { validate(): void };
@@ -39,7 +39,7 @@ const MODELS: Record<string, ModelClass> = Object.fromEntries(
     ServiceEntry,
   ].map((model) => {
     const { apiVersion, kind } = model as unknown as { apiVersion: string; kind: string };
-    return [`${apiVersion}/${kind}`, model as unknown as ModelClass];
+    return [`${apiVersion}/${kind}`, model];
   }),
 );
 
@@ -62,7 +62,7 @@ export function validateKubernetesObject(object: Record<string, any>): string[] 
  */
 export function validateIstioMeshConfig(object: Record<string, any>): string[] {
   const { spec, ...envelope } = object;
-  const problems = validateWithModel(IstioOperator as unknown as ModelClass, envelope);
+  const problems = validateWithModel(IstioOperator, envelope);
   const fields = (value: unknown, path: string, allowed: Record<string, (v: unknown) => boolean>) => {
     if (typeof value !== 'object' || value === null || Array.isArray(value))
       return problems.push(`${path}: expected a mapping`);

@@ -1,8 +1,8 @@
-import type { CedarCall } from '../../src/contract/cedar-call.js';
 import { cedar, type EntityJson } from '../../src/cedar/cedar.js';
+import type { CedarCall } from '../../src/contract/cedar-call.js';
+import type { EngineAnswer } from '../../src/engine/decision-engine.js';
 import type { PolicyModel } from '../../src/policy/compile-policy-model.js';
 import { entityKey } from '../../src/policy/entity-store.js';
-import type { EngineAnswer } from '../../src/engine/decision-engine.js';
 
 /** Cedar over the whole store: the oracle. The principal as authzd built it replaces the stored one. */
 export function wholeStoreAnswer(model: PolicyModel, input: CedarCall, entities?: EntityJson[]): EngineAnswer {

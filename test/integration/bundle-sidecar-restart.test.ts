@@ -7,8 +7,10 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { buildBundle } from '../../src/bundle/build-bundle.js';
 import { DEFAULT_SCOPE } from '../../src/bundle/bundle-format.js';
 import { generateSigningKeys, readSigningKey } from '../../src/bundle/bundle-keys.js';

@@ -5,8 +5,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+
 import { CompactSign } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { buildBundle } from '../../src/bundle/build-bundle.js';
 import { DEFAULT_SCOPE } from '../../src/bundle/bundle-format.js';
 import { generateSigningKeys, readSigningKey } from '../../src/bundle/bundle-keys.js';
@@ -154,7 +156,7 @@ describe('a sidecar on bundles', () => {
           Buffer.from(entries.find((e) => e.name === '.signatures.json')!.data as Uint8Array).toString(),
         );
         const [h, p, s] = (sig.signatures[0] as string).split('.');
-        const payload = JSON.parse(Buffer.from(p!, 'base64url').toString());
+        const payload = JSON.parse(Buffer.from(p, 'base64url').toString());
         payload.files = payload.files.filter((f: { name: string }) => f.name !== 'tenants.cedar');
         const forged = `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${s}`;
         const out = entries.filter((e) => e.name !== 'tenants.cedar' && e.name !== '.signatures.json');

@@ -7,9 +7,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../helpers/issuer.js';
+
 import { envoyAuthorizationClient } from '../helpers/envoy-protos.js';
+import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../helpers/issuer.js';
 import { httpCheckRequest } from '../helpers/test-authzd.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -37,7 +39,7 @@ function serve(args: string[]): Promise<Running> {
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`authzd did not start:\n${err}`)), 20_000);
-    child.stderr!.on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       err += chunk.toString();
       for (const line of err.split('\n')) {
         if (!line.includes('"authzd ready"')) continue;
@@ -212,7 +214,7 @@ describe('--workers 2', () => {
       let err = '';
       const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
       const timer = setTimeout(() => reject(new Error(`cluster did not start:\n${err}`)), 30_000);
-      child.stderr!.on('data', (chunk: Buffer) => {
+      child.stderr.on('data', (chunk: Buffer) => {
         err += chunk.toString();
         const lines = err
           .split('\n')

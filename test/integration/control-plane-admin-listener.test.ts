@@ -5,7 +5,9 @@ import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { generateSigningKeys } from '../../src/bundle/bundle-keys.js';
 import { CLI, ROOT, type RunningCli, spawnCli } from '../helpers/spawn-cli.js';
 

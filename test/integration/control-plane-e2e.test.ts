@@ -6,7 +6,9 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { generateSigningKeys } from '../../src/bundle/bundle-keys.js';
 import { envoyAuthorizationClient } from '../helpers/envoy-protos.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../helpers/issuer.js';
@@ -73,7 +75,7 @@ const startSidecar = (base: string) =>
         typeof l.adminPort === 'number' &&
         l.msg === 'authzd listening; not ready yet') ||
       (l.msg === 'authzd ready' && typeof l.grpcPort === 'number')
-        ? { grpcPort: l.grpcPort as number, adminPort: l.adminPort as number }
+        ? { grpcPort: l.grpcPort, adminPort: l.adminPort as number }
         : undefined,
   );
 

@@ -5,7 +5,9 @@ import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { DEFAULT_SCOPE } from '../../src/bundle/bundle-format.js';
 import { generateSigningKeys, readPublicKey } from '../../src/bundle/bundle-keys.js';
 import { verifyBundle } from '../../src/bundle/verify-bundle.js';
@@ -55,7 +57,7 @@ function start(extra: string[] = [], env: Record<string, string> = {}): Promise<
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`control plane did not start:\n${err}`)), 20_000);
-    child.stderr!.on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       err += chunk.toString();
       const line = err.split('\n').find((l) => l.includes('"control plane ready"'));
       if (line === undefined) return;

@@ -7,9 +7,11 @@
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { envoyAuthorizationClient } from '../helpers/envoy-protos.js';
-import { type FaultServer, faults, metricSum, startFaultServer } from '../helpers/fault-server.js';
+import { faults, type FaultServer, metricSum, startFaultServer } from '../helpers/fault-server.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../helpers/issuer.js';
 import { EXAMPLE_POLICIES } from '../helpers/policy-files.js';
 import { type RunningCli, spawnCli } from '../helpers/spawn-cli.js';

@@ -6,7 +6,9 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { generateSigningKeys } from '../../src/bundle/bundle-keys.js';
 import { envoyAuthorizationClient } from '../helpers/envoy-protos.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../helpers/issuer.js';
@@ -110,7 +112,7 @@ beforeAll(async () => {
     ],
     (l) =>
       l.msg === 'authzd ready' && typeof l.grpcPort === 'number'
-        ? { grpcPort: l.grpcPort as number, adminPort: l.adminPort as number }
+        ? { grpcPort: l.grpcPort, adminPort: l.adminPort as number }
         : undefined,
   );
 }, 60_000);

@@ -2,7 +2,9 @@
 import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import { expect, it } from 'vitest';
+
 import { freePorts } from '../helpers/free-port.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -20,7 +22,7 @@ it('the demo prints working check commands whose results match their comments', 
   let out = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`demo did not print its commands: ${out}`)), 20_000);
-    child.stdout!.on('data', (c: Buffer) => {
+    child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
       if (out.includes('Ctrl-C stops the demo.')) {
         clearTimeout(timer);
@@ -33,7 +35,7 @@ it('the demo prints working check commands whose results match their comments', 
     const checks: { expect: string; command: string }[] = [];
     lines.forEach((line, i) => {
       const m = /-> expect (ALLOW|DENY( \d+ [a-z_]+)?)/.exec(line);
-      if (m && lines[i + 1]?.startsWith('node ')) checks.push({ expect: m[1]!, command: lines[i + 1]! });
+      if (m && lines[i + 1]?.startsWith('node ')) checks.push({ expect: m[1], command: lines[i + 1] });
     });
     expect(checks.length).toBeGreaterThanOrEqual(10);
     for (const check of checks) {

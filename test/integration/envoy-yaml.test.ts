@@ -1,8 +1,10 @@
 // envoy.yaml is checked against Envoy's official Bootstrap proto, field by field, including inside every
 // typed_config, so the file in the README is one Envoy will load.
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
 import { loadEnvoyRoot } from '../helpers/envoy-protos.js';
 import { validateEnvoyConfig } from '../helpers/validate-envoy-config.js';
 

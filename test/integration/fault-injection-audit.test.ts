@@ -7,13 +7,15 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { envoyAuthorizationClient } from '../helpers/envoy-protos.js';
 import { metricSum } from '../helpers/fault-server.js';
-import { until } from '../helpers/until.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../helpers/issuer.js';
 import { type RunningCli, spawnCli } from '../helpers/spawn-cli.js';
 import { httpCheckRequest } from '../helpers/test-authzd.js';
+import { until } from '../helpers/until.js';
 
 const BUFFER_BYTES = 8_192;
 
@@ -70,9 +72,7 @@ async function drive(n: number, lanes = 8): Promise<string[]> {
     Array.from({ length: lanes }, async (_, lane) => {
       while (next < n) {
         next++;
-        const res = await clients[lane % clients.length]!.check(
-          httpCheckRequest({ path: '/accounts/acc-1001', token }),
-        );
+        const res = await clients[lane % clients.length].check(httpCheckRequest({ path: '/accounts/acc-1001', token }));
         expect(res.http_response).toBe('ok_response');
         ids.push(res.ok_response.headers.find((h: any) => h.header.key === 'x-authz-decision-id').header.value);
       }

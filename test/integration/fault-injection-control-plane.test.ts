@@ -8,15 +8,17 @@ import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { buildBundle } from '../../src/bundle/build-bundle.js';
 import { generateSigningKeys, readSigningKey } from '../../src/bundle/bundle-keys.js';
-import { type FaultServer, faults, type Handler, metricSum, startFaultServer } from '../helpers/fault-server.js';
-import { sleep, until } from '../helpers/until.js';
+import { faults, type FaultServer, type Handler, metricSum, startFaultServer } from '../helpers/fault-server.js';
 import { createTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { examplePolicyFiles } from '../helpers/policy-files.js';
 import { ROOT, type RunningCli, spawnCli } from '../helpers/spawn-cli.js';
 import { httpCheckRequest, startTestAuthzd } from '../helpers/test-authzd.js';
+import { sleep, until } from '../helpers/until.js';
 
 const ADMIN = 'fault-admin-token-0123456789abcdef';
 /** How long each fault is left in place. */
@@ -230,7 +232,7 @@ describe('the control plane fails', () => {
   ];
   // The two endpoints fail at the same time, each its own way (it halves the test's wall time).
   const steps = bundleCases.map(
-    (b, i) => [`bundles: ${b[0]}; revocations: ${revocationCases[i]![0]}`, b, revocationCases[i]!] as const,
+    (b, i) => [`bundles: ${b[0]}; revocations: ${revocationCases[i][0]}`, b, revocationCases[i]] as const,
   );
 
   /** Applies a fault and measures the requests it sees in one window, opened by the first faulted request. */
@@ -271,7 +273,7 @@ describe('the control plane fails', () => {
       });
       const allowed = await allowedChecks();
       const denied = await revokedChecks();
-      (seen.steps as unknown[] | undefined) ?? (seen.steps = []);
+      seen.steps ??= [];
       (seen.steps as unknown[]).push({
         bundle: bundleName,
         bundleRequests: bundleRequestsSeen,

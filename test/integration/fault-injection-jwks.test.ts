@@ -10,13 +10,15 @@ import { randomUUID } from 'node:crypto';
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FaultServer, faults, type Handler, metricSum, startFaultServer } from '../helpers/fault-server.js';
-import { sleep, until } from '../helpers/until.js';
+
+import { faults, type FaultServer, type Handler, metricSum, startFaultServer } from '../helpers/fault-server.js';
 import { AUDIENCE } from '../helpers/issuer.js';
 import { EXAMPLE_POLICIES } from '../helpers/policy-files.js';
 import { httpCheckRequest, startTestAuthzd } from '../helpers/test-authzd.js';
+import { sleep, until } from '../helpers/until.js';
 
 interface Key {
   readonly kid: string;
@@ -241,7 +243,7 @@ describe('a JWKS endpoint that rotates keys', () => {
     expect(fetchedAt.length).toBeLessThanOrEqual(1 + Math.floor(elapsed / COOLDOWN_MS));
     // Timer granularity allows a few milliseconds either way.
     for (let i = 1; i < fetchedAt.length; i++)
-      expect(fetchedAt[i]! - fetchedAt[i - 1]!).toBeGreaterThanOrEqual(COOLDOWN_MS - 20);
+      expect(fetchedAt[i] - fetchedAt[i - 1]).toBeGreaterThanOrEqual(COOLDOWN_MS - 20);
     seen.forgedKidTokens = answers.length;
     seen.forgedKidFetches = fetchedAt.length;
   });

@@ -6,12 +6,14 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FaultServer, faults, metricSum, startFaultServer } from '../helpers/fault-server.js';
-import { sleep } from '../helpers/until.js';
+
+import { faults, type FaultServer, metricSum, startFaultServer } from '../helpers/fault-server.js';
 import { createTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { EXAMPLE_POLICIES } from '../helpers/policy-files.js';
 import { httpCheckRequest, startTestAuthzd } from '../helpers/test-authzd.js';
+import { sleep } from '../helpers/until.js';
 
 const BUDGET_MS = 250;
 const THRESHOLD = 3;

@@ -6,15 +6,17 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { beforeAll, describe, expect, it } from 'vitest';
+
 import { ENVOY_INCLUDE_DIRS } from '../helpers/envoy-protos.js';
 import { freePort } from '../helpers/free-port.js';
-import { until } from '../helpers/until.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../helpers/issuer.js';
 import { spawnCli } from '../helpers/spawn-cli.js';
 import { httpCheckRequest } from '../helpers/test-authzd.js';
+import { until } from '../helpers/until.js';
 
 const CONNECTIONS = 6;
 const LANES_PER_CONNECTION = 6;

@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { base64url } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { PROTO_DIR } from '../../src/server/load-protos.js';
 import { createTestIssuer, ISSUER, type TestIssuer } from '../helpers/issuer.js';
 import { httpCheckRequest, startTestAuthzd } from '../helpers/test-authzd.js';

@@ -6,8 +6,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { evaluationFromAnswer } from '../../src/decide/evaluate-call.js';
 import { compilePolicyModel, PolicyModelError } from '../../src/policy/compile-policy-model.js';
 import { universeArb } from '../helpers/cedar-universe.js';

@@ -5,12 +5,14 @@
 // (INTERNAL from grpc-js when the bytes do not decode, RESOURCE_EXHAUSTED over the size limit), the server
 // must keep answering valid requests, and its memory must stay bounded. AUTHZD_FUZZ_RUNS sets the number of
 // mutated calls (default 400).
-import vm from 'node:vm';
 import v8 from 'node:v8';
+import vm from 'node:vm';
+
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import type protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { loadEnvoyRoot } from '../helpers/envoy-protos.js';
 import { createTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { httpCheckRequest, startTestAuthzd } from '../helpers/test-authzd.js';
@@ -49,7 +51,7 @@ function expectLegal(answer: Answer): string {
   if (!answer.ok) {
     // Not UNAVAILABLE (a broken connection or a crashed server) and not a pipeline internal_error.
     expect([grpc.status.INTERNAL, grpc.status.RESOURCE_EXHAUSTED]).toContain(answer.code);
-    if (answer.code === grpc.status.INTERNAL) expect(answer.details).toBe('Error deserializing request');
+    if (answer.code === (grpc.status.INTERNAL as number)) expect(answer.details).toBe('Error deserializing request');
     return `grpc:${grpc.status[answer.code]}`;
   }
   const response = CheckResponse.toObject(CheckResponse.decode(answer.response), {
@@ -92,7 +94,7 @@ function nestedStruct(depth: number): Buffer {
   }
   const out: number[] = [];
   for (let i = depth - 1; i >= 0; i--) {
-    const inner = sizes[i]!;
+    const inner = sizes[i];
     const value = 1 + varint(inner).length + inner;
     const entry = 3 + 1 + varint(value).length + value;
     for (const b of [0x0a, ...varint(entry), 0x0a, 0x01, 0x61, 0x12, ...varint(value), 0x2a, ...varint(inner)])
@@ -198,11 +200,11 @@ type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
 
 function apply(m: Mutation): Buffer {
   if (m.kind === 'random') return Buffer.from(m.bytes);
-  const seed = seeds[m.seed]!;
+  const seed = seeds[m.seed];
   switch (m.kind) {
     case 'flip': {
       const out = Buffer.from(seed);
-      for (const [at, xor] of m.flips) out[at % out.length]! ^= xor;
+      for (const [at, xor] of m.flips) out[at % out.length] ^= xor;
       return out;
     }
     case 'truncate':
@@ -214,7 +216,7 @@ function apply(m: Mutation): Buffer {
       return Buffer.concat([seed.subarray(0, at), m.bytes, seed.subarray(at)]);
     }
     case 'splice': {
-      const other = seeds[m.other]!;
+      const other = seeds[m.other];
       return Buffer.concat([seed.subarray(0, m.at % seed.length), other.subarray(m.at % other.length)]);
     }
   }
@@ -292,7 +294,7 @@ describe('gRPC Check under raw protobuf mutations', () => {
       'deny:peer_unauthenticated',
       () => withMetadata(nestedStruct(30)),
     ],
-    ['the attributes field twice (protobuf merges)', /^(allow|deny:[a-z_]+)$/, () => Buffer.concat([valid, seeds[1]!])],
+    ['the attributes field twice (protobuf merges)', /^(allow|deny:[a-z_]+)$/, () => Buffer.concat([valid, seeds[1]])],
     [
       'a path that is not UTF-8',
       /^deny:(path_invalid|route_not_found|token_missing)$/,

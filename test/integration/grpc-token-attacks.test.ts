@@ -5,10 +5,12 @@
 // against the verifier in test/unit/token/token-attack-corpus.test.ts.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AttackCase, buildTokenAttackCorpus, type TokenAttackCorpus } from '../helpers/token-attack-corpus.js';
+
 import { httpCheckRequest, startTestAuthzd } from '../helpers/test-authzd.js';
+import { type AttackCase, buildTokenAttackCorpus, type TokenAttackCorpus } from '../helpers/token-attack-corpus.js';
 
 const attackerHits: string[] = [];
 const attacker = http.createServer((req, res) => {
@@ -27,7 +29,7 @@ function sample(cases: readonly AttackCase[]): AttackCase[] {
   const picked = new Set<AttackCase>();
   for (const [family, of] of byFamily) {
     if (family === 'control' || family === 'key-url') of.forEach((c) => picked.add(c));
-    else [of[0]!, of[Math.floor(of.length / 2)]!, of.at(-1)!].forEach((c) => picked.add(c));
+    else [of[0], of[Math.floor(of.length / 2)], of.at(-1)!].forEach((c) => picked.add(c));
   }
   // Over 64 KiB of headers the request limit answers first (request_too_large): covered below.
   return [...picked].filter((c) => c.authorization.length < 60_000);

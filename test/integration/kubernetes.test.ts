@@ -20,14 +20,16 @@ import { builtinModules } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse, parseAllDocuments } from 'yaml';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+
 import { loadConfig } from '../../src/config/load-config.js';
 import { placeholderSecretProblem } from '../../src/config/placeholder-secret-problem.js';
+import { validatePolicyFiles } from '../../src/control-plane/validate-policy-files.js';
 import { compilePolicyModel } from '../../src/policy/compile-policy-model.js';
 import { readPolicyDir } from '../../src/policy/policy-files.js';
 import { readPolicyTests } from '../../src/policy-test/read-policy-tests.js';
-import { validatePolicyFiles } from '../../src/control-plane/validate-policy-files.js';
 import { loadEnvoyRoot } from '../helpers/envoy-protos.js';
 import { validateEnvoyConfig } from '../helpers/validate-envoy-config.js';
 import {
@@ -119,7 +121,7 @@ const selects = (selector: Record<string, string>, labels: Record<string, string
 const flag = (args: string[], name: string): string | undefined => {
   for (let i = 0; i < args.length; i++) {
     if (args[i] === `--${name}`) return args[i + 1];
-    if (args[i]!.startsWith(`--${name}=`)) return args[i]!.slice(name.length + 3);
+    if (args[i].startsWith(`--${name}=`)) return args[i].slice(name.length + 3);
   }
   return undefined;
 };
@@ -139,7 +141,7 @@ function mountLikeKubelet(data: Record<string, string>, name: string): string {
     writeFileSync(path.join(timestamped, key), value);
   }
   symlinkSync(path.basename(timestamped), path.join(dir, '..data'));
-  for (const top of new Set(Object.keys(data).map((key) => key.split('/')[0]!)))
+  for (const top of new Set(Object.keys(data).map((key) => key.split('/')[0])))
     symlinkSync(path.join('..data', top), path.join(dir, top));
   return dir;
 }
@@ -355,7 +357,7 @@ describe('sidecar: the workload pod with Envoy and authzd', () => {
   const configMapData = (name: string) => find('sidecar', 'ConfigMap', name).data as Record<string, string>;
   const authzdConfig = () =>
     loadConfig(path.join(mountLikeKubelet(configMapData('authzd-config'), `config-${++mounts}`), 'authzd.yaml'));
-  const envoyConfig = () => parse(configMapData('authzd-envoy')['envoy.yaml']!);
+  const envoyConfig = () => parse(configMapData('authzd-envoy')['envoy.yaml']);
 
   it("authzd's configuration passes authzd's own loadConfig (the schema of src/config/config-schema.ts)", () => {
     const config = authzdConfig();
@@ -659,7 +661,7 @@ describe('control plane', () => {
     const bundlesPod = find('overlays/bundles', 'Deployment', 'authzd-demo').spec.template.metadata.labels;
     for (const pod of [sidecarPod, istioPod, bundlesPod]) {
       expect(podsOf(pod).map(([, port]) => port)).toEqual([readPort]);
-      expect(podsOf(pod)[0]![0].podSelector.matchLabels).toEqual({ [SIDECAR_LABEL[0]]: SIDECAR_LABEL[1] });
+      expect(podsOf(pod)[0][0].podSelector.matchLabels).toEqual({ [SIDECAR_LABEL[0]]: SIDECAR_LABEL[1] });
     }
     const prometheus = admitted.filter(
       ([peer]) => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'monitoring',
@@ -729,7 +731,7 @@ describe('bundles overlay: the sidecar takes signed bundles and revocations from
     for (const file of [c.bundle.tokenFile, c.revocation.tokenFile, ...c.bundle.publicKeys.map((k) => k.file)])
       expect(path.dirname(file!)).toBe(mount.mountPath);
     expect(path.basename(c.bundle.tokenFile!)).toBe('read-token');
-    expect(path.basename(c.bundle.publicKeys[0]!.file)).toBe('public-key.pem');
+    expect(path.basename(c.bundle.publicKeys[0].file)).toBe('public-key.pem');
   });
 
   it('caches the last verified bundle on a writable emptyDir; the root filesystem stays read-only', () => {
@@ -840,7 +842,7 @@ describe('Dockerfile', () => {
       .filter((l) => l !== '' && !l.startsWith('#'))
       .map((l) => {
         const [op, ...rest] = l.split(/\s+/);
-        return { op: op!.toUpperCase(), args: rest.join(' ') };
+        return { op: op.toUpperCase(), args: rest.join(' ') };
       });
   const stages = () => {
     const result: Instruction[][] = [];
@@ -870,9 +872,9 @@ describe('Dockerfile', () => {
 
   it('builds with npm ci && npm run build and runs on production dependencies only', () => {
     const [build, deps] = stages();
-    expect(build!.some((i) => i.op === 'RUN' && i.args.includes('npm ci'))).toBe(true);
-    expect(build!.some((i) => i.op === 'RUN' && i.args.includes('npm run build'))).toBe(true);
-    expect(deps!.some((i) => i.op === 'RUN' && /npm ci --omit=dev/.test(i.args))).toBe(true);
+    expect(build.some((i) => i.op === 'RUN' && i.args.includes('npm ci'))).toBe(true);
+    expect(build.some((i) => i.op === 'RUN' && i.args.includes('npm run build'))).toBe(true);
+    expect(deps.some((i) => i.op === 'RUN' && /npm ci --omit=dev/.test(i.args))).toBe(true);
     const runtime = stages().at(-1)!;
     const copied = runtime.filter((i) => i.op === 'COPY').map((i) => i.args.split(/\s+/).at(-2));
     for (const needed of ['/app/node_modules', '/src/dist', 'package.json', 'proto', 'policies'])
@@ -882,14 +884,14 @@ describe('Dockerfile', () => {
 
   it('pins every base image by tag, and the final stage runs as a numeric non-root user', () => {
     for (const stage of stages()) {
-      const image = stage[0]!.args.split(/\s+/)[0]!;
+      const image = stage[0].args.split(/\s+/)[0];
       expect(image).toMatch(/^node:20[\w.-]*-slim$/);
     }
     const users = stages()
       .at(-1)!
       .filter((i) => i.op === 'USER');
     expect(users.length).toBe(1);
-    const [uid, gid] = users[0]!.args.split(':');
+    const [uid, gid] = users[0].args.split(':');
     expect(Number(uid)).toBeGreaterThan(0);
     expect(Number(gid)).toBeGreaterThan(0);
     // The Deployments run the image as this uid.
@@ -924,14 +926,14 @@ describe('Dockerfile', () => {
           for (const m of text.matchAll(
             /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^import\s+)['"]([^'"]+)['"]/gm,
           ))
-            imported.add(m[1]!);
+            imported.add(m[1]);
         }
       }
     };
     walk(dist);
     const packages = [...imported]
       .filter((s) => !s.startsWith('.') && !s.startsWith('node:') && !builtins.has(s))
-      .map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]!));
+      .map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]));
     expect(packages.length).toBeGreaterThan(0);
     for (const name of new Set(packages)) expect(Object.keys(pkg.dependencies), name).toContain(name);
   });

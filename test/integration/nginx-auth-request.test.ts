@@ -7,7 +7,9 @@ import http from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { freePort } from '../helpers/free-port.js';
 import { createTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { startTestAuthzd } from '../helpers/test-authzd.js';
@@ -28,8 +30,8 @@ function nginxConf(o: { dir: string; listenPort: number; authzdPort: number; ups
     ['listen 80;', `listen 127.0.0.1:${o.listenPort};`],
   ]) {
     // Each placeholder exactly once, so a change to the documented block cannot slip past this test.
-    if (http.split(from!).length !== 2) throw new Error(`docs nginx block: expected exactly one "${from}"`);
-    http = http.replace(from!, to!);
+    if (http.split(from).length !== 2) throw new Error(`docs nginx block: expected exactly one "${from}"`);
+    http = http.replace(from, to);
   }
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
     .map((t) => `  ${t}_temp_path ${o.dir}/${t};`)

@@ -9,7 +9,9 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { buildBundle } from '../../src/bundle/build-bundle.js';
 import { generateSigningKeys, readSigningKey } from '../../src/bundle/bundle-keys.js';
 import { startBundleServer, type TestBundleServer } from '../helpers/bundle-server.js';
@@ -384,7 +386,7 @@ describe('authzd demo removes its temporary folder on every exit', () => {
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     const [admin] = await freePorts(1);
     try {
-      const r = await demo(undefined, [(holder.address() as net.AddressInfo).port, admin!]);
+      const r = await demo(undefined, [(holder.address() as net.AddressInfo).port, admin]);
       expect(r.code).toBe(1);
       expect(r.err).toContain('grpc.address (--grpc-addr)');
       expect(r.left).toEqual([]);
@@ -398,8 +400,8 @@ describe('the README and the files its commands create', () => {
   const readme = () => readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 
   it('keys generate prints the key id the next README commands use', async () => {
-    const block = /### With a control plane[^]*?```sh\n([^]*?)```/.exec(readme())![1]!;
-    const generate = /node dist\/cli\/main\.js (keys generate [^#\n]*)/.exec(block)![1]!.trim().split(/\s+/);
+    const block = /### With a control plane[^]*?```sh\n([^]*?)```/.exec(readme())![1];
+    const generate = /node dist\/cli\/main\.js (keys generate [^#\n]*)/.exec(block)![1].trim().split(/\s+/);
     const cwd = mkdtempSync(path.join(dir, 'readme-'));
     const r = await run(generate, { cwd });
     expect(r.code, r.stderr).toBe(0);

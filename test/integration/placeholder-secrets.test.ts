@@ -6,7 +6,9 @@ import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { generateSigningKeys } from '../../src/bundle/bundle-keys.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../helpers/issuer.js';
 import { CLI, ROOT, spawnCli } from '../helpers/spawn-cli.js';

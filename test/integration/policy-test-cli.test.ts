@@ -4,7 +4,9 @@ import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { CLI, ROOT } from '../helpers/spawn-cli.js';
 
 const POLICIES = path.join(ROOT, 'policies');

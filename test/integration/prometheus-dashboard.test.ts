@@ -22,8 +22,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+
 import { generateSigningKeys } from '../../src/bundle/bundle-keys.js';
 import { parsePersistedRevocations, serializePersistedRevocations } from '../../src/revocation/revocation-cache.js';
 import { envoyAuthorizationClient } from '../helpers/envoy-protos.js';
@@ -113,7 +115,7 @@ function seriesProbe(expr: string): string {
   let braces = 0;
   let quote: string | undefined;
   for (let i = 0; i < expr.length; i++) {
-    const c = expr[i]!;
+    const c = expr[i];
     if (quote !== undefined) {
       out += c;
       if (c === '\\') out += expr[++i] ?? '';
@@ -179,7 +181,7 @@ function startSidecar(name: string, config: string): Promise<Sidecar> {
   writeFileSync(file, config);
   return spawnCli(['serve', '--config', file], (l) =>
     (l.msg === 'authzd ready' || l.msg === 'authzd listening; not ready yet') && typeof l.grpcPort === 'number'
-      ? { grpcPort: l.grpcPort as number, adminPort: l.adminPort as number }
+      ? { grpcPort: l.grpcPort, adminPort: l.adminPort as number }
       : undefined,
   );
 }
@@ -446,7 +448,7 @@ async function driveLoad(policies: string): Promise<void> {
     async stop() {
       running = false;
       const err = await loop;
-      if (err !== undefined) throw err;
+      if (err !== undefined) throw err instanceof Error ? err : new Error(JSON.stringify(err));
     },
   };
 }
@@ -548,7 +550,7 @@ interface RulesAnswer {
 
 const DOCUMENTED = new Set(
   ['metrics.md', 'control-plane.md'].flatMap((doc) =>
-    [...readFileSync(path.join(ROOT, 'docs', doc), 'utf8').matchAll(/^\| `([a-z_:]+)` \|/gm)].map((m) => m[1]!),
+    [...readFileSync(path.join(ROOT, 'docs', doc), 'utf8').matchAll(/^\| `([a-z_:]+)` \|/gm)].map((m) => m[1]),
   ),
 );
 // Node.js process metrics from prom-client's defaults (docs/metrics.md names them in prose).
@@ -565,7 +567,7 @@ describe('the Grafana dashboard', () => {
     expect(variables.datasource).toMatchObject({ type: 'datasource', query: 'prometheus' });
     for (const name of ['namespace', 'pod', 'route']) {
       expect(variables[name]).toMatchObject({ type: 'query', allValue: '.*', datasource: { uid: '${datasource}' } });
-      expect(variables[name]!.definition).toMatch(/^label_values\(/);
+      expect(variables[name].definition).toMatch(/^label_values\(/);
     }
     expect(panels.length).toBeGreaterThanOrEqual(20);
     const problems: string[] = [];
@@ -586,10 +588,10 @@ describe('the Grafana dashboard', () => {
           const [, name, matchers = ''] = m;
           if (!matchers.includes('namespace=~"$namespace"') || !matchers.includes('pod=~"$pod"'))
             problems.push(`${panel.title} ${t.refId}: ${name} without the namespace and pod filters`);
-          if (ROUTE_LABELLED.some((r) => name!.startsWith(r)) && !matchers.includes('route=~"$route"'))
+          if (ROUTE_LABELLED.some((r) => name.startsWith(r)) && !matchers.includes('route=~"$route"'))
             problems.push(`${panel.title} ${t.refId}: ${name} without the route filter`);
-          const base = name!.replace(/_(bucket|count|sum)$/, '');
-          if (!PROCESS_METRICS.test(name!) && !DOCUMENTED.has(name!) && !DOCUMENTED.has(base))
+          const base = name.replace(/_(bucket|count|sum)$/, '');
+          if (!PROCESS_METRICS.test(name) && !DOCUMENTED.has(name) && !DOCUMENTED.has(base))
             problems.push(`${panel.title} ${t.refId}: ${name} is not a documented metric`);
         }
       }
@@ -607,7 +609,7 @@ describe('against a real Prometheus scraping real processes', () => {
       const v = dashboard.templating.list.find((x) => x.name === name)!;
       const [, selector, label] = /^label_values\((.*),\s*(\w+)\)$/.exec(v.definition!)!;
       const res = await fetch(
-        `${promBase}/api/v1/label/${label}/values?${new URLSearchParams({ 'match[]': substitute(selector!) })}`,
+        `${promBase}/api/v1/label/${label}/values?${new URLSearchParams({ 'match[]': substitute(selector) })}`,
       );
       return ((await res.json()) as { data: string[] }).data;
     };

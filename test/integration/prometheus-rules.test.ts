@@ -6,8 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+
 import { ROOT } from '../helpers/spawn-cli.js';
 
 const DIR = path.join(ROOT, 'deploy', 'prometheus');
@@ -81,7 +83,7 @@ describe('Prometheus rules', () => {
 
   it('give every alert a severity, a summary, a description and a runbook in docs/operations.md, and every runbook an alert', () => {
     const operations = readFileSync(path.join(ROOT, 'docs', 'operations.md'), 'utf8');
-    const anchors = new Set([...operations.matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1]!)));
+    const anchors = new Set([...operations.matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1])));
     for (const rule of alerts) {
       expect(rule.labels?.severity, rule.alert).toMatch(/^(critical|warning)$/);
       expect(rule.annotations?.summary, rule.alert).toBeTruthy();
@@ -97,15 +99,15 @@ describe('Prometheus rules', () => {
   it('watch only metrics that authzd and the control plane export (docs/metrics.md, docs/control-plane.md)', () => {
     const documented = new Set(
       ['metrics.md', 'control-plane.md'].flatMap((doc) =>
-        [...readFileSync(path.join(ROOT, 'docs', doc), 'utf8').matchAll(/^\| `([a-z_:]+)` \|/gm)].map((m) => m[1]!),
+        [...readFileSync(path.join(ROOT, 'docs', doc), 'utf8').matchAll(/^\| `([a-z_:]+)` \|/gm)].map((m) => m[1]),
       ),
     );
     const recorded = new Set(rules.flatMap((r) => (r.record !== undefined ? [r.record] : [])));
     for (const rule of rules) {
       for (const [, name] of rule.expr.matchAll(/(?<![\w:])([a-z_][a-z0-9_]*:[a-z0-9_:]+|authzd_[a-z0-9_]+)/g)) {
-        const base = name!.replace(/_(bucket|count|sum)$/, '');
+        const base = name.replace(/_(bucket|count|sum)$/, '');
         expect(
-          documented.has(name!) || documented.has(base) || recorded.has(name!),
+          documented.has(name) || documented.has(base) || recorded.has(name),
           `${rule.alert ?? rule.record}: ${name}`,
         ).toBe(true);
       }

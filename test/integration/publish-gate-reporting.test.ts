@@ -6,7 +6,9 @@ import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { generateSigningKeys } from '../../src/bundle/bundle-keys.js';
 import { CLI, ROOT, type RunningCli, spawnCli } from '../helpers/spawn-cli.js';
 import { until } from '../helpers/until.js';
@@ -99,11 +101,11 @@ describe('a refused publication is reported where the operator acts', () => {
     expect(await metrics()).toMatch(new RegExp(`authzd_cp_bundle_revision ${first}\n`));
     const [line] = logLines('policy set rejected; not published');
     expect(line).toMatchObject({ trigger: 'watch', reason: 'policy_tests_failed', served: first });
-    const tests = line!.tests as { cases: number; failed: number };
+    const tests = line.tests as { cases: number; failed: number };
     expect(tests.failed).toBeGreaterThan(0);
     expect(tests.cases).toBeGreaterThanOrEqual(tests.failed);
     expect(
-      (line!.problems as string[]).filter((p) => / got deny policy_denied \(.*freeze-everything.*\)/.test(p)).length,
+      (line.problems as string[]).filter((p) => / got deny policy_denied \(.*freeze-everything.*\)/.test(p)).length,
     ).toBe(tests.failed);
   });
 

@@ -13,12 +13,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { envoyAuthorizationClient } from '../helpers/envoy-protos.js';
-import { type FaultServer, faults, metricSum, startFaultServer } from '../helpers/fault-server.js';
+import { faults, type FaultServer, metricSum, startFaultServer } from '../helpers/fault-server.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../helpers/issuer.js';
-import { NOT_READY, READY, readinessOf } from '../helpers/readiness.js';
+import { NOT_READY, readinessOf, READY } from '../helpers/readiness.js';
 import { CLI, type RunningCli, spawnCli } from '../helpers/spawn-cli.js';
 import { httpCheckRequest } from '../helpers/test-authzd.js';
 import { until } from '../helpers/until.js';
@@ -43,7 +45,7 @@ function writeConfig(name: string, config: Record<string, unknown>): string {
 const startSidecar = (config: Record<string, unknown>) =>
   spawnCli(['serve', '--config', writeConfig('sidecar', config)], (l) =>
     (l.msg === 'authzd ready' || l.msg === 'authzd listening; not ready yet') && typeof l.grpcPort === 'number'
-      ? { grpcPort: l.grpcPort as number, adminPort: l.adminPort as number }
+      ? { grpcPort: l.grpcPort, adminPort: l.adminPort as number }
       : undefined,
   );
 
@@ -185,7 +187,7 @@ describe('a sidecar whose issuer key set is unusable', () => {
       expect(persistedKeySets().map((p) => p.jwks)).toEqual([JSON.parse(jwksBody())]);
     }
     // A leaked private key never reaches the log.
-    expect(sidecar!.stderr()).not.toContain(leaked.keys[0]!.d!);
+    expect(sidecar!.stderr()).not.toContain(leaked.keys[0].d!);
   });
 
   it('restarted during the next outage, is ready from the persisted key set', async () => {

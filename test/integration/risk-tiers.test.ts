@@ -6,8 +6,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { generateSigningKeys } from '../../src/bundle/bundle-keys.js';
 import { envoyAuthorizationClient } from '../helpers/envoy-protos.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../helpers/issuer.js';
@@ -176,9 +178,9 @@ describe('risk tiers', () => {
     for (let i = 0; i < 3; i++) results.push(await check(sidecar, { path: '/tenants/acme/customers/export', token }));
     expect(results.slice(0, 2).every((r) => r.allowed)).toBe(true);
     expect(results[2]).toMatchObject({ allowed: false, status: 'TooManyRequests', reason: 'rate_limited' });
-    expect(Number(results[2]!.headers['retry-after'])).toBeGreaterThan(0);
-    expect(results[2]!.headers['ratelimit-policy']).toBe('"principal";q=2;w=200');
-    expect(results[2]!.headers.ratelimit).toMatch(/^"principal";r=0;t=\d+$/);
+    expect(Number(results[2].headers['retry-after'])).toBeGreaterThan(0);
+    expect(results[2].headers['ratelimit-policy']).toBe('"principal";q=2;w=200');
+    expect(results[2].headers.ratelimit).toMatch(/^"principal";r=0;t=\d+$/);
     expect(await metrics(sidecar)).toMatch(/authzd_rate_limited_total\{scope="principal",risk="critical"\} 1/);
   });
 
@@ -213,7 +215,7 @@ describe('risk tiers', () => {
     const assertion = d.headers['x-authz-assertion'];
     expect(assertion).toBeDefined();
     const jwks = createRemoteJWKSet(new URL(`http://127.0.0.1:${sidecar.info.adminPort}/.well-known/jwks.json`));
-    const { payload, protectedHeader } = await jwtVerify(assertion!, jwks, {
+    const { payload, protectedHeader } = await jwtVerify(assertion, jwks, {
       issuer: 'authzd',
       audience: 'core-banking',
       typ: 'authzd-assertion+jwt',

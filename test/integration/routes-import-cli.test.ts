@@ -4,7 +4,9 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { GITHUB_OPENAPI, OAS_EXAMPLES, OPENAPI_FIXTURES, policyDir, snapshot } from '../helpers/openapi-import.js';
 import { CLI } from '../helpers/spawn-cli.js';
 

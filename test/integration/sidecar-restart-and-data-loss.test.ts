@@ -13,13 +13,15 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { generateSigningKeys } from '../../src/bundle/bundle-keys.js';
 import { envoyAuthorizationClient } from '../helpers/envoy-protos.js';
 import { metricSum } from '../helpers/fault-server.js';
 import { freePort } from '../helpers/free-port.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../helpers/issuer.js';
-import { NOT_READY, READY, readinessOf } from '../helpers/readiness.js';
+import { NOT_READY, readinessOf, READY } from '../helpers/readiness.js';
 import { ROOT, type RunningCli, spawnCli } from '../helpers/spawn-cli.js';
 import { httpCheckRequest } from '../helpers/test-authzd.js';
 import { until } from '../helpers/until.js';
@@ -87,7 +89,7 @@ function startSidecar(revocation: Record<string, unknown> = {}): Promise<Sidecar
   writeFileSync(file, JSON.stringify(config));
   return spawnCli(['serve', '--config', file], (l) =>
     (l.msg === 'authzd ready' || l.msg === 'authzd listening; not ready yet') && typeof l.grpcPort === 'number'
-      ? { grpcPort: l.grpcPort as number, adminPort: l.adminPort as number }
+      ? { grpcPort: l.grpcPort, adminPort: l.adminPort as number }
       : undefined,
   );
 }

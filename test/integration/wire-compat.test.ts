@@ -2,8 +2,10 @@
 // values with the other, for a CheckRequest carrying every field Envoy can send and a CheckResponse
 // carrying every field authzd can answer with.
 import path from 'node:path';
+
 import protobuf from 'protobufjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+
 import { PROTO_DIR } from '../../src/server/load-protos.js';
 import { loadEnvoyRoot } from '../helpers/envoy-protos.js';
 
@@ -169,8 +171,8 @@ describe('CheckResponse: authzd encodes, Envoy decodes', () => {
       for (const field of a.fieldsArray) {
         const other = b.fields[field.name];
         expect(other, `${theirs}.${field.name}`).toBeDefined();
-        expect(other!.id, `${mine}.${field.name} number`).toBe(field.id);
-        expect(other!.repeated || other!.map, `${mine}.${field.name} repeated`).toBe(field.repeated || field.map);
+        expect(other.id, `${mine}.${field.name} number`).toBe(field.id);
+        expect(other.repeated || other.map, `${mine}.${field.name} repeated`).toBe(field.repeated || field.map);
       }
     }
   });

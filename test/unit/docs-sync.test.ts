@@ -1,9 +1,11 @@
 // Lists in the docs that mirror code are checked against the code, both ways, so they cannot drift.
 import { readFileSync } from 'node:fs';
+
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { REASON_CODES } from '../../src/contract/reasons.js';
+
 import { ConfigSchema } from '../../src/config/config-schema.js';
+import { REASON_CODES } from '../../src/contract/reasons.js';
 import { RoutesFileSchema } from '../../src/policy/routes-schema.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
 import { documentedKeys, schemaKeys } from '../helpers/schema-keys.js';
@@ -13,7 +15,7 @@ const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
 
 describe('docs match the code', () => {
   it('docs/reasons.md has a section for every reason code and no other', () => {
-    const documented = [...doc('reasons.md').matchAll(/^### `([a-z_]+)`$/gm)].map((m) => m[1]!);
+    const documented = [...doc('reasons.md').matchAll(/^### `([a-z_]+)`$/gm)].map((m) => m[1]);
     expect(sorted(documented)).toEqual(sorted(REASON_CODES));
     expect(documented.length).toBe(new Set(documented).size);
   });
@@ -31,7 +33,7 @@ describe('docs match the code', () => {
   });
 
   it('docs/policy-model.md lists every routes.yaml key and no other', () => {
-    const table = doc('policy-model.md').split('Every key')[1]!.split('###')[0]!;
+    const table = doc('policy-model.md').split('Every key')[1].split('###')[0];
     expect(sorted(documentedKeys(table))).toEqual(sorted(schemaKeys(RoutesFileSchema)));
   });
 });

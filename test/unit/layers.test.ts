@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import { describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -16,7 +17,7 @@ export function readLayers(readme: string): Map<string, number> {
   for (const line of section.split('\n')) {
     const m = /^\| (\d+) \| ([^|]+) \|/.exec(line);
     if (m === null) continue;
-    for (const folder of m[2]!.matchAll(/`([a-z-]+)`/g)) layers.set(folder[1]!, Number(m[1]));
+    for (const folder of m[2].matchAll(/`([a-z-]+)`/g)) layers.set(folder[1], Number(m[1]));
   }
   return layers;
 }
@@ -39,7 +40,7 @@ export function importEdges(dir = SRC): ImportEdge[] {
       else if (name.endsWith('.ts')) {
         const text = readFileSync(full, 'utf8');
         for (const m of text.matchAll(SPECIFIER)) {
-          const spec = (m[1] ?? m[2])!;
+          const spec = m[1] ?? m[2];
           const from = path.relative(dir, full);
           edges.push({
             from,
@@ -55,7 +56,7 @@ export function importEdges(dir = SRC): ImportEdge[] {
   return edges;
 }
 
-const folderOf = (file: string) => (file.includes(path.sep) ? file.split(path.sep)[0]! : undefined);
+const folderOf = (file: string) => (file.includes(path.sep) ? file.split(path.sep)[0] : undefined);
 
 /** What the layer table forbids in a set of edges: one message per offending import. */
 export function layerViolations(edges: readonly ImportEdge[], layers: ReadonlyMap<string, number>): string[] {

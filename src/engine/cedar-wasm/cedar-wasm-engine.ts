@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
+
 import { cedar, type DetailedError, type EntityJson } from '../../cedar/cedar.js';
-import { entityKey } from '../../policy/entity-store.js';
-import { EntityLimitError, reachableEntities } from './reachable-entities.js';
-import type { PolicyModel } from '../../policy/compile-policy-model.js';
-import { scopeCanMatch, sliceKey } from '../../policy/plan-slices.js';
 import type { CedarCall } from '../../contract/cedar-call.js';
+import type { PolicyModel } from '../../policy/compile-policy-model.js';
+import { entityKey } from '../../policy/entity-store.js';
+import { scopeCanMatch, sliceKey } from '../../policy/plan-slices.js';
 import type { DecisionEngine, EngineAnswer, PreparedSet } from '../decision-engine.js';
+import { EntityLimitError, reachableEntities } from './reachable-entities.js';
 
 /** A policy set parsed into cedar-wasm, ready for statefulIsAuthorized. */
 export interface PreparedPolicySet extends PreparedSet {

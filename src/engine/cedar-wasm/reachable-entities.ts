@@ -1,8 +1,8 @@
 import type { CedarValueJson, EntityJson } from '../../cedar/cedar.js';
-import type { EntityReach } from '../../policy/entity-reach.js';
-import { type EntityStore, entityKey } from '../../policy/entity-store.js';
-import { type EntityUid } from '../../contract/cedar-call.js';
 import type { PrincipalEntity } from '../../contract/cedar-call.js';
+import { type EntityUid } from '../../contract/cedar-call.js';
+import type { EntityReach } from '../../policy/entity-reach.js';
+import { entityKey, type EntityStore } from '../../policy/entity-store.js';
 
 /** More entities are reachable than policies.maxRequestEntities allows: the request is denied, never truncated. */
 export class EntityLimitError extends Error {
@@ -55,7 +55,7 @@ export function reachableEntities(
       for (const v of value) reachValue(v);
       return;
     }
-    const uid = entityUidIn(value as Record<string, unknown>);
+    const uid = entityUidIn(value);
     if (uid !== undefined) {
       reachKey(entityKey(uid));
       return;

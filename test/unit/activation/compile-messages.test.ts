@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { decodeModelParts, encodeModelParts, type ModelParts } from '../../../src/activation/compile-messages.js';
 import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';

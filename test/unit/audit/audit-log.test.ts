@@ -1,21 +1,23 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { beforeAll, describe, expect, it } from 'vitest';
+
 import { createAuditLog } from '../../../src/audit/audit-log.js';
 import { parseDecisionEvent } from '../../../src/audit/decision-event.js';
 import { CheckPipeline } from '../../../src/check/check-pipeline.js';
+import { type ConfigInput, ConfigSchema } from '../../../src/config/config-schema.js';
 import type { CheckRequestMessage } from '../../../src/contract/check-request.js';
 import type { CheckOutcome } from '../../../src/contract/decision.js';
-import { type ConfigInput, ConfigSchema } from '../../../src/config/config-schema.js';
-import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
+import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../../../src/engine/policy-store.js';
+import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
 import { TokenVerifier } from '../../../src/token/token-verifier.js';
 import { testConfig } from '../../helpers/config.js';
 import { createTestIssuer, ISSUER, type TestIssuer } from '../../helpers/issuer.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
 import { httpCheckRequest } from '../../helpers/test-authzd.js';
-import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
 const decision = (over: Record<string, unknown> = {}): CheckOutcome => ({
   kind: 'decision',
@@ -105,7 +107,7 @@ describe('audit log', () => {
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(1000);
     expect(written).toBe(1000);
-    expect(JSON.parse(lines[999]!).decision_id).toBe('d-999');
+    expect(JSON.parse(lines[999]).decision_id).toBe('d-999');
   });
 });
 
@@ -173,7 +175,7 @@ describe('audit log: replay inputs', () => {
     expect(text).not.toContain('"owner"');
     for (const secret of [
       token,
-      token.split('.')[2]!,
+      token.split('.')[2],
       'header-value-never-logged',
       'body-value-never-logged',
       'curl/8.5.0',
@@ -236,7 +238,7 @@ describe('audit log: replay inputs', () => {
     expect(heard).toEqual(written.slice(0, 2));
     expect(written).toHaveLength(3);
     expect(heard.every((line) => line.endsWith('}\n') && line.indexOf('\n') === line.length - 1)).toBe(true);
-    expect(JSON.parse(heard[0]!)).toMatchObject({ log: 'audit', decision_id: 'd-a' });
+    expect(JSON.parse(heard[0])).toMatchObject({ log: 'audit', decision_id: 'd-a' });
   });
 });
 
@@ -247,7 +249,7 @@ describe('docs/audit.md', () => {
     const table = doc
       .split('\n')
       .filter((l) => /^\| `[a-z_]+` \| /.test(l))
-      .map((l) => /^\| `([a-z_]+)`/.exec(l)![1]!);
+      .map((l) => /^\| `([a-z_]+)`/.exec(l)![1]);
     const dir = mkdtempSync(path.join(tmpdir(), 'authzd-audit-fields-'));
     writeFileSync(path.join(dir, 'salt'), 'a-long-enough-salt-value\n');
     const fields = new Set<string>();

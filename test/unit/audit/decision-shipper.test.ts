@@ -1,5 +1,6 @@
-import { describe, expect, it, onTestFinished } from 'vitest';
 import { Registry } from 'prom-client';
+import { describe, expect, it, onTestFinished } from 'vitest';
+
 import { createAuditLog } from '../../../src/audit/audit-log.js';
 import {
   DecisionShipper,
@@ -79,9 +80,9 @@ describe('DecisionShipper', () => {
     t.s.start();
     for (let i = 0; i < 7; i++) t.s.offer(line(i));
     await until(() => t.sent.length === 2);
-    expect(t.sent[0]!.body).toBe(line(0) + line(1) + line(2));
-    expect(t.sent[1]!.body).toBe(line(3) + line(4) + line(5));
-    expect(t.sent[0]!.headers).toMatchObject({
+    expect(t.sent[0].body).toBe(line(0) + line(1) + line(2));
+    expect(t.sent[1].body).toBe(line(3) + line(4) + line(5));
+    expect(t.sent[0].headers).toMatchObject({
       authorization: `Bearer ${TOKEN}`,
       'content-type': 'application/x-ndjson',
     });
@@ -97,7 +98,7 @@ describe('DecisionShipper', () => {
     t.s.offer(line(1));
     t.s.offer(line(2));
     await until(() => t.sent.length === 1);
-    expect(t.sent[0]!.body).toBe(line(1) + line(2));
+    expect(t.sent[0].body).toBe(line(1) + line(2));
     await t.s.close();
   });
 
@@ -193,7 +194,7 @@ describe('DecisionShipper', () => {
     for (let i = 0; i < 25; i++) expect(audit.record(outcome, 0.001)).toBeUndefined();
     expect(sent).toHaveLength(0);
     await until(() => sent.length === 1);
-    expect(sent[0]!.body.split('\n').filter((l) => l !== '')).toHaveLength(10);
+    expect(sent[0].body.split('\n').filter((l) => l !== '')).toHaveLength(10);
     await shipping.close();
     const text = await registry.metrics();
     expect(text).toContain('authzd_decisions_ship_dropped_total{reason="buffer_full"} 5');

@@ -1,22 +1,23 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { beforeAll, describe, expect, it } from 'vitest';
+
 import { createAuditLog } from '../../../src/audit/audit-log.js';
 import { formatReplayReport } from '../../../src/audit/format-replay-report.js';
 import { readLogLines } from '../../../src/audit/read-log-lines.js';
 import { exactChanges, type LogLine, replayDecisions } from '../../../src/audit/replay-decisions.js';
 import { CheckPipeline } from '../../../src/check/check-pipeline.js';
-import type { CheckRequestMessage } from '../../../src/contract/check-request.js';
 import { type ConfigInput, ConfigSchema } from '../../../src/config/config-schema.js';
-import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
+import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../../../src/engine/policy-store.js';
+import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
 import { TokenVerifier } from '../../../src/token/token-verifier.js';
 import { testConfig } from '../../helpers/config.js';
 import { createTestIssuer, type TestIssuer } from '../../helpers/issuer.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
 import { httpCheckRequest } from '../../helpers/test-authzd.js';
-import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
 const MAINTENANCE = {
   'maintenance.cedar': '@id("maintenance")\nforbid (principal, action == Bank::Action::"readAccount", resource);\n',
@@ -46,7 +47,7 @@ async function writeLog(audit: ConfigInput['audit']): Promise<string> {
     stream: { write: (line: string) => void lines.push(line) },
   });
   const check = async (path: string, token?: string, method = 'GET') =>
-    log.record(await pipeline.check(httpCheckRequest({ path, token, method }) as CheckRequestMessage), 0.001);
+    log.record(await pipeline.check(httpCheckRequest({ path, token, method })), 0.001);
   const alice = await issuer.sign({ sub: 'alice', roles: ['customer'] });
   const bob = await issuer.sign({ sub: 'bob', roles: ['teller'] });
   const carol = await issuer.sign({ sub: 'carol', roles: ['customer'] });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { coldPolicyFiles, warmPolicyFiles } from '../../../bench/lib/datasets.mjs';
 import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { generatePolicySet, policySetLayout, resourceAt } from '../../../bench/generate-policy-set.mjs';
 import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
 
@@ -24,7 +25,7 @@ describe('generatePolicySet', () => {
       .join('\n');
     const perAction = new Map<string, number>();
     for (const [, action] of text.matchAll(/action == Gen::Action::"(act\d+)"/g))
-      perAction.set(action!, (perAction.get(action!) ?? 0) + 1);
+      perAction.set(action, (perAction.get(action) ?? 0) + 1);
     expect(perAction.size).toBe(100);
     expect(new Set(perAction.values())).toEqual(new Set([10]));
   });
@@ -34,7 +35,7 @@ describe('generatePolicySet', () => {
     expect(layout.actions).toHaveLength(1);
     const r = resourceAt(layout, 37);
     expect(r).toEqual({ type: 'Res0', id: 'r37', tenant: 'tenant7', owner: 'user37', level: 2 });
-    expect(layout.actions[0]!.pathFor(r.id)).toBe('/svc0/r37/op0');
+    expect(layout.actions[0].pathFor(r.id)).toBe('/svc0/r37/op0');
   });
 
   it('rejects sizes it cannot lay out', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { parseGhzReport, parseRfc3339 } from '../../../bench/lib/ghz-report.mjs';
 
 // The shape ghz v0.120.0 writes with -O json (trimmed to the fields the harness reads).
@@ -47,6 +48,6 @@ describe('parseGhzReport', () => {
   it('turns each detail’s end timestamp into the call’s start', () => {
     const end = Date.UTC(2026, 10, 28, 15, 56, 50, 500);
     expect(parsed.calls[1]).toEqual({ startMs: end - 3, latencyMs: 3, ok: true });
-    expect(parsed.calls[3]!.ok).toBe(false);
+    expect(parsed.calls[3].ok).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
+
 import { decodeCheckRequest, encodeCheckRequest, httpCheckRequest } from '../../../bench/lib/check-requests.mjs';
 import { encodeVarint, grpcFrame, lengthDelimited } from '../../../bench/lib/grpc-frame.mjs';
 

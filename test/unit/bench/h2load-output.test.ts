@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { parseH2loadLog, parseH2loadSummary } from '../../../bench/lib/h2load-output.mjs';
 
 // h2load 1.52.0 against the null server, as printed.

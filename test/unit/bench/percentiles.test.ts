@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { percentile, summarize } from '../../../bench/lib/percentiles.mjs';
 
 describe('percentile (nearest rank)', () => {

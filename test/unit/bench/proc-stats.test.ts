@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+
 import { describe, expect, it } from 'vitest';
+
 import { parseProcStat, parseVmHwm, treeCpuSeconds, treePeakRssBytes } from '../../../bench/lib/proc-stats.mjs';
 
 describe('parseProcStat', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { diffCounts, parsePrometheusText, sumBy, sumSamples } from '../../../bench/lib/prometheus-text.mjs';
 
 const TEXT = `# HELP authzd_decisions_total Check calls answered.

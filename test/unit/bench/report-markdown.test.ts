@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { renderLoadSection, replaceSection } from '../../../bench/lib/report-markdown.mjs';
 
 describe('replaceSection', () => {

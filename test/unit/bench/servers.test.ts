@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { helpListsFlag } from '../../../bench/lib/servers.mjs';
 
 const BEFORE = `usage: authzd serve [options]

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { type SoakResults, summarizeSoak } from '../../../bench/lib/soak-report.mjs';
 
 const MiB = 2 ** 20;
@@ -67,7 +68,7 @@ describe('summarizeSoak', () => {
       churn: [{ kind: 'publication', at: 1, failed: 'revision 3 not active after 15 s' }],
       server: { byKey: { 'error|internal_error': 2 }, crossCheck: { problems: [] }, mix: { problems: [], notes: [] } },
     });
-    r.segments[1]!.warm = { count: 1000, okCount: 997, errors: { 'rpc error: code = Unavailable': 3 } };
+    r.segments[1].warm = { count: 1000, okCount: 997, errors: { 'rpc error: code = Unavailable': 3 } };
     const s = summarizeSoak(r);
     expect(s.errorCount).toBe(3 + 2 + 1);
     expect(s.targets.zeroErrors).toBe(false);

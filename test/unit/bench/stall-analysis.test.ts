@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { analyzeStall } from '../../../bench/lib/stall-analysis.mjs';
 
 describe('analyzeStall', () => {
@@ -45,7 +46,7 @@ describe('analyzeStall', () => {
       windows,
       lagSamples: [{ fromMs: 0, toMs: 10000, lagMaxMs: 11 }],
     });
-    expect(calm.activations[0]!.clientStallMs).toBe(0);
+    expect(calm.activations[0].clientStallMs).toBe(0);
     expect(calm.worstStallMs).toBe(11);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { capacityRatio, evaluateTargets } from '../../../bench/lib/targets.mjs';
 
 const run = (rps: number, opts: { cpuUsPerCall?: number; halfP99?: number; rss?: number; cores?: number } = {}) => ({
@@ -41,11 +42,11 @@ describe('evaluateTargets', () => {
     expect(find(results, 'warm throughput').measured).toMatch(
       /^65% by throughput, both servers saturated \(6,500 vs 10,000 calls\/s/,
     );
-    expect(find(results, 'warm: p99')!.met).toBe(true);
-    expect(find(results, 'cold: p99')!.met).toBe(false);
-    expect(find(results, '1,000 policies')!.met).toBe(false);
-    expect(find(results, '100,000 entities')!.met).toBe(true);
-    expect(find(results, 'activation stall')!.met).toBe(true);
+    expect(find(results, 'warm: p99').met).toBe(true);
+    expect(find(results, 'cold: p99').met).toBe(false);
+    expect(find(results, '1,000 policies').met).toBe(false);
+    expect(find(results, '100,000 entities').met).toBe(true);
+    expect(find(results, 'activation stall').met).toBe(true);
     expect(find(results, 'peak RSS')).toMatchObject({ met: false, measured: '400 MiB' });
   });
 

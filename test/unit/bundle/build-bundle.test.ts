@@ -1,7 +1,9 @@
 import { gunzipSync } from 'node:zlib';
+
 import { generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BundleBuildError, buildBundle } from '../../../src/bundle/build-bundle.js';
+
+import { buildBundle, BundleBuildError } from '../../../src/bundle/build-bundle.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
 
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;

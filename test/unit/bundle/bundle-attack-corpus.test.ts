@@ -3,17 +3,19 @@
 // rollback, truncation and a plain zip bomb): archives whose declared sizes lie, deep directory trees, gzip
 // member tricks, key and algorithm confusion, and duplicated control files. Each is rejected with its code;
 // the few encodings that carry exactly the signed files are accepted, and say why.
-import { gzipSync, deflateRawSync, deflateSync } from 'node:zlib';
+import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
+
 import { generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+
 import { buildBundle } from '../../../src/bundle/build-bundle.js';
 import type { BundleRejection } from '../../../src/bundle/bundle-rejections.js';
 import { readBundleArchive } from '../../../src/bundle/read-bundle-archive.js';
 import {
   DEFAULT_BUNDLE_LIMITS,
   type TrustedKey,
-  type VerifyResult,
   verifyBundle,
+  type VerifyResult,
 } from '../../../src/bundle/verify-bundle.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
 import { type RawEntry, rawTar, rawTarHeader } from '../../helpers/raw-tar.js';
@@ -223,10 +225,10 @@ describe('gzip tricks', () => {
 
   it('a gzip trailer whose CRC or length does not match: bundle_corrupt', async () => {
     const crc = Buffer.from(bundle);
-    crc[crc.length - 8]! ^= 0xff;
+    crc[crc.length - 8] ^= 0xff;
     expectRejected(await verify(crc), 'bundle_corrupt', /gzip/);
     const size = Buffer.from(bundle);
-    size[size.length - 1]! ^= 0x01;
+    size[size.length - 1] ^= 0x01;
     expectRejected(await verify(size), 'bundle_corrupt', /gzip/);
   });
 

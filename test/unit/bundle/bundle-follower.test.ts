@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+
 import { BundleFollower } from '../../../src/bundle/bundle-follower.js';
-import { ConfigSchema } from '../../../src/config/config-schema.js';
 import { BundleRejectedError } from '../../../src/bundle/bundle-rejections.js';
+import { ConfigSchema } from '../../../src/config/config-schema.js';
 import { createLogger } from '../../../src/telemetry/create-logger.js';
 
 const config = {
@@ -57,11 +58,11 @@ const bundle = (etag: string) => new Response(new Uint8Array([1, 2, 3]), { statu
 describe('BundleFollower', () => {
   it('sends the ETag and a wait after the first bundle, and the read token', async () => {
     const { seen } = await drive((call) => (call === 1 ? bundle('"r1"') : new Response(null, { status: 304 })), 3);
-    expect(seen[0]!.url.searchParams.has('wait')).toBe(false);
-    expect(seen[0]!.headers.get('if-none-match')).toBeNull();
-    expect(seen[1]!.url.searchParams.get('wait')).toBe('30');
-    expect(seen[1]!.headers.get('if-none-match')).toBe('"r1"');
-    expect(seen[1]!.headers.get('authorization')).toBe('Bearer read-token-123');
+    expect(seen[0].url.searchParams.has('wait')).toBe(false);
+    expect(seen[0].headers.get('if-none-match')).toBeNull();
+    expect(seen[1].url.searchParams.get('wait')).toBe('30');
+    expect(seen[1].headers.get('if-none-match')).toBe('"r1"');
+    expect(seen[1].headers.get('authorization')).toBe('Bearer read-token-123');
   });
 
   it('polls at the interval against a server that does not hold requests, instead of spinning', async () => {
@@ -76,8 +77,8 @@ describe('BundleFollower', () => {
     expect(failures[0]).toEqual({ stage: 'fetch', reason: 'network' });
     const ceilings = [100, 200, 400, 800];
     delays.slice(0, 4).forEach((d, i) => {
-      expect(d).toBeGreaterThanOrEqual(ceilings[i]! / 2);
-      expect(d).toBeLessThanOrEqual(ceilings[i]!);
+      expect(d).toBeGreaterThanOrEqual(ceilings[i] / 2);
+      expect(d).toBeLessThanOrEqual(ceilings[i]);
     });
   });
 
@@ -90,7 +91,7 @@ describe('BundleFollower', () => {
       },
     );
     expect(failures[0]).toEqual({ stage: 'verify', reason: 'bundle_signature_invalid' });
-    expect(seen[1]!.headers.get('if-none-match')).toBe('"bad"');
+    expect(seen[1].headers.get('if-none-match')).toBe('"bad"');
     expect(follower.revision).toBeUndefined();
   });
 

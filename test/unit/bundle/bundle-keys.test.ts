@@ -2,10 +2,12 @@ import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { calculateJwkThumbprint, exportJWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateSigningKeys, readPublicKey, readSigningKey } from '../../../src/bundle/bundle-keys.js';
+
 import { buildBundle } from '../../../src/bundle/build-bundle.js';
+import { generateSigningKeys, readPublicKey, readSigningKey } from '../../../src/bundle/bundle-keys.js';
 import { verifyBundle } from '../../../src/bundle/verify-bundle.js';
 import { ConfigError } from '../../../src/config/config-error.js';
 

@@ -1,6 +1,8 @@
 import { gzipSync } from 'node:zlib';
+
 import { generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+
 import { buildBundle } from '../../../src/bundle/build-bundle.js';
 import { inspectBundle } from '../../../src/bundle/inspect-bundle.js';
 import { readBundleArchive } from '../../../src/bundle/read-bundle-archive.js';
@@ -52,8 +54,8 @@ describe('inspectBundle', () => {
       revision: 7,
     });
     const byName = Object.fromEntries(files.map((f) => [f.name, f]));
-    expect(byName['.manifest']!.signedSha256).toBe(byName['.manifest']!.sha256);
-    expect(byName['a.cedar']!.signedSha256).not.toBe(byName['a.cedar']!.sha256);
+    expect(byName['.manifest'].signedSha256).toBe(byName['.manifest'].sha256);
+    expect(byName['a.cedar'].signedSha256).not.toBe(byName['a.cedar'].sha256);
     expect(byName['extra.cedar']).toMatchObject({ size: 0, signedSha256: undefined });
     expect(missing).toEqual(['b.cedar']);
   });

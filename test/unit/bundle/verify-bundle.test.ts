@@ -3,16 +3,18 @@
 // round trip, deterministic build).
 import { createHash, createHmac } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+
 import { base64url, CompactSign, exportSPKI, generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+
 import { buildBundle } from '../../../src/bundle/build-bundle.js';
 import type { BundleRejection } from '../../../src/bundle/bundle-rejections.js';
 import { readBundleArchive } from '../../../src/bundle/read-bundle-archive.js';
 import {
   DEFAULT_BUNDLE_LIMITS,
   type TrustedKey,
-  type VerifyResult,
   verifyBundle,
+  type VerifyResult,
 } from '../../../src/bundle/verify-bundle.js';
 import { ConfigError } from '../../../src/config/config-error.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
@@ -331,7 +333,7 @@ describe('verifyBundle rejects a tampered bundle', () => {
   });
 
   it('a signed list naming a file twice: bundle_files_mismatch', async () => {
-    const doubled = [...entries, entries[2]!];
+    const doubled = [...entries, entries[2]];
     const signatures = await signatureFor(doubled);
     expectRejected(
       await verify(pack(withEntry(entries, '.signatures.json', signatures))),
@@ -494,7 +496,7 @@ describe('verifyBundle rejects a hostile archive before reading its signature', 
   });
 
   it('a duplicate entry: bundle_entry_forbidden', async () => {
-    expectRejected(await verify(pack([...entries, entries[3]!])), 'bundle_entry_forbidden', /appears twice/);
+    expectRejected(await verify(pack([...entries, entries[3]])), 'bundle_entry_forbidden', /appears twice/);
   });
 
   it('a truncated archive: bundle_corrupt', async () => {
@@ -514,7 +516,7 @@ describe('verifyBundle rejects a hostile archive before reading its signature', 
 
   it('a bad header checksum, data after the end marker, a lone zero block: bundle_corrupt', async () => {
     expectRejected(
-      await verify(pack([{ ...entries[0]!, badChecksum: true }, ...entries.slice(1)])),
+      await verify(pack([{ ...entries[0], badChecksum: true }, ...entries.slice(1)])),
       'bundle_corrupt',
       /checksum/,
     );

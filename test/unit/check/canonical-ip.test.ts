@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalIp } from '../../../src/check/canonical-ip.js';
+
 import { cedar } from '../../../src/cedar/cedar.js';
+import { canonicalIp } from '../../../src/check/canonical-ip.js';
 
 describe('canonicalIp', () => {
   it.each([

@@ -4,20 +4,20 @@
 // namespaces; path parameters; one subject from two issuers; cached fallbacks; unknown resources reported as
 // policy defects; step-up max_age announced but not checked.
 import { beforeAll, describe, expect, it } from 'vitest';
+
 import { CheckPipeline, type PipelineDeps } from '../../../src/check/check-pipeline.js';
-import type { CheckRequestMessage } from '../../../src/contract/check-request.js';
 import { DecisionCache } from '../../../src/check/decision-cache.js';
-import type { Decision } from '../../../src/contract/decision.js';
 import type { RemoteDecider } from '../../../src/check/remote-decider.js';
-import { ConfigSchema, type ConfigInput } from '../../../src/config/config-schema.js';
-import { compilePolicyModel, PolicyModelError } from '../../../src/policy/compile-policy-model.js';
+import { type ConfigInput, ConfigSchema } from '../../../src/config/config-schema.js';
+import type { Decision } from '../../../src/contract/decision.js';
+import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../../../src/engine/policy-store.js';
+import { compilePolicyModel, type PolicyModelError } from '../../../src/policy/compile-policy-model.js';
 import { TokenVerifier } from '../../../src/token/token-verifier.js';
 import { testConfig } from '../../helpers/config.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../../helpers/issuer.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
 import { httpCheckRequest } from '../../helpers/test-authzd.js';
-import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
 let issuer: TestIssuer;
 beforeAll(async () => {
@@ -71,7 +71,7 @@ function pipeline(files: Map<string, string>, overrides: ConfigInput = {}, deps:
 }
 
 async function decide(p: CheckPipeline, request: Record<string, unknown>): Promise<Decision> {
-  const outcome = await p.check(request as CheckRequestMessage);
+  const outcome = await p.check(request);
   if (outcome.kind !== 'decision') throw new Error(`expected a decision, got ${JSON.stringify(outcome)}`);
   return outcome.decision;
 }
@@ -321,9 +321,9 @@ describe('4. one subject from two issuers is two principals', () => {
     const files = examplePolicyFiles({ 'entities.json': JSON.stringify(entities) });
     const p = pipeline(files, {
       tokens: {
-        issuers: [{ ...input.tokens.issuers[0]!, principal: { idPrefix: 'bank|' } }, input.tokens.issuers[1]!],
+        issuers: [{ ...input.tokens.issuers[0], principal: { idPrefix: 'bank|' } }, input.tokens.issuers[1]],
       },
-    } as ConfigInput);
+    });
     const own = await decide(
       p,
       httpCheckRequest({ path: '/accounts/acc-1001', token: await issuer.sign({ sub: 'alice' }) }),

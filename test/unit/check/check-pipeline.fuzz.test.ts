@@ -6,18 +6,19 @@
 // AUTHZD_FUZZ_RUNS sets the number of generated requests (default 500, about 2 s; 20000 takes about 15 s).
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+
 import { CheckPipeline } from '../../../src/check/check-pipeline.js';
-import type { CheckRequestMessage } from '../../../src/contract/check-request.js';
 import { DecisionCache } from '../../../src/check/decision-cache.js';
+import type { CheckRequestMessage } from '../../../src/contract/check-request.js';
 import type { CheckOutcome } from '../../../src/contract/decision.js';
 import { REASONS } from '../../../src/contract/reasons.js';
-import { compilePolicyModel, type PolicyModel } from '../../../src/policy/compile-policy-model.js';
+import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../../../src/engine/policy-store.js';
+import { compilePolicyModel, type PolicyModel } from '../../../src/policy/compile-policy-model.js';
 import { TokenVerifier } from '../../../src/token/token-verifier.js';
 import { testConfig } from '../../helpers/config.js';
 import { createTestIssuer, type TestIssuer } from '../../helpers/issuer.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
-import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
 const RUNS = Number(process.env.AUTHZD_FUZZ_RUNS ?? 500);
 

@@ -1,16 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+
 import { CheckPipeline } from '../../../src/check/check-pipeline.js';
-import type { CheckRequestMessage } from '../../../src/contract/check-request.js';
-import type { Decision } from '../../../src/contract/decision.js';
 import type { ConfigInput } from '../../../src/config/config-schema.js';
-import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
+import type { Decision } from '../../../src/contract/decision.js';
+import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../../../src/engine/policy-store.js';
+import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
 import { TokenVerifier } from '../../../src/token/token-verifier.js';
 import { testConfig } from '../../helpers/config.js';
 import { createTestIssuer, type TestIssuer } from '../../helpers/issuer.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
 import { httpCheckRequest } from '../../helpers/test-authzd.js';
-import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
 let issuer: TestIssuer;
 beforeAll(async () => {
@@ -28,16 +28,14 @@ function pipeline(changes: Record<string, string | null> = {}, overrides: Config
 }
 
 async function decide(p: CheckPipeline, request: Record<string, unknown>): Promise<Decision> {
-  const outcome = await p.check(request as CheckRequestMessage);
+  const outcome = await p.check(request);
   if (outcome.kind !== 'decision') throw new Error(`expected a decision, got ${JSON.stringify(outcome)}`);
   return outcome.decision;
 }
 
 describe('CheckPipeline', () => {
   it('answers policy_unavailable (a gRPC error, not a deny) before any policy set is active', async () => {
-    const outcome = await pipeline({}, {}, false).check(
-      httpCheckRequest({ path: '/accounts/acc-1001' }) as CheckRequestMessage,
-    );
+    const outcome = await pipeline({}, {}, false).check(httpCheckRequest({ path: '/accounts/acc-1001' }));
     expect(outcome).toMatchObject({ kind: 'error', failure: { reason: 'policy_unavailable', id: 'id-1' } });
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { DecisionCache, decisionKey } from '../../../src/check/decision-cache.js';
 import type { CedarCall } from '../../../src/contract/cedar-call.js';
 
@@ -22,7 +23,7 @@ const READS = [
   { path: ['token', 'acr'], presence: false },
   { path: ['peer'], presence: true },
 ];
-const key = (c: CedarCall, version = 'v1', epoch = 0) => decisionKey(version, epoch, c, READS as never);
+const key = (c: CedarCall, version = 'v1', epoch = 0) => decisionKey(version, epoch, c, READS);
 
 describe('decisionKey', () => {
   it('changes with every input a decision depends on', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { CheckRequestMessage, HttpMessage } from '../../../src/contract/check-request.js';
+
 import { DEFAULT_REQUEST_LIMITS, extractRequest } from '../../../src/check/extract-request.js';
 import { ConfigSchema } from '../../../src/config/config-schema.js';
+import type { CheckRequestMessage, HttpMessage } from '../../../src/contract/check-request.js';
 
 const limits = { maxHeaders: 10, maxHeaderBytes: 1024, maxPathBytes: 256 };
 const message = (

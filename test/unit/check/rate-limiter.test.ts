@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { RateLimiter } from '../../../src/check/rate-limiter.js';
 
 describe('RateLimiter', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { RemoteDecider } from '../../../src/check/remote-decider.js';
 import type { CedarCall } from '../../../src/contract/cedar-call.js';
 

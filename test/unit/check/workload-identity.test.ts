@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { extractRequest } from '../../../src/check/extract-request.js';
 import { riskSignals } from '../../../src/check/risk-signals.js';
 import { createPeerTrust } from '../../../src/check/trusted-peer.js';

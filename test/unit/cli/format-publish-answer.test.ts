@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { formatPublishAnswer } from '../../../src/cli/format-publish-answer.js';
 
 describe('formatPublishAnswer', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { parseFlags, UsageError } from '../../../src/cli/parse-flags.js';
 
 const OPTIONS = {

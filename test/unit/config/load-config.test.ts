@@ -1,7 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { ConfigError } from '../../../src/config/config-error.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 
@@ -48,8 +50,8 @@ describe('loadConfig', () => {
     );
     const config = loadConfig(p, { grpcAddress: 'unix:///tmp/authzd.sock' });
     expect(config.policies.directory).toBe(path.join(dir, 'pol'));
-    expect(config.tokens.issuers[0]!.jwksFile).toBe(path.join(dir, 'keys/jwks.json'));
-    expect(config.tokens.issuers[0]!.algorithms).not.toContain('HS256');
+    expect(config.tokens.issuers[0].jwksFile).toBe(path.join(dir, 'keys/jwks.json'));
+    expect(config.tokens.issuers[0].algorithms).not.toContain('HS256');
     expect(config.grpc.address).toBe('unix:///tmp/authzd.sock');
   });
 
@@ -62,7 +64,7 @@ describe('loadConfig', () => {
       audiences: ['a', 'b'],
     });
     expect(
-      loadConfig(undefined, { issuer: { issuer: 'https://i', audiences: ['a'], jwks: 'jwks.json' } }).tokens.issuers[0]!
+      loadConfig(undefined, { issuer: { issuer: 'https://i', audiences: ['a'], jwks: 'jwks.json' } }).tokens.issuers[0]
         .jwksFile,
     ).toBe(path.resolve('jwks.json'));
   });

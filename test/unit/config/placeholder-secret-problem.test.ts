@@ -2,8 +2,10 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+
 import { placeholderSecretProblem } from '../../../src/config/placeholder-secret-problem.js';
 import { ROOT } from '../../helpers/spawn-cli.js';
 

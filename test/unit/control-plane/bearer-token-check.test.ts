@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { bearerTokenCheck } from '../../../src/control-plane/bearer-token-check.js';
 
 describe('bearerTokenCheck', () => {

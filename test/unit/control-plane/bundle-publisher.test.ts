@@ -2,7 +2,9 @@ import { createPublicKey } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { beforeAll, describe, expect, it } from 'vitest';
+
 import { generateSigningKeys, readPublicKey, readSigningKey } from '../../../src/bundle/bundle-keys.js';
 import { verifyBundle } from '../../../src/bundle/verify-bundle.js';
 import { BundlePublisher, type BundlePublisherOptions } from '../../../src/control-plane/bundle-publisher.js';
@@ -121,7 +123,7 @@ describe('BundlePublisher', () => {
     await p.publish(edit(1));
     const file = path.join(dir, '1.tar.gz');
     const bytes = readFileSync(file);
-    bytes[bytes.length - 20]! ^= 0xff;
+    bytes[bytes.length - 20] ^= 0xff;
     writeFileSync(file, bytes);
     const restarted = await publisher(dir);
     expect(restarted.current).toBeUndefined();

@@ -1,7 +1,9 @@
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { BundleRepository } from '../../../src/control-plane/bundle-repository.js';
 
 const tempDir = () => path.join(mkdtempSync(path.join(tmpdir(), 'authzd-bundles-')), 'bank');

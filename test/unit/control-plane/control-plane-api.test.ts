@@ -5,7 +5,9 @@ import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { generateSigningKeys } from '../../../src/bundle/bundle-keys.js';
 import { writeTar } from '../../../src/bundle/write-tar.js';
 import { API_ERROR_CODES } from '../../../src/control-plane/api-errors.js';

@@ -1,9 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
-import { resolveControlPlaneOptions } from '../../../src/control-plane/control-plane-options.js';
+
 import { ConfigError } from '../../../src/config/config-error.js';
+import { resolveControlPlaneOptions } from '../../../src/control-plane/control-plane-options.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'authzd-cp-options-'));
 const tokenFile = path.join(dir, 'admin-token');

@@ -3,7 +3,9 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { generateSigningKeys } from '../../../src/bundle/bundle-keys.js';
 import { ConfigError } from '../../../src/config/config-error.js';
 import { DEFAULT_TIMING, resolveControlPlaneOptions } from '../../../src/control-plane/control-plane-options.js';

@@ -1,5 +1,7 @@
 import { gzipSync } from 'node:zlib';
+
 import { describe, expect, it } from 'vitest';
+
 import { writeTar } from '../../../src/bundle/write-tar.js';
 import { readPolicyUpload } from '../../../src/control-plane/read-policy-upload.js';
 

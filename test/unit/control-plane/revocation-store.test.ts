@@ -1,7 +1,9 @@
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { RevocationStore } from '../../../src/control-plane/revocation-store.js';
 import type { RevocationRequest } from '../../../src/revocation/revocation-entry.js';
 

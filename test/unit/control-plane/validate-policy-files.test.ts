@@ -2,18 +2,20 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+
 import { describe, expect, it } from 'vitest';
+
 import { generateSigningKeys } from '../../../src/bundle/bundle-keys.js';
 import { writeTar } from '../../../src/bundle/write-tar.js';
 import { DEFAULT_TIMING } from '../../../src/control-plane/control-plane-options.js';
 import { startControlPlane } from '../../../src/control-plane/start-control-plane.js';
 import { validatePolicyFiles } from '../../../src/control-plane/validate-policy-files.js';
-import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
+import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../../../src/engine/policy-store.js';
+import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
 import { readPolicyTests } from '../../../src/policy-test/read-policy-tests.js';
 import { createLogger } from '../../../src/telemetry/create-logger.js';
 import { EXAMPLE_POLICIES, examplePolicyFiles } from '../../helpers/policy-files.js';
-import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
 const OWNER_READS = `- name: the owner reads her account
   claims: { sub: alice, tenant: acme, roles: [customer] }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+
 import { WaitList, type WakeReason } from '../../../src/control-plane/wait-list.js';
 
 afterEach(() => {

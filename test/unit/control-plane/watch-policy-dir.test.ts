@@ -2,7 +2,9 @@ import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { watchPolicyDir } from '../../../src/control-plane/watch-policy-dir.js';
 import { contentVersion } from '../../../src/policy/compile-policy-model.js';
 import { readPolicyDir } from '../../../src/policy/policy-files.js';

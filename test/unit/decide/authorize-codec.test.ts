@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { parseAuthorizeRequest } from '../../../src/decide/authorize-codec.js';
 
 const valid = () => ({

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { decideAuthorization } from '../../../src/decide/decide-authorization.js';
+
 import type { AuthorizeRequest } from '../../../src/decide/authorize-codec.js';
-import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
-import { PolicyStore } from '../../../src/engine/policy-store.js';
-import { examplePolicyFiles } from '../../helpers/policy-files.js';
+import { decideAuthorization } from '../../../src/decide/decide-authorization.js';
 import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
+import { PolicyStore } from '../../../src/engine/policy-store.js';
+import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
+import { examplePolicyFiles } from '../../helpers/policy-files.js';
 
 const engine = new CedarWasmEngine({ validateRequests: true });
 const store = new PolicyStore(engine);

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
-import { PolicyStore } from '../../../src/engine/policy-store.js';
-import { examplePolicyFiles } from '../../helpers/policy-files.js';
+
 import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
+import { PolicyStore } from '../../../src/engine/policy-store.js';
+import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
+import { examplePolicyFiles } from '../../helpers/policy-files.js';
 
 const call = (principalId: string) => ({
   principal: { type: 'Bank::User', id: principalId },

@@ -3,6 +3,7 @@
 // must agree on every template, so this compares them on generated ones.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+
 import { normalizePath } from '../../../src/check/normalize-path.js';
 import { checkRouteTemplate } from '../../../src/openapi/check-route-template.js';
 import { parsePathTemplate } from '../../../src/openapi/parse-path-template.js';
@@ -94,10 +95,10 @@ describe('checkRouteTemplate against the route table and path normaliser', () =>
           .slice(1)
           .split('/')
           .map((raw, i) => {
-            const s = parsed.segments[i]!;
+            const s = parsed.segments[i];
             if ('literal' in s) return raw;
             expected[s.param] = values[i]!;
-            return encodeURIComponent(values[i]!);
+            return encodeURIComponent(values[i]);
           });
         const normalized = normalizePath(`/${request.join('/')}`);
         expect(normalized.ok).toBe(true);
@@ -136,7 +137,7 @@ describe('checkRouteTemplate against the route table and path normaliser', () =>
         } catch {
           return;
         }
-        const names = [...path.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]!);
+        const names = [...path.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]);
         let n = 0;
         const request = path.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, () => `v${n++}`);
         const normalized = normalizePath(request);

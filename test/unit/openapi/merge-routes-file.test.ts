@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+
 import type { OpenApiOperation } from '../../../src/openapi/list-operations.js';
 import { mapOperations } from '../../../src/openapi/map-operations.js';
 import { mergeRoutesFile } from '../../../src/openapi/merge-routes-file.js';
@@ -86,7 +87,7 @@ describe('mergeRoutesFile', () => {
         const first = mergeRoutesFile(undefined, generate(a), {}, creating);
         const list = routes(first.text);
         if (list.length === 0) return;
-        const victim = list[pick % list.length]!;
+        const victim = list[pick % list.length];
         const risk = victim.risk === 'critical' ? 'medium' : 'critical';
         const text = first.text
           .replace(`  - id: ${victim.id}\n`, `  - id: ${victim.id}\n    # edited by hand\n`)

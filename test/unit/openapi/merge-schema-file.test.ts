@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+
+import { cedar } from '../../../src/cedar/cedar.js';
 import type { Declaration } from '../../../src/openapi/build-schema-declarations.js';
 import { declarationFingerprint, mergeSchemaFile } from '../../../src/openapi/merge-schema-file.js';
 import { REGION_BEGIN, REGION_END } from '../../../src/openapi/schema-layout.js';
-import { cedar } from '../../../src/cedar/cedar.js';
 
 const pet: Declaration = { key: 'entity Pet', text: 'entity Pet;' };
 const getPet: Declaration = {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { nameResources, pascal, singular } from '../../../src/openapi/name-resources.js';
 import { parsePathTemplate } from '../../../src/openapi/parse-path-template.js';
 import { routeIdFor, uniqueRouteId } from '../../../src/openapi/route-id.js';

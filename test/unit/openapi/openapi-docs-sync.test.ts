@@ -1,8 +1,10 @@
 // docs/openapi.md against the code: its lists both ways, and its examples really do what it says.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+
 import { IMPORT_OPTIONS } from '../../../src/cli/routes-command.js';
 import { OperationExtensionSchema, PathItemExtensionSchema } from '../../../src/openapi/authzd-extension.js';
 import { formatImportReport } from '../../../src/openapi/format-import-report.js';
@@ -13,9 +15,9 @@ import { compileDir, importInto, OAS_EXAMPLES, OPENAPI_FIXTURES, policyDir } fro
 import { documentedKeys, schemaKeys } from '../../helpers/schema-keys.js';
 
 const doc = readFileSync(new URL('../../../docs/openapi.md', import.meta.url), 'utf8');
-const section = (heading: string) => doc.split(`\n## ${heading}\n`)[1]!.split('\n## ')[0]!;
+const section = (heading: string) => doc.split(`\n## ${heading}\n`)[1].split('\n## ')[0];
 const blocks = (text: string, lang: string) =>
-  [...text.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
+  [...text.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]);
 const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
 
 describe('docs/openapi.md matches the code', () => {
@@ -32,7 +34,7 @@ describe('docs/openapi.md matches the code', () => {
   });
 
   it('shows x-authzd extensions that are valid where they are written', () => {
-    const example = parseYaml(blocks(section('x-authzd'), 'yaml')[0]!) as {
+    const example = parseYaml(blocks(section('x-authzd'), 'yaml')[0]) as {
       paths: Record<string, Record<string, { 'x-authzd'?: unknown }>>;
     };
     let checked = 0;
@@ -62,8 +64,8 @@ describe('docs/openapi.md matches the code', () => {
       files: [...plan.writes.keys()].sort((a, b) => order(a) - order(b)),
     });
     const documented = section('Usage')
-      .split('What it prints')[1]!
-      .match(/```\n([\s\S]*?)```/)![1]!;
+      .split('What it prints')[1]
+      .match(/```\n([\s\S]*?)```/)![1];
     // All but the first line, which names the directory.
     expect(printed.split('\n').slice(1)).toEqual(documented.split('\n').slice(1));
   });
@@ -71,9 +73,9 @@ describe('docs/openapi.md matches the code', () => {
   it('shows permits and a test case that pass on the imported petstore', async () => {
     const dir = policyDir();
     await importInto(path.join(OAS_EXAMPLES, '3.1', 'yaml', 'petstore.yaml'), dir, { namespace: 'Petstore' });
-    writeFileSync(path.join(dir, 'pets.cedar'), blocks(section('Adding permits'), 'cedar')[0]!);
+    writeFileSync(path.join(dir, 'pets.cedar'), blocks(section('Adding permits'), 'cedar')[0]);
     mkdirSync(path.join(dir, 'tests'));
-    writeFileSync(path.join(dir, 'tests', 'pets.yaml'), blocks(section('Adding permits'), 'yaml')[0]!);
+    writeFileSync(path.join(dir, 'tests', 'pets.yaml'), blocks(section('Adding permits'), 'yaml')[0]);
     const report = await runPolicyTests(await compileDir(dir), await readPolicyTests(dir));
     expect(report.problems).toEqual([]);
     expect(report.totals).toMatchObject({ cases: 1, passed: 1 });

@@ -1,13 +1,14 @@
 // Importing into a directory people already work in: the example policy set, then a grown document.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
-import { REGION_BEGIN, REGION_END } from '../../../src/openapi/schema-layout.js';
+
 import { OpenApiImportError } from '../../../src/openapi/openapi-import-error.js';
 import { planImport } from '../../../src/openapi/plan-import.js';
+import { REGION_BEGIN, REGION_END } from '../../../src/openapi/schema-layout.js';
 import { readPolicyTests } from '../../../src/policy-test/read-policy-tests.js';
 import { runPolicyTests } from '../../../src/policy-test/run-policy-tests.js';
-import { EXAMPLE_POLICIES } from '../../helpers/policy-files.js';
 import {
   compileDir,
   importInto,
@@ -17,6 +18,7 @@ import {
   routesOf,
   snapshot,
 } from '../../helpers/openapi-import.js';
+import { EXAMPLE_POLICIES } from '../../helpers/policy-files.js';
 
 const V1 = path.join(OPENAPI_FIXTURES, 'bank-v1.yaml');
 const V2 = path.join(OPENAPI_FIXTURES, 'bank-v2.yaml');

@@ -1,7 +1,9 @@
 // The import end to end, in process: real public descriptions of different styles and hand-written ones,
 // into new directories and into a copy of the example policy set.
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { OpenApiImportError } from '../../../src/openapi/openapi-import-error.js';
 import { planImport } from '../../../src/openapi/plan-import.js';
 import {

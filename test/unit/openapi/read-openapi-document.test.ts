@@ -3,7 +3,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { OpenApiImportError } from '../../../src/openapi/openapi-import-error.js';
 import { readOpenApiDocument } from '../../../src/openapi/read-openapi-document.js';
 import { ROOT } from '../../helpers/spawn-cli.js';
@@ -32,7 +34,7 @@ describe('readOpenApiDocument', () => {
         Record<string, { requestBody?: { content: Record<string, { schema: { properties?: object } }> } }>
       >;
     // `requestBody: { $ref: '#/components/requestBodies/Pet' }` and the schema it names, resolved.
-    expect(paths(yaml)['/pet']!.put!.requestBody!.content['application/json']!.schema.properties).toHaveProperty(
+    expect(paths(yaml)['/pet'].put.requestBody!.content['application/json'].schema.properties).toHaveProperty(
       'photoUrls',
     );
   });

@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
+
 import { describe, expect, it } from 'vitest';
+
+import { cedar } from '../../../src/cedar/cedar.js';
 import {
   declarationText,
   parseSchemaLayout,
@@ -9,7 +12,6 @@ import {
   SchemaLayoutError,
   unquote,
 } from '../../../src/openapi/schema-layout.js';
-import { cedar } from '../../../src/cedar/cedar.js';
 import { EXAMPLE_POLICIES } from '../../helpers/policy-files.js';
 
 describe('parseSchemaLayout', () => {
@@ -24,9 +26,9 @@ describe('parseSchemaLayout', () => {
         .filter((d) => d.kind === kind)
         .flatMap((d) => d.names)
         .sort();
-    expect(names('entity')).toEqual(Object.keys(json.json.Bank!.entityTypes).sort());
-    expect(names('action')).toEqual(Object.keys(json.json.Bank!.actions).sort());
-    expect(names('type')).toEqual(Object.keys(json.json.Bank!.commonTypes ?? {}).sort());
+    expect(names('entity')).toEqual(Object.keys(json.json.Bank.entityTypes).sort());
+    expect(names('action')).toEqual(Object.keys(json.json.Bank.actions).sort());
+    expect(names('type')).toEqual(Object.keys(json.json.Bank.commonTypes ?? {}).sort());
     expect(bank.region).toBeUndefined();
     expect(text[bank.close]).toBe('}');
   });
@@ -46,16 +48,16 @@ describe('parseSchemaLayout', () => {
     ].join('\n');
     const layout = parseSchemaLayout(text);
     expect(layout.blocks.map((b) => b.namespace)).toEqual(['', 'A::B']);
-    const [pet, action] = layout.blocks[1]!.declarations;
+    const [pet, action] = layout.blocks[1].declarations;
     expect(pet).toMatchObject({ kind: 'entity', names: ['Pet'] });
-    expect(text.slice(pet!.leadingStart, pet!.end)).toBe('  // about Pet\n  entity Pet in [Owner] = { name: String };');
+    expect(text.slice(pet.leadingStart, pet.end)).toBe('  // about Pet\n  entity Pet in [Owner] = { name: String };');
     expect(action).toMatchObject({ kind: 'action', names: ['get pet', 'other'] });
-    expect(declarationText(action!)).toMatch(/^@ httpVerb \( "get" \) @ httpPathTemplate/);
-    const region = layout.blocks[1]!.region!;
+    expect(declarationText(action)).toMatch(/^@ httpVerb \( "get" \) @ httpPathTemplate/);
+    const region = layout.blocks[1].region!;
     expect(text.slice(region.start, region.end)).toMatch(
       /^ {2}\/\/ authzd routes import: begin[\s\S]*end generated\n$/,
     );
-    expect(action!.start).toBeGreaterThan(region.start);
+    expect(action.start).toBeGreaterThan(region.start);
   });
 
   it.each([

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
 import { formatTextReport } from '../../../src/policy-test/format-text-report.js';
 import { runPolicyTests } from '../../../src/policy-test/run-policy-tests.js';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { parsePolicyTestFile } from '../../../src/policy-test/parse-policy-test-file.js';
 
 const parse = (text: string) => parsePolicyTestFile('tests/t.yaml', text);

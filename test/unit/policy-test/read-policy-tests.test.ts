@@ -1,7 +1,9 @@
 import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { compilePolicyModel, contentVersion } from '../../../src/policy/compile-policy-model.js';
 import { readPolicyDir } from '../../../src/policy/policy-files.js';
 import { readPolicyTests } from '../../../src/policy-test/read-policy-tests.js';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
 import { describeFailure } from '../../../src/policy-test/describe-failure.js';
 import { readPolicyTests } from '../../../src/policy-test/read-policy-tests.js';
@@ -153,7 +154,7 @@ unless { context.request has sourceIp && context.request.sourceIp.isInRange(ip("
     const cases = (context: string) => ({
       'tests/a.yaml': `- name: x\n  ${bob}\n  method: GET\n  path: /accounts/acc-1001\n  context: ${context}\n  expect: { decision: allow }\n`,
     });
-    const decide = async (context: string) => (await run(cases(context), {}, compilePolicyModel(files))).cases[0]!.got;
+    const decide = async (context: string) => (await run(cases(context), {}, compilePolicyModel(files))).cases[0].got;
     expect(await decide('{ sourceIp: 10.1.2.3, time: "2026-03-01T08:00:00+01:00" }')).toMatchObject({
       decision: 'allow',
       policies: ['teller-read'],

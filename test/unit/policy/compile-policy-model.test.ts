@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { compilePolicyModel, PolicyModelError } from '../../../src/policy/compile-policy-model.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
 

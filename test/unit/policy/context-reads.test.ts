@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { cedar } from '../../../src/cedar/cedar.js';
 import { contextReads } from '../../../src/policy/context-reads.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EntityStore, entityKey } from '../../../src/policy/entity-store.js';
+
+import { entityKey, EntityStore } from '../../../src/policy/entity-store.js';
 
 const e = (type: string, id: string, parents: [string, string][] = [], attrs = {}) => ({
   uid: { type, id },

@@ -2,13 +2,14 @@
 // same decision, the same determining policies and the same erroring policies as evaluating the whole set.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
+
 import type { EntityJson } from '../../../src/cedar/cedar.js';
-import type { DecisionEngine } from '../../../src/engine/decision-engine.js';
 import { cedar } from '../../../src/cedar/cedar.js';
+import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
+import type { DecisionEngine } from '../../../src/engine/decision-engine.js';
+import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
 import { scopeCanMatch } from '../../../src/policy/plan-slices.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
-import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
 const PRINCIPALS = [
   'principal',
@@ -87,7 +88,7 @@ type Req = typeof requestArb extends fc.Arbitrary<infer T> ? T : never;
 
 function toCall(r: Req) {
   const principal = { type: 'T::User', id: r.principal };
-  const resource = { type: `T::${r.resource[0]!}`, id: r.resource[1]! };
+  const resource = { type: `T::${r.resource[0]}`, id: r.resource[1] };
   const entities: EntityJson[] = [
     {
       uid: principal,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { RouteTable } from '../../../src/policy/route-table.js';
 
 const q = (t: string) => `Bank::${t}`;

@@ -1,7 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { ConfigSchema } from '../../../src/config/config-schema.js';
 import { RevocationCache, serializePersistedRevocations } from '../../../src/revocation/revocation-cache.js';
 import type { RevocationFeedPage } from '../../../src/revocation/revocation-entry.js';

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+
 import type { RevocationEntry } from '../../../src/revocation/revocation-entry.js';
 import { RevocationList } from '../../../src/revocation/revocation-list.js';
 
@@ -147,7 +148,7 @@ describe('RevocationList', () => {
     const entryArb = fc
       .record({
         seq: fc.integer({ min: 1, max: 5 }),
-        kind: fc.constantFrom('jti', 'sid', 'sub') as fc.Arbitrary<RevocationEntry['kind']>,
+        kind: fc.constantFrom('jti', 'sid', 'sub'),
         value,
         issuer: fc.option(fc.constantFrom('https://i', 'https://o'), { nil: undefined }),
         issuedBefore: fc.option(fc.integer({ min: NOW - 50, max: NOW + 50 }), { nil: undefined }),

@@ -5,7 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, describe, expect, it } from 'vitest';
+
 import { ROOT } from '../../helpers/spawn-cli.js';
 
 const SCRIPT = path.join(ROOT, 'scripts', 'install-test-tools.sh');

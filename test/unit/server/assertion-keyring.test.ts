@@ -1,5 +1,6 @@
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
+
 import { ConfigSchema } from '../../../src/config/config-schema.js';
 import { AssertionKeyring, createAsserter } from '../../../src/server/assertion-keyring.js';
 
@@ -23,7 +24,7 @@ describe('AssertionKeyring', () => {
     const first = await assert(decision);
     await keyring.rotate();
     const second = await assert(decision);
-    const jwks = () => createLocalJWKSet(keyring.jwks() as never);
+    const jwks = () => createLocalJWKSet(keyring.jwks());
     expect(keyring.jwks().keys).toHaveLength(2);
     for (const token of [first, second]) {
       const { payload } = await jwtVerify(token, jwks(), {

@@ -3,20 +3,23 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { Registry } from 'prom-client';
-import { parse as parseYaml } from 'yaml';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+
 import { createAuditLog } from '../../../src/audit/audit-log.js';
 import { CheckPipeline } from '../../../src/check/check-pipeline.js';
+import { type ConfigInput, ConfigSchema } from '../../../src/config/config-schema.js';
+import { loadConfig } from '../../../src/config/load-config.js';
 import type { CheckRequestMessage } from '../../../src/contract/check-request.js';
 import type { CheckOutcome, Decision } from '../../../src/contract/decision.js';
 import { REASON_CODES, REASONS } from '../../../src/contract/reasons.js';
-import { type ConfigInput, ConfigSchema } from '../../../src/config/config-schema.js';
-import { loadConfig } from '../../../src/config/load-config.js';
-import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
+import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../../../src/engine/policy-store.js';
-import { clientAddress } from '../../../src/server/client-address.js';
+import { compilePolicyModel } from '../../../src/policy/compile-policy-model.js';
 import { createCheckRunner } from '../../../src/server/check-runner.js';
+import { clientAddress } from '../../../src/server/client-address.js';
 import {
   denyStatusOverHttp,
   type HttpAuthzServer,
@@ -37,7 +40,6 @@ import { loadEnvoyRoot } from '../../helpers/envoy-protos.js';
 import { createTestIssuer, type TestIssuer } from '../../helpers/issuer.js';
 import { examplePolicyFiles } from '../../helpers/policy-files.js';
 import { validateEnvoyConfig } from '../../helpers/validate-envoy-config.js';
-import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
 
 let issuer: TestIssuer;
 beforeAll(async () => {
@@ -398,14 +400,14 @@ describe('startHttpAuthzServer: answers', () => {
       }),
     ]);
     // The peer (this test, on loopback) is a trusted proxy, so X-Forwarded-For names the client.
-    expect(h.seen[0]!.attributes!.source!.address!.socket_address!.address).toBe('198.51.100.1');
+    expect(h.seen[0].attributes!.source!.address!.socket_address!.address).toBe('198.51.100.1');
     expect(await h.metricsText()).toMatch(
       /authzd_decisions_total\{decision="allow",reason="policy_allowed",route="get-account",source="engine"\} 1/,
     );
     // The observe hook (shadow evaluation in start-authzd) sees the same message and outcome, once.
     expect(h.observed).toHaveLength(1);
-    expect(h.observed[0]![0]).toBe(h.seen[0]);
-    expect(h.observed[0]![1]).toMatchObject({ kind: 'decision', decision: { id: res.headers['x-authz-decision-id'] } });
+    expect(h.observed[0][0]).toBe(h.seen[0]);
+    expect(h.observed[0][1]).toMatchObject({ kind: 'decision', decision: { id: res.headers['x-authz-decision-id'] } });
   });
 
   it('deny: 401 with WWW-Authenticate (plain Bearer without a token, invalid_token with one), 403 with the JSON body', async () => {
@@ -554,7 +556,7 @@ describe('startHttpAuthzServer: answers', () => {
     for (const token of [valid, forged, expired]) {
       expect(everything).not.toContain(token);
       // Not even the signature part on its own.
-      expect(everything).not.toContain(token.split('.')[2]!);
+      expect(everything).not.toContain(token.split('.')[2]);
     }
     expect(h.auditLines).toHaveLength(5);
   });
@@ -638,7 +640,7 @@ describe('docs/http-interface.md', () => {
   const doc = readFileSync(new URL('../../../docs/http-interface.md', import.meta.url), 'utf8');
   const blocks = (marker: string) =>
     [...doc.matchAll(new RegExp(`<!-- tested: ${marker}(?: (\\S+))? -->\n\`\`\`\\w+\n([\\s\\S]*?)\`\`\``, 'g'))].map(
-      (m) => ({ type: m[1], text: m[2]! }),
+      (m) => ({ type: m[1], text: m[2] }),
     );
 
   it("its Envoy http_service filter and cluster are valid against Envoy's protos", () => {
@@ -652,29 +654,29 @@ describe('docs/http-interface.md', () => {
       'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter',
       'envoy.config.cluster.v3.Cluster',
     ]);
-    for (const block of envoy) expect(validateEnvoyConfig(root, block.type!, parseYaml(block.text))).toEqual([]);
+    for (const block of envoy) expect(validateEnvoyConfig(root, block.type, parseYaml(block.text))).toEqual([]);
     // The validator is strict (so the check above can fail): a misspelt field is reported.
-    const filter = parseYaml(envoy[0]!.text);
+    const filter = parseYaml(envoy[0].text);
     filter.typed_config.http_service.path_prefx = '/authz';
-    expect(validateEnvoyConfig(root, envoy[0]!.type!, filter)).toEqual([
+    expect(validateEnvoyConfig(root, envoy[0].type, filter)).toEqual([
       expect.stringContaining('path_prefx: unknown field'),
     ]);
   });
 
   it('the Envoy filter copies the headers an allow carries, under the prefix the authzd example strips', () => {
-    const filter = parseYaml(blocks('envoy')[0]!.text).typed_config;
+    const filter = parseYaml(blocks('envoy')[0].text).typed_config;
     const upstream = filter.http_service.authorization_response.allowed_upstream_headers.patterns.map(
       (p: { exact: string }) => p.exact,
     );
     expect(upstream.sort()).toEqual(['x-authz-decision-id', 'x-authz-policy-version']);
     const configs = blocks('authzd-config').map((b) => ConfigSchema.parse(parseYaml(b.text)));
     expect(configs).toHaveLength(2);
-    expect(configs[1]!.http).toMatchObject({
+    expect(configs[1].http).toMatchObject({
       originalRequest: 'request',
       pathPrefix: filter.http_service.path_prefix,
       address: '127.0.0.1:9193',
     });
-    expect(configs[0]!.http.originalRequest).toBe('x-original');
+    expect(configs[0].http.originalRequest).toBe('x-original');
   });
 });
 
@@ -738,7 +740,7 @@ describe('startHttpAuthzServer: on a Unix socket', () => {
         .end();
     });
     expect(res).toBe(401);
-    expect(seen[0]!.attributes!.source!.address!.socket_address).toEqual({ address: '198.51.100.9' });
+    expect(seen[0].attributes!.source!.address!.socket_address).toEqual({ address: '198.51.100.9' });
     await server.close(1000);
     rmSync(dir, { recursive: true, force: true });
   });

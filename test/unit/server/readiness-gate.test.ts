@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { Readiness } from '../../../src/server/health-service.js';
 import { ReadinessGate } from '../../../src/server/readiness-gate.js';
 import { createLogger } from '../../../src/telemetry/create-logger.js';

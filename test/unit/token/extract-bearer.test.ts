@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
 import { extractBearer } from '../../../src/token/extract-bearer.js';
 
 const opts = { scheme: 'Bearer', maxBytes: 128 };
@@ -61,7 +62,7 @@ describe('extractBearer keeps one spelling per token', () => {
           expect(extractBearer(`Bearer ${parts.join('.')}`, { scheme: 'Bearer', maxBytes: 1024 })).toEqual({
             token: parts.join('.'),
           });
-          const part = parts[which]!;
+          const part = parts[which];
           const rest = part.length % 4;
           if (rest !== 0) {
             // The same bytes, spelled with trailing bits set: Buffer decodes both alike.

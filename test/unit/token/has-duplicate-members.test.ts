@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+
 import { hasDuplicateMembers } from '../../../src/token/has-duplicate-members.js';
 
 const RUNS = Number(process.env.AUTHZD_FUZZ_RUNS ?? 300);

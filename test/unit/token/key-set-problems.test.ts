@@ -1,5 +1,6 @@
 import { exportJWK, generateKeyPair, generateSecret } from 'jose';
 import { describe, expect, it } from 'vitest';
+
 import { keySetProblems, PRIVATE_KEY_MEMBERS } from '../../../src/token/key-set-problems.js';
 
 describe('keySetProblems', () => {

@@ -4,12 +4,14 @@
 // token may make authzd fetch anything but its configured JWKS URL. test/unit/token/token-verifier.test.ts
 // keeps the focused tests of single behaviours; test/integration/grpc-token-attacks.test.ts sends a sample
 // over gRPC.
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REASON_CODES } from '../../../src/contract/reasons.js';
+
 import { ConfigSchema } from '../../../src/config/config-schema.js';
+import { REASON_CODES } from '../../../src/contract/reasons.js';
 import { extractBearer } from '../../../src/token/extract-bearer.js';
 import { TokenVerifier } from '../../../src/token/token-verifier.js';
 import { buildTokenAttackCorpus, type Expected, type TokenAttackCorpus } from '../../helpers/token-attack-corpus.js';

@@ -1,8 +1,10 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+
 import { base64url, exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { ConfigSchema } from '../../../src/config/config-schema.js';
 import { TokenVerifier } from '../../../src/token/token-verifier.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../../helpers/issuer.js';
@@ -260,7 +262,7 @@ describe('verified-token cache', () => {
     const token = await issuer.sign({ sub: 'concurrent' });
     const pending = Array.from({ length: 20 }, () => v.verify(token));
     expect(new Set(pending).size).toBe(1); // one verification, one promise, twenty callers
-    const results = await Promise.all(pending);
+    const results = await Promise.all(pending.map((p) => Promise.resolve(p)));
     expect(results.every((r) => r.ok)).toBe(true);
     expect(v.cacheStats.entries).toBe(1);
   });

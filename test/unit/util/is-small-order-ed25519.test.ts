@@ -1,5 +1,7 @@
 import { createPublicKey, generateKeyPairSync, verify, webcrypto } from 'node:crypto';
+
 import { describe, expect, it } from 'vitest';
+
 import { isSmallOrderEd25519, isSmallOrderEd25519Key } from '../../../src/util/is-small-order-ed25519.js';
 
 // Every encoding the module refuses, sign bit clear and set: 7 points x 2.
@@ -13,7 +15,7 @@ const LISTED = [
   `ee${'ff'.repeat(30)}7f`,
 ].flatMap((hex) => {
   const signed = Buffer.from(hex, 'hex');
-  signed[31]! |= 0x80;
+  signed[31] |= 0x80;
   return [Buffer.from(hex, 'hex'), signed];
 });
 

@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, describe, expect, it } from 'vitest';
+
 import { makeDir } from '../../../src/util/make-dir.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'authzd-make-dir-'));

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { parseJson } from '../../../src/util/parse-json.js';
 
 describe('parseJson', () => {

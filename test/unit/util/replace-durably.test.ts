@@ -1,7 +1,9 @@
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { replaceDurably } from '../../../src/util/write-durably.js';
 
 describe('replaceDurably with the mode kept (policy files a person also edits)', () => {
