@@ -508,10 +508,21 @@ export function genExpr(c: PolicyCtx, want: Want, depth: number): string {
     const a = attrOf(c);
     if (a !== undefined && (kindOf(a.ty) === want || r.chance(0.1))) {
       let e = access(a.base, a.attr);
-      if (a.ty.t === 'Entity' && r.chance(0.4)) {
-        const t = c.types.find((x) => x.name === (a.ty as { name: string }).name);
-        if (t !== undefined && t.attrs.length > 0) e = access(e, r.pick(t.attrs).name);
-      } else if (a.ty.t === 'Record' && a.ty.attrs.length > 0 && r.chance(0.5)) e = access(e, r.pick(a.ty.attrs).name);
+      // Follow entity-typed and record attributes up to three hops (principal.owner.manager.level).
+      let ty: Ty = a.ty;
+      for (let hop = 0; hop < 3 && r.chance(0.45); hop++) {
+        if (ty.t === 'Entity') {
+          const t = c.types.find((x) => x.name === (ty as { name: string }).name);
+          if (t === undefined || t.attrs.length === 0) break;
+          const next = r.pick(t.attrs);
+          e = access(e, next.name);
+          ty = next.ty;
+        } else if (ty.t === 'Record' && ty.attrs.length > 0) {
+          const next = r.pick(ty.attrs);
+          e = access(e, next.name);
+          ty = next.ty;
+        } else break;
+      }
       if (want === 'bool' && r.chance(0.5)) return `(${hasText(a.base, a.attr)} && ${e} == ${genExpr(c, kindOf(a.ty), depth - 1)})`;
       return e;
     }
