@@ -32,7 +32,7 @@ export class EntityStore {
    */
   static build(json: unknown, schema: Schema | undefined): EntityStore {
     if (!Array.isArray(json)) throw new EntityError('entities must be a JSON array');
-    const parser = new ValueParser(makeInterner());
+    const parser = new ValueParser(makeInterner(), schema);
     const byKey = new Map<string, ParsedEntity>();
     json.forEach((raw, i) => {
       const e = parseEntity(raw, schema, parser, `entities[${i}]`);
@@ -44,7 +44,7 @@ export class EntityStore {
       byKey.set(e.ref.key, e);
     });
     if (schema !== undefined) {
-      for (const e of byKey.values()) if (!isActionType(e.ref.type)) checkEntityConforms(e, schema, `entity \`${e.ref.toString()}\``);
+      for (const e of byKey.values()) if (!isActionType(e.ref.type)) checkEntityConforms(e, schema);
     }
     const store = new EntityStore();
     const parentsOf: number[][] = [];

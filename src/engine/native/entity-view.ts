@@ -14,30 +14,38 @@ export interface Overlay {
   readonly entities: ReadonlyMap<string, ParsedEntity>;
   readonly touching: readonly number[];
   readonly hasActions: boolean;
+  /**
+   * No overlaid entity is an ancestor of anything (in the store or the overlay): an overlay entity's
+   * ancestors are then its parents and their store closures, read without building a set (authzd's case).
+   */
+  readonly simple: boolean;
 }
 
 /** Parses and checks a call's overlay entities, as Cedar checks the entities of a call. Throws EntityError. */
 export function prepareOverlay(json: readonly unknown[], schema: Schema | undefined, store: EntityStore, parser: ValueParser): Overlay | undefined {
   if (json.length === 0) return undefined;
   const entities = new Map<string, ParsedEntity>();
-  json.forEach((raw, i) => {
-    const e = parseEntity(raw, schema, parser, `overlay[${i}]`);
+  for (let i = 0; i < json.length; i++) {
+    const e = parseEntity(json[i], schema, parser, 'overlay entity');
     const prior = entities.get(e.ref.key);
     if (prior !== undefined && !sameEntity(prior, e)) throw new EntityError(`duplicate entity entry \`${e.ref.toString()}\``);
     entities.set(e.ref.key, e);
-  });
+  }
   const touching: number[] = [];
   let hasActions = false;
   for (const [key, e] of entities) {
-    if (schema !== undefined && !isActionType(e.ref.type)) checkEntityConforms(e, schema, `entity \`${e.ref.toString()}\``);
-    if (isActionType(e.ref.type)) hasActions = true;
+    const action = isActionType(e.ref.type);
+    if (schema !== undefined && !action) checkEntityConforms(e, schema);
+    if (action) hasActions = true;
     const idx = store.indexOf(key);
     if (idx !== undefined && store.isParent(idx)) touching.push(idx);
   }
-  const overlay: Overlay = { entities, touching, hasActions };
-  const view = new EntityView(store, overlay);
   // A cycle through an overlay entity needs an edge into it: from the store or from another overlay entity.
-  const reachable = touching.length > 0 || [...entities.values()].some((o) => o.parents.some((p) => entities.has(p.key)));
+  let reachable = touching.length > 0;
+  if (!reachable) for (const o of entities.values()) for (const p of o.parents) if (entities.has(p.key)) reachable = true;
+  const overlay: Overlay = { entities, touching, hasActions, simple: !reachable };
+  if (!reachable && !hasActions) return overlay;
+  const view = new EntityView(store, overlay);
   for (const e of entities.values()) {
     if (reachable && view.ancestorKeys(e.ref.key, e.parents).has(e.ref.key)) throw new EntityError(`the entity hierarchy has a cycle through \`${e.ref.toString()}\``);
     if (schema !== undefined && isActionType(e.ref.type)) {
@@ -52,27 +60,38 @@ export function prepareOverlay(json: readonly unknown[], schema: Schema | undefi
 
 /** What an evaluation reads: the store, with a call's overlay on top. */
 export class EntityView {
-  readonly #overlayAncestors = new Map<string, Set<string>>();
+  #overlayAncestors: Map<string, Set<string>> | undefined;
 
   constructor(
     readonly store: EntityStore,
     readonly overlay: Overlay | undefined,
   ) {}
 
+  /** The reference's number in the store (-1 when absent), remembered on the reference itself. */
+  idx(ref: EntityRef): number {
+    if (ref.lookedUpIn === this.store) return ref.lookedUpIdx;
+    const idx = this.store.indexOf(ref.key) ?? -1;
+    ref.lookedUpIn = this.store;
+    ref.lookedUpIdx = idx;
+    return idx;
+  }
+
   /** The entity's attributes, or undefined when no such entity exists. */
   attrsOf(ref: EntityRef): CedarRecord | undefined {
-    const o = this.overlay?.entities.get(ref.key);
-    if (o !== undefined) return o.attrs;
-    const idx = this.store.indexOf(ref.key);
-    return idx === undefined ? undefined : this.store.attrs(idx);
+    if (this.overlay !== undefined) {
+      const o = this.overlay.entities.get(ref.key);
+      if (o !== undefined) return o.attrs;
+    }
+    const idx = this.idx(ref);
+    return idx < 0 ? undefined : this.store.attrs(idx);
   }
 
   /** The entity's tags: undefined when no such entity exists, null when it has none. */
   tagsOf(ref: EntityRef): CedarRecord | null | undefined {
     const o = this.overlay?.entities.get(ref.key);
     if (o !== undefined) return o.tags ?? null;
-    const idx = this.store.indexOf(ref.key);
-    if (idx === undefined || !this.store.exists(idx)) return undefined;
+    const idx = this.idx(ref);
+    if (idx < 0 || !this.store.exists(idx)) return undefined;
     return this.store.tags(idx) ?? null;
   }
 
@@ -83,15 +102,25 @@ export class EntityView {
   isIn(ref: EntityRef, target: EntityRef, targetIdx?: number): boolean {
     if (ref.key === target.key) return true;
     const ov = this.overlay;
+    const store = this.store;
     if (ov !== undefined) {
       const o = ov.entities.get(ref.key);
-      if (o !== undefined) return this.#ancestorsOfOverlay(o).has(target.key);
+      if (o !== undefined) {
+        if (!ov.simple) return this.#ancestorsOfOverlay(o).has(target.key);
+        const t = targetIdx ?? this.idx(target);
+        for (const p of o.parents) {
+          if (p.key === target.key) return true;
+          if (t < 0) continue;
+          const pi = this.idx(p);
+          if (pi >= 0 && store.hasAncestor(pi, t)) return true;
+        }
+        return false;
+      }
     }
-    const store = this.store;
-    const idx = store.indexOf(ref.key);
-    if (idx === undefined || !store.exists(idx)) return false;
+    const idx = this.idx(ref);
+    if (idx < 0 || !store.exists(idx)) return false;
     if (ov !== undefined && ov.touching.length > 0 && this.#touches(idx)) return this.ancestorKeys(ref.key, []).has(target.key);
-    const t = targetIdx ?? store.indexOf(target.key) ?? -1;
+    const t = targetIdx ?? this.idx(target);
     return t >= 0 && store.hasAncestor(idx, t);
   }
 
@@ -101,10 +130,11 @@ export class EntityView {
   }
 
   #ancestorsOfOverlay(o: ParsedEntity): Set<string> {
-    let set = this.#overlayAncestors.get(o.ref.key);
+    const memo = (this.#overlayAncestors ??= new Map());
+    let set = memo.get(o.ref.key);
     if (set === undefined) {
       set = this.ancestorKeys(o.ref.key, o.parents);
-      this.#overlayAncestors.set(o.ref.key, set);
+      memo.set(o.ref.key, set);
     }
     return set;
   }

@@ -6,7 +6,7 @@ import { EvalError } from './eval-error.js';
 import { type Json, parseJsonText } from './json-text.js';
 import { EntityError } from './parse-entity.js';
 import { hasSlots, parsePolicy } from './parse-policy.js';
-import { CedarJsonError, ValueParser, checkEuid, checkEuids, isValidName, typecheck } from './parse-value.js';
+import { CedarJsonError, ValueParser, checkEuid } from './parse-value.js';
 import { policyFromJson } from './policy-from-json.js';
 import { PolicyIndex } from './policy-index.js';
 import { type Schema, buildSchema } from './schema.js';
@@ -95,9 +95,8 @@ export class NativeEngine {
   readonly store: EntityStore;
   readonly policies: readonly CompiledPolicy[];
   readonly #index: PolicyIndex;
-  readonly #parser = new ValueParser();
+  readonly #parser: ValueParser;
   readonly #plainView: EntityView;
-  readonly #validNames = new Map<string, boolean>();
 
   constructor(input: NativeEngineInput) {
     const problems: string[] = [];
@@ -108,6 +107,7 @@ export class NativeEngine {
       throw new NativeCompileError([`schema: ${(e as Error).message}`]);
     }
     this.schema = schema;
+    this.#parser = new ValueParser(undefined, schema);
     let entities: unknown = input.entities ?? [];
     try {
       if (typeof entities === 'string') entities = parseJsonText(entities) as Json;
@@ -189,12 +189,7 @@ export class NativeEngine {
     const o = json as { type?: unknown; id?: unknown; __entity?: unknown } | null;
     const inner = (typeof o === 'object' && o !== null && typeof o.type !== 'string' && typeof o.__entity === 'object' ? o.__entity : o) as { type?: unknown; id?: unknown } | null;
     if (typeof inner !== 'object' || inner === null || typeof inner.type !== 'string' || typeof inner.id !== 'string') throw new RequestFailure([`${what}: expected {"type": string, "id": string}`]);
-    let ok = this.#validNames.get(inner.type);
-    if (ok === undefined) {
-      ok = isValidName(inner.type);
-      if (this.#validNames.size < 10_000) this.#validNames.set(inner.type, ok);
-    }
-    if (!ok) throw new RequestFailure([`${what}: invalid entity type \`${inner.type}\``]);
+    if (!this.#parser.validName(inner.type)) throw new RequestFailure([`${what}: invalid entity type \`${inner.type}\``]);
     return new EntityRef(inner.type, inner.id);
   }
 
@@ -209,8 +204,9 @@ export class NativeEngine {
       if (schema !== undefined) {
         const def = schema.actions.get(action.key);
         if (def === undefined) throw new RequestFailure([`action \`${action.toString()}\` is not declared in the schema`]);
+        this.#parser.reset();
         context = this.#parser.parse(json, def.context, 'context') as CedarRecord;
-        if (options.validateRequest ?? true) this.#validate(principal, resource, def, context, schema);
+        if (options.validateRequest ?? true) this.#validate(principal, resource, def, schema);
       } else {
         const v = this.#parser.parse(json, undefined, 'context');
         if (!isRecord(v)) throw new RequestFailure(['context: expected a record']);
@@ -233,7 +229,8 @@ export class NativeEngine {
     return { env: { principal, action, resource, context, view }, overlay };
   }
 
-  #validate(principal: EntityRef, resource: EntityRef, def: NonNullable<ReturnType<Schema['actions']['get']>>, context: CedarRecord, schema: Schema): void {
+  /** Cedar's request validation; the context's types and entity references were checked while parsing it. */
+  #validate(principal: EntityRef, resource: EntityRef, def: NonNullable<ReturnType<Schema['actions']['get']>>, schema: Schema): void {
     const problems: string[] = [];
     for (const [what, ref, allowed] of [
       ['principal', principal, def.principalTypes],
@@ -246,9 +243,8 @@ export class NativeEngine {
         if (!allowed.has(ref.type)) problems.push(`${what} type \`${ref.type}\` is not valid for \`${def.uid.toString()}\``);
       }
     }
-    const m = checkEuids(context, schema);
-    if (m !== undefined) problems.push(`context: ${m}`);
-    if (!typecheck(context, def.context)) problems.push(`context does not conform to the context type of \`${def.uid.toString()}\``);
+    if (this.#parser.badEuid !== undefined) problems.push(`context: ${this.#parser.badEuid}`);
+    if (!this.#parser.conforms) problems.push(`context does not conform to the context type of \`${def.uid.toString()}\``);
     if (problems.length > 0) throw new RequestFailure(problems);
   }
 }

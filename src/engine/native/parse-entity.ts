@@ -1,4 +1,4 @@
-import { CedarJsonError, type ValueParser, checkEuid, checkEuids, typecheck } from './parse-value.js';
+import { CedarJsonError, type ValueParser, checkEuid } from './parse-value.js';
 import { type Schema, isActionType } from './schema.js';
 import { CedarRecord, EntityRef, type Value, valueEquals } from './values.js';
 
@@ -9,6 +9,8 @@ export interface ParsedEntity {
   readonly parents: readonly EntityRef[];
   /** Undefined when the entity has no tags. */
   readonly tags: CedarRecord | undefined;
+  /** For an entity parsed against its schema type: whether attributes and tags had their declared types. */
+  readonly typed: { readonly conforms: boolean; readonly badEuid: string | undefined } | undefined;
 }
 
 export class EntityError extends Error {
@@ -28,46 +30,47 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 export function parseEntity(json: unknown, schema: Schema | undefined, parser: ValueParser, where: string): ParsedEntity {
   try {
     if (!isObj(json)) throw new EntityError(`${where}: expected an object`);
-    const ref = parser.uid(json.uid, `${where}.uid`);
+    const ref = parser.uid(json.uid, where);
     const action = isActionType(ref.type);
     const et = schema !== undefined && !action ? schema.entityTypes.get(ref.type) : undefined;
     if (schema !== undefined && !action && et === undefined) throw new EntityError(`${where}: entity type \`${ref.type}\` is not declared in the schema`);
+    parser.reset();
     const attrsJson = json.attrs ?? {};
-    if (!isObj(attrsJson)) throw new EntityError(`${where}.attrs: expected an object`);
-    const keys: string[] = [];
-    const vals: Value[] = [];
-    for (const k of Object.keys(attrsJson)) {
+    if (!isObj(attrsJson)) throw new EntityError(`${where}: attrs must be an object`);
+    const keys = Object.keys(attrsJson);
+    const vals: Value[] = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
       let expected = undefined;
       if (et !== undefined) {
         const at = et.shape.attrs.get(k);
         if (at === undefined && !et.shape.open) throw new EntityError(`${where}: attribute \`${k}\` on \`${ref.toString()}\` is not declared in the schema`);
         expected = at?.type;
       }
-      keys.push(k);
-      vals.push(parser.parse(attrsJson[k], expected, `${where}.attrs.${k}`));
+      vals[i] = parser.parse(attrsJson[k], expected, where);
     }
     let tags: CedarRecord | undefined;
     if (json.tags !== undefined) {
-      if (!isObj(json.tags)) throw new EntityError(`${where}.tags: expected an object`);
+      if (!isObj(json.tags)) throw new EntityError(`${where}: tags must be an object`);
       const tk = Object.keys(json.tags);
       if (tk.length > 0) {
         if (schema !== undefined && !action && et!.tags === undefined) throw new EntityError(`${where}: \`${ref.toString()}\` has tags, but its type declares none`);
         const tagType = et?.tags;
         tags = CedarRecord.of(
           tk,
-          tk.map((k) => parser.parse((json.tags as Obj)[k], tagType, `${where}.tags.${k}`)),
+          tk.map((k) => parser.parse((json.tags as Obj)[k], tagType, where)),
           parser.intern,
         );
       }
     }
     const parentsJson = json.parents ?? [];
-    if (!Array.isArray(parentsJson)) throw new EntityError(`${where}.parents: expected an array`);
-    const parents = parentsJson.map((p, i) => {
-      const r = parser.uid(p, `${where}.parents[${i}]`);
+    if (!Array.isArray(parentsJson)) throw new EntityError(`${where}: parents must be an array`);
+    const parents = parentsJson.map((p) => {
+      const r = parser.uid(p, where);
       if (action && !isActionType(r.type)) throw new EntityError(`${where}: action \`${ref.toString()}\` has a parent that is not an action: \`${r.toString()}\``);
       return r;
     });
-    return { ref, attrs: CedarRecord.of(keys, vals, parser.intern), parents, tags };
+    return { ref, attrs: CedarRecord.of(keys, vals, parser.intern), parents, tags, typed: et !== undefined ? { conforms: parser.conforms, badEuid: parser.badEuid } : undefined };
   } catch (e) {
     if (e instanceof CedarJsonError) throw new EntityError(e.message);
     throw e;
@@ -76,39 +79,24 @@ export function parseEntity(json: unknown, schema: Schema | undefined, parser: V
 
 /**
  * Schema conformance of a non-action entity (EntitySchemaConformanceChecker::validate_entity), checked
- * with its direct parents as Cedar does before computing the hierarchy.
+ * with its direct parents as Cedar does before computing the hierarchy. Attribute and tag types were
+ * checked while parsing (`typed`).
  */
-export function checkEntityConforms(e: ParsedEntity, schema: Schema, where: string): void {
+export function checkEntityConforms(e: ParsedEntity, schema: Schema): void {
   const et = schema.entityTypes.get(e.ref.type);
-  if (et === undefined) throw new EntityError(`${where}: entity type \`${e.ref.type}\` is not declared in the schema`);
   const bad = (m: string): never => {
-    throw new EntityError(`${where}: ${m}`);
+    throw new EntityError(`entity \`${e.ref.toString()}\`: ${m}`);
   };
+  if (et === undefined) return bad(`entity type \`${e.ref.type}\` is not declared in the schema`);
   const m0 = checkEuid(e.ref, schema);
   if (m0 !== undefined) bad(m0);
-  for (const [k, at] of et.shape.attrs) if (at.required && !e.attrs.has(k)) bad(`\`${e.ref.toString()}\` lacks the required attribute \`${k}\``);
-  for (let i = 0; i < e.attrs.keys.length; i++) {
-    const k = e.attrs.keys[i]!;
-    const v = e.attrs.vals[i]!;
-    const at = et.shape.attrs.get(k);
-    if (at === undefined) {
-      if (!et.shape.open) bad(`attribute \`${k}\` is not declared`);
-    } else if (!typecheck(v, at.type)) bad(`attribute \`${k}\` of \`${e.ref.toString()}\` does not have the declared type`);
-    const m = checkEuids(v, schema);
-    if (m !== undefined) bad(m);
-  }
+  for (const k of et.required) if (!e.attrs.has(k)) bad(`\`${e.ref.toString()}\` lacks the required attribute \`${k}\``);
+  if (e.typed === undefined || !e.typed.conforms) bad(`an attribute or tag of \`${e.ref.toString()}\` does not have the declared type`);
+  if (e.typed!.badEuid !== undefined) bad(e.typed!.badEuid);
   for (const p of e.parents) {
     const m = checkEuid(p, schema);
     if (m !== undefined) bad(m);
     if (!et.ancestorTypes.has(p.type)) bad(`\`${e.ref.toString()}\` is not allowed to have an ancestor of type \`${p.type}\``);
-  }
-  if (e.tags !== undefined) {
-    if (et.tags === undefined) bad(`\`${e.ref.toString()}\` has tags, but its type declares none`);
-    for (const v of e.tags.vals) {
-      if (!typecheck(v, et.tags!)) bad(`a tag of \`${e.ref.toString()}\` does not have the declared type`);
-      const m = checkEuids(v, schema);
-      if (m !== undefined) bad(m);
-    }
   }
 }
 

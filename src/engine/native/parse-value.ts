@@ -90,54 +90,58 @@ function assertRaw(v: unknown, where: string): void {
   else if (v === undefined) fail(where, 'undefined is not a JSON value');
 }
 
-/** The `{type, id}` of an entity reference, with the type a valid name. */
-function typeAndId(o: unknown, where: string, intern: Interner): EntityRef | undefined {
-  if (!isObj(o) || typeof o.type !== 'string' || typeof o.id !== 'string') return undefined;
-  if (!isValidName(o.type)) fail(where, `invalid entity type \`${o.type}\``);
-  return intern.ref(intern.str(o.type), o.id);
-}
-
 /**
  * Schema-directed parsing of Cedar's JSON value format, after cedar-policy-core's ValueParser: with an
  * expected entity type the `__entity` escape is optional; with an expected extension type the `__extn`
  * escape is optional and a bare value is the argument of the type's constructor (`"1.2.3.4"` for an
  * ipaddr); records are read attribute by attribute (required attributes checked, unknown ones refused
  * unless the record type is open, in which case they are dropped, as Cedar does); anything else is read as
- * plain Cedar JSON. Extension calls are evaluated here, so a bad literal is a parse error. Whether the
- * parsed value has the expected type is checked separately (typecheck), as in Cedar.
+ * plain Cedar JSON. Extension calls are evaluated here, so a bad literal is a parse error.
+ *
+ * Whether the value then has the expected type (Cedar's typecheck of entity attributes and of a request's
+ * context) and whether its entity references are valid for the schema (enumerated ids, declared actions)
+ * is recorded while parsing, in `conforms` and `badEuid`, rather than by a second walk: every position of
+ * a schema-directed parse is typed, so the two agree (see typecheck, kept as the reference).
  */
 export class ValueParser {
-  constructor(readonly intern: Interner = NO_INTERNING) {}
+  /** False once a typed position received a value of another type (since the last reset). */
+  conforms = true;
+  /** The first entity reference invalid for the schema (since the last reset). */
+  badEuid: string | undefined;
+  readonly #names = new Map<string, boolean>();
+  readonly #constructed = new Map<string, Value>();
+
+  constructor(
+    readonly intern: Interner = NO_INTERNING,
+    readonly schema?: Schema,
+  ) {}
+
+  reset(): void {
+    this.conforms = true;
+    this.badEuid = undefined;
+  }
+
+  /** Name validity, memoised (bounded): entity types repeat in every call. */
+  validName(type: string): boolean {
+    let ok = this.#names.get(type);
+    if (ok === undefined) {
+      ok = isValidName(type);
+      if (this.#names.size >= 4096) this.#names.clear();
+      this.#names.set(type, ok);
+    }
+    return ok;
+  }
+
+  /** The `{type, id}` of an entity reference, with the type a valid name. */
+  typeAndId(o: unknown, where: string): EntityRef | undefined {
+    if (!isObj(o) || typeof o.type !== 'string' || typeof o.id !== 'string') return undefined;
+    if (!this.validName(o.type)) fail(where, `invalid entity type \`${o.type}\``);
+    return this.intern.ref(this.intern.str(o.type), o.id);
+  }
 
   parse(json: unknown, expected: SchemaType | undefined, where: string): Value {
-    if (isObj(json) && Object.keys(json).length === 1 && isObj(json.__extn) && json.__extn.fn === 'unknown') {
-      fail(where, "partial evaluation's unknown() is not supported");
-    }
     if (expected === undefined) return this.plain(json, where);
-    switch (expected.t) {
-      case 'entity':
-        return this.uid(json, where);
-      case 'ext':
-        return this.extension(json, expected.name, where);
-      case 'set':
-        if (!Array.isArray(json)) return this.mismatch(json, expected, where);
-        return new CedarSet(json.map((e) => this.parse(e, expected.elem, where)));
-      case 'record': {
-        if (!isObj(json)) return this.mismatch(json, expected, where);
-        const keys: string[] = [];
-        const vals: Value[] = [];
-        for (const [k, at] of expected.attrs) {
-          if (has(json, k)) {
-            keys.push(k);
-            vals.push(this.parse(json[k], at.type, where));
-          } else if (at.required) fail(where, `missing required attribute \`${k}\``);
-        }
-        if (!expected.open) for (const k of Object.keys(json)) if (!expected.attrs.has(k)) fail(where, `unexpected attribute \`${k}\``);
-        return CedarRecord.of(keys, vals, this.intern);
-      }
-      default:
-        return this.plain(json, where);
-    }
+    return typedParser(expected)(json, this, where);
   }
 
   mismatch(json: unknown, expected: SchemaType, where: string): never {
@@ -182,7 +186,7 @@ export class ValueParser {
       if (k === '__expr' && typeof v === 'string') fail(where, 'the `__expr` escape is no longer supported');
       if (k === '__entity' && isObj(v) && Object.keys(v).length >= 2 && typeof v.type === 'string' && typeof v.id === 'string') {
         assertRaw(v, where);
-        return typeAndId(v, where, this.intern)!;
+        return this.typeAndId(v, where)!;
       }
     }
     const vals = keys.map((key) => this.plain(o[key], where));
@@ -194,10 +198,10 @@ export class ValueParser {
     if (!isObj(json)) return fail(where, `expected an entity reference, got ${JSON.stringify(json, bigintSafe)}`);
     if (typeof json.__expr === 'string') fail(where, 'the `__expr` escape is no longer supported');
     if (has(json, '__entity')) {
-      const r = typeAndId(json.__entity, where, this.intern);
+      const r = this.typeAndId(json.__entity, where);
       if (r !== undefined) return r;
     }
-    return typeAndId(json, where, this.intern) ?? fail(where, 'expected an entity reference ({"type": ..., "id": ...})');
+    return this.typeAndId(json, where) ?? fail(where, 'expected an entity reference ({"type": ..., "id": ...})');
   }
 
   /** An extension value where the schema expects one. */
@@ -221,7 +225,7 @@ export class ValueParser {
   }
 
   lookup(fn: string, where: string): ExtensionFunction {
-    if (!isValidName(fn)) fail(where, `invalid extension function name \`${fn}\``);
+    if (!this.validName(fn)) fail(where, `invalid extension function name \`${fn}\``);
     return EXTENSION_FUNCTIONS.get(fn) ?? fail(where, `extension function \`${fn}\` does not exist`);
   }
 
@@ -232,12 +236,145 @@ export class ValueParser {
   }
 
   apply(f: ExtensionFunction, args: Value[], where: string): Value {
+    // Constructors on strings repeat (a client's address in every context): their values are immutable,
+    // so a bounded memo serves them.
+    const memo = args.length === 1 && typeof args[0] === 'string' && CONSTRUCTOR_NAMES.has(f.name) ? `${f.name}\u0000${args[0]}` : undefined;
+    if (memo !== undefined) {
+      const hit = this.#constructed.get(memo);
+      if (hit !== undefined) return hit;
+    }
+    let v: Value;
     try {
-      return f.apply(args);
+      v = f.apply(args);
     } catch (e) {
       if (e instanceof EvalError) fail(where, e.message);
       throw e;
     }
+    if (memo !== undefined) {
+      if (this.#constructed.size >= 4096) this.#constructed.clear();
+      this.#constructed.set(memo, v);
+    }
+    return v;
+  }
+}
+
+const CONSTRUCTOR_NAMES = new Set(Object.values(CONSTRUCTORS));
+
+type TypedParser = (json: unknown, p: ValueParser, where: string) => Value;
+const parsers = new WeakMap<SchemaType, TypedParser>();
+
+/**
+ * The parser for one schema type, built once per type (the schema's types live as long as the engine):
+ * a record type's attributes are looked up in a map and the key array of the last record it parsed is
+ * reused when the next has the same keys (contexts of one action usually do).
+ */
+function typedParser(t: SchemaType): TypedParser {
+  let f = parsers.get(t);
+  if (f !== undefined) return f;
+  switch (t.t) {
+    case 'entity': {
+      const name = t.name;
+      f = (json, p, where) => {
+        const r = p.uid(json, where);
+        if (r.type !== name) p.conforms = false;
+        if (p.schema !== undefined && p.badEuid === undefined) p.badEuid = checkEuid(r, p.schema);
+        return r;
+      };
+      break;
+    }
+    case 'ext': {
+      const name = t.name;
+      f = (json, p, where) => {
+        const v = p.extension(json, name, where);
+        if (!hasExtensionType(v, name)) p.conforms = false;
+        return v;
+      };
+      break;
+    }
+    case 'set': {
+      const elem = typedParser(t.elem);
+      f = (json, p, where) => {
+        if (!Array.isArray(json)) return p.mismatch(json, t, where);
+        const elems: Value[] = new Array(json.length);
+        for (let i = 0; i < json.length; i++) elems[i] = elem(json[i], p, where);
+        return new CedarSet(elems);
+      };
+      break;
+    }
+    case 'record': {
+      const attrs = new Map([...t.attrs].map(([k, a]) => [k, { parse: typedParser(a.type), required: a.required }]));
+      const required = [...t.attrs].filter(([, a]) => a.required).map(([k]) => k);
+      const open = t.open;
+      let lastKeys: readonly string[] = [];
+      f = (json, p, where) => {
+        if (!isObj(json)) return p.mismatch(json, t, where);
+        const jsonKeys = Object.keys(json);
+        let keys: string[] | undefined;
+        const vals: Value[] = [];
+        let same = true;
+        for (let i = 0; i < jsonKeys.length; i++) {
+          const k = jsonKeys[i]!;
+          const a = attrs.get(k);
+          if (a === undefined) {
+            if (!open) fail(where, `unexpected attribute \`${k}\``);
+            if (keys === undefined) keys = jsonKeys.slice(0, i);
+            same = false;
+            continue;
+          }
+          if (keys !== undefined) keys.push(k);
+          else if (lastKeys[vals.length] !== k) same = false;
+          vals.push(a.parse(json[k], p, where));
+        }
+        if (vals.length < attrs.size) {
+          for (const k of required) if (!has(json, k)) fail(where, `missing required attribute \`${k}\``);
+        }
+        let finalKeys: readonly string[];
+        if (keys === undefined && same && lastKeys.length === vals.length) finalKeys = lastKeys;
+        else {
+          finalKeys = p.intern.keys(keys ?? jsonKeys);
+          lastKeys = finalKeys;
+        }
+        return new CedarRecord(finalKeys, vals);
+      };
+      break;
+    }
+    case 'bool':
+      f = (json, p, where) => {
+        if (typeof json === 'boolean') return json;
+        p.conforms = false;
+        return p.plain(json, where);
+      };
+      break;
+    case 'long':
+      f = (json, p, where) => {
+        if (typeof json === 'number' && Number.isSafeInteger(json)) return json + 0;
+        const v = p.plain(json, where);
+        if (typeof v !== 'number' && typeof v !== 'bigint') p.conforms = false;
+        return v;
+      };
+      break;
+    case 'string':
+      f = (json, p, where) => {
+        if (typeof json === 'string') return p.intern.str(json);
+        p.conforms = false;
+        return p.plain(json, where);
+      };
+      break;
+  }
+  parsers.set(t, f);
+  return f;
+}
+
+function hasExtensionType(v: Value, name: keyof typeof CONSTRUCTORS): boolean {
+  switch (name) {
+    case 'ipaddr':
+      return v instanceof IpAddr;
+    case 'decimal':
+      return v instanceof Decimal;
+    case 'datetime':
+      return v instanceof DateTime;
+    case 'duration':
+      return v instanceof Duration;
   }
 }
 
@@ -270,7 +407,10 @@ export function showType(t: SchemaType): string {
   }
 }
 
-/** Whether a value has a schema type (Cedar's typecheck of entity attributes and of the request context). */
+/**
+ * Whether a value has a schema type (Cedar's typecheck of entity attributes and of the request context).
+ * The parser records the same while parsing; this is the reference the tests hold it to.
+ */
 export function typecheck(v: Value, t: SchemaType): boolean {
   switch (t.t) {
     case 'bool':
@@ -284,17 +424,7 @@ export function typecheck(v: Value, t: SchemaType): boolean {
     case 'entity':
       return v instanceof EntityRef && v.type === t.name;
     case 'ext':
-      switch (t.name) {
-        case 'ipaddr':
-          return v instanceof IpAddr;
-        case 'decimal':
-          return v instanceof Decimal;
-        case 'datetime':
-          return v instanceof DateTime;
-        case 'duration':
-          return v instanceof Duration;
-      }
-      return false;
+      return hasExtensionType(v, t.name);
     case 'record': {
       if (!(v instanceof CedarRecord)) return false;
       for (let i = 0; i < v.keys.length; i++) {

@@ -17,7 +17,9 @@ export class PolicyIndex {
   readonly #anyAction: CompiledPolicy[] = [];
   /** Action uid key -> policies whose action constraint names it (== or in). */
   readonly #byActionKey = new Map<string, CompiledPolicy[]>();
-  readonly #cache = new Map<string, readonly CompiledPolicy[]>();
+  /** action key -> principal type -> resource type -> candidates. */
+  readonly #cache = new Map<string, Map<string, Map<string, readonly CompiledPolicy[]>>>();
+  #cached = 0;
 
   constructor(
     readonly policies: readonly CompiledPolicy[],
@@ -39,8 +41,9 @@ export class PolicyIndex {
 
   /** Candidates for a request whose action's groups come from the store (no overlaid action entities). */
   candidates(action: EntityRef, principalType: string, resourceType: string): readonly CompiledPolicy[] {
-    const cacheKey = `${action.key}\u0001${principalType}\u0001${resourceType}`;
-    const hit = this.#cache.get(cacheKey);
+    const byPrincipal = this.#cache.get(action.key);
+    const byResource = byPrincipal?.get(principalType);
+    const hit = byResource?.get(resourceType);
     if (hit !== undefined) return hit;
     const found = new Set<CompiledPolicy>(this.#anyAction);
     for (const p of this.#byActionKey.get(action.key) ?? []) found.add(p);
@@ -51,8 +54,16 @@ export class PolicyIndex {
     const list = [...found]
       .filter((p) => (p.principalType === null || p.principalType === principalType) && (p.resourceType === null || p.resourceType === resourceType))
       .sort((a, b) => a.order - b.order);
-    if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
-    this.#cache.set(cacheKey, list);
+    if (this.#cached >= CACHE_LIMIT) {
+      this.#cache.clear();
+      this.#cached = 0;
+    }
+    let p = this.#cache.get(action.key);
+    if (p === undefined) this.#cache.set(action.key, (p = new Map()));
+    let r = p.get(principalType);
+    if (r === undefined) p.set(principalType, (r = new Map()));
+    r.set(resourceType, list);
+    this.#cached++;
     return list;
   }
 }

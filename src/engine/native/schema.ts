@@ -21,6 +21,8 @@ export const EXTENSION_TYPES: readonly ExtensionTypeName[] = ['ipaddr', 'decimal
 export interface EntityTypeDef {
   readonly name: string;
   readonly shape: SchemaType & { t: 'record' };
+  /** The shape's required attributes. */
+  readonly required: readonly string[];
   readonly tags: SchemaType | undefined;
   /** The ids an enumerated entity type allows, or undefined. */
   readonly enumIds: ReadonlySet<string> | undefined;
@@ -182,9 +184,11 @@ export function buildSchema(json: Json): Schema {
   };
   const EMPTY: SchemaType & { t: 'record' } = { t: 'record', attrs: new Map(), open: false };
   for (const [name, { ns, def }] of entityDefs) {
+    const shape = def.shape === undefined ? EMPTY : asRecord(typeOf(def.shape, ns), `shape of ${name}`);
     entityTypes.set(name, {
       name,
-      shape: def.shape === undefined ? EMPTY : asRecord(typeOf(def.shape, ns), `shape of ${name}`),
+      shape,
+      required: [...shape.attrs].filter(([, a]) => a.required).map(([k]) => k),
       tags: def.tags === undefined ? undefined : typeOf(def.tags, ns),
       enumIds: Array.isArray(def.enum) ? new Set(def.enum.map(String)) : undefined,
       ancestorTypes: ancestorTypesOf(name),

@@ -15,6 +15,9 @@ export type Value = boolean | Long | string | EntityRef | CedarSet | CedarRecord
  */
 export class EntityRef {
   readonly key: string;
+  /** The store this reference was last looked up in, and its number there (-1: absent): see EntityView. */
+  lookedUpIn: object | undefined = undefined;
+  lookedUpIdx = -1;
   constructor(
     readonly type: string,
     readonly id: string,

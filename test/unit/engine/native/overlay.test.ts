@@ -31,6 +31,7 @@ describe('overlay entities', () => {
     ['a replaced entity that store entities descend from: their ancestors follow the overlay', { type: 'U', id: 'alice' }, [e('U', 'alice', [], { n: 1 })]],
     ['a replaced entity gaining parents seen by its descendants', { type: 'U', id: 'alice' }, [e('U', 'alice', [['G', 'other'], ['G', 'mid']], { n: 0 })]],
     ['a cycle through the overlay', { type: 'U', id: 'alice' }, [e('U', 'alice', [['D', 'doc']], { n: 1 })]],
+    ['an overlay entity that is its own parent', { type: 'U', id: 'zoe' }, [e('U', 'zoe', [['U', 'zoe']], { n: 1 })]],
     ['an overlay entity that is not the principal', { type: 'U', id: 'alice' }, [e('G', 'mid')]],
     ['two overlay entities', { type: 'U', id: 'carol' }, [e('U', 'carol', [['G', 'x']], { n: 1 }), e('G', 'x', [['G', 'root']])]],
     ['a malformed overlay entity', { type: 'U', id: 'alice' }, [{ uid: { type: 'U', id: 'alice' }, attrs: { n: 1.5 }, parents: [] } as never]],
