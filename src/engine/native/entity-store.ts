@@ -31,20 +31,31 @@ export class EntityStore {
    * schema's, whose action entities are then added. Throws EntityError.
    */
   static build(json: unknown, schema: Schema | undefined): EntityStore {
+    const steps = EntityStore.buildSteps(json, schema);
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+    }
+  }
+
+  /**
+   * The same, a few thousand entities per step, so a caller can build a large store between other work
+   * (yield to the event loop after each step) instead of stalling it.
+   */
+  static *buildSteps(json: unknown, schema: Schema | undefined): Generator<void, EntityStore> {
     if (!Array.isArray(json)) throw new EntityError('entities must be a JSON array');
     const parser = new ValueParser(makeInterner(), schema);
     const byKey = new Map<string, ParsedEntity>();
-    json.forEach((raw, i) => {
-      const e = parseEntity(raw, schema, parser, `entities[${i}]`);
+    for (let i = 0; i < json.length; i++) {
+      const e = parseEntity(json[i], schema, parser, `entities[${i}]`);
       const prior = byKey.get(e.ref.key);
       if (prior !== undefined) {
         if (!sameEntity(prior, e)) throw new EntityError(`duplicate entity entry \`${e.ref.toString()}\``);
-        return;
+        continue;
       }
       byKey.set(e.ref.key, e);
-    });
-    if (schema !== undefined) {
-      for (const e of byKey.values()) if (!isActionType(e.ref.type)) checkEntityConforms(e, schema);
+      if (schema !== undefined && !isActionType(e.ref.type)) checkEntityConforms(e, schema);
+      if (i % STEP === STEP - 1) yield;
     }
     const store = new EntityStore();
     const parentsOf: number[][] = [];
@@ -68,7 +79,7 @@ export class EntityStore {
       parentsOf[idx] = [...new Set(e.parents.map((p) => add(p.key)))];
     }
     const jsonActions = schema === undefined ? [] : [...byKey.values()].filter((e) => isActionType(e.ref.type));
-    store.#seal(existing, parentsOf);
+    yield* store.#seal(existing, parentsOf);
     if (schema !== undefined) {
       // An action entity in the JSON must be the schema's exactly (same ancestors once closed); then the
       // schema's action entities are the store's.
@@ -80,7 +91,7 @@ export class EntityStore {
         const same = e.attrs.size === 0 && e.tags === undefined && anc.size === def.ancestors.size && [...anc].every((k) => def.ancestors.has(k));
         if (!same) throw new EntityError(`definition of action \`${e.ref.toString()}\` does not match its schema declaration`);
       }
-      const keep = [...existing];
+      const keep = new Set(existing);
       const parents2 = parentsOf.map((p) => [...p]);
       const add2 = (key: string) => {
         const idx = add(key);
@@ -89,17 +100,17 @@ export class EntityStore {
       };
       for (const def of schema.actions.values()) {
         const idx = add2(def.uid.key);
-        if (!keep.includes(idx)) keep.push(idx);
+        keep.add(idx);
         store.#attrs[idx] = EMPTY;
         parents2[idx] = def.parents.map((p) => add2(p.key));
       }
-      store.#seal(keep, parents2);
+      yield* store.#seal([...keep], parents2);
     }
     return store;
   }
 
   /** Computes existence, direct parents and closed ancestor lists; refuses cycles. */
-  #seal(existing: number[], parentsOf: number[][]): void {
+  *#seal(existing: number[], parentsOf: number[][]): Generator<void> {
     const n = this.#keys.length;
     while (parentsOf.length < n) parentsOf.push([]);
     this.#exists = new Uint8Array(n);
@@ -124,6 +135,7 @@ export class EntityStore {
     const closure: (Int32Array | undefined)[] = new Array(n);
     const state = new Uint8Array(n); // 0 new, 1 on the stack, 2 done
     for (let root = 0; root < n; root++) {
+      if (root % STEP === STEP - 1) yield;
       if (state[root] === 2) continue;
       const stack: number[] = [root];
       while (stack.length > 0) {
@@ -139,14 +151,15 @@ export class EntityStore {
         }
         stack.pop();
         if (state[v] === 2) continue;
-        const set = new Set<number>();
-        for (let j = this.#parentStart[v]!; j < this.#parentStart[v + 1]!; j++) {
+        const from = this.#parentStart[v]!;
+        const to = this.#parentStart[v + 1]!;
+        let c: Int32Array = NO_ANCESTORS;
+        for (let j = from; j < to; j++) {
           const p = this.#parentList[j]!;
-          set.add(p);
-          for (const a of closure[p]!) set.add(a);
+          c = mergeSorted(c, closure[p]!, p);
         }
-        if (set.has(v)) throw new EntityError(`the entity hierarchy has a cycle through \`${this.#show(v)}\``);
-        closure[v] = Int32Array.from(set).sort();
+        if (contains(c, v)) throw new EntityError(`the entity hierarchy has a cycle through \`${this.#show(v)}\``);
+        closure[v] = c;
         state[v] = 2;
       }
     }
@@ -228,5 +241,49 @@ export class EntityStore {
 }
 
 const EMPTY = new CedarRecord([], []);
+/** Entities per build step. */
+const STEP = 4096;
+const NO_ANCESTORS = new Int32Array(0);
+
+function contains(sorted: Int32Array, x: number): boolean {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = sorted[mid]!;
+    if (v === x) return true;
+    if (v < x) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+/** The sorted union of two sorted, duplicate-free arrays and one more element. */
+function mergeSorted(a: Int32Array, b: Int32Array, extra: number): Int32Array {
+  const out = new Int32Array(a.length + b.length + 1);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  let extraDone = false;
+  const push = (v: number) => {
+    if (k === 0 || out[k - 1] !== v) out[k++] = v;
+  };
+  while (i < a.length || j < b.length || !extraDone) {
+    const x = i < a.length ? a[i]! : Infinity;
+    const y = j < b.length ? b[j]! : Infinity;
+    const z = extraDone ? Infinity : extra;
+    if (x <= y && x <= z) {
+      push(x);
+      i++;
+    } else if (y <= z) {
+      push(y);
+      j++;
+    } else {
+      push(z);
+      extraDone = true;
+    }
+  }
+  return k === out.length ? out : out.slice(0, k);
+}
 
 export type { EntityRef };

@@ -5,7 +5,9 @@ export class JsonNonLong {
   constructor(readonly text: string) {}
 }
 
-/** A JSON value as parsed losslessly: objects have no prototype; integers are exact Longs. */
+const NUMBER = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+
+/** A JSON value as parsed losslessly: integers are exact Longs; "__proto__" is an ordinary own key. */
 export type Json = null | boolean | Long | JsonNonLong | string | Json[] | { [key: string]: Json };
 
 export class JsonSyntaxError extends Error {
@@ -90,15 +92,18 @@ export function parseJsonText(text: string): Json {
     }
   };
   const num = (): Long | JsonNonLong => {
-    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 1100));
-    if (m === null || m[0] === '' || m[0] === '-') fail('bad number');
-    i += m![0].length;
-    if (m![2] === undefined && m![3] === undefined) {
-      const neg = m![0].startsWith('-');
-      const v = parseDigits(neg ? m![0].slice(1) : m![0], neg);
+    NUMBER.lastIndex = i;
+    const m = NUMBER.exec(text);
+    if (m === null) return fail('bad number');
+    i += m[0].length;
+    if (m[2] === undefined && m[3] === undefined) {
+      // Up to 15 digits is always a safe integer; longer ones go through BigInt, exactly.
+      if (m[0].length <= 15) return Number(m[0]) + 0;
+      const neg = m[0].startsWith('-');
+      const v = parseDigits(neg ? m[0].slice(1) : m[0], neg);
       if (v !== undefined) return v;
     }
-    return new JsonNonLong(m![0]);
+    return new JsonNonLong(m[0]);
   };
   const value = (depth: number): Json => {
     if (depth > 512) fail('nested too deeply');
@@ -107,7 +112,7 @@ export function parseJsonText(text: string): Json {
     switch (c) {
       case '{': {
         i++;
-        const obj = Object.create(null) as { [key: string]: Json };
+        const obj: { [key: string]: Json } = {};
         ws();
         if (text[i] === '}') {
           i++;
@@ -117,11 +122,14 @@ export function parseJsonText(text: string): Json {
           ws();
           if (text[i] !== '"') fail('expected a key');
           const k = str();
-          if (Object.prototype.hasOwnProperty.call(obj, k)) fail(`duplicate key ${JSON.stringify(k)}`);
+          if (Object.hasOwn(obj, k)) fail(`duplicate key ${JSON.stringify(k)}`);
           ws();
           if (text[i] !== ':') fail('expected :');
           i++;
-          obj[k] = value(depth + 1);
+          const v = value(depth + 1);
+          // "__proto__" must be an own key like any other, not the object's prototype.
+          if (k === '__proto__') Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
+          else obj[k] = v;
           ws();
           if (text[i] === ',') {
             i++;

@@ -74,6 +74,55 @@ export class NativeCompileError extends Error {
   }
 }
 
+/** What a NativeEngine is made of, once compiled. */
+class Parts {
+  constructor(
+    readonly schema: Schema | undefined,
+    readonly store: EntityStore,
+    readonly policies: readonly CompiledPolicy[],
+  ) {}
+}
+
+function drain<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+function* buildParts(input: NativeEngineInput): Generator<void, Parts> {
+  let schema: Schema | undefined;
+  try {
+    schema = input.schema === undefined || input.schema === null ? undefined : buildSchema(typeof input.schema === 'string' ? parseJsonText(input.schema) : input.schema);
+  } catch (e) {
+    throw new NativeCompileError([`schema: ${(e as Error).message}`]);
+  }
+  let store: EntityStore;
+  try {
+    let entities: unknown = input.entities ?? [];
+    if (typeof entities === 'string') entities = parseJsonText(entities) as Json;
+    store = yield* EntityStore.buildSteps(entities, schema);
+  } catch (e) {
+    if (e instanceof EntityError || e instanceof CedarJsonError || (e as Error).name === 'JsonSyntaxError') throw new NativeCompileError([`entities: ${(e as Error).message}`]);
+    throw e;
+  }
+  const problems: string[] = [];
+  const compiled: CompiledPolicy[] = [];
+  let order = 0;
+  for (const [id, src] of Object.entries(input.policies)) {
+    try {
+      const ast = typeof src === 'string' ? parsePolicy(src) : 'ast' in src ? src.ast : policyFromJson(src.json);
+      if (hasSlots(ast)) throw new PolicyCompileError('templates (policies with slots) are not supported');
+      compiled.push(compilePolicy(id, ast, order++, store));
+    } catch (e) {
+      problems.push(`policy ${JSON.stringify(id)}: ${(e as Error).message}`);
+    }
+    if (order % 100 === 99) yield;
+  }
+  if (problems.length > 0) throw new NativeCompileError(problems);
+  return new Parts(schema, store, compiled);
+}
+
 /** A request that cannot be evaluated (cedar-wasm answers `failure` for it). */
 class RequestFailure {
   constructor(readonly errors: readonly string[]) {}
@@ -98,39 +147,25 @@ export class NativeEngine {
   readonly #parser: ValueParser;
   readonly #plainView: EntityView;
 
-  constructor(input: NativeEngineInput) {
-    const problems: string[] = [];
-    let schema: Schema | undefined;
-    try {
-      schema = input.schema === undefined || input.schema === null ? undefined : buildSchema(typeof input.schema === 'string' ? parseJsonText(input.schema) : input.schema);
-    } catch (e) {
-      throw new NativeCompileError([`schema: ${(e as Error).message}`]);
-    }
-    this.schema = schema;
-    this.#parser = new ValueParser(undefined, schema);
-    let entities: unknown = input.entities ?? [];
-    try {
-      if (typeof entities === 'string') entities = parseJsonText(entities) as Json;
-      this.store = EntityStore.build(entities, schema);
-    } catch (e) {
-      if (e instanceof EntityError || e instanceof CedarJsonError || (e as Error).name === 'JsonSyntaxError') throw new NativeCompileError([`entities: ${(e as Error).message}`]);
-      throw e;
-    }
-    const compiled: CompiledPolicy[] = [];
-    let order = 0;
-    for (const [id, src] of Object.entries(input.policies)) {
-      try {
-        const ast = typeof src === 'string' ? parsePolicy(src) : 'ast' in src ? src.ast : policyFromJson(src.json);
-        if (hasSlots(ast)) throw new PolicyCompileError('templates (policies with slots) are not supported');
-        compiled.push(compilePolicy(id, ast, order++, this.store));
-      } catch (e) {
-        problems.push(`policy ${JSON.stringify(id)}: ${(e as Error).message}`);
-      }
-    }
-    if (problems.length > 0) throw new NativeCompileError(problems);
-    this.policies = compiled;
-    this.#index = new PolicyIndex(compiled, this.store);
-    this.#plainView = new EntityView(this.store, undefined);
+  /** Compiles everything at once (see compileSteps for a large store). Throws NativeCompileError. */
+  constructor(input: NativeEngineInput | Parts) {
+    const parts = input instanceof Parts ? input : drain(buildParts(input));
+    this.schema = parts.schema;
+    this.store = parts.store;
+    this.policies = parts.policies;
+    this.#parser = new ValueParser(undefined, parts.schema);
+    this.#index = new PolicyIndex(parts.policies, parts.store);
+    this.#plainView = new EntityView(parts.store, undefined);
+  }
+
+  /**
+   * The same compilation in steps of a few milliseconds (a few thousand entities, or a hundred policies,
+   * per step): drive it with `await` on setImmediate between steps and a large activation does not stall
+   * the event loop. The entity JSON can be parsed elsewhere (a worker: parseJsonText keeps 64-bit integers
+   * exact, and structured clone keeps bigints) and passed as a value.
+   */
+  static *compileSteps(input: NativeEngineInput): Generator<void, NativeEngine> {
+    return new NativeEngine(yield* buildParts(input));
   }
 
   isAuthorized(request: NativeRequest, options: NativeCallOptions = {}): NativeAnswer {

@@ -3,7 +3,7 @@ import { CONSTRUCTORS, EXTENSION_FUNCTIONS, type ExtensionFunction } from './ext
 import { type Long, fromBigInt } from './i64.js';
 import { JsonNonLong } from './json-text.js';
 import { type Schema, type SchemaType, isActionType } from './schema.js';
-import { CedarRecord, CedarSet, EntityRef, type Value } from './values.js';
+import { CedarRecord, CedarSet, EntityRef, type Value, entityKey } from './values.js';
 import { DateTime, Duration } from './datetime.js';
 import { Decimal } from './decimal.js';
 import { IpAddr } from './ipaddr.js';
@@ -53,16 +53,19 @@ export function makeInterner(): Interner {
       return s;
     },
     ref(type, id) {
-      const r = new EntityRef(type, id);
-      const got = refs.get(r.key);
+      const key = entityKey(type, id);
+      const got = refs.get(key);
       if (got !== undefined) return got;
-      refs.set(r.key, r);
+      const r = new EntityRef(type, id);
+      refs.set(key, r);
       return r;
     },
     keys(k) {
-      const sig = JSON.stringify(k);
+      // The signature can collide only for keys containing NUL; the arrays are compared before sharing.
+      const sig = k.join('\u0000');
       const got = shapes.get(sig);
-      if (got !== undefined) return got;
+      if (got !== undefined && got.length === k.length && got.every((x, i) => x === k[i])) return got;
+      if (got !== undefined) return k;
       const frozen = Object.freeze(k.map((x) => this.str(x)));
       shapes.set(sig, frozen);
       return frozen;

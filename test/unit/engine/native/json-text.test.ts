@@ -26,10 +26,13 @@ describe('parseJsonText', () => {
     expect(parseJsonText('"\\ud83d\\ude42"')).toBe('🙂');
   });
 
-  it('builds objects without a prototype, so "__proto__" is an ordinary key', () => {
-    const o = parseJsonText('{"__proto__": {"x": 1}}') as Record<string, unknown>;
-    expect(Object.getPrototypeOf(o)).toBe(null);
-    expect(Object.keys(o)).toEqual(['__proto__']);
+  it('reads "__proto__" as an ordinary key, never as the prototype', () => {
+    const o = parseJsonText('{"__proto__": {"x": 1}, "a": {"__proto__": 2}}') as Record<string, Record<string, unknown>>;
+    expect(Object.getPrototypeOf(o)).toBe(Object.prototype);
+    expect(Object.keys(o)).toEqual(['__proto__', 'a']);
+    expect(Object.getOwnPropertyDescriptor(o, '__proto__')!.value).toEqual({ x: 1 });
+    expect(Object.keys(o.a!)).toEqual(['__proto__']);
+    expect(() => parseJsonText('{"__proto__": 1, "__proto__": 2}')).toThrow(JsonSyntaxError);
   });
 
   it('reads whatever JSON.stringify writes (safe integers and strings), to the same value', () => {
