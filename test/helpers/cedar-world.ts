@@ -236,6 +236,7 @@ export function generateWorld(seed: number, opts: { policies?: number; requests?
 
   const ctx: PolicyCtx = { r, types, actions, entities };
   const policies = Array.from({ length: opts.policies ?? r.int(4, 10) }, () => genPolicy(ctx));
+  if (opts.requests === 0) return { seed, schema, entities, policies, requests: [] };
 
   const requests: WorldRequest[] = [];
   for (let k = 0; k < (opts.requests ?? 12); k++) {

@@ -37,6 +37,8 @@ const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 const U64_MAX = 2n ** 64n - 1n;
 
 export function tokenize(src: string): Token[] {
+  // Cedar's text is UTF-8: a lone surrogate (possible in a JS string, not in a file) is not Cedar.
+  if (!(src as string & { isWellFormed(): boolean }).isWellFormed()) throw new PolicyParseError('the policy text is not well-formed Unicode (lone surrogate)');
   const out: Token[] = [];
   let i = 0;
   const n = src.length;
