@@ -421,10 +421,13 @@ function randomUid(c: PolicyCtx): { type: string; id: string } {
 
 function genPolicy(c: PolicyCtx): string {
   const { r } = c;
+  // Scopes match often enough that conditions are evaluated for most requests.
   const scopeFor = (v: 'principal' | 'resource') => {
-    switch (r.int(0, 5)) {
+    switch (r.int(0, 7)) {
       case 0:
       case 1:
+      case 6:
+      case 7:
         return v;
       case 2:
         return `${v} == ${uidText(r, randomUid(c))}`;
@@ -443,8 +446,10 @@ function genPolicy(c: PolicyCtx): string {
       const x = r.pick(c.actions);
       return `${x.type}::${cedarString(r, x.id)}`;
     };
-    switch (r.int(0, 4)) {
+    switch (r.int(0, 6)) {
       case 0:
+      case 5:
+      case 6:
         return 'action';
       case 1:
         return `action == ${a()}`;
@@ -459,11 +464,35 @@ function genPolicy(c: PolicyCtx): string {
   return `${annotation}${r.chance(0.6) ? 'permit' : 'forbid'}(${scopeFor('principal')}, ${actionScope()}, ${scopeFor('resource')})${conds.map((x) => `\n${x}`).join('')};`;
 }
 
+const RESERVED_WORDS = ['if', 'then', 'else', 'true', 'false', 'in', 'is', 'has', 'like', '__cedar'];
+
 /** Conditions that usually evaluate without error, so that decisions are often allow. */
 function simpleCondition(c: PolicyCtx): string {
   const { r } = c;
   const a = attrOf(c);
-  switch (r.int(0, 4)) {
+  switch (r.int(0, 8)) {
+    case 8: {
+      // A nested `has` along a path the schema declares (record attributes), sometimes one step off it.
+      if (a === undefined || a.ty.t !== 'Record' || a.ty.attrs.length === 0 || !/^[_a-zA-Z][_a-zA-Z0-9]*$/.test(a.attr) || RESERVED_WORDS.includes(a.attr)) return 'true';
+      const sub = r.pick(a.ty.attrs).name;
+      const next = /^[_a-zA-Z][_a-zA-Z0-9]*$/.test(sub) && !RESERVED_WORDS.includes(sub) ? sub : 'b';
+      return `${a.base} has ${a.attr}.${r.chance(0.7) ? next : 'nope'}`;
+    }
+    case 7: {
+      // Set equality and containment on overlapping sets.
+      const pool = ['1', '2', '"a"', 'principal', 'resource', '[1]', '{a: 1}'];
+      const set = () => `[${r.some(pool, 3).join(', ')}]`;
+      return `${set()} ${r.pick(['==', '!='])} ${set()} || ${set()}.${r.pick(['containsAll', 'containsAny'])}(${set()})`;
+    }
+    case 6: {
+      // Arithmetic at the edges of i64: overflow is an error, exactness beyond 2^53 matters.
+      const l = () => (r.chance(0.6) ? r.pick(WIDE) : String(r.pick(LONGS)));
+      return `(${l()} ${r.pick(['+', '-', '*'])} ${l()}) ${r.pick(['<', '>=', '=='])} ${l()}`;
+    }
+    case 5: {
+      const pat = likePattern(r);
+      return `${likeCandidate(r, pat)} like ${pat}`;
+    }
     case 0:
       return `principal in ${uidText(r, randomUid(c))}`;
     case 1:
@@ -553,8 +582,12 @@ export function genExpr(c: PolicyCtx, want: Want, depth: number): string {
           const path = r.some(['a', 'b', 'owner', 'level', 'tenant'], 3);
           return `(${sub(r.pick<Want>(['entity', 'record', 'any']))} has ${path.length > 0 ? path.join('.') : '"in x"'})`;
         }
-        case 8:
-          return `(${sub('string')} like ${likePattern(r)})`;
+        case 8: {
+          // Half the time the string is drawn from the pattern itself (wildcards filled in, literal stars
+          // kept or replaced), so that matches and near-misses are both common.
+          const pat = likePattern(r);
+          return `(${r.chance(0.5) ? likeCandidate(r, pat) : sub('string')} like ${pat})`;
+        }
         case 9:
           return `(${sub('entity')} is ${r.pick(c.types).name}${r.chance(0.3) ? ` in ${sub('entity')}` : ''})`;
         case 10:
@@ -631,6 +664,28 @@ export function genExpr(c: PolicyCtx, want: Want, depth: number): string {
       }
   }
   return leaf(c, want);
+}
+
+/** A string literal near a `like` pattern (given as Cedar source): wildcards filled, escapes resolved or broken. */
+function likeCandidate(r: Rng, pattern: string): string {
+  const body = pattern.slice(1, -1);
+  let out = '';
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === '\\') {
+      const next = body.slice(i, i + 6);
+      if (next.startsWith('\\*')) out += r.chance(0.5) ? '*' : 'b';
+      else if (next.startsWith('\\u{2a}')) out += r.pick(['', 'x', '*', 'xy']);
+      else if (next.startsWith('\\n')) out += '\\n';
+      else if (next.startsWith('\\"')) out += '\\"';
+      i += next.startsWith('\\u{2a}') ? 5 : 1;
+      continue;
+    }
+    if (c === '*') out += r.pick(['', 'a', '*', 'ab', 'ü']);
+    else out += c;
+  }
+  if (r.chance(0.2)) out += 'z';
+  return `"${out}"`;
 }
 
 function likePattern(r: Rng): string {

@@ -70,7 +70,7 @@ describe('evaluation semantics (native == cedar-wasm)', () => {
   });
 
   it('equality and comparison across types', () => {
-    const exprs = ['1 == "1"', '[1, 2] == [2, 1, 1]', '{a: [1]} == {a: [1, 1]}', 'U::"u" == U::"u"', 'ip("1.2.3.4") == ip("1.2.3.4/32")', 'decimal("1.0") == decimal("1.0000")', '1 < "a"', '"a" < "b"', 'datetime("2024-01-01") < duration("1h")', 'datetime("2024-01-01") == datetime("2024-01-01T00:00:00Z")', 'duration("60m") == duration("1h")', '[] == {}', 'true == 1', '1 + true == 2', '[1].containsAll(1)', '[1].containsAny([1])', '[].isEmpty()', '"a".isEmpty()', '[[1]].contains([1])', '[{a: 1}].contains({a: 1})'];
+    const exprs = ['1 == "1"', '[1, 2] == [2, 1, 1]', '[1] == [1, 2]', '[1, 2] == [1]', '[] == [[]]', '[[1, 2]] == [[1]]', '{a: [1]} == {a: [1, 2]}', '{a: [1]} == {a: [1, 1]}', 'U::"u" == U::"u"', 'ip("1.2.3.4") == ip("1.2.3.4/32")', 'decimal("1.0") == decimal("1.0000")', '1 < "a"', '"a" < "b"', 'datetime("2024-01-01") < duration("1h")', 'datetime("2024-01-01") == datetime("2024-01-01T00:00:00Z")', 'duration("60m") == duration("1h")', '[] == {}', 'true == 1', '1 + true == 2', '[1].containsAll(1)', '[1].containsAny([1])', '[].isEmpty()', '"a".isEmpty()', '[[1]].contains([1])', '[{a: 1}].contains({a: 1})'];
     expect(disagreements(exprs)).toEqual([]);
   });
 

@@ -27,6 +27,9 @@ describe('Cedar values', () => {
     expect(a.size).toBe(4);
     const b = new CedarSet([new CedarSet([4, 3]), 2, rec({ x: 1 }), 1]);
     expect(valueEquals(a, b)).toBe(true);
+    expect(valueEquals(new CedarSet([1, 2]), new CedarSet([1]))).toBe(false);
+    expect(valueEquals(new CedarSet([1]), new CedarSet([1, 2]))).toBe(false);
+    expect(valueEquals(new CedarSet([]), new CedarSet([1]))).toBe(false);
     expect(a.has(rec({ x: 1 }))).toBe(true);
     expect(a.has(rec({ x: 2 }))).toBe(false);
     expect(a.has(new CedarSet([3, 4, 4]))).toBe(true);
