@@ -459,7 +459,7 @@ function genPolicy(c: PolicyCtx): string {
         return `action in [${Array.from({ length: r.int(0, 3) }, a).join(', ')}]`;
     }
   };
-  const conds = Array.from({ length: r.pick([0, 1, 1, 1, 2, 2, 3]) }, () => `${r.chance(0.7) ? 'when' : 'unless'} { ${r.chance(0.3) ? simpleCondition(c) : genExpr(c, 'bool', 3)} }`);
+  const conds = Array.from({ length: r.pick([0, 1, 1, 1, 2, 2, 3]) }, () => `${r.chance(0.7) ? 'when' : 'unless'} { ${r.chance(0.4) ? simpleCondition(c) : genExpr(c, 'bool', 3)} }`);
   const annotation = r.chance(0.3) ? `@id(${cedarString(r, 'p')})\n` : '';
   return `${annotation}${r.chance(0.6) ? 'permit' : 'forbid'}(${scopeFor('principal')}, ${actionScope()}, ${scopeFor('resource')})${conds.map((x) => `\n${x}`).join('')};`;
 }
@@ -485,9 +485,17 @@ function simpleCondition(c: PolicyCtx): string {
       return `${set()} ${r.pick(['==', '!='])} ${set()} || ${set()}.${r.pick(['containsAll', 'containsAny'])}(${set()})`;
     }
     case 6: {
-      // Arithmetic at the edges of i64: overflow is an error, exactness beyond 2^53 matters.
-      const l = () => (r.chance(0.6) ? r.pick(WIDE) : String(r.pick(LONGS)));
-      return `(${l()} ${r.pick(['+', '-', '*'])} ${l()}) ${r.pick(['<', '>=', '=='])} ${l()}`;
+      // Arithmetic at the edges of i64, overflowing about half the time (an error) and otherwise exact
+      // beyond 2^53; sometimes through a context or attribute value.
+      const op = r.pick(['+', '-', '*']);
+      const [xs, ys] =
+        op === '+'
+          ? [['9223372036854775807', '4611686018427387904', '-9223372036854775808', '1'], ['4611686018427387904', '1', '-1', '9223372036854775807']]
+          : op === '-'
+            ? [['-9223372036854775808', '-4611686018427387905', '9223372036854775807', '0'], ['1', '9223372036854775807', '-1', '-9223372036854775808']]
+            : [['3037000500', '-3037000500', '4611686018427387904', '2'], ['3037000500', '2', '-2', '0']];
+      const lhs = r.chance(0.2) && a !== undefined && a.ty.t === 'Long' ? access(a.base, a.attr) : r.pick(xs);
+      return `(${lhs} ${op} ${r.pick(ys)}) ${r.pick(['<', '>=', '=='])} ${r.pick(WIDE)}`;
     }
     case 5: {
       const pat = likePattern(r);
