@@ -8,12 +8,12 @@ import { compareWorld } from '../helpers/differential.js';
 // sets of entities, tags, optional attributes, an enumerated type; a store; policies over every operator and
 // extension function, with errors and overflow; requests valid and not, with and without an overlay
 // principal) and compares every request's decision, reasons and errors. A case is one request against the
-// world's whole policy set. AUTHZD_FUZZ_RUNS sets the number of worlds (default 120) and
-// AUTHZD_FUZZ_REQUESTS the requests per world (default 12: about 1,400 cases); AUTHZD_FUZZ_SEED the
+// world's whole policy set. AUTHZD_FUZZ_RUNS sets the number of worlds (default 200) and
+// AUTHZD_FUZZ_REQUESTS the requests per world (default 12: 2,400 cases); AUTHZD_FUZZ_SEED the
 // fast-check seed (default fixed, so CI is deterministic). A world costs cedar-wasm ~0.1 s to preparse its
 // schema, so long runs use more requests per world: AUTHZD_FUZZ_RUNS=5000 AUTHZD_FUZZ_REQUESTS=200 is
 // 1,000,000 cases.
-const RUNS = Number(process.env.AUTHZD_FUZZ_RUNS ?? 120);
+const RUNS = Number(process.env.AUTHZD_FUZZ_RUNS ?? 200);
 const REQUESTS = Number(process.env.AUTHZD_FUZZ_REQUESTS ?? 12);
 const SEED = Number(process.env.AUTHZD_FUZZ_SEED ?? 20260614);
 

@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Expr, PolicyAst } from '../../src/engine/native/ast.js';
 import { type Json, JsonNonLong, parseJsonText } from '../../src/engine/native/json-text.js';
 
 /**
@@ -82,37 +81,4 @@ export function jsonHasWideInteger(v: Json): boolean {
   if (Array.isArray(v)) return v.some(jsonHasWideInteger);
   if (typeof v === 'object' && v !== null && !(v instanceof JsonNonLong)) return Object.values(v as Record<string, Json>).some(jsonHasWideInteger);
   return false;
-}
-
-/** Whether a policy holds an integer literal beyond ±(2^53 - 1). */
-export function policyHasWideInteger(p: PolicyAst): boolean {
-  const walk = (e: Expr): boolean => {
-    switch (e.kind) {
-      case 'lit':
-        return typeof e.value === 'bigint';
-      case 'var':
-        return false;
-      case 'not':
-      case 'neg':
-      case 'isEmpty':
-      case 'getAttr':
-      case 'hasAttr':
-      case 'like':
-      case 'is':
-        return walk(e.arg);
-      case 'binary':
-      case 'and':
-      case 'or':
-        return walk(e.left) || walk(e.right);
-      case 'if':
-        return walk(e.cond) || walk(e.then) || walk(e.else);
-      case 'set':
-        return e.elems.some(walk);
-      case 'record':
-        return e.entries.some(([, x]) => walk(x));
-      case 'call':
-        return e.args.some(walk);
-    }
-  };
-  return p.conditions.some((c) => walk(c.body));
 }

@@ -470,7 +470,7 @@ const RESERVED_WORDS = ['if', 'then', 'else', 'true', 'false', 'in', 'is', 'has'
 function simpleCondition(c: PolicyCtx): string {
   const { r } = c;
   const a = attrOf(c);
-  switch (r.int(0, 8)) {
+  switch (r.int(0, 10)) {
     case 8: {
       // A nested `has` along a path the schema declares (record attributes), sometimes one step off it.
       if (a === undefined || a.ty.t !== 'Record' || a.ty.attrs.length === 0 || !/^[_a-zA-Z][_a-zA-Z0-9]*$/.test(a.attr) || RESERVED_WORDS.includes(a.attr)) return 'true';
@@ -484,7 +484,9 @@ function simpleCondition(c: PolicyCtx): string {
       const set = () => `[${r.some(pool, 3).join(', ')}]`;
       return `${set()} ${r.pick(['==', '!='])} ${set()} || ${set()}.${r.pick(['containsAll', 'containsAny'])}(${set()})`;
     }
-    case 6: {
+    case 6:
+    case 9:
+    case 10: {
       // Arithmetic at the edges of i64, overflowing about half the time (an error) and otherwise exact
       // beyond 2^53; sometimes through a context or attribute value.
       const op = r.pick(['+', '-', '*']);
