@@ -155,6 +155,8 @@ export class NativeEngine {
     this.policies = parts.policies;
     this.#parser = new ValueParser(undefined, parts.schema);
     this.#index = new PolicyIndex(parts.policies, parts.store);
+    // Every kind of request the schema allows gets its candidate list now, at activation.
+    if (parts.schema !== undefined) this.#index.prime(parts.schema);
     this.#plainView = new EntityView(parts.store, undefined);
   }
 

@@ -1,11 +1,13 @@
 import type { CompiledPolicy } from './compile-policy.js';
 import type { EntityStore } from './entity-store.js';
+import type { Schema } from './schema.js';
 import type { EntityRef } from './values.js';
 
 const CACHE_LIMIT = 4096;
 
 /**
- * Which policies a request can match, by action, principal type and resource type, built at activation.
+ * Which policies a request can match, by action, principal type and resource type, built at activation
+ * for every combination the schema allows (and on first use for any other, e.g. without a schema).
  * Conservative by construction: a policy is left out only when its scope provably cannot match — its action
  * constraint names neither the request's action nor any of its groups (groups are full entity uids, from
  * the schema or from action entities in the store, transitively closed), or its scope fixes a principal or
@@ -34,6 +36,19 @@ export class PolicyIndex {
           const list = this.#byActionKey.get(k) ?? [];
           list.push(p);
           this.#byActionKey.set(k, list);
+        }
+      }
+    }
+  }
+
+  /** Builds the candidate lists of every (action, principal type, resource type) the schema allows. */
+  prime(schema: Schema): void {
+    let budget = CACHE_LIMIT / 2;
+    for (const def of schema.actions.values()) {
+      for (const p of def.principalTypes) {
+        for (const r of def.resourceTypes) {
+          if (budget-- <= 0) return;
+          this.candidates(def.uid, p, r);
         }
       }
     }
