@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { NativeEngine } from '../dist/engine/native/native-engine.js';
-import { cedar } from '../dist/policy/cedar.js';
+import { cedar } from '../dist/cedar/cedar.js';
 import { compilePolicyModel } from '../dist/policy/compile-policy-model.js';
 import { readPolicyDir } from '../dist/policy/policy-files.js';
 import { PolicyEngine } from '../dist/policy/policy-engine.js';
@@ -24,7 +24,9 @@ import { requestEntities } from '../dist/policy/request-entities.js';
 import { USERS, TENANTS, BASE_ROLES, generatePolicySet, resourceAt, writePolicySet } from './generate-policy-set.mjs';
 import { describeMachine } from './lib/machine.mjs';
 
-const { values } = parseArgs({ options: { iterations: { type: 'string', default: '20000' }, write: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { iterations: { type: 'string', default: '20000' }, write: { type: 'boolean', default: false } },
+});
 const N = Number(values.iterations);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 if (typeof globalThis.gc !== 'function') {
@@ -53,10 +55,30 @@ const ipValue = (ip) => ({ __extn: { fn: 'ip', arg: ip } });
 /** A request as authzd builds it: principal entity from claims (plus stored attributes), context facts. */
 function httpCall(ns, { sub, tenant, roles, action, resource, method, routeId, scope, acr }) {
   const principal = { type: `${ns}::User`, id: sub };
-  const principalEntity = { uid: principal, attrs: { tenant }, parents: roles.map((id) => ({ type: `${ns}::Role`, id })) };
+  const principalEntity = {
+    uid: principal,
+    attrs: { tenant },
+    parents: roles.map((id) => ({ type: `${ns}::Role`, id })),
+  };
   const context = {
-    request: { method, path: `/x/${resource.id}`, host: 'api.example.com', scheme: 'https', routeId, time: 1_767_000_000, sourceIp: ipValue('10.1.2.3') },
-    token: { iss: 'https://issuer.example', sub, exp: 1_767_003_600, scope, amr: ['pwd'], ...(acr ? { acr } : {}), tenant },
+    request: {
+      method,
+      path: `/x/${resource.id}`,
+      host: 'api.example.com',
+      scheme: 'https',
+      routeId,
+      time: 1_767_000_000,
+      sourceIp: ipValue('10.1.2.3'),
+    },
+    token: {
+      iss: 'https://issuer.example',
+      sub,
+      exp: 1_767_003_600,
+      scope,
+      amr: ['pwd'],
+      ...(acr ? { acr } : {}),
+      tenant,
+    },
   };
   return { principal, action: { type: `${ns}::Action`, id: action }, resource, context, principalEntity };
 }
@@ -67,7 +89,16 @@ function workloadCall(ns, id, action, resource) {
     principal,
     action: { type: `${ns}::Action`, id: action },
     resource,
-    context: { request: { method: 'GET', path: `/accounts/${resource.id}`, host: 'api', scheme: 'https', routeId: 'get-account', time: 1_767_000_000 } },
+    context: {
+      request: {
+        method: 'GET',
+        path: `/accounts/${resource.id}`,
+        host: 'api',
+        scheme: 'https',
+        routeId: 'get-account',
+        time: 1_767_000_000,
+      },
+    },
     principalEntity: { uid: principal, attrs: {}, parents: [] },
   };
 }
@@ -77,8 +108,10 @@ function scenario(name, model, entitiesText, calls) {
   const native = new NativeEngine({ policies: model.policies, schema: model.schemaJson, entities: entitiesText });
   const setId = `bench-${name}`;
   const schemaName = `bench-${name}-schema`;
-  if (cedar.preparseSchema(schemaName, model.schemaJson ?? model.schema).type !== 'success') throw new Error('preparseSchema');
-  if (cedar.preparsePolicySet(setId, { staticPolicies: model.policies }).type !== 'success') throw new Error('preparsePolicySet');
+  if (cedar.preparseSchema(schemaName, model.schemaJson ?? model.schema).type !== 'success')
+    throw new Error('preparseSchema');
+  if (cedar.preparsePolicySet(setId, { staticPolicies: model.policies }).type !== 'success')
+    throw new Error('preparsePolicySet');
   const slices = calls.map((c) => requestEntities(model, c.principalEntity, c.resource, c.action));
   const engine = new PolicyEngine({ validateRequests: true });
   const prepared = engine.prepare(model);
@@ -110,12 +143,15 @@ function scenario(name, model, entitiesText, calls) {
   calls.forEach((_, i) => {
     const a = nativeCall(i);
     const b = wasmCall(i);
-    if (a.type !== 'decision' || b.type !== 'success') throw new Error(`${name} call ${i}: ${JSON.stringify(a)} / ${JSON.stringify(b).slice(0, 300)}`);
+    if (a.type !== 'decision' || b.type !== 'success')
+      throw new Error(`${name} call ${i}: ${JSON.stringify(a)} / ${JSON.stringify(b).slice(0, 300)}`);
     const same =
       a.decision === b.response.decision &&
       JSON.stringify([...a.reason].sort()) === JSON.stringify([...b.response.diagnostics.reason].sort()) &&
-      JSON.stringify(a.errors.map((e) => e.policyId).sort()) === JSON.stringify(b.response.diagnostics.errors.map((e) => e.policyId).sort());
-    if (!same) throw new Error(`${name} call ${i}: native ${JSON.stringify(a)} vs cedar-wasm ${JSON.stringify(b.response)}`);
+      JSON.stringify(a.errors.map((e) => e.policyId).sort()) ===
+        JSON.stringify(b.response.diagnostics.errors.map((e) => e.policyId).sort());
+    if (!same)
+      throw new Error(`${name} call ${i}: native ${JSON.stringify(a)} vs cedar-wasm ${JSON.stringify(b.response)}`);
     decisions[a.decision]++;
   });
 
@@ -124,7 +160,16 @@ function scenario(name, model, entitiesText, calls) {
   const wasmRes = perOp(wasmCall, wasmN);
   const slicedRes = perOp(slicedCall, wasmN);
   engine.retire(prepared);
-  return { name, policies: Object.keys(model.policies).length, calls: calls.length, decisions, native: nativeRes, wasm: wasmRes, sliced: slicedRes, nativeEngine: native };
+  return {
+    name,
+    policies: Object.keys(model.policies).length,
+    calls: calls.length,
+    decisions,
+    native: nativeRes,
+    wasm: wasmRes,
+    sliced: slicedRes,
+    nativeEngine: native,
+  };
 }
 
 // ---- example policies ----
@@ -133,12 +178,67 @@ const exampleModel = compilePolicyModel(exampleFiles);
 const exampleEntities = readFileSync(path.join(ROOT, 'policies/entities.json'), 'utf8');
 const acct = (id) => ({ type: 'Bank::Account', id });
 const exampleCalls = [
-  httpCall('Bank', { sub: 'bob', tenant: 'acme', roles: ['teller'], action: 'readAccount', resource: acct('acc-1001'), method: 'GET', routeId: 'get-account', scope: ['accounts:read'] }),
-  httpCall('Bank', { sub: 'alice', tenant: 'acme', roles: ['customer'], action: 'readAccount', resource: acct('acc-1001'), method: 'GET', routeId: 'get-account', scope: ['accounts:read'] }),
-  httpCall('Bank', { sub: 'alice', tenant: 'acme', roles: ['customer'], action: 'transferFunds', resource: acct('acc-1001'), method: 'POST', routeId: 'create-transfer', scope: ['payments:write'], acr: 'mfa' }),
-  httpCall('Bank', { sub: 'alice', tenant: 'acme', roles: ['customer'], action: 'transferFunds', resource: acct('acc-1002'), method: 'POST', routeId: 'create-transfer', scope: ['payments:write'] }),
-  httpCall('Bank', { sub: 'erin', tenant: 'globex', roles: ['teller'], action: 'readAccount', resource: acct('acc-1001'), method: 'GET', routeId: 'get-account', scope: ['accounts:read'] }),
-  httpCall('Bank', { sub: 'dave', tenant: 'acme', roles: ['admin'], action: 'exportCustomerRecords', resource: { type: 'Bank::CustomerRecords', id: 'acme' }, method: 'GET', routeId: 'export', scope: [] }),
+  httpCall('Bank', {
+    sub: 'bob',
+    tenant: 'acme',
+    roles: ['teller'],
+    action: 'readAccount',
+    resource: acct('acc-1001'),
+    method: 'GET',
+    routeId: 'get-account',
+    scope: ['accounts:read'],
+  }),
+  httpCall('Bank', {
+    sub: 'alice',
+    tenant: 'acme',
+    roles: ['customer'],
+    action: 'readAccount',
+    resource: acct('acc-1001'),
+    method: 'GET',
+    routeId: 'get-account',
+    scope: ['accounts:read'],
+  }),
+  httpCall('Bank', {
+    sub: 'alice',
+    tenant: 'acme',
+    roles: ['customer'],
+    action: 'transferFunds',
+    resource: acct('acc-1001'),
+    method: 'POST',
+    routeId: 'create-transfer',
+    scope: ['payments:write'],
+    acr: 'mfa',
+  }),
+  httpCall('Bank', {
+    sub: 'alice',
+    tenant: 'acme',
+    roles: ['customer'],
+    action: 'transferFunds',
+    resource: acct('acc-1002'),
+    method: 'POST',
+    routeId: 'create-transfer',
+    scope: ['payments:write'],
+  }),
+  httpCall('Bank', {
+    sub: 'erin',
+    tenant: 'globex',
+    roles: ['teller'],
+    action: 'readAccount',
+    resource: acct('acc-1001'),
+    method: 'GET',
+    routeId: 'get-account',
+    scope: ['accounts:read'],
+  }),
+  httpCall('Bank', {
+    sub: 'dave',
+    tenant: 'acme',
+    roles: ['admin'],
+    action: 'exportCustomerRecords',
+    resource: { type: 'Bank::CustomerRecords', id: 'acme' },
+    method: 'GET',
+    routeId: 'export',
+    scope: [],
+  }),
   workloadCall('Bank', 'spiffe://cluster.local/ns/bank/sa/ledger', 'readAccount', acct('acc-2001')),
 ];
 const example = scenario('example', exampleModel, exampleEntities, exampleCalls);
@@ -187,14 +287,19 @@ const model100k = compilePolicyModel(files100k);
 const entities100kText = g100k.files.get('entities.json');
 const before = heapMiB();
 let t0 = process.hrtime.bigint();
-const native100k = new NativeEngine({ policies: model100k.policies, schema: model100k.schemaJson, entities: entities100kText });
+const native100k = new NativeEngine({
+  policies: model100k.policies,
+  schema: model100k.schemaJson,
+  entities: entities100kText,
+});
 const compileMs = Number(process.hrtime.bigint() - t0) / 1e6;
 const after = heapMiB();
 // The same 2,000 requests (their resources exist in both stores) against the 1,000- and the 100,000-entity
 // store, alternately, so that only the store's size differs; then requests spread over all 100,000.
 const calls1k = generatedCalls(g1k.layout, 2000);
 const calls100k = generatedCalls(g100k.layout, 2000);
-const against = (engine, calls) => (i) => engine.isAuthorized(calls[i % calls.length], { overlay: [calls[i % calls.length].principalEntity] });
+const against = (engine, calls) => (i) =>
+  engine.isAuthorized(calls[i % calls.length], { overlay: [calls[i % calls.length].principalEntity] });
 const sizeRuns = { small: [], large: [] };
 for (let round = 0; round < 3; round++) {
   sizeRuns.small.push(perOp(against(large.nativeEngine, calls1k), N).cpuUs);
@@ -204,7 +309,11 @@ const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sameCalls = { small: mean(sizeRuns.small), large: mean(sizeRuns.large) };
 const per100k = perOp(against(native100k, calls100k), N);
 t0 = process.hrtime.bigint();
-const native1kCompile = new NativeEngine({ policies: model1k.policies, schema: model1k.schemaJson, entities: g1k.files.get('entities.json') });
+const native1kCompile = new NativeEngine({
+  policies: model1k.policies,
+  schema: model1k.schemaJson,
+  entities: g1k.files.get('entities.json'),
+});
 const compile1kMs = Number(process.hrtime.bigint() - t0) / 1e6;
 void native1kCompile;
 const heap100k = { entities: native100k.store.size, mib: after - before, compileMs };

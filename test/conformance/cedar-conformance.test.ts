@@ -1,17 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { cedar } from '../../src/policy/cedar.js';
+
+import { cedar } from '../../src/cedar/cedar.js';
 import { schemaTextToJson } from '../../src/engine/native/cedar-wasm-adapter.js';
+import { parseJsonText } from '../../src/engine/native/json-text.js';
 import { type NativeAnswer, NativeEngine } from '../../src/engine/native/native-engine.js';
 import { parsePolicySet } from '../../src/engine/native/parse-policy.js';
-import { parseJsonText } from '../../src/engine/native/json-text.js';
 import {
   type ConformanceTest,
+  CORPUS_DIR,
   corpusPresent,
   handwrittenTestFiles,
   jsonHasWideInteger,
   readConformanceTest,
   unpackCorpus,
-  CORPUS_DIR,
 } from '../helpers/cedar-conformance.js';
 
 // The official Cedar conformance corpus decides: every request of the 22 handwritten tests (74 requests)
@@ -32,7 +33,9 @@ interface Outcome {
 }
 
 const fromNative = (a: NativeAnswer): Outcome | { invalid: readonly string[] } =>
-  a.type === 'invalid' ? { invalid: a.errors } : { decision: a.decision, reason: [...a.reason].sort(), errors: a.errors.map((e) => e.policyId).sort() };
+  a.type === 'invalid'
+    ? { invalid: a.errors }
+    : { decision: a.decision, reason: [...a.reason].sort(), errors: a.errors.map((e) => e.policyId).sort() };
 
 interface Tally {
   tests: number;
@@ -76,9 +79,17 @@ function runTest(t: ConformanceTest, tally: Tally, withWasm: boolean): void {
   for (const r of t.requests) {
     tally.requests++;
     const expected: Outcome = { decision: r.decision, reason: [...r.reason].sort(), errors: [...r.errors].sort() };
-    const native = fromNative(engine.isAuthorized({ principal: r.principal, action: r.action, resource: r.resource, context: r.context }, { validateRequest: r.validateRequest }));
+    const native = fromNative(
+      engine.isAuthorized(
+        { principal: r.principal, action: r.action, resource: r.resource, context: r.context },
+        { validateRequest: r.validateRequest },
+      ),
+    );
     if (JSON.stringify(native) === JSON.stringify(expected)) tally.nativeAgree++;
-    else tally.mismatches.push(`${t.file} ${r.description}: expected ${JSON.stringify(expected)}, native ${JSON.stringify(native)}`);
+    else
+      tally.mismatches.push(
+        `${t.file} ${r.description}: expected ${JSON.stringify(expected)}, native ${JSON.stringify(native)}`,
+      );
     if (!withWasm) continue;
     tally.wasmSampled++;
     if (!wasmReady || jsonHasWideInteger(r.context)) {
@@ -98,13 +109,30 @@ function runTest(t: ConformanceTest, tally: Tally, withWasm: boolean): void {
     const wasm =
       answer.type === 'failure'
         ? { invalid: answer.errors.map((e) => e.message) }
-        : { decision: answer.response.decision, reason: [...answer.response.diagnostics.reason].sort(), errors: answer.response.diagnostics.errors.map((e) => e.policyId).sort() };
-    if (JSON.stringify(wasm) === JSON.stringify(expected) && JSON.stringify(wasm) === JSON.stringify(native)) tally.wasmAgree++;
-    else tally.mismatches.push(`${t.file} ${r.description}: expected ${JSON.stringify(expected)}, cedar-wasm ${JSON.stringify(wasm)}, native ${JSON.stringify(native)}`);
+        : {
+            decision: answer.response.decision,
+            reason: [...answer.response.diagnostics.reason].sort(),
+            errors: answer.response.diagnostics.errors.map((e) => e.policyId).sort(),
+          };
+    if (JSON.stringify(wasm) === JSON.stringify(expected) && JSON.stringify(wasm) === JSON.stringify(native))
+      tally.wasmAgree++;
+    else
+      tally.mismatches.push(
+        `${t.file} ${r.description}: expected ${JSON.stringify(expected)}, cedar-wasm ${JSON.stringify(wasm)}, native ${JSON.stringify(native)}`,
+      );
   }
 }
 
-const newTally = (): Tally => ({ tests: 0, requests: 0, nativeAgree: 0, wasmCompared: 0, wasmAgree: 0, wasmSkippedWide: 0, wasmSampled: 0, mismatches: [] });
+const newTally = (): Tally => ({
+  tests: 0,
+  requests: 0,
+  nativeAgree: 0,
+  wasmCompared: 0,
+  wasmAgree: 0,
+  wasmSkippedWide: 0,
+  wasmSampled: 0,
+  mismatches: [],
+});
 
 describe('Cedar conformance corpus', () => {
   it('finds the corpus beside the clone', () => {
@@ -123,25 +151,21 @@ describe('Cedar conformance corpus', () => {
     expect(tally.wasmCompared + tally.wasmSkippedWide).toBe(74);
   });
 
-  it(
-    `generated corpus: all requests natively, and through cedar-wasm on ${SAMPLE === 1 ? 'all tests' : `every ${SAMPLE}th test`}`,
-    () => {
-      const { root, files, cleanup } = unpackCorpus();
-      try {
-        const tally = newTally();
-        files.forEach((f, i) => runTest(readConformanceTest(root, f), tally, i % SAMPLE === 0));
-        console.log(`conformance (generated): ${JSON.stringify({ ...tally, mismatches: tally.mismatches.length })}`);
-        expect(tally.mismatches.slice(0, 20)).toEqual([]);
-        expect(tally.tests).toBe(7809);
-        expect(tally.requests).toBe(62472);
-        expect(tally.nativeAgree).toBe(62472);
-        expect(tally.wasmAgree).toBe(tally.wasmCompared);
-        expect(tally.wasmCompared + tally.wasmSkippedWide).toBe(tally.wasmSampled);
-        expect(tally.wasmSampled).toBeGreaterThan(62_000 / SAMPLE - 1000);
-      } finally {
-        cleanup();
-      }
-    },
-    900_000,
-  );
+  it(`generated corpus: all requests natively, and through cedar-wasm on ${SAMPLE === 1 ? 'all tests' : `every ${SAMPLE}th test`}`, () => {
+    const { root, files, cleanup } = unpackCorpus();
+    try {
+      const tally = newTally();
+      files.forEach((f, i) => runTest(readConformanceTest(root, f), tally, i % SAMPLE === 0));
+      console.log(`conformance (generated): ${JSON.stringify({ ...tally, mismatches: tally.mismatches.length })}`);
+      expect(tally.mismatches.slice(0, 20)).toEqual([]);
+      expect(tally.tests).toBe(7809);
+      expect(tally.requests).toBe(62472);
+      expect(tally.nativeAgree).toBe(62472);
+      expect(tally.wasmAgree).toBe(tally.wasmCompared);
+      expect(tally.wasmCompared + tally.wasmSkippedWide).toBe(tally.wasmSampled);
+      expect(tally.wasmSampled).toBeGreaterThan(62_000 / SAMPLE - 1000);
+    } finally {
+      cleanup();
+    }
+  }, 900_000);
 });

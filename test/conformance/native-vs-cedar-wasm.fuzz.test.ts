@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+
 import { generateWorld } from '../helpers/cedar-world.js';
 import { compareWorld } from '../helpers/differential.js';
 
@@ -35,7 +36,9 @@ describe('native engine vs cedar-wasm (generated worlds)', () => {
         }),
         { numRuns: RUNS, seed: SEED },
       );
-      console.log(`native vs cedar-wasm: ${worlds} worlds, ${cases} cases, ${refused} policies refused by both, seed ${SEED}, ${REQUESTS} requests per world, ${Date.now() - t0} ms`);
+      console.log(
+        `native vs cedar-wasm: ${worlds} worlds, ${cases} cases, ${refused} policies refused by both, seed ${SEED}, ${REQUESTS} requests per world, ${Date.now() - t0} ms`,
+      );
       expect(cases).toBe(RUNS * REQUESTS);
     },
     Math.max(120_000, RUNS * (300 + REQUESTS * 20)),

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+
 import { type Json, JsonNonLong, parseJsonText } from '../../src/engine/native/json-text.js';
 
 /**
@@ -45,7 +46,13 @@ export function readConformanceTest(root: string, file: string): ConformanceTest
     reason: r.reason as string[],
     errors: r.errors as string[],
   }));
-  return { file: path.relative(root, file), policiesText: rd(t.policies), schemaText: t.schema === undefined || t.schema === null ? undefined : rd(t.schema), entitiesText: rd(t.entities), requests };
+  return {
+    file: path.relative(root, file),
+    policiesText: rd(t.policies),
+    schemaText: t.schema === undefined || t.schema === null ? undefined : rd(t.schema),
+    entitiesText: rd(t.entities),
+    requests,
+  };
 }
 
 /** The handwritten tests' files, in a stable order. */
@@ -79,6 +86,7 @@ export const corpusPresent = (): boolean => existsSync(path.join(CORPUS_DIR, 'co
 export function jsonHasWideInteger(v: Json): boolean {
   if (typeof v === 'bigint') return true;
   if (Array.isArray(v)) return v.some(jsonHasWideInteger);
-  if (typeof v === 'object' && v !== null && !(v instanceof JsonNonLong)) return Object.values(v as Record<string, Json>).some(jsonHasWideInteger);
+  if (typeof v === 'object' && v !== null && !(v instanceof JsonNonLong))
+    return Object.values(v as Record<string, Json>).some(jsonHasWideInteger);
   return false;
 }

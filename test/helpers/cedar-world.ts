@@ -114,12 +114,29 @@ export function generateWorld(seed: number, opts: { policies?: number; requests?
   const types: EntityTypeSpec[] = [];
   nss.forEach((ns, i) => {
     const count = r.int(2, 3);
-    for (let k = 0; k < count; k++) types.push({ name: qualify(ns, BASES[i]![k]!), ns, base: BASES[i]![k]!, attrs: [], memberOf: [], tags: undefined, enumIds: undefined });
+    for (let k = 0; k < count; k++)
+      types.push({
+        name: qualify(ns, BASES[i]![k]!),
+        ns,
+        base: BASES[i]![k]!,
+        attrs: [],
+        memberOf: [],
+        tags: undefined,
+        enumIds: undefined,
+      });
   });
   // One enumerated type, sometimes.
   if (r.chance(0.5)) {
     const ns = r.pick(nss);
-    types.push({ name: qualify(ns, 'Color'), ns, base: 'Color', attrs: [], memberOf: [], tags: undefined, enumIds: ['red', 'green'] });
+    types.push({
+      name: qualify(ns, 'Color'),
+      ns,
+      base: 'Color',
+      attrs: [],
+      memberOf: [],
+      tags: undefined,
+      enumIds: ['red', 'green'],
+    });
   }
   const plain = types.filter((t) => t.enumIds === undefined);
   const genTy = (depth: number): Ty => {
@@ -143,11 +160,17 @@ export function generateWorld(seed: number, opts: { policies?: number; requests?
       case 8:
         return { t: 'Ext', name: 'duration' };
       case 9:
-        return { t: 'Set', elem: r.pick<Ty>([{ t: 'String' }, { t: 'Long' }, { t: 'Entity', name: r.pick(types).name }]) };
+        return {
+          t: 'Set',
+          elem: r.pick<Ty>([{ t: 'String' }, { t: 'Long' }, { t: 'Entity', name: r.pick(types).name }]),
+        };
       case 10:
         return { t: 'Set', elem: genTy(0) };
       default:
-        return { t: 'Record', attrs: r.some(ATTR_NAMES, 3).map((name) => ({ name, ty: genTy(depth - 1), required: r.chance(0.6) })) };
+        return {
+          t: 'Record',
+          attrs: r.some(ATTR_NAMES, 3).map((name) => ({ name, ty: genTy(depth - 1), required: r.chance(0.6) })),
+        };
     }
   };
   for (const t of plain) {
@@ -169,8 +192,22 @@ export function generateWorld(seed: number, opts: { policies?: number; requests?
         id,
         memberOf: [],
         isGroup,
-        principalTypes: isGroup ? [] : r.some(types.map((t) => t.name), 2).concat([r.pick(plain).name]),
-        resourceTypes: isGroup ? [] : r.some(types.map((t) => t.name), 2).concat([r.pick(plain).name]),
+        principalTypes: isGroup
+          ? []
+          : r
+              .some(
+                types.map((t) => t.name),
+                2,
+              )
+              .concat([r.pick(plain).name]),
+        resourceTypes: isGroup
+          ? []
+          : r
+              .some(
+                types.map((t) => t.name),
+                2,
+              )
+              .concat([r.pick(plain).name]),
         context: isGroup ? [] : r.some(ATTR_NAMES, 4).map((name) => ({ name, ty: genTy(1), required: r.chance(0.5) })),
       });
     }
@@ -216,7 +253,11 @@ export function generateWorld(seed: number, opts: { policies?: number; requests?
         )
         .map((e) => e.uid);
       if (allowed.size > 0 && r.chance(0.1)) parents.push({ type: r.pick([...allowed]), id: 'ghost' });
-      const e: EntityJson = { uid: { type: t.name, id }, attrs: t.enumIds ? {} : attrsJson(r, t.attrs, types, explicit), parents };
+      const e: EntityJson = {
+        uid: { type: t.name, id },
+        attrs: t.enumIds ? {} : attrsJson(r, t.attrs, types, explicit),
+        parents,
+      };
       if (t.tags !== undefined && r.chance(0.7)) {
         e.tags = {};
         for (const k of r.some(['t1', 't2', 'level', ''], 3)) e.tags[k] = valueJson(r, t.tags, types, explicit);
@@ -226,7 +267,8 @@ export function generateWorld(seed: number, opts: { policies?: number; requests?
   }
   if (!useSchema || r.chance(0.3)) {
     // Action entities: Cedar's only source of action groups without a schema; with one, they must match it.
-    for (const a of actions) entities.push({ uid: { type: a.type, id: a.id }, attrs: {}, parents: a.memberOf.map((m) => ({ ...m })) });
+    for (const a of actions)
+      entities.push({ uid: { type: a.type, id: a.id }, attrs: {}, parents: a.memberOf.map((m) => ({ ...m })) });
   }
   // Shuffle so that parents can come after their children in the file.
   for (let i = entities.length - 1; i > 0; i--) {
@@ -270,7 +312,14 @@ export function generateWorld(seed: number, opts: { policies?: number; requests?
           .map((e) => ({ ...e.uid })),
       });
     }
-    requests.push({ principal, action: { type: a.type, id: a.id }, resource, context, validateRequest: r.chance(0.85), overlay });
+    requests.push({
+      principal,
+      action: { type: a.type, id: a.id },
+      resource,
+      context,
+      validateRequest: r.chance(0.85),
+      overlay,
+    });
   }
   return { seed, schema, entities, policies, requests };
 }
@@ -286,7 +335,12 @@ function tyJson(r: Rng, ty: Ty, ns: string): unknown {
     case 'Set':
       return { type: 'Set', element: tyJson(r, ty.elem, ns) };
     case 'Record':
-      return { type: 'Record', attributes: Object.fromEntries(ty.attrs.map((a) => [a.name, { ...(tyJson(r, a.ty, ns) as object), required: a.required }])) };
+      return {
+        type: 'Record',
+        attributes: Object.fromEntries(
+          ty.attrs.map((a) => [a.name, { ...(tyJson(r, a.ty, ns) as object), required: a.required }]),
+        ),
+      };
     case 'Entity': {
       // Within the same namespace an unqualified name resolves to it.
       const sameNs = ns !== '' && ty.name.startsWith(`${ns}::`) && !ty.name.slice(ns.length + 2).includes('::');
@@ -309,7 +363,12 @@ function schemaJson(r: Rng, nss: string[], types: EntityTypeSpec[], actions: Act
       }
       const def: Record<string, unknown> = {
         memberOfTypes: t.memberOf,
-        shape: { type: 'Record', attributes: Object.fromEntries(t.attrs.map((a) => [a.name, { ...(tyJson(r, a.ty, ns) as object), required: a.required }])) },
+        shape: {
+          type: 'Record',
+          attributes: Object.fromEntries(
+            t.attrs.map((a) => [a.name, { ...(tyJson(r, a.ty, ns) as object), required: a.required }]),
+          ),
+        },
       };
       if (t.tags !== undefined) def.tags = tyJson(r, t.tags, ns);
       entityTypes[t.base] = def;
@@ -318,9 +377,17 @@ function schemaJson(r: Rng, nss: string[], types: EntityTypeSpec[], actions: Act
     const acts: Record<string, unknown> = {};
     for (const a of actions.filter((x) => x.ns === ns)) {
       const def: Record<string, unknown> = {};
-      if (a.memberOf.length > 0) def.memberOf = a.memberOf.map((m) => (m.type === a.type && r.chance(0.5) ? { id: m.id } : { id: m.id, type: m.type }));
+      if (a.memberOf.length > 0)
+        def.memberOf = a.memberOf.map((m) =>
+          m.type === a.type && r.chance(0.5) ? { id: m.id } : { id: m.id, type: m.type },
+        );
       if (!a.isGroup) {
-        const ctx = { type: 'Record', attributes: Object.fromEntries(a.context.map((c) => [c.name, { ...(tyJson(r, c.ty, ns) as object), required: c.required }])) };
+        const ctx = {
+          type: 'Record',
+          attributes: Object.fromEntries(
+            a.context.map((c) => [c.name, { ...(tyJson(r, c.ty, ns) as object), required: c.required }]),
+          ),
+        };
         let context: unknown = ctx;
         if (r.chance(0.4)) {
           const name = `Ctx${i}${a.id}`;
@@ -338,10 +405,60 @@ function schemaJson(r: Rng, nss: string[], types: EntityTypeSpec[], actions: Act
 
 const LONGS = [0, 1, -1, 2, 7, 42, 100, -100, 2 ** 31, 2 ** 53 - 1, -(2 ** 53 - 1), 3037000499, 4611686018427387];
 const STRINGS = ['', 'a', 'abc', 'a*c', 'x"y', 'line\nbreak', 'ü', '\\', 'a\\*b', 'acme', 'tenant1', '🙂'];
-const IPS = ['10.0.0.1', '10.0.0.0/8', '192.168.1.1/24', '127.0.0.1', '::1', 'ff02::1', '2001:db8::/32', '224.1.2.3', '1.2.3.4/33', 'not-an-ip', '::ffff:1.2.3.4', '01.2.3.4'];
-const DECIMALS = ['0.0', '1.5', '-1.5', '12.3456', '922337203685477.5807', '-922337203685477.5808', '1.23456', '1.', 'abc', '922337203685478.0'];
-const DATETIMES = ['2024-01-01', '2024-01-01T10:00:00Z', '2024-02-29T23:59:59.999Z', '1969-12-31T23:59:59Z', '2024-01-01T00:00:00+0130', '2024-01-01T00:00:00.123-0800', '0000-01-01', '9999-12-31T23:59:59Z', '2023-02-29', '2024-13-01', '2024-01-01T24:00:00Z', '2024-01-01T10:00:00+2400'];
-const DURATIONS = ['0ms', '1h', '-1d2h', '1d2h3m4s5ms', '90m', '-1ms', '106751991167d', '106751991168d', '1d1d', '', 'h', '9223372036854775807ms'];
+const IPS = [
+  '10.0.0.1',
+  '10.0.0.0/8',
+  '192.168.1.1/24',
+  '127.0.0.1',
+  '::1',
+  'ff02::1',
+  '2001:db8::/32',
+  '224.1.2.3',
+  '1.2.3.4/33',
+  'not-an-ip',
+  '::ffff:1.2.3.4',
+  '01.2.3.4',
+];
+const DECIMALS = [
+  '0.0',
+  '1.5',
+  '-1.5',
+  '12.3456',
+  '922337203685477.5807',
+  '-922337203685477.5808',
+  '1.23456',
+  '1.',
+  'abc',
+  '922337203685478.0',
+];
+const DATETIMES = [
+  '2024-01-01',
+  '2024-01-01T10:00:00Z',
+  '2024-02-29T23:59:59.999Z',
+  '1969-12-31T23:59:59Z',
+  '2024-01-01T00:00:00+0130',
+  '2024-01-01T00:00:00.123-0800',
+  '0000-01-01',
+  '9999-12-31T23:59:59Z',
+  '2023-02-29',
+  '2024-13-01',
+  '2024-01-01T24:00:00Z',
+  '2024-01-01T10:00:00+2400',
+];
+const DURATIONS = [
+  '0ms',
+  '1h',
+  '-1d2h',
+  '1d2h3m4s5ms',
+  '90m',
+  '-1ms',
+  '106751991167d',
+  '106751991168d',
+  '1d1d',
+  '',
+  'h',
+  '9223372036854775807ms',
+];
 
 function valueJson(r: Rng, ty: Ty, types: EntityTypeSpec[], explicit: boolean): unknown {
   switch (ty.t) {
@@ -364,7 +481,12 @@ function valueJson(r: Rng, ty: Ty, types: EntityTypeSpec[], explicit: boolean): 
     }
     case 'Ext': {
       // Only valid literals here: an invalid one makes the entity (or context) itself invalid.
-      const pool = { ipaddr: IPS.slice(0, 8), decimal: DECIMALS.slice(0, 6), datetime: DATETIMES.slice(0, 8), duration: DURATIONS.slice(0, 7) }[ty.name];
+      const pool = {
+        ipaddr: IPS.slice(0, 8),
+        decimal: DECIMALS.slice(0, 6),
+        datetime: DATETIMES.slice(0, 8),
+        duration: DURATIONS.slice(0, 7),
+      }[ty.name];
       const arg = r.pick(pool);
       const fn = ty.name === 'ipaddr' ? 'ip' : ty.name;
       if (explicit || r.chance(0.4)) return { __extn: { fn, arg } };
@@ -373,7 +495,13 @@ function valueJson(r: Rng, ty: Ty, types: EntityTypeSpec[], explicit: boolean): 
   }
 }
 
-function recordJson(r: Rng, attrs: { name: string; ty: Ty; required: boolean }[], types: EntityTypeSpec[], explicit: boolean, breakIt = false): Record<string, unknown> {
+function recordJson(
+  r: Rng,
+  attrs: { name: string; ty: Ty; required: boolean }[],
+  types: EntityTypeSpec[],
+  explicit: boolean,
+  breakIt = false,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const a of attrs) if (a.required || r.chance(0.6)) out[a.name] = valueJson(r, a.ty, types, explicit);
   if (breakIt) {
@@ -383,7 +511,13 @@ function recordJson(r: Rng, attrs: { name: string; ty: Ty; required: boolean }[]
   return out;
 }
 
-function attrsJson(r: Rng, attrs: EntityTypeSpec['attrs'], types: EntityTypeSpec[], explicit: boolean, breakIt = false): Record<string, unknown> {
+function attrsJson(
+  r: Rng,
+  attrs: EntityTypeSpec['attrs'],
+  types: EntityTypeSpec[],
+  explicit: boolean,
+  breakIt = false,
+): Record<string, unknown> {
   return recordJson(r, attrs, types, explicit, breakIt);
 }
 
@@ -459,7 +593,10 @@ function genPolicy(c: PolicyCtx): string {
         return `action in [${Array.from({ length: r.int(0, 3) }, a).join(', ')}]`;
     }
   };
-  const conds = Array.from({ length: r.pick([0, 1, 1, 1, 2, 2, 3]) }, () => `${r.chance(0.7) ? 'when' : 'unless'} { ${r.chance(0.4) ? simpleCondition(c) : genExpr(c, 'bool', 3)} }`);
+  const conds = Array.from(
+    { length: r.pick([0, 1, 1, 1, 2, 2, 3]) },
+    () => `${r.chance(0.7) ? 'when' : 'unless'} { ${r.chance(0.4) ? simpleCondition(c) : genExpr(c, 'bool', 3)} }`,
+  );
   const annotation = r.chance(0.3) ? `@id(${cedarString(r, 'p')})\n` : '';
   return `${annotation}${r.chance(0.6) ? 'permit' : 'forbid'}(${scopeFor('principal')}, ${actionScope()}, ${scopeFor('resource')})${conds.map((x) => `\n${x}`).join('')};`;
 }
@@ -473,7 +610,14 @@ function simpleCondition(c: PolicyCtx): string {
   switch (r.int(0, 10)) {
     case 8: {
       // A nested `has` along a path the schema declares (record attributes), sometimes one step off it.
-      if (a === undefined || a.ty.t !== 'Record' || a.ty.attrs.length === 0 || !/^[_a-zA-Z][_a-zA-Z0-9]*$/.test(a.attr) || RESERVED_WORDS.includes(a.attr)) return 'true';
+      if (
+        a === undefined ||
+        a.ty.t !== 'Record' ||
+        a.ty.attrs.length === 0 ||
+        !/^[_a-zA-Z][_a-zA-Z0-9]*$/.test(a.attr) ||
+        RESERVED_WORDS.includes(a.attr)
+      )
+        return 'true';
       const sub = r.pick(a.ty.attrs).name;
       const next = /^[_a-zA-Z][_a-zA-Z0-9]*$/.test(sub) && !RESERVED_WORDS.includes(sub) ? sub : 'b';
       return `${a.base} has ${a.attr}.${r.chance(0.7) ? next : 'nope'}`;
@@ -492,10 +636,19 @@ function simpleCondition(c: PolicyCtx): string {
       const op = r.pick(['+', '-', '*']);
       const [xs, ys] =
         op === '+'
-          ? [['9223372036854775807', '4611686018427387904', '-9223372036854775808', '1'], ['4611686018427387904', '1', '-1', '9223372036854775807']]
+          ? [
+              ['9223372036854775807', '4611686018427387904', '-9223372036854775808', '1'],
+              ['4611686018427387904', '1', '-1', '9223372036854775807'],
+            ]
           : op === '-'
-            ? [['-9223372036854775808', '-4611686018427387905', '9223372036854775807', '0'], ['1', '9223372036854775807', '-1', '-9223372036854775808']]
-            : [['3037000500', '-3037000500', '4611686018427387904', '2'], ['3037000500', '2', '-2', '0']];
+            ? [
+                ['-9223372036854775808', '-4611686018427387905', '9223372036854775807', '0'],
+                ['1', '9223372036854775807', '-1', '-9223372036854775808'],
+              ]
+            : [
+                ['3037000500', '-3037000500', '4611686018427387904', '2'],
+                ['3037000500', '2', '-2', '0'],
+              ];
       const lhs = r.chance(0.2) && a !== undefined && a.ty.t === 'Long' ? access(a.base, a.attr) : r.pick(xs);
       return `(${lhs} ${op} ${r.pick(ys)}) ${r.pick(['<', '>=', '=='])} ${r.pick(WIDE)}`;
     }
@@ -508,7 +661,9 @@ function simpleCondition(c: PolicyCtx): string {
     case 1:
       return a === undefined ? 'true' : hasText(a.base, a.attr);
     case 2:
-      return a === undefined ? 'false' : `${hasText(a.base, a.attr)} && ${access(a.base, a.attr)} == ${genExpr(c, kindOf(a.ty), 1)}`;
+      return a === undefined
+        ? 'false'
+        : `${hasText(a.base, a.attr)} && ${access(a.base, a.attr)} == ${genExpr(c, kindOf(a.ty), 1)}`;
     case 3:
       return `resource in ${uidText(r, randomUid(c))} || principal == resource`;
     default:
@@ -533,10 +688,31 @@ function attrOf(c: PolicyCtx): { base: string; attr: string; ty: Ty } | undefine
   return { base: v, attr: at.name, ty: at.ty };
 }
 
-const access = (base: string, attr: string) => (/^[_a-zA-Z][_a-zA-Z0-9]*$/.test(attr) && !['if', 'then', 'else', 'true', 'false', 'in', 'is', 'has', 'like'].includes(attr) ? `${base}.${attr}` : `${base}[${JSON.stringify(attr)}]`);
-const hasText = (base: string, attr: string) => (/^[_a-zA-Z][_a-zA-Z0-9]*$/.test(attr) && !['if', 'then', 'else', 'true', 'false', 'in', 'is', 'has', 'like'].includes(attr) ? `${base} has ${attr}` : `${base} has ${JSON.stringify(attr)}`);
+const access = (base: string, attr: string) =>
+  /^[_a-zA-Z][_a-zA-Z0-9]*$/.test(attr) &&
+  !['if', 'then', 'else', 'true', 'false', 'in', 'is', 'has', 'like'].includes(attr)
+    ? `${base}.${attr}`
+    : `${base}[${JSON.stringify(attr)}]`;
+const hasText = (base: string, attr: string) =>
+  /^[_a-zA-Z][_a-zA-Z0-9]*$/.test(attr) &&
+  !['if', 'then', 'else', 'true', 'false', 'in', 'is', 'has', 'like'].includes(attr)
+    ? `${base} has ${attr}`
+    : `${base} has ${JSON.stringify(attr)}`;
 
-const kindOf = (ty: Ty): Want => (ty.t === 'Long' ? 'long' : ty.t === 'String' ? 'string' : ty.t === 'Bool' ? 'bool' : ty.t === 'Set' ? 'set' : ty.t === 'Record' ? 'record' : ty.t === 'Entity' ? 'entity' : 'ext');
+const kindOf = (ty: Ty): Want =>
+  ty.t === 'Long'
+    ? 'long'
+    : ty.t === 'String'
+      ? 'string'
+      : ty.t === 'Bool'
+        ? 'bool'
+        : ty.t === 'Set'
+          ? 'set'
+          : ty.t === 'Record'
+            ? 'record'
+            : ty.t === 'Entity'
+              ? 'entity'
+              : 'ext';
 
 /** An expression that is (mostly) of kind `want`; sometimes deliberately of another kind. */
 export function genExpr(c: PolicyCtx, want: Want, depth: number): string {
@@ -563,7 +739,8 @@ export function genExpr(c: PolicyCtx, want: Want, depth: number): string {
           ty = next.ty;
         } else break;
       }
-      if (want === 'bool' && r.chance(0.5)) return `(${hasText(a.base, a.attr)} && ${e} == ${genExpr(c, kindOf(a.ty), depth - 1)})`;
+      if (want === 'bool' && r.chance(0.5))
+        return `(${hasText(a.base, a.attr)} && ${e} == ${genExpr(c, kindOf(a.ty), depth - 1)})`;
       return e;
     }
   }
@@ -654,7 +831,9 @@ export function genExpr(c: PolicyCtx, want: Want, depth: number): string {
           return leaf(c, 'entity');
       }
     case 'set':
-      return r.chance(0.6) ? `[${Array.from({ length: r.int(0, 3) }, () => sub(r.pick<Want>(['long', 'string', 'entity', 'any']))).join(', ')}]` : leaf(c, 'set');
+      return r.chance(0.6)
+        ? `[${Array.from({ length: r.int(0, 3) }, () => sub(r.pick<Want>(['long', 'string', 'entity', 'any']))).join(', ')}]`
+        : leaf(c, 'set');
     case 'record':
       if (r.chance(0.3)) return 'context';
       return `{${r
@@ -702,7 +881,14 @@ function likePattern(r: Rng): string {
   let s = '';
   for (let i = r.int(0, 4); i > 0; i--) {
     const k = r.int(0, 5);
-    s += k === 0 ? '*' : k === 1 ? '\\*' : k === 2 ? '\\u{2a}' : r.pick(['a', 'b', 'c', '"', 'ü', '\\n']).replace('"', '\\"');
+    s +=
+      k === 0
+        ? '*'
+        : k === 1
+          ? '\\*'
+          : k === 2
+            ? '\\u{2a}'
+            : r.pick(['a', 'b', 'c', '"', 'ü', '\\n']).replace('"', '\\"');
   }
   return `"${s}"`;
 }
@@ -720,16 +906,29 @@ function decimalExpr(c: PolicyCtx): string {
 }
 function datetimeExpr(c: PolicyCtx, depth: number): string {
   const { r } = c;
-  if (depth > 0 && r.chance(0.3)) return r.chance(0.5) ? `${datetimeExpr(c, depth - 1)}.offset(${durationExpr(c, depth - 1)})` : `${datetimeExpr(c, depth - 1)}.toDate()`;
+  if (depth > 0 && r.chance(0.3))
+    return r.chance(0.5)
+      ? `${datetimeExpr(c, depth - 1)}.offset(${durationExpr(c, depth - 1)})`
+      : `${datetimeExpr(c, depth - 1)}.toDate()`;
   return `datetime(${cedarString(r, r.pick(DATETIMES))})`;
 }
 function durationExpr(c: PolicyCtx, depth: number): string {
   const { r } = c;
-  if (depth > 0 && r.chance(0.25)) return r.chance(0.5) ? `${datetimeExpr(c, depth - 1)}.toTime()` : `${datetimeExpr(c, depth - 1)}.durationSince(${datetimeExpr(c, depth - 1)})`;
+  if (depth > 0 && r.chance(0.25))
+    return r.chance(0.5)
+      ? `${datetimeExpr(c, depth - 1)}.toTime()`
+      : `${datetimeExpr(c, depth - 1)}.durationSince(${datetimeExpr(c, depth - 1)})`;
   return `duration(${cedarString(r, r.pick(DURATIONS))})`;
 }
 
-const WIDE = ['9223372036854775807', '-9223372036854775808', '9007199254740993', '-9007199254740993', '4611686018427387904', '3037000500'];
+const WIDE = [
+  '9223372036854775807',
+  '-9223372036854775808',
+  '9007199254740993',
+  '-9007199254740993',
+  '4611686018427387904',
+  '3037000500',
+];
 
 function leaf(c: PolicyCtx, want: Want): string {
   const { r } = c;
@@ -752,4 +951,3 @@ function leaf(c: PolicyCtx, want: Want): string {
       return 'true';
   }
 }
-

@@ -1,11 +1,14 @@
-import { cedar } from '../../src/policy/cedar.js';
-import { NativeCompileError, NativeEngine, type NativeAnswer } from '../../src/engine/native/native-engine.js';
+import { cedar } from '../../src/cedar/cedar.js';
+import { type NativeAnswer, NativeCompileError, NativeEngine } from '../../src/engine/native/native-engine.js';
 import type { World } from './cedar-world.js';
 
 /** One engine's answer, normalised for comparison: decision, sorted reasons, sorted erroring ids — or invalid. */
 export type Outcome = { decision: string; reason: string[]; errors: string[] } | { invalid: true };
 
-export const fromNative = (a: NativeAnswer): Outcome => (a.type === 'invalid' ? { invalid: true } : { decision: a.decision, reason: [...a.reason].sort(), errors: a.errors.map((e) => e.policyId).sort() });
+export const fromNative = (a: NativeAnswer): Outcome =>
+  a.type === 'invalid'
+    ? { invalid: true }
+    : { decision: a.decision, reason: [...a.reason].sort(), errors: a.errors.map((e) => e.policyId).sort() };
 
 export interface WorldResult {
   /** Requests compared (each against the whole policy set). */
@@ -23,7 +26,10 @@ let slot = 0;
  * they must agree on whether it is valid Cedar. The call's entities for cedar-wasm are the store with the
  * overlay's entities replacing those of the same uid, which is what the overlay means natively.
  */
-export function compareWorld(w: World, engineFactory: (input: ConstructorParameters<typeof NativeEngine>[0]) => NativeEngine = (i) => new NativeEngine(i)): WorldResult {
+export function compareWorld(
+  w: World,
+  engineFactory: (input: ConstructorParameters<typeof NativeEngine>[0]) => NativeEngine = (i) => new NativeEngine(i),
+): WorldResult {
   const policies: Record<string, string> = {};
   let refused = 0;
   for (const [i, text] of w.policies.entries()) {
@@ -35,17 +41,32 @@ export function compareWorld(w: World, engineFactory: (input: ConstructorParamet
       if (!(e instanceof NativeCompileError)) throw e;
       nativeOk = false;
     }
-    if (wasmOk !== nativeOk) return { cases: 0, refusedPolicies: refused, mismatch: `policy parse disagreement (cedar-wasm ${wasmOk ? 'accepts' : 'refuses'}, native ${nativeOk ? 'accepts' : 'refuses'}):\n${text}` };
+    if (wasmOk !== nativeOk)
+      return {
+        cases: 0,
+        refusedPolicies: refused,
+        mismatch: `policy parse disagreement (cedar-wasm ${wasmOk ? 'accepts' : 'refuses'}, native ${nativeOk ? 'accepts' : 'refuses'}):\n${text}`,
+      };
     if (wasmOk) policies[`policy${i}`] = text;
     else refused++;
   }
   const id = `fuzz-${slot++ % 4}`;
   if (w.schema !== undefined) {
     const s = cedar.preparseSchema(id, w.schema as never);
-    if (s.type !== 'success') return { cases: 0, refusedPolicies: refused, mismatch: `generated schema refused by cedar-wasm: ${JSON.stringify(s.errors).slice(0, 500)}` };
+    if (s.type !== 'success')
+      return {
+        cases: 0,
+        refusedPolicies: refused,
+        mismatch: `generated schema refused by cedar-wasm: ${JSON.stringify(s.errors).slice(0, 500)}`,
+      };
   }
   const pp = cedar.preparsePolicySet(id, { staticPolicies: policies });
-  if (pp.type !== 'success') return { cases: 0, refusedPolicies: refused, mismatch: `policy set refused by cedar-wasm: ${JSON.stringify(pp.errors).slice(0, 500)}` };
+  if (pp.type !== 'success')
+    return {
+      cases: 0,
+      refusedPolicies: refused,
+      mismatch: `policy set refused by cedar-wasm: ${JSON.stringify(pp.errors).slice(0, 500)}`,
+    };
   let engine: NativeEngine | undefined;
   let compileError: string | undefined;
   try {
@@ -70,16 +91,28 @@ export function compareWorld(w: World, engineFactory: (input: ConstructorParamet
     const wasm: Outcome =
       answer.type === 'failure'
         ? { invalid: true }
-        : { decision: answer.response.decision, reason: [...answer.response.diagnostics.reason].sort(), errors: answer.response.diagnostics.errors.map((e) => e.policyId).sort() };
+        : {
+            decision: answer.response.decision,
+            reason: [...answer.response.diagnostics.reason].sort(),
+            errors: answer.response.diagnostics.errors.map((e) => e.policyId).sort(),
+          };
     const native: Outcome =
-      engine === undefined ? { invalid: true } : fromNative(engine.isAuthorized(req, { overlay: req.overlay, validateRequest: req.validateRequest }));
+      engine === undefined
+        ? { invalid: true }
+        : fromNative(engine.isAuthorized(req, { overlay: req.overlay, validateRequest: req.validateRequest }));
     cases++;
     if (JSON.stringify(wasm) !== JSON.stringify(native)) {
-      const wasmDetail = answer.type === 'failure' ? answer.errors.map((e) => e.message) : answer.response.diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`);
-      const nativeDetail = engine === undefined ? [compileError] : (() => {
-        const a = engine.isAuthorized(req, { overlay: req.overlay, validateRequest: req.validateRequest });
-        return a.type === 'invalid' ? a.errors : a.errors.map((e) => `${e.policyId}: ${e.message}`);
-      })();
+      const wasmDetail =
+        answer.type === 'failure'
+          ? answer.errors.map((e) => e.message)
+          : answer.response.diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`);
+      const nativeDetail =
+        engine === undefined
+          ? [compileError]
+          : (() => {
+              const a = engine.isAuthorized(req, { overlay: req.overlay, validateRequest: req.validateRequest });
+              return a.type === 'invalid' ? a.errors : a.errors.map((e) => `${e.policyId}: ${e.message}`);
+            })();
       return {
         cases,
         refusedPolicies: refused,

@@ -7,8 +7,18 @@ import { EntityRef } from '../../src/engine/native/values.js';
  */
 export function normalizePolicy(p: PolicyAst): unknown {
   const ref = (r: EntityRef | string) => (typeof r === 'string' ? r : r.toString());
-  const scope = (c: PolicyAst['principal']) => (c.op === 'any' ? { op: 'any' } : c.op === 'is' ? { op: 'is', type: c.entityType, in: c.in === undefined ? null : ref(c.in) } : { op: c.op, entity: ref(c.entity) });
-  const action = p.action.op === 'any' ? { op: 'any' } : p.action.op === '==' ? { op: '==', entity: ref(p.action.entity) } : { op: 'in', entities: p.action.entities.map(ref) };
+  const scope = (c: PolicyAst['principal']) =>
+    c.op === 'any'
+      ? { op: 'any' }
+      : c.op === 'is'
+        ? { op: 'is', type: c.entityType, in: c.in === undefined ? null : ref(c.in) }
+        : { op: c.op, entity: ref(c.entity) };
+  const action =
+    p.action.op === 'any'
+      ? { op: 'any' }
+      : p.action.op === '=='
+        ? { op: '==', entity: ref(p.action.entity) }
+        : { op: 'in', entities: p.action.entities.map(ref) };
   return {
     effect: p.effect,
     principal: scope(p.principal),
@@ -22,7 +32,14 @@ export function normalizePolicy(p: PolicyAst): unknown {
 export function normalizeExpr(e: Expr): unknown {
   switch (e.kind) {
     case 'lit':
-      return { lit: e.value instanceof EntityRef ? e.value.toString() : typeof e.value === 'number' || typeof e.value === 'bigint' ? `long:${e.value}` : e.value };
+      return {
+        lit:
+          e.value instanceof EntityRef
+            ? e.value.toString()
+            : typeof e.value === 'number' || typeof e.value === 'bigint'
+              ? `long:${e.value}`
+              : e.value,
+      };
     case 'var':
       return { var: e.name };
     case 'not':
@@ -46,7 +63,9 @@ export function normalizeExpr(e: Expr): unknown {
     case 'set':
       return { set: e.elems.map(normalizeExpr) };
     case 'record':
-      return { record: [...e.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, normalizeExpr(v)]) };
+      return {
+        record: [...e.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, normalizeExpr(v)]),
+      };
     case 'call':
       return { call: [e.fn, ...e.args.map(normalizeExpr)] };
   }
@@ -54,5 +73,9 @@ export function normalizeExpr(e: Expr): unknown {
 
 /** Whether a policy holds an integer literal that JSON numbers cannot carry exactly. */
 export function hasWideLiteral(p: PolicyAst): boolean {
-  return JSON.stringify(normalizePolicy(p)).match(/"long:(-?[0-9]+)"/g)?.some((m) => !Number.isSafeInteger(Number(m.slice(6, -1)))) ?? false;
+  return (
+    JSON.stringify(normalizePolicy(p))
+      .match(/"long:(-?[0-9]+)"/g)
+      ?.some((m) => !Number.isSafeInteger(Number(m.slice(6, -1)))) ?? false
+  );
 }

@@ -12,7 +12,35 @@ export interface Token {
   readonly end: number;
 }
 
-const PUNCT = ['::', '==', '!=', '<=', '>=', '||', '&&', '@', '.', ',', ';', ':', '(', ')', '{', '}', '[', ']', '<', '>', '+', '-', '*', '/', '%', '!', '='];
+const PUNCT = [
+  '::',
+  '==',
+  '!=',
+  '<=',
+  '>=',
+  '||',
+  '&&',
+  '@',
+  '.',
+  ',',
+  ';',
+  ':',
+  '(',
+  ')',
+  '{',
+  '}',
+  '[',
+  ']',
+  '<',
+  '>',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '!',
+  '=',
+];
 
 /** Unicode White_Space, which the grammar's `\s` skips (JS's `\s` differs: it has U+FEFF, lacks U+0085). */
 export function isCedarWhitespace(c: number): boolean {
@@ -38,7 +66,8 @@ const U64_MAX = 2n ** 64n - 1n;
 
 export function tokenize(src: string): Token[] {
   // Cedar's text is UTF-8: a lone surrogate (possible in a JS string, not in a file) is not Cedar.
-  if (!(src as string & { isWellFormed(): boolean }).isWellFormed()) throw new PolicyParseError('the policy text is not well-formed Unicode (lone surrogate)');
+  if (!(src as string & { isWellFormed(): boolean }).isWellFormed())
+    throw new PolicyParseError('the policy text is not well-formed Unicode (lone surrogate)');
   const out: Token[] = [];
   let i = 0;
   const n = src.length;
@@ -132,13 +161,34 @@ export function unescapeCedar(raw: string, pattern: boolean): string | (string |
     }
     const e = raw[i + 1];
     switch (e) {
-      case 'n': push('\n'); i += 2; break;
-      case 'r': push('\r'); i += 2; break;
-      case 't': push('\t'); i += 2; break;
-      case '\\': push('\\'); i += 2; break;
-      case '0': push('\0'); i += 2; break;
-      case "'": push("'"); i += 2; break;
-      case '"': push('"'); i += 2; break;
+      case 'n':
+        push('\n');
+        i += 2;
+        break;
+      case 'r':
+        push('\r');
+        i += 2;
+        break;
+      case 't':
+        push('\t');
+        i += 2;
+        break;
+      case '\\':
+        push('\\');
+        i += 2;
+        break;
+      case '0':
+        push('\0');
+        i += 2;
+        break;
+      case "'":
+        push("'");
+        i += 2;
+        break;
+      case '"':
+        push('"');
+        i += 2;
+        break;
       case '*':
         if (!pattern) bad('\\*');
         cur += '*';

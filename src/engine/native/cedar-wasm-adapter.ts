@@ -1,4 +1,4 @@
-import { cedar } from '../../policy/cedar.js';
+import { cedar } from '../../cedar/cedar.js';
 
 /**
  * The native engine's one use of cedar-wasm: Cedar schema text (`.cedarschema`) to Cedar's JSON schema

@@ -1,11 +1,11 @@
 import type { ActionConstraint, Expr, PatternElem, PolicyAst, ScopeConstraint } from './ast.js';
+import { DateTime, Duration } from './datetime.js';
 import type { EntityStore } from './entity-store.js';
 import type { EntityView } from './entity-view.js';
 import { EvalError } from './eval-error.js';
-import { EXTENSION_FUNCTIONS, callExtension } from './extensions.js';
-import { type Long, add, lessEq, lessThan, mul, neg, sub } from './i64.js';
-import { DateTime, Duration } from './datetime.js';
-import { CedarRecord, CedarSet, EntityRef, type Value, typeName, valueEquals } from './values.js';
+import { callExtension, EXTENSION_FUNCTIONS } from './extensions.js';
+import { add, lessEq, lessThan, type Long, mul, neg, sub } from './i64.js';
+import { CedarRecord, CedarSet, EntityRef, typeName, type Value, valueEquals } from './values.js';
 
 /** What an expression is evaluated against: the request and the entities. */
 export interface Env {
@@ -29,7 +29,8 @@ function fail(node: Expr, message: string): never {
   throw e;
 }
 
-const typeError = (node: Expr, expected: string, v: Value): never => fail(node, `type error: expected ${expected}, got ${typeName(v)}`);
+const typeError = (node: Expr, expected: string, v: Value): never =>
+  fail(node, `type error: expected ${expected}, got ${typeName(v)}`);
 
 interface Compiled {
   readonly fn: Fn;
@@ -133,7 +134,7 @@ export class ExprCompiler {
         };
       }
       case 'binary':
-        return this.#binary(e as Expr & { kind: 'binary' });
+        return this.#binary(e);
       case 'getAttr': {
         const a = this.#c(e.arg).fn;
         const attr = e.attr;
@@ -193,12 +194,24 @@ export class ExprCompiler {
         const keys = e.entries.map(([k]) => k);
         const parts = e.entries.map(([, x]) => this.#c(x));
         const fns = parts.map((p) => p.fn);
-        return this.#fold(e, parts, (env) => new CedarRecord(keys, fns.map((f) => f(env))));
+        return this.#fold(
+          e,
+          parts,
+          (env) =>
+            new CedarRecord(
+              keys,
+              fns.map((f) => f(env)),
+            ),
+        );
       }
       case 'call': {
         const f = EXTENSION_FUNCTIONS.get(e.fn);
         if (f === undefined) {
-          throw new PolicyCompileError(e.fn === 'unknown' ? "partial evaluation's unknown() is not supported" : `unknown extension function \`${e.fn}\``);
+          throw new PolicyCompileError(
+            e.fn === 'unknown'
+              ? "partial evaluation's unknown() is not supported"
+              : `unknown extension function \`${e.fn}\``,
+          );
         }
         const parts = e.args.map((x) => this.#c(x));
         const fns = parts.map((p) => p.fn);
@@ -244,7 +257,8 @@ export class ExprCompiler {
       case '!=': {
         const negate = e.op === '!=';
         const k = R.constant?.value;
-        if (k !== undefined && typeof k !== 'object') return { fn: negate ? (env) => l(env) !== k : (env) => l(env) === k };
+        if (k !== undefined && typeof k !== 'object')
+          return { fn: negate ? (env) => l(env) !== k : (env) => l(env) === k };
         if (k instanceof EntityRef) {
           const key = k.key;
           return {
@@ -267,16 +281,24 @@ export class ExprCompiler {
         return this.#fold(e, [L, R], (env) => {
           const a = l(env);
           const b = r(env);
-          if (typeof a === 'number' && typeof b === 'number') return op === '<' ? a < b : op === '<=' ? a <= b : op === '>' ? a > b : a >= b;
+          if (typeof a === 'number' && typeof b === 'number')
+            return op === '<' ? a < b : op === '<=' ? a <= b : op === '>' ? a > b : a >= b;
           let x: Long;
           let y: Long;
           if ((typeof a === 'number' || typeof a === 'bigint') && (typeof b === 'number' || typeof b === 'bigint')) {
             x = a;
             y = b;
-          } else if ((a instanceof DateTime && b instanceof DateTime) || (a instanceof Duration && b instanceof Duration)) {
+          } else if (
+            (a instanceof DateTime && b instanceof DateTime) ||
+            (a instanceof Duration && b instanceof Duration)
+          ) {
             x = a.ms;
             y = b.ms;
-          } else return fail(e, `type error: expected one of [long, datetime, duration], got ${typeName(a)} and ${typeName(b)}`);
+          } else
+            return fail(
+              e,
+              `type error: expected one of [long, datetime, duration], got ${typeName(a)} and ${typeName(b)}`,
+            );
           return op === '<' ? lessThan(x, y) : op === '<=' ? lessEq(x, y) : op === '>' ? lessThan(y, x) : lessEq(y, x);
         });
       }
@@ -450,7 +472,11 @@ function scopeType(c: ScopeConstraint): string | null {
   return null;
 }
 
-function compileScope(c: ScopeConstraint, v: 'principal' | 'resource', store: EntityStore): ((env: Env) => boolean) | null {
+function compileScope(
+  c: ScopeConstraint,
+  v: 'principal' | 'resource',
+  store: EntityStore,
+): ((env: Env) => boolean) | null {
   const get = v === 'principal' ? (env: Env) => env.principal : (env: Env) => env.resource;
   const target = (x: EntityRef | string): EntityRef => {
     if (typeof x === 'string') throw new PolicyCompileError('templates (policies with slots) are not supported');

@@ -1,4 +1,4 @@
-import { type Long, fromBigInt, I64_MAX, I64_MIN, add, sub } from './i64.js';
+import { add, fromBigInt, I64_MAX, I64_MIN, type Long, sub } from './i64.js';
 
 /** Cedar's `datetime`: milliseconds since the Unix epoch (non-leap), a signed 64-bit integer. */
 export class DateTime {
@@ -31,7 +31,7 @@ export function parseDuration(s: string): Duration | string {
   if (s === '' || s === '-') return 'invalid duration pattern';
   const m = DURATION.exec(s);
   if (m === null) return 'invalid duration pattern';
-  const n = (i: number) => (m[i] === undefined ? 0n : BigInt(m[i]!));
+  const n = (i: number) => (m[i] === undefined ? 0n : BigInt(m[i]));
   let total = n(2) * 86_400_000n + n(4) * 3_600_000n + n(6) * 60_000n + n(8) * 1000n + n(10);
   if (s.startsWith('-')) total = -total;
   const v = fromBigInt(total);
@@ -64,7 +64,8 @@ export function parseDatetime(s: string): DateTime | string {
   const mo = Number(mos);
   const d = Number(ds);
   const validDate = mo >= 1 && mo <= 12 && d >= 1 && d <= (mo === 2 && isLeap(y) ? 29 : MONTH_DAYS[mo - 1]!);
-  if (dateStr.length === s.length) return validDate ? new DateTime(daysFromCivil(y, mo, d) * DAY_MS) : `invalid date: ${dateStr}`;
+  if (dateStr.length === s.length)
+    return validDate ? new DateTime(daysFromCivil(y, mo, d) * DAY_MS) : `invalid date: ${dateStr}`;
   const rest = s.slice(dateStr.length);
   const hm = HMS.exec(rest);
   if (hm === null) return 'invalid hour/minute/second pattern';

@@ -1,6 +1,6 @@
-import { EntityError, type ParsedEntity, checkEntityConforms, parseEntity, sameEntity } from './parse-entity.js';
-import { ValueParser, makeInterner } from './parse-value.js';
-import { type Schema, isActionType } from './schema.js';
+import { checkEntityConforms, EntityError, type ParsedEntity, parseEntity, sameEntity } from './parse-entity.js';
+import { makeInterner, ValueParser } from './parse-value.js';
+import { isActionType, type Schema } from './schema.js';
 import { CedarRecord, type EntityRef } from './values.js';
 
 /**
@@ -88,8 +88,13 @@ export class EntityStore {
         if (def === undefined) throw new EntityError(`action \`${e.ref.toString()}\` is not declared in the schema`);
         const idx = store.#index.get(e.ref.key)!;
         const anc = new Set(Array.from(store.ancestorIndexes(idx), (a) => store.#keys[a]!));
-        const same = e.attrs.size === 0 && e.tags === undefined && anc.size === def.ancestors.size && [...anc].every((k) => def.ancestors.has(k));
-        if (!same) throw new EntityError(`definition of action \`${e.ref.toString()}\` does not match its schema declaration`);
+        const same =
+          e.attrs.size === 0 &&
+          e.tags === undefined &&
+          anc.size === def.ancestors.size &&
+          [...anc].every((k) => def.ancestors.has(k));
+        if (!same)
+          throw new EntityError(`definition of action \`${e.ref.toString()}\` does not match its schema declaration`);
       }
       const keep = new Set(existing);
       const parents2 = parentsOf.map((p) => [...p]);
@@ -171,7 +176,7 @@ export class EntityStore {
     }
     this.#ancStart[n] = t;
     this.#ancList = new Int32Array(t);
-    for (let i = 0; i < n; i++) this.#ancList.set(closure[i]!, this.#ancStart[i]!);
+    for (let i = 0; i < n; i++) this.#ancList.set(closure[i]!, this.#ancStart[i]);
   }
 
   #show(idx: number): string {
@@ -227,11 +232,11 @@ export class EntityStore {
   }
 
   ancestorIndexes(idx: number): Int32Array {
-    return this.#ancList.subarray(this.#ancStart[idx]!, this.#ancStart[idx + 1]!);
+    return this.#ancList.subarray(this.#ancStart[idx], this.#ancStart[idx + 1]);
   }
 
   parentIndexes(idx: number): Int32Array {
-    return this.#parentList.subarray(this.#parentStart[idx]!, this.#parentStart[idx + 1]!);
+    return this.#parentList.subarray(this.#parentStart[idx], this.#parentStart[idx + 1]);
   }
 
   /** Every entity key with data (for tests and tools). */

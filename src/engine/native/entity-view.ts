@@ -1,7 +1,7 @@
 import type { EntityStore } from './entity-store.js';
-import { EntityError, type ParsedEntity, checkEntityConforms, parseEntity, sameEntity } from './parse-entity.js';
+import { checkEntityConforms, EntityError, type ParsedEntity, parseEntity, sameEntity } from './parse-entity.js';
 import type { ValueParser } from './parse-value.js';
-import { type Schema, isActionType } from './schema.js';
+import { isActionType, type Schema } from './schema.js';
 import type { CedarRecord, EntityRef } from './values.js';
 
 /**
@@ -22,13 +22,19 @@ export interface Overlay {
 }
 
 /** Parses and checks a call's overlay entities, as Cedar checks the entities of a call. Throws EntityError. */
-export function prepareOverlay(json: readonly unknown[], schema: Schema | undefined, store: EntityStore, parser: ValueParser): Overlay | undefined {
+export function prepareOverlay(
+  json: readonly unknown[],
+  schema: Schema | undefined,
+  store: EntityStore,
+  parser: ValueParser,
+): Overlay | undefined {
   if (json.length === 0) return undefined;
   const entities = new Map<string, ParsedEntity>();
   for (let i = 0; i < json.length; i++) {
     const e = parseEntity(json[i], schema, parser, 'overlay entity');
     const prior = entities.get(e.ref.key);
-    if (prior !== undefined && !sameEntity(prior, e)) throw new EntityError(`duplicate entity entry \`${e.ref.toString()}\``);
+    if (prior !== undefined && !sameEntity(prior, e))
+      throw new EntityError(`duplicate entity entry \`${e.ref.toString()}\``);
     entities.set(e.ref.key, e);
   }
   const touching: number[] = [];
@@ -42,17 +48,25 @@ export function prepareOverlay(json: readonly unknown[], schema: Schema | undefi
   }
   // A cycle through an overlay entity needs an edge into it: from the store or from another overlay entity.
   let reachable = touching.length > 0;
-  if (!reachable) for (const o of entities.values()) for (const p of o.parents) if (entities.has(p.key)) reachable = true;
+  if (!reachable)
+    for (const o of entities.values()) for (const p of o.parents) if (entities.has(p.key)) reachable = true;
   const overlay: Overlay = { entities, touching, hasActions, simple: !reachable };
   if (!reachable && !hasActions) return overlay;
   const view = new EntityView(store, overlay);
   for (const e of entities.values()) {
-    if (reachable && view.ancestorKeys(e.ref.key, e.parents).has(e.ref.key)) throw new EntityError(`the entity hierarchy has a cycle through \`${e.ref.toString()}\``);
+    if (reachable && view.ancestorKeys(e.ref.key, e.parents).has(e.ref.key))
+      throw new EntityError(`the entity hierarchy has a cycle through \`${e.ref.toString()}\``);
     if (schema !== undefined && isActionType(e.ref.type)) {
       const def = schema.actions.get(e.ref.key);
       const anc = view.ancestorKeys(e.ref.key, e.parents);
-      const same = def !== undefined && e.attrs.size === 0 && e.tags === undefined && anc.size === def.ancestors.size && [...anc].every((k) => def.ancestors.has(k));
-      if (!same) throw new EntityError(`definition of action \`${e.ref.toString()}\` does not match its schema declaration`);
+      const same =
+        def !== undefined &&
+        e.attrs.size === 0 &&
+        e.tags === undefined &&
+        anc.size === def.ancestors.size &&
+        [...anc].every((k) => def.ancestors.has(k));
+      if (!same)
+        throw new EntityError(`definition of action \`${e.ref.toString()}\` does not match its schema declaration`);
     }
   }
   return overlay;
@@ -119,7 +133,8 @@ export class EntityView {
     }
     const idx = this.idx(ref);
     if (idx < 0 || !store.exists(idx)) return false;
-    if (ov !== undefined && ov.touching.length > 0 && this.#touches(idx)) return this.ancestorKeys(ref.key, []).has(target.key);
+    if (ov !== undefined && ov.touching.length > 0 && this.#touches(idx))
+      return this.ancestorKeys(ref.key, []).has(target.key);
     const t = targetIdx ?? this.idx(target);
     return t >= 0 && store.hasAncestor(idx, t);
   }

@@ -1,8 +1,8 @@
-import type { Expr, PolicyAst, ScopeConstraint, ActionConstraint } from './ast.js';
+import type { ActionConstraint, Expr, PolicyAst, ScopeConstraint } from './ast.js';
 import { type CompiledPolicy, type Env } from './compile-policy.js';
 import { EvalError } from './eval-error.js';
-import { type Value, showValue } from './values.js';
 import type { NativeAnswer } from './native-engine.js';
+import { showValue, type Value } from './values.js';
 
 export interface ConditionExplanation {
   readonly kind: 'when' | 'unless';
@@ -43,9 +43,13 @@ export function explainRequest(policies: readonly CompiledPolicy[], env: Env, an
       resource: p.resourceScope === null || p.resourceScope(env),
     };
     const conditions: ConditionExplanation[] = [];
-    let outcome: PolicyExplanation['outcome'] = scope.principal && scope.action && scope.resource ? 'satisfied' : 'not-satisfied';
+    let outcome: PolicyExplanation['outcome'] =
+      scope.principal && scope.action && scope.resource ? 'satisfied' : 'not-satisfied';
     p.ast.conditions.forEach((c, i) => {
-      const text = c.span !== undefined && p.ast.source !== undefined ? sliceSource(p.ast, c.span) : `${c.kind} { ${printExpr(c.body)} }`;
+      const text =
+        c.span !== undefined && p.ast.source !== undefined
+          ? sliceSource(p.ast, c.span)
+          : `${c.kind} { ${printExpr(c.body)} }`;
       if (outcome !== 'satisfied') {
         conditions.push({ kind: c.kind, text, skipped: true });
         return;
@@ -55,14 +59,28 @@ export function explainRequest(policies: readonly CompiledPolicy[], env: Env, an
         conditions.push({ kind: c.kind, text, value: showValue(v) });
         if (typeof v !== 'boolean') {
           outcome = 'error';
-          conditions[conditions.length - 1] = { kind: c.kind, text, value: showValue(v), error: { message: 'type error: the condition is not a boolean', at: text } };
+          conditions[conditions.length - 1] = {
+            kind: c.kind,
+            text,
+            value: showValue(v),
+            error: { message: 'type error: the condition is not a boolean', at: text },
+          };
         } else if (v !== (c.kind === 'when')) outcome = 'not-satisfied';
       } catch (e) {
         if (!(e instanceof EvalError)) throw e;
         outcome = 'error';
         const node = e.node;
-        const at = node === undefined ? text : node.span !== undefined && p.ast.source !== undefined ? sliceSource(p.ast, node.span) : printExpr(node);
-        conditions.push({ kind: c.kind, text, error: { message: e.message, at, ...(node?.span !== undefined ? { span: node.span } : {}) } });
+        const at =
+          node === undefined
+            ? text
+            : node.span !== undefined && p.ast.source !== undefined
+              ? sliceSource(p.ast, node.span)
+              : printExpr(node);
+        conditions.push({
+          kind: c.kind,
+          text,
+          error: { message: e.message, at, ...(node?.span !== undefined ? { span: node.span } : {}) },
+        });
       }
     });
     out.push({ id: p.id, effect: p.effect, scope, outcome, conditions });
@@ -98,7 +116,8 @@ export function printExpr(e: Expr): string {
     case 'if':
       return `(if ${printExpr(e.cond)} then ${printExpr(e.then)} else ${printExpr(e.else)})`;
     case 'binary':
-      if (['contains', 'containsAll', 'containsAny', 'getTag', 'hasTag'].includes(e.op)) return `(${printExpr(e.left)}).${e.op}(${printExpr(e.right)})`;
+      if (['contains', 'containsAll', 'containsAny', 'getTag', 'hasTag'].includes(e.op))
+        return `(${printExpr(e.left)}).${e.op}(${printExpr(e.right)})`;
       return `(${printExpr(e.left)} ${e.op} ${printExpr(e.right)})`;
     case 'getAttr':
       return `(${printExpr(e.arg)})[${q(e.attr)}]`;

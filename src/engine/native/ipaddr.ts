@@ -123,7 +123,8 @@ const atLeastTwo = (s: string, c: string): boolean => {
 export function parseIp(s: string): IpAddr | string {
   const fail = `invalid IP address: ${s}`;
   if (s.length > 43) return `error parsing IP address from string \`${s}\`: string length is too large`;
-  if (atLeastTwo(s, ':') && atLeastTwo(s, '.')) return `error parsing IP address from string: IPv4 embedded in IPv6 is not accepted: \`${s}\``;
+  if (atLeastTwo(s, ':') && atLeastTwo(s, '.'))
+    return `error parsing IP address from string: IPv4 embedded in IPv6 is not accepted: \`${s}\``;
   const slash = s.indexOf('/');
   const addrStr = slash === -1 ? s : s.slice(0, slash);
   const v4 = parseV4(addrStr);

@@ -55,14 +55,30 @@ export function parseJsonText(text: string): Json {
         const e = text[i + 1];
         i += 2;
         switch (e) {
-          case '"': out += '"'; break;
-          case '\\': out += '\\'; break;
-          case '/': out += '/'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'n': out += '\n'; break;
-          case 'r': out += '\r'; break;
-          case 't': out += '\t'; break;
+          case '"':
+            out += '"';
+            break;
+          case '\\':
+            out += '\\';
+            break;
+          case '/':
+            out += '/';
+            break;
+          case 'b':
+            out += '\b';
+            break;
+          case 'f':
+            out += '\f';
+            break;
+          case 'n':
+            out += '\n';
+            break;
+          case 'r':
+            out += '\r';
+            break;
+          case 't':
+            out += '\t';
+            break;
           case 'u': {
             const u = hex4();
             if (u >= 0xd800 && u <= 0xdbff) {
@@ -128,7 +144,8 @@ export function parseJsonText(text: string): Json {
           i++;
           const v = value(depth + 1);
           // "__proto__" must be an own key like any other, not the object's prototype.
-          if (k === '__proto__') Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
+          if (k === '__proto__')
+            Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
           else obj[k] = v;
           ws();
           if (text[i] === ',') {

@@ -1,17 +1,17 @@
 import type { PolicyAst } from './ast.js';
-import { type CompiledPolicy, type Env, PolicyCompileError, compilePolicy, isSatisfied } from './compile-policy.js';
+import { type CompiledPolicy, compilePolicy, type Env, isSatisfied, PolicyCompileError } from './compile-policy.js';
 import { EntityStore } from './entity-store.js';
 import { EntityView, type Overlay, prepareOverlay } from './entity-view.js';
 import { EvalError } from './eval-error.js';
-import { type Json, parseJsonText } from './json-text.js';
+import { explainRequest, type Explanation } from './explain.js';
+import { parseJsonText } from './json-text.js';
 import { EntityError } from './parse-entity.js';
 import { hasSlots, parsePolicy } from './parse-policy.js';
-import { CedarJsonError, ValueParser, checkEuid } from './parse-value.js';
+import { CedarJsonError, checkEuid, ValueParser } from './parse-value.js';
 import { policyFromJson } from './policy-from-json.js';
 import { PolicyIndex } from './policy-index.js';
-import { type Schema, buildSchema } from './schema.js';
+import { buildSchema, type Schema } from './schema.js';
 import { CedarRecord, EntityRef } from './values.js';
-import { explainRequest, type Explanation } from './explain.js';
 
 /** An entity uid as Cedar's JSON writes it. */
 export interface CedarUid {
@@ -50,7 +50,12 @@ export interface PolicyErrorReport {
  * its context or overlay entities are malformed).
  */
 export type NativeAnswer =
-  | { readonly type: 'decision'; readonly decision: 'allow' | 'deny'; readonly reason: readonly string[]; readonly errors: readonly PolicyErrorReport[] }
+  | {
+      readonly type: 'decision';
+      readonly decision: 'allow' | 'deny';
+      readonly reason: readonly string[];
+      readonly errors: readonly PolicyErrorReport[];
+    }
   | { readonly type: 'invalid'; readonly errors: readonly string[] };
 
 export type RequestValidity = { readonly valid: true } | { readonly valid: false; readonly errors: readonly string[] };
@@ -93,17 +98,21 @@ function drain<T>(steps: Generator<void, T>): T {
 function* buildParts(input: NativeEngineInput): Generator<void, Parts> {
   let schema: Schema | undefined;
   try {
-    schema = input.schema === undefined || input.schema === null ? undefined : buildSchema(typeof input.schema === 'string' ? parseJsonText(input.schema) : input.schema);
+    schema =
+      input.schema === undefined || input.schema === null
+        ? undefined
+        : buildSchema(typeof input.schema === 'string' ? parseJsonText(input.schema) : input.schema);
   } catch (e) {
     throw new NativeCompileError([`schema: ${(e as Error).message}`]);
   }
   let store: EntityStore;
   try {
     let entities: unknown = input.entities ?? [];
-    if (typeof entities === 'string') entities = parseJsonText(entities) as Json;
+    if (typeof entities === 'string') entities = parseJsonText(entities);
     store = yield* EntityStore.buildSteps(entities, schema);
   } catch (e) {
-    if (e instanceof EntityError || e instanceof CedarJsonError || (e as Error).name === 'JsonSyntaxError') throw new NativeCompileError([`entities: ${(e as Error).message}`]);
+    if (e instanceof EntityError || e instanceof CedarJsonError || (e as Error).name === 'JsonSyntaxError')
+      throw new NativeCompileError([`entities: ${(e as Error).message}`]);
     throw e;
   }
   const problems: string[] = [];
@@ -179,7 +188,10 @@ export class NativeEngine {
       throw e;
     }
     const { env, overlay } = prepared;
-    const candidates = overlay?.hasActions === true ? this.policies : this.#index.candidates(env.action, env.principal.type, env.resource.type);
+    const candidates =
+      overlay?.hasActions === true
+        ? this.policies
+        : this.#index.candidates(env.action, env.principal.type, env.resource.type);
     let forbids: string[] | undefined;
     let permits: string[] | undefined;
     let errors: PolicyErrorReport[] | undefined;
@@ -211,7 +223,10 @@ export class NativeEngine {
   }
 
   /** Per policy: scope, each condition's value or error and the sub-expression that raised it. Not for the hot path. */
-  explain(request: NativeRequest, options: NativeCallOptions = {}): Explanation | { readonly type: 'invalid'; readonly errors: readonly string[] } {
+  explain(
+    request: NativeRequest,
+    options: NativeCallOptions = {},
+  ): Explanation | { readonly type: 'invalid'; readonly errors: readonly string[] } {
     let prepared: Prepared;
     try {
       prepared = this.#prepare(request, options);
@@ -224,9 +239,15 @@ export class NativeEngine {
 
   #uid(json: unknown, what: string): EntityRef {
     const o = json as { type?: unknown; id?: unknown; __entity?: unknown } | null;
-    const inner = (typeof o === 'object' && o !== null && typeof o.type !== 'string' && typeof o.__entity === 'object' ? o.__entity : o) as { type?: unknown; id?: unknown } | null;
-    if (typeof inner !== 'object' || inner === null || typeof inner.type !== 'string' || typeof inner.id !== 'string') throw new RequestFailure([`${what}: expected {"type": string, "id": string}`]);
-    if (!this.#parser.validName(inner.type)) throw new RequestFailure([`${what}: invalid entity type \`${inner.type}\``]);
+    const inner = (
+      typeof o === 'object' && o !== null && typeof o.type !== 'string' && typeof o.__entity === 'object'
+        ? o.__entity
+        : o
+    ) as { type?: unknown; id?: unknown } | null;
+    if (typeof inner !== 'object' || inner === null || typeof inner.type !== 'string' || typeof inner.id !== 'string')
+      throw new RequestFailure([`${what}: expected {"type": string, "id": string}`]);
+    if (!this.#parser.validName(inner.type))
+      throw new RequestFailure([`${what}: invalid entity type \`${inner.type}\``]);
     return new EntityRef(inner.type, inner.id);
   }
 
@@ -240,7 +261,8 @@ export class NativeEngine {
     try {
       if (schema !== undefined) {
         const def = schema.actions.get(action.key);
-        if (def === undefined) throw new RequestFailure([`action \`${action.toString()}\` is not declared in the schema`]);
+        if (def === undefined)
+          throw new RequestFailure([`action \`${action.toString()}\` is not declared in the schema`]);
         this.#parser.reset();
         context = this.#parser.parse(json, def.context, 'context') as CedarRecord;
         if (options.validateRequest ?? true) this.#validate(principal, resource, def, schema);
@@ -267,21 +289,29 @@ export class NativeEngine {
   }
 
   /** Cedar's request validation; the context's types and entity references were checked while parsing it. */
-  #validate(principal: EntityRef, resource: EntityRef, def: NonNullable<ReturnType<Schema['actions']['get']>>, schema: Schema): void {
+  #validate(
+    principal: EntityRef,
+    resource: EntityRef,
+    def: NonNullable<ReturnType<Schema['actions']['get']>>,
+    schema: Schema,
+  ): void {
     const problems: string[] = [];
     for (const [what, ref, allowed] of [
       ['principal', principal, def.principalTypes],
       ['resource', resource, def.resourceTypes],
     ] as const) {
-      if (!schema.entityTypes.has(ref.type)) problems.push(`${what} type \`${ref.type}\` is not declared in the schema`);
+      if (!schema.entityTypes.has(ref.type))
+        problems.push(`${what} type \`${ref.type}\` is not declared in the schema`);
       else {
         const m = checkEuid(ref, schema);
         if (m !== undefined) problems.push(m);
-        if (!allowed.has(ref.type)) problems.push(`${what} type \`${ref.type}\` is not valid for \`${def.uid.toString()}\``);
+        if (!allowed.has(ref.type))
+          problems.push(`${what} type \`${ref.type}\` is not valid for \`${def.uid.toString()}\``);
       }
     }
     if (this.#parser.badEuid !== undefined) problems.push(`context: ${this.#parser.badEuid}`);
-    if (!this.#parser.conforms) problems.push(`context does not conform to the context type of \`${def.uid.toString()}\``);
+    if (!this.#parser.conforms)
+      problems.push(`context does not conform to the context type of \`${def.uid.toString()}\``);
     if (problems.length > 0) throw new RequestFailure(problems);
   }
 }

@@ -12,8 +12,8 @@ import {
   type Var,
 } from './ast.js';
 import { type Token, tokenize, unescapeCedar } from './cedar-lexer.js';
+import { fromBigInt, I64_MAX } from './i64.js';
 import { EntityRef } from './values.js';
-import { I64_MAX, fromBigInt } from './i64.js';
 
 /**
  * A native parser for Cedar policy text, following cedar-policy-core's grammar (grammar.lalrpop) and its
@@ -26,7 +26,14 @@ import { I64_MAX, fromBigInt } from './i64.js';
 const RESERVED = new Set(['if', 'true', 'false', 'then', 'else', 'in', 'is', 'has', 'like']);
 const VARS = new Set(['principal', 'action', 'resource', 'context']);
 /** Methods built into Cedar (parsed with their arity checked) and extension methods (arity checked when called). */
-const BUILTIN_METHODS: Record<string, number> = { contains: 1, containsAll: 1, containsAny: 1, isEmpty: 0, getTag: 1, hasTag: 1 };
+const BUILTIN_METHODS: Record<string, number> = {
+  contains: 1,
+  containsAll: 1,
+  containsAny: 1,
+  isEmpty: 0,
+  getTag: 1,
+  hasTag: 1,
+};
 export const EXTENSION_METHODS = new Set([
   'isIpv4',
   'isIpv6',
@@ -60,7 +67,10 @@ type Primary =
   | { k: 'paren'; inner: Special; span: Span }
   | { k: 'list'; elems: Expr[]; span: Span }
   | { k: 'record'; inits: [Special, Expr][]; span: Span };
-type Access = { k: 'field'; name: string; span: Span } | { k: 'call'; args: Expr[]; span: Span } | { k: 'index'; arg: Special; span: Span };
+type Access =
+  | { k: 'field'; name: string; span: Span }
+  | { k: 'call'; args: Expr[]; span: Span }
+  | { k: 'index'; arg: Special; span: Span };
 interface Member {
   prim: Primary;
   access: Access[];
@@ -131,12 +141,14 @@ class Parser {
   }
   expect(text: string): Token {
     const t = this.next();
-    if (t.kind === 'eof' || t.text !== text || t.kind === 'string') fail(`expected \`${text}\`, found ${t.kind === 'eof' ? 'end of input' : `\`${t.text}\``}`, t);
+    if (t.kind === 'eof' || t.text !== text || t.kind === 'string')
+      fail(`expected \`${text}\`, found ${t.kind === 'eof' ? 'end of input' : `\`${t.text}\``}`, t);
     return t;
   }
   ident(): Token {
     const t = this.next();
-    if (t.kind !== 'ident') fail(`expected an identifier, found ${t.kind === 'eof' ? 'end of input' : `\`${t.text}\``}`, t);
+    if (t.kind !== 'ident')
+      fail(`expected an identifier, found ${t.kind === 'eof' ? 'end of input' : `\`${t.text}\``}`, t);
     return t;
   }
   get pos(): number {
@@ -194,13 +206,19 @@ class Parser {
       if (this.isPunct('}')) fail(`\`${kindTok.text}\` condition clauses must be non-empty`, kindTok);
       const body = this.exprNoSlots();
       this.expect('}');
-      if (kindTok.text !== 'when' && kindTok.text !== 'unless') fail(`invalid policy condition: \`${kindTok.text}\``, kindTok);
+      if (kindTok.text !== 'when' && kindTok.text !== 'unless')
+        fail(`invalid policy condition: \`${kindTok.text}\``, kindTok);
       conditions.push({ kind: kindTok.text as 'when' | 'unless', body, span: [cstart, this.lastEnd] });
     }
     this.expect(';');
     const end = this.lastEnd;
-    if (effectTok.text !== 'permit' && effectTok.text !== 'forbid') fail(`invalid policy effect: \`${effectTok.text}\``, effectTok);
-    if (defs.length < 3) fail(`this policy is missing the \`${['principal', 'action', 'resource'][defs.length]}\` variable in the scope`, effectTok);
+    if (effectTok.text !== 'permit' && effectTok.text !== 'forbid')
+      fail(`invalid policy effect: \`${effectTok.text}\``, effectTok);
+    if (defs.length < 3)
+      fail(
+        `this policy is missing the \`${['principal', 'action', 'resource'][defs.length]}\` variable in the scope`,
+        effectTok,
+      );
     if (defs.length > 3) fail('this policy has an extra element in the scope', effectTok);
     return {
       effect: effectTok.text as 'permit' | 'forbid',
@@ -308,13 +326,15 @@ class Parser {
     const isType = def.isType === undefined ? undefined : this.entityTypeOf(this.convertAdd(def.isType));
     if (def.rel === undefined) return isType === undefined ? { op: 'any' } : { op: 'is', entityType: isType };
     const { op, rhs, opTok } = def.rel;
-    if (op === 'in' && rhs.k === 'invertedIs') fail('when `is` and `in` are used together, `is` must come first', opTok);
+    if (op === 'in' && rhs.k === 'invertedIs')
+      fail('when `is` and `in` are used together, `is` must come first', opTok);
     const ref = this.scopeRef(rhs, expected, opTok);
     if (op === '==') {
       if (isType !== undefined) fail('`is` cannot appear in the scope at the same time as `==`', opTok);
       return { op: '==', entity: ref };
     }
-    if (op === 'in') return isType === undefined ? { op: 'in', entity: ref } : { op: 'is', entityType: isType, in: ref };
+    if (op === 'in')
+      return isType === undefined ? { op: 'in', entity: ref } : { op: 'is', entityType: isType, in: ref };
     if (op === '=') fail("'=' is not a valid operator in Cedar", opTok);
     return fail(`not a valid policy scope constraint: ${expected} ${op}`, opTok);
   }
@@ -354,8 +374,10 @@ class Parser {
 
   checkVar(def: VarDef, expected: string): void {
     const v = def.variable.text;
-    if (v !== 'principal' && v !== 'action' && v !== 'resource') fail(`expected a variable that is valid in the policy scope; found: \`${v}\``, def.variable);
-    if (v !== expected) fail(`found the variable \`${v}\` where the variable \`${expected}\` must be used`, def.variable);
+    if (v !== 'principal' && v !== 'action' && v !== 'resource')
+      fail(`expected a variable that is valid in the policy scope; found: \`${v}\``, def.variable);
+    if (v !== expected)
+      fail(`found the variable \`${v}\` where the variable \`${expected}\` must be used`, def.variable);
   }
 
   /** `Name` after `:` in a scope variable (always refused later, but it must parse). */
@@ -425,7 +447,8 @@ class Parser {
     const t = this.peek;
     if (t.kind === 'ident' && t.text === 'has') {
       this.next();
-      if (this.peek.kind === 'ident' && this.peek.text === 'if' && !this.isPunct('::', 1)) fail('`if` is a reserved identifier', this.peek);
+      if (this.peek.kind === 'ident' && this.peek.text === 'if' && !this.isPunct('::', 1))
+        fail('`if` is a reserved identifier', this.peek);
       const field = this.add();
       const lhs = this.toExpr(this.convertAdd(target));
       const attrs = this.hasRhs(field);
@@ -457,7 +480,12 @@ class Parser {
         this.next();
         const rhs = this.toExpr(this.convertAdd(this.add()));
         const span: Span = [start, this.lastEnd];
-        e = { kind: 'and', left: { ...e, span }, right: { kind: 'binary', op: 'in', left: lhs, right: rhs, span }, span };
+        e = {
+          kind: 'and',
+          left: { ...e, span },
+          right: { kind: 'binary', op: 'in', left: lhs, right: rhs, span },
+          span,
+        };
       }
       return { t: 'expr', e, span: [start, this.lastEnd] };
     }
@@ -470,7 +498,11 @@ class Parser {
       ops.push({ op, rhs: this.toExpr(this.convertAdd(this.add())), tok });
     }
     if (ops.length === 0) return first;
-    if (ops.length > 1) fail('multiple relational operators (>, ==, in, etc.) must be used with parentheses to make ordering explicit', ops[1]!.tok);
+    if (ops.length > 1)
+      fail(
+        'multiple relational operators (>, ==, in, etc.) must be used with parentheses to make ordering explicit',
+        ops[1]!.tok,
+      );
     const { op, rhs, tok } = ops[0]!;
     if (op === '=') fail("'=' is not a valid operator in Cedar", tok);
     const span: Span = [start, this.lastEnd];
@@ -577,7 +609,8 @@ class Parser {
         this.next();
         const u = this.next();
         if (u.kind === 'string') return { k: 'ref', path, raw: u.text, span: [start, u.end] };
-        if (u.kind === 'punct' && u.text === '{') fail('invalid entity literal (record-style entity literals are not supported)', u);
+        if (u.kind === 'punct' && u.text === '{')
+          fail('invalid entity literal (record-style entity literals are not supported)', u);
         if (u.kind !== 'ident') fail('expected an identifier or string after `::`', u);
         path.push(u.text);
       }
@@ -680,7 +713,11 @@ class Parser {
       case 'str':
         return { t: 'str', raw: p.raw, span: p.span };
       case 'ref':
-        return { t: 'expr', e: { kind: 'lit', value: this.entityRef(p.path, p.raw, p.span), span: p.span }, span: p.span };
+        return {
+          t: 'expr',
+          e: { kind: 'lit', value: this.entityRef(p.path, p.raw, p.span), span: p.span },
+          span: p.span,
+        };
       case 'name':
         if (p.path.length === 1 && VARS.has(p.path[0]!)) return { t: 'var', v: p.path[0] as Var, span: p.span };
         return { t: 'name', path: validName(p.path, p.span), span: p.span };
@@ -710,7 +747,8 @@ class Parser {
       case 'var':
         return k.v;
       case 'name':
-        if (k.path.length !== 1) fail(`\`${k.path.join('::')}\` cannot be used as an attribute as it contains a namespace`, k.span);
+        if (k.path.length !== 1)
+          fail(`\`${k.path.join('::')}\` cannot be used as an attribute as it contains a namespace`, k.span);
         return k.path[0]!;
       case 'str':
         return unescapeCedar(k.raw, false);
@@ -746,7 +784,8 @@ class Parser {
       if (a0.k === 'call') {
         head = this.func(prim.path, a0.args, m.span);
         k = 1;
-      } else if (a0.k === 'field' && a1?.k === 'call') return fail(`\`${prim.path.join('::')}.${a0.name}\` is not a valid method call`, m.span);
+      } else if (a0.k === 'field' && a1?.k === 'call')
+        return fail(`\`${prim.path.join('::')}.${a0.name}\` is not a valid method call`, m.span);
       else if (a0.k === 'field') return fail(`invalid member access \`${prim.path.join('::')}.${a0.name}\``, m.span);
       else return fail(`invalid indexing expression on \`${prim.path.join('::')}\``, m.span);
     } else {
@@ -773,7 +812,11 @@ class Parser {
   method(name: string, recv: Expr, args: Expr[], span: Span): Expr {
     const arity = BUILTIN_METHODS[name];
     if (arity !== undefined) {
-      if (args.length !== arity) fail(`call to \`${name}\` requires exactly ${arity} argument${arity === 1 ? '' : 's'}, but got ${args.length}`, span);
+      if (args.length !== arity)
+        fail(
+          `call to \`${name}\` requires exactly ${arity} argument${arity === 1 ? '' : 's'}, but got ${args.length}`,
+          span,
+        );
       if (name === 'isEmpty') return { kind: 'isEmpty', arg: recv, span };
       return { kind: 'binary', op: name as BinaryOp, left: recv, right: args[0]!, span };
     }
@@ -784,23 +827,27 @@ class Parser {
 
   func(path: string[], args: Expr[], span: Span): Expr {
     const name = path.join('::');
-    if (path.length === 1 && (EXTENSION_METHODS.has(name) || name in BUILTIN_METHODS)) fail(`\`${name}\` is a method, not a function`, span);
+    if (path.length === 1 && (EXTENSION_METHODS.has(name) || name in BUILTIN_METHODS))
+      fail(`\`${name}\` is a method, not a function`, span);
     if (path.length === 1 && EXTENSION_FUNCTIONS.has(name)) return { kind: 'call', fn: name, args, span };
     return fail(`\`${name}\` is not a valid function`, span);
   }
 
   /** Attribute names on the right of `has`: a string literal, or identifiers joined by `.`. */
   hasRhs(a: Add): string[] {
-    if (a.rest.length > 0 || a.first.rest.length > 0 || a.first.first.op !== undefined) fail('invalid RHS of a `has` operation', a.span);
+    if (a.rest.length > 0 || a.first.rest.length > 0 || a.first.first.op !== undefined)
+      fail('invalid RHS of a `has` operation', a.span);
     const { prim, access } = a.first.first.member;
     if (prim.k === 'str' && access.length === 0) return [unescapeCedar(prim.raw, false)];
-    if (prim.k !== 'name' && !(prim.k === 'lit' && typeof prim.value === 'boolean')) fail('invalid RHS of a `has` operation', a.span);
+    if (prim.k !== 'name' && !(prim.k === 'lit' && typeof prim.value === 'boolean'))
+      fail('invalid RHS of a `has` operation', a.span);
     const head = this.convertPrimary(prim);
     if (head.t === 'bool') fail(`\`${head.v}\` is a reserved identifier`, a.span);
     let first: string;
     if (head.t === 'var') first = head.v;
     else if (head.t === 'name') {
-      if (head.path.length !== 1) fail(`\`${head.path.join('::')}\` cannot be used as an attribute as it contains a namespace`, a.span);
+      if (head.path.length !== 1)
+        fail(`\`${head.path.join('::')}\` cannot be used as an attribute as it contains a namespace`, a.span);
       first = head.path[0]!;
     } else return fail('invalid RHS of a `has` operation', a.span);
     const out = [first];
@@ -836,7 +883,12 @@ interface VarDef {
   isType: Add | undefined;
   rel: { op: string; rhs: ScopeRhs; opTok: Token } | undefined;
 }
-type ScopeRhs = { k: 'ref'; ref: EntityRef } | { k: 'slot'; name: string } | { k: 'list'; items: ScopeRhs[] } | { k: 'invertedIs' } | { k: 'bad' };
+type ScopeRhs =
+  | { k: 'ref'; ref: EntityRef }
+  | { k: 'slot'; name: string }
+  | { k: 'list'; items: ScopeRhs[] }
+  | { k: 'invertedIs' }
+  | { k: 'bad' };
 
 /** Every policy in a Cedar policy-set text, in order (Cedar names them policy0, policy1, …). */
 export function parsePolicySet(text: string): PolicyAst[] {
@@ -852,6 +904,7 @@ export function parsePolicy(text: string): PolicyAst {
 
 /** Whether a parsed policy has template slots (authzd accepts static policies only). */
 export function hasSlots(p: PolicyAst): boolean {
-  const slot = (c: ScopeConstraint) => (c.op === '==' || c.op === 'in' ? typeof c.entity === 'string' : c.op === 'is' && typeof c.in === 'string');
+  const slot = (c: ScopeConstraint) =>
+    c.op === '==' || c.op === 'in' ? typeof c.entity === 'string' : c.op === 'is' && typeof c.in === 'string';
   return slot(p.principal) || slot(p.resource);
 }

@@ -1,12 +1,12 @@
-import { EvalError } from './eval-error.js';
-import { CONSTRUCTORS, EXTENSION_FUNCTIONS, type ExtensionFunction } from './extensions.js';
-import { type Long, fromBigInt } from './i64.js';
-import { JsonNonLong } from './json-text.js';
-import { type Schema, type SchemaType, isActionType } from './schema.js';
-import { CedarRecord, CedarSet, EntityRef, type Value, entityKey } from './values.js';
 import { DateTime, Duration } from './datetime.js';
 import { Decimal } from './decimal.js';
+import { EvalError } from './eval-error.js';
+import { CONSTRUCTORS, EXTENSION_FUNCTIONS, type ExtensionFunction } from './extensions.js';
+import { fromBigInt, type Long } from './i64.js';
 import { IpAddr } from './ipaddr.js';
+import { JsonNonLong } from './json-text.js';
+import { isActionType, type Schema, type SchemaType } from './schema.js';
+import { CedarRecord, CedarSet, entityKey, EntityRef, type Value } from './values.js';
 
 /** Input that does not parse as Cedar JSON (a call with it fails as a whole, as in Cedar). */
 export class CedarJsonError extends Error {
@@ -18,7 +18,8 @@ const fail = (where: string, what: string): never => {
 };
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof JsonNonLong);
+const isObj = (v: unknown): v is Obj =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof JsonNonLong);
 const has = (o: Obj, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 
 const IDENT = /^[_a-zA-Z][_a-zA-Z0-9]*$/;
@@ -187,7 +188,13 @@ export class ValueParser {
         }
       }
       if (k === '__expr' && typeof v === 'string') fail(where, 'the `__expr` escape is no longer supported');
-      if (k === '__entity' && isObj(v) && Object.keys(v).length >= 2 && typeof v.type === 'string' && typeof v.id === 'string') {
+      if (
+        k === '__entity' &&
+        isObj(v) &&
+        Object.keys(v).length >= 2 &&
+        typeof v.type === 'string' &&
+        typeof v.id === 'string'
+      ) {
         assertRaw(v, where);
         return this.typeAndId(v, where)!;
       }
@@ -215,7 +222,11 @@ export class ValueParser {
       const call = explicit ?? fnAndArgs(json);
       if (call !== undefined) {
         const f = this.lookup(call.fn, where);
-        if (call.args.length !== f.argTypes.length) fail(where, `wrong number of arguments for \`${call.fn}\`: expected ${f.argTypes.length}, got ${call.args.length}`);
+        if (call.args.length !== f.argTypes.length)
+          fail(
+            where,
+            `wrong number of arguments for \`${call.fn}\`: expected ${f.argTypes.length}, got ${call.args.length}`,
+          );
         return this.apply(
           f,
           call.args.map((a, i) => this.parse(a, f.argTypes[i], where)),
@@ -234,14 +245,18 @@ export class ValueParser {
 
   call(fn: string, args: Value[], where: string): Value {
     const f = this.lookup(fn, where);
-    if (args.length !== f.argTypes.length) fail(where, `wrong number of arguments for \`${fn}\`: expected ${f.argTypes.length}, got ${args.length}`);
+    if (args.length !== f.argTypes.length)
+      fail(where, `wrong number of arguments for \`${fn}\`: expected ${f.argTypes.length}, got ${args.length}`);
     return this.apply(f, args, where);
   }
 
   apply(f: ExtensionFunction, args: Value[], where: string): Value {
     // Constructors on strings repeat (a client's address in every context): their values are immutable,
     // so a bounded memo serves them.
-    const memo = args.length === 1 && typeof args[0] === 'string' && CONSTRUCTOR_NAMES.has(f.name) ? `${f.name}\u0000${args[0]}` : undefined;
+    const memo =
+      args.length === 1 && typeof args[0] === 'string' && CONSTRUCTOR_NAMES.has(f.name)
+        ? `${f.name}\u0000${args[0]}`
+        : undefined;
     if (memo !== undefined) {
       const hit = this.#constructed.get(memo);
       if (hit !== undefined) return hit;
@@ -464,7 +479,9 @@ export function checkEuids(v: Value, schema: Schema): string | undefined {
 
 export function checkEuid(r: EntityRef, schema: Schema): string | undefined {
   const et = schema.entityTypes.get(r.type);
-  if (et?.enumIds !== undefined && !et.enumIds.has(r.id)) return `entity \`${r.toString()}\` is of an enumerated type, but \`${JSON.stringify(r.id)}\` is not one of its values`;
-  if (isActionType(r.type) && !schema.actions.has(r.key)) return `action \`${r.toString()}\` is not declared in the schema`;
+  if (et?.enumIds !== undefined && !et.enumIds.has(r.id))
+    return `entity \`${r.toString()}\` is of an enumerated type, but \`${JSON.stringify(r.id)}\` is not one of its values`;
+  if (isActionType(r.type) && !schema.actions.has(r.key))
+    return `action \`${r.toString()}\` is not declared in the schema`;
   return undefined;
 }

@@ -1,6 +1,15 @@
-import type { ActionConstraint, BinaryOp, Condition, Expr, PatternElem, PolicyAst, ScopeConstraint, Var } from './ast.js';
+import type {
+  ActionConstraint,
+  BinaryOp,
+  Condition,
+  Expr,
+  PatternElem,
+  PolicyAst,
+  ScopeConstraint,
+  Var,
+} from './ast.js';
 import { PolicyParseError } from './ast.js';
-import { type Long, fromBigInt } from './i64.js';
+import { fromBigInt, type Long } from './i64.js';
 import { EXTENSION_FUNCTIONS, EXTENSION_METHODS } from './parse-policy.js';
 import { EntityRef } from './values.js';
 
@@ -19,7 +28,8 @@ export function policyFromJson(json: unknown): PolicyAst {
     return { kind: co.kind as 'when' | 'unless', body: expr(co.body) };
   });
   const annotations: Record<string, string | undefined> = Object.create(null);
-  for (const [k, v] of Object.entries(p.annotations !== undefined ? obj(p.annotations, 'annotations') : {})) annotations[k] = v === null ? undefined : String(v);
+  for (const [k, v] of Object.entries(p.annotations !== undefined ? obj(p.annotations, 'annotations') : {}))
+    annotations[k] = v === null ? undefined : typeof v === 'string' ? v : JSON.stringify(v);
   return {
     effect: effect as 'permit' | 'forbid',
     principal: scope(p.principal, 'principal'),
@@ -133,7 +143,8 @@ function expr(v: unknown): Expr {
   const body = o[k];
   if (k === 'Value') return value(body);
   if (k === 'Var') {
-    if (!['principal', 'action', 'resource', 'context'].includes(body as string)) bad(`unknown variable ${JSON.stringify(body)}`);
+    if (!['principal', 'action', 'resource', 'context'].includes(body as string))
+      bad(`unknown variable ${JSON.stringify(body)}`);
     return { kind: 'var', name: body as Var };
   }
   if (k === 'Slot') return bad('slots in conditions are not supported');
@@ -197,7 +208,11 @@ function expr(v: unknown): Expr {
     }
   }
   if (EXTENSION_FUNCTIONS.has(k) || EXTENSION_METHODS.has(k)) {
-    return { kind: 'call', fn: k, args: (Array.isArray(body) ? body : bad(`${k}: expected an argument array`)).map(expr) };
+    return {
+      kind: 'call',
+      fn: k,
+      args: (Array.isArray(body) ? body : bad(`${k}: expected an argument array`)).map(expr),
+    };
   }
   return bad(`unknown expression ${JSON.stringify(k)}`);
 }

@@ -64,10 +64,15 @@ export class PolicyIndex {
     for (const p of this.#byActionKey.get(action.key) ?? []) found.add(p);
     const idx = this.store.indexOf(action.key);
     if (idx !== undefined && this.store.exists(idx)) {
-      for (const g of this.store.ancestorIndexes(idx)) for (const p of this.#byActionKey.get(this.store.keyOf(g)) ?? []) if (p.ast.action.op === 'in') found.add(p);
+      for (const g of this.store.ancestorIndexes(idx))
+        for (const p of this.#byActionKey.get(this.store.keyOf(g)) ?? []) if (p.ast.action.op === 'in') found.add(p);
     }
     const list = [...found]
-      .filter((p) => (p.principalType === null || p.principalType === principalType) && (p.resourceType === null || p.resourceType === resourceType))
+      .filter(
+        (p) =>
+          (p.principalType === null || p.principalType === principalType) &&
+          (p.resourceType === null || p.resourceType === resourceType),
+      )
       .sort((a, b) => a.order - b.order);
     if (this.#cached >= CACHE_LIMIT) {
       this.#cache.clear();

@@ -70,8 +70,10 @@ export function buildSchema(json: Json): Schema {
   const actionDefs = new Map<string, { ns: string; id: string; type: string; def: Record<string, Json> }>();
   for (const [ns, nsDef] of Object.entries(json)) {
     if (!isObj(nsDef)) throw new SchemaError(`namespace ${ns}: expected an object`);
-    for (const [name, def] of Object.entries(isObj(nsDef.commonTypes) ? nsDef.commonTypes : {})) commonDefs.set(qualify(ns, name), { ns, def });
-    for (const [name, def] of Object.entries(isObj(nsDef.entityTypes) ? nsDef.entityTypes : {})) entityDefs.set(qualify(ns, name), { ns, def: isObj(def) ? def : {} });
+    for (const [name, def] of Object.entries(isObj(nsDef.commonTypes) ? nsDef.commonTypes : {}))
+      commonDefs.set(qualify(ns, name), { ns, def });
+    for (const [name, def] of Object.entries(isObj(nsDef.entityTypes) ? nsDef.entityTypes : {}))
+      entityDefs.set(qualify(ns, name), { ns, def: isObj(def) ? def : {} });
     const actionType = qualify(ns, 'Action');
     for (const [id, def] of Object.entries(isObj(nsDef.actions) ? nsDef.actions : {})) {
       actionDefs.set(new EntityRef(actionType, id).key, { ns, id, type: actionType, def: isObj(def) ? def : {} });
@@ -86,14 +88,20 @@ export function buildSchema(json: Json): Schema {
       case 'String':
         return { t: 'string' };
       default:
-        return (EXTENSION_TYPES as readonly string[]).includes(n) ? { t: 'ext', name: n as ExtensionTypeName } : undefined;
+        return (EXTENSION_TYPES as readonly string[]).includes(n)
+          ? { t: 'ext', name: n as ExtensionTypeName }
+          : undefined;
     }
   };
   const actionTypes = new Set([...actionDefs.values()].map((a) => a.type));
   const isEntity = (n: string) => entityDefs.has(n) || actionTypes.has(n);
   // The empty-namespace aliases of the builtins, unless the user declared that name there.
-  const isCommon = (n: string) => commonDefs.has(n) || (n.startsWith('__cedar::') && builtin(n.slice(9)) !== undefined) || (builtin(n) !== undefined && !entityDefs.has(n));
-  const possibilities = (name: string, ns: string) => (name.includes('::') || ns === '' ? [name] : [`${ns}::${name}`, name]);
+  const isCommon = (n: string) =>
+    commonDefs.has(n) ||
+    (n.startsWith('__cedar::') && builtin(n.slice(9)) !== undefined) ||
+    (builtin(n) !== undefined && !entityDefs.has(n));
+  const possibilities = (name: string, ns: string) =>
+    name.includes('::') || ns === '' ? [name] : [`${ns}::${name}`, name];
 
   const resolving = new Set<string>();
   const commonCache = new Map<string, SchemaType>();

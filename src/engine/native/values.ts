@@ -7,7 +7,8 @@ import { IpAddr } from './ipaddr.js';
  * A Cedar value. Bool, Long and String are JS primitives (Long: see i64.ts); the rest are objects of the
  * classes below. Primitives compare with `===`; objects with valueEquals.
  */
-export type Value = boolean | Long | string | EntityRef | CedarSet | CedarRecord | Decimal | IpAddr | DateTime | Duration;
+export type Value =
+  boolean | Long | string | EntityRef | CedarSet | CedarRecord | Decimal | IpAddr | DateTime | Duration;
 
 /**
  * An entity reference. `key` identifies it (type and id joined by NUL, which no entity type name can
@@ -106,7 +107,11 @@ export class CedarRecord {
     readonly vals: readonly Value[],
   ) {}
 
-  static of(keys: readonly string[], vals: readonly Value[], intern?: { keys(k: readonly string[]): readonly string[] }): CedarRecord {
+  static of(
+    keys: readonly string[],
+    vals: readonly Value[],
+    intern?: { keys(k: readonly string[]): readonly string[] },
+  ): CedarRecord {
     return new CedarRecord(intern !== undefined ? intern.keys(keys) : keys, vals);
   }
 
@@ -195,7 +200,8 @@ export function showValue(v: Value): string {
   }
   if (v instanceof EntityRef) return v.toString();
   if (v instanceof CedarSet) return `[${v.items.map(showValue).join(', ')}]`;
-  if (v instanceof CedarRecord) return `{${v.keys.map((k, i) => `${JSON.stringify(k)}: ${showValue(v.vals[i]!)}`).join(', ')}}`;
+  if (v instanceof CedarRecord)
+    return `{${v.keys.map((k, i) => `${JSON.stringify(k)}: ${showValue(v.vals[i]!)}`).join(', ')}}`;
   if (v instanceof Decimal) return `decimal("${v.toString()}")`;
   if (v instanceof IpAddr) return `ip("${v.toString()}")`;
   return v.toString();

@@ -1,15 +1,42 @@
 import { describe, expect, it } from 'vitest';
-import { Decimal, parseDecimal } from '../../../../src/engine/native/decimal.js';
+
+import { type Decimal, parseDecimal } from '../../../../src/engine/native/decimal.js';
 import { disagreements, nativeOutcome } from '../../../helpers/expression-oracle.js';
 
-const DECIMALS = ['0.0', '1.5', '-1.5', '1.50', '-0.0001', '12.3456', '922337203685477.5807', '-922337203685477.5808', '922337203685477.5808', '-922337203685477.5809', '1.23456', '1.', '.5', '1', 'abc', '+1.0', '00001.1000', '١.٥', '1.0 '];
+const DECIMALS = [
+  '0.0',
+  '1.5',
+  '-1.5',
+  '1.50',
+  '-0.0001',
+  '12.3456',
+  '922337203685477.5807',
+  '-922337203685477.5808',
+  '922337203685477.5808',
+  '-922337203685477.5809',
+  '1.23456',
+  '1.',
+  '.5',
+  '1',
+  'abc',
+  '+1.0',
+  '00001.1000',
+  '١.٥',
+  '1.0 ',
+];
 
 describe('decimal', () => {
   it('accepts and orders exactly what cedar-wasm does', () => {
     const exprs = DECIMALS.flatMap((a) => [
       `decimal(${JSON.stringify(a)}) == decimal(${JSON.stringify(a)})`,
-      ...DECIMALS.slice(0, 8).map((b) => `decimal(${JSON.stringify(a)}).lessThan(decimal(${JSON.stringify(b)})) || decimal(${JSON.stringify(a)}).greaterThanOrEqual(decimal(${JSON.stringify(b)}))`),
-      ...DECIMALS.slice(0, 8).map((b) => `decimal(${JSON.stringify(a)}).lessThanOrEqual(decimal(${JSON.stringify(b)})) && !decimal(${JSON.stringify(a)}).greaterThan(decimal(${JSON.stringify(b)}))`),
+      ...DECIMALS.slice(0, 8).map(
+        (b) =>
+          `decimal(${JSON.stringify(a)}).lessThan(decimal(${JSON.stringify(b)})) || decimal(${JSON.stringify(a)}).greaterThanOrEqual(decimal(${JSON.stringify(b)}))`,
+      ),
+      ...DECIMALS.slice(0, 8).map(
+        (b) =>
+          `decimal(${JSON.stringify(a)}).lessThanOrEqual(decimal(${JSON.stringify(b)})) && !decimal(${JSON.stringify(a)}).greaterThan(decimal(${JSON.stringify(b)}))`,
+      ),
     ]);
     expect(disagreements(exprs)).toEqual([]);
   });

@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
+
 import { disagreements, nativeOutcome } from '../../../helpers/expression-oracle.js';
 
 // Operators whose Cedar semantics are easy to get subtly wrong, each checked natively and against cedar-wasm.
 const ENTITIES = [
-  { uid: { type: 'U', id: 'u' }, attrs: { n: 1, rec: { a: { b: 1 } }, s: ['a'] }, parents: [{ type: 'G', id: 'g' }], tags: { t: 'v', n: 2 } },
+  {
+    uid: { type: 'U', id: 'u' },
+    attrs: { n: 1, rec: { a: { b: 1 } }, s: ['a'] },
+    parents: [{ type: 'G', id: 'g' }],
+    tags: { t: 'v', n: 2 },
+  },
   { uid: { type: 'G', id: 'g' }, attrs: {}, parents: [{ type: 'G', id: 'top' }] },
 ];
 
@@ -55,27 +61,107 @@ describe('evaluation semantics (native == cedar-wasm)', () => {
   });
 
   it('tags', () => {
-    const exprs = ['U::"u".hasTag("t")', 'U::"u".hasTag("x")', 'U::"u".getTag("t") == "v"', 'U::"u".getTag("x") == "v"', 'U::"nobody".hasTag("t")', 'U::"nobody".getTag("t") == 1', 'G::"g".getTag("t") == 1', 'U::"u".hasTag(1)', '"u".hasTag("t")', 'U::"u".getTag("n") + 1 == 3'];
+    const exprs = [
+      'U::"u".hasTag("t")',
+      'U::"u".hasTag("x")',
+      'U::"u".getTag("t") == "v"',
+      'U::"u".getTag("x") == "v"',
+      'U::"nobody".hasTag("t")',
+      'U::"nobody".getTag("t") == 1',
+      'G::"g".getTag("t") == 1',
+      'U::"u".hasTag(1)',
+      '"u".hasTag("t")',
+      'U::"u".getTag("n") + 1 == 3',
+    ];
     expect(disagreements(exprs, ENTITIES)).toEqual([]);
   });
 
   it('in over the hierarchy and over sets, with its type errors', () => {
-    const exprs = ['U::"u" in G::"top"', 'U::"u" in U::"u"', 'U::"nobody" in U::"nobody"', 'U::"nobody" in G::"g"', 'G::"top" in U::"u"', 'U::"u" in [G::"x", G::"top"]', 'U::"u" in []', 'U::"u" in [G::"top", 1]', '1 in [U::"u"]', 'U::"u" in "G"', 'U::"u" in {a: 1}'];
+    const exprs = [
+      'U::"u" in G::"top"',
+      'U::"u" in U::"u"',
+      'U::"nobody" in U::"nobody"',
+      'U::"nobody" in G::"g"',
+      'G::"top" in U::"u"',
+      'U::"u" in [G::"x", G::"top"]',
+      'U::"u" in []',
+      'U::"u" in [G::"top", 1]',
+      '1 in [U::"u"]',
+      'U::"u" in "G"',
+      'U::"u" in {a: 1}',
+    ];
     expect(disagreements(exprs, ENTITIES)).toEqual([]);
   });
 
   it('&&, || and if short-circuit, and type-check what they evaluate', () => {
-    const exprs = ['false && 1', 'true && 1', '1 && true', 'true || 1', 'false || 1', 'false || (1 + "a" == 2)', 'true || (1 + "a" == 2)', 'if true then true else 1', 'if false then true else 1', 'if 1 then true else false', '!1', '!!true', '(if true then 1 else "a") == 1'];
+    const exprs = [
+      'false && 1',
+      'true && 1',
+      '1 && true',
+      'true || 1',
+      'false || 1',
+      'false || (1 + "a" == 2)',
+      'true || (1 + "a" == 2)',
+      'if true then true else 1',
+      'if false then true else 1',
+      'if 1 then true else false',
+      '!1',
+      '!!true',
+      '(if true then 1 else "a") == 1',
+    ];
     expect(disagreements(exprs)).toEqual([]);
   });
 
   it('equality and comparison across types', () => {
-    const exprs = ['1 == "1"', '[1, 2] == [2, 1, 1]', '[1] == [1, 2]', '[1, 2] == [1]', '[] == [[]]', '[[1, 2]] == [[1]]', '{a: [1]} == {a: [1, 2]}', '{a: [1]} == {a: [1, 1]}', 'U::"u" == U::"u"', 'ip("1.2.3.4") == ip("1.2.3.4/32")', 'decimal("1.0") == decimal("1.0000")', '1 < "a"', '"a" < "b"', 'datetime("2024-01-01") < duration("1h")', 'datetime("2024-01-01") == datetime("2024-01-01T00:00:00Z")', 'duration("60m") == duration("1h")', '[] == {}', 'true == 1', '1 + true == 2', '[1].containsAll(1)', '[1].containsAny([1])', '[].isEmpty()', '"a".isEmpty()', '[[1]].contains([1])', '[{a: 1}].contains({a: 1})'];
+    const exprs = [
+      '1 == "1"',
+      '[1, 2] == [2, 1, 1]',
+      '[1] == [1, 2]',
+      '[1, 2] == [1]',
+      '[] == [[]]',
+      '[[1, 2]] == [[1]]',
+      '{a: [1]} == {a: [1, 2]}',
+      '{a: [1]} == {a: [1, 1]}',
+      'U::"u" == U::"u"',
+      'ip("1.2.3.4") == ip("1.2.3.4/32")',
+      'decimal("1.0") == decimal("1.0000")',
+      '1 < "a"',
+      '"a" < "b"',
+      'datetime("2024-01-01") < duration("1h")',
+      'datetime("2024-01-01") == datetime("2024-01-01T00:00:00Z")',
+      'duration("60m") == duration("1h")',
+      '[] == {}',
+      'true == 1',
+      '1 + true == 2',
+      '[1].containsAll(1)',
+      '[1].containsAny([1])',
+      '[].isEmpty()',
+      '"a".isEmpty()',
+      '[[1]].contains([1])',
+      '[{a: 1}].contains({a: 1})',
+    ];
     expect(disagreements(exprs)).toEqual([]);
   });
 
   it('is, like and string escapes', () => {
-    const exprs = ['U::"u" is U', 'U::"u" is G', 'U::"u" is U in G::"top"', 'U::"u" is G in G::"top"', '"u" is U', 'U::"u" is U in 1', 'U::"u" is G in 1', '"a*b" like "a\\*b"', '"a\\\\b" like "a\\\\*"', '"" like "*"', '"x" like ""', '1 like "*"', '"🙂" like "?"', '"🙂x" like "*x"', '"\\u{1F642}" == "🙂"', '"a\\u{2a}b" like "a\\u{2a}b"'];
+    const exprs = [
+      'U::"u" is U',
+      'U::"u" is G',
+      'U::"u" is U in G::"top"',
+      'U::"u" is G in G::"top"',
+      '"u" is U',
+      'U::"u" is U in 1',
+      'U::"u" is G in 1',
+      '"a*b" like "a\\*b"',
+      '"a\\\\b" like "a\\\\*"',
+      '"" like "*"',
+      '"x" like ""',
+      '1 like "*"',
+      '"🙂" like "?"',
+      '"🙂x" like "*x"',
+      '"\\u{1F642}" == "🙂"',
+      '"a\\u{2a}b" like "a\\u{2a}b"',
+    ];
     expect(disagreements(exprs, ENTITIES)).toEqual([]);
   });
 });

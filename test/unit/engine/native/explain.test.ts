@@ -1,16 +1,23 @@
 import { describe, expect, it } from 'vitest';
+
+import { cedar } from '../../../../src/cedar/cedar.js';
 import { NativeEngine } from '../../../../src/engine/native/native-engine.js';
 import { policyFromJson } from '../../../../src/engine/native/policy-from-json.js';
-import { cedar } from '../../../../src/policy/cedar.js';
 
-const request = { principal: { type: 'U', id: 'alice' }, action: { type: 'Action', id: 'read' }, resource: { type: 'Doc', id: 'd' }, context: { n: 9223372036854775807n, s: 'x' } };
+const request = {
+  principal: { type: 'U', id: 'alice' },
+  action: { type: 'Action', id: 'read' },
+  resource: { type: 'Doc', id: 'd' },
+  context: { n: 9223372036854775807n, s: 'x' },
+};
 
 describe('explain', () => {
   const engine = new NativeEngine({
     policies: {
       ok: 'permit(principal == U::"alice", action, resource) when { context.s == "x" };',
       scopeMiss: 'permit(principal == U::"bob", action, resource) when { context.nope };',
-      overflow: 'forbid(principal, action, resource) when { context.s == "x" } when { context.n + 1 > 0 } when { true };',
+      overflow:
+        'forbid(principal, action, resource) when { context.s == "x" } when { context.n + 1 > 0 } when { true };',
       falseFirst: 'forbid(principal, action, resource) unless { context.s == "x" } when { context.n + 1 > 0 };',
     },
     entities: [],
@@ -19,7 +26,12 @@ describe('explain', () => {
   it('reports per policy the scope, each condition and the sub-expression that errored', () => {
     const x = engine.explain(request);
     if (x.type !== 'explanation') throw new Error('invalid');
-    expect(x.answer).toEqual({ type: 'decision', decision: 'allow', reason: ['ok'], errors: [expect.objectContaining({ policyId: 'overflow' })] });
+    expect(x.answer).toEqual({
+      type: 'decision',
+      decision: 'allow',
+      reason: ['ok'],
+      errors: [expect.objectContaining({ policyId: 'overflow' })],
+    });
     const by = Object.fromEntries(x.policies.map((p) => [p.id, p]));
     expect(by.ok!.outcome).toBe('satisfied');
     expect(by.ok!.conditions).toEqual([{ kind: 'when', text: 'when { context.s == "x" }', value: 'true' }]);

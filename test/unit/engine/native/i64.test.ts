@@ -1,20 +1,48 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { I64_MAX, I64_MIN, add, divTrunc, fromBigInt, mul, neg, parseDigits, remTrunc, sub } from '../../../../src/engine/native/i64.js';
+
+import {
+  add,
+  divTrunc,
+  fromBigInt,
+  I64_MAX,
+  I64_MIN,
+  mul,
+  neg,
+  parseDigits,
+  remTrunc,
+  sub,
+} from '../../../../src/engine/native/i64.js';
 
 const RUNS = Number(process.env.AUTHZD_FUZZ_RUNS ?? 500);
 const big = (v: number | bigint) => BigInt(v);
 const inRange = (v: bigint) => v >= I64_MIN && v <= I64_MAX;
 /** The reference: exact bigint arithmetic, undefined outside i64. */
 const ref = (v: bigint) => (inRange(v) ? v : undefined);
-const canonical = (v: number | bigint | undefined) => v === undefined || (typeof v === 'number' ? Number.isSafeInteger(v) && !Object.is(v, -0) : v < -(2n ** 53n - 1n) || v > 2n ** 53n - 1n);
+const canonical = (v: number | bigint | undefined) =>
+  v === undefined ||
+  (typeof v === 'number' ? Number.isSafeInteger(v) && !Object.is(v, -0) : v < -(2n ** 53n - 1n) || v > 2n ** 53n - 1n);
 
 // Longs near the edges (safe-integer boundary, i64 boundary) and anywhere in i64.
-const long = fc.oneof(
-  fc.bigInt({ min: I64_MIN, max: I64_MAX }),
-  fc.constantFrom(0n, 1n, -1n, I64_MAX, I64_MIN, 2n ** 53n - 1n, -(2n ** 53n - 1n), 2n ** 53n, 3037000499n, 3037000500n, -3037000500n),
-  fc.integer({ min: -1000, max: 1000 }).map(BigInt),
-).map((v) => fromBigInt(v)!);
+const long = fc
+  .oneof(
+    fc.bigInt({ min: I64_MIN, max: I64_MAX }),
+    fc.constantFrom(
+      0n,
+      1n,
+      -1n,
+      I64_MAX,
+      I64_MIN,
+      2n ** 53n - 1n,
+      -(2n ** 53n - 1n),
+      2n ** 53n,
+      3037000499n,
+      3037000500n,
+      -3037000500n,
+    ),
+    fc.integer({ min: -1000, max: 1000 }).map(BigInt),
+  )
+  .map((v) => fromBigInt(v)!);
 
 describe('i64 Longs', () => {
   it('are numbers inside the safe range and bigints outside it, never -0', () => {

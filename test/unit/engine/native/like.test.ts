@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+
+import { unescapeCedar } from '../../../../src/engine/native/cedar-lexer.js';
 import { likeMatcher } from '../../../../src/engine/native/compile-policy.js';
 import { NativeEngine } from '../../../../src/engine/native/native-engine.js';
-import { unescapeCedar } from '../../../../src/engine/native/cedar-lexer.js';
 
 const RUNS = Number(process.env.AUTHZD_FUZZ_RUNS ?? 500);
 
@@ -16,9 +17,13 @@ const chars = fc.constantFrom('a', 'b', '*', 'ü', '🙂', '\n');
 describe('like', () => {
   it('matches exactly what the reference matches', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.constant(null), fc.string({ unit: chars, maxLength: 3 })), { maxLength: 6 }), fc.string({ unit: chars, maxLength: 8 }), (pat, s) => {
-        expect(likeMatcher(pat)(s)).toBe(reference(pat, s));
-      }),
+      fc.property(
+        fc.array(fc.oneof(fc.constant(null), fc.string({ unit: chars, maxLength: 3 })), { maxLength: 6 }),
+        fc.string({ unit: chars, maxLength: 8 }),
+        (pat, s) => {
+          expect(likeMatcher(pat)(s)).toBe(reference(pat, s));
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -35,7 +40,12 @@ describe('like', () => {
       },
     });
     const ask = (s: string) => {
-      const a = engine.isAuthorized({ principal: { type: 'U', id: 'u' }, action: { type: 'Action', id: 'x' }, resource: { type: 'R', id: 'r' }, context: { s } });
+      const a = engine.isAuthorized({
+        principal: { type: 'U', id: 'u' },
+        action: { type: 'Action', id: 'x' },
+        resource: { type: 'R', id: 'r' },
+        context: { s },
+      });
       return a.type === 'decision' ? [...a.reason].sort() : a;
     };
     expect(ask('a*b')).toEqual(['any', 'star']);

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
+
 import { NativeCompileError, NativeEngine } from '../../../../src/engine/native/native-engine.js';
 
-const req = { principal: { type: 'U', id: 'u' }, action: { type: 'Action', id: 'a' }, resource: { type: 'R', id: 'r' }, context: {} };
+const req = {
+  principal: { type: 'U', id: 'u' },
+  action: { type: 'Action', id: 'a' },
+  resource: { type: 'R', id: 'r' },
+  context: {},
+};
 
 describe('NativeEngine', () => {
   it('answers in Cedar terms: forbid overrides permit, reasons are the determining policies, errors are skipped policies', () => {
@@ -13,10 +19,18 @@ describe('NativeEngine', () => {
         deny: 'forbid(principal, action, resource) when { context has x };',
       },
     });
-    expect(engine.isAuthorized(req)).toEqual({ type: 'decision', decision: 'allow', reason: ['allow1', 'allow2'], errors: [{ policyId: 'broken', message: 'entity `U::"u"` does not exist' }] });
+    expect(engine.isAuthorized(req)).toEqual({
+      type: 'decision',
+      decision: 'allow',
+      reason: ['allow1', 'allow2'],
+      errors: [{ policyId: 'broken', message: 'entity `U::"u"` does not exist' }],
+    });
     const denied = engine.isAuthorized({ ...req, context: { x: 1 } });
     expect(denied).toMatchObject({ type: 'decision', decision: 'deny', reason: ['deny'] });
-    expect(engine.isAuthorized({ ...req, principal: { type: 'U', id: 'v' }, context: {} })).toMatchObject({ decision: 'allow', reason: ['allow1'] });
+    expect(engine.isAuthorized({ ...req, principal: { type: 'U', id: 'v' }, context: {} })).toMatchObject({
+      decision: 'allow',
+      reason: ['allow1'],
+    });
   });
 
   it('denies with no reason when nothing applies', () => {
@@ -43,13 +57,25 @@ describe('NativeEngine', () => {
       expect(problems).toMatch(/"partial": .*unknown/);
       expect(problems).not.toMatch(/"fine"/);
     }
-    expect(() => new NativeEngine({ policies: {}, entities: '[{"uid": {"type": "A", "id": "a"}, "attrs": {}, "parents": [}' })).toThrow(/entities:/);
-    expect(() => new NativeEngine({ policies: {}, schema: { N: { entityTypes: { A: { shape: { type: 'Nope' } } } } } })).toThrow(/schema:/);
+    expect(
+      () =>
+        new NativeEngine({ policies: {}, entities: '[{"uid": {"type": "A", "id": "a"}, "attrs": {}, "parents": [}' }),
+    ).toThrow(/entities:/);
+    expect(
+      () => new NativeEngine({ policies: {}, schema: { N: { entityTypes: { A: { shape: { type: 'Nope' } } } } } }),
+    ).toThrow(/schema:/);
   });
 
   it('compiles in steps to the same engine', () => {
-    const entities = Array.from({ length: 10_000 }, (_, i) => ({ uid: { type: 'R', id: String(i) }, attrs: { n: i }, parents: i >= 10 ? [{ type: 'R', id: String(i % 10) }] : i > 0 ? [{ type: 'R', id: '0' }] : [] }));
-    const input = { policies: { p: 'permit(principal, action, resource in R::"0") when { resource.n > 5 };' }, entities };
+    const entities = Array.from({ length: 10_000 }, (_, i) => ({
+      uid: { type: 'R', id: String(i) },
+      attrs: { n: i },
+      parents: i >= 10 ? [{ type: 'R', id: String(i % 10) }] : i > 0 ? [{ type: 'R', id: '0' }] : [],
+    }));
+    const input = {
+      policies: { p: 'permit(principal, action, resource in R::"0") when { resource.n > 5 };' },
+      entities,
+    };
     const steps = NativeEngine.compileSteps(input);
     let yields = 0;
     let r = steps.next();
@@ -81,6 +107,8 @@ describe('NativeEngine', () => {
     ]) {
       expect(engine.isAuthorized(bad as never).type, JSON.stringify(bad)).toBe('invalid');
     }
-    expect(engine.isAuthorized(req, { overlay: [{ uid: { type: 'U', id: 'u' }, attrs: { a: 1.5 }, parents: [] }] }).type).toBe('invalid');
+    expect(
+      engine.isAuthorized(req, { overlay: [{ uid: { type: 'U', id: 'u' }, attrs: { a: 1.5 }, parents: [] }] }).type,
+    ).toBe('invalid');
   });
 });

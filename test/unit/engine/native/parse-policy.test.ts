@@ -1,11 +1,13 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
-import { cedar } from '../../../../src/policy/cedar.js';
+
+import { cedar } from '../../../../src/cedar/cedar.js';
 import { PolicyParseError } from '../../../../src/engine/native/ast.js';
 import { parsePolicy, parsePolicySet } from '../../../../src/engine/native/parse-policy.js';
 import { policyFromJson } from '../../../../src/engine/native/policy-from-json.js';
 import { normalizePolicy } from '../../../helpers/policy-ast.js';
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 
 const sameAsCedarWasm = (text: string) => {
   const json = cedar.policyToJson(text);
@@ -36,16 +38,29 @@ describe('the native Cedar policy parser', () => {
       'principal in [A::"a", B::"b"] || action in Action::"x" || resource != principal || 1 >= 2 || 1 > 2 || 1 <= 2',
       '{if: 1}["if"] == 1',
     ].filter((b) => !b.startsWith('{if'))) {
-      sameAsCedarWasm(`@id("x") @other permit(principal, action in [Action::"a", NS::Action::"b"], resource == R::"r") when { ${body} } unless { false };`);
+      sameAsCedarWasm(
+        `@id("x") @other permit(principal, action in [Action::"a", NS::Action::"b"], resource == R::"r") when { ${body} } unless { false };`,
+      );
     }
   });
 
   it('reads integer literals exactly across the whole i64 range (which policyToJson rounds)', () => {
-    const p = parsePolicy('permit(principal, action, resource) when { -9223372036854775808 < 9223372036854775807 && 9007199254740993 == 9007199254740993 };');
+    const p = parsePolicy(
+      'permit(principal, action, resource) when { -9223372036854775808 < 9223372036854775807 && 9007199254740993 == 9007199254740993 };',
+    );
     const lits = JSON.stringify(normalizePolicy(p)).match(/long:-?[0-9]+/g);
-    expect(lits).toEqual(['long:-9223372036854775808', 'long:9223372036854775807', 'long:9007199254740993', 'long:9007199254740993']);
-    expect(() => parsePolicy('permit(principal, action, resource) when { 9223372036854775808 == 0 };')).toThrow(/too large/);
-    expect(() => parsePolicy('permit(principal, action, resource) when { -(9223372036854775808) == 0 };')).toThrow(/too large/);
+    expect(lits).toEqual([
+      'long:-9223372036854775808',
+      'long:9223372036854775807',
+      'long:9007199254740993',
+      'long:9007199254740993',
+    ]);
+    expect(() => parsePolicy('permit(principal, action, resource) when { 9223372036854775808 == 0 };')).toThrow(
+      /too large/,
+    );
+    expect(() => parsePolicy('permit(principal, action, resource) when { -(9223372036854775808) == 0 };')).toThrow(
+      /too large/,
+    );
   });
 
   it('refuses what Cedar refuses', () => {
@@ -81,7 +96,9 @@ describe('the native Cedar policy parser', () => {
   });
 
   it('parses a policy set into policies in file order', () => {
-    const set = parsePolicySet('// c\npermit(principal, action, resource);\n@id("b") forbid(principal, action, resource) when { true };');
+    const set = parsePolicySet(
+      '// c\npermit(principal, action, resource);\n@id("b") forbid(principal, action, resource) when { true };',
+    );
     expect(set.map((p) => p.effect)).toEqual(['permit', 'forbid']);
     expect(set[1]!.annotations.id).toBe('b');
     expect(set[1]!.source).toBe('@id("b") forbid(principal, action, resource) when { true };');

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { NativeEngine } from '../../../../src/engine/native/native-engine.js';
+
 import { isSatisfied } from '../../../../src/engine/native/compile-policy.js';
-import { PolicyIndex } from '../../../../src/engine/native/policy-index.js';
 import { EntityView } from '../../../../src/engine/native/entity-view.js';
+import { NativeEngine } from '../../../../src/engine/native/native-engine.js';
+import { PolicyIndex } from '../../../../src/engine/native/policy-index.js';
 import { EMPTY_RECORD, EntityRef } from '../../../../src/engine/native/values.js';
 
 const RUNS = Number(process.env.AUTHZD_FUZZ_RUNS ?? 300);
@@ -38,16 +39,29 @@ describe('PolicyIndex', () => {
 
   it('is conservative: every policy whose scope matches is a candidate, in policy-set order', () => {
     fc.assert(
-      fc.property(fc.array(policy, { minLength: 1, maxLength: 12 }), fc.constantFrom(...TYPES), fc.constantFrom(...ACTIONS), fc.constantFrom(...TYPES), fc.constantFrom('x', 'y'), (ps, pt, act, rt, id) => {
-        const engine = new NativeEngine({ policies: Object.fromEntries(ps.map((p, i) => [`p${i}`, p])), entities });
-        const index = new PolicyIndex(engine.policies, engine.store);
-        const [atype, aid] = act.split('::"') as [string, string];
-        const env = { principal: new EntityRef(pt, id), action: new EntityRef(atype, aid.slice(0, -1)), resource: new EntityRef(rt, id), context: EMPTY_RECORD, view: new EntityView(engine.store, undefined) };
-        const matching = engine.policies.filter((p) => isSatisfied(p, env)).map((p) => p.id);
-        const candidates = index.candidates(env.action, pt, rt).map((p) => p.id);
-        for (const m of matching) expect(candidates).toContain(m);
-        expect(candidates).toEqual([...candidates].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))));
-      }),
+      fc.property(
+        fc.array(policy, { minLength: 1, maxLength: 12 }),
+        fc.constantFrom(...TYPES),
+        fc.constantFrom(...ACTIONS),
+        fc.constantFrom(...TYPES),
+        fc.constantFrom('x', 'y'),
+        (ps, pt, act, rt, id) => {
+          const engine = new NativeEngine({ policies: Object.fromEntries(ps.map((p, i) => [`p${i}`, p])), entities });
+          const index = new PolicyIndex(engine.policies, engine.store);
+          const [atype, aid] = act.split('::"') as [string, string];
+          const env = {
+            principal: new EntityRef(pt, id),
+            action: new EntityRef(atype, aid.slice(0, -1)),
+            resource: new EntityRef(rt, id),
+            context: EMPTY_RECORD,
+            view: new EntityView(engine.store, undefined),
+          };
+          const matching = engine.policies.filter((p) => isSatisfied(p, env)).map((p) => p.id);
+          const candidates = index.candidates(env.action, pt, rt).map((p) => p.id);
+          for (const m of matching) expect(candidates).toContain(m);
+          expect(candidates).toEqual([...candidates].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))));
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -64,7 +78,15 @@ describe('PolicyIndex', () => {
       entities,
     });
     const index = new PolicyIndex(engine.policies, engine.store);
-    expect(index.candidates(new EntityRef('Action', 'a'), 'A', 'A').map((p) => p.id)).toEqual(['any', 'viaGroup', 'sameType']);
-    expect(index.candidates(new EntityRef('Action', 'b'), 'B', 'A').map((p) => p.id)).toEqual(['any', 'otherAction', 'otherType']);
+    expect(index.candidates(new EntityRef('Action', 'a'), 'A', 'A').map((p) => p.id)).toEqual([
+      'any',
+      'viaGroup',
+      'sameType',
+    ]);
+    expect(index.candidates(new EntityRef('Action', 'b'), 'B', 'A').map((p) => p.id)).toEqual([
+      'any',
+      'otherAction',
+      'otherType',
+    ]);
   });
 });

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { schemaTextToJson } from '../../../../src/engine/native/cedar-wasm-adapter.js';
 import { buildSchema } from '../../../../src/engine/native/schema.js';
 import { EntityRef } from '../../../../src/engine/native/values.js';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 
 describe('buildSchema', () => {
   it('resolves names as Cedar does: namespace first, then the empty namespace; builtins through __cedar', () => {
@@ -44,7 +46,11 @@ describe('buildSchema', () => {
   });
 
   it("reads authzd's example schema", () => {
-    const schema = buildSchema(schemaTextToJson(readFileSync(path.resolve(import.meta.dirname, '../../../../policies/schema.cedarschema'), 'utf8')));
+    const schema = buildSchema(
+      schemaTextToJson(
+        readFileSync(path.resolve(import.meta.dirname, '../../../../policies/schema.cedarschema'), 'utf8'),
+      ),
+    );
     const read = schema.actions.get(new EntityRef('Bank::Action', 'readAccount').key)!;
     expect([...read.principalTypes].sort()).toEqual(['Bank::User', 'Bank::Workload']);
     expect([...read.ancestors]).toEqual([new EntityRef('Bank::Action', 'read').key]);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cedar } from '../../../../src/policy/cedar.js';
+
+import { cedar } from '../../../../src/cedar/cedar.js';
 import { schemaTextToJson } from '../../../../src/engine/native/cedar-wasm-adapter.js';
 import { NativeEngine } from '../../../../src/engine/native/native-engine.js';
 
@@ -12,7 +13,12 @@ const SCHEMA = `
   }
 `;
 
-const base = { principal: { type: 'App::User', id: 'u' }, action: { type: 'App::Action', id: 'read' }, resource: { type: 'App::Doc', id: 'd' }, context: { net: { ip: '10.0.0.1' }, tags: [] } as Record<string, unknown> };
+const base = {
+  principal: { type: 'App::User', id: 'u' },
+  action: { type: 'App::Action', id: 'read' },
+  resource: { type: 'App::Doc', id: 'd' },
+  context: { net: { ip: '10.0.0.1' }, tags: [] } as Record<string, unknown>,
+};
 
 const cases: [string, typeof base][] = [
   ['a conforming request (ipaddr given as a string)', base],
@@ -23,11 +29,17 @@ const cases: [string, typeof base][] = [
   ['an undeclared principal type', { ...base, principal: { type: 'App::Nope', id: 'u' } }],
   ['a resource of an enumerated type with a valid id', { ...base, resource: { type: 'App::Color', id: 'red' } }],
   ['a resource of an enumerated type with an invalid id', { ...base, resource: { type: 'App::Color', id: 'blue' } }],
-  ['a context entity of an enumerated type with an invalid id', { ...base, context: { ...base.context, color: { type: 'App::Color', id: 'blue' } } }],
+  [
+    'a context entity of an enumerated type with an invalid id',
+    { ...base, context: { ...base.context, color: { type: 'App::Color', id: 'blue' } } },
+  ],
   ['a missing required context attribute', { ...base, context: { tags: [] } }],
   ['an extra context attribute', { ...base, context: { ...base.context, extra: 1 } }],
   ['a context attribute of the wrong type', { ...base, context: { ...base.context, tags: ['a', 1] } }],
-  ['a context entity of the wrong type', { ...base, context: { ...base.context, owner: { type: 'App::Doc', id: 'x' } } }],
+  [
+    'a context entity of the wrong type',
+    { ...base, context: { ...base.context, owner: { type: 'App::Doc', id: 'x' } } },
+  ],
   ['an invalid ip in the context', { ...base, context: { net: { ip: '10.0.0.300' }, tags: [] } }],
   ['a nested record of the wrong shape', { ...base, context: { net: { ip: '10.0.0.1', port: 'x' }, tags: [] } }],
 ];
@@ -37,7 +49,14 @@ describe('validateRequest', () => {
   const engine = new NativeEngine({ policies: { p: 'permit(principal, action, resource);' }, schema });
   for (const [name, req] of cases) {
     it(`${name}: valid exactly when cedar-wasm's validateRequest accepts it`, () => {
-      const wasm = cedar.isAuthorized({ ...req, context: req.context as never, policies: { staticPolicies: { p: 'permit(principal, action, resource);' } }, entities: [], schema: schema as never, validateRequest: true });
+      const wasm = cedar.isAuthorized({
+        ...req,
+        context: req.context as never,
+        policies: { staticPolicies: { p: 'permit(principal, action, resource);' } },
+        entities: [],
+        schema: schema as never,
+        validateRequest: true,
+      });
       expect(engine.validateRequest(req).valid).toBe(wasm.type === 'success');
       // isAuthorized with validation agrees with validateRequest.
       expect(engine.isAuthorized(req).type === 'decision').toBe(wasm.type === 'success');
@@ -46,8 +65,17 @@ describe('validateRequest', () => {
 
   it('without validation still parses the context against the action (so an undeclared action fails), as cedar-wasm', () => {
     for (const [, req] of cases) {
-      const wasm = cedar.isAuthorized({ ...req, context: req.context as never, policies: { staticPolicies: { p: 'permit(principal, action, resource);' } }, entities: [], schema: schema as never, validateRequest: false });
-      expect(engine.isAuthorized(req, { validateRequest: false }).type === 'decision', JSON.stringify(req)).toBe(wasm.type === 'success');
+      const wasm = cedar.isAuthorized({
+        ...req,
+        context: req.context as never,
+        policies: { staticPolicies: { p: 'permit(principal, action, resource);' } },
+        entities: [],
+        schema: schema as never,
+        validateRequest: false,
+      });
+      expect(engine.isAuthorized(req, { validateRequest: false }).type === 'decision', JSON.stringify(req)).toBe(
+        wasm.type === 'success',
+      );
     }
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { DateTime, Duration } from '../../../../src/engine/native/datetime.js';
 import { parseDecimal } from '../../../../src/engine/native/decimal.js';
 import { parseIp } from '../../../../src/engine/native/ipaddr.js';
