@@ -11,7 +11,7 @@ export interface NativePreparedSet extends PreparedSet {
 }
 
 /** Entities per step while the store is read into the evaluator: a few milliseconds of the serving thread. */
-const ENTITY_STEP = 2_000;
+const ENTITY_STEP = 500;
 
 /**
  * authzd's DecisionEngine over the native evaluator (native-engine.ts): the policy set compiled once per
@@ -50,7 +50,7 @@ export class NativeDecisionEngine implements DecisionEngine<NativePreparedSet> {
       entities,
     });
     const set: NativePreparedSet = { model, native };
-    this.#warm(set);
+    yield* this.#warm(set);
     return set;
   }
 
@@ -86,7 +86,7 @@ export class NativeDecisionEngine implements DecisionEngine<NativePreparedSet> {
   }
 
   // A fresh set's first evaluations run in V8's interpreter; a few rounds over the routes before it serves.
-  #warm(set: NativePreparedSet): void {
+  *#warm(set: NativePreparedSet): Generator<void> {
     const { routes, mapping } = set.model;
     for (let round = 0; round < 3; round++) {
       for (const route of routes.routes.slice(0, 32)) {
@@ -98,6 +98,7 @@ export class NativeDecisionEngine implements DecisionEngine<NativePreparedSet> {
           principalEntity: undefined,
         });
       }
+      yield;
     }
   }
 }

@@ -41,14 +41,18 @@ export class PolicyIndex {
     }
   }
 
-  /** Builds the candidate lists of every (action, principal type, resource type) the schema allows. */
-  prime(schema: Schema): void {
+  /**
+   * Builds the candidate lists of every (action, principal type, resource type) the schema allows, a few
+   * dozen per step (each walks the policies naming the action: up to a millisecond with a large set).
+   */
+  *primeSteps(schema: Schema): Generator<void> {
     let budget = CACHE_LIMIT / 2;
     for (const def of schema.actions.values()) {
       for (const p of def.principalTypes) {
         for (const r of def.resourceTypes) {
           if (budget-- <= 0) return;
           this.candidates(def.uid, p, r);
+          if (budget % 32 === 0) yield;
         }
       }
     }
