@@ -19,7 +19,7 @@ const READ_PLACEHOLDER = path.join(SECRETS, 'read-token.placeholder');
 const KEY_PLACEHOLDER = path.join(SECRETS, 'signing-key.pem.placeholder');
 const REAL = 'f3a91c07d25e4b8a9c1d6e2f7a0b3c4d5e6f7a8b9c0d1e2f';
 
-/** Runs the CLI to its exit; a process that starts instead of refusing is killed after 20 s (code null). */
+/** Runs the CLI to its exit; a process that starts instead of refusing is killed after 100 s (code null). */
 function run(
   args: string[],
   env: Record<string, string> = {},

@@ -184,7 +184,6 @@ export class EngineVerifier {
         maxRequestEntities: this.#options.maxRequestEntities,
       },
     });
-    worker.unref();
     worker.on('message', (reply: FromVerifier) => this.#onReply(reply));
     const lost = (why: string) => {
       if (this.#channel?.post !== post) return;
@@ -198,6 +197,9 @@ export class EngineVerifier {
     };
     worker.on('error', (err) => lost(err.message));
     worker.on('exit', (code) => lost(`exit code ${code}`));
+    // After the listeners: adding a 'message' listener refs the worker again, and a referenced verifier
+    // would keep a process that failed to start (or finished) alive.
+    worker.unref();
     const post = (message: ToVerifier) => worker.postMessage(message);
     return {
       post,
