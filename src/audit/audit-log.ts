@@ -11,6 +11,7 @@ import { readSecretFile } from '../config/read-secret.js';
 import type { EntityUid } from '../contract/cedar-call.js';
 import type { CheckOutcome } from '../contract/decision.js';
 import { encodeAuthorizeRequest } from '../decide/authorize-codec.js';
+import { type AuditFields, auditLine } from './audit-line.js';
 import type { DecisionEventInput } from './decision-event.js';
 
 export interface AuditLog {
@@ -93,9 +94,9 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
   }
 
   // The line format is pino's (the audit stream used a pino logger before it had listeners): "log" names the
-  // stream, then the ISO time, then the event's fields; undefined fields are left out.
-  const write = (fields: Record<string, unknown>) => {
-    const line = `${JSON.stringify({ log: 'audit', time: new Date().toISOString(), ...fields })}\n`;
+  // stream, then the ISO time, then the event's fields; undefined fields are left out (auditLine).
+  const write = (fields: AuditFields) => {
+    const line = auditLine(new Date().toISOString(), fields);
     boom.write(line);
     for (const listener of listeners) listener(line);
   };
