@@ -86,6 +86,7 @@ export async function startServer({
   extraArgs = [],
   nodeArgs = [],
   readyTimeoutMs = 300_000,
+  main,
 }) {
   const grpcPort = await freePort();
   const adminPort = await freePort();
@@ -99,7 +100,7 @@ export async function startServer({
     argv = [
       process.execPath,
       ...nodeArgs,
-      authzdMain,
+      main ?? authzdMain,
       'serve',
       '--config',
       configFile,

@@ -38,6 +38,11 @@ export interface AuditDeps {
   readonly onError?: (err: Error) => void;
   /** Replace the destination (tests). */
   readonly stream?: pino.DestinationStream;
+  /**
+   * Hand the destination the lines of one event-loop turn as one write (default: on for the real destination,
+   * off for a replaced stream, which then sees each line as it is recorded).
+   */
+  readonly batch?: boolean;
 }
 
 /** Delay before a failed write (EPIPE, ENOSPC...) is tried again. */
@@ -97,8 +102,33 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
   // stream, then the ISO time, then the event's fields; undefined fields are left out (auditLine).
   const write = (fields: AuditFields) => {
     const line = auditLine(new Date().toISOString(), fields);
-    boom.write(line);
+    if (batching) queue(line);
+    else boom.write(line);
     for (const listener of listeners) listener(line);
+  };
+
+  // One write per event-loop turn instead of one per event: each write is a system call on the thread pool,
+  // which cost more than building the line (#15, docs/BENCHMARKS.md). A batch stays within maxWrite so
+  // that, on a pipe, it is still written whole (lines of --workers never interleave).
+  const batching = deps.batch ?? deps.stream === undefined;
+  const batchLimit = config.destination === 'stdout' || config.destination === 'stderr' ? 4096 : 16 * 1024;
+  let pending = '';
+  let pendingBytes = 0;
+  let scheduled: NodeJS.Immediate | undefined;
+  const writePending = () => {
+    scheduled = undefined;
+    if (pending === '') return;
+    const batch = pending;
+    pending = '';
+    pendingBytes = 0;
+    boom.write(batch);
+  };
+  const queue = (line: string) => {
+    const bytes = Buffer.byteLength(line);
+    if (pendingBytes + bytes > batchLimit) writePending();
+    pending += line;
+    pendingBytes += bytes;
+    scheduled ??= setImmediate(writePending);
   };
 
   return {
@@ -169,10 +199,16 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    flush: () => flushBoom(boom),
+    flush: () => {
+      clearImmediate(scheduled);
+      writePending();
+      return flushBoom(boom);
+    },
     async close() {
       closing = true;
       clearTimeout(retry);
+      clearImmediate(scheduled);
+      writePending();
       const b = boom as unknown as SonicBoomLike;
       const closed = (async () => {
         await flushBoom(boom);

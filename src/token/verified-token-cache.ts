@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 import { LRUCache } from 'lru-cache';
 
@@ -55,7 +55,8 @@ export class VerifiedTokenCache {
   }
 
   static key(token: string): string {
-    return createHash('sha256').update(token).digest('base64url');
+    // The one-shot hash: no Hash object per call, about half the cost on this path (every Check call).
+    return hash('sha256', token, 'base64url');
   }
 
   get size(): number {
