@@ -18,6 +18,8 @@ export interface CacheStats {
   readonly misses: number;
   readonly evictions: number;
   readonly entries: number;
+  readonly bytes: number;
+  readonly maxBytes: number;
 }
 
 export type VerifyResult =
@@ -80,7 +82,14 @@ export class TokenVerifier {
   /** Cache counters, for metrics. */
   get cacheStats(): CacheStats {
     const c = this.#cache;
-    return { hits: c?.hits ?? 0, misses: c?.misses ?? 0, evictions: c?.evictions ?? 0, entries: c?.size ?? 0 };
+    return {
+      hits: c?.hits ?? 0,
+      misses: c?.misses ?? 0,
+      evictions: c?.evictions ?? 0,
+      entries: c?.size ?? 0,
+      bytes: c?.bytes ?? 0,
+      maxBytes: c?.maxBytes ?? 0,
+    };
   }
 
   /** `token` must already be in strict compact form (see extractBearer). */

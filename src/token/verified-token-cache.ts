@@ -63,6 +63,15 @@ export class VerifiedTokenCache {
     return this.#cache.size;
   }
 
+  /** Bytes held as sizeCalculation counts them, and the bound. */
+  get bytes(): number {
+    return this.#cache.calculatedSize;
+  }
+
+  get maxBytes(): number {
+    return this.#cache.maxSize;
+  }
+
   get(key: string, generationOf: (issuer: string | undefined) => number, now: number): Entry | undefined {
     const entry = this.#cache.get(key);
     if (entry === undefined || (!entry.ok && now >= entry.until)) {
