@@ -7,7 +7,8 @@
 //
 //   npm run build && node bench/memory.mjs [--variant LABEL=FLAGS]... [--rounds N] [--duration S]
 //
-// FLAGS are node options separated by spaces, e.g. --variant 'semi4=--max-semi-space-size=4'.
+// FLAGS are node options separated by spaces, e.g. --variant 'semi4=--max-semi-space-size=4'; NAME=VALUE
+// words set the server's environment instead (--variant 'arenas=MALLOC_ARENA_MAX=2').
 import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,16 +30,19 @@ const { values } = parseArgs({
   },
 });
 const variants = [
-  { label: 'default', flags: [] },
+  { label: 'default', flags: [], env: {}, words: [] },
   ...(values.variant ?? []).map((v) => {
     const i = v.indexOf('=');
-    return {
-      label: v.slice(0, i),
-      flags: v
-        .slice(i + 1)
-        .split(' ')
-        .filter(Boolean),
-    };
+    const words = v
+      .slice(i + 1)
+      .split(' ')
+      .filter(Boolean);
+    // NAME=VALUE words are environment variables for the server (MALLOC_ARENA_MAX=2), the rest node flags.
+    const isEnv = (w) => /^[A-Z_]+=/.test(w);
+    const env = Object.fromEntries(
+      words.filter(isEnv).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
+    );
+    return { label: v.slice(0, i), flags: words.filter((w) => !isEnv(w)), env, words };
   }),
 ];
 const ROUNDS = Number(values.rounds);
@@ -95,6 +99,9 @@ writeFileSync(binFile, lengthDelimited((await warmMessages(issuer)).map((m) => m
 const rows = [];
 for (let round = 0; round < ROUNDS; round++) {
   for (const v of round % 2 === 0 ? variants : [...variants].reverse()) {
+    // The server inherits this process's environment when it is spawned.
+    const saved = { ...process.env };
+    Object.assign(process.env, v.env);
     const server = await startServer({
       kind: 'authzd',
       cpus: pinning.server,
@@ -104,6 +111,8 @@ for (let round = 0; round < ROUNDS; round++) {
       name: `${v.label}-${round}`,
       nodeArgs: v.flags,
     });
+    for (const name of Object.keys(v.env)) if (saved[name] === undefined) delete process.env[name];
+    Object.assign(process.env, saved);
     try {
       const cpu0 = treeCpuSeconds(server.pid);
       const run = await runGhz(ghz, {
@@ -147,11 +156,11 @@ process.stdout.write(
   [
     `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`node bench/memory.mjs ${process.argv.slice(2).join(' ')}\` on ${m.cpu}, ${m.cores} cores, Node ${m.node}; ghz warm mix at saturation for ${DURATION_S} s per run; load average ${m.loadAverage.join(' / ')}.`,
     '',
-    '| node flags | round | peak RSS MiB | RSS after load | V8 heap committed (used) | wasm (Cedar) | node binary code | other files | other anonymous (anonymous RSS minus the V8 heap committed: malloc, stacks, buffers) | external (buffers) | calls/s | CPU µs/call |',
+    '| node flags / environment | round | peak RSS MiB | RSS after load | V8 heap committed (used) | wasm (Cedar) | node binary code | other files | other anonymous (anonymous RSS minus the V8 heap committed: malloc, stacks, buffers) | external (buffers) | calls/s | CPU µs/call |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (r, i) =>
-        `| ${r.label === 'default' ? 'none' : variants.find((v) => v.label === r.label).flags.join(' ')} | ${Math.floor(i / variants.length) + 1} | ${f(r.peakRss)} | ${f(r.rss)} | ${f(r.heapTotal)} (${f(r.heapUsed)}) | ${f(r.wasm)} | ${f(r.code)} | ${f(r.files)} | ${f(r.anonymous - r.heapTotal)} | ${f(r.external)} | ${f(r.rps)} | ${f(r.cpuUs)} |`,
+        `| ${r.label === 'default' ? 'none' : variants.find((v) => v.label === r.label).words.join(' ')} | ${Math.floor(i / variants.length) + 1} | ${f(r.peakRss)} | ${f(r.rss)} | ${f(r.heapTotal)} (${f(r.heapUsed)}) | ${f(r.wasm)} | ${f(r.code)} | ${f(r.files)} | ${f(r.anonymous - r.heapTotal)} | ${f(r.external)} | ${f(r.rps)} | ${f(r.cpuUs)} |`,
     ),
   ].join('\n') + '\n',
 );
