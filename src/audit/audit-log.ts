@@ -109,9 +109,14 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
 
   // One write per event-loop turn instead of one per event: each write is a system call on the thread pool,
   // which cost more than building the line (#15, docs/BENCHMARKS.md). A batch stays within maxWrite so
-  // that, on a pipe, it is still written whole (lines of --workers never interleave).
+  // that, on a pipe, it is still written whole (lines of --workers never interleave), and within a quarter
+  // of bufferBytes: sonic-boom drops a write that does not fit its buffer whole, so a batch as large as the
+  // buffer would be dropped without ever being tried (and a failing destination never reported).
   const batching = deps.batch ?? deps.stream === undefined;
-  const batchLimit = config.destination === 'stdout' || config.destination === 'stderr' ? 4096 : 16 * 1024;
+  const batchLimit = Math.min(
+    config.destination === 'stdout' || config.destination === 'stderr' ? 4096 : 16 * 1024,
+    Math.floor(config.bufferBytes / 4),
+  );
   let pending = '';
   let pendingBytes = 0;
   let scheduled: NodeJS.Immediate | undefined;

@@ -120,6 +120,19 @@ describe('audit log', () => {
     expect(ids).toEqual(Array.from({ length: 40 }, (_, i) => `d-${i}`));
   });
 
+  it('keeps a batch within a quarter of bufferBytes, so a write always fits the buffer and is tried', async () => {
+    const writes: string[] = [];
+    const audit = createAuditLog(ConfigSchema.parse({ audit: { destination: '/tmp/x', bufferBytes: 4096 } }).audit, {
+      stream: { write: (s: string) => void writes.push(s) },
+      batch: true,
+    });
+    for (let i = 0; i < 20; i++) audit.record(decision({ id: `d-${i}` }), 0.0001);
+    await audit.flush();
+    expect(writes.join('').trim().split('\n')).toHaveLength(20);
+    // A batch is one line, or lines that together stay within 1,024 bytes.
+    for (const w of writes) expect(Buffer.byteLength(w) <= 1024 || w.indexOf('\n') === w.length - 1).toBe(true);
+  });
+
   it('loses no batched event on flush or close', async () => {
     const writes: string[] = [];
     const audit = createAuditLog(ConfigSchema.parse({}).audit, {
