@@ -109,10 +109,11 @@ function runSampled(argv, onStart) {
  * rps: a constant-rate run (-r); otherwise as fast as `concurrency` workers go. In-flight calls are
  * waited for at the end (--duration-stop wait), so every call the server answered is in the report.
  * onStart receives the ghz process: SIGINT ends a run early and ghz still writes its report.
+ * count: a run of exactly that many calls (-n) instead of durationS (so a pool of fresh tokens is sent once).
  */
 export async function runGhz(
   ghz,
-  { target, binFile, durationS, concurrency, connections, rps, cpus, outFile, onStart },
+  { target, binFile, durationS, count, concurrency, connections, rps, cpus, outFile, onStart },
 ) {
   const args = [
     '--insecure',
@@ -128,10 +129,7 @@ export async function runGhz(
     String(concurrency),
     '--connections',
     String(connections),
-    '-z',
-    `${durationS}s`,
-    '--duration-stop',
-    'wait',
+    ...(count !== undefined ? ['-n', String(count)] : ['-z', `${durationS}s`, '--duration-stop', 'wait']),
     ...(rps !== undefined ? ['-r', String(rps)] : []),
     '-O',
     'json',

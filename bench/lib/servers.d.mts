@@ -32,5 +32,7 @@ export function startServer(opts: {
   /** Flags for node itself, before authzd's arguments (--max-old-space-size=256, for example). */
   nodeArgs?: readonly string[];
   readyTimeoutMs?: number;
+  /** authzd's dist/cli/main.js of another build (an A/B of two builds); default: this checkout's snapshot. */
+  main?: string;
 }): Promise<RunningServer>;
 export function sleep(ms: number): Promise<void>;

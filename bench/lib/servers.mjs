@@ -92,6 +92,7 @@ export async function startServer({
   extraArgs = [],
   nodeArgs = [],
   readyTimeoutMs = 300_000,
+  main,
 }) {
   const grpcPort = await freePort();
   const adminPort = await freePort();
@@ -111,7 +112,7 @@ export async function startServer({
     argv = [
       process.execPath,
       ...nodeArgs,
-      authzdMain,
+      main ?? authzdMain,
       'serve',
       '--config',
       configFile,

@@ -11,6 +11,7 @@ import { readSecretFile } from '../config/read-secret.js';
 import type { EntityUid } from '../contract/cedar-call.js';
 import type { CheckOutcome } from '../contract/decision.js';
 import { encodeAuthorizeRequest } from '../decide/authorize-codec.js';
+import { type AuditFields, auditLine } from './audit-line.js';
 import type { DecisionEventInput } from './decision-event.js';
 
 export interface AuditLog {
@@ -37,6 +38,11 @@ export interface AuditDeps {
   readonly onError?: (err: Error) => void;
   /** Replace the destination (tests). */
   readonly stream?: pino.DestinationStream;
+  /**
+   * Hand the destination the lines of one event-loop turn as one write (default: on for the real destination,
+   * off for a replaced stream, which then sees each line as it is recorded).
+   */
+  readonly batch?: boolean;
 }
 
 /** Delay before a failed write (EPIPE, ENOSPC...) is tried again. */
@@ -93,11 +99,41 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
   }
 
   // The line format is pino's (the audit stream used a pino logger before it had listeners): "log" names the
-  // stream, then the ISO time, then the event's fields; undefined fields are left out.
-  const write = (fields: Record<string, unknown>) => {
-    const line = `${JSON.stringify({ log: 'audit', time: new Date().toISOString(), ...fields })}\n`;
-    boom.write(line);
+  // stream, then the ISO time, then the event's fields; undefined fields are left out (auditLine).
+  const write = (fields: AuditFields) => {
+    const line = auditLine(new Date().toISOString(), fields);
+    if (batching) queue(line);
+    else boom.write(line);
     for (const listener of listeners) listener(line);
+  };
+
+  // One write per event-loop turn instead of one per event: each write is a system call on the thread pool,
+  // which cost more than building the line (#15, docs/BENCHMARKS.md). A batch stays within maxWrite so
+  // that, on a pipe, it is still written whole (lines of --workers never interleave), and within a quarter
+  // of bufferBytes: sonic-boom drops a write that does not fit its buffer whole, so a batch as large as the
+  // buffer would be dropped without ever being tried (and a failing destination never reported).
+  const batching = deps.batch ?? deps.stream === undefined;
+  const batchLimit = Math.min(
+    config.destination === 'stdout' || config.destination === 'stderr' ? 4096 : 16 * 1024,
+    Math.floor(config.bufferBytes / 4),
+  );
+  let pending = '';
+  let pendingBytes = 0;
+  let scheduled: NodeJS.Immediate | undefined;
+  const writePending = () => {
+    scheduled = undefined;
+    if (pending === '') return;
+    const batch = pending;
+    pending = '';
+    pendingBytes = 0;
+    boom.write(batch);
+  };
+  const queue = (line: string) => {
+    const bytes = Buffer.byteLength(line);
+    if (pendingBytes + bytes > batchLimit) writePending();
+    pending += line;
+    pendingBytes += bytes;
+    scheduled ??= setImmediate(writePending);
   };
 
   return {
@@ -168,10 +204,16 @@ export function createAuditLog(config: Config['audit'], deps: AuditDeps = {}): A
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    flush: () => flushBoom(boom),
+    flush: () => {
+      clearImmediate(scheduled);
+      writePending();
+      return flushBoom(boom);
+    },
     async close() {
       closing = true;
       clearTimeout(retry);
+      clearImmediate(scheduled);
+      writePending();
       const b = boom as unknown as SonicBoomLike;
       const closed = (async () => {
         await flushBoom(boom);

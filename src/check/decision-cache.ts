@@ -40,8 +40,15 @@ export class DecisionCache {
     });
   }
 
-  get stats(): { hits: number; misses: number; evictions: number; entries: number } {
-    return { hits: this.hits, misses: this.misses, evictions: this.evictions, entries: this.#cache.size };
+  get stats(): { hits: number; misses: number; evictions: number; entries: number; bytes: number; maxBytes: number } {
+    return {
+      hits: this.hits,
+      misses: this.misses,
+      evictions: this.evictions,
+      entries: this.#cache.size,
+      bytes: this.#cache.calculatedSize,
+      maxBytes: this.#cache.maxSize,
+    };
   }
 
   get(key: string, now: number): Evaluation | undefined {

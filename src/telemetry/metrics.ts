@@ -1,6 +1,9 @@
 // Every metric authzd exports. docs/metrics.md lists the same names; test/unit/docs-sync.test.ts keeps
 // them in step. Labels are bounded: reasons are a closed set, routes and issuers come from configuration,
 // never from request data.
+import { readFileSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
+
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 // Sub-millisecond buckets: the warm path is tens of microseconds.
@@ -12,6 +15,9 @@ export interface CacheCounters {
   readonly misses: number;
   readonly evictions: number;
   readonly entries: number;
+  /** Bytes held by the cache's own size accounting, and its bound (cache.*.maxBytes). */
+  readonly bytes: number;
+  readonly maxBytes: number;
 }
 
 export function createMetrics(registry: Registry) {
@@ -162,6 +168,38 @@ export function createMetrics(registry: Registry) {
       registers,
       collect: fromCaches((c) => c.entries),
     }),
+    cacheBytes: new Gauge({
+      name: 'authzd_cache_bytes',
+      help: 'Bytes held, by cache, as the cache accounts them against its bound.',
+      labelNames: ['cache'] as const,
+      registers,
+      collect: fromCaches((c) => c.bytes),
+    }),
+    cacheMaxBytes: new Gauge({
+      name: 'authzd_cache_max_bytes',
+      help: 'The bound on bytes held, by cache (cache.*.maxBytes).',
+      labelNames: ['cache'] as const,
+      registers,
+      collect: fromCaches((c) => c.maxBytes),
+    }),
+    heapLimit: new Gauge({
+      name: 'authzd_heap_limit_bytes',
+      help: "V8's heap size limit (--max-old-space-size, or V8's default for the machine).",
+      registers,
+      collect(this: Gauge) {
+        this.set(getHeapStatistics().heap_size_limit);
+      },
+    }),
+    memoryLimit: new Gauge({
+      name: 'authzd_memory_limit_bytes',
+      help: "The container's memory limit (cgroup v2 memory.max); absent without one.",
+      registers,
+      collect(this: Gauge) {
+        this.reset();
+        const limit = cgroupMemoryLimit();
+        if (limit !== undefined) this.set(limit);
+      },
+    }),
     decisions: new Counter({
       name: 'authzd_decisions_total',
       help: 'Check calls answered, by decision (allow, deny, error), reason code, route id and deciding stage.',
@@ -273,3 +311,14 @@ export function createMetrics(registry: Registry) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** cgroup v2's memory.max for this process, or undefined when there is none ("max") or no cgroup v2. */
+function cgroupMemoryLimit(): number | undefined {
+  try {
+    const text = readFileSync('/sys/fs/cgroup/memory.max', 'utf8').trim();
+    const n = Number(text);
+    return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -3,6 +3,7 @@ import { decodeJwt, type JWTPayload, jwtVerify } from 'jose';
 import type { Config, IssuerConfig } from '../config/config-schema.js';
 import type { TokenReason } from '../contract/reasons.js';
 import { decodeTokenParts } from './decode-token-parts.js';
+import { fastJwtVerify } from './fast-jwt-verify.js';
 import { createIssuerKeySet, type IssuerKeySet, type KeySetDeps, KeySetUnavailableError } from './issuer-key-set.js';
 import { translateJoseError } from './translate-jose-error.js';
 import { type TokenCacheOptions, VerifiedTokenCache } from './verified-token-cache.js';
@@ -17,6 +18,8 @@ export interface CacheStats {
   readonly misses: number;
   readonly evictions: number;
   readonly entries: number;
+  readonly bytes: number;
+  readonly maxBytes: number;
 }
 
 export type VerifyResult =
@@ -35,11 +38,20 @@ export class TokenVerifier {
   readonly #now: () => number;
   readonly #cache: VerifiedTokenCache | undefined;
   readonly #inflight = new Map<string, Promise<VerifyResult>>();
+  readonly #fastSignatures: boolean;
   readonly #generationOf = (issuer: string | undefined) =>
     issuer === undefined ? 0 : (this.#issuers.get(issuer)?.keySet.generation() ?? -1);
 
-  constructor(tokens: Config['tokens'], deps: KeySetDeps & { readonly cache?: TokenCacheOptions }) {
+  constructor(
+    tokens: Config['tokens'],
+    deps: KeySetDeps & {
+      readonly cache?: TokenCacheOptions;
+      /** Check signatures synchronously with node:crypto where fastJwtVerify can (default); false: jose only. */
+      readonly fastSignatures?: boolean;
+    },
+  ) {
     this.#tolerance = tokens.clockToleranceSeconds;
+    this.#fastSignatures = deps.fastSignatures ?? true;
     this.#now = deps.now;
     this.#cache =
       deps.cache !== undefined && deps.cache.maxEntries > 0 ? new VerifiedTokenCache(deps.cache) : undefined;
@@ -70,7 +82,14 @@ export class TokenVerifier {
   /** Cache counters, for metrics. */
   get cacheStats(): CacheStats {
     const c = this.#cache;
-    return { hits: c?.hits ?? 0, misses: c?.misses ?? 0, evictions: c?.evictions ?? 0, entries: c?.size ?? 0 };
+    return {
+      hits: c?.hits ?? 0,
+      misses: c?.misses ?? 0,
+      evictions: c?.evictions ?? 0,
+      entries: c?.size ?? 0,
+      bytes: c?.bytes ?? 0,
+      maxBytes: c?.maxBytes ?? 0,
+    };
   }
 
   /** `token` must already be in strict compact form (see extractBearer). */
@@ -116,16 +135,18 @@ export class TokenVerifier {
     const { config, keySet } = entry;
     const nowMs = this.#now();
     let payload: JWTPayload;
+    const options = {
+      issuer: config.issuer,
+      audience: config.audiences,
+      algorithms: config.algorithms,
+      clockTolerance: this.#tolerance,
+      currentDate: new Date(nowMs),
+      requiredClaims: ['exp'],
+      ...(config.requiredType !== undefined ? { typ: config.requiredType } : {}),
+    };
     try {
-      ({ payload } = await jwtVerify(token, keySet.getKey, {
-        issuer: config.issuer,
-        audience: config.audiences,
-        algorithms: config.algorithms,
-        clockTolerance: this.#tolerance,
-        currentDate: new Date(nowMs),
-        requiredClaims: ['exp'],
-        ...(config.requiredType !== undefined ? { typ: config.requiredType } : {}),
-      }));
+      const fast = this.#fastSignatures ? await fastJwtVerify(token, parts.header, keySet.getKey, options) : undefined;
+      payload = fast ?? (await jwtVerify(token, keySet.getKey, options)).payload;
     } catch (err) {
       if (err instanceof KeySetUnavailableError) return { ok: false, reason: 'jwks_unavailable', detail: err.message };
       return { ok: false, reason: translateJoseError(err) as TokenReason };

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 import { LRUCache } from 'lru-cache';
 
@@ -55,11 +55,21 @@ export class VerifiedTokenCache {
   }
 
   static key(token: string): string {
-    return createHash('sha256').update(token).digest('base64url');
+    // The one-shot hash: no Hash object per call, about half the cost on this path (every Check call).
+    return hash('sha256', token, 'base64url');
   }
 
   get size(): number {
     return this.#cache.size;
+  }
+
+  /** Bytes held as sizeCalculation counts them, and the bound. */
+  get bytes(): number {
+    return this.#cache.calculatedSize;
+  }
+
+  get maxBytes(): number {
+    return this.#cache.maxSize;
   }
 
   get(key: string, generationOf: (issuer: string | undefined) => number, now: number): Entry | undefined {

@@ -95,6 +95,58 @@ describe('audit log', () => {
     expect(again.lines[0].principal.id).toBe(e.principal.id);
   });
 
+  it('hands the destination one write per event-loop turn, whole lines within the pipe limit, in order', async () => {
+    const writes: string[] = [];
+    const audit = createAuditLog(ConfigSchema.parse({ audit: { destination: 'stdout' } }).audit, {
+      stream: { write: (s: string) => void writes.push(s) },
+      batch: true,
+    });
+    for (let i = 0; i < 40; i++) audit.record(decision({ id: `d-${i}` }), 0.0001);
+    // Nothing is written while the turn lasts, except batches that reached the limit.
+    const early = writes.length;
+    expect(early).toBeLessThan(40);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes.length).toBeGreaterThan(early);
+    expect(writes.length).toBeLessThan(40);
+    for (const w of writes) {
+      expect(Buffer.byteLength(w)).toBeLessThanOrEqual(4096);
+      expect(w.endsWith('\n')).toBe(true);
+    }
+    const ids = writes
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { decision_id: string }).decision_id);
+    expect(ids).toEqual(Array.from({ length: 40 }, (_, i) => `d-${i}`));
+  });
+
+  it('keeps a batch within a quarter of bufferBytes, so a write always fits the buffer and is tried', async () => {
+    const writes: string[] = [];
+    const audit = createAuditLog(ConfigSchema.parse({ audit: { destination: '/tmp/x', bufferBytes: 4096 } }).audit, {
+      stream: { write: (s: string) => void writes.push(s) },
+      batch: true,
+    });
+    for (let i = 0; i < 20; i++) audit.record(decision({ id: `d-${i}` }), 0.0001);
+    await audit.flush();
+    expect(writes.join('').trim().split('\n')).toHaveLength(20);
+    // A batch is one line, or lines that together stay within 1,024 bytes.
+    for (const w of writes) expect(Buffer.byteLength(w) <= 1024 || w.indexOf('\n') === w.length - 1).toBe(true);
+  });
+
+  it('loses no batched event on flush or close', async () => {
+    const writes: string[] = [];
+    const audit = createAuditLog(ConfigSchema.parse({}).audit, {
+      stream: { write: (s: string) => void writes.push(s) },
+      batch: true,
+    });
+    audit.record(decision({ id: 'd-a' }), 0.0001);
+    await audit.flush();
+    expect(writes.join('')).toContain('"decision_id":"d-a"');
+    audit.record(decision({ id: 'd-b' }), 0.0001);
+    await audit.close();
+    expect(writes.join('').trim().split('\n')).toHaveLength(2);
+  });
+
   it('writes to a file asynchronously and flushes on close', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'authzd-audit-'));
     const file = path.join(dir, 'nested', 'audit.log');
