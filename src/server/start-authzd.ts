@@ -28,8 +28,12 @@ import { RevocationList } from '../revocation/revocation-list.js';
 import { createLogger, type Logger } from '../telemetry/create-logger.js';
 import { createThrottle } from '../telemetry/create-throttle.js';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
+import { registryExposition } from '../telemetry/metrics-exposition.js';
+import type { Tracing } from '../telemetry/start-tracing.js';
+import { type Environment, resolveTracingSettings } from '../telemetry/tracing-settings.js';
 import { TokenVerifier } from '../token/token-verifier.js';
 import { isLocalOnly, listenAddress } from '../util/listen-address.js';
+import { packageVersion } from '../util/package-version.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
 import { AssertionKeyring, createAsserter } from './assertion-keyring.js';
 import { createCheckRunner } from './check-runner.js';
@@ -54,6 +58,8 @@ export interface AuthzdDeps {
   readonly adminServer?: boolean;
   /** Decision-assertion keys owned elsewhere (a cluster worker gets the primary's); default: own, rotated here. */
   readonly assertionKeys?: AssertionKeyring;
+  /** Where the OpenTelemetry variables (OTEL_*) are read; default process.env. */
+  readonly env?: Environment;
 }
 
 export interface Authzd {
@@ -80,8 +86,39 @@ export interface Authzd {
 export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promise<Authzd> {
   const now = deps.now ?? Date.now;
   const registry = deps.registry ?? new Registry();
-  const metrics = createMetrics(registry);
+  // Tracing is settled once, here: with it off, nothing of it exists (no SDK loaded, no span, no exemplar).
+  const tracingSettings = resolveTracingSettings(config.tracing, deps.env ?? process.env, 'authzd');
+  const metrics = createMetrics(registry, { exemplars: tracingSettings !== undefined });
   const logger = deps.logger ?? createLogger(config.log.level);
+  let tracing: Tracing | undefined;
+  if (tracingSettings !== undefined) {
+    const { startTracing } = await import('../telemetry/start-tracing.js');
+    const exportFailures = createThrottle(60_000, now);
+    tracing = startTracing(tracingSettings, {
+      version: packageVersion(),
+      counters: {
+        onExported: (n) => metrics.traceSpansExported.inc(n),
+        onDropped: (reason, n) => metrics.traceSpansDropped.inc({ reason }, n),
+        onExportError: (err) => {
+          if (exportFailures('export'))
+            logger.warn(
+              { endpoint: tracingSettings.endpoint, err: err?.message ?? 'unknown' },
+              'trace export failed; its spans are dropped and counted (authzd_trace_spans_dropped_total), decisions go on (logged at most once a minute)',
+            );
+        },
+      },
+    });
+    logger.info(
+      {
+        endpoint: tracingSettings.endpoint,
+        serviceName: tracingSettings.serviceName,
+        sampler: tracingSettings.sampler,
+        samplerArg: tracingSettings.samplerArg,
+        propagators: tracingSettings.propagators,
+      },
+      'tracing on: OTLP/HTTP export',
+    );
+  }
   const auditErrors = createThrottle(10_000, now);
   const audit =
     deps.audit ??
@@ -290,6 +327,7 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
     now,
     defaultDeadlineMs: config.checks.defaultDeadlineMs,
     ...(shadow !== undefined ? { observe: (m, o) => shadow.observe(m, o) } : {}),
+    ...(tracing !== undefined ? { tracer: tracing.checks } : {}),
   });
   server.addService(protos.authorization, grpcCheckService(runner, config));
   server.addService(protos.health, healthHandlers(readiness));
@@ -303,6 +341,7 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
     await Promise.all([bundleFollower?.stop(), revocationFollower?.stop()]);
     await shipper?.close();
     if (deps.audit === undefined) await audit.close();
+    await tracing?.shutdown();
   };
   const grpcPort = await new Promise<number>((resolve, reject) => {
     server.bindAsync(config.grpc.address, grpc.ServerCredentials.createInsecure(), (err, port) =>
@@ -316,7 +355,7 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
   if (deps.adminServer !== false) {
     try {
       admin = await startAdminServer(config.admin.address, {
-        registry,
+        registry: { metrics: registryExposition(registry) },
         readiness,
         ...(assertionKeys !== undefined ? { jwks: () => assertionKeys.jwks() } : {}),
       });
@@ -389,6 +428,8 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
       await admin?.close();
       await shipper?.close();
       await audit.close();
+      // What is queued goes out now (bounded by the export timeout): the last calls' spans included.
+      await tracing?.shutdown();
       logger.info('shutdown complete');
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
     })());
