@@ -21,13 +21,18 @@ export type TraceSampler = (typeof TRACE_SAMPLERS)[number];
 export const TRACE_PROPAGATORS = ['tracecontext', 'b3', 'b3multi'] as const;
 export type TracePropagator = (typeof TRACE_PROPAGATORS)[number];
 
+/** OTLP transports (OTEL_EXPORTER_OTLP_PROTOCOL): HTTP with protobuf bodies (port 4318), or gRPC (port 4317). */
+export const TRACE_PROTOCOLS = ['http/protobuf', 'grpc'] as const;
+export type TraceProtocol = (typeof TRACE_PROTOCOLS)[number];
+
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 
 export const TracingConfigSchema = z
   .strictObject({
     /** Off by default; OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT or OTEL_TRACES_EXPORTER=otlp turn it on too. */
     enabled: z.boolean().default(false),
-    /** The OTLP/HTTP traces URL; default http://localhost:4318/v1/traces. */
+    protocol: z.enum(TRACE_PROTOCOLS).default('http/protobuf'),
+    /** The traces URL; default http://localhost:4318/v1/traces (http/protobuf), http://localhost:4317 (grpc). */
     endpoint: z.url({ protocol: /^https?$/ }).optional(),
     serviceName: z.string().min(1).optional(),
     sampler: z.enum(TRACE_SAMPLERS).default('parentbased_always_on'),

@@ -110,13 +110,14 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
     });
     logger.info(
       {
+        protocol: tracingSettings.protocol,
         endpoint: tracingSettings.endpoint,
         serviceName: tracingSettings.serviceName,
         sampler: tracingSettings.sampler,
         samplerArg: tracingSettings.samplerArg,
         propagators: tracingSettings.propagators,
       },
-      'tracing on: OTLP/HTTP export',
+      'tracing on: spans exported over OTLP',
     );
   }
   const auditErrors = createThrottle(10_000, now);

@@ -32,8 +32,11 @@ export interface BoundedSpanProcessorOptions {
  * in a bounded queue and leave it in batches, in the background, so a Check never waits for an export; a full
  * queue (the collector is away or slow and the batches back up) drops the new span, and a failed export drops
  * its batch. The SDK drops in both cases too but only says so in its diagnostic log; this counts both, by
- * reason, for a metric. The queue is counted here (the batch processor's own stays below its bound, so it
- * never drops on its own).
+ * reason, for a metric. The bound is counted here, over the spans queued and those being exported: the batch
+ * processor hands batches to the exporter without waiting for the last to finish, so with a collector that
+ * hangs, its own queue bound alone would let exports in flight (up to the exporter's concurrency limit) hold
+ * many more. Counted so, at most maxQueueSize spans are ever held, and the batch processor's own queue never
+ * reaches its bound (it never drops on its own).
  */
 export function boundedSpanProcessor(
   exporter: SpanExporter,
@@ -43,8 +46,8 @@ export function boundedSpanProcessor(
   let queued = 0;
   const counting: SpanExporter = {
     export(spans, done) {
-      queued -= spans.length;
       const settle = (result: { code: ExportResultCode; error?: Error }) => {
+        queued -= spans.length;
         if (result.code === ExportResultCode.SUCCESS) counters.onExported(spans.length);
         else {
           counters.onDropped('export_failed', spans.length);

@@ -192,7 +192,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}) 
     observeCheckDuration: exemplars
       ? (labels: CheckLabels, seconds: number, exemplar?: TraceExemplar) =>
           // prom-client types exemplar labels as the metric's own label names; any names are valid.
-          checkDuration.observe({ labels, value: seconds, exemplarLabels: (exemplar ?? NO_EXEMPLAR) })
+          checkDuration.observe({ labels, value: seconds, exemplarLabels: exemplar ?? NO_EXEMPLAR })
       : (labels: CheckLabels, seconds: number, _exemplar?: TraceExemplar) => checkDuration.observe(labels, seconds),
     policyEvaluationDuration: new Histogram({
       name: 'authzd_policy_evaluation_duration_seconds',

@@ -1,7 +1,8 @@
 // Loaded only when tracing is on (start-authzd.ts and start-control-plane.ts import it dynamically): with
 // tracing off, the OpenTelemetry SDK is never even loaded.
 import type { TextMapPropagator, Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { OTLPTraceExporter as OtlpGrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as OtlpHttpExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
@@ -25,12 +26,13 @@ export interface Tracing {
 
 /**
  * An OpenTelemetry tracer provider of its own (nothing is registered globally, so two instances in one
- * process, as in tests, stay apart), exporting over OTLP/HTTP with protobuf bodies through a bounded batch
+ * process, as in tests, stay apart), exporting over OTLP (HTTP with protobuf bodies, or gRPC) through a bounded batch
  * queue that counts what it drops (bounded-span-processor.ts). No context manager and no instrumentation:
  * authzd passes its spans along itself, so nothing else in the process pays for tracing.
  */
 export function startTracing(settings: TracingSettings, deps: { version: string; counters: SpanCounters }): Tracing {
-  const exporter = new OTLPTraceExporter({ url: settings.endpoint, timeoutMillis: settings.exportTimeoutMs });
+  const options = { url: settings.endpoint, timeoutMillis: settings.exportTimeoutMs };
+  const exporter = settings.protocol === 'grpc' ? new OtlpGrpcExporter(options) : new OtlpHttpExporter(options);
   const provider = new TracerProvider({
     resource: defaultResource().merge(
       resourceFromAttributes({

@@ -1,15 +1,18 @@
 import { ConfigError } from '../config/config-error.js';
 import {
   TRACE_PROPAGATORS,
+  TRACE_PROTOCOLS,
   TRACE_SAMPLERS,
   type TracePropagator,
+  type TraceProtocol,
   type TraceSampler,
   type TracingConfig,
 } from '../config/tracing-config-schema.js';
 
 /** Everything tracing runs with, resolved and checked once at start-up. */
 export interface TracingSettings {
-  /** The OTLP/HTTP (protobuf) URL spans are posted to. */
+  readonly protocol: TraceProtocol;
+  /** Where spans are sent: the OTLP/HTTP traces URL, or the OTLP/gRPC server's URL. */
   readonly endpoint: string;
   readonly serviceName: string;
   /** OTEL_RESOURCE_ATTRIBUTES, service.name taken out. */
@@ -52,8 +55,11 @@ export const TRACING_VARIABLES = [
 ] as const;
 type TracingVariable = (typeof TRACING_VARIABLES)[number];
 
-/** Where spans go when nothing says otherwise: a collector's OTLP/HTTP port on the same host (the SDK default). */
-export const DEFAULT_TRACES_ENDPOINT = 'http://localhost:4318/v1/traces';
+/** Where spans go when nothing says otherwise: a collector's OTLP port on the same host (the SDK defaults). */
+export const DEFAULT_TRACES_ENDPOINTS: Readonly<Record<TraceProtocol, string>> = {
+  'http/protobuf': 'http://localhost:4318/v1/traces',
+  grpc: 'http://localhost:4317',
+};
 
 /**
  * The `tracing:` section with the OpenTelemetry environment variables read over it, the way the OpenTelemetry
@@ -92,21 +98,27 @@ export function resolveTracingSettings(
     problems.push(
       `OTEL_TRACES_EXPORTER=${env.OTEL_TRACES_EXPORTER}: authzd exports traces over OTLP only (otlp, or none to turn tracing off)`,
     );
-  for (const name of ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'] as const) {
-    const protocol = get(name);
-    if (protocol !== undefined && protocol !== 'http/protobuf') {
+  let protocol = config.protocol;
+  const protocolVariable = (['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'] as const).find(
+    (name) => get(name) !== undefined,
+  );
+  if (protocolVariable !== undefined) {
+    const value = get(protocolVariable)!;
+    if ((TRACE_PROTOCOLS as readonly string[]).includes(value)) protocol = value as TraceProtocol;
+    else
       problems.push(
-        `${name}=${protocol}: authzd sends OTLP over HTTP with protobuf bodies (http/protobuf); point it at the collector's OTLP/HTTP port (4318)`,
+        `${protocolVariable}=${value}: authzd sends OTLP as ${TRACE_PROTOCOLS.join(' or ')} (not http/json)`,
       );
-      break;
-    }
   }
 
-  // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is the full URL; OTEL_EXPORTER_OTLP_ENDPOINT the base the signal's path is added to.
-  let endpoint = config.endpoint ?? DEFAULT_TRACES_ENDPOINT;
+  // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is the full URL; OTEL_EXPORTER_OTLP_ENDPOINT is the base that OTLP/HTTP
+  // adds the signal's path to, and that OTLP/gRPC uses as it is.
+  let endpoint = config.endpoint ?? DEFAULT_TRACES_ENDPOINTS[protocol];
   if (tracesEndpoint !== undefined) endpoint = checkUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', tracesEndpoint, problems);
-  else if (baseEndpoint !== undefined)
-    endpoint = `${checkUrl('OTEL_EXPORTER_OTLP_ENDPOINT', baseEndpoint, problems).replace(/\/$/, '')}/v1/traces`;
+  else if (baseEndpoint !== undefined) {
+    const base = checkUrl('OTEL_EXPORTER_OTLP_ENDPOINT', baseEndpoint, problems);
+    endpoint = protocol === 'grpc' ? base : `${base.replace(/\/$/, '')}/v1/traces`;
+  }
 
   const resourceAttributes = parseResourceAttributes(get('OTEL_RESOURCE_ATTRIBUTES'), problems);
   const serviceName =
@@ -164,6 +176,7 @@ export function resolveTracingSettings(
 
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `tracing: ${p}`));
   return Object.freeze({
+    protocol,
     endpoint,
     serviceName,
     resourceAttributes: Object.freeze(resourceAttributes),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ConfigError } from '../../../src/config/config-error.js';
 import { type TracingConfig, TracingConfigSchema } from '../../../src/config/tracing-config-schema.js';
-import { DEFAULT_TRACES_ENDPOINT, resolveTracingSettings } from '../../../src/telemetry/tracing-settings.js';
+import { DEFAULT_TRACES_ENDPOINTS, resolveTracingSettings } from '../../../src/telemetry/tracing-settings.js';
 
 const file = (section: Record<string, unknown> = {}): TracingConfig => TracingConfigSchema.parse(section);
 const resolve = (section: Record<string, unknown>, env: Record<string, string>) =>
@@ -27,7 +27,8 @@ describe('resolveTracingSettings', () => {
   it('is on with tracing.enabled, OTEL_TRACES_EXPORTER=otlp or an OTLP endpoint variable; the OpenTelemetry defaults apply', () => {
     const on = resolve({ enabled: true }, {});
     expect(on).toEqual({
-      endpoint: DEFAULT_TRACES_ENDPOINT,
+      protocol: 'http/protobuf',
+      endpoint: DEFAULT_TRACES_ENDPOINTS['http/protobuf'],
       serviceName: 'authzd',
       resourceAttributes: {},
       sampler: 'parentbased_always_on',
@@ -39,13 +40,30 @@ describe('resolveTracingSettings', () => {
       exportTimeoutMs: 10_000,
     });
     expect(Object.isFrozen(on)).toBe(true);
-    expect(resolve({}, { OTEL_TRACES_EXPORTER: 'otlp' })?.endpoint).toBe(DEFAULT_TRACES_ENDPOINT);
+    expect(resolve({}, { OTEL_TRACES_EXPORTER: 'otlp' })?.endpoint).toBe(DEFAULT_TRACES_ENDPOINTS['http/protobuf']);
     expect(resolve({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })?.endpoint).toBe(
       'http://collector:4318/v1/traces',
     );
     expect(resolve({}, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://c.example/otlp/traces' })?.endpoint).toBe(
       'https://c.example/otlp/traces',
     );
+  });
+
+  it('OTLP/gRPC on request: its own default port, and the base endpoint used as it is', () => {
+    expect(resolve({ enabled: true, protocol: 'grpc' }, {})).toMatchObject({
+      protocol: 'grpc',
+      endpoint: DEFAULT_TRACES_ENDPOINTS.grpc,
+    });
+    expect(
+      resolve({}, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317' }),
+    ).toMatchObject({ protocol: 'grpc', endpoint: 'http://collector:4317/' });
+    // The traces-specific variable wins over the general one.
+    expect(
+      resolve(
+        { enabled: true },
+        { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' },
+      )?.protocol,
+    ).toBe('http/protobuf');
   });
 
   it('OTEL_SDK_DISABLED=true and OTEL_TRACES_EXPORTER=none turn it off whatever else says; empty variables are unset', () => {
@@ -83,6 +101,7 @@ describe('resolveTracingSettings', () => {
         OTEL_BSP_EXPORT_TIMEOUT: '3000',
       }),
     ).toEqual({
+      protocol: 'http/protobuf',
       endpoint: 'http://base:4318/v1/traces',
       serviceName: 'from-env',
       resourceAttributes: {},
@@ -135,7 +154,7 @@ describe('resolveTracingSettings', () => {
         { enabled: true },
         {
           OTEL_TRACES_EXPORTER: 'zipkin',
-          OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
           OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318',
           OTEL_TRACES_SAMPLER: 'jaeger_remote',
           OTEL_TRACES_SAMPLER_ARG: '1.5',
@@ -147,7 +166,7 @@ describe('resolveTracingSettings', () => {
       ),
     ).toEqual([
       'tracing: OTEL_TRACES_EXPORTER=zipkin: authzd exports traces over OTLP only (otlp, or none to turn tracing off)',
-      "tracing: OTEL_EXPORTER_OTLP_PROTOCOL=grpc: authzd sends OTLP over HTTP with protobuf bodies (http/protobuf); point it at the collector's OTLP/HTTP port (4318)",
+      'tracing: OTEL_EXPORTER_OTLP_PROTOCOL=http/json: authzd sends OTLP as http/protobuf or grpc (not http/json)',
       'tracing: OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318: expected an http:// or https:// URL',
       'tracing: OTEL_RESOURCE_ATTRIBUTES: "novalue" is not key=value (values percent-encoded)',
       'tracing: OTEL_TRACES_SAMPLER=jaeger_remote: expected one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio',
