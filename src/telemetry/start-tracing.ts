@@ -9,6 +9,7 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic
 
 import { boundedSpanProcessor, type SpanCounters } from './bounded-span-processor.js';
 import { CheckTracer } from './check-tracer.js';
+import { RequestTracer } from './request-tracer.js';
 import { tracePropagator } from './trace-propagator.js';
 import { traceSampler } from './trace-sampler.js';
 import type { TracingSettings } from './tracing-settings.js';
@@ -19,6 +20,8 @@ export interface Tracing {
   readonly propagator: TextMapPropagator;
   /** The Check span factory of the sidecar. */
   readonly checks: CheckTracer;
+  /** The control plane's request and publication spans. */
+  readonly requests: RequestTracer;
   readonly settings: TracingSettings;
   /** Exports what is queued (bounded by the export timeout), then stops; never rejects. */
   shutdown(): Promise<void>;
@@ -51,6 +54,7 @@ export function startTracing(settings: TracingSettings, deps: { version: string;
     tracer,
     propagator,
     checks: new CheckTracer(tracer, propagator),
+    requests: new RequestTracer(tracer, propagator),
     settings,
     shutdown: () =>
       (stopped ??= Promise.race([
