@@ -5,12 +5,11 @@ import path from 'node:path';
 
 import { Registry } from 'prom-client';
 
-import { TracingConfigSchema } from '../config/tracing-config-schema.js';
-
 import { readSigningKey } from '../bundle/bundle-keys.js';
 import type { TrustedKey } from '../bundle/verify-bundle.js';
 import { ConfigError } from '../config/config-error.js';
 import { listenError } from '../config/listen-error.js';
+import { TracingConfigSchema } from '../config/tracing-config-schema.js';
 import { CedarWasmEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../engine/policy-store.js';
 import { compilePolicyModel, contentVersion } from '../policy/compile-policy-model.js';
@@ -21,8 +20,8 @@ import { createThrottle } from '../telemetry/create-throttle.js';
 import type { RequestSpan } from '../telemetry/request-tracer.js';
 import type { Tracing } from '../telemetry/start-tracing.js';
 import { type Environment, resolveTracingSettings } from '../telemetry/tracing-settings.js';
-import { packageVersion } from '../util/package-version.js';
 import { listenAddress } from '../util/listen-address.js';
+import { packageVersion } from '../util/package-version.js';
 import { bearerTokenCheck } from './bearer-token-check.js';
 import { BundlePublisher, type PublishedBundle, type PublishOutcome } from './bundle-publisher.js';
 import { BundleRepository } from './bundle-repository.js';

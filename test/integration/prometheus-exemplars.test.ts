@@ -11,9 +11,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { freePort } from '../helpers/free-port.js';
-import { ROOT } from '../helpers/spawn-cli.js';
 import { createTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.js';
+import { ROOT } from '../helpers/spawn-cli.js';
 import { httpCheckRequest, startTestAuthzd } from '../helpers/test-authzd.js';
 import { until } from '../helpers/until.js';
 
