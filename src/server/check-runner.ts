@@ -57,7 +57,6 @@ export function createCheckRunner(deps: {
           }));
         const latencySeconds = Number(process.hrtime.bigint() - started) / 1e9;
         try {
-          span?.end(outcome);
           recordOutcome(outcome, latencySeconds, sinks, span?.exemplar());
           if (nowMs + latencySeconds * 1000 > deadline) {
             sinks.metrics.lateAnswers.inc({
@@ -68,6 +67,7 @@ export function createCheckRunner(deps: {
         } catch (err) {
           sinks.logger.error({ err: String(err) }, 'recording a decision failed');
         }
+        if (span !== undefined) endSpan(span, outcome, sinks);
         return outcome;
       } finally {
         inflight--;
@@ -94,5 +94,14 @@ function startSpan(
   } catch (err) {
     if (sinks.throttle('tracing')) sinks.logger.error({ err: String(err) }, 'starting a Check span failed');
     return undefined;
+  }
+}
+
+/** Ends the call's span with its outcome; apart from the record, so that a tracing failure costs only the span. */
+function endSpan(span: CheckSpan, outcome: CheckOutcome, sinks: RecordSinks): void {
+  try {
+    span.end(outcome);
+  } catch (err) {
+    if (sinks.throttle('tracing')) sinks.logger.error({ err: String(err) }, 'ending a Check span failed');
   }
 }
