@@ -17,5 +17,5 @@ if [ -z "$go" ]; then
 fi
 out="$root/node_modules/.cache/authzd-otlp-receiver/otlp-receiver"
 mkdir -p "$(dirname "$out")"
-(cd "$root/test/tools/otlp-receiver" && "$go" build -o "$out" .)
+(cd "$root/test/tools/otlp-receiver" && "$go" build -buildvcs=false -o "$out" .)
 echo "$out"

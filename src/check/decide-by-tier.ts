@@ -133,7 +133,7 @@ export class TierDecider {
     if (span === undefined) return remote.decide(call, budgetMs, key);
     span.setAttribute('authzd.remote.budget_ms', budgetMs);
     return remote
-      .decide(call, budgetMs, key)
+      .decide(call, budgetMs, key, span.traceparent())
       .then((answer) => {
         span.setAttribute('authzd.remote.result', answer.ok ? 'ok' : answer.result);
         return answer;

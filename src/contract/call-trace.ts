@@ -14,6 +14,11 @@ export type TracedStage = (typeof TRACED_STAGES)[number];
 export interface StageSpan {
   setAttribute(key: string, value: string | number | boolean): unknown;
   end(): void;
+  /**
+   * The W3C `traceparent` naming this span, for a request the stage makes (the remote tier's), so that the
+   * service it calls continues the trace; undefined when the call is not sampled.
+   */
+  traceparent(): string | undefined;
 }
 
 /**

@@ -101,7 +101,7 @@ const GETTER: TextMapGetter<Map<string, string>> = {
   get: (headers, key) => headers.get(key.toLowerCase()),
 };
 
-const NOOP_STAGE: StageSpan = { setAttribute: () => undefined, end: () => undefined };
+const NOOP_STAGE: StageSpan = { setAttribute: () => undefined, end: () => undefined, traceparent: () => undefined };
 
 /**
  * Starts the span of one Check call: a child of the trace context the proxy forwarded in the request's
@@ -148,7 +148,15 @@ export class CheckSpan implements CallTrace {
     // A call the sampler left out gets no stage spans either (they would not be exported).
     if (!this.#recording) return NOOP_STAGE;
     this.#context ??= trace.setSpan(ROOT_CONTEXT, this.#span);
-    return this.#tracer.startSpan(name, { kind: SpanKind.INTERNAL }, this.#context);
+    const span = this.#tracer.startSpan(name, { kind: SpanKind.INTERNAL }, this.#context);
+    return {
+      setAttribute: (key, value) => span.setAttribute(key, value),
+      end: () => span.end(),
+      traceparent: () => {
+        const { traceId, spanId, traceFlags } = span.spanContext();
+        return `00-${traceId}-${spanId}-${(traceFlags & 1) === 1 ? '01' : '00'}`;
+      },
+    };
   }
 
   /** The OpenMetrics exemplar labels that lead from a latency sample to this trace; none when not sampled. */

@@ -2,7 +2,7 @@
 // request and the publication inside it), a bundle long poll that a publication wakes, and a revocation added
 // and fetched; each a child of the trace context its request carried, so that a slow propagation can be
 // followed from the publish to the sidecars' fetches. No revoked value and no token reaches a span.
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -14,8 +14,10 @@ import { writeTar } from '../../src/bundle/write-tar.js';
 import { type ControlPlaneOptions, DEFAULT_TIMING } from '../../src/control-plane/control-plane-options.js';
 import { type ControlPlane, startControlPlane } from '../../src/control-plane/start-control-plane.js';
 import { createLogger } from '../../src/telemetry/create-logger.js';
+import { createTestIssuer } from '../helpers/issuer.js';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 import { EXAMPLE_POLICIES, examplePolicyFiles } from '../helpers/policy-files.js';
+import { httpCheckRequest, startTestAuthzd } from '../helpers/test-authzd.js';
 import { until } from '../helpers/until.js';
 
 const ADMIN = 'cp-trace-admin-token-0123456789abcdef';
@@ -23,10 +25,11 @@ const SERVER = 2;
 let receiver: OtlpReceiver;
 let cp: ControlPlane;
 let base: string;
+let dir: string;
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
-  const dir = mkdtempSync(path.join(tmpdir(), 'authzd-cp-tracing-'));
+  dir = mkdtempSync(path.join(tmpdir(), 'authzd-cp-tracing-'));
   cpSync(EXAMPLE_POLICIES, path.join(dir, 'policies'), { recursive: true });
   const keys = await generateSigningKeys(path.join(dir, 'keys'), { alg: 'ES256', kid: 'trace-test' });
   const options: ControlPlaneOptions = {
@@ -161,4 +164,57 @@ it('a revocation added and fetched: sequence and kind, never the revoked value',
   const fetched = named(await spansOf(feed.traceId, ['GET /v1/revocations']), 'GET /v1/revocations');
   expect(fetched.attributes).toMatchObject({ 'authzd.revocation.since': 0, 'authzd.revocation.seq': seq });
   expect(receiver.requests.join('\n')).not.toContain('mallory-session-0042');
+});
+
+it("a sidecar's remote-tier call continues its trace: the control plane's span is a child of authzd.remote", async () => {
+  // The example policies with the high risk class decided remotely, by this control plane.
+  const policies = path.join(dir, 'sidecar-policies');
+  cpSync(EXAMPLE_POLICIES, policies, { recursive: true });
+  const routes = readFileSync(path.join(policies, 'routes.yaml'), 'utf8');
+  expect(routes).toContain('remote: false');
+  writeFileSync(path.join(policies, 'routes.yaml'), routes.replace('remote: false', 'remote: true'));
+  const issuer = await createTestIssuer();
+  const sidecar = await startTestAuthzd(
+    issuer,
+    {
+      policies: { directory: policies },
+      remote: { url: `${base}/v1/authorize` },
+      tracing: { enabled: true, scheduleDelayMs: 20 },
+    },
+    { env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.httpUrl } },
+  );
+  try {
+    const ctx = context();
+    const token = await issuer.sign({
+      sub: 'alice',
+      scope: 'payments:write',
+      acr: 'mfa',
+      auth_time: Math.floor(Date.now() / 1000),
+    });
+    const response = await sidecar.client.check(
+      httpCheckRequest({
+        method: 'POST',
+        path: '/accounts/acc-1001/transfers',
+        token,
+        headers: { traceparent: ctx.traceparent },
+      }),
+    );
+    expect(response.http_response).toBe('ok_response');
+    const spans = await spansOf(ctx.traceId, [
+      'envoy.service.auth.v3.Authorization/Check',
+      'authzd.remote',
+      'POST /v1/authorize',
+    ]);
+    const check = named(spans, 'envoy.service.auth.v3.Authorization/Check');
+    expect(check.attributes).toMatchObject({ 'authzd.source': 'remote', 'authzd.risk': 'high' });
+    const remote = named(spans, 'authzd.remote');
+    expect(remote.parentSpanId).toBe(check.spanId);
+    expect(remote.attributes).toMatchObject({ 'authzd.remote.result': 'ok' });
+    const served = named(spans, 'POST /v1/authorize');
+    expect(served.parentSpanId).toBe(remote.spanId);
+    expect(served.resource['service.name']).toBe('cp-under-test');
+    expect(served.attributes).toMatchObject({ 'http.response.status_code': 200 });
+  } finally {
+    await sidecar.stop();
+  }
 });

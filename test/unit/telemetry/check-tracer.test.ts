@@ -39,9 +39,13 @@ describe('CheckTracer', () => {
       message({ traceparent: `00-${TRACE}-${PARENT}-01`, authorization: 'Bearer x.y.z' }),
       'grpc',
     );
-    span.stage('authzd.evaluate').end();
+    const evaluate = span.stage('authzd.evaluate');
+    const traceparent = evaluate.traceparent();
+    evaluate.end();
     span.end(allow);
     const [stage, check] = exporter.getFinishedSpans();
+    // What a stage sends along on a request of its own (the remote tier's): its own context, sampled.
+    expect(traceparent).toBe(`00-${TRACE}-${stage!.spanContext().spanId}-01`);
     expect(check!.spanContext().traceId).toBe(TRACE);
     expect(check!.parentSpanContext?.spanId).toBe(PARENT);
     expect(stage!.name).toBe('authzd.evaluate');
@@ -72,7 +76,9 @@ describe('CheckTracer', () => {
   it('a sampled-out call records nothing: no span exported, no stage spans, no exemplar', () => {
     const { exporter, tracer } = setup();
     const span = tracer.start(message({ traceparent: `00-${TRACE}-${PARENT}-00` }), 'grpc');
-    span.stage('authzd.evaluate').end();
+    const stage = span.stage('authzd.remote');
+    expect(stage.traceparent()).toBeUndefined();
+    stage.end();
     span.end(allow);
     expect(exporter.getFinishedSpans()).toEqual([]);
     expect(span.exemplar()).toBeUndefined();
