@@ -191,6 +191,17 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
       : undefined;
 
   const { engine, unverified, verifier: engineVerifier } = createDecisionEngine(config, { metrics, logger });
+  // Start-up can still fail below (a policy set that does not compile, a placeholder secret): then the
+  // engine verifier's thread and the tracer must not keep the process from exiting with the error.
+  const releasingOnFailure = async <T>(step: () => Promise<T> | T): Promise<T> => {
+    try {
+      return await step();
+    } catch (err) {
+      await engineVerifier?.close();
+      await tracing?.shutdown();
+      throw err;
+    }
+  };
   const store = new PolicyStore(engine);
   const policyDir = config.policies.directory ?? EMBEDDED_POLICIES;
 
@@ -285,11 +296,14 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
       now,
     });
     // Start from the last verified bundle on disk, so a restart with the control plane away still serves.
-    if (bundle.cacheDir !== undefined) await prepareCacheDir(bundle.cacheDir, 'bundle.cacheDir (--bundle-cache-dir)');
-    await bundleFollower.loadCache();
+    const follower = bundleFollower;
+    await releasingOnFailure(async () => {
+      if (bundle.cacheDir !== undefined) await prepareCacheDir(bundle.cacheDir, 'bundle.cacheDir (--bundle-cache-dir)');
+      await follower.loadCache();
+    });
   } else {
     // A start-up failure is reported once, by the caller that exits with it.
-    await activateDirectory();
+    await releasingOnFailure(activateDirectory);
   }
 
   const pipeline = new CheckPipeline({
@@ -309,17 +323,19 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
     ...(assert !== undefined ? { assert } : {}),
     onEvaluation: (s) => metrics.policyEvaluationDuration.observe(s),
   });
-  const shadow = await startShadow(config, {
-    engine: unverified,
-    verifier,
-    revocations,
-    peerTrusted,
-    now,
-    logger,
-    metrics,
-  });
+  const shadow = await releasingOnFailure(() =>
+    startShadow(config, {
+      engine: unverified,
+      verifier,
+      revocations,
+      peerTrusted,
+      now,
+      logger,
+      metrics,
+    }),
+  );
   const sinks = { metrics, audit, logger, throttle: createThrottle(10_000, now) };
-  const shipper = startDecisionShipper(config.audit, audit, { metrics, logger });
+  const shipper = await releasingOnFailure(() => startDecisionShipper(config.audit, audit, { metrics, logger }));
 
   const protos = loadAuthzdProtos();
   const server = new grpc.Server({
