@@ -1,6 +1,6 @@
 import type { CheckOutcome } from '../contract/decision.js';
 import type { Logger } from '../telemetry/create-logger.js';
-import type { Metrics } from '../telemetry/metrics.js';
+import type { Metrics, TraceExemplar } from '../telemetry/metrics.js';
 import type { AuditLog } from './audit-log.js';
 
 export interface RecordSinks {
@@ -16,12 +16,17 @@ export interface RecordSinks {
  * for failures. Called once per call, after the answer is known and whether or not the caller is still
  * there to receive it.
  */
-export function recordOutcome(outcome: CheckOutcome, latencySeconds: number, sinks: RecordSinks): void {
+export function recordOutcome(
+  outcome: CheckOutcome,
+  latencySeconds: number,
+  sinks: RecordSinks,
+  exemplar?: TraceExemplar,
+): void {
   const { metrics, audit, logger } = sinks;
   if (outcome.kind === 'error') {
     const f = outcome.failure;
     metrics.decisions.inc({ decision: 'error', reason: f.reason, route: '', source: 'error' });
-    metrics.checkDuration.observe({ decision: 'error', route: '' }, latencySeconds);
+    metrics.observeCheckDuration({ decision: 'error', route: '' }, latencySeconds, exemplar);
     logger.error(
       { decision_id: f.id, reason: f.reason, detail: f.detail },
       'check failed; answered as an error (gRPC status, HTTP 5xx), so the proxy failure mode applies',
@@ -31,7 +36,7 @@ export function recordOutcome(outcome: CheckOutcome, latencySeconds: number, sin
     const decision = d.allowed ? 'allow' : 'deny';
     const route = d.routeId ?? '';
     metrics.decisions.inc({ decision, reason: d.reason, route, source: d.source });
-    metrics.checkDuration.observe({ decision, route }, latencySeconds);
+    metrics.observeCheckDuration({ decision, route }, latencySeconds, exemplar);
     if (d.source === 'authentication' && d.tokenPresented) metrics.tokenValidationFailures.inc({ reason: d.reason });
     if (d.remote !== undefined) {
       metrics.remoteDecisions.inc({ result: d.remote.result, failure_mode: d.remote.failureMode ?? '' });

@@ -1,5 +1,6 @@
 import type { Config } from '../config/config-schema.js';
 import { type CallContext, DeadlineExceededError, withinDeadline } from '../contract/call-context.js';
+import type { CallTrace } from '../contract/call-trace.js';
 import type { CheckRequestMessage } from '../contract/check-request.js';
 import type { CheckOutcome, Decision, DecisionSource } from '../contract/decision.js';
 import type { DenyReason, ErrorReason } from '../contract/reasons.js';
@@ -54,6 +55,8 @@ export interface PipelineDeps {
 export interface CheckOptions {
   readonly nowMs?: number;
   readonly deadlineMs?: number;
+  /** The call's trace (tracing on): its slow stages become child spans. */
+  readonly trace?: CallTrace | undefined;
 }
 
 type Decided = Omit<Decision, 'id' | 'policyVersion'> & { readonly policyVersion?: string };
@@ -121,6 +124,7 @@ export class CheckPipeline {
     const ctx: CallContext = {
       nowMs,
       deadlineMs: options.deadlineMs ?? nowMs + this.#deps.config.checks.defaultDeadlineMs,
+      trace: options.trace,
     };
     const id = this.#deps.newId();
     const set = this.#deps.store.acquire();
@@ -130,13 +134,18 @@ export class CheckPipeline {
       if ('error' in decided) return failure(id, decided.error, set.model.version, decided.detail);
       const decision: Decision = { ...decided, id, policyVersion: decided.policyVersion ?? set.model.version };
       if (decision.allowed && this.#deps.assert !== undefined) {
-        return {
-          kind: 'decision',
-          decision: {
-            ...decision,
-            assertion: await withinDeadline(this.#deps.assert(decision), ctx, 'signing the assertion'),
-          },
-        };
+        const span = ctx.trace?.stage('authzd.assert');
+        try {
+          return {
+            kind: 'decision',
+            decision: {
+              ...decision,
+              assertion: await withinDeadline(this.#deps.assert(decision), ctx, 'signing the assertion'),
+            },
+          };
+        } finally {
+          span?.end();
+        }
       }
       return { kind: 'decision', decision };
     } catch (err) {
@@ -175,7 +184,7 @@ export class CheckPipeline {
     // Authenticate: a bearer token, or, without one, a workload (on routes that accept workloads).
     const pending = this.#authenticator.authenticate(httpFacts, ctx, peerTrusted);
     // A cached token answers synchronously; awaiting it anyway would cost a turn of the microtask queue.
-    const auth = pending instanceof Promise ? await pending : pending;
+    const auth = pending instanceof Promise ? await traced(pending, ctx, 'authzd.authenticate') : pending;
     if (!auth.ok) {
       if ('error' in auth) return { error: auth.error, detail: auth.detail };
       return deny('authentication', auth.reason, { request, tokenPresented: auth.tokenPresented, issuer: auth.issuer });
@@ -313,4 +322,10 @@ function failure(id: string, reason: ErrorReason, policyVersion: string | undefi
 function tenantOf(resource: { type: string; id: string }, model: PolicyModel): string | undefined {
   const tenant = model.entities.get(resource)?.attrs.tenant;
   return typeof tenant === 'string' ? tenant : undefined;
+}
+
+/** `pending`, as a span of the call's trace when it has one (and exactly `pending` when it has none). */
+function traced<T>(pending: Promise<T>, ctx: CallContext, stage: 'authzd.authenticate'): Promise<T> {
+  const span = ctx.trace?.stage(stage);
+  return span === undefined ? pending : pending.finally(() => span.end());
 }

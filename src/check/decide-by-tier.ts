@@ -59,7 +59,7 @@ export class TierDecider {
     const budgetMs = Math.min(riskClass.budgetMs, Math.floor(remainingMs(ctx)));
     const answer =
       remote !== undefined && budgetMs > 0
-        ? await remote.decide(call, budgetMs, key)
+        ? await this.#askRemote(remote, call, budgetMs, key, ctx)
         : ({ ok: false, result: budgetMs > 0 ? 'error' : 'timeout', ms: 0 } as const);
     if (answer.ok) {
       if (riskClass.cacheTtlSeconds > 0)
@@ -87,7 +87,7 @@ export class TierDecider {
     // The local answer stands in for the remote one. It is never cached: once the remote tier is back, the
     // next request must be asked of it again, not answered with what was decided while it was away.
     return {
-      evaluation: this.#evaluate(set, call),
+      evaluation: this.#evaluate(set, call, ctx),
       source: 'fallback',
       remote: { result: answer.result, failureMode: required ? 'open' : undefined, ms: answer.ms },
     };
@@ -96,11 +96,11 @@ export class TierDecider {
   #local(set: PreparedSet, call: CedarCall, ttlSeconds: number, ctx: CallContext): Authorized {
     const cache = this.#deps.decisionCache;
     if (cache === undefined || ttlSeconds === 0)
-      return { evaluation: this.#evaluate(set, call), source: 'engine', remote: undefined };
+      return { evaluation: this.#evaluate(set, call, ctx), source: 'engine', remote: undefined };
     const key = this.#cacheKey(set, call);
     const cached = cache.get(key, ctx.nowMs);
     if (cached !== undefined) return { evaluation: cached, source: 'cache', remote: undefined };
-    const evaluation = this.#evaluate(set, call);
+    const evaluation = this.#evaluate(set, call, ctx);
     cache.set(key, evaluation, ttlSeconds * 1000, ctx.nowMs);
     return { evaluation, source: 'engine', remote: undefined };
   }
@@ -110,10 +110,34 @@ export class TierDecider {
     return decisionKey(set.model.version, this.#deps.epoch?.() ?? 0, call, set.model.contextReads);
   }
 
-  #evaluate(set: PreparedSet, call: CedarCall): Evaluation {
-    const start = process.hrtime.bigint();
-    const evaluation = evaluateCall(this.#deps.engine, set, call, this.#deps.onError);
-    this.#deps.onEvaluation?.(Number(process.hrtime.bigint() - start) / 1e9);
-    return evaluation;
+  #evaluate(set: PreparedSet, call: CedarCall, ctx: CallContext): Evaluation {
+    const span = ctx.trace?.stage('authzd.evaluate');
+    try {
+      const start = process.hrtime.bigint();
+      const evaluation = evaluateCall(this.#deps.engine, set, call, this.#deps.onError);
+      this.#deps.onEvaluation?.(Number(process.hrtime.bigint() - start) / 1e9);
+      return evaluation;
+    } finally {
+      span?.end();
+    }
+  }
+
+  #askRemote(
+    remote: RemoteDecider,
+    call: CedarCall,
+    budgetMs: number,
+    key: string,
+    ctx: CallContext,
+  ): ReturnType<RemoteDecider['decide']> {
+    const span = ctx.trace?.stage('authzd.remote');
+    if (span === undefined) return remote.decide(call, budgetMs, key);
+    span.setAttribute('authzd.remote.budget_ms', budgetMs);
+    return remote
+      .decide(call, budgetMs, key, span.traceparent())
+      .then((answer) => {
+        span.setAttribute('authzd.remote.result', answer.ok ? 'ok' : answer.result);
+        return answer;
+      })
+      .finally(() => span.end());
   }
 }

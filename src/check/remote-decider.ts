@@ -41,15 +41,19 @@ export class RemoteDecider {
     return this.#failures >= this.#options.failureThreshold && this.#now() < this.#openUntil;
   }
 
-  decide(call: CedarCall, budgetMs: number, key: string): Promise<RemoteAnswer> {
+  /**
+   * `traceparent`: the calling stage's trace context, sent along so that the control plane's span of the
+   * call is its child (tracing on). Calls that share a request in flight share the first one's.
+   */
+  decide(call: CedarCall, budgetMs: number, key: string, traceparent?: string): Promise<RemoteAnswer> {
     const pending = this.#inflight.get(key);
     if (pending !== undefined) return pending;
-    const promise = this.#decide(call, budgetMs).finally(() => this.#inflight.delete(key));
+    const promise = this.#decide(call, budgetMs, traceparent).finally(() => this.#inflight.delete(key));
     this.#inflight.set(key, promise);
     return promise;
   }
 
-  async #decide(call: CedarCall, budgetMs: number): Promise<RemoteAnswer> {
+  async #decide(call: CedarCall, budgetMs: number, traceparent: string | undefined): Promise<RemoteAnswer> {
     const started = this.#now();
     const ms = () => this.#now() - started;
     // Open: fail fast until the cooldown has passed; then one call probes (half-open) while the others keep
@@ -63,6 +67,7 @@ export class RemoteDecider {
     try {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (this.#options.token !== undefined) headers.authorization = `Bearer ${this.#options.token}`;
+      if (traceparent !== undefined) headers.traceparent = traceparent;
       const response = await (this.#options.fetch ?? fetch)(this.#options.url, {
         method: 'POST',
         headers,

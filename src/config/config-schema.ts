@@ -4,6 +4,8 @@ import { isIP } from 'node:net';
 
 import { z } from 'zod';
 
+import { TracingConfigSchema } from './tracing-config-schema.js';
+
 /** Asymmetric JWS algorithms only: `none` and HMAC can never be configured (RFC 8725 §3.1, §3.2). */
 export const ASYMMETRIC_ALGORITHMS = [
   'RS256',
@@ -385,6 +387,8 @@ const ConfigObject = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
     .prefault({}),
+  // OpenTelemetry traces (docs/observability.md); off unless enabled here or by the OTEL_* environment.
+  tracing: TracingConfigSchema,
   shutdown: z
     .strictObject({
       drainDelayMs: duration(0, 300_000).default(0),

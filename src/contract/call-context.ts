@@ -1,3 +1,5 @@
+import type { CallTrace } from './call-trace.js';
+
 /**
  * What one Check call carries through the pipeline: the time it started (the clock is read once per call on
  * the way through, so every stage sees the same "now"), and its deadline — the gRPC deadline Envoy sends (its
@@ -10,6 +12,8 @@ export interface CallContext {
   readonly nowMs: number;
   /** Epoch milliseconds after which an answer is of no use. */
   readonly deadlineMs: number;
+  /** The call's trace, when tracing is on: stages that take time are spans under it. */
+  readonly trace?: CallTrace | undefined;
 }
 
 /** Raised inside the pipeline when a call's deadline passes; `stage` says what it was doing. */

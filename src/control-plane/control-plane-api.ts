@@ -10,6 +10,7 @@ import type { PolicyStore } from '../engine/policy-store.js';
 import type { PolicyFiles } from '../policy/policy-files.js';
 import { FEED_ID, parseRevocationRequest } from '../revocation/revocation-entry.js';
 import type { Logger } from '../telemetry/create-logger.js';
+import type { RequestSpan, RequestTracer } from '../telemetry/request-tracer.js';
 import { API_ERRORS, type ApiError } from './api-errors.js';
 import type { BundlePublisher, PublishedBundle, PublishOutcome } from './bundle-publisher.js';
 import type { ControlPlaneMetrics, PublishTrigger } from './control-plane-metrics.js';
@@ -24,8 +25,15 @@ import type { WaitList } from './wait-list.js';
 export interface ControlPlaneApiDeps {
   readonly bundleName: string;
   readonly publisher: BundlePublisher;
-  /** Publishes `files`, or the policy directory when undefined; records the outcome (log, metrics). */
-  readonly publish: (files: PolicyFiles | undefined, trigger: PublishTrigger) => Promise<PublishOutcome>;
+  /**
+   * Publishes `files`, or the policy directory when undefined; records the outcome (log, metrics, a span
+   * under `parent` when tracing is on).
+   */
+  readonly publish: (
+    files: PolicyFiles | undefined,
+    trigger: PublishTrigger,
+    parent?: RequestSpan,
+  ) => Promise<PublishOutcome>;
   readonly revocations: RevocationStore;
   readonly engine: DecisionEngine;
   readonly policyStore: PolicyStore;
@@ -41,7 +49,18 @@ export interface ControlPlaneApiDeps {
   readonly logger: Logger;
   readonly now: () => number;
   readonly newId: () => string;
+  /** Tracing on: publishing, bundle serving, revocations and remote decisions are spans. */
+  readonly tracer?: RequestTracer;
 }
+
+/** The routes traced (tracing on), with the route templates that name their spans. */
+const TRACED_ROUTES: Partial<Record<RouteName, string>> = {
+  bundle: '/v1/bundles/{name}',
+  bundle_publish: '/v1/bundles/{name}/publish',
+  revocations_feed: '/v1/revocations',
+  revocations_add: '/v1/revocations',
+  authorize: '/v1/authorize',
+};
 
 /** Route names: the `route` label of the HTTP metrics. */
 type RouteName =
@@ -70,6 +89,8 @@ const BUNDLE_PATH = /^\/v1\/bundles\/([^/]+)(\/revisions|\/publish)?$/;
 export class ControlPlaneApi {
   readonly #deps: ControlPlaneApiDeps;
   #closing = false;
+  /** The span of each traced request in progress. */
+  readonly #spans = new WeakMap<ServerResponse, RequestSpan>();
 
   constructor(deps: ControlPlaneApiDeps) {
     this.#deps = deps;
@@ -121,6 +142,17 @@ export class ControlPlaneApi {
     const get = method === 'GET' || method === 'HEAD';
     const dispatch = (name: RouteName, allowed: string, handler: () => Promise<void> | void): void => {
       route = name;
+      const template = TRACED_ROUTES[name];
+      if (this.#deps.tracer !== undefined && template !== undefined) {
+        const span = this.#deps.tracer.request(`${method} ${template}`, req.headers, {
+          'http.request.method': method,
+          'http.route': template,
+          'authzd.cp.route': name,
+          'authzd.request_id': requestId,
+        });
+        this.#spans.set(res, span);
+        res.once('close', () => span.end({ status: res.headersSent ? res.statusCode : 499 }));
+      }
       if (!allowed.split(', ').includes(method)) {
         res.setHeader('allow', allowed);
         this.#error(res, 'method_not_allowed', `${url.pathname} allows ${allowed}`);
@@ -188,7 +220,11 @@ export class ControlPlaneApi {
     if (current === undefined) return this.#error(res, 'policy_unavailable', 'no bundle has been published yet');
     if (!etagMatches(req.headers['if-none-match'], current.etag)) return this.#sendBundle(res, current);
     if (wait === 0 || this.#closing) return this.#notModified(res, current);
-    const cancel = this.#deps.bundleWaiters.add(this.#deps.now() + wait * 1000, () => {
+    // A long poll: the wait for a publication is the span's; the event marks where it began and ended.
+    const span = this.#spans.get(res);
+    span?.addEvent('authzd.long_poll.parked', { 'authzd.long_poll.wait_s': wait });
+    const cancel = this.#deps.bundleWaiters.add(this.#deps.now() + wait * 1000, (reason) => {
+      span?.addEvent('authzd.long_poll.woken', { 'authzd.long_poll.reason': reason });
       res.off('close', cancel);
       const latest = this.#deps.publisher.current!;
       if (latest.etag !== current.etag) this.#sendBundle(res, latest);
@@ -200,6 +236,7 @@ export class ControlPlaneApi {
 
   #sendBundle(res: ServerResponse, bundle: PublishedBundle): void {
     if (res.destroyed) return;
+    this.#spans.get(res)?.setAttributes({ 'authzd.bundle.revision': bundle.revision, 'authzd.bundle.sent': true });
     res
       .writeHead(200, {
         'content-type': 'application/gzip',
@@ -214,6 +251,7 @@ export class ControlPlaneApi {
 
   #notModified(res: ServerResponse, bundle: PublishedBundle): void {
     if (res.destroyed) return;
+    this.#spans.get(res)?.setAttributes({ 'authzd.bundle.revision': bundle.revision, 'authzd.bundle.sent': false });
     res
       .writeHead(304, {
         etag: bundle.etag,
@@ -242,7 +280,7 @@ export class ControlPlaneApi {
     if (!body.ok) return this.#bodyError(res, body.reason, DEFAULT_BUNDLE_LIMITS.maxCompressedBytes);
     let outcome: PublishOutcome;
     if (body.bytes.length === 0) {
-      outcome = await this.#deps.publish(undefined, 'api');
+      outcome = await this.#deps.publish(undefined, 'api', this.#spans.get(res));
     } else {
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       if (type !== 'application/gzip' && type !== 'application/x-gzip') {
@@ -254,7 +292,7 @@ export class ControlPlaneApi {
       }
       const upload = await readPolicyUpload(body.bytes);
       if (!upload.ok) return this.#error(res, upload.tooLarge ? 'payload_too_large' : 'invalid_request', upload.detail);
-      outcome = await this.#deps.publish(upload.files, 'upload');
+      outcome = await this.#deps.publish(upload.files, 'upload', this.#spans.get(res));
     }
     if (outcome.result === 'rejected') {
       return this.#error(res, 'policy_rejected', `${rejectionSummary(outcome)}; nothing was published`, {
@@ -288,8 +326,13 @@ export class ControlPlaneApi {
     if (wait === undefined)
       return this.#error(res, 'invalid_request', `wait: expected whole seconds, 0 to ${MAX_WAIT_SECONDS}`);
     const store = this.#deps.revocations;
+    const span = this.#spans.get(res);
+    span?.setAttributes({ 'authzd.revocation.since': since });
     const answer = () => {
-      if (!res.destroyed) this.#json(res, 200, store.page(since, feed), { 'cache-control': 'no-store' });
+      if (res.destroyed) return;
+      const page = store.page(since, feed);
+      span?.setAttributes({ 'authzd.revocation.seq': page.seq, 'authzd.revocation.entries': page.entries.length });
+      this.#json(res, 200, page, { 'cache-control': 'no-store' });
     };
     if (wait === 0 || this.#closing || !store.isCurrent(since, feed)) return answer();
     const deadline = this.#deps.now() + wait * 1000;
@@ -316,6 +359,8 @@ export class ControlPlaneApi {
     if (!parsed.ok) return this.#error(res, 'invalid_request', parsed.detail);
     const entry = await this.#deps.revocations.add(parsed.value);
     this.#deps.metrics.revocationsAdded.inc();
+    // The value (a subject, session or token id) stays out of the span as out of the log.
+    this.#spans.get(res)?.setAttributes({ 'authzd.revocation.seq': entry.seq, 'authzd.revocation.kind': entry.kind });
     // The value (a subject, session or token id) stays out of the log.
     this.#deps.logger.info(
       { seq: entry.seq, kind: entry.kind, issuer: entry.issuer, expiresAt: entry.expiresAt },

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 
 import { DEFAULT_SCOPE, KID_PATTERN, SCOPE_PATTERN } from '../bundle/bundle-format.js';
+import { TracingConfigSchema } from '../config/tracing-config-schema.js';
 
 const ADDRESS = /^(unix:\/\/\/.+|[^\s]*:\d{1,5})$/;
 const address = z
@@ -76,6 +77,8 @@ export const ControlPlaneConfigSchema = z
         ingestFile: path.optional(),
       })
       .prefault({}),
+    // OpenTelemetry traces of publications, bundle serving and revocations (docs/observability.md), as the sidecar's.
+    tracing: TracingConfigSchema,
   })
   .superRefine((c, ctx) => {
     const { address: main, adminAddress } = c.listen;

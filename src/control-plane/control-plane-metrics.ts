@@ -98,6 +98,17 @@ export function createControlPlaneMetrics(registry: Registry) {
       help: '1 while a bundle is being served and the server is not shutting down, else 0.',
       registers,
     }),
+    traceSpansExported: new Counter({
+      name: 'authzd_cp_trace_spans_exported_total',
+      help: 'Spans the OpenTelemetry collector accepted (tracing on).',
+      registers,
+    }),
+    traceSpansDropped: new Counter({
+      name: 'authzd_cp_trace_spans_dropped_total',
+      help: 'Spans that will never reach the collector, by reason (queue_full, export_failed).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
   };
 }
 

@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../config/config-error.js';
 import { placeholderSecretProblem } from '../config/placeholder-secret-problem.js';
 import { readSecretFile } from '../config/read-secret.js';
+import type { TracingConfig } from '../config/tracing-config-schema.js';
 import {
   CONTROL_PLANE_FLAG_KEYS,
   ControlPlaneConfigSchema,
@@ -41,6 +42,8 @@ export interface ControlPlaneOptions {
   /** `--min-revision`: no bundle is published below this revision. */
   readonly minRevision?: number;
   readonly timing: ControlPlaneTiming;
+  /** The `tracing:` section (the OTEL_* variables are read over it at start-up); off by default. */
+  readonly tracing?: TracingConfig;
 }
 
 /** Intervals with production defaults; tests shorten them. */
@@ -178,6 +181,7 @@ export async function resolveControlPlaneOptions(
     decisionRetentionDays: c.data.decisionRetentionDays,
     ...(c.bundle.minRevision !== undefined ? { minRevision: c.bundle.minRevision } : {}),
     timing: { ...DEFAULT_TIMING, ...timing },
+    tracing: c.tracing,
   };
 }
 

@@ -9,13 +9,19 @@ import { readSigningKey } from '../bundle/bundle-keys.js';
 import type { TrustedKey } from '../bundle/verify-bundle.js';
 import { ConfigError } from '../config/config-error.js';
 import { listenError } from '../config/listen-error.js';
+import { TracingConfigSchema } from '../config/tracing-config-schema.js';
 import { CedarWasmEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
 import { PolicyStore } from '../engine/policy-store.js';
 import { compilePolicyModel, contentVersion } from '../policy/compile-policy-model.js';
 import { type PolicyFiles, readPolicyDir } from '../policy/policy-files.js';
 import { type PolicyTestFiles, readPolicyTests } from '../policy-test/read-policy-tests.js';
 import { createLogger, type Logger } from '../telemetry/create-logger.js';
+import { createThrottle } from '../telemetry/create-throttle.js';
+import type { RequestSpan } from '../telemetry/request-tracer.js';
+import type { Tracing } from '../telemetry/start-tracing.js';
+import { type Environment, resolveTracingSettings } from '../telemetry/tracing-settings.js';
 import { listenAddress } from '../util/listen-address.js';
+import { packageVersion } from '../util/package-version.js';
 import { bearerTokenCheck } from './bearer-token-check.js';
 import { BundlePublisher, type PublishedBundle, type PublishOutcome } from './bundle-publisher.js';
 import { BundleRepository } from './bundle-repository.js';
@@ -33,6 +39,8 @@ export interface ControlPlaneDeps {
   readonly logger?: Logger;
   /** Epoch milliseconds. */
   readonly now?: () => number;
+  /** Where the OpenTelemetry variables (OTEL_*) are read; default process.env. */
+  readonly env?: Environment;
 }
 
 export interface ControlPlane {
@@ -67,6 +75,40 @@ export async function startControlPlane(
     bundle: options.bundleName,
   });
   const timing = options.timing;
+  // Tracing is settled once, here; off, the OpenTelemetry SDK is never loaded.
+  const tracingSettings = resolveTracingSettings(
+    options.tracing ?? TracingConfigSchema.parse(undefined),
+    deps.env ?? process.env,
+    'authzd-control-plane',
+  );
+  let tracing: Tracing | undefined;
+  if (tracingSettings !== undefined) {
+    const { startTracing } = await import('../telemetry/start-tracing.js');
+    const exportFailures = createThrottle(60_000, now);
+    tracing = startTracing(tracingSettings, {
+      version: packageVersion(),
+      counters: {
+        onExported: (n) => metrics.traceSpansExported.inc(n),
+        onDropped: (reason, n) => metrics.traceSpansDropped.inc({ reason }, n),
+        onExportError: (err) => {
+          if (exportFailures('export'))
+            logger.warn(
+              { endpoint: tracingSettings.endpoint, err: err?.message ?? 'unknown' },
+              'trace export failed; its spans are dropped and counted (authzd_cp_trace_spans_dropped_total) (logged at most once a minute)',
+            );
+        },
+      },
+    });
+    logger.info(
+      {
+        protocol: tracingSettings.protocol,
+        endpoint: tracingSettings.endpoint,
+        serviceName: tracingSettings.serviceName,
+      },
+      'tracing on: spans exported over OTLP',
+    );
+  }
+  const tracer = tracing?.requests;
 
   const problems: string[] = [];
   const signing = await readSigningKey(options.signingKeyFile).catch((err: unknown) => collect(err, problems));
@@ -161,7 +203,32 @@ export async function startControlPlane(
   publisher.onChange(serve);
   if (publisher.current !== undefined) serve(publisher.current);
 
-  const publish = async (given: PolicyFiles | undefined, trigger: PublishTrigger): Promise<PublishOutcome> => {
+  const publish = async (
+    given: PolicyFiles | undefined,
+    trigger: PublishTrigger,
+    parent?: RequestSpan,
+  ): Promise<PublishOutcome> => {
+    if (tracer === undefined) return publishUntraced(given, trigger);
+    const span = tracer.internal('authzd.publish', parent, { 'authzd.publish.trigger': trigger });
+    try {
+      const outcome = await publishUntraced(given, trigger);
+      span.setAttributes(
+        outcome.result === 'rejected'
+          ? { 'authzd.publish.result': 'rejected', 'authzd.publish.reason': outcome.reason }
+          : {
+              'authzd.publish.result': outcome.result,
+              'authzd.bundle.revision': outcome.bundle.revision,
+              'authzd.bundle.etag': outcome.bundle.etag,
+            },
+      );
+      span.end(outcome.result === 'rejected' ? { failed: outcome.reason } : {});
+      return outcome;
+    } catch (err) {
+      span.end({ failed: 'publication_failed' });
+      throw err;
+    }
+  };
+  const publishUntraced = async (given: PolicyFiles | undefined, trigger: PublishTrigger): Promise<PublishOutcome> => {
     let files = given;
     if (files === undefined) {
       try {
@@ -262,6 +329,7 @@ export async function startControlPlane(
     logger,
     now,
     newId: randomUUID,
+    ...(tracer !== undefined ? { tracer } : {}),
   });
 
   // With an admin listener, the main one (what sidecars reach) cannot publish or revoke.
@@ -309,6 +377,8 @@ export async function startControlPlane(
       }, timing.drainTimeoutMs).unref();
       await closed;
       clearTimeout(timer);
+      // What is queued goes out now (bounded by the export timeout).
+      await tracing?.shutdown();
       logger.info('shutdown complete');
     })());
 

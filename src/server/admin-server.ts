@@ -1,5 +1,6 @@
 import http from 'node:http';
 
+import type { Exposition } from '../telemetry/metrics-exposition.js';
 import { listenAddress } from '../util/listen-address.js';
 import type { Readiness } from './health-service.js';
 
@@ -8,13 +9,15 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-/** The admin listener: /metrics for Prometheus, /healthz (liveness) and /readyz (readiness) for Kubernetes. */
-/** Where /metrics text comes from: a Registry, or the primary's aggregation of its workers. */
+/**
+ * Where /metrics comes from: the sidecar's registry (OpenMetrics when the scrape's Accept header asks for it,
+ * so that exemplars reach Prometheus; text otherwise), or the primary's aggregation of its workers (text).
+ */
 export interface MetricsSource {
-  metrics(): Promise<string>;
-  readonly contentType: string;
+  metrics(accept: string | undefined): Promise<Exposition>;
 }
 
+/** The admin listener: /metrics for Prometheus, /healthz (liveness) and /readyz (readiness) for Kubernetes. */
 export async function startAdminServer(
   address: string,
   deps: { registry: MetricsSource; readiness: Readiness; jwks?: () => unknown },
@@ -27,8 +30,8 @@ export async function startAdminServer(
     }
     switch (url) {
       case '/metrics':
-        deps.registry.metrics().then(
-          (text) => res.writeHead(200, { 'content-type': deps.registry.contentType }).end(text),
+        deps.registry.metrics(req.headers.accept).then(
+          ({ text, contentType }) => res.writeHead(200, { 'content-type': contentType, vary: 'accept' }).end(text),
           () => res.writeHead(500).end(),
         );
         return;

@@ -91,7 +91,7 @@ export async function startHttpAuthzServer(
         );
       }
       runner
-        .run(message)
+        .run(message, undefined, 'http')
         .then((outcome) =>
           send(res, outcome, config, { closing, denyBodyHeader: mapping.originalRequest !== 'request' }),
         )

@@ -58,7 +58,10 @@ export async function runCluster(config: Config, logger: Logger): Promise<never>
     rotation.unref();
   }
   const admin = await startAdminServer(config.admin.address, {
-    registry: { metrics: () => aggregator.clusterMetrics(), contentType: aggregator.contentType },
+    // Text only: the aggregation sums the workers' histograms and keeps no exemplars.
+    registry: {
+      metrics: async () => ({ text: await aggregator.clusterMetrics(), contentType: aggregator.contentType }),
+    },
     readiness,
     ...(keyring !== undefined ? { jwks: () => keyring.jwks() } : {}),
   }).catch((err: unknown) => {

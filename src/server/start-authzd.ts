@@ -28,8 +28,12 @@ import { RevocationList } from '../revocation/revocation-list.js';
 import { createLogger, type Logger } from '../telemetry/create-logger.js';
 import { createThrottle } from '../telemetry/create-throttle.js';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
+import { registryExposition } from '../telemetry/metrics-exposition.js';
+import type { Tracing } from '../telemetry/start-tracing.js';
+import { type Environment, resolveTracingSettings } from '../telemetry/tracing-settings.js';
 import { TokenVerifier } from '../token/token-verifier.js';
 import { isLocalOnly, listenAddress } from '../util/listen-address.js';
+import { packageVersion } from '../util/package-version.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
 import { AssertionKeyring, createAsserter } from './assertion-keyring.js';
 import { createCheckRunner } from './check-runner.js';
@@ -54,6 +58,8 @@ export interface AuthzdDeps {
   readonly adminServer?: boolean;
   /** Decision-assertion keys owned elsewhere (a cluster worker gets the primary's); default: own, rotated here. */
   readonly assertionKeys?: AssertionKeyring;
+  /** Where the OpenTelemetry variables (OTEL_*) are read; default process.env. */
+  readonly env?: Environment;
 }
 
 export interface Authzd {
@@ -80,8 +86,40 @@ export interface Authzd {
 export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promise<Authzd> {
   const now = deps.now ?? Date.now;
   const registry = deps.registry ?? new Registry();
-  const metrics = createMetrics(registry);
+  // Tracing is settled once, here: with it off, nothing of it exists (no SDK loaded, no span, no exemplar).
+  const tracingSettings = resolveTracingSettings(config.tracing, deps.env ?? process.env, 'authzd');
+  const metrics = createMetrics(registry, { exemplars: tracingSettings !== undefined });
   const logger = deps.logger ?? createLogger(config.log.level);
+  let tracing: Tracing | undefined;
+  if (tracingSettings !== undefined) {
+    const { startTracing } = await import('../telemetry/start-tracing.js');
+    const exportFailures = createThrottle(60_000, now);
+    tracing = startTracing(tracingSettings, {
+      version: packageVersion(),
+      counters: {
+        onExported: (n) => metrics.traceSpansExported.inc(n),
+        onDropped: (reason, n) => metrics.traceSpansDropped.inc({ reason }, n),
+        onExportError: (err) => {
+          if (exportFailures('export'))
+            logger.warn(
+              { endpoint: tracingSettings.endpoint, err: err?.message ?? 'unknown' },
+              'trace export failed; its spans are dropped and counted (authzd_trace_spans_dropped_total), decisions go on (logged at most once a minute)',
+            );
+        },
+      },
+    });
+    logger.info(
+      {
+        protocol: tracingSettings.protocol,
+        endpoint: tracingSettings.endpoint,
+        serviceName: tracingSettings.serviceName,
+        sampler: tracingSettings.sampler,
+        samplerArg: tracingSettings.samplerArg,
+        propagators: tracingSettings.propagators,
+      },
+      'tracing on: spans exported over OTLP',
+    );
+  }
   const auditErrors = createThrottle(10_000, now);
   const audit =
     deps.audit ??
@@ -153,6 +191,17 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
       : undefined;
 
   const { engine, unverified, verifier: engineVerifier } = createDecisionEngine(config, { metrics, logger });
+  // Start-up can still fail below (a policy set that does not compile, a placeholder secret): then the
+  // engine verifier's thread and the tracer must not keep the process from exiting with the error.
+  const releasingOnFailure = async <T>(step: () => Promise<T> | T): Promise<T> => {
+    try {
+      return await step();
+    } catch (err) {
+      await engineVerifier?.close();
+      await tracing?.shutdown();
+      throw err;
+    }
+  };
   const store = new PolicyStore(engine);
   const policyDir = config.policies.directory ?? EMBEDDED_POLICIES;
 
@@ -247,11 +296,14 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
       now,
     });
     // Start from the last verified bundle on disk, so a restart with the control plane away still serves.
-    if (bundle.cacheDir !== undefined) await prepareCacheDir(bundle.cacheDir, 'bundle.cacheDir (--bundle-cache-dir)');
-    await bundleFollower.loadCache();
+    const follower = bundleFollower;
+    await releasingOnFailure(async () => {
+      if (bundle.cacheDir !== undefined) await prepareCacheDir(bundle.cacheDir, 'bundle.cacheDir (--bundle-cache-dir)');
+      await follower.loadCache();
+    });
   } else {
     // A start-up failure is reported once, by the caller that exits with it.
-    await activateDirectory();
+    await releasingOnFailure(activateDirectory);
   }
 
   const pipeline = new CheckPipeline({
@@ -271,17 +323,19 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
     ...(assert !== undefined ? { assert } : {}),
     onEvaluation: (s) => metrics.policyEvaluationDuration.observe(s),
   });
-  const shadow = await startShadow(config, {
-    engine: unverified,
-    verifier,
-    revocations,
-    peerTrusted,
-    now,
-    logger,
-    metrics,
-  });
+  const shadow = await releasingOnFailure(() =>
+    startShadow(config, {
+      engine: unverified,
+      verifier,
+      revocations,
+      peerTrusted,
+      now,
+      logger,
+      metrics,
+    }),
+  );
   const sinks = { metrics, audit, logger, throttle: createThrottle(10_000, now) };
-  const shipper = startDecisionShipper(config.audit, audit, { metrics, logger });
+  const shipper = await releasingOnFailure(() => startDecisionShipper(config.audit, audit, { metrics, logger }));
 
   const protos = loadAuthzdProtos();
   const server = new grpc.Server({
@@ -294,6 +348,7 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
     now,
     defaultDeadlineMs: config.checks.defaultDeadlineMs,
     ...(shadow !== undefined ? { observe: (m, o) => shadow.observe(m, o) } : {}),
+    ...(tracing !== undefined ? { tracer: tracing.checks } : {}),
   });
   server.addService(protos.authorization, grpcCheckService(runner, config));
   server.addService(protos.health, healthHandlers(readiness));
@@ -307,6 +362,7 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
     await Promise.all([bundleFollower?.stop(), revocationFollower?.stop(), engineVerifier?.close()]);
     await shipper?.close();
     if (deps.audit === undefined) await audit.close();
+    await tracing?.shutdown();
   };
   const grpcPort = await new Promise<number>((resolve, reject) => {
     server.bindAsync(config.grpc.address, grpc.ServerCredentials.createInsecure(), (err, port) =>
@@ -320,7 +376,7 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
   if (deps.adminServer !== false) {
     try {
       admin = await startAdminServer(config.admin.address, {
-        registry,
+        registry: { metrics: registryExposition(registry) },
         readiness,
         ...(assertionKeys !== undefined ? { jwks: () => assertionKeys.jwks() } : {}),
       });
@@ -393,6 +449,8 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
       await admin?.close();
       await shipper?.close();
       await audit.close();
+      // What is queued goes out now (bounded by the export timeout): the last calls' spans included.
+      await tracing?.shutdown();
       logger.info('shutdown complete');
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
     })());

@@ -20,8 +20,38 @@ export interface CacheCounters {
   readonly maxBytes: number;
 }
 
-export function createMetrics(registry: Registry) {
+// prom-client keeps no exemplar for an observation whose exemplar labels are empty.
+const NO_EXEMPLAR = Object.freeze({});
+
+/** The labels of an OpenMetrics exemplar that leads from a latency sample to its trace. */
+export interface TraceExemplar {
+  readonly trace_id: string;
+  readonly span_id: string;
+}
+
+export interface MetricsOptions {
+  /**
+   * The Check latency histogram keeps exemplars (tracing on). Off, it is prom-client's plain histogram and
+   * an observation costs what it did before tracing existed.
+   */
+  readonly exemplars?: boolean;
+}
+
+export function createMetrics(registry: Registry, options: MetricsOptions = {}) {
   const registers = [registry];
+  const exemplars = options.exemplars === true;
+  const checkDuration = new Histogram({
+    name: 'authzd_check_duration_seconds',
+    help: 'Time from receiving a Check call to having its answer, by decision and route id.',
+    labelNames: ['decision', 'route'] as const,
+    buckets: LATENCY_BUCKETS,
+    // prom-client refuses exemplars on a registry whose format is the text one, at registration only: the
+    // registry renders OpenMetrics too when a scrape asks for it (metrics-exposition.ts), with the exemplars.
+    registers: [],
+    enableExemplars: exemplars,
+  });
+  registry.registerMetric(checkDuration);
+  type CheckLabels = { decision: string; route: string };
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
   const cacheSources = new Map<string, () => CacheCounters>();
   let revocationSource: (() => { entries: number; lagSeconds: number }) | undefined;
@@ -206,13 +236,13 @@ export function createMetrics(registry: Registry) {
       labelNames: ['decision', 'reason', 'route', 'source'] as const,
       registers,
     }),
-    checkDuration: new Histogram({
-      name: 'authzd_check_duration_seconds',
-      help: 'Time from receiving a Check call to having its answer, by decision and route id.',
-      labelNames: ['decision', 'route'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers,
-    }),
+    checkDuration,
+    /** One Check's latency, with the exemplar of its trace when it has one (and exemplars are on). */
+    observeCheckDuration: exemplars
+      ? (labels: CheckLabels, seconds: number, exemplar?: TraceExemplar) =>
+          // prom-client types exemplar labels as the metric's own label names; any names are valid.
+          checkDuration.observe({ labels, value: seconds, exemplarLabels: exemplar ?? NO_EXEMPLAR })
+      : (labels: CheckLabels, seconds: number, _exemplar?: TraceExemplar) => checkDuration.observe(labels, seconds),
     policyEvaluationDuration: new Histogram({
       name: 'authzd_policy_evaluation_duration_seconds',
       help: 'Time spent inside the Cedar engine per evaluation.',
@@ -298,6 +328,17 @@ export function createMetrics(registry: Registry) {
     decisionsShipFailures: new Counter({
       name: 'authzd_decisions_ship_failures_total',
       help: 'Failed attempts to ship a batch, by reason (network, timeout, unauthorized, http_status, rejected).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    traceSpansExported: new Counter({
+      name: 'authzd_trace_spans_exported_total',
+      help: 'Spans the OpenTelemetry collector accepted (tracing on).',
+      registers,
+    }),
+    traceSpansDropped: new Counter({
+      name: 'authzd_trace_spans_dropped_total',
+      help: 'Spans that will never reach the collector, by reason (queue_full: the export queue was full; export_failed: the collector was away, refused or too slow). Decisions are never delayed by tracing.',
       labelNames: ['reason'] as const,
       registers,
     }),

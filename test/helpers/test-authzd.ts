@@ -1,6 +1,6 @@
 import { createAuditLog } from '../../src/audit/audit-log.js';
 import type { ConfigInput } from '../../src/config/config-schema.js';
-import { type Authzd, startAuthzd } from '../../src/server/start-authzd.js';
+import { type Authzd, type AuthzdDeps, startAuthzd } from '../../src/server/start-authzd.js';
 import { createLogger } from '../../src/telemetry/create-logger.js';
 import { testConfig } from './config.js';
 import { envoyAuthorizationClient } from './envoy-protos.js';
@@ -11,7 +11,11 @@ export interface AuditEvent {
 }
 
 /** authzd in-process on ephemeral loopback ports, a client speaking Envoy's protos, and its audit events. */
-export async function startTestAuthzd(issuer: TestIssuer | undefined, overrides: ConfigInput = {}) {
+export async function startTestAuthzd(
+  issuer: TestIssuer | undefined,
+  overrides: ConfigInput = {},
+  deps: Pick<AuthzdDeps, 'env'> = {},
+) {
   const config = testConfig(issuer, overrides);
   const auditEvents: AuditEvent[] = [];
   const audit = createAuditLog(config.audit, {
@@ -19,7 +23,7 @@ export async function startTestAuthzd(issuer: TestIssuer | undefined, overrides:
   });
   const logLines: any[] = [];
   const logger = createLogger('debug', { write: (line: string) => void logLines.push(JSON.parse(line)) });
-  const app: Authzd = await startAuthzd(config, { audit, logger });
+  const app: Authzd = await startAuthzd(config, { audit, logger, env: deps.env ?? {} });
   const client = envoyAuthorizationClient(`127.0.0.1:${app.grpcPort}`);
   return {
     app,

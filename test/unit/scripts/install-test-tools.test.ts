@@ -122,7 +122,8 @@ describe('scripts/install-test-tools.sh', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
     };
-    expect(pkg.scripts.pretest).toBe('bash scripts/install-test-tools.sh');
+    // Then the OTLP receiver of the tracing tests is built (with Go, which this script makes sure of).
+    expect(pkg.scripts.pretest).toBe('bash scripts/install-test-tools.sh && bash scripts/build-otlp-receiver.sh');
     const ci = readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8')
       .split('\n')
       .filter((l) => l.trim() !== '' && !l.startsWith('#') && !/^(set |cd |echo )/.test(l));
