@@ -67,9 +67,9 @@ describe('resolveControlPlaneOptions', () => {
       '--signing-key is required',
       '--kid "has space": 1-256 printable ASCII characters without spaces',
       '--addr "localhost": expected HOST:PORT (port 0 picks a free one) or unix:///path',
-      '--data is required',
       '--history "0": a whole number from 1 to 100000',
       '--bundle-name "../x": letters, digits, ".", "_" and "-", at most 128, not starting with a punctuation mark',
+      '--data is required',
       `--policies ${path.join(dir, 'missing')}: not a readable directory`,
       'AUTHZD_CP_ADMIN_TOKEN: the admin token must be at least 16 characters',
       `--read-token-file ${path.join(dir, 'nope')}: cannot read the read token: ENOENT`,
@@ -135,7 +135,7 @@ describe('resolveControlPlaneOptions', () => {
       kid: 'from-flag',
       address: '127.0.0.1:8080',
       adminAddress: '127.0.0.1:8081',
-      dataDir: path.join(dir, 'data'),
+      store: { kind: 'directory', directory: path.join(dir, 'data') },
       history: 9,
       bundleName: 'bank',
       scope: 'authzd',
@@ -163,7 +163,7 @@ describe('resolveControlPlaneOptions', () => {
       'policies: required',
       'signing.keyFile: required (or --signing-key)',
       'listen: required',
-      'data: required',
+      'data.directory: required with the directory store (or --data)',
     ]);
   });
 });
