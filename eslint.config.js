@@ -45,6 +45,12 @@ export default tseslint.config(
     },
   },
   {
+    // The native evaluator throws plain values (EvalError, RequestFailure) on purpose: an erroring policy is a
+    // normal outcome in Cedar, and an Error would capture a stack trace on every one (docs/native-engine.md).
+    files: ['src/engine/native/**/*.ts'],
+    rules: { '@typescript-eslint/only-throw-error': 'off' },
+  },
+  {
     // Tests assert on promises with expect(...).rejects and start servers they close in afterAll.
     files: ['test/**/*.ts'],
     rules: {
