@@ -1,6 +1,6 @@
 // POST /v1/decisions in-process against a real listener on 127.0.0.1, on both stores: authentication,
 // validation, appending to the day's file or partition, and retention. The shipping sidecar end to end is
-// test/integration/decision-shipping.test.ts; PostgreSQL partitions: postgres-store.test.ts.
+// test/integration/decision-shipping.test.ts; PostgreSQL partitions: store/postgres/postgres-store.test.ts.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

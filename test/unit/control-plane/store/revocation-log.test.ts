@@ -1,5 +1,5 @@
 // The revocation log against both stores: numbering, cursors and resets, expiry and compaction, restarts,
-// and two replicas on one store. PostgreSQL's late commits: postgres-revocation-log.test.ts; the
+// and two replicas on one store. PostgreSQL's late commits: postgres/postgres-revocation-log.test.ts; the
 // directory's files: directory-revocation-log.test.ts.
 import { afterEach, describe, expect, it } from 'vitest';
 

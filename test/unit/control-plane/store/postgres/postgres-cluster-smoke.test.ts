@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { usePostgresCluster } from '../../../helpers/postgres-cluster.js';
+import { usePostgresCluster } from '../../../../helpers/postgres-cluster.js';
 
 const cluster = usePostgresCluster();
 
