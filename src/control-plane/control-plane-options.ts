@@ -144,6 +144,8 @@ export async function resolveControlPlaneOptions(
         ) === undefined;
       const missing = issue.code === 'invalid_type' && absent;
       const flagOf = Object.entries(CONTROL_PLANE_FLAG_KEYS).find(([, spec]) => spec.key.join('.') === path)?.[0];
+      // Reported below, whether or not the schema got as far as its cross-key checks.
+      if (issue.code === 'custom' && path === 'data.directory') continue;
       if (issue.code === 'custom' && absent)
         problems.push(`${flagOf !== undefined ? `--${flagOf}` : path}: ${issue.message}`);
       else if (missing)
@@ -160,13 +162,9 @@ export async function resolveControlPlaneOptions(
       else problems.push(`${flags.config}: ${path || '(top level)'}: ${issue.message}`);
     }
   }
-  // The schema's cross-key checks run only once every key parsed; this one is reported with the others.
+  // The schema's cross-key checks run only once every key parsed; this one is reported with the others, once.
   const rawStore = (input as { store?: { kind?: unknown } }).store;
-  if (
-    !parsed.success &&
-    rawStore?.kind !== 'postgres' &&
-    (input as { data?: { directory?: unknown } }).data?.directory === undefined
-  )
+  if (rawStore?.kind !== 'postgres' && (input as { data?: { directory?: unknown } }).data?.directory === undefined)
     problems.push(
       flags.config === undefined
         ? '--data is required'

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 
 /**
  * The PostgreSQL store's schema, one entry per version, applied in order and never edited once released:
- * a change is a new version. docs/operations.md ("The control plane's database") says how they run.
+ * a change is a new version. docs/control-plane.md ("PostgreSQL", "Migrations") says how they run.
  */
 export const MIGRATIONS: readonly { readonly version: number; readonly name: string; readonly sql: string }[] = [
   {
