@@ -11,8 +11,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { generateSigningKeys } from '../../src/bundle/bundle-keys.js';
-import { envoyAuthorizationClient } from '../helpers/envoy-protos.js';
 import { clusterSettings, openTestStore } from '../helpers/control-plane-stores.js';
+import { envoyAuthorizationClient } from '../helpers/envoy-protos.js';
 import { AUDIENCE, createTestIssuer, ISSUER, type TestIssuer } from '../helpers/issuer.js';
 import { usePostgresCluster } from '../helpers/postgres-cluster.js';
 import { CLI, ROOT, type RunningCli, spawnCli } from '../helpers/spawn-cli.js';
