@@ -27,7 +27,8 @@ export interface BundleRepository {
   readPointer(): Promise<BundlePointer | undefined>;
   /**
    * Stores `bytes` as `revision` and points at it, unless the revision is taken or the pointer is at a higher
-   * one. Revisions are immutable once stored: nothing ever overwrites one.
+   * one, in which case nothing of this call stays stored. Revisions are immutable once stored: nothing ever
+   * overwrites one.
    */
   commit(revision: number, bytes: Uint8Array, digest: string): Promise<CommitResult>;
   /** Deletes all but the `keep` newest revisions, never `protect` (the served one). Returns what it deleted. */

@@ -80,7 +80,12 @@ export class DirectoryBundleRepository implements BundleRepository {
   async commit(revision: number, bytes: Uint8Array, digest: string): Promise<CommitResult> {
     if (!(await this.create(revision, bytes))) return 'taken';
     const pointer = await this.readPointer().catch(() => undefined);
-    if (pointer !== undefined && pointer.revision > revision) return 'overtaken';
+    if (pointer !== undefined && pointer.revision > revision) {
+      // Nothing stays of a commit that did not move the pointer, as in every store: the number was ours
+      // (link claimed it), so no other replica reads or writes this file.
+      await unlink(this.#file(revision)).catch(() => {});
+      return 'overtaken';
+    }
     await this.writePointer({ revision, digest });
     return 'committed';
   }

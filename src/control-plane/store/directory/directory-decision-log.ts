@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { open, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -47,9 +48,11 @@ export class DirectoryDecisionLog implements DecisionLog {
     const store = new DirectoryDecisionLog(options);
     try {
       await makeDir(options.dir);
-      const probe = await open(path.join(options.dir, `.probe-${process.pid}`), 'w');
+      // A unique name: replicas sharing the directory may have one pid (pid 1 in every container).
+      const probeFile = path.join(options.dir, `.probe-${process.pid}-${randomUUID()}`);
+      const probe = await open(probeFile, 'w');
       await probe.close();
-      await unlink(path.join(options.dir, `.probe-${process.pid}`));
+      await unlink(probeFile);
     } catch (err) {
       throw new DecisionLogStoreError(
         `${options.dir}: not usable for decisions (needs a writable directory): ${(err as Error).message}`,

@@ -93,6 +93,9 @@ export function pgClientConfig(s: PostgresSettings, applicationName: string): Cl
     application_name: applicationName,
     // A database that does not answer must not hang start-up or a readiness check.
     connectionTimeoutMillis: 5_000,
+    // Nor a query on a connection that went silent (a partition, not a refusal): the request fails with 500
+    // instead of hanging until TCP gives up, and the listener has already turned readiness off.
+    query_timeout: 15_000,
     keepAlive: true,
     ssl:
       s.tls.mode === 'disable'
