@@ -77,8 +77,7 @@ export async function run(args: string[]): Promise<number> {
     throw new UsageError('name at least one LOG file (or - for standard input), or the store to read');
   if (!fromStore && (values.from !== undefined || values.to !== undefined) && positionals.length > 0)
     throw new UsageError('--from and --to select days of the store, not of LOG files');
-  for (const flag of ['from', 'to'] as const) {
-    const day = values[flag];
+  for (const [flag, day] of Object.entries({ from: values.from, to: values.to })) {
     if (day !== undefined && (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))))
       throw new UsageError(`--${flag} ${day}: expected a UTC day, YYYY-MM-DD`);
   }
