@@ -7,7 +7,10 @@ export default defineConfig({
     // real child processes and signals.
     pool: 'forks',
     setupFiles: ['test/helpers/setup-engine-flags.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Ceilings, not waits: tests wait for conditions. Generous so a loaded machine (CI neighbours, two
+    // cores) makes a run slower, never red.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    expect: { poll: { timeout: 30_000, interval: 50 } },
   },
 });

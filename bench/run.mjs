@@ -33,7 +33,7 @@ import { ghzRecord, h2loadRecord, measured } from './lib/measure.mjs';
 import { preflight } from './lib/preflight.mjs';
 import { treePeakRssBytes } from './lib/proc-stats.mjs';
 import { renderLoadSection, replaceSection } from './lib/report-markdown.mjs';
-import { authzdSupportsWorkers, killAllServers, snapshotBuild, startServer } from './lib/servers.mjs';
+import { authzdSupportsWorkers, killAllServers, serverSettings, snapshotBuild, startServer } from './lib/servers.mjs';
 import { evaluateTargets, SATURATED_CORES } from './lib/targets.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -62,6 +62,8 @@ const HELP = `usage: node bench/run.mjs [options]   (npm run bench -- [options] 
   --concurrency N   ghz concurrent calls (default 32)
   --connections N   ghz connections, also h2load clients (default 4)
   --activations N   re-activations in the activation-stall scenario (default 5)
+  --engine E        policies.engine of every authzd server: native or cedar-wasm (default: the sidecar's, native)
+  --verify-sample F engine.verifySample of every authzd server (default: the sidecar's, 0.01)
   --no-h2load       skip the h2load cross-check runs
   --no-docs         do not touch docs/BENCHMARKS.md
   --keep            keep the temporary directory (message files, ghz reports, server logs)
@@ -76,6 +78,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     connections: { type: 'string', default: '4' },
     activations: { type: 'string', default: '5' },
+    engine: { type: 'string' },
+    'verify-sample': { type: 'string' },
     'no-h2load': { type: 'boolean', default: false },
     'no-docs': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -104,6 +108,13 @@ const opts = {
   connections: positive('connections', values.connections),
   activations: positive('activations', values.activations),
 };
+if (values.engine !== undefined && !['native', 'cedar-wasm'].includes(values.engine)) {
+  process.stderr.write(`bench: --engine must be native or cedar-wasm, got ${JSON.stringify(values.engine)}\n`);
+  process.exit(2);
+}
+serverSettings.engine = values.engine;
+serverSettings.verifySample = values['verify-sample'] !== undefined ? Number(values['verify-sample']) : undefined;
+opts.engine = values.engine ?? 'native';
 opts.h2loadClients = opts.connections;
 opts.h2loadStreams = Math.max(1, Math.round(opts.concurrency / opts.connections));
 

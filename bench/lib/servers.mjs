@@ -75,6 +75,12 @@ export const pinned = (cpus, argv) => (cpus ? ['taskset', '-c', cpus, ...argv] :
  * in extraArgs, a bundle source (--bundle-url ...); the audit log goes to /dev/null (its serialisation and
  * write calls are still paid, the disk is not). nodeArgs go to node before authzd's own arguments.
  */
+/**
+ * Settings every authzd server of this run gets (bench/run.mjs --engine): the Cedar evaluator that decides,
+ * and the fraction of decisions shadow-verified by cedar-wasm (the sidecar's defaults unless set).
+ */
+export const serverSettings = { engine: undefined, verifySample: undefined };
+
 export async function startServer({
   kind,
   cpus,
@@ -95,7 +101,13 @@ export async function startServer({
   if (kind === 'null') argv = [process.execPath, NULL_SERVER, '--grpc-addr', grpcAddr, '--admin-addr', adminAddr];
   else {
     const configFile = path.join(workDir, `${name}.authzd.yaml`);
-    writeFileSync(configFile, 'audit:\n  destination: /dev/null\nlog:\n  level: info\n');
+    const { engine, verifySample } = serverSettings;
+    writeFileSync(
+      configFile,
+      'audit:\n  destination: /dev/null\nlog:\n  level: info\n' +
+        (engine !== undefined ? `policies:\n  engine: ${engine}\n` : '') +
+        (verifySample !== undefined ? `engine:\n  verifySample: ${verifySample}\n` : ''),
+    );
     argv = [
       process.execPath,
       ...nodeArgs,

@@ -77,6 +77,24 @@ export function evaluateTargets({ scenarios, activationStall }) {
     );
   } else add(entitiesTarget, 'not measured', undefined);
 
+  // Issue 14 (the native engine): generated sets against the transport ceiling, and a store that costs
+  // nothing per call as it grows.
+  for (const [name, share] of [
+    ['policies-10', 0.5],
+    ['policies-1000', 0.45],
+  ]) {
+    const target = `${name === 'policies-10' ? '10' : '1,000'} generated policies ≥ ${pct(share)} of the null server`;
+    if (sat(name) !== undefined && sat('null') !== undefined) {
+      const c = describe(sat(name), sat('null'), `${name} and null`);
+      add(target, c.text, c.ratio >= share);
+    } else add(target, 'not measured', undefined);
+  }
+  const flatTarget = '100,000 entities within 10% of 1,000 entities (CPU per call)';
+  if (small !== undefined && big !== undefined) {
+    const cpu = big.server.cpuUsPerCall / small.server.cpuUsPerCall;
+    add(flatTarget, `${cpu.toFixed(2)}x`, cpu <= 1.1);
+  } else add(flatTarget, 'not measured', undefined);
+
   const stallTarget = 'activation stall < 20 ms (1,000 policies, under load)';
   if (activationStall?.worstStallMs !== undefined) {
     add(

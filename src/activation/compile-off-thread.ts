@@ -7,17 +7,9 @@ import { BundleRejectedError } from '../bundle/bundle-rejections.js';
 import { verifyWithTrust } from '../bundle/verify-with-trust.js';
 import { compilePolicyModel, type PolicyModel, PolicyModelError } from '../policy/compile-policy-model.js';
 import { EntityStore } from '../policy/entity-store.js';
+import { decodeEntities, decodeModelParts, type ModelParts, restoreModel } from '../policy/model-parts.js';
 import { type PolicyFiles, readPolicyDir } from '../policy/policy-files.js';
-import { qualifyType } from '../policy/qualify-type.js';
-import { RouteTable } from '../policy/route-table.js';
-import {
-  type CompileSource,
-  decodeEntities,
-  decodeModelParts,
-  type MainMessage,
-  type ModelParts,
-  type WorkerMessage,
-} from './compile-messages.js';
+import { type CompileSource, type MainMessage, type WorkerMessage } from './compile-messages.js';
 
 const WORKER = new URL('./compile-worker.js', import.meta.url);
 
@@ -115,10 +107,8 @@ function runJob(request: CompileSource, version: string | undefined): Promise<Co
           setImmediate(() => worker.postMessage({ type: 'next' } satisfies MainMessage));
           return;
         case 'done': {
-          const p = parts!;
-          const { entityCount: _count, ...rest } = p;
-          const routes = new RouteTable(p.routeSpecs, (t) => qualifyType(p.namespace, t));
-          finish(() => resolve({ model: { ...rest, routes, entities: entities.done() }, bundle }), true);
+          const model = restoreModel(parts!, entities.done());
+          finish(() => resolve({ model, bundle }), true);
           return;
         }
         case 'rejected':

@@ -9,17 +9,9 @@ import { parentPort } from 'node:worker_threads';
 
 import { verifyWithTrust } from '../bundle/verify-with-trust.js';
 import { compilePolicyModel, PolicyModelError } from '../policy/compile-policy-model.js';
-import type { IndexedEntity } from '../policy/entity-store.js';
+import { exportModel } from '../policy/model-parts.js';
 import { readPolicyDir } from '../policy/policy-files.js';
-import {
-  type CompileRequest,
-  encodeEntities,
-  encodeModelParts,
-  ENTITY_CHUNK,
-  type MainMessage,
-  type ModelParts,
-  type WorkerMessage,
-} from './compile-messages.js';
+import { type CompileRequest, ENTITY_CHUNK, type MainMessage, type WorkerMessage } from './compile-messages.js';
 
 // Lowest CPU priority for this thread (on Linux, setpriority on "0" applies to the calling thread only):
 // where cores are few, compiling must yield to the thread that answers checks.
@@ -50,24 +42,15 @@ async function run({ source, version }: CompileRequest): Promise<void> {
   const loaded = await loadSource(source, version);
   if (loaded === undefined) return;
   const model = compilePolicyModel(loaded.files, loaded.version);
-  const { entities, routes: _routes, ...rest } = model;
-  const parts: ModelParts = { ...rest, entityCount: entities.size };
-  post({ type: 'model', json: encodeModelParts(parts) });
   // One chunk in flight at a time: a MessagePort delivers every queued message in a single turn of the
   // receiving event loop, so sending all chunks at once would stall it for as long as storing them all.
-  let chunk: IndexedEntity[] = [];
-  for (const entry of entities.exportEntries()) {
-    chunk.push(entry);
-    if (chunk.length === ENTITY_CHUNK) {
-      const wanted = nextChunkWanted();
-      post({ type: 'entities', json: encodeEntities(chunk) });
-      chunk = [];
-      await wanted;
+  for (const piece of exportModel(model, ENTITY_CHUNK)) {
+    if ('parts' in piece) {
+      post({ type: 'model', json: piece.parts });
+      continue;
     }
-  }
-  if (chunk.length > 0) {
     const wanted = nextChunkWanted();
-    post({ type: 'entities', json: encodeEntities(chunk) });
+    post({ type: 'entities', json: piece.entities });
     await wanted;
   }
   post({ type: 'done' });

@@ -1,4 +1,8 @@
+import { ConfigError } from '../config/config-error.js';
+import { loadConfig } from '../config/load-config.js';
+import { PolicyModelError } from '../policy/compile-policy-model.js';
 import { createAuthorizationClient } from '../server/authorization-client.js';
+import { explainCheck } from './explain-check.js';
 import { parseFlags, UsageError } from './parse-flags.js';
 
 const HELP = `usage: authzd check [options]
@@ -17,6 +21,13 @@ Sends one ext_authz CheckRequest, shaped like Envoy's, to a running sidecar and 
   --network                send no HTTP attributes, like Envoy's network filter
   --json                   print the raw CheckResponse as JSON
 
+  --explain                decide here instead of asking a sidecar, with the sidecar's configuration and
+                           policies, and show how every policy evaluated: scope matched or not, each
+                           condition's value, or the error and the sub-expression that raised it
+  --config FILE            with --explain: the sidecar's configuration file (issuers, policies)
+  --policies DIR           with --explain: the policy directory (default: the config's, else the embedded one)
+  --issuer URL --audience AUD --jwks FILE|URL   with --explain: the token issuer, as for authzd serve
+
 exit status: 0 allowed, 2 denied, 1 error.`;
 
 export async function run(args: string[]): Promise<number> {
@@ -32,6 +43,12 @@ export async function run(args: string[]): Promise<number> {
     'destination-principal': { type: 'string' },
     network: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    explain: { type: 'boolean', default: false },
+    config: { type: 'string' },
+    policies: { type: 'string' },
+    issuer: { type: 'string' },
+    audience: { type: 'string', multiple: true },
+    jwks: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -39,6 +56,12 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   if (!values.network && values.path === undefined) throw new UsageError('--path is required (or --network)');
+  const local = [values.config, values.policies, values.issuer, values.audience, values.jwks];
+  if (!values.explain && local.some((v) => v !== undefined))
+    throw new UsageError('--config, --policies, --issuer, --audience and --jwks go with --explain');
+  const issuerFlags = [values.issuer, values.audience, values.jwks].filter((v) => v !== undefined).length;
+  if (issuerFlags !== 0 && issuerFlags !== 3) throw new UsageError('--issuer, --audience and --jwks go together');
+  if (values.explain && values.json) throw new UsageError('--explain prints text; --json goes without it');
 
   const headers: Record<string, string> = {};
   for (const h of values.header) {
@@ -80,6 +103,26 @@ export async function run(args: string[]): Promise<number> {
       },
     },
   };
+
+  if (values.explain) {
+    try {
+      const config = loadConfig(values.config, {
+        ...(values.policies !== undefined ? { policies: values.policies } : {}),
+        ...(values.issuer !== undefined
+          ? { issuer: { issuer: values.issuer, audiences: values.audience!, jwks: values.jwks! } }
+          : {}),
+      });
+      const { code, text } = await explainCheck(config, request);
+      (code === 1 ? process.stderr : process.stdout).write(text);
+      return code;
+    } catch (err) {
+      if (err instanceof ConfigError || err instanceof PolicyModelError) {
+        process.stderr.write(`authzd check: ${err.message}\n`);
+        return 1;
+      }
+      throw err;
+    }
+  }
 
   const client = createAuthorizationClient(values.addr);
   try {

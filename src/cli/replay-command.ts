@@ -34,6 +34,7 @@ Or the decisions a PostgreSQL control-plane store holds (docs/control-plane.md, 
   --bundle FILE            ... or a signed bundle, verified first with
   --public-key [KID=]PEM   a trusted public key (repeatable)
   --scope S                the scope the bundle must be signed for (default: ${DEFAULT_SCOPE})
+  --engine native|cedar-wasm  the Cedar evaluator (default: native, as the sidecar's policies.engine)
   --output text|json       report format (default: text)
   --limit N                stop after N decision events
   --fail-on-change         exit 1 when any decision with plain identifiers would change (a CI gate)
@@ -53,6 +54,7 @@ export async function run(args: string[]): Promise<number> {
       'public-key': { type: 'string', multiple: true, default: [] },
       scope: { type: 'string', default: DEFAULT_SCOPE },
       output: { type: 'string', default: 'text' },
+      engine: { type: 'string', default: 'native' },
       limit: { type: 'string' },
       'fail-on-change': { type: 'boolean', default: false },
       store: { type: 'string' },
@@ -93,6 +95,8 @@ export async function run(args: string[]): Promise<number> {
     throw new UsageError('--bundle needs --public-key PEM: bundles are always verified');
   if (values.policies !== undefined && values['public-key'].length > 0)
     throw new UsageError('--public-key goes with --bundle');
+  if (values.engine !== 'native' && values.engine !== 'cedar-wasm')
+    throw new UsageError(`--engine ${values.engine}: expected native or cedar-wasm`);
   if (values.output !== 'text' && values.output !== 'json')
     throw new UsageError(`--output ${values.output}: expected text or json`);
   let limit: number | undefined;
@@ -114,6 +118,7 @@ export async function run(args: string[]): Promise<number> {
   const { compilePolicyModel, PolicyModelError } = await import('../policy/compile-policy-model.js');
   const { readPolicyDir } = await import('../policy/policy-files.js');
   const { CedarWasmEngine } = await import('../engine/cedar-wasm/cedar-wasm-engine.js');
+  const { NativeDecisionEngine } = await import('../engine/native/native-decision-engine.js');
   const { replayDecisions, exactChanges } = await import('../audit/replay-decisions.js');
   const { readLogLines } = await import('../audit/read-log-lines.js');
   const { formatReplayReport } = await import('../audit/format-replay-report.js');
@@ -144,7 +149,10 @@ export async function run(args: string[]): Promise<number> {
     throw err;
   }
   // As a sidecar with the default configuration decides: requests validated against the schema.
-  const engine = new CedarWasmEngine({ validateRequests: true });
+  const engine =
+    values.engine === 'cedar-wasm'
+      ? new CedarWasmEngine({ validateRequests: true })
+      : new NativeDecisionEngine({ validateRequests: true });
   const set = engine.prepare(model);
 
   const started = process.hrtime.bigint();

@@ -150,6 +150,19 @@ const ConfigObject = z.strictObject({
       slicing: z.boolean().default(true),
       /** Most entities one request may reach (reachable-entities.ts); past it the request is denied entity_limit_exceeded. */
       maxRequestEntities: z.number().int().min(1).max(1_000_000).default(5_000),
+      /** Which Cedar evaluator decides (docs/policy-model.md, "Which engine decides"). */
+      engine: z.enum(['native', 'cedar-wasm']).default('native'),
+    })
+    .prefault({}),
+  engine: z
+    .strictObject({
+      /**
+       * Fraction of the native engine's decisions re-evaluated by cedar-wasm on a worker thread and compared
+       * (authzd_engine_disagreements_total); 0 turns shadow verification off. Ignored with policies.engine cedar-wasm.
+       */
+      verifySample: z.number().min(0).max(1).default(0.01),
+      /** Samples waiting for the verifier at most; past it samples are dropped and counted. */
+      verifyQueue: z.number().int().min(1).max(100_000).default(256),
     })
     .prefault({}),
   checks: z

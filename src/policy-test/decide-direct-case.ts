@@ -23,7 +23,9 @@ export interface DirectDeps {
   readonly now: () => number;
 }
 
-export type DirectDecision = Pick<Decision, 'allowed' | 'reason' | 'policies' | 'detail'>;
+export type DirectDecision = Pick<Decision, 'allowed' | 'reason' | 'policies' | 'detail'> & {
+  readonly input?: Decision['input'];
+};
 
 const NO_PATH = { segments: [], path: '' } as const;
 
@@ -89,6 +91,7 @@ export async function decideDirectCase(deps: DirectDeps, c: PolicyTestCase, toke
       reason: stepUp !== undefined ? 'step_up_required' : evaluation.reason,
       policies: evaluation.policies,
       detail: evaluation.detail,
+      input: built.call,
     };
   } finally {
     deps.store.release(set);

@@ -19,6 +19,10 @@ export function formatTextReport(report: PolicyTestReport, directory: string): s
     lines.push(`      got       ${describeOutcome(r.got)}${r.got.decision === 'error' ? ' (a gRPC error)' : ''}`);
     if (r.got.detail !== undefined) lines.push(`      detail    ${r.got.detail}`);
     for (const note of r.notes) lines.push(`      note      ${note}`);
+    if (r.explanation !== undefined) {
+      lines.push('      explain');
+      for (const line of r.explanation) lines.push(`        ${line}`);
+    }
   }
   if (report.problems.length > 0) {
     lines.push('', 'problems:');

@@ -1,9 +1,12 @@
 import { CheckPipeline } from '../check/check-pipeline.js';
 import { ConfigSchema } from '../config/config-schema.js';
 import { deepFreeze } from '../config/deep-freeze.js';
+import type { CedarCall } from '../contract/cedar-call.js';
 import type { Reason } from '../contract/reasons.js';
-import { CedarWasmEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
+import { createDecisionEngine } from '../engine/create-decision-engine.js';
 import type { DecisionEngine } from '../engine/decision-engine.js';
+import { formatExplanation } from '../engine/native/format-explanation.js';
+import { NativeDecisionEngine, type NativePreparedSet } from '../engine/native/native-decision-engine.js';
 import { PolicyStore } from '../engine/policy-store.js';
 import type { PolicyModel } from '../policy/compile-policy-model.js';
 import { TokenVerifier } from '../token/token-verifier.js';
@@ -34,6 +37,11 @@ export interface HarnessOptions {
 
 export interface PolicyTestHarness {
   decide(c: PolicyTestCase): Promise<CaseOutcome>;
+  /**
+   * How the native engine evaluates the case's Cedar request, policy by policy (for a failed case); undefined
+   * when the case never reached the policies (a token or route failure).
+   */
+  explain(c: PolicyTestCase): Promise<string[] | undefined>;
   /** Frees the prepared policy set in the engine. */
   close(): void;
 }
@@ -61,9 +69,7 @@ export async function createPolicyTestHarness(
   } finally {
     issuer.removeKeyFile();
   }
-  const engine =
-    options.engine ??
-    new CedarWasmEngine({ validateRequests: config.policies.validateRequests, slicing: config.policies.slicing });
+  const engine = options.engine ?? createDecisionEngine(config).engine;
   const store = new PolicyStore(engine);
   await store.activateAsync(model);
   let n = 0;
@@ -79,18 +85,42 @@ export async function createPolicyTestHarness(
   });
   const direct = { config, store, engine, verifier, now: Date.now };
 
+  const run = async (c: PolicyTestCase): Promise<{ outcome: CaseOutcome; input: CedarCall | undefined }> => {
+    const token = c.claims !== undefined ? await issuer.sign(c.claims) : undefined;
+    if (c.action !== undefined) {
+      const d = await decideDirectCase(direct, c, token!);
+      return {
+        outcome: { decision: d.allowed ? 'allow' : 'deny', reason: d.reason, policies: d.policies, detail: d.detail },
+        input: d.input,
+      };
+    }
+    const outcome = await pipeline.check(buildTestRequest(c, token));
+    if (outcome.kind === 'error')
+      return {
+        outcome: { decision: 'error', reason: outcome.failure.reason, policies: [], detail: outcome.failure.detail },
+        input: undefined,
+      };
+    const d = outcome.decision;
+    return {
+      outcome: { decision: d.allowed ? 'allow' : 'deny', reason: d.reason, policies: d.policies, detail: d.detail },
+      input: d.input,
+    };
+  };
+  // Explanations come from the native engine whichever engine decides: prepared on first use.
+  let explainer: { engine: NativeDecisionEngine; set: NativePreparedSet } | undefined;
+
   return {
     async decide(c) {
-      const token = c.claims !== undefined ? await issuer.sign(c.claims) : undefined;
-      if (c.action !== undefined) {
-        const d = await decideDirectCase(direct, c, token!);
-        return { decision: d.allowed ? 'allow' : 'deny', reason: d.reason, policies: d.policies, detail: d.detail };
+      return (await run(c)).outcome;
+    },
+    async explain(c) {
+      const { input } = await run(c);
+      if (input === undefined) return undefined;
+      if (explainer === undefined) {
+        const native = new NativeDecisionEngine({ validateRequests: config.policies.validateRequests });
+        explainer = { engine: native, set: native.prepare(model) };
       }
-      const outcome = await pipeline.check(buildTestRequest(c, token));
-      if (outcome.kind === 'error')
-        return { decision: 'error', reason: outcome.failure.reason, policies: [], detail: outcome.failure.detail };
-      const d = outcome.decision;
-      return { decision: d.allowed ? 'allow' : 'deny', reason: d.reason, policies: d.policies, detail: d.detail };
+      return formatExplanation(explainer.engine.explain(explainer.set, input), (id) => model.policyInfo.get(id)?.file);
     },
     close() {
       verifier.close();

@@ -16,6 +16,8 @@ export interface CaseResult {
   readonly mismatches: readonly Mismatch[];
   /** Hints for a failure, such as an expected policy id the set does not have. */
   readonly notes: readonly string[];
+  /** For a failure that reached the policies: how each policy evaluated (formatExplanation). */
+  readonly explanation?: readonly string[];
 }
 
 export interface PolicyTestReport {
@@ -74,7 +76,18 @@ export async function runPolicyTests(
         const got = await harness.decide(c);
         const mismatches = judgeCase(c.expect, got);
         const notes = mismatches.includes('policies') ? unknownPolicyNotes(model, c.expect.policies ?? []) : [];
-        cases.push({ file, name: c.name, passed: mismatches.length === 0, expected: c.expect, got, mismatches, notes });
+        const passed = mismatches.length === 0;
+        const explanation = passed ? undefined : await harness.explain(c);
+        cases.push({
+          file,
+          name: c.name,
+          passed,
+          expected: c.expect,
+          got,
+          mismatches,
+          notes,
+          ...(explanation !== undefined ? { explanation } : {}),
+        });
       }
     } finally {
       harness.close();

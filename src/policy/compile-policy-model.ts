@@ -210,6 +210,7 @@ export function compilePolicyModel(files: PolicyFiles, version?: string): Policy
   if (entitiesText !== undefined) {
     try {
       const raw = parseJson(entitiesText);
+      problems.push(...inexactIntegers(raw));
       // With a schema, Cedar takes actions and their groups from it and rejects action entities that are
       // also passed as data.
       entities = new EntityStore(raw, schema !== undefined ? { dropTypes: new Set([actionType]) } : {});
@@ -324,6 +325,25 @@ function checksLoginAge(policy: PolicyJson, maxAge: number): boolean {
     expr !== null &&
     (('Value' in expr && expr.Value === maxAge) || Object.values(expr).some(literal));
   return readsAuthTime && policy.conditions.some((c) => literal(c.body));
+}
+
+/**
+ * Integers JSON.parse cannot hold exactly (beyond ±(2^53 - 1)). Cedar's Long is 64-bit, but entities.json
+ * is read with JSON.parse here and by cedar-wasm, which would both round such a value silently; refusing
+ * it keeps the store, cedar-wasm and the native engine seeing the same numbers.
+ */
+function inexactIntegers(raw: unknown): string[] {
+  const found: string[] = [];
+  const walk = (v: unknown, path: string): void => {
+    if (found.length >= 5) return;
+    if (typeof v === 'number') {
+      if (Number.isInteger(v) && !Number.isSafeInteger(v))
+        found.push(`entities.json${path}: integer ${v} is beyond ±(2^53 - 1), which JSON numbers cannot hold exactly`);
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
+    else if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`);
+  };
+  walk(raw, '');
+  return found;
 }
 
 /** Cedar's action entities are those whose type's last component is `Action`. */

@@ -20,7 +20,7 @@ import { createPeerTrust } from '../check/trusted-peer.js';
 import type { Config } from '../config/config-schema.js';
 import { listenError } from '../config/listen-error.js';
 import { readSecret } from '../config/read-secret.js';
-import { CedarWasmEngine } from '../engine/cedar-wasm/cedar-wasm-engine.js';
+import { createDecisionEngine } from '../engine/create-decision-engine.js';
 import { PolicyStore } from '../engine/policy-store.js';
 import { REVOCATION_CACHE_FILE, RevocationCache } from '../revocation/revocation-cache.js';
 import { RevocationFollower } from '../revocation/revocation-follower.js';
@@ -152,11 +152,7 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
       ? createAsserter(assertionKeys, config.assertions, now)
       : undefined;
 
-  const engine = new CedarWasmEngine({
-    validateRequests: config.policies.validateRequests,
-    slicing: config.policies.slicing,
-    maxRequestEntities: config.policies.maxRequestEntities,
-  });
+  const { engine, unverified, verifier: engineVerifier } = createDecisionEngine(config, { metrics, logger });
   const store = new PolicyStore(engine);
   const policyDir = config.policies.directory ?? EMBEDDED_POLICIES;
 
@@ -275,7 +271,15 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
     ...(assert !== undefined ? { assert } : {}),
     onEvaluation: (s) => metrics.policyEvaluationDuration.observe(s),
   });
-  const shadow = await startShadow(config, { engine, verifier, revocations, peerTrusted, now, logger, metrics });
+  const shadow = await startShadow(config, {
+    engine: unverified,
+    verifier,
+    revocations,
+    peerTrusted,
+    now,
+    logger,
+    metrics,
+  });
   const sinks = { metrics, audit, logger, throttle: createThrottle(10_000, now) };
   const shipper = startDecisionShipper(config.audit, audit, { metrics, logger });
 
@@ -300,7 +304,7 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
   const stopFollowers = async () => {
     verifier.close();
     clearInterval(rotation);
-    await Promise.all([bundleFollower?.stop(), revocationFollower?.stop()]);
+    await Promise.all([bundleFollower?.stop(), revocationFollower?.stop(), engineVerifier?.close()]);
     await shipper?.close();
     if (deps.audit === undefined) await audit.close();
   };
@@ -385,7 +389,7 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
       await httpDrained;
       verifier.close();
       clearInterval(rotation);
-      await Promise.all([bundleFollower?.stop(), revocationFollower?.stop()]);
+      await Promise.all([bundleFollower?.stop(), revocationFollower?.stop(), engineVerifier?.close()]);
       await admin?.close();
       await shipper?.close();
       await audit.close();

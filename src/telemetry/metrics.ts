@@ -107,6 +107,17 @@ export function createMetrics(registry: Registry) {
       help: 'Signed decision assertions minted for upstreams.',
       registers,
     }),
+    engineVerifications: new Counter({
+      name: 'authzd_engine_verifications_total',
+      help: 'Sampled decisions re-evaluated by cedar-wasm off the serving thread (engine.verifySample), by result.',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    engineDisagreements: new Counter({
+      name: 'authzd_engine_disagreements_total',
+      help: 'Sampled decisions where the deciding engine and cedar-wasm gave different answers.',
+      registers,
+    }),
     shadowEvaluations: new Counter({
       name: 'authzd_shadow_evaluations_total',
       help: 'Requests also decided by the shadow (candidate) policy set, by result (agree, disagree).',

@@ -111,6 +111,38 @@ describe('authzd serve + authzd check', () => {
     expect(r.stdout).toContain('www-authenticate: Bearer');
   });
 
+  it('check --explain decides locally with the sidecar configuration and shows every policy evaluated', async () => {
+    const token = await issuer.sign({ sub: 'alice', roles: ['customer'], tenant: 'acme' });
+    const issuerArgs = ['--issuer', ISSUER, '--audience', AUDIENCE, '--jwks', issuer.jwksFile];
+    // acc-2001 belongs to another tenant: no permit applies and tenant-isolation forbids.
+    const r = await run(['check', '--explain', ...issuerArgs, '--path', '/accounts/acc-2001', '--token', token]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/^DENY {3}reason=policy_denied {2}\(decided here, policy version sha256:[0-9a-f]+\)\n/);
+    expect(r.stdout).toContain('\nexplain\n  DENY  determining: tenant-isolation; errors: none\n');
+    expect(r.stdout).toContain(
+      '  ✗ permit account-owner-read  accounts.cedar: scope matches\n      when { resource.owner == principal }  -> false\n',
+    );
+    expect(r.stdout).toMatch(/\n {2}scope did not match \(the part that missed\): [^\n]*owner-transfer \(action\)/);
+    // Never the token, and no sidecar was asked (--addr points nowhere).
+    expect(r.stdout).not.toContain(token);
+
+    const allowed = await run(['check', '--explain', ...issuerArgs, '--path', '/accounts/acc-1001', '--token', token]);
+    expect(allowed.code).toBe(0);
+    expect(allowed.stdout).toContain(
+      '  ✓ permit account-owner-read  accounts.cedar: scope matches\n      when { resource.owner == principal }  -> true\n',
+    );
+
+    const noToken = await run(['check', '--explain', ...issuerArgs, '--path', '/accounts/acc-1001']);
+    expect(noToken.code).toBe(2);
+    expect(noToken.stdout).toContain('reason=token_missing');
+    expect(noToken.stdout).toContain('no policy was evaluated');
+
+    const misuse = await run(['check', '--policies', 'x', '--path', '/a']);
+    expect(misuse.code).not.toBe(0);
+    expect(misuse.stderr).toContain('go with --explain');
+  });
+
   it('check reports an unreachable sidecar as an error, exit 1', async () => {
     const r = await run(['check', '--addr', '127.0.0.1:9', '--path', '/x']);
     expect(r.code).toBe(1);

@@ -112,7 +112,7 @@ describe('control plane with --admin-addr', () => {
       execFile(
         process.execPath,
         [CLI, ...args.map((a) => (a.endsWith('/data') ? `${a}-2` : a)), '--addr', '127.0.0.1:0', '--admin-addr', taken],
-        { env: { ...process.env, AUTHZD_CP_ADMIN_TOKEN: ADMIN }, timeout: 20_000 },
+        { env: { ...process.env, AUTHZD_CP_ADMIN_TOKEN: ADMIN }, timeout: 100_000 },
         (error, _stdout, stderr) =>
           resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stderr }),
       );

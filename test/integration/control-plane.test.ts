@@ -157,7 +157,7 @@ describe('authzd control-plane', () => {
     const etag = (await bundle()).headers.get('etag')!;
     const good = readFileSync(path.join(policies, 'accounts.cedar'), 'utf8');
     writeFileSync(path.join(policies, 'accounts.cedar'), `${good}\npermit (principal, action, resource) when {\n`);
-    await expect.poll(() => cp.stderr().includes('policy set rejected; not published'), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => cp.stderr().includes('policy set rejected; not published'), { timeout: 30_000 }).toBe(true);
     const log = cp
       .stderr()
       .split('\n')

@@ -33,7 +33,7 @@ function run(args: string[], options: { env?: Record<string, string>; cwd?: stri
     execFile(
       process.execPath,
       [CLI, ...args],
-      { env: { ...process.env, ...options.env }, cwd: options.cwd, timeout: 30_000 },
+      { env: { ...process.env, ...options.env }, cwd: options.cwd, timeout: 100_000 },
       (error, stdout, stderr) =>
         resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }),
     );

@@ -76,8 +76,17 @@ describe('authzd policy test', () => {
         '  ✗ the owner reads her account',
         '      expected  deny policy_denied (tenant-isolation)',
         '      got       allow (account-owner-read)',
+        '      explain',
+        '        ALLOW  determining: account-owner-read; errors: none',
+        '        ✓ permit account-owner-read  accounts.cedar: scope matches',
+        '            when { resource.owner == principal }  -> true',
       ].join('\n'),
     );
+    // The forbid the expectation named: its scope matched and its condition was false.
+    expect(r.stdout).toMatch(
+      /\n {8}✗ forbid tenant-isolation {2}tenants\.cedar: scope matches\n {12}when \{.*\} {2}-> false\n/,
+    );
+    expect(r.stdout).toMatch(/\n {8}scope did not match \(the part that missed\): .*transfer-requires-mfa \(action\)/);
     expect(r.stdout).toMatch(/\n\d+ passed, 1 failed \(\d+ cases in 5 files\)\n/);
 
     const json = await run(['test', dir, '--output', 'json']);

@@ -29,7 +29,7 @@ function publishCli(...extra: string[]): Promise<{ code: number | null; stdout: 
     execFile(
       process.execPath,
       [CLI, 'bundle', 'publish', '--url', bundleUrl(), '--token-file', tokenFile, ...extra],
-      { timeout: 30_000 },
+      { timeout: 100_000 },
       (error, stdout, stderr) =>
         resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }),
     );

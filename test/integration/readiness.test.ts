@@ -220,7 +220,7 @@ describe('a sidecar whose issuer key set is unusable', () => {
       });
       const run = spawnSync(process.execPath, [CLI, 'serve', '--config', config], {
         encoding: 'utf8',
-        timeout: 30_000,
+        timeout: 100_000,
       });
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(`JWKS file ${file}: ${message}`);

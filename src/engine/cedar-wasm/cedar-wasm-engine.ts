@@ -6,6 +6,7 @@ import type { PolicyModel } from '../../policy/compile-policy-model.js';
 import { entityKey } from '../../policy/entity-store.js';
 import { scopeCanMatch, sliceKey } from '../../policy/plan-slices.js';
 import type { DecisionEngine, EngineAnswer, PreparedSet } from '../decision-engine.js';
+import { runSteps, runStepsAsync } from '../run-steps.js';
 import { EntityLimitError, reachableEntities } from './reachable-entities.js';
 
 /** A policy set parsed into cedar-wasm, ready for statefulIsAuthorized. */
@@ -60,20 +61,15 @@ export class CedarWasmEngine implements DecisionEngine<PreparedPolicySet> {
 
   /** Parses the model's policies (and schema) into the engine and warms them. Throws on failure. */
   prepare(model: PolicyModel): PreparedPolicySet {
-    const steps = this.#prepareSteps(model);
-    for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value;
+    return runSteps(this.#prepareSteps(model));
   }
 
   /**
    * The same, one slice (or a few warm-up calls) per turn of the event loop: each step is a few
    * milliseconds, so checks keep being answered by the active set while the next one is prepared.
    */
-  async prepareAsync(model: PolicyModel): Promise<PreparedPolicySet> {
-    const steps = this.#prepareSteps(model);
-    for (let step = steps.next(); ; step = steps.next()) {
-      if (step.done) return step.value;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+  prepareAsync(model: PolicyModel): Promise<PreparedPolicySet> {
+    return runStepsAsync(this.#prepareSteps(model));
   }
 
   *#prepareSteps(model: PolicyModel): Generator<void, PreparedPolicySet> {

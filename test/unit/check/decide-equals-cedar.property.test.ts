@@ -4,6 +4,8 @@
 // the Check pipeline with every optimisation on (entity slices, policy slices, the decision cache, and a
 // second identical request answered from that cache) must decide exactly as cedar-wasm's isAuthorized with
 // the whole policy set and the whole entity store: same decision, same determining policies, same errors.
+// Both engines behind policies.engine run it: cedar-wasm (with its slices) and the native evaluator (no
+// slices; the whole store in place).
 // AUTHZD_FUZZ_RUNS sets the number of generated policy sets (default 100, about 10 s); AUTHZD_FUZZ_SEED fixes the seed.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +17,8 @@ import { type EntityUid } from '../../../src/contract/cedar-call.js';
 import type { Decision } from '../../../src/contract/decision.js';
 import { type Evaluation, evaluationFromAnswer } from '../../../src/decide/evaluate-call.js';
 import { CedarWasmEngine } from '../../../src/engine/cedar-wasm/cedar-wasm-engine.js';
+import type { DecisionEngine } from '../../../src/engine/decision-engine.js';
+import { NativeDecisionEngine } from '../../../src/engine/native/native-decision-engine.js';
 import { PolicyStore } from '../../../src/engine/policy-store.js';
 import { compilePolicyModel, type PolicyModel, PolicyModelError } from '../../../src/policy/compile-policy-model.js';
 import { entityKey } from '../../../src/policy/entity-store.js';
@@ -29,10 +33,14 @@ const RUNS = Number(process.env.AUTHZD_FUZZ_RUNS ?? 100);
 const SEED = process.env.AUTHZD_FUZZ_SEED !== undefined ? Number(process.env.AUTHZD_FUZZ_SEED) : undefined;
 
 let issuer: TestIssuer;
-const engine = new CedarWasmEngine({ validateRequests: true, slicing: true });
-// One store for every generated set: activating the next retires the previous one's engine slot.
-const store = new PolicyStore(engine);
-const stats = {
+const ENGINES: readonly DecisionEngine[] = [
+  new CedarWasmEngine({ validateRequests: true, slicing: true }),
+  new NativeDecisionEngine({ validateRequests: true }),
+];
+let engine: DecisionEngine;
+// One store per engine for every generated set: activating the next retires the previous one's engine slot.
+let store: PolicyStore;
+const newStats = () => ({
   universes: 0,
   rejectedBySchema: 0,
   requests: 0,
@@ -40,7 +48,8 @@ const stats = {
   errors: 0,
   invalid: 0,
   naiveSliceWouldDiffer: 0,
-};
+});
+let stats = newStats();
 
 beforeAll(async () => {
   issuer = await createTestIssuer();
@@ -134,10 +143,13 @@ async function checkUniverse(u: Universe): Promise<void> {
   }
 }
 
-describe('authzd decides as Cedar over the whole store', () => {
+describe.each(ENGINES.map((e) => [e.name, e] as const))('authzd decides as Cedar over the whole store (%s)', (_, e) => {
   it(
     'on generated schemas, policies, stores and requests, with every optimisation on',
     async () => {
+      engine = e;
+      store = new PolicyStore(e);
+      stats = newStats();
       const started = Date.now();
       await fc.assert(
         fc.asyncProperty(universeArb, async (u) => {
@@ -145,7 +157,9 @@ describe('authzd decides as Cedar over the whole store', () => {
         }),
         { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}), endOnFailure: true },
       );
-      console.log(`decide = Cedar: ${JSON.stringify({ ...stats, seconds: (Date.now() - started) / 1000 })}`);
+      console.log(
+        `decide = Cedar (${e.name}): ${JSON.stringify({ ...stats, seconds: (Date.now() - started) / 1000 })}`,
+      );
       // The generator must reach what the property is about, or passing proves nothing: requests allowed and
       // denied, policies that error, requests whose answer depends on entities the old slice left out.
       expect(stats.requests).toBeGreaterThan(RUNS);

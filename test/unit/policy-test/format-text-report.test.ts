@@ -27,6 +27,17 @@ describe('formatTextReport', () => {
     ]);
     const text = formatTextReport(await runPolicyTests(model, tests), 'policies');
     const uncovered = [...model.policyInfo.keys()].filter((id) => id !== 'account-owner-read').sort();
+    const unmatched = [
+      'teller-read (principal)',
+      'admin-export (principal, action, resource)',
+      'tenant-admin-billing (principal, action, resource)',
+      'owner-transfer (action)',
+      'frozen-account (action)',
+      'transfer-requires-mfa (action)',
+      'high-risk-write (action)',
+      'ledger-to-core (principal, action, resource)',
+      'ledger-reads-accounts (principal)',
+    ].join(', ');
     expect(text).toBe(
       [
         `authzd policy test policies (policy version ${model.version})`,
@@ -36,6 +47,14 @@ describe('formatTextReport', () => {
         '  ✗ cross-tenant read',
         '      expected  allow',
         '      got       deny policy_denied (tenant-isolation)',
+        // How each policy evaluated (the native engine's explanation): the forbid that held, the permit that did not.
+        '      explain',
+        '        DENY  determining: tenant-isolation; errors: none',
+        '        ✗ permit account-owner-read  accounts.cedar: scope matches',
+        '            when { resource.owner == principal }  -> false',
+        '        ✓ forbid tenant-isolation  tenants.cedar: scope matches',
+        '            when { resource has tenant && resource.tenant != principal.tenant }  -> true',
+        `        scope did not match (the part that missed): ${unmatched}`,
         '',
         'problems:',
         '  tests/bad.yaml:1:3: [0].expect: required',

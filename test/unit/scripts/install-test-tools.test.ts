@@ -118,7 +118,7 @@ describe('scripts/install-test-tools.sh', () => {
     expect(run.stderr).toMatch(/usage: .*--dry-run/);
   });
 
-  it('is what npm test runs first, and .ci/run is the README test command', () => {
+  it('is what npm test runs first, and .ci/run is the README test command (after lint)', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
     };
@@ -126,7 +126,7 @@ describe('scripts/install-test-tools.sh', () => {
     const ci = readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8')
       .split('\n')
       .filter((l) => l.trim() !== '' && !l.startsWith('#') && !/^(set |cd |echo )/.test(l));
-    expect(ci).toEqual(['npm ci --no-audit --no-fund', 'npm test']);
+    expect(ci).toEqual(['npm ci --no-audit --no-fund', 'npm run lint', 'npm test']);
     expect(readFileSync(path.join(ROOT, 'README.md'), 'utf8')).toContain('npm ci && npm test');
   });
 });

@@ -1,0 +1,272 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+import type { CedarCall } from '../../contract/cedar-call.js';
+import type { PolicyModel } from '../../policy/compile-policy-model.js';
+import { exportModel } from '../../policy/model-parts.js';
+import type { Logger } from '../../telemetry/create-logger.js';
+import type { Metrics } from '../../telemetry/metrics.js';
+import type { EngineAnswer } from '../decision-engine.js';
+import { compareAnswers } from './compare-answers.js';
+import { OracleSets } from './oracle-sets.js';
+import type { FromVerifier, ToVerifier } from './verify-messages.js';
+
+const WORKER = new URL('./verify-worker.js', import.meta.url);
+/** Entities per message while a model is sent: a few milliseconds of the serving thread each. */
+const CHUNK = 500;
+/** A verifier thread that dies is restarted at most this often, so a crash loop costs little. */
+const RESTART_MS = 60_000;
+
+export interface VerifierOptions {
+  /** Fraction of decisions re-evaluated (engine.verifySample). */
+  readonly sample: number;
+  /** Samples in flight at most (engine.verifyQueue); past it samples are dropped and counted. */
+  readonly queue: number;
+  readonly validateRequests: boolean;
+  readonly maxRequestEntities: number;
+  readonly metrics: Pick<Metrics, 'engineVerifications' | 'engineDisagreements'>;
+  readonly logger: Pick<Logger, 'error' | 'warn'>;
+  readonly random?: () => number;
+}
+
+interface Pending {
+  readonly version: string;
+  readonly call: CedarCall;
+  readonly answer: EngineAnswer;
+}
+
+/** Somewhere messages go and answers come from: the verifier thread, or (running from sources) this one. */
+interface Channel {
+  post(message: ToVerifier): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Shadow verification of the native engine in production: a sample of live decisions is re-evaluated by
+ * cedar-wasm on a worker thread at the lowest priority and compared (compare-answers.ts). A disagreement is
+ * counted (authzd_engine_disagreements_total, alerted on) and logged with the request's shape, never its
+ * values, and both answers. It never touches the decision: the answer already went out, and a verifier
+ * that is slow, full or dead costs a dropped sample, not a check.
+ */
+export class EngineVerifier {
+  readonly #options: VerifierOptions;
+  readonly #random: () => number;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 0;
+  #channel: Channel | undefined;
+  #lastStart = -Infinity;
+  /** The set decisions are being made with, so a restarted thread can be given it again. */
+  #current: PolicyModel | undefined;
+  #loadedVersions = new Set<string>();
+
+  constructor(options: VerifierOptions) {
+    this.#options = options;
+    this.#random = options.random ?? Math.random;
+  }
+
+  get enabled(): boolean {
+    return this.#options.sample > 0;
+  }
+
+  /** Sends `model` to the verifier a chunk per event-loop turn; samples of its version count once it is there. */
+  async load(model: PolicyModel): Promise<void> {
+    if (!this.enabled) return;
+    this.#current = model;
+    const channel = this.#open();
+    if (channel === undefined) return;
+    await this.#send(channel, model);
+  }
+
+  /** The set that was `version` serves no request any more. */
+  retire(version: string): void {
+    this.#loadedVersions.delete(version);
+    this.#channel?.post({ type: 'retire', version });
+  }
+
+  /** Maybe re-evaluates `call`, decided as `answer` with the set `version`. Cheap when not sampled. */
+  offer(version: string, call: CedarCall, answer: EngineAnswer): void {
+    if (this.#random() >= this.#options.sample) return;
+    const { engineVerifications } = this.#options.metrics;
+    if (this.#pending.size >= this.#options.queue || !this.#loadedVersions.has(version)) {
+      engineVerifications.inc({ result: 'dropped' });
+      return;
+    }
+    const channel = this.#channel ?? this.#reopen();
+    if (channel === undefined) {
+      engineVerifications.inc({ result: 'dropped' });
+      return;
+    }
+    const id = this.#nextId++;
+    this.#pending.set(id, { version, call, answer });
+    channel.post({ type: 'verify', id, version, call });
+  }
+
+  /** Samples still being verified. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  async close(): Promise<void> {
+    const channel = this.#channel;
+    this.#channel = undefined;
+    this.#dropPending();
+    await channel?.close();
+  }
+
+  #onReply(reply: FromVerifier): void {
+    const { engineVerifications, engineDisagreements } = this.#options.metrics;
+    if (reply.type === 'load-failed') {
+      this.#loadedVersions.delete(reply.version);
+      this.#options.logger.warn(
+        { version: reply.version, err: reply.message },
+        'engine verifier could not prepare the policy set; its decisions are not verified',
+      );
+      return;
+    }
+    const pending = this.#pending.get(reply.id);
+    if (pending === undefined) return;
+    this.#pending.delete(reply.id);
+    if (reply.type !== 'answer') {
+      engineVerifications.inc({ result: 'skipped' });
+      return;
+    }
+    const result = compareAnswers(pending.answer, reply.answer);
+    engineVerifications.inc({ result: result === 'inconclusive' ? 'skipped' : result });
+    if (result !== 'disagree') return;
+    engineDisagreements.inc();
+    this.#options.logger.error(
+      {
+        version: pending.version,
+        request: redactCall(pending.call),
+        engine: summarize(pending.answer),
+        cedarWasm: summarize(reply.answer),
+      },
+      'engine disagreement: the decision differs from cedar-wasm on the same request',
+    );
+  }
+
+  #open(): Channel | undefined {
+    if (this.#channel !== undefined) return this.#channel;
+    this.#lastStart = performance.now();
+    this.#channel = existsSync(fileURLToPath(WORKER)) ? this.#workerChannel() : this.#inThreadChannel();
+    return this.#channel;
+  }
+
+  /** After the thread died: start it again (not more than once a minute) and give it the current set. */
+  #reopen(): Channel | undefined {
+    if (performance.now() - this.#lastStart < RESTART_MS || this.#current === undefined) return undefined;
+    const model = this.#current;
+    void this.load(model);
+    return undefined;
+  }
+
+  async #send(channel: Channel, model: PolicyModel): Promise<void> {
+    const version = model.version;
+    for (const piece of exportModel(model, CHUNK)) {
+      if (this.#channel !== channel) return;
+      channel.post(
+        'parts' in piece
+          ? { type: 'model', version, json: piece.parts }
+          : { type: 'entities', version, json: piece.entities },
+      );
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (this.#channel !== channel) return;
+    channel.post({ type: 'loaded', version });
+    this.#loadedVersions.add(version);
+  }
+
+  #workerChannel(): Channel {
+    const worker = new Worker(WORKER, {
+      workerData: {
+        validateRequests: this.#options.validateRequests,
+        maxRequestEntities: this.#options.maxRequestEntities,
+      },
+    });
+    worker.unref();
+    worker.on('message', (reply: FromVerifier) => this.#onReply(reply));
+    const lost = (why: string) => {
+      if (this.#channel?.post !== post) return;
+      this.#channel = undefined;
+      this.#loadedVersions.clear();
+      this.#dropPending();
+      this.#options.logger.warn(
+        { err: why },
+        'engine verifier thread stopped; decisions are not verified until it restarts',
+      );
+    };
+    worker.on('error', (err) => lost(err.message));
+    worker.on('exit', (code) => lost(`exit code ${code}`));
+    const post = (message: ToVerifier) => worker.postMessage(message);
+    return {
+      post,
+      close: async () => {
+        this.#channel = undefined;
+        await worker.terminate();
+      },
+    };
+  }
+
+  /** Running from TypeScript sources (unit tests) there is no compiled worker: the same work, a turn later. */
+  #inThreadChannel(): Channel {
+    const oracle = new OracleSets({
+      validateRequests: this.#options.validateRequests,
+      maxRequestEntities: this.#options.maxRequestEntities,
+    });
+    let open = true;
+    return {
+      post: (message) =>
+        setImmediate(() => {
+          if (!open) return;
+          const reply = oracle.handle(message);
+          if (reply !== undefined) this.#onReply(reply);
+        }),
+      close: async () => {
+        open = false;
+      },
+    };
+  }
+
+  #dropPending(): void {
+    if (this.#pending.size > 0)
+      this.#options.metrics.engineVerifications.inc({ result: 'dropped' }, this.#pending.size);
+    this.#pending.clear();
+  }
+}
+
+function summarize(answer: EngineAnswer): unknown {
+  if (answer.kind !== 'decision') return { kind: answer.kind };
+  return {
+    decision: answer.allow ? 'allow' : 'deny',
+    determining: answer.determining,
+    errored: answer.errored.map((e) => e.policyId),
+  };
+}
+
+/**
+ * The request as a shape: entity uids (the audit event carries them too) and, for context and the
+ * principal's attributes, each value's type in place of the value, so claims and headers never reach the log.
+ */
+export function redactCall(call: CedarCall): unknown {
+  return {
+    principal: call.principal,
+    action: call.action,
+    resource: call.resource,
+    context: shape(call.context),
+    ...(call.principalEntity !== undefined
+      ? { principalAttributes: shape(call.principalEntity.attrs), principalParents: call.principalEntity.parents }
+      : {}),
+  };
+}
+
+function shape(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(shape);
+  if (value === null) return 'null';
+  if (typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = shape(v);
+    return out;
+  }
+  return typeof value;
+}
