@@ -16,7 +16,16 @@ Authors, signs and serves policy bundles and the revocation feed (docs/control-p
   --addr HOST:PORT         HTTP listener (port 0 picks a free one), or unix:///path
   --admin-addr HOST:PORT   a second listener for publishing and revoking, which --addr then refuses, so a
                            network policy can admit sidecars (reads) and operators (writes) apart
-  --data DIR               storage: bundles/<name>/<revision>.tar.gz, current.json, revocations/, decisions/
+  --data DIR               the directory store: bundles/<name>/<revision>.tar.gz, current.json, revocations/,
+                           decisions/ (one replica, or several on one volume)
+  --store KIND|URL         directory (default) or postgres; postgres://USER@HOST[:PORT]/DB (no password
+                           here) selects PostgreSQL for several replicas (docs/control-plane.md, Storage)
+  --store-dsn-file F       file holding the whole DSN, password included (or env AUTHZD_CP_STORE_DSN)
+  --store-pool-size N      connections per replica (default 10; the LISTEN connection comes on top)
+  --store-tls MODE         disable, require (default: encrypted, server not verified) or verify-full
+  --store-tls-ca PEM       CA certificate(s) for verify-full
+  --store-tls-cert PEM     client certificate (with --store-tls-key)
+  --store-tls-key PEM      client certificate's private key
   --bundle-name NAME       the bundle's name in /v1/bundles/NAME (default: default)
   --scope S                scope signed into every bundle (default: ${DEFAULT_SCOPE}, what sidecars and
                            authzd bundle verify expect unless told otherwise)
@@ -32,7 +41,7 @@ Authors, signs and serves policy bundles and the revocation feed (docs/control-p
 
 signals: SIGTERM/SIGINT answer parked long polls, drain and exit 0; SIGHUP publishes the policy directory now.`;
 
-const REQUIRED_FLAGS = ['policies', 'signing-key', 'kid', 'addr', 'data'] as const;
+const REQUIRED_FLAGS = ['policies', 'signing-key', 'kid', 'addr'] as const;
 
 /** The command's flags; docs/control-plane.md has a row for each (checked by a test). */
 export const CONTROL_PLANE_FLAGS = {
@@ -51,6 +60,13 @@ export const CONTROL_PLANE_FLAGS = {
   history: { type: 'string' },
   'decision-retention-days': { type: 'string' },
   'min-revision': { type: 'string' },
+  store: { type: 'string' },
+  'store-dsn-file': { type: 'string' },
+  'store-pool-size': { type: 'string' },
+  'store-tls': { type: 'string' },
+  'store-tls-ca': { type: 'string' },
+  'store-tls-cert': { type: 'string' },
+  'store-tls-key': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -62,7 +78,12 @@ export async function run(args: string[]): Promise<number> {
   }
 
   // Without a file every required setting must come from a flag; with one, the schema says what is missing.
-  const missing = REQUIRED_FLAGS.filter((name) => values[name] === undefined || values[name] === '');
+  // --data is the directory store's; another store needs none.
+  const required = [
+    ...REQUIRED_FLAGS,
+    ...(values.store === undefined || values.store === 'directory' ? ['data' as const] : []),
+  ];
+  const missing = required.filter((name) => values[name] === undefined || values[name] === '');
   if (values.config === undefined && missing.length > 0)
     throw new UsageError(`required: ${missing.map((name) => `--${name}`).join(', ')} (or --config FILE)`);
 

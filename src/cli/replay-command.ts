@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 
 import { DEFAULT_SCOPE } from '../bundle/bundle-format.js';
@@ -6,13 +7,28 @@ import { DEFAULT_BUNDLE_LIMITS } from '../bundle/bundle-limits.js';
 import { BUNDLE_REJECTIONS } from '../bundle/bundle-rejections.js';
 import { type TrustedKey, verifyBundle } from '../bundle/verify-bundle.js';
 import { ConfigError } from '../config/config-error.js';
+import { readSecretFile } from '../config/read-secret.js';
+import { STORE_DSN_ENV } from '../control-plane/control-plane-options.js';
+import {
+  describePostgres,
+  parsePostgresDsn,
+  type PostgresSettings,
+} from '../control-plane/store/postgres/postgres-settings.js';
 import type { PolicyFiles } from '../policy/policy-files.js';
 import { parseFlags, UsageError } from './parse-flags.js';
 
-const HELP = `usage: authzd replay LOG... (--policies DIR | --bundle FILE --public-key [KID=]PEM [--scope S]) [options]
+const HELP = `usage: authzd replay (LOG... | --store-dsn-file F | --store postgres://...)
+                     (--policies DIR | --bundle FILE --public-key [KID=]PEM [--scope S]) [options]
 
 Re-evaluates logged decisions against another policy set and reports which would change (docs/audit.md).
 LOG is NDJSON: a sidecar's audit log or the control plane's --data/decisions/YYYY-MM-DD.ndjson; "-" is stdin.
+Or the decisions a PostgreSQL control-plane store holds (docs/control-plane.md, Storage):
+
+  --store URL              postgres://USER@HOST[:PORT]/DATABASE[?sslmode=...] (no password here)
+  --store-dsn-file F       file holding the whole DSN, password included (or env ${STORE_DSN_ENV})
+  --store-tls MODE         disable, require or verify-full (default: the DSN's sslmode, else require)
+  --store-tls-ca PEM       CA certificate(s) for verify-full
+  --from DAY, --to DAY     UTC days (YYYY-MM-DD, inclusive) to read; default all that are kept
 
   --policies DIR           the policy set to replay against (a policy directory)
   --bundle FILE            ... or a signed bundle, verified first with
@@ -41,6 +57,12 @@ export async function run(args: string[]): Promise<number> {
       engine: { type: 'string', default: 'native' },
       limit: { type: 'string' },
       'fail-on-change': { type: 'boolean', default: false },
+      store: { type: 'string' },
+      'store-dsn-file': { type: 'string' },
+      'store-tls': { type: 'string' },
+      'store-tls-ca': { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     true,
@@ -49,7 +71,24 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  if (positionals.length === 0) throw new UsageError('name at least one LOG file (or - for standard input)');
+  const fromStore =
+    values.store !== undefined || values['store-dsn-file'] !== undefined || values['store-tls'] !== undefined;
+  if (fromStore && positionals.length > 0)
+    throw new UsageError('read LOG files or the store (--store, --store-dsn-file), not both');
+  if (!fromStore && positionals.length === 0 && (process.env[STORE_DSN_ENV] ?? '') === '')
+    throw new UsageError('name at least one LOG file (or - for standard input), or the store to read');
+  if (!fromStore && (values.from !== undefined || values.to !== undefined) && positionals.length > 0)
+    throw new UsageError('--from and --to select days of the store, not of LOG files');
+  for (const [flag, day] of Object.entries({ from: values.from, to: values.to })) {
+    if (day !== undefined && (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))))
+      throw new UsageError(`--${flag} ${day}: expected a UTC day, YYYY-MM-DD`);
+  }
+  let store: PostgresSettings | undefined;
+  if (positionals.length === 0) {
+    const resolved = resolveReplayStore(values);
+    if (typeof resolved === 'string') return fail(resolved);
+    store = resolved;
+  }
   if ((values.policies === undefined) === (values.bundle === undefined))
     throw new UsageError('give exactly one of --policies DIR and --bundle FILE');
   if (values.bundle !== undefined && values['public-key'].length === 0)
@@ -119,7 +158,14 @@ export async function run(args: string[]): Promise<number> {
   const started = process.hrtime.bigint();
   let report;
   try {
-    report = await replayDecisions(readLogLines(positionals), {
+    const lines =
+      store === undefined
+        ? readLogLines(positionals)
+        : (await import('../control-plane/store/postgres/read-postgres-decisions.js')).readPostgresDecisions(store, {
+            ...(values.from !== undefined ? { from: values.from } : {}),
+            ...(values.to !== undefined ? { to: values.to } : {}),
+          });
+    report = await replayDecisions(lines, {
       engine,
       set,
       ...(limit !== undefined ? { limit } : {}),
@@ -128,15 +174,62 @@ export async function run(args: string[]): Promise<number> {
     return fail(`reading the log failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const sources = store === undefined ? positionals : [describePostgres(store)];
   if (values.output === 'json') {
     process.stdout.write(
-      `${JSON.stringify({ ...report, files: positionals, policies: described, elapsedSeconds: Number(seconds.toFixed(3)) }, null, 2)}\n`,
+      `${JSON.stringify({ ...report, files: sources, policies: described, elapsedSeconds: Number(seconds.toFixed(3)) }, null, 2)}\n`,
     );
   } else {
-    process.stdout.write(formatReplayReport(report, { files: positionals, policies: described }));
+    process.stdout.write(formatReplayReport(report, { files: sources, policies: described }));
   }
   process.stderr.write(`replay: ${report.events} events in ${seconds.toFixed(2)} s\n`);
   return values['fail-on-change'] && exactChanges(report) > 0 ? 1 : 0;
+}
+
+/**
+ * The PostgreSQL store to read decisions from: the DSN from --store-dsn-file, else AUTHZD_CP_STORE_DSN, else
+ * --store (which may not hold a password: a flag is visible to anyone who lists processes). Or why not,
+ * never quoting a DSN.
+ */
+function resolveReplayStore(values: {
+  store?: string | undefined;
+  'store-dsn-file'?: string | undefined;
+  'store-tls'?: string | undefined;
+  'store-tls-ca'?: string | undefined;
+}): PostgresSettings | string {
+  let dsn: string;
+  let source: string;
+  if (values['store-dsn-file'] !== undefined) {
+    source = `--store-dsn-file ${values['store-dsn-file']}`;
+    try {
+      dsn = readSecretFile(values['store-dsn-file']);
+    } catch (err) {
+      return `${source}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+    }
+  } else if ((process.env[STORE_DSN_ENV] ?? '') !== '') {
+    source = STORE_DSN_ENV;
+    dsn = process.env[STORE_DSN_ENV]!;
+  } else if (values.store !== undefined) {
+    source = '--store';
+    dsn = values.store;
+  } else return 'the store needs a DSN: --store postgres://USER@HOST/DATABASE or --store-dsn-file FILE';
+  const parsed = parsePostgresDsn(dsn);
+  if (!parsed.ok) return `${source}: the store DSN is ${parsed.problem}`;
+  const { sslmode, ...connection } = parsed.value;
+  if (source === '--store' && connection.password !== undefined)
+    return `--store: holds a password, which a flag shows to anyone who can list processes; use --store-dsn-file FILE or ${STORE_DSN_ENV}`;
+  const mode = values['store-tls'] ?? sslmode ?? 'require';
+  if (mode !== 'disable' && mode !== 'require' && mode !== 'verify-full')
+    return `--store-tls ${mode}: expected disable, require or verify-full`;
+  let ca: string | undefined;
+  if (values['store-tls-ca'] !== undefined) {
+    try {
+      ca = readFileSync(values['store-tls-ca'], 'utf8');
+    } catch (err) {
+      return `--store-tls-ca ${values['store-tls-ca']}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
+    }
+  }
+  return { ...connection, poolSize: 1, tls: { mode, ...(ca !== undefined ? { ca } : {}) } };
 }
 
 /** Reads and verifies a bundle: its policy files and revision, or why it cannot be used. */

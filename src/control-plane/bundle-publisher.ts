@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { type FSWatcher, watch } from 'node:fs';
 
 import { buildBundle, BundleBuildError } from '../bundle/build-bundle.js';
 import type { BundleAlgorithm } from '../bundle/bundle-format.js';
@@ -7,7 +6,7 @@ import type { BundleKey } from '../bundle/key-algorithm.js';
 import { type TrustedKey, verifyBundle } from '../bundle/verify-bundle.js';
 import type { PolicyFiles } from '../policy/policy-files.js';
 import type { Logger } from '../telemetry/create-logger.js';
-import { type BundleRepository, POINTER_FILE } from './bundle-repository.js';
+import type { BundleRepository } from './store/bundle-repository.js';
 import type { PolicyRejection } from './validate-policy-files.js';
 
 /** A signed bundle the control plane serves, with what the API and the decision endpoint need from it. */
@@ -47,9 +46,9 @@ export interface BundlePublisherOptions {
   readonly signingKey: BundleKey;
   readonly alg: BundleAlgorithm;
   readonly kid: string;
-  /** The public half of the signing key: every bundle read back from disk is verified with it. */
+  /** The public half of the signing key: every bundle read back from the store is verified with it. */
   readonly trustedKey: TrustedKey;
-  /** Bundles kept on disk, the current one included. */
+  /** Bundles kept in the store, the current one included. */
   readonly history: number;
   /** The publication gate: why a policy set must not ship, undefined when it may. */
   readonly validate: (files: PolicyFiles) => Promise<PolicyRejection | undefined>;
@@ -65,9 +64,9 @@ const MAX_PUBLISH_ATTEMPTS = 20;
 /**
  * Turns policy sets into signed, numbered bundles and keeps track of the one being served. Publications
  * are serialized; each one validates the set, skips it when its files equal the current bundle's, signs
- * it as the next revision (see nextRevision), stores it, and moves the
- * pointer. Bundles read back from disk (at start, or published by a replica sharing the directory) are
- * verified with the signing key's public half before they are served.
+ * it as the next revision (see nextRevision), and stores it and moves the pointer in one step of the store
+ * (`commit`), which refuses a number another replica took. Bundles read back from the store (at start, or
+ * published by another replica) are verified with the signing key's public half before they are served.
  */
 export class BundlePublisher {
   readonly #options: BundlePublisherOptions;
@@ -123,12 +122,10 @@ export class BundlePublisher {
             return { result: 'rejected', reason: 'bundle_unbuildable', problems: [...err.problems] };
           throw err;
         }
-        if (!(await this.#options.repository.create(revision, bytes))) continue;
         const bundle = await this.#verify(bytes, revision);
-        const pointer = await this.#options.repository.readPointer().catch(() => undefined);
-        // A replica moved the pointer beyond this revision meanwhile: start over from its bundle.
-        if (pointer !== undefined && pointer.revision > revision) continue;
-        await this.#options.repository.writePointer({ revision, digest: bundle.digest });
+        // `taken`: another replica took the number; `overtaken`: it moved the pointer beyond this revision.
+        // Either way, start over from what the store holds now.
+        if ((await this.#options.repository.commit(revision, bytes, bundle.digest)) !== 'committed') continue;
         this.#serve(bundle);
         await this.#prune();
         return { result: 'published', bundle };
@@ -138,44 +135,14 @@ export class BundlePublisher {
   }
 
   /**
-   * Adopts the bundle `current.json` names when it is newer than the one served (another replica published
-   * it). Never goes back to an older revision. Returns whether the served bundle changed.
+   * Adopts the bundle the store's pointer names when it is newer than the one served (another replica
+   * published it). Never goes back to an older revision. Returns whether the served bundle changed.
    */
   sync(): Promise<boolean> {
     return this.#exclusive(() => this.#syncLocked());
   }
 
-  /**
-   * Follows publications of replicas sharing the directory: fs.watch on it (the pointer's rename) and a
-   * periodic re-read of the pointer. Returns the stop function.
-   */
-  watch(pollMs: number): () => void {
-    const sync = () => {
-      this.sync().catch((err: unknown) =>
-        this.#options.logger?.error({ err: (err as Error).message }, 'bundle sync failed'),
-      );
-    };
-    let debounce: NodeJS.Timeout | undefined;
-    let watcher: FSWatcher | undefined;
-    try {
-      watcher = watch(this.#options.repository.dir, (_event, name) => {
-        if (name !== null && name !== POINTER_FILE) return;
-        clearTimeout(debounce);
-        debounce = setTimeout(sync, 20);
-      });
-      watcher.on('error', () => {});
-    } catch {
-      // The poll below still follows other replicas.
-    }
-    const timer = setInterval(sync, pollMs).unref();
-    return () => {
-      watcher?.close();
-      clearTimeout(debounce);
-      clearInterval(timer);
-    };
-  }
-
-  /** Bundles on disk, newest first, each verified once. Files that do not verify are left out (and logged). */
+  /** Bundles in the store, newest first, each verified once. Those that do not verify are left out (and logged). */
   revisions(): Promise<RevisionInfo[]> {
     return this.#exclusive(async () => {
       const out: RevisionInfo[] = [];
@@ -231,7 +198,7 @@ export class BundlePublisher {
     const verified = await verifyBundle(bytes, { keys: [this.#options.trustedKey], scope: this.#options.scope });
     if (!verified.ok) throw new Error(`bundle ${revision} does not verify: ${verified.reason}: ${verified.detail}`);
     const b = verified.bundle;
-    if (b.revision !== revision) throw new Error(`bundle file ${revision} holds revision ${b.revision}`);
+    if (b.revision !== revision) throw new Error(`stored bundle ${revision} holds revision ${b.revision}`);
     const version = `${b.revision}-${b.digest.slice(0, 16)}`;
     return {
       revision: b.revision,
@@ -270,12 +237,12 @@ export class BundlePublisher {
 }
 
 /**
- * The revision of the next publication: above every revision on disk and the one served, and at least the
- * current Unix time in seconds (and `minRevision`). Counting alone restarts at 1 when `--data` is lost, and
+ * The revision of the next publication: above every revision stored and the one served, and at least the
+ * current Unix time in seconds (and `minRevision`). Counting alone restarts at 1 when the store is lost, and
  * every sidecar then refuses the new bundles as rollbacks below the revision it holds; the clock carries
- * the order across a lost data folder. Replicas sharing `--data` still never reuse a number (link(2) claims
- * it), and a replica whose clock is behind another's continues from the highest revision on disk, so
- * revisions only grow whatever the skew. Publications faster than one a second run ahead of the clock by
+ * the order across a lost store. Replicas sharing a store still never reuse a number (the store's commit
+ * refuses a taken one), and a replica whose clock is behind another's continues from the highest revision
+ * stored, so revisions only grow whatever the skew. Publications faster than one a second run ahead of the clock by
  * one per publication; the clock catches up.
  */
 export function nextRevision(highestOnDisk: number, served: number, nowMs: number, minRevision: number): number {

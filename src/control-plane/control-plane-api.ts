@@ -14,11 +14,11 @@ import type { RequestSpan, RequestTracer } from '../telemetry/request-tracer.js'
 import { API_ERRORS, type ApiError } from './api-errors.js';
 import type { BundlePublisher, PublishedBundle, PublishOutcome } from './bundle-publisher.js';
 import type { ControlPlaneMetrics, PublishTrigger } from './control-plane-metrics.js';
-import type { DecisionLogStore } from './decision-log-store.js';
 import { DECISION_BATCH_LIMITS, parseDecisionBatch } from './parse-decision-batch.js';
 import { readBody } from './read-body.js';
 import { readPolicyUpload } from './read-policy-upload.js';
-import type { RevocationStore } from './revocation-store.js';
+import type { DecisionLog } from './store/decision-log.js';
+import type { RevocationLog } from './store/revocation-log.js';
 import type { PolicyRejection } from './validate-policy-files.js';
 import type { WaitList } from './wait-list.js';
 
@@ -34,7 +34,7 @@ export interface ControlPlaneApiDeps {
     trigger: PublishTrigger,
     parent?: RequestSpan,
   ) => Promise<PublishOutcome>;
-  readonly revocations: RevocationStore;
+  readonly revocations: RevocationLog;
   readonly engine: DecisionEngine;
   readonly policyStore: PolicyStore;
   readonly bundleWaiters: WaitList;
@@ -43,7 +43,9 @@ export interface ControlPlaneApiDeps {
   readonly isReader: (authorization: string | undefined) => boolean;
   /** The ingest token (or the admin token): who may append decisions. */
   readonly isIngester: (authorization: string | undefined) => boolean;
-  readonly decisions: DecisionLogStore;
+  readonly decisions: DecisionLog;
+  /** Whether the store can be reached: readiness follows it (bundles already served stay served). */
+  readonly isStoreHealthy: () => boolean;
   readonly metrics: ControlPlaneMetrics;
   readonly registry: Registry;
   readonly logger: Logger;
@@ -97,7 +99,7 @@ export class ControlPlaneApi {
   }
 
   get ready(): boolean {
-    return !this.#closing && this.#deps.publisher.current !== undefined;
+    return !this.#closing && this.#deps.publisher.current !== undefined && this.#deps.isStoreHealthy();
   }
 
   /** SIGTERM: not ready, every parked long poll answered now (304 or the newer bundle; the feed as it is). */

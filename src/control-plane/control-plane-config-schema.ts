@@ -18,6 +18,7 @@ const path = z.string().min(1, { message: 'expected a path' });
 export const DEFAULT_BUNDLE_NAME = 'default';
 export const DEFAULT_HISTORY = 50;
 export const DEFAULT_DECISION_RETENTION_DAYS = 30;
+export const DEFAULT_STORE_POOL_SIZE = 10;
 
 export const ControlPlaneConfigSchema = z
   .strictObject({
@@ -31,21 +32,45 @@ export const ControlPlaneConfigSchema = z
       /** Publishing and revoking are served here and refused on `address`. */
       adminAddress: address.optional(),
     }),
-    data: z.strictObject({
-      directory: path,
-      history: z
-        .number({ message: 'a whole number from 1 to 100000' })
-        .int({ message: 'a whole number from 1 to 100000' })
-        .min(1, { message: 'a whole number from 1 to 100000' })
-        .max(100_000, { message: 'a whole number from 1 to 100000' })
-        .default(DEFAULT_HISTORY),
-      decisionRetentionDays: z
-        .number({ message: 'a whole number of days from 1 to 3650' })
-        .int({ message: 'a whole number of days from 1 to 3650' })
-        .min(1, { message: 'a whole number of days from 1 to 3650' })
-        .max(3650, { message: 'a whole number of days from 1 to 3650' })
-        .default(DEFAULT_DECISION_RETENTION_DAYS),
-    }),
+    data: z
+      .strictObject({
+        /** The directory store's folder; required with `store.kind: directory` (the default). */
+        directory: path.optional(),
+        history: z
+          .number({ message: 'a whole number from 1 to 100000' })
+          .int({ message: 'a whole number from 1 to 100000' })
+          .min(1, { message: 'a whole number from 1 to 100000' })
+          .max(100_000, { message: 'a whole number from 1 to 100000' })
+          .default(DEFAULT_HISTORY),
+        decisionRetentionDays: z
+          .number({ message: 'a whole number of days from 1 to 3650' })
+          .int({ message: 'a whole number of days from 1 to 3650' })
+          .min(1, { message: 'a whole number of days from 1 to 3650' })
+          .max(3650, { message: 'a whole number of days from 1 to 3650' })
+          .default(DEFAULT_DECISION_RETENTION_DAYS),
+      })
+      .prefault({}),
+    store: z
+      .strictObject({
+        kind: z.enum(['directory', 'postgres'], { message: 'expected directory or postgres' }).default('directory'),
+        /** postgres://USER@HOST[:PORT]/DATABASE without a password (`--store postgres://…` sets it). */
+        url: z.string().min(1, { message: 'expected a postgres:// URL' }).optional(),
+        /** A file holding the whole DSN, password included; else env AUTHZD_CP_STORE_DSN. */
+        dsnFile: path.optional(),
+        poolSize: z
+          .number({ message: 'a whole number from 1 to 100' })
+          .int({ message: 'a whole number from 1 to 100' })
+          .min(1, { message: 'a whole number from 1 to 100' })
+          .max(100, { message: 'a whole number from 1 to 100' })
+          .default(DEFAULT_STORE_POOL_SIZE),
+        tlsMode: z
+          .enum(['disable', 'require', 'verify-full'], { message: 'expected disable, require or verify-full' })
+          .optional(),
+        tlsCaFile: path.optional(),
+        tlsCertFile: path.optional(),
+        tlsKeyFile: path.optional(),
+      })
+      .prefault({}),
     bundle: z
       .strictObject({
         // A bundle name becomes a directory name and a URL segment.
@@ -81,6 +106,26 @@ export const ControlPlaneConfigSchema = z
     tracing: TracingConfigSchema,
   })
   .superRefine((c, ctx) => {
+    if (c.store.kind === 'directory' && c.data.directory === undefined)
+      ctx.addIssue({ code: 'custom', path: ['data', 'directory'], message: 'required with the directory store' });
+    if (c.store.kind === 'directory') {
+      for (const key of ['url', 'dsnFile', 'tlsMode', 'tlsCaFile', 'tlsCertFile', 'tlsKeyFile'] as const) {
+        if (c.store[key] !== undefined)
+          ctx.addIssue({ code: 'custom', path: ['store', key], message: 'only with store.kind: postgres' });
+      }
+    }
+    if (c.store.url !== undefined && c.store.dsnFile !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['store', 'dsnFile'],
+        message: 'give store.url or store.dsnFile, not both',
+      });
+    if ((c.store.tlsCertFile === undefined) !== (c.store.tlsKeyFile === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['store', c.store.tlsCertFile === undefined ? 'tlsCertFile' : 'tlsKeyFile'],
+        message: 'a client certificate needs both store.tlsCertFile and store.tlsKeyFile',
+      });
     const { address: main, adminAddress } = c.listen;
     if (adminAddress !== undefined && adminAddress === main && !/:0$/.test(main)) {
       ctx.addIssue({
@@ -103,6 +148,13 @@ export const CONTROL_PLANE_FLAG_KEYS = {
   data: { key: ['data', 'directory'] },
   history: { key: ['data', 'history'], number: true },
   'decision-retention-days': { key: ['data', 'decisionRetentionDays'], number: true },
+  store: { key: ['store', 'kind'] },
+  'store-dsn-file': { key: ['store', 'dsnFile'] },
+  'store-pool-size': { key: ['store', 'poolSize'], number: true },
+  'store-tls': { key: ['store', 'tlsMode'] },
+  'store-tls-ca': { key: ['store', 'tlsCaFile'] },
+  'store-tls-cert': { key: ['store', 'tlsCertFile'] },
+  'store-tls-key': { key: ['store', 'tlsKeyFile'] },
   'bundle-name': { key: ['bundle', 'name'] },
   scope: { key: ['bundle', 'scope'] },
   'min-revision': { key: ['bundle', 'minRevision'], number: true },

@@ -95,7 +95,17 @@ export function createControlPlaneMetrics(registry: Registry) {
     }),
     ready: new Gauge({
       name: 'authzd_cp_ready',
-      help: '1 while a bundle is being served and the server is not shutting down, else 0.',
+      help: '1 while a bundle is being served, the store can be reached and the server is not shutting down, else 0.',
+      registers,
+    }),
+    storeUp: new Gauge({
+      name: 'authzd_cp_store_up',
+      help: '1 while the store can be reached (always 1 for the directory store), else 0.',
+      registers,
+    }),
+    storeQueries: new Counter({
+      name: 'authzd_cp_store_queries_total',
+      help: 'Statements sent to the PostgreSQL store by this replica (0 with the directory store).',
       registers,
     }),
     traceSpansExported: new Counter({

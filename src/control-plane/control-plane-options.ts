@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import nodePath from 'node:path';
 
 import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
 
 import { ConfigError } from '../config/config-error.js';
 import { placeholderSecretProblem } from '../config/placeholder-secret-problem.js';
@@ -15,6 +16,8 @@ import {
   DEFAULT_DECISION_RETENTION_DAYS,
   DEFAULT_HISTORY,
 } from './control-plane-config-schema.js';
+import type { StoreSettings } from './store/open-control-plane-store.js';
+import { parsePostgresDsn, type PostgresSettings } from './store/postgres/postgres-settings.js';
 
 /** Everything `authzd control-plane` runs with, checked. */
 export interface ControlPlaneOptions {
@@ -28,16 +31,17 @@ export interface ControlPlaneOptions {
    * policy can admit sidecars to `address` (reads) and operators to this one. Unset: `address` serves both.
    */
   readonly adminAddress?: string | undefined;
-  readonly dataDir: string;
+  /** Where bundles, revocations and decisions are kept: the directory (`--data`) or PostgreSQL. */
+  readonly store: StoreSettings;
   readonly bundleName: string;
   readonly scope: string;
   readonly adminToken: string;
   readonly readToken: string | undefined;
   /** Token for POST /v1/decisions (sidecars shipping their decision log); the admin token is accepted too. */
   readonly ingestToken?: string | undefined;
-  /** Bundles kept on disk per name. */
+  /** Bundles kept in the store per name. */
   readonly history: number;
-  /** Daily decision files kept under `--data/decisions`, today's included (default 30). */
+  /** Days of decision logs kept, today's included (default 30). */
   readonly decisionRetentionDays?: number;
   /** `--min-revision`: no bundle is published below this revision. */
   readonly minRevision?: number;
@@ -61,6 +65,8 @@ export interface ControlPlaneTiming {
   readonly drainTimeoutMs: number;
   /** How often expired decision files are looked for (also once at start). */
   readonly decisionRetentionCheckMs: number;
+  /** How often the PostgreSQL store's connection is checked; an unanswered check is a lost connection. */
+  readonly storeHealthCheckMs: number;
 }
 
 export const DEFAULT_TIMING: ControlPlaneTiming = Object.freeze({
@@ -72,6 +78,7 @@ export const DEFAULT_TIMING: ControlPlaneTiming = Object.freeze({
   waitTickMs: 250,
   drainTimeoutMs: 10_000,
   decisionRetentionCheckMs: 3_600_000,
+  storeHealthCheckMs: 5_000,
 });
 
 /** The command line as parsed: flag name -> value (see CONTROL_PLANE_FLAG_KEYS), and --config. */
@@ -88,6 +95,9 @@ const ENV = {
   readFile: 'AUTHZD_CP_READ_TOKEN',
   ingestFile: 'AUTHZD_CP_INGEST_TOKEN',
 } as const;
+/** The PostgreSQL store's DSN, password included, when no store.dsnFile is given. */
+export const STORE_DSN_ENV = 'AUTHZD_CP_STORE_DSN';
+const POSTGRES_URL = /^postgres(ql)?:\/\//i;
 
 /**
  * Reads the YAML file (--config, if any), lets each flag replace the key it names, validates the result once
@@ -110,6 +120,15 @@ export async function resolveControlPlaneOptions(
   ][]) {
     const value = flags[flag];
     if (value === undefined) continue;
+    if (flag === 'store' && POSTGRES_URL.test(value)) {
+      // `--store postgres://USER@HOST/DB`: the kind and the URL at once.
+      const store = ((input as Record<string, Record<string, unknown>>).store ??= {});
+      store.kind = 'postgres';
+      store.url = value;
+      fromFlag.set('store.kind', flag);
+      fromFlag.set('store.url', flag);
+      continue;
+    }
     const [section, key] = spec.key;
     const target = ((input as Record<string, Record<string, unknown>>)[section] ??= {});
     // A number flag that is not a whole number stays a string, which the schema names as the wrong type.
@@ -121,24 +140,39 @@ export async function resolveControlPlaneOptions(
     for (const issue of parsed.error.issues) {
       const path = issue.path.join('.');
       const flag = fromFlag.get(path);
-      const missing =
-        issue.code === 'invalid_type' &&
+      const absent =
         issue.path.reduce<unknown>(
           (v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k as string] : undefined),
           input,
         ) === undefined;
+      const missing = issue.code === 'invalid_type' && absent;
       const flagOf = Object.entries(CONTROL_PLANE_FLAG_KEYS).find(([, spec]) => spec.key.join('.') === path)?.[0];
-      if (missing)
+      // Reported below, whether or not the schema got as far as its cross-key checks.
+      if (issue.code === 'custom' && path === 'data.directory') continue;
+      if (issue.code === 'custom' && absent)
+        problems.push(`${flagOf !== undefined ? `--${flagOf}` : path}: ${issue.message}`);
+      else if (missing)
         problems.push(
           flags.config === undefined && flagOf !== undefined
             ? `--${flagOf} is required`
             : `${path || '(top level)'}: required${flagOf !== undefined ? ` (or --${flagOf})` : ''}`,
         );
+      else if (flag === 'store' && POSTGRES_URL.test(flags.store ?? ''))
+        // Never quote a DSN: it may hold a password.
+        problems.push(`--store: ${issue.message}`);
       else if (flag !== undefined)
         problems.push(`--${flag} ${JSON.stringify(flags[flag as keyof ControlPlaneFlags])}: ${issue.message}`);
       else problems.push(`${flags.config}: ${path || '(top level)'}: ${issue.message}`);
     }
   }
+  // The schema's cross-key checks run only once every key parsed; this one is reported with the others, once.
+  const rawStore = (input as { store?: { kind?: unknown } }).store;
+  if (rawStore?.kind !== 'postgres' && (input as { data?: { directory?: unknown } }).data?.directory === undefined)
+    problems.push(
+      flags.config === undefined
+        ? '--data is required'
+        : 'data.directory: required with the directory store (or --data)',
+    );
   // The checks that read the file system run whatever the schema said, so every problem is listed at once.
   const raw = input as { policies?: { directory?: unknown }; tokens?: Partial<Record<keyof typeof ENV, unknown>> };
   const where = (section: string, key: string) =>
@@ -163,7 +197,8 @@ export async function resolveControlPlaneOptions(
       'no admin token: pass --admin-token-file FILE (tokens.adminFile) or set AUTHZD_CP_ADMIN_TOKEN (publishing and revoking need it)',
     );
   }
-  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const store = parsed.success ? storeSettings(parsed.data, where, env, problems) : undefined;
+  if (problems.length > 0 || !parsed.success || store === undefined) throw new ConfigError(problems);
   const c = parsed.data;
   return {
     policies: c.policies.directory,
@@ -171,7 +206,7 @@ export async function resolveControlPlaneOptions(
     kid: c.signing.kid,
     address: c.listen.address,
     adminAddress: c.listen.adminAddress,
-    dataDir: c.data.directory,
+    store,
     bundleName: c.bundle.name,
     scope: c.bundle.scope,
     adminToken: tokens.adminFile!,
@@ -209,6 +244,10 @@ function readConfigFile(file: string): Record<string, unknown> {
     ['policies', 'directory'],
     ['signing', 'keyFile'],
     ['data', 'directory'],
+    ['store', 'dsnFile'],
+    ['store', 'tlsCaFile'],
+    ['store', 'tlsCertFile'],
+    ['store', 'tlsKeyFile'],
     ['tokens', 'adminFile'],
     ['tokens', 'readFile'],
     ['tokens', 'ingestFile'],
@@ -250,4 +289,95 @@ function token(
     problems.push(`${source}: the ${kind} token may hold only letters, digits and - . _ ~ + / (then =)`);
   else return value;
   return undefined;
+}
+
+/**
+ * The store's settings: the directory, or PostgreSQL with its DSN (store.dsnFile, else AUTHZD_CP_STORE_DSN,
+ * else store.url, which may not hold a password: a flag is visible to every user of the machine) and TLS
+ * files read now. Problems never quote a DSN.
+ */
+function storeSettings(
+  c: z.output<typeof ControlPlaneConfigSchema>,
+  where: (section: string, key: string) => string,
+  env: Readonly<Record<string, string | undefined>>,
+  problems: string[],
+): StoreSettings | undefined {
+  if (c.store.kind === 'directory') return { kind: 'directory', directory: c.data.directory! };
+  let dsn: string;
+  let source: string;
+  if (c.store.dsnFile !== undefined) {
+    source = `${where('store', 'dsnFile')} ${c.store.dsnFile}`;
+    try {
+      dsn = readSecretFile(c.store.dsnFile);
+    } catch (err) {
+      problems.push(
+        `${source}: cannot read the store DSN: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
+      return undefined;
+    }
+  } else if (env[STORE_DSN_ENV] !== undefined && env[STORE_DSN_ENV] !== '') {
+    source = STORE_DSN_ENV;
+    dsn = env[STORE_DSN_ENV];
+  } else if (c.store.url !== undefined) {
+    source = where('store', 'url');
+    dsn = c.store.url;
+  } else {
+    problems.push(
+      `store.kind postgres needs a DSN: --store postgres://USER@HOST/DATABASE, --store-dsn-file FILE (store.dsnFile) or ${STORE_DSN_ENV}`,
+    );
+    return undefined;
+  }
+  const parsed = parsePostgresDsn(dsn);
+  if (!parsed.ok) {
+    problems.push(`${source}: the store DSN is ${parsed.problem}`);
+    return undefined;
+  }
+  const { sslmode, ...connection } = parsed.value;
+  if (connection.password !== undefined) {
+    if (source === where('store', 'url')) {
+      problems.push(
+        `${source}: holds a password, which a flag or the configuration file shows to anyone who can list processes or read the file; put the DSN in --store-dsn-file FILE or ${STORE_DSN_ENV}`,
+      );
+      return undefined;
+    }
+    const placeholder = placeholderSecretProblem(
+      connection.password,
+      "the store DSN's password",
+      source,
+      "your database user's real password",
+    );
+    if (placeholder !== undefined) {
+      problems.push(placeholder);
+      return undefined;
+    }
+  }
+  const pem = (key: 'tlsCaFile' | 'tlsCertFile' | 'tlsKeyFile'): string | undefined => {
+    const file = c.store[key];
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      problems.push(
+        `${where('store', key)} ${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      );
+      return undefined;
+    }
+  };
+  const ca = pem('tlsCaFile');
+  const cert = pem('tlsCertFile');
+  const key = pem('tlsKeyFile');
+  const mode = c.store.tlsMode ?? sslmode ?? 'require';
+  if (mode === 'disable' && (ca !== undefined || cert !== undefined))
+    problems.push(`${where('store', 'tlsMode')}: disable, yet TLS files are given; use require or verify-full`);
+  const postgres: PostgresSettings = {
+    ...connection,
+    poolSize: c.store.poolSize,
+    tls: {
+      mode,
+      ...(ca !== undefined ? { ca } : {}),
+      ...(cert !== undefined ? { cert } : {}),
+      ...(key !== undefined ? { key } : {}),
+    },
+  };
+  return { kind: 'postgres', postgres };
 }

@@ -1,7 +1,6 @@
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
-import path from 'node:path';
 
 import { Registry } from 'prom-client';
 
@@ -24,12 +23,12 @@ import { listenAddress } from '../util/listen-address.js';
 import { packageVersion } from '../util/package-version.js';
 import { bearerTokenCheck } from './bearer-token-check.js';
 import { BundlePublisher, type PublishedBundle, type PublishOutcome } from './bundle-publisher.js';
-import { BundleRepository } from './bundle-repository.js';
 import { ControlPlaneApi } from './control-plane-api.js';
 import { type ControlPlaneMetrics, createControlPlaneMetrics, type PublishTrigger } from './control-plane-metrics.js';
 import { type ControlPlaneOptions, DEFAULT_DECISION_RETENTION_DAYS } from './control-plane-options.js';
-import { DecisionLogStore } from './decision-log-store.js';
-import { RevocationStore } from './revocation-store.js';
+import type { ControlPlaneStore } from './store/control-plane-store.js';
+import { openControlPlaneStore } from './store/open-control-plane-store.js';
+import type { RevocationLog } from './store/revocation-log.js';
 import { validatePolicyFiles } from './validate-policy-files.js';
 import { WaitList } from './wait-list.js';
 import { watchPolicyDir } from './watch-policy-dir.js';
@@ -51,7 +50,8 @@ export interface ControlPlane {
   readonly registry: Registry;
   readonly logger: Logger;
   readonly publisher: BundlePublisher;
-  readonly revocations: RevocationStore;
+  readonly revocations: RevocationLog;
+  readonly store: ControlPlaneStore;
   /** Publishes the policy directory now, as `POST .../publish` without a body does (SIGHUP). */
   publishDirectory(): Promise<PublishOutcome>;
   /** SIGTERM: not ready, stop accepting, answer parked long polls, drain, stop watchers. */
@@ -59,9 +59,9 @@ export interface ControlPlane {
 }
 
 /**
- * Starts the control plane: checks key, data directory and policies (every problem in one ConfigError),
- * serves the recorded bundle or publishes the directory, then listens and follows the directory, the
- * bundle pointer and the revocation entries of replicas sharing the data directory.
+ * Starts the control plane: checks key, store and policies (every problem in one ConfigError), serves the
+ * recorded bundle or publishes the directory, then listens and follows the policy directory and the
+ * changes other replicas make to the store (new pointers, new revocations).
  */
 export async function startControlPlane(
   options: ControlPlaneOptions,
@@ -118,20 +118,16 @@ export async function startControlPlane(
     const publicKey = createPublicKey(await readFile(options.signingKeyFile, 'utf8'));
     trustedKey = { kid: options.kid, key: publicKey, alg: signing.alg };
   }
-  const repository = await BundleRepository.open(path.join(options.dataDir, 'bundles', options.bundleName)).catch(
-    (err: unknown) => collect(err, problems),
-  );
-  const revocations = await RevocationStore.open({
-    dir: path.join(options.dataDir, 'revocations'),
-    now,
-    graceSeconds: timing.revocationGraceSeconds,
-    logger,
-  }).catch((err: unknown) => collect(err, problems));
-  const decisions = await DecisionLogStore.open({
-    dir: path.join(options.dataDir, 'decisions'),
-    retentionDays: options.decisionRetentionDays ?? DEFAULT_DECISION_RETENTION_DAYS,
+  const store = await openControlPlaneStore(options.store, {
+    bundleName: options.bundleName,
     now,
     logger,
+    revocationGraceSeconds: timing.revocationGraceSeconds,
+    decisionRetentionDays: options.decisionRetentionDays ?? DEFAULT_DECISION_RETENTION_DAYS,
+    pollMs: timing.pollMs,
+    revocationRescanMs: timing.revocationRescanMs,
+    healthCheckMs: timing.storeHealthCheckMs,
+    onQuery: () => metrics.storeQueries.inc(),
   }).catch((err: unknown) => collect(err, problems));
   const initialFiles = await readPolicyDir(options.policies).catch((err: unknown) => {
     problems.push(
@@ -143,22 +139,29 @@ export async function startControlPlane(
     problems.length > 0 ||
     signing === undefined ||
     trustedKey === undefined ||
-    repository === undefined ||
-    revocations === undefined ||
-    decisions === undefined ||
+    store === undefined ||
     initialFiles === undefined
   ) {
+    await store?.close();
     throw new ConfigError(problems);
   }
-  await repository.removeStaleTmp();
-  metrics.decisionFilesRemoved.inc(await decisions.removeExpired());
+  const { revocations, decisions } = store;
+  metrics.storeUp.set(store.healthy ? 1 : 0);
+  try {
+    metrics.decisionFilesRemoved.inc(await decisions.removeExpired());
+    await revocations.compact();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  logger.info({ store: store.kind, where: store.description }, 'store opened');
 
   // One engine for the process: /v1/authorize's policy store and the policy tests of the publication gate.
   const engine = new CedarWasmEngine({ validateRequests: true });
   // The tests of a set read from the directory, keyed by its files: uploads carry no tests, so they have none.
   const directoryTests = new WeakMap<PolicyFiles, PolicyTestFiles>();
   const publisher = await BundlePublisher.open({
-    repository,
+    repository: store.bundles,
     scope: options.scope,
     signingKey: signing.key,
     alg: signing.alg,
@@ -298,10 +301,45 @@ export async function startControlPlane(
       logger,
     }),
   );
-  stops.push(publisher.watch(timing.pollMs));
+  // The store says "something changed" (another replica, or this one); the publisher and the revocation log
+  // re-read, and their own change events wake the long polls. A burst of signals costs one re-read at a time
+  // plus one after it, never a queue of them.
+  const failed = (what: string) => (err: unknown) => logger.error({ err: (err as Error).message }, `${what} failed`);
+  stops.push(
+    store.changes.on(
+      'bundle',
+      coalesce(() => publisher.sync(), failed('bundle sync')),
+    ),
+  );
+  stops.push(
+    store.changes.on(
+      'revocations',
+      coalesce(() => revocations.scan(), failed('revocation rescan')),
+    ),
+  );
   stops.push(revocations.onChange(() => revocationWaiters.wakeAll('changed')));
-  stops.push(revocations.watch({ rescanMs: timing.revocationRescanMs, compactMs: timing.revocationCompactMs }));
-  stops.push(decisions.watch(timing.decisionRetentionCheckMs, (removed) => metrics.decisionFilesRemoved.inc(removed)));
+  stops.push(
+    store.onHealthChange((healthy) => {
+      metrics.storeUp.set(healthy ? 1 : 0);
+      metrics.ready.set(api.ready ? 1 : 0);
+    }),
+  );
+  store.follow();
+  const compaction = setInterval(
+    () => void revocations.compact().catch(failed('revocation compaction')),
+    timing.revocationCompactMs,
+  ).unref();
+  const retention = setInterval(
+    () =>
+      void decisions
+        .removeExpired()
+        .then((removed) => metrics.decisionFilesRemoved.inc(removed), failed('decision retention')),
+    timing.decisionRetentionCheckMs,
+  ).unref();
+  stops.push(
+    () => clearInterval(compaction),
+    () => clearInterval(retention),
+  );
 
   const isAdmin = bearerTokenCheck([options.adminToken]);
   // Reads are open unless a read token is configured; the admin token may read as well.
@@ -324,6 +362,7 @@ export async function startControlPlane(
     isReader,
     isIngester,
     decisions,
+    isStoreHealthy: () => store.healthy,
     metrics,
     registry,
     logger,
@@ -345,6 +384,7 @@ export async function startControlPlane(
   } catch (err) {
     for (const stop of stops) stop();
     for (const s of servers) s.close();
+    await store.close();
     throw err;
   }
   metrics.ready.set(api.ready ? 1 : 0);
@@ -355,6 +395,7 @@ export async function startControlPlane(
       ...(options.adminAddress !== undefined ? { adminAddress: options.adminAddress, adminPort } : {}),
       revision: publisher.current?.revision,
       revocationSeq: revocations.seq,
+      store: store.kind,
       readTokenRequired: options.readToken !== undefined,
     },
     'control plane ready',
@@ -379,6 +420,7 @@ export async function startControlPlane(
       clearTimeout(timer);
       // What is queued goes out now (bounded by the export timeout).
       await tracing?.shutdown();
+      await store.close();
       logger.info('shutdown complete');
     })());
 
@@ -390,6 +432,7 @@ export async function startControlPlane(
     logger,
     publisher,
     revocations,
+    store,
     publishDirectory: () => publish(undefined, 'signal'),
     shutdown,
   };
@@ -412,13 +455,32 @@ async function listen(server: http.Server, flag: string, address: string): Promi
 /** A start-up failure as problems for the one ConfigError; anything unexpected is rethrown. */
 function collect(err: unknown, problems: string[]): undefined {
   if (err instanceof ConfigError) problems.push(...err.problems);
-  else if (
-    err instanceof Error &&
-    (err.name === 'BundleRepositoryError' ||
-      err.name === 'RevocationStoreError' ||
-      err.name === 'DecisionLogStoreError')
-  )
-    problems.push(err.message);
   else throw err;
   return undefined;
+}
+
+/**
+ * `task` run on every call, but never twice at once: calls while it runs collapse into one more run after
+ * it (which sees everything those calls announced).
+ */
+function coalesce(task: () => Promise<unknown>, onError: (err: unknown) => void): () => void {
+  let running = false;
+  let again = false;
+  const run = (): void => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    task()
+      .catch(onError)
+      .finally(() => {
+        running = false;
+        if (again) {
+          again = false;
+          run();
+        }
+      });
+  };
+  return run;
 }

@@ -37,7 +37,7 @@ beforeAll(async () => {
     signingKeyFile: keys.privateKeyFile,
     kid: keys.kid,
     address: '127.0.0.1:0',
-    dataDir: path.join(dir, 'data'),
+    store: { kind: 'directory', directory: path.join(dir, 'data') },
     bundleName: 'bank',
     scope: 'bank-prod',
     adminToken: ADMIN,

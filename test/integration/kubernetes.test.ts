@@ -26,6 +26,7 @@ import { parse, parseAllDocuments } from 'yaml';
 
 import { loadConfig } from '../../src/config/load-config.js';
 import { placeholderSecretProblem } from '../../src/config/placeholder-secret-problem.js';
+import { parsePostgresDsn } from '../../src/control-plane/store/postgres/postgres-settings.js';
 import { validatePolicyFiles } from '../../src/control-plane/validate-policy-files.js';
 import { compilePolicyModel } from '../../src/policy/compile-policy-model.js';
 import { readPolicyDir } from '../../src/policy/policy-files.js';
@@ -183,6 +184,7 @@ describe('kustomize', () => {
       'control-plane',
       'overlays/bundles',
       'overlays/istio',
+      'overlays/postgres',
       'policies',
       'policies/tests',
       'sidecar',
@@ -273,7 +275,7 @@ describe('every Deployment is locked down', () => {
     renders().flatMap(([name, docs]) => docs.filter((o) => o.kind === 'Deployment').map((d) => [name, d] as const));
 
   it('runs non-root with seccomp RuntimeDefault and no service account token', () => {
-    expect(deployments().length).toBe(4);
+    expect(deployments().length).toBe(5);
     for (const [, d] of deployments()) {
       const pod = podSpec(d);
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
@@ -493,6 +495,43 @@ describe('sidecar: the workload pod with Envoy and authzd', () => {
     expect(selects(monitor.spec.selector.matchLabels, labels)).toBe(true);
     const endpoint = monitor.spec.podMetricsEndpoints.find((e: K8sObject) => e.path === '/metrics');
     expect(portNumber(container(deployment(), 'authzd'), endpoint.port)).toBe(9192);
+  });
+});
+
+describe('control plane on PostgreSQL (overlays/postgres)', () => {
+  const deployment = () => find('overlays/postgres', 'Deployment', 'authzd-control-plane');
+  const base = () => find('control-plane', 'Deployment', 'authzd-control-plane');
+  const cp = () => container(deployment(), 'control-plane');
+
+  it('runs two replicas, rolled one at a time, spread over nodes, under a PodDisruptionBudget', () => {
+    expect(deployment().spec.replicas).toBe(2);
+    expect(deployment().spec.strategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
+    });
+    const pdb = find('overlays/postgres', 'PodDisruptionBudget', 'authzd-control-plane');
+    expect(pdb.spec.maxUnavailable).toBe(1);
+    expect(selects(pdb.spec.selector.matchLabels, deployment().spec.template.metadata.labels)).toBe(true);
+    expect(podSpec(deployment()).topologySpreadConstraints[0].topologyKey).toBe('kubernetes.io/hostname');
+  });
+
+  it('takes the DSN from its own Secret, has no data volume and nothing writable; the other flags are the base ones', () => {
+    expect(flag(cp().args, 'store')).toBe('postgres');
+    expect(flag(cp().args, 'data')).toBeUndefined();
+    const dsnFile = flag(cp().args, 'store-dsn-file')!;
+    expect(path.dirname(dsnFile)).toBe(mountOf(cp(), 'store').mountPath);
+    const secret = find('overlays/postgres', 'Secret', volume(deployment(), 'store').secret.secretName);
+    const dsn = Buffer.from(secret.data[path.basename(dsnFile)], 'base64').toString('utf8');
+    const parsed = parsePostgresDsn(dsn);
+    expect(parsed.ok && parsed.value.sslmode).toBe('verify-full');
+    // A placeholder the control plane refuses to start with, like the other secrets.
+    expect(parsed.ok && placeholderSecretProblem(parsed.value.password ?? '', 'password', 'dsn')).toBeDefined();
+    expect(objects('overlays/postgres').some((o) => o.kind === 'PersistentVolumeClaim')).toBe(false);
+    expect(volume(deployment(), 'data')).toBeUndefined();
+    expect(cp().volumeMounts.filter((m: K8sObject) => m.readOnly !== true)).toEqual([]);
+    const baseArgs = (container(base(), 'control-plane').args as string[]).filter((a) => !a.startsWith('--data'));
+    const args = (cp().args as string[]).filter((a) => !a.startsWith('--store'));
+    expect(args).toEqual(baseArgs);
   });
 });
 

@@ -1,5 +1,5 @@
-// The HTTP API in-process against a real listener on 127.0.0.1: auth, conditional and long-polled GETs,
-// uploads, error shapes and clean-up of abandoned long polls. The CLI end to end is
+// The HTTP API in-process against a real listener on 127.0.0.1, on both stores: auth, conditional and
+// long-polled GETs, uploads, error shapes and clean-up of abandoned long polls. The CLI end to end is
 // test/integration/control-plane.test.ts.
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,47 +14,51 @@ import { API_ERROR_CODES } from '../../../src/control-plane/api-errors.js';
 import { type ControlPlaneOptions, DEFAULT_TIMING } from '../../../src/control-plane/control-plane-options.js';
 import { type ControlPlane, startControlPlane } from '../../../src/control-plane/start-control-plane.js';
 import { createLogger } from '../../../src/telemetry/create-logger.js';
+import { freshStoreSettings, STORE_KINDS } from '../../helpers/control-plane-stores.js';
 import { EXAMPLE_POLICIES, examplePolicyFiles } from '../../helpers/policy-files.js';
+import { usePostgresCluster } from '../../helpers/postgres-cluster.js';
 
 const ADMIN = 'admin-token-0123456789abcdef';
 const READ = 'read-token-0123456789abcdef';
-let cp: ControlPlane;
-let base: string;
+const cluster = usePostgresCluster();
 
-beforeAll(async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'authzd-cp-api-'));
-  cpSync(EXAMPLE_POLICIES, path.join(dir, 'policies'), { recursive: true });
-  const keys = await generateSigningKeys(path.join(dir, 'keys'), { alg: 'ES256', kid: 'api-test' });
-  const options: ControlPlaneOptions = {
-    policies: path.join(dir, 'policies'),
-    signingKeyFile: keys.privateKeyFile,
-    kid: keys.kid,
-    address: '127.0.0.1:0',
-    dataDir: path.join(dir, 'data'),
-    bundleName: 'bank',
-    scope: 'bank-prod',
-    adminToken: ADMIN,
-    readToken: READ,
-    history: 5,
-    timing: { ...DEFAULT_TIMING, waitTickMs: 50 },
-  };
-  cp = await startControlPlane(options, { logger: createLogger('silent') });
-  base = `http://127.0.0.1:${cp.port}`;
-});
+describe.each(STORE_KINDS)('control plane API on the %s store', (kind) => {
+  let cp: ControlPlane;
+  let base: string;
 
-afterAll(async () => {
-  await cp?.shutdown();
-});
+  beforeAll(async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'authzd-cp-api-'));
+    cpSync(EXAMPLE_POLICIES, path.join(dir, 'policies'), { recursive: true });
+    const keys = await generateSigningKeys(path.join(dir, 'keys'), { alg: 'ES256', kid: 'api-test' });
+    const options: ControlPlaneOptions = {
+      policies: path.join(dir, 'policies'),
+      signingKeyFile: keys.privateKeyFile,
+      kid: keys.kid,
+      address: '127.0.0.1:0',
+      store: await freshStoreSettings(kind, cluster, 'api'),
+      bundleName: 'bank',
+      scope: 'bank-prod',
+      adminToken: ADMIN,
+      readToken: READ,
+      history: 5,
+      timing: { ...DEFAULT_TIMING, waitTickMs: 50 },
+    };
+    cp = await startControlPlane(options, { logger: createLogger('silent') });
+    base = `http://127.0.0.1:${cp.port}`;
+  });
 
-const auth = (token: string) => ({ authorization: `Bearer ${token}` });
-const get = (p: string, headers: Record<string, string> = auth(READ), signal?: AbortSignal) =>
-  fetch(`${base}${p}`, { headers, signal });
-const post = (p: string, body: string | Uint8Array | undefined, headers: Record<string, string> = auth(ADMIN)) =>
-  fetch(`${base}${p}`, { method: 'POST', body, headers });
-const metric = async (line: string) =>
-  (await (await fetch(`${base}/metrics`)).text()).split('\n').find((l) => l.startsWith(line));
+  afterAll(async () => {
+    await cp?.shutdown();
+  });
 
-describe('control plane API', () => {
+  const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+  const get = (p: string, headers: Record<string, string> = auth(READ), signal?: AbortSignal) =>
+    fetch(`${base}${p}`, { headers, signal });
+  const post = (p: string, body: string | Uint8Array | undefined, headers: Record<string, string> = auth(ADMIN)) =>
+    fetch(`${base}${p}`, { method: 'POST', body, headers });
+  const metric = async (line: string) =>
+    (await (await fetch(`${base}/metrics`)).text()).split('\n').find((l) => l.startsWith(line));
+
   it('needs the read token (or the admin token) for reads, and answers 401 in the error shape', async () => {
     const denied = await get('/v1/bundles/bank', {});
     expect(denied.status).toBe(401);

@@ -67,9 +67,9 @@ describe('resolveControlPlaneOptions', () => {
       '--signing-key is required',
       '--kid "has space": 1-256 printable ASCII characters without spaces',
       '--addr "localhost": expected HOST:PORT (port 0 picks a free one) or unix:///path',
-      '--data is required',
       '--history "0": a whole number from 1 to 100000',
       '--bundle-name "../x": letters, digits, ".", "_" and "-", at most 128, not starting with a punctuation mark',
+      '--data is required',
       `--policies ${path.join(dir, 'missing')}: not a readable directory`,
       'AUTHZD_CP_ADMIN_TOKEN: the admin token must be at least 16 characters',
       `--read-token-file ${path.join(dir, 'nope')}: cannot read the read token: ENOENT`,
@@ -135,7 +135,7 @@ describe('resolveControlPlaneOptions', () => {
       kid: 'from-flag',
       address: '127.0.0.1:8080',
       adminAddress: '127.0.0.1:8081',
-      dataDir: path.join(dir, 'data'),
+      store: { kind: 'directory', directory: path.join(dir, 'data') },
       history: 9,
       bundleName: 'bank',
       scope: 'authzd',
@@ -163,7 +163,76 @@ describe('resolveControlPlaneOptions', () => {
       'policies: required',
       'signing.keyFile: required (or --signing-key)',
       'listen: required',
-      'data: required',
+      'data.directory: required with the directory store (or --data)',
     ]);
+  });
+
+  describe('the PostgreSQL store', () => {
+    const env = { AUTHZD_CP_ADMIN_TOKEN: 'env-token-0123456789abcdef' };
+    const { data: _data, ...noData } = flags;
+    const dsnFile = path.join(dir, 'store-dsn');
+    writeFileSync(dsnFile, 'postgres://authzd:s3cr3t-db-password-7f1c@db.internal:6432/authzd?sslmode=verify-full\n');
+    const caFile = path.join(dir, 'store-ca.pem');
+    writeFileSync(caFile, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+
+    it('takes the DSN from a file, the environment or --store, in that order, and needs no --data', async () => {
+      const fromFile = await resolveControlPlaneOptions(
+        { ...noData, store: 'postgres', 'store-dsn-file': dsnFile, 'store-tls-ca': caFile },
+        { ...env, AUTHZD_CP_STORE_DSN: 'postgres://other@elsewhere/db' },
+      );
+      expect(fromFile.store).toEqual({
+        kind: 'postgres',
+        postgres: {
+          host: 'db.internal',
+          port: 6432,
+          database: 'authzd',
+          user: 'authzd',
+          password: 's3cr3t-db-password-7f1c',
+          poolSize: 10,
+          tls: { mode: 'verify-full', ca: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' },
+        },
+      });
+      const fromEnv = await resolveControlPlaneOptions(
+        { ...noData, store: 'postgres', 'store-pool-size': '3', 'store-tls': 'disable' },
+        { ...env, AUTHZD_CP_STORE_DSN: 'postgresql://cp:pw-0123456789abcdef@10.0.0.5/control' },
+      );
+      expect(fromEnv.store).toMatchObject({
+        kind: 'postgres',
+        postgres: {
+          host: '10.0.0.5',
+          port: 5432,
+          user: 'cp',
+          database: 'control',
+          poolSize: 3,
+          tls: { mode: 'disable' },
+        },
+      });
+      const fromFlag = await resolveControlPlaneOptions({ ...noData, store: 'postgres://cp@db/authzd' }, env);
+      // TLS unless told otherwise: a database across a network is reached encrypted.
+      expect(fromFlag.store).toMatchObject({ kind: 'postgres', postgres: { host: 'db', tls: { mode: 'require' } } });
+    });
+
+    it('refuses a password in --store, a placeholder password and a bad DSN, never quoting the DSN', async () => {
+      const withPassword = await problems({ ...noData, store: 'postgres://cp:hunter2-secret@db/authzd' }, env);
+      expect(withPassword).toHaveLength(1);
+      expect(withPassword[0]).toMatch(/holds a password/);
+      expect(withPassword.join()).not.toContain('hunter2');
+
+      const placeholder = path.join(dir, 'placeholder-dsn');
+      writeFileSync(placeholder, 'postgres://authzd:PLACEHOLDER-store-password-replace-me@db/authzd\n');
+      const refused = await problems({ ...noData, store: 'postgres', 'store-dsn-file': placeholder }, env);
+      expect(refused.join()).toMatch(/known placeholder/);
+      expect(refused.join()).not.toContain('PLACEHOLDER-store-password');
+
+      const bad = await problems({ ...noData, store: 'postgres' }, { ...env, AUTHZD_CP_STORE_DSN: 'mysql://u:pw@h/d' });
+      expect(bad).toEqual(['AUTHZD_CP_STORE_DSN: the store DSN is scheme mysql: is not postgres:// or postgresql://']);
+      expect(await problems({ ...noData, store: 'postgres' }, env)).toEqual([
+        'store.kind postgres needs a DSN: --store postgres://USER@HOST/DATABASE, --store-dsn-file FILE (store.dsnFile) or AUTHZD_CP_STORE_DSN',
+      ]);
+      expect(await problems({ ...flags, 'store-pool-size': '0', 'store-tls': 'verify-full' }, env)).toEqual(
+        expect.arrayContaining([expect.stringMatching(/--store-pool-size "0": a whole number from 1 to 100/)]),
+      );
+      expect(await problems({ ...noData }, env)).toEqual(['--data is required']);
+    });
   });
 });

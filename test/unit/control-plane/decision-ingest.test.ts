@@ -1,5 +1,6 @@
-// POST /v1/decisions in-process against a real listener on 127.0.0.1: authentication, validation, appending
-// to the daily file and retention. The shipping sidecar end to end is test/integration/decision-shipping.test.ts.
+// POST /v1/decisions in-process against a real listener on 127.0.0.1, on both stores: authentication,
+// validation, appending to the day's file or partition, and retention. The shipping sidecar end to end is
+// test/integration/decision-shipping.test.ts; PostgreSQL partitions: store/postgres/postgres-store.test.ts.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,19 +10,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKeys } from '../../../src/bundle/bundle-keys.js';
 import { ConfigError } from '../../../src/config/config-error.js';
 import { DEFAULT_TIMING, resolveControlPlaneOptions } from '../../../src/control-plane/control-plane-options.js';
-import { DecisionLogStore, utcDay } from '../../../src/control-plane/decision-log-store.js';
 import { DECISION_BATCH_LIMITS, parseDecisionBatch } from '../../../src/control-plane/parse-decision-batch.js';
 import { type ControlPlane, startControlPlane } from '../../../src/control-plane/start-control-plane.js';
+import { utcDay } from '../../../src/control-plane/store/decision-log.js';
+import { DirectoryDecisionLog } from '../../../src/control-plane/store/directory/directory-decision-log.js';
+import type { StoreSettings } from '../../../src/control-plane/store/open-control-plane-store.js';
+import { partitionOf } from '../../../src/control-plane/store/postgres/postgres-decision-log.js';
 import { createLogger } from '../../../src/telemetry/create-logger.js';
+import { freshStoreSettings, openTestStore, STORE_KINDS } from '../../helpers/control-plane-stores.js';
 import { EXAMPLE_POLICIES } from '../../helpers/policy-files.js';
+import { usePostgresCluster } from '../../helpers/postgres-cluster.js';
 
 const ADMIN = 'admin-token-0123456789abcdef';
 const READ = 'read-token-0123456789abcdef';
 const INGEST = 'ingest-token-0123456789abcdef';
 const DAY = 86_400_000;
-let cp: ControlPlane;
-let base: string;
-let decisionsDir: string;
+const cluster = usePostgresCluster();
 
 const event = (id: string, over: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -47,55 +51,95 @@ const event = (id: string, over: Record<string, unknown> = {}) =>
     ...over,
   });
 
-beforeAll(async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'authzd-cp-decisions-'));
-  cpSync(EXAMPLE_POLICIES, path.join(dir, 'policies'), { recursive: true });
-  decisionsDir = path.join(dir, 'data', 'decisions');
-  // Files from earlier runs: one within the retention of 2 days, one past it, and a file that is not a day's.
-  mkdirSync(decisionsDir, { recursive: true });
-  writeFileSync(path.join(decisionsDir, `${utcDay(Date.now() - DAY)}.ndjson`), `${event('yesterday')}\n`);
-  writeFileSync(path.join(decisionsDir, `${utcDay(Date.now() - 5 * DAY)}.ndjson`), `${event('old')}\n`);
-  writeFileSync(path.join(decisionsDir, 'notes.txt'), 'kept\n');
-  const keys = await generateSigningKeys(path.join(dir, 'keys'), { alg: 'EdDSA', kid: 'ingest-test' });
-  cp = await startControlPlane(
-    {
-      policies: path.join(dir, 'policies'),
-      signingKeyFile: keys.privateKeyFile,
-      kid: keys.kid,
-      address: '127.0.0.1:0',
-      dataDir: path.join(dir, 'data'),
-      bundleName: 'bank',
-      scope: 'bank',
-      adminToken: ADMIN,
-      readToken: READ,
-      ingestToken: INGEST,
-      history: 5,
-      decisionRetentionDays: 2,
-      timing: DEFAULT_TIMING,
-    },
-    { logger: createLogger('silent') },
-  );
-  base = `http://127.0.0.1:${cp.port}`;
-});
+describe.each(STORE_KINDS)('POST /v1/decisions on the %s store', (kind) => {
+  let cp: ControlPlane;
+  let base: string;
+  let settings: StoreSettings;
+  const yesterday = utcDay(Date.now() - DAY);
 
-afterAll(async () => {
-  await cp?.shutdown();
-});
-
-const post = (body: string | Uint8Array, token: string | null = INGEST, type = 'application/x-ndjson') =>
-  fetch(`${base}/v1/decisions`, {
-    method: 'POST',
-    body,
-    headers: { ...(token !== null ? { authorization: `Bearer ${token}` } : {}), 'content-type': type },
+  beforeAll(async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'authzd-cp-decisions-'));
+    cpSync(EXAMPLE_POLICIES, path.join(dir, 'policies'), { recursive: true });
+    settings = await freshStoreSettings(kind, cluster, 'decisions');
+    // Days from earlier runs: one within the retention of 2 days, one past it, and (in the directory) a
+    // file that is not a day's.
+    if (settings.kind === 'directory') {
+      const decisionsDir = path.join(settings.directory, 'decisions');
+      mkdirSync(decisionsDir, { recursive: true });
+      writeFileSync(path.join(decisionsDir, `${yesterday}.ndjson`), `${event('yesterday')}\n`);
+      writeFileSync(path.join(decisionsDir, `${utcDay(Date.now() - 5 * DAY)}.ndjson`), `${event('old')}\n`);
+      writeFileSync(path.join(decisionsDir, 'notes.txt'), 'kept\n');
+    } else {
+      await (await openTestStore(settings)).close();
+      for (const [ms, id] of [
+        [Date.now() - DAY, 'yesterday'],
+        [Date.now() - 5 * DAY, 'old'],
+      ] as const) {
+        const day = utcDay(ms);
+        const next = utcDay(ms + DAY);
+        await cluster().query(
+          settings.postgres.database,
+          `CREATE TABLE ${partitionOf(day)} PARTITION OF authzd_decisions FOR VALUES FROM ('${day}') TO ('${next}')`,
+        );
+        await cluster().query(settings.postgres.database, 'INSERT INTO authzd_decisions (day, event) VALUES ($1, $2)', [
+          day,
+          event(id),
+        ]);
+      }
+    }
+    const keys = await generateSigningKeys(path.join(dir, 'keys'), { alg: 'EdDSA', kid: 'ingest-test' });
+    cp = await startControlPlane(
+      {
+        policies: path.join(dir, 'policies'),
+        signingKeyFile: keys.privateKeyFile,
+        kid: keys.kid,
+        address: '127.0.0.1:0',
+        store: settings,
+        bundleName: 'bank',
+        scope: 'bank',
+        adminToken: ADMIN,
+        readToken: READ,
+        ingestToken: INGEST,
+        history: 5,
+        decisionRetentionDays: 2,
+        timing: DEFAULT_TIMING,
+      },
+      { logger: createLogger('silent') },
+    );
+    base = `http://127.0.0.1:${cp.port}`;
   });
-const today = () => path.join(decisionsDir, `${utcDay(Date.now())}.ndjson`);
-const stored = () => (existsSync(today()) ? readFileSync(today(), 'utf8') : '');
-const metric = async (name: string) =>
-  (await (await fetch(`${base}/metrics`)).text())
-    .split('\n')
-    .find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
 
-describe('POST /v1/decisions', () => {
+  afterAll(async () => {
+    await cp?.shutdown();
+  });
+
+  const post = (body: string | Uint8Array, token: string | null = INGEST, type = 'application/x-ndjson') =>
+    fetch(`${base}/v1/decisions`, {
+      method: 'POST',
+      body,
+      headers: { ...(token !== null ? { authorization: `Bearer ${token}` } : {}), 'content-type': type },
+    });
+  /** What the store holds for today, as NDJSON. */
+  const stored = async (): Promise<string> => {
+    if (settings.kind === 'directory') {
+      const today = path.join(settings.directory, 'decisions', `${utcDay(Date.now())}.ndjson`);
+      return existsSync(today) ? readFileSync(today, 'utf8') : '';
+    }
+    const rows = await cluster().query<{ event: string }>(
+      settings.postgres.database,
+      'SELECT event FROM authzd_decisions WHERE day = $1 ORDER BY id',
+      [utcDay(Date.now())],
+    );
+    return rows.map((r) => `${r.event}\n`).join('');
+  };
+  /** Where a batch of today lands, as the answer names it. */
+  const todays = () =>
+    settings.kind === 'directory' ? `${utcDay(Date.now())}.ndjson` : partitionOf(utcDay(Date.now()));
+  const metric = async (name: string) =>
+    (await (await fetch(`${base}/metrics`)).text())
+      .split('\n')
+      .find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+
   it('needs the ingest or the admin token; the read token is not enough', async () => {
     for (const token of [null, READ, 'wrong-token-0123456789abcdef']) {
       const res = await post(`${event('x')}\n`, token);
@@ -107,8 +151,8 @@ describe('POST /v1/decisions', () => {
     expect((await fetch(`${base}/v1/decisions`, { headers: { authorization: `Bearer ${INGEST}` } })).status).toBe(405);
   });
 
-  it('appends a batch, as sent, to the file of the current UTC day', async () => {
-    const before = stored();
+  it('appends a batch, as sent, to the file (or partition) of the current UTC day', async () => {
+    const before = await stored();
     const lines = [
       event('a-1'),
       event('a-2', { decision: 'deny', reason: 'route_not_found', source: 'routing', input: undefined }),
@@ -116,13 +160,13 @@ describe('POST /v1/decisions', () => {
     ];
     const res = await post(`${lines.join('\n')}\r\n\n`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ accepted: 3, file: `${utcDay(Date.now())}.ndjson` });
-    expect(stored()).toBe(`${before}${lines.join('\n')}\n`);
+    expect(await res.json()).toEqual({ accepted: 3, file: todays() });
+    expect(await stored()).toBe(`${before}${lines.join('\n')}\n`);
     expect(await metric('authzd_cp_decisions_appended_total')).toMatch(/ ([5-9]|\d\d+)$/);
   });
 
   it('refuses garbage with 400 naming the line and field, and appends nothing of that batch', async () => {
-    const before = stored();
+    const before = await stored();
     const cases: [string, string][] = [
       [`${event('ok')}\nnot json\n`, 'line 2: not valid JSON'],
       [
@@ -157,7 +201,7 @@ describe('POST /v1/decisions', () => {
     }
     const invalidUtf8 = await post(new Uint8Array([0x7b, 0xff, 0x7d, 0x0a]));
     expect(await invalidUtf8.json()).toEqual({ error: 'invalid_request', detail: 'body: not valid UTF-8' });
-    expect(stored()).toBe(before);
+    expect(await stored()).toBe(before);
     expect(await metric('authzd_cp_decision_batches_total{result="invalid"}')).toMatch(/ 11$/);
   });
 
@@ -170,35 +214,41 @@ describe('POST /v1/decisions', () => {
   });
 
   it('keeps every line whole when many batches arrive at once', async () => {
-    const before = stored()
-      .split('\n')
-      .filter((l) => l !== '').length;
+    const before = (await stored()).split('\n').filter((l) => l !== '').length;
     const batches = Array.from(
       { length: 20 },
       (_, b) => Array.from({ length: 50 }, (_, i) => event(`c-${b}-${i}`)).join('\n') + '\n',
     );
     const answers = await Promise.all(batches.map((body) => post(body)));
     expect(answers.map((r) => r.status)).toEqual(batches.map(() => 200));
-    const lines = stored()
-      .split('\n')
-      .filter((l) => l !== '');
+    const lines = (await stored()).split('\n').filter((l) => l !== '');
     expect(lines).toHaveLength(before + 1000);
     const ids = new Set(lines.map((l) => (JSON.parse(l) as { decision_id: string }).decision_id));
     for (let b = 0; b < 20; b++) for (let i = 0; i < 50; i++) expect(ids.has(`c-${b}-${i}`)).toBe(true);
   });
 
-  it('deleted the day files older than the retention at start-up, and nothing else', async () => {
-    const names = readdirSync(decisionsDir).sort();
-    expect(names).toEqual([`${utcDay(Date.now() - DAY)}.ndjson`, `${utcDay(Date.now())}.ndjson`, 'notes.txt'].sort());
+  it('deleted the days older than the retention at start-up, and nothing else', async () => {
+    const today = utcDay(Date.now());
+    if (settings.kind === 'directory') {
+      const names = readdirSync(path.join(settings.directory, 'decisions')).sort();
+      expect(names).toEqual([`${yesterday}.ndjson`, `${today}.ndjson`, 'notes.txt'].sort());
+    } else {
+      const rows = await cluster().query<{ name: string }>(
+        settings.postgres.database,
+        `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = 'authzd_decisions'::regclass ORDER BY 1`,
+      );
+      expect(rows.map((r) => r.name)).toEqual([partitionOf(yesterday), partitionOf(today)]);
+    }
     expect(await metric('authzd_cp_decision_files_removed_total')).toBe('authzd_cp_decision_files_removed_total 1');
   });
 });
 
-describe('DecisionLogStore', () => {
+describe('DirectoryDecisionLog', () => {
   it('keeps the last N UTC days, today included', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'authzd-decisions-'));
     let now = Date.parse('2026-03-10T23:59:00Z');
-    const store = await DecisionLogStore.open({ dir, retentionDays: 3, now: () => now });
+    const store = await DirectoryDecisionLog.open({ dir, retentionDays: 3, now: () => now });
     for (const day of ['2026-03-01', '2026-03-07', '2026-03-08', '2026-03-09'])
       writeFileSync(path.join(dir, `${day}.ndjson`), '{}\n');
     expect(await store.append('{"a":1}\n')).toBe('2026-03-10.ndjson');
@@ -215,7 +265,7 @@ describe('DecisionLogStore', () => {
   it('refuses a directory it cannot write', async () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'authzd-decisions-')), 'a-file');
     writeFileSync(file, '');
-    await expect(DecisionLogStore.open({ dir: path.join(file, 'decisions'), retentionDays: 1 })).rejects.toThrow(
+    await expect(DirectoryDecisionLog.open({ dir: path.join(file, 'decisions'), retentionDays: 1 })).rejects.toThrow(
       /not usable for decisions/,
     );
   });

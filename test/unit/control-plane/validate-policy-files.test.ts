@@ -123,7 +123,7 @@ describe('the control plane publication gate', () => {
         signingKeyFile: keys.privateKeyFile,
         kid: keys.kid,
         address: '127.0.0.1:0',
-        dataDir: path.join(dir, 'data'),
+        store: { kind: 'directory', directory: path.join(dir, 'data') },
         bundleName: 'bank',
         scope: 'bank',
         adminToken: admin,

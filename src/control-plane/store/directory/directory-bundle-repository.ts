@@ -2,18 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { link, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
-import { probeLinkableDir, removeStaleFiles, syncDirectory, writeDurably } from '../util/write-durably.js';
-
-/** What `current.json` records: the revision being served. */
-export interface BundlePointer {
-  readonly revision: number;
-  /** The bundle's digest, to notice a pointer that names a file replaced behind our back. */
-  readonly digest: string;
-}
-
-export class BundleRepositoryError extends Error {
-  override readonly name = 'BundleRepositoryError';
-}
+import { probeLinkableDir, removeStaleFiles, syncDirectory, writeDurably } from '../../../util/write-durably.js';
+import {
+  type BundlePointer,
+  type BundleRepository,
+  BundleRepositoryError,
+  type CommitResult,
+} from '../bundle-repository.js';
 
 const BUNDLE_FILE = /^([1-9]\d{0,15})\.tar\.gz$/;
 export const POINTER_FILE = 'current.json';
@@ -26,7 +21,7 @@ export const POINTER_FILE = 'current.json';
  * directory took that revision first, so two replicas never overwrite each other's bundles. The pointer is
  * replaced with rename(2), so a reader (or a restart) sees the old pointer or the new, never half of one.
  */
-export class BundleRepository {
+export class DirectoryBundleRepository implements BundleRepository {
   readonly dir: string;
   readonly #tmp: string;
 
@@ -35,8 +30,8 @@ export class BundleRepository {
     this.#tmp = path.join(dir, 'tmp');
   }
 
-  static async open(dir: string): Promise<BundleRepository> {
-    const repo = new BundleRepository(dir);
+  static async open(dir: string): Promise<DirectoryBundleRepository> {
+    const repo = new DirectoryBundleRepository(dir);
     try {
       await probeLinkableDir(repo.#tmp);
     } catch (err) {
@@ -74,6 +69,25 @@ export class BundleRepository {
     } finally {
       await unlink(tmp).catch(() => {});
     }
+  }
+
+  /**
+   * Links the bundle into place (refused if the number is taken), then moves the pointer unless it names a
+   * higher revision. Between the two steps a replica on the same directory may move the pointer too; the
+   * last rename wins, and a publisher that lost re-reads the pointer at its next sync (pointers only name
+   * verified bundles, and sidecars never go back, so the worst case is one publication served a little later).
+   */
+  async commit(revision: number, bytes: Uint8Array, digest: string): Promise<CommitResult> {
+    if (!(await this.create(revision, bytes))) return 'taken';
+    const pointer = await this.readPointer().catch(() => undefined);
+    if (pointer !== undefined && pointer.revision > revision) {
+      // Nothing stays of a commit that did not move the pointer, as in every store: the number was ours
+      // (link claimed it), so no other replica reads or writes this file.
+      await unlink(this.#file(revision)).catch(() => {});
+      return 'overtaken';
+    }
+    await this.writePointer({ revision, digest });
+    return 'committed';
   }
 
   /** The recorded pointer, undefined when none was ever written; throws on a corrupt one. */

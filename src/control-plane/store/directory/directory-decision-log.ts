@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { open, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
-import type { Logger } from '../telemetry/create-logger.js';
-import { makeDir } from '../util/make-dir.js';
+import type { Logger } from '../../../telemetry/create-logger.js';
+import { makeDir } from '../../../util/make-dir.js';
+import { type DecisionLog, DecisionLogStoreError, utcDay } from '../decision-log.js';
 
-export interface DecisionLogStoreOptions {
+export interface DirectoryDecisionLogOptions {
   /** `<--data>/decisions`. Several replicas may share it (see append). */
   readonly dir: string;
   /** Daily files kept, today's included; older ones are deleted. */
@@ -14,15 +16,8 @@ export interface DecisionLogStoreOptions {
   readonly logger?: Logger;
 }
 
-export class DecisionLogStoreError extends Error {
-  override readonly name = 'DecisionLogStoreError';
-}
-
 const DAY_FILE = /^(\d{4}-\d{2}-\d{2})\.ndjson$/;
 const DAY_MS = 86_400_000;
-
-/** The UTC day of an instant as `YYYY-MM-DD`, the name of its file. */
-export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 /**
  * The control plane's decision log: `YYYY-MM-DD.ndjson`, one file per UTC day of arrival, holding the
@@ -35,13 +30,13 @@ export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0
  * one NFS volume can overwrite each other's batches: give them separate `--data` volumes or one ingesting
  * replica (docs/control-plane.md).
  */
-export class DecisionLogStore {
+export class DirectoryDecisionLog implements DecisionLog {
   readonly #dir: string;
   readonly #retentionDays: number;
   readonly #now: () => number;
   readonly #logger: Logger | undefined;
 
-  private constructor(options: DecisionLogStoreOptions) {
+  private constructor(options: DirectoryDecisionLogOptions) {
     this.#dir = options.dir;
     this.#retentionDays = options.retentionDays;
     this.#now = options.now ?? Date.now;
@@ -49,13 +44,15 @@ export class DecisionLogStore {
   }
 
   /** Creates the directory if needed and checks that it can be written. */
-  static async open(options: DecisionLogStoreOptions): Promise<DecisionLogStore> {
-    const store = new DecisionLogStore(options);
+  static async open(options: DirectoryDecisionLogOptions): Promise<DirectoryDecisionLog> {
+    const store = new DirectoryDecisionLog(options);
     try {
       await makeDir(options.dir);
-      const probe = await open(path.join(options.dir, `.probe-${process.pid}`), 'w');
+      // A unique name: replicas sharing the directory may have one pid (pid 1 in every container).
+      const probeFile = path.join(options.dir, `.probe-${process.pid}-${randomUUID()}`);
+      const probe = await open(probeFile, 'w');
       await probe.close();
-      await unlink(path.join(options.dir, `.probe-${process.pid}`));
+      await unlink(probeFile);
     } catch (err) {
       throw new DecisionLogStoreError(
         `${options.dir}: not usable for decisions (needs a writable directory): ${(err as Error).message}`,
@@ -111,15 +108,5 @@ export class DecisionLogStore {
     }
     if (removed > 0) this.#logger?.info({ removed, oldestKept }, 'expired decision files removed');
     return removed;
-  }
-
-  /** Runs removeExpired every `everyMs`. Returns the stop function. */
-  watch(everyMs: number, onRemoved: (files: number) => void): () => void {
-    const timer = setInterval(() => {
-      this.removeExpired().then(onRemoved, (err: unknown) =>
-        this.#logger?.error({ err: (err as Error).message }, 'decision retention failed'),
-      );
-    }, everyMs).unref();
-    return () => clearInterval(timer);
   }
 }

@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { type FSWatcher, watch } from 'node:fs';
 import { link, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 import {
   FEED_ID,
-  isLiveRevocation,
   parseRevocationEntry,
   type RevocationEntry,
   type RevocationFeedPage,
   type RevocationRequest,
-} from '../revocation/revocation-entry.js';
-import type { Logger } from '../telemetry/create-logger.js';
-import { makeDir } from '../util/make-dir.js';
-import { probeLinkableDir, removeStaleFiles, writeDurably } from '../util/write-durably.js';
+} from '../../../revocation/revocation-entry.js';
+import type { Logger } from '../../../telemetry/create-logger.js';
+import { makeDir } from '../../../util/make-dir.js';
+import { probeLinkableDir, removeStaleFiles, writeDurably } from '../../../util/write-durably.js';
+import { RevocationIndex } from '../revocation-index.js';
+import { type RevocationLog, RevocationStoreError } from '../revocation-log.js';
 
-export interface RevocationStoreOptions {
+export interface DirectoryRevocationLogOptions {
   /** The store's directory (`<--data>/revocations`). Several replicas may share it. */
   readonly dir: string;
   /** Epoch milliseconds. */
@@ -23,16 +23,6 @@ export interface RevocationStoreOptions {
   /** How long an expired entry stays on disk before compaction deletes it (see the scheme below). */
   readonly graceSeconds?: number;
   readonly logger?: Logger;
-}
-
-export interface RevocationWatchOptions {
-  /** Full rescan period, the fallback when fs.watch misses another replica's write. */
-  readonly rescanMs?: number;
-  readonly compactMs?: number;
-}
-
-export class RevocationStoreError extends Error {
-  override readonly name = 'RevocationStoreError';
 }
 
 const ENTRY_FILE = /^(\d{16})\.json$/;
@@ -55,30 +45,26 @@ const MAX_ALLOCATION_ATTEMPTS = 1_000;
  * highest number, so the highest number ever issued is always on disk and is never issued again. The
  * grace keeps a number that a stalled allocator might have seen as "highest" from disappearing under it.
  *
- * Each replica keeps every entry in memory and picks up the others' by fs.watch plus a periodic rescan.
+ * Each replica keeps every entry in memory and picks up the others' by a rescan, which the directory store
+ * runs on fs.watch events and periodically (directory-store.ts).
  * A listing taken while another replica creates files may show a new file yet miss an older one created
  * concurrently; a scan therefore lists twice and accepts the second listing only up to the first one's
  * highest number, which everything below was created before the second listing began.
  */
-export class RevocationStore {
-  readonly #entriesDir: string;
+export class DirectoryRevocationLog implements RevocationLog {
+  readonly entriesDir: string;
   readonly #tmpDir: string;
   readonly #now: () => number;
   readonly #graceSeconds: number;
   readonly #logger: Logger | undefined;
-  readonly #entries = new Map<number, RevocationEntry>();
   /** Numbers on disk whose file does not parse; they count as taken. */
   readonly #unreadable = new Set<number>();
   readonly #listeners = new Set<() => void>();
-  #sorted: RevocationEntry[] | undefined;
-  #max = 0;
-  /** The highest number known to be gone (compacted): clients behind it need a reset. */
-  #horizon = 0;
+  #index!: RevocationIndex;
   #queue: Promise<unknown> = Promise.resolve();
-  #feed = '';
 
-  private constructor(options: RevocationStoreOptions) {
-    this.#entriesDir = path.join(options.dir, 'entries');
+  private constructor(options: DirectoryRevocationLogOptions) {
+    this.entriesDir = path.join(options.dir, 'entries');
     this.#tmpDir = path.join(options.dir, 'tmp');
     this.#now = options.now ?? Date.now;
     this.#graceSeconds = options.graceSeconds ?? 300;
@@ -86,17 +72,17 @@ export class RevocationStore {
   }
 
   /** Creates the directories if needed, checks that they are writable and support hard links, loads and compacts. */
-  static async open(options: RevocationStoreOptions): Promise<RevocationStore> {
-    const store = new RevocationStore(options);
+  static async open(options: DirectoryRevocationLogOptions): Promise<DirectoryRevocationLog> {
+    const store = new DirectoryRevocationLog(options);
     try {
-      await makeDir(store.#entriesDir);
+      await makeDir(store.entriesDir);
       await probeLinkableDir(store.#tmpDir);
     } catch (err) {
       throw new RevocationStoreError(
         `${options.dir}: not usable for revocations (needs a writable directory with hard links): ${(err as Error).message}`,
       );
     }
-    store.#feed = await store.#feedId(path.join(options.dir, FEED_FILE));
+    store.#index = new RevocationIndex(await store.#feedId(path.join(options.dir, FEED_FILE)), store.#now);
     await store.scan();
     await store.compact();
     return store;
@@ -107,19 +93,16 @@ export class RevocationStore {
    * directory. Lost data means a new id: clients then know the numbers they hold belong to another feed.
    */
   get feed(): string {
-    return this.#feed;
+    return this.#index.feed;
   }
 
   /** The highest sequence number issued (0 when none). */
   get seq(): number {
-    return this.#max;
+    return this.#index.max;
   }
 
   get liveCount(): number {
-    const now = this.#nowSeconds();
-    let n = 0;
-    for (const entry of this.#entries.values()) if (isLiveRevocation(entry, now)) n++;
-    return n;
+    return this.#index.liveCount();
   }
 
   /** Called whenever `seq` grows or compaction removes entries. Returns the unsubscribe function. */
@@ -134,20 +117,19 @@ export class RevocationStore {
       const createdAt = this.#nowSeconds();
       for (let attempt = 0; attempt < MAX_ALLOCATION_ATTEMPTS; attempt++) {
         await this.#scanLocked();
-        const entry: RevocationEntry = { seq: this.#max + 1, ...request, createdAt };
+        const entry: RevocationEntry = { seq: this.#index.max + 1, ...request, createdAt };
         const tmp = path.join(this.#tmpDir, `${process.pid}-${randomUUID()}.json`);
         await writeDurably(tmp, `${JSON.stringify(entry)}\n`);
         try {
-          await link(tmp, path.join(this.#entriesDir, entryName(entry.seq)));
+          await link(tmp, path.join(this.entriesDir, entryName(entry.seq)));
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
           throw err;
         } finally {
           await unlink(tmp).catch(() => {});
         }
-        this.#entries.set(entry.seq, entry);
-        this.#max = entry.seq;
-        this.#sorted = undefined;
+        this.#index.set(entry);
+        this.#index.max = entry.seq;
         this.#emit();
         return entry;
       }
@@ -155,33 +137,12 @@ export class RevocationStore {
     });
   }
 
-  /**
-   * The feed from `since`: live entries newer than it, or the whole live set with `reset` when `since` is
-   * 0, behind what compaction kept, ahead of this store, or counted in another feed than this one (`feed`,
-   * the id the client last saw; a client of a wiped or different store).
-   */
   page(since: number, feed?: string): RevocationFeedPage {
-    const now = this.#nowSeconds();
-    const reset =
-      since === 0 || since > this.#max || since < this.#horizon || (feed !== undefined && feed !== this.#feed);
-    const sorted = this.#sortedEntries();
-    let start = 0;
-    if (!reset) {
-      let hi = sorted.length;
-      while (start < hi) {
-        const mid = (start + hi) >>> 1;
-        if (sorted[mid]!.seq <= since) start = mid + 1;
-        else hi = mid;
-      }
-    }
-    const entries: RevocationEntry[] = [];
-    for (let i = start; i < sorted.length; i++) if (isLiveRevocation(sorted[i]!, now)) entries.push(sorted[i]!);
-    return { feed: this.#feed, seq: this.#max, reset, entries };
+    return this.#index.page(since, feed);
   }
 
-  /** Whether a client at `since` (of feed `feed`, when it says) has nothing to learn (a long poll should wait). */
   isCurrent(since: number, feed?: string): boolean {
-    return since === this.#max && (feed === undefined || feed === this.#feed);
+    return this.#index.isCurrent(since, feed);
   }
 
   /** Picks up entries other replicas wrote and drops entries they compacted. */
@@ -194,63 +155,25 @@ export class RevocationStore {
     return this.#exclusive(async () => {
       const now = this.#nowSeconds();
       let removed = 0;
-      for (const entry of [...this.#entries.values()]) {
-        if (entry.seq === this.#max || entry.expiresAt + this.#graceSeconds >= now) continue;
+      for (const entry of [...this.#index.values()]) {
+        if (entry.seq === this.#index.max || entry.expiresAt + this.#graceSeconds >= now) continue;
         try {
-          await unlink(path.join(this.#entriesDir, entryName(entry.seq)));
+          await unlink(path.join(this.entriesDir, entryName(entry.seq)));
         } catch (err) {
           // Another replica compacted it first.
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         }
-        this.#entries.delete(entry.seq);
-        this.#horizon = Math.max(this.#horizon, entry.seq);
+        this.#index.delete(entry.seq);
+        this.#index.horizon = entry.seq;
         removed++;
       }
       await removeStaleFiles(this.#tmpDir, TMP_MAX_AGE_MS);
       if (removed > 0) {
-        this.#sorted = undefined;
-        this.#logger?.info({ removed, seq: this.#max }, 'revocations compacted');
+        this.#logger?.info({ removed, seq: this.#index.max }, 'revocations compacted');
         this.#emit();
       }
       return removed;
     });
-  }
-
-  /** Starts fs.watch on the entries and the periodic rescan and compaction. Returns the stop function. */
-  watch(options: RevocationWatchOptions = {}): () => void {
-    let debounce: NodeJS.Timeout | undefined;
-    const rescan = () => {
-      this.scan().catch((err: unknown) =>
-        this.#logger?.error({ err: (err as Error).message }, 'revocation rescan failed'),
-      );
-    };
-    let watcher: FSWatcher | undefined;
-    try {
-      watcher = watch(this.#entriesDir, () => {
-        clearTimeout(debounce);
-        debounce = setTimeout(rescan, 20);
-      });
-      watcher.on('error', (err) =>
-        this.#logger?.warn({ err: err.message }, 'revocation watch failed; relying on the periodic rescan'),
-      );
-    } catch (err) {
-      this.#logger?.warn(
-        { err: (err as Error).message },
-        'fs.watch unavailable for revocations; relying on the periodic rescan',
-      );
-    }
-    const rescanTimer = setInterval(rescan, options.rescanMs ?? 2_000).unref();
-    const compactTimer = setInterval(() => {
-      this.compact().catch((err: unknown) =>
-        this.#logger?.error({ err: (err as Error).message }, 'revocation compaction failed'),
-      );
-    }, options.compactMs ?? 60_000).unref();
-    return () => {
-      watcher?.close();
-      clearTimeout(debounce);
-      clearInterval(rescanTimer);
-      clearInterval(compactTimer);
-    };
   }
 
   /** Reads the feed id, or creates it; link(2) makes one replica's id the id when two start together. */
@@ -289,22 +212,22 @@ export class RevocationStore {
     for (const seq of [...first, ...second]) if (seq <= limit) present.add(seq);
 
     let changed = false;
-    for (const seq of [...this.#entries.keys(), ...this.#unreadable]) {
+    for (const seq of [...this.#index.seqs(), ...this.#unreadable]) {
       // Above `limit` this listing proves nothing: such a file may have been created while it ran.
       if (present.has(seq) || seq > limit) continue;
-      this.#entries.delete(seq);
+      this.#index.delete(seq);
       this.#unreadable.delete(seq);
       changed = true;
     }
     for (const seq of present) {
-      if (this.#entries.has(seq) || this.#unreadable.has(seq)) continue;
+      if (this.#index.has(seq) || this.#unreadable.has(seq)) continue;
       const entry = await this.#read(seq);
       if (entry === 'gone') present.delete(seq);
       else if (entry === 'unreadable') this.#unreadable.add(seq);
-      else this.#entries.set(seq, entry);
+      else this.#index.set(entry);
       changed = true;
     }
-    const max = Math.max(this.#max, limit);
+    const max = Math.max(this.#index.max, limit);
     // Below the newest number every gap is a compacted entry.
     const sorted = [...present].sort((a, b) => a - b);
     let horizon = sorted.length > 0 ? sorted[0]! - 1 : 0;
@@ -314,19 +237,16 @@ export class RevocationStore {
         break;
       }
     }
-    horizon = Math.max(this.#horizon, horizon);
-    if (max !== this.#max || horizon !== this.#horizon) changed = true;
-    this.#max = max;
-    this.#horizon = horizon;
-    if (changed) {
-      this.#sorted = undefined;
-      this.#emit();
-    }
+    horizon = Math.max(this.#index.horizon, horizon);
+    if (max !== this.#index.max || horizon !== this.#index.horizon) changed = true;
+    this.#index.max = max;
+    this.#index.horizon = horizon;
+    if (changed) this.#emit();
   }
 
   async #list(): Promise<number[]> {
     const out: number[] = [];
-    for (const name of await readdir(this.#entriesDir)) {
+    for (const name of await readdir(this.entriesDir)) {
       const m = ENTRY_FILE.exec(name);
       if (m !== null) out.push(Number(m[1]));
     }
@@ -336,7 +256,7 @@ export class RevocationStore {
   async #read(seq: number): Promise<RevocationEntry | 'gone' | 'unreadable'> {
     let text: string;
     try {
-      text = await readFile(path.join(this.#entriesDir, entryName(seq)), 'utf8');
+      text = await readFile(path.join(this.entriesDir, entryName(seq)), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
       throw err;
@@ -355,10 +275,6 @@ export class RevocationStore {
       return 'unreadable';
     }
     return parsed.value;
-  }
-
-  #sortedEntries(): RevocationEntry[] {
-    return (this.#sorted ??= [...this.#entries.values()].sort((a, b) => a.seq - b.seq));
   }
 
   #nowSeconds(): number {
