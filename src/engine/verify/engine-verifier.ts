@@ -54,11 +54,13 @@ export class EngineVerifier {
   readonly #random: () => number;
   readonly #pending = new Map<number, Pending>();
   #nextId = 0;
+  #nextSet = 0;
   #channel: Channel | undefined;
   #lastStart = -Infinity;
-  /** The set decisions are being made with, so a restarted thread can be given it again. */
-  #current: PolicyModel | undefined;
-  #loadedVersions = new Set<string>();
+  /** The set prepared last, so a restarted thread can be given it again under the same number. */
+  #current: { readonly set: number; readonly model: PolicyModel } | undefined;
+  /** Sets the verifier holds (or will have by the time a sample sent now reaches it). */
+  readonly #loaded = new Set<number>();
 
   constructor(options: VerifierOptions) {
     this.#options = options;
@@ -69,26 +71,30 @@ export class EngineVerifier {
     return this.#options.sample > 0;
   }
 
-  /** Sends `model` to the verifier a chunk per event-loop turn; samples of its version count once it is there. */
-  async load(model: PolicyModel): Promise<void> {
-    if (!this.enabled) return;
-    this.#current = model;
+  /**
+   * Numbers a prepared set and sends its model to the verifier, a chunk per event-loop turn; samples of the
+   * set count once it is there. Returns the number offer and retire take.
+   */
+  load(model: PolicyModel): number {
+    const set = this.#nextSet++;
+    if (!this.enabled) return set;
+    this.#current = { set, model };
     const channel = this.#open();
-    if (channel === undefined) return;
-    await this.#send(channel, model);
+    if (channel !== undefined) void this.#send(channel, set, model);
+    return set;
   }
 
-  /** The set that was `version` serves no request any more. */
-  retire(version: string): void {
-    this.#loadedVersions.delete(version);
-    this.#channel?.post({ type: 'retire', version });
+  /** The set numbered `set` serves no request any more. */
+  retire(set: number): void {
+    this.#loaded.delete(set);
+    this.#channel?.post({ type: 'retire', set });
   }
 
-  /** Maybe re-evaluates `call`, decided as `answer` with the set `version`. Cheap when not sampled. */
-  offer(version: string, call: CedarCall, answer: EngineAnswer): void {
+  /** Maybe re-evaluates `call`, decided as `answer` with set number `set` (policy `version`). Cheap when not sampled. */
+  offer(set: number, version: string, call: CedarCall, answer: EngineAnswer): void {
     if (this.#random() >= this.#options.sample) return;
     const { engineVerifications } = this.#options.metrics;
-    if (this.#pending.size >= this.#options.queue || !this.#loadedVersions.has(version)) {
+    if (this.#pending.size >= this.#options.queue || !this.#loaded.has(set)) {
       engineVerifications.inc({ result: 'dropped' });
       return;
     }
@@ -99,7 +105,7 @@ export class EngineVerifier {
     }
     const id = this.#nextId++;
     this.#pending.set(id, { version, call, answer });
-    channel.post({ type: 'verify', id, version, call });
+    channel.post({ type: 'verify', id, set, call });
   }
 
   /** Samples still being verified. */
@@ -117,9 +123,9 @@ export class EngineVerifier {
   #onReply(reply: FromVerifier): void {
     const { engineVerifications, engineDisagreements } = this.#options.metrics;
     if (reply.type === 'load-failed') {
-      this.#loadedVersions.delete(reply.version);
+      this.#loaded.delete(reply.set);
       this.#options.logger.warn(
-        { version: reply.version, err: reply.message },
+        { version: this.#current?.set === reply.set ? this.#current.model.version : undefined, err: reply.message },
         'engine verifier could not prepare the policy set; its decisions are not verified',
       );
       return;
@@ -156,25 +162,24 @@ export class EngineVerifier {
   /** After the thread died: start it again (not more than once a minute) and give it the current set. */
   #reopen(): Channel | undefined {
     if (performance.now() - this.#lastStart < RESTART_MS || this.#current === undefined) return undefined;
-    const model = this.#current;
-    void this.load(model);
+    const { set, model } = this.#current;
+    const channel = this.#open();
+    if (channel !== undefined) void this.#send(channel, set, model);
     return undefined;
   }
 
-  async #send(channel: Channel, model: PolicyModel): Promise<void> {
-    const version = model.version;
+  async #send(channel: Channel, set: number, model: PolicyModel): Promise<void> {
     for (const piece of exportModel(model, CHUNK)) {
       if (this.#channel !== channel) return;
       channel.post(
-        'parts' in piece
-          ? { type: 'model', version, json: piece.parts }
-          : { type: 'entities', version, json: piece.entities },
+        'parts' in piece ? { type: 'model', set, json: piece.parts } : { type: 'entities', set, json: piece.entities },
       );
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    if (this.#channel !== channel) return;
-    channel.post({ type: 'loaded', version });
-    this.#loadedVersions.add(version);
+    // Retired while it was being sent (a quick second activation): the verifier drops what it got.
+    if (this.#channel !== channel || this.#current?.set !== set) return;
+    channel.post({ type: 'loaded', set });
+    this.#loaded.add(set);
   }
 
   #workerChannel(): Channel {
@@ -188,7 +193,7 @@ export class EngineVerifier {
     const lost = (why: string) => {
       if (this.#channel?.post !== post) return;
       this.#channel = undefined;
-      this.#loadedVersions.clear();
+      this.#loaded.clear();
       this.#dropPending();
       this.#options.logger.warn(
         { err: why },

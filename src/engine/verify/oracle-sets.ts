@@ -15,10 +15,10 @@ const KEEP = 2;
 export class OracleSets {
   readonly #engine: CedarWasmEngine;
   readonly #loading = new Map<
-    string,
+    number,
     { parts: ModelParts | undefined; entities: ReturnType<typeof EntityStore.restoring> }
   >();
-  readonly #sets = new Map<string, PreparedPolicySet>();
+  readonly #sets = new Map<number, PreparedPolicySet>();
 
   constructor(options: { readonly validateRequests: boolean; readonly maxRequestEntities: number }) {
     this.#engine = new CedarWasmEngine({ ...options, slicing: false });
@@ -28,37 +28,37 @@ export class OracleSets {
   handle(message: ToVerifier): FromVerifier | undefined {
     switch (message.type) {
       case 'model':
-        this.#loading.set(message.version, {
+        this.#loading.set(message.set, {
           parts: decodeModelParts(message.json),
           entities: EntityStore.restoring(),
         });
         return undefined;
       case 'entities':
-        this.#loading.get(message.version)?.entities.add(decodeEntities(message.json));
+        this.#loading.get(message.set)?.entities.add(decodeEntities(message.json));
         return undefined;
       case 'loaded': {
-        const loading = this.#loading.get(message.version);
-        this.#loading.delete(message.version);
+        const loading = this.#loading.get(message.set);
+        this.#loading.delete(message.set);
         if (loading?.parts === undefined) return undefined;
         try {
-          this.#install(restoreModel(loading.parts, loading.entities.done()));
+          this.#install(message.set, restoreModel(loading.parts, loading.entities.done()));
         } catch (err) {
-          return { type: 'load-failed', version: message.version, message: (err as Error).message };
+          return { type: 'load-failed', set: message.set, message: (err as Error).message };
         }
         return undefined;
       }
       case 'retire': {
-        this.#loading.delete(message.version);
-        const set = this.#sets.get(message.version);
+        this.#loading.delete(message.set);
+        const set = this.#sets.get(message.set);
         if (set !== undefined) {
-          this.#sets.delete(message.version);
+          this.#sets.delete(message.set);
           this.#engine.retire(set);
         }
         return undefined;
       }
       case 'verify': {
-        const set = this.#sets.get(message.version);
-        if (set === undefined) return { type: 'unknown-version', id: message.id };
+        const set = this.#sets.get(message.set);
+        if (set === undefined) return { type: 'unknown-set', id: message.id };
         try {
           return { type: 'answer', id: message.id, answer: this.#engine.authorize(set, message.call) };
         } catch (err) {
@@ -68,14 +68,13 @@ export class OracleSets {
     }
   }
 
-  #install(model: PolicyModel): void {
-    const previous = this.#sets.get(model.version);
-    this.#sets.set(model.version, this.#engine.prepare(model));
-    if (previous !== undefined) this.#engine.retire(previous);
-    for (const [version, set] of this.#sets) {
+  #install(id: number, model: PolicyModel): void {
+    this.#sets.set(id, this.#engine.prepare(model));
+    // Oldest first (Map order): past KEEP, the oldest sets go, whatever the serving thread said.
+    for (const [other, set] of this.#sets) {
       if (this.#sets.size <= KEEP) break;
-      if (version === model.version) continue;
-      this.#sets.delete(version);
+      if (other === id) continue;
+      this.#sets.delete(other);
       this.#engine.retire(set);
     }
   }

@@ -11,6 +11,8 @@ export class VerifiedEngine<S extends PreparedSet> implements DecisionEngine<S> 
   readonly name: string;
   readonly #engine: DecisionEngine<S>;
   readonly #verifier: EngineVerifier;
+  /** The verifier's number for each prepared set. */
+  readonly #numbers = new WeakMap<S, number>();
 
   constructor(engine: DecisionEngine<S>, verifier: EngineVerifier) {
     this.#engine = engine;
@@ -20,24 +22,26 @@ export class VerifiedEngine<S extends PreparedSet> implements DecisionEngine<S> 
 
   prepare(model: PolicyModel): S {
     const set = this.#engine.prepare(model);
-    void this.#verifier.load(model);
+    this.#numbers.set(set, this.#verifier.load(model));
     return set;
   }
 
   async prepareAsync(model: PolicyModel): Promise<S> {
     const set = await this.#engine.prepareAsync(model);
-    void this.#verifier.load(model);
+    this.#numbers.set(set, this.#verifier.load(model));
     return set;
   }
 
   authorize(set: S, call: CedarCall): EngineAnswer {
     const answer = this.#engine.authorize(set, call);
-    this.#verifier.offer(set.model.version, call, answer);
+    const n = this.#numbers.get(set);
+    if (n !== undefined) this.#verifier.offer(n, set.model.version, call, answer);
     return answer;
   }
 
   retire(set: S): void {
     this.#engine.retire(set);
-    this.#verifier.retire(set.model.version);
+    const n = this.#numbers.get(set);
+    if (n !== undefined) this.#verifier.retire(n);
   }
 }

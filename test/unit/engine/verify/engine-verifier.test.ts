@@ -87,6 +87,22 @@ describe('EngineVerifier', () => {
     await t.verifier.close();
   });
 
+  it('keeps verifying when the same version is activated again (a reload of unchanged files)', async () => {
+    const t = setUp(new NativeDecisionEngine({ validateRequests: true }));
+    const model = compilePolicyModel(examplePolicyFiles());
+    await t.store.activateAsync(model);
+    // The same version again: the set it replaces is retired while the new one is being sent.
+    await t.store.activateAsync(compilePolicyModel(examplePolicyFiles()));
+    const set = t.store.acquire()!;
+    expect(set.model.version).toBe(model.version);
+    await until('a sample of the re-activated set agrees', async () => {
+      t.verified.authorize(set, ownerRead);
+      return (await t.count('agree')) > 0 ? true : undefined;
+    });
+    expect(await t.count('skipped')).toBe(0);
+    await t.verifier.close();
+  });
+
   it('counts and logs a disagreement, with the request as a shape and never its values', async () => {
     const t = setUp(new FlippingEngine(new NativeDecisionEngine({ validateRequests: true })));
     await t.store.activateAsync(compilePolicyModel(examplePolicyFiles()));
