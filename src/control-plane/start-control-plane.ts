@@ -15,12 +15,11 @@ import { compilePolicyModel, contentVersion } from '../policy/compile-policy-mod
 import { type PolicyFiles, readPolicyDir } from '../policy/policy-files.js';
 import { type PolicyTestFiles, readPolicyTests } from '../policy-test/read-policy-tests.js';
 import { createLogger, type Logger } from '../telemetry/create-logger.js';
-import { createThrottle } from '../telemetry/create-throttle.js';
+import { openTracing } from '../telemetry/open-tracing.js';
 import type { RequestSpan } from '../telemetry/request-tracer.js';
 import type { Tracing } from '../telemetry/start-tracing.js';
 import { type Environment, resolveTracingSettings } from '../telemetry/tracing-settings.js';
 import { listenAddress } from '../util/listen-address.js';
-import { packageVersion } from '../util/package-version.js';
 import { bearerTokenCheck } from './bearer-token-check.js';
 import { BundlePublisher, type PublishedBundle, type PublishOutcome } from './bundle-publisher.js';
 import { ControlPlaneApi } from './control-plane-api.js';
@@ -82,32 +81,13 @@ export async function startControlPlane(
     'authzd-control-plane',
   );
   let tracing: Tracing | undefined;
-  if (tracingSettings !== undefined) {
-    const { startTracing } = await import('../telemetry/start-tracing.js');
-    const exportFailures = createThrottle(60_000, now);
-    tracing = startTracing(tracingSettings, {
-      version: packageVersion(),
-      counters: {
-        onExported: (n) => metrics.traceSpansExported.inc(n),
-        onDropped: (reason, n) => metrics.traceSpansDropped.inc({ reason }, n),
-        onExportError: (err) => {
-          if (exportFailures('export'))
-            logger.warn(
-              { endpoint: tracingSettings.endpoint, err: err?.message ?? 'unknown' },
-              'trace export failed; its spans are dropped and counted (authzd_cp_trace_spans_dropped_total) (logged at most once a minute)',
-            );
-        },
-      },
+  if (tracingSettings !== undefined)
+    tracing = await openTracing(tracingSettings, {
+      metrics,
+      logger,
+      now,
+      droppedMetric: 'authzd_cp_trace_spans_dropped_total',
     });
-    logger.info(
-      {
-        protocol: tracingSettings.protocol,
-        endpoint: tracingSettings.endpoint,
-        serviceName: tracingSettings.serviceName,
-      },
-      'tracing on: spans exported over OTLP',
-    );
-  }
   const tracer = tracing?.requests;
 
   const problems: string[] = [];

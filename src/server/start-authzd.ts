@@ -29,11 +29,11 @@ import { createLogger, type Logger } from '../telemetry/create-logger.js';
 import { createThrottle } from '../telemetry/create-throttle.js';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
 import { registryExposition } from '../telemetry/metrics-exposition.js';
+import { openTracing } from '../telemetry/open-tracing.js';
 import type { Tracing } from '../telemetry/start-tracing.js';
 import { type Environment, resolveTracingSettings } from '../telemetry/tracing-settings.js';
 import { TokenVerifier } from '../token/token-verifier.js';
 import { isLocalOnly, listenAddress } from '../util/listen-address.js';
-import { packageVersion } from '../util/package-version.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
 import { AssertionKeyring, createAsserter } from './assertion-keyring.js';
 import { createCheckRunner } from './check-runner.js';
@@ -91,35 +91,13 @@ export async function startAuthzd(config: Config, deps: AuthzdDeps = {}): Promis
   const metrics = createMetrics(registry, { exemplars: tracingSettings !== undefined });
   const logger = deps.logger ?? createLogger(config.log.level);
   let tracing: Tracing | undefined;
-  if (tracingSettings !== undefined) {
-    const { startTracing } = await import('../telemetry/start-tracing.js');
-    const exportFailures = createThrottle(60_000, now);
-    tracing = startTracing(tracingSettings, {
-      version: packageVersion(),
-      counters: {
-        onExported: (n) => metrics.traceSpansExported.inc(n),
-        onDropped: (reason, n) => metrics.traceSpansDropped.inc({ reason }, n),
-        onExportError: (err) => {
-          if (exportFailures('export'))
-            logger.warn(
-              { endpoint: tracingSettings.endpoint, err: err?.message ?? 'unknown' },
-              'trace export failed; its spans are dropped and counted (authzd_trace_spans_dropped_total), decisions go on (logged at most once a minute)',
-            );
-        },
-      },
+  if (tracingSettings !== undefined)
+    tracing = await openTracing(tracingSettings, {
+      metrics,
+      logger,
+      now,
+      droppedMetric: 'authzd_trace_spans_dropped_total',
     });
-    logger.info(
-      {
-        protocol: tracingSettings.protocol,
-        endpoint: tracingSettings.endpoint,
-        serviceName: tracingSettings.serviceName,
-        sampler: tracingSettings.sampler,
-        samplerArg: tracingSettings.samplerArg,
-        propagators: tracingSettings.propagators,
-      },
-      'tracing on: spans exported over OTLP',
-    );
-  }
   const auditErrors = createThrottle(10_000, now);
   const audit =
     deps.audit ??
