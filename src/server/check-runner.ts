@@ -58,7 +58,10 @@ export function createCheckRunner(deps: {
         const latencySeconds = Number(process.hrtime.bigint() - started) / 1e9;
         try {
           recordOutcome(outcome, latencySeconds, sinks, span?.exemplar());
-          if (nowMs + latencySeconds * 1000 > deadline) {
+          // A deadline_exceeded answer is late by definition, even when the timer that ended it fired a
+          // fraction of a millisecond before the clocks here say the deadline passed.
+          const expired = outcome.kind === 'error' && outcome.failure.reason === 'deadline_exceeded';
+          if (expired || nowMs + latencySeconds * 1000 > deadline) {
             sinks.metrics.lateAnswers.inc({
               decision: outcome.kind === 'error' ? 'error' : outcome.decision.allowed ? 'allow' : 'deny',
             });
