@@ -6,9 +6,11 @@
 // node flags run alternately, so a default can be judged on peak RSS and on CPU per call together.
 //
 //   npm run build && node bench/memory.mjs [--variant LABEL=FLAGS]... [--rounds N] [--duration S]
+//        [--baseline DIR] [--engine native|cedar-wasm] [--verify-sample F]
 //
 // FLAGS are node options separated by spaces, e.g. --variant 'semi4=--max-semi-space-size=4'; NAME=VALUE
-// words set the server's environment instead (--variant 'arenas=MALLOC_ARENA_MAX=2').
+// words set the server's environment instead (--variant 'arenas=MALLOC_ARENA_MAX=2'). --baseline DIR adds a
+// variant running another build (DIR/dist/cli/main.js, e.g. a worktree of the parent commit) for an A/B.
 import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,15 +22,20 @@ import { createIssuer } from './lib/issuer.mjs';
 import { ensureGhz, killAllLoadGenerators, runGhz } from './lib/load-tools.mjs';
 import { cpuPinning, describeMachine } from './lib/machine.mjs';
 import { treeCpuSeconds, treePeakRssBytes } from './lib/proc-stats.mjs';
-import { killAllServers, startServer } from './lib/servers.mjs';
+import { killAllServers, serverSettings, startServer } from './lib/servers.mjs';
 
 const { values } = parseArgs({
   options: {
     variant: { type: 'string', multiple: true },
     rounds: { type: 'string', default: '2' },
     duration: { type: 'string', default: '15' },
+    baseline: { type: 'string' },
+    engine: { type: 'string' },
+    'verify-sample': { type: 'string' },
   },
 });
+serverSettings.engine = values.engine;
+serverSettings.verifySample = values['verify-sample'] !== undefined ? Number(values['verify-sample']) : undefined;
 const variants = [
   { label: 'default', flags: [], env: {}, words: [] },
   ...(values.variant ?? []).map((v) => {
@@ -44,6 +51,17 @@ const variants = [
     );
     return { label: v.slice(0, i), flags: words.filter((w) => !isEnv(w)), env, words };
   }),
+  ...(values.baseline === undefined
+    ? []
+    : [
+        {
+          label: 'baseline',
+          flags: [],
+          env: {},
+          words: [`build at ${values.baseline}`],
+          main: path.resolve(values.baseline, 'dist', 'cli', 'main.js'),
+        },
+      ]),
 ];
 const ROUNDS = Number(values.rounds);
 const DURATION_S = Number(values.duration);
@@ -110,10 +128,12 @@ for (let round = 0; round < ROUNDS; round++) {
       workDir,
       name: `${v.label}-${round}`,
       nodeArgs: v.flags,
+      main: v.main,
     });
     for (const name of Object.keys(v.env)) if (saved[name] === undefined) delete process.env[name];
     Object.assign(process.env, saved);
     try {
+      const idleRss = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))[1]) / 1024;
       const cpu0 = treeCpuSeconds(server.pid);
       const run = await runGhz(ghz, {
         target: server.grpcAddr,
@@ -129,6 +149,7 @@ for (let round = 0; round < ROUNDS; round++) {
       const parts = smapsBreakdown(server.pid);
       const row = {
         label: v.label,
+        idleRss,
         peakRss: treePeakRssBytes(server.pid) / MiB,
         rss: metric(metrics, 'process_resident_memory_bytes') / MiB,
         heapTotal: metric(metrics, 'nodejs_heap_size_total_bytes') / MiB,
@@ -154,13 +175,13 @@ const m = describeMachine();
 const f = (x) => x.toFixed(0);
 process.stdout.write(
   [
-    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`node bench/memory.mjs ${process.argv.slice(2).join(' ')}\` on ${m.cpu}, ${m.cores} cores, Node ${m.node}; ghz warm mix at saturation for ${DURATION_S} s per run; load average ${m.loadAverage.join(' / ')}.`,
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`node bench/memory.mjs ${process.argv.slice(2).join(' ')}\` on ${m.cpu}, ${m.cores} cores, Node ${m.node}; ghz warm mix at saturation for ${DURATION_S} s per run; engine ${values.engine ?? 'native (default)'}, engine.verifySample ${values['verify-sample'] ?? '0.01 (default)'}; load average ${m.loadAverage.join(' / ')}.`,
     '',
-    '| node flags / environment | round | peak RSS MiB | RSS after load | V8 heap committed (used) | wasm (Cedar) | node binary code | other files | other anonymous (anonymous RSS minus the V8 heap committed: malloc, stacks, buffers) | external (buffers) | calls/s | CPU µs/call |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| node flags / environment | round | RSS when ready MiB | peak RSS MiB | RSS after load | V8 heap committed (used) | wasm (Cedar) | node binary code | other files | other anonymous (anonymous RSS minus the V8 heap committed: malloc, stacks, buffers) | external (buffers) | calls/s | CPU µs/call |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (r, i) =>
-        `| ${r.label === 'default' ? 'none' : variants.find((v) => v.label === r.label).words.join(' ')} | ${Math.floor(i / variants.length) + 1} | ${f(r.peakRss)} | ${f(r.rss)} | ${f(r.heapTotal)} (${f(r.heapUsed)}) | ${f(r.wasm)} | ${f(r.code)} | ${f(r.files)} | ${f(r.anonymous - r.heapTotal)} | ${f(r.external)} | ${f(r.rps)} | ${f(r.cpuUs)} |`,
+        `| ${r.label === 'default' ? 'none' : variants.find((v) => v.label === r.label).words.join(' ')} | ${Math.floor(i / variants.length) + 1} | ${f(r.idleRss)} | ${f(r.peakRss)} | ${f(r.rss)} | ${f(r.heapTotal)} (${f(r.heapUsed)}) | ${f(r.wasm)} | ${f(r.code)} | ${f(r.files)} | ${f(r.anonymous - r.heapTotal)} | ${f(r.external)} | ${f(r.rps)} | ${f(r.cpuUs)} |`,
     ),
   ].join('\n') + '\n',
 );

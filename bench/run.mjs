@@ -30,6 +30,7 @@ import { createIssuer } from './lib/issuer.mjs';
 import { ensureGhz, ensureH2load, killAllLoadGenerators, runGhz, runH2load } from './lib/load-tools.mjs';
 import { cpuPinning, describeMachine } from './lib/machine.mjs';
 import { ghzRecord, h2loadRecord, measured } from './lib/measure.mjs';
+import { decisions, goVersion, obtainPeer, OPA_TAG, regoData, startPeer } from './lib/opa-envoy-peer.mjs';
 import { preflight } from './lib/preflight.mjs';
 import { treePeakRssBytes } from './lib/proc-stats.mjs';
 import { renderLoadSection, replaceSection } from './lib/report-markdown.mjs';
@@ -41,7 +42,9 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SCENARIOS = [
   { name: 'null', title: 'null server (transport ceiling)' },
   { name: 'warm', title: 'warm: example policies, 300 users, re-used tokens' },
+  { name: 'opa-warm', title: 'OPA-Envoy (peer): the warm messages' },
   { name: 'cold', title: 'cold: new token and resource every call' },
+  { name: 'opa-cold', title: 'OPA-Envoy (peer): the cold messages' },
   { name: 'deny-heavy', title: 'deny-heavy: 90% denied' },
   { name: 'policies-10', title: 'generated: 10 policies, 1,000 entities' },
   { name: 'policies-1000', title: 'generated: 1,000 policies, 1,000 entities' },
@@ -58,12 +61,17 @@ const HELP = `usage: node bench/run.mjs [options]   (npm run bench -- [options] 
                     half saturation, h2load)
   --warmup S        seconds of unmeasured load before the measured runs (default 2)
   --only NAME       run only these scenarios (repeatable or comma-separated); the null server always runs
-                    too, since every ratio is to it. Names: ${NAMES.join(', ')}, workers (= workers-1,workers-2)
+                    too, since every ratio is to it. Names: ${NAMES.join(', ')}, workers (= workers-1,workers-2),
+                    opa (= warm,opa-warm,cold,opa-cold)
   --concurrency N   ghz concurrent calls (default 32)
   --connections N   ghz connections, also h2load clients (default 4)
   --activations N   re-activations in the activation-stall scenario (default 5)
   --engine E        policies.engine of every authzd server: native or cedar-wasm (default: the sidecar's, native)
   --verify-sample F engine.verifySample of every authzd server (default: the sidecar's, 0.01)
+  --opa-bin PATH    a built opa-envoy-plugin for the OPA-Envoy rows (default: built from --opa-git, kept in
+                    $TMPDIR; see bench/lib/opa-envoy-peer.mjs)
+  --opa-git DIR|URL where the peer's source is (default $OPA_ENVOY_GIT or its public repository)
+  --no-opa          skip the OPA-Envoy rows
   --no-h2load       skip the h2load cross-check runs
   --no-docs         do not touch docs/BENCHMARKS.md
   --keep            keep the temporary directory (message files, ghz reports, server logs)
@@ -81,6 +89,9 @@ const { values } = parseArgs({
     engine: { type: 'string' },
     'verify-sample': { type: 'string' },
     'no-h2load': { type: 'boolean', default: false },
+    'opa-bin': { type: 'string' },
+    'opa-git': { type: 'string' },
+    'no-opa': { type: 'boolean', default: false },
     'no-docs': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     'server-cpus': { type: 'string' },
@@ -124,15 +135,17 @@ if (values.only !== undefined) {
     .flatMap((v) => v.split(','))
     .map((v) => v.trim())
     .filter(Boolean);
-  const unknown = wanted.filter((w) => !NAMES.includes(w) && w !== 'workers');
+  const unknown = wanted.filter((w) => !NAMES.includes(w) && w !== 'workers' && w !== 'opa');
   if (unknown.length > 0) {
     process.stderr.write(
-      `bench: unknown scenario ${unknown.map((u) => JSON.stringify(u)).join(', ')}; known: ${NAMES.join(', ')}, workers\n`,
+      `bench: unknown scenario ${unknown.map((u) => JSON.stringify(u)).join(', ')}; known: ${NAMES.join(', ')}, workers, opa\n`,
     );
     process.exit(2);
   }
-  selected = new Set(['null', ...wanted.flatMap((w) => (w === 'workers' ? ['workers-1', 'workers-2'] : [w]))]);
+  const ALIASES = { workers: ['workers-1', 'workers-2'], opa: ['warm', 'opa-warm', 'cold', 'opa-cold'] };
+  selected = new Set(['null', ...wanted.flatMap((w) => ALIASES[w] ?? [w])]);
 }
+if (values['no-opa']) for (const n of ['opa-warm', 'opa-cold']) selected.delete(n);
 
 const cores = os.cpus().length;
 const pinning = cpuPinning(values['server-cpus'], values['client-cpus']);
@@ -159,6 +172,10 @@ const scenarios = {};
 let activationStall;
 /** Where ghz and h2load were found, to print their commands as a reader would type them. */
 let toolPaths = {};
+/** The built OPA-Envoy, when its rows run. */
+let peerBin;
+/** What warm and cold prepared, for the peer's scenarios to send the same messages. */
+const preparedFor = {};
 
 try {
   const ghz = ensureGhz(log);
@@ -174,7 +191,17 @@ try {
   );
   toolPaths = { ghz: ghz.bin, h2load: h2load?.bin };
   const issuer = await createIssuer(workDir);
-  const ctx = { ghz, h2load, issuer };
+  let peer;
+  if (selected.has('opa-warm') || selected.has('opa-cold')) {
+    log(`OPA-Envoy ${OPA_TAG}: finding or building the peer`);
+    peer = obtainPeer({ bin: values['opa-bin'], git: values['opa-git'], log });
+    if (peer.skipped !== undefined) problems.push(`OPA-Envoy rows skipped: the peer is not available: ${peer.skipped}`);
+    else {
+      peerBin = peer.bin;
+      log(`OPA-Envoy: ${peer.bin}`);
+    }
+  }
+  const ctx = { ghz, h2load, issuer, peer };
 
   for (const def of SCENARIOS) {
     if (!selected.has(def.name)) continue;
@@ -205,6 +232,10 @@ try {
         problems.push(`activation stall failed: ${activationStall.error}`);
         log(`activation stall failed: ${err?.stack ?? err}`);
       }
+      continue;
+    }
+    if (def.name.startsWith('opa-') && peer?.skipped !== undefined) {
+      scenarios[def.name] = { name: def.name, title: def.title, skipped: `skipped: ${peer.skipped}` };
       continue;
     }
     if (def.name.startsWith('workers-') && !workersSupported) {
@@ -239,7 +270,11 @@ try {
     elapsedMinutes: (finished.getTime() - started.getTime()) / 60_000,
     options: { ...opts, only: values.only ?? null, command: commandLine() },
     machine: describeMachine(),
-    tools: { ghz: ghz.version, h2load: h2load === undefined ? null : `nghttp2/${h2load.version}` },
+    tools: {
+      ghz: ghz.version,
+      h2load: h2load === undefined ? null : `nghttp2/${h2load.version}`,
+      opaEnvoy: peer?.bin === undefined ? null : `opa-envoy-plugin ${OPA_TAG} (${goVersion()})`,
+    },
     pinning,
     workers: { supported: workersSupported },
     build: { fingerprint: build.fingerprint },
@@ -300,6 +335,11 @@ function exampleCommands(all) {
     if (warm.h2load?.command !== undefined)
       out.push('# h2load cross-check (body: one gRPC-framed CheckRequest)', warm.h2load.command);
   }
+  if (all['opa-warm']?.server?.command !== undefined)
+    out.push(
+      '# OPA-Envoy, the peer (policy.rego and data.json: bench/lib/opa-envoy-peer.mjs)',
+      all['opa-warm'].server.command,
+    );
   if (activationStall?.command !== undefined)
     out.push('# activation stall (plus SIGHUP to authzd after changing a policy file)', activationStall.command);
   return out;
@@ -312,9 +352,28 @@ function describeRequest(bytes) {
 
 /** Policy directory, request mixes and server options of one scenario. */
 async function prepare(name, ctx) {
+  const prepared = await prepareScenario(name, ctx);
+  if (name === 'warm' || name === 'cold') preparedFor[name] = prepared;
+  return prepared;
+}
+
+async function prepareScenario(name, ctx) {
   const { issuer } = ctx;
   const dir = path.join(workDir, name);
   switch (name) {
+    case 'opa-warm':
+    case 'opa-cold': {
+      // The same messages as authzd's scenario (prepared again if it did not run), and the Rego data made from
+      // the same entity store and key set. Each server is a fresh process, so cold tokens are new to each.
+      const of = name.slice('opa-'.length);
+      const mine = preparedFor[of] ?? (await prepareScenario(of, ctx));
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(
+        path.join(dir, 'data.json'),
+        JSON.stringify(regoData(mine.files, readFileSync(issuer.jwksFile, 'utf8'))),
+      );
+      return { ...mine, kind: 'opa', peerDir: dir, evaluatesEveryCall: false };
+    }
     case 'null': {
       const messages = await warmMessages(issuer);
       return { kind: 'null', pool: messages.map((m) => ({ bytes: m.bytes, expect: 'allow|ok' })), h2loadIndex: 0 };
@@ -322,11 +381,13 @@ async function prepare(name, ctx) {
     case 'warm':
     case 'workers-1':
     case 'workers-2': {
-      writePolicySet(dir, warmPolicyFiles());
+      const files = warmPolicyFiles();
+      writePolicySet(dir, files);
       const workers = name === 'warm' ? undefined : Number(name.slice(-1));
       return {
         kind: 'authzd',
         policyDir: dir,
+        files,
         workers,
         pool: await warmMessages(issuer),
         preflight: 'all',
@@ -415,13 +476,15 @@ async function prepareCold(dir, { ghz, issuer }) {
   log(
     `cold: signing ${total} distinct tokens (ceiling ${Math.round(ceiling)} calls/s), ${Math.min(total, COLD_ACCOUNT_CAP)} accounts`,
   );
-  writePolicySet(dir, coldPolicyFiles(total));
+  const files = coldPolicyFiles(total);
+  writePolicySet(dir, files);
   const warmup = await coldMessages(issuer, 0, segments.warmup, total);
   const saturation = await coldMessages(issuer, segments.warmup, segments.saturation, total);
   const half = await coldMessages(issuer, segments.warmup + segments.saturation, segments.half, total);
   return {
     kind: 'authzd',
     policyDir: dir,
+    files,
     pool: saturation,
     segments: { warmup, saturation, half },
     // Preflight spends warm-up tokens only, so the measured runs still see each token for the first time.
@@ -437,15 +500,19 @@ async function runLoadScenario(def, prepared, { ghz, h2load, issuer }) {
   const scenarioProblems = [];
   const serverCpus = serverCpusFor(prepared.workers);
   const loadAverage = os.loadavg()[0];
-  const server = await startServer({
-    kind: prepared.kind,
-    cpus: serverCpus,
-    policyDir: prepared.policyDir,
-    issuer,
-    workers: prepared.workers,
-    workDir,
-    name,
-  });
+  const server =
+    prepared.kind === 'opa'
+      ? await startPeerServer(prepared, serverCpus, name)
+      : await startServer({
+          kind: prepared.kind,
+          cpus: serverCpus,
+          policyDir: prepared.policyDir,
+          issuer,
+          workers: prepared.workers,
+          workDir,
+          name,
+        });
+  const peerRun = prepared.kind === 'opa';
   try {
     const activation = server.lines.find((l) => l.msg === 'policy set activated');
     const segments = prepared.segments ?? { warmup: prepared.pool, saturation: prepared.pool, half: prepared.pool };
@@ -460,7 +527,7 @@ async function runLoadScenario(def, prepared, { ghz, h2load, issuer }) {
     let expectations = prepared.pool.map((m) => m.expect);
     if (prepared.preflight !== undefined) {
       const sample = prepared.preflight === 'all' ? prepared.pool : segments.warmup.slice(0, 16);
-      const result = await preflight(server.grpcAddr, sample);
+      const result = peerRun ? await peerPreflight(server.grpcAddr, sample) : await preflight(server.grpcAddr, sample);
       pre = {
         messages: sample.length,
         mix: result.mix,
@@ -476,7 +543,13 @@ async function runLoadScenario(def, prepared, { ghz, h2load, issuer }) {
         );
       }
       if (prepared.preflight === 'all') expectations = result.answers;
+      if (peerRun && result.mismatches.length > 0)
+        throw new Error(
+          `OPA-Envoy and authzd answer ${result.mismatches.length} of ${sample.length} messages differently (e.g. ${JSON.stringify(result.mismatches[0])}): no load before they agree`,
+        );
     }
+    // The peer has no decision counter: its calls are ghz's, its answers were compared in the preflight.
+    if (peerRun) expectations = undefined;
 
     const base = {
       target: server.grpcAddr,
@@ -499,7 +572,7 @@ async function runLoadScenario(def, prepared, { ghz, h2load, issuer }) {
         outFile: path.join(workDir, `${name}.saturation.json`),
       }),
     );
-    const saturation = ghzRecord(sat.out, sat, { expectations, concurrency: opts.concurrency });
+    const saturation = ghzRecord(sat.out, sat, { expectations, concurrency: opts.concurrency, peer: peerRun });
     const rate = Math.max(1, Math.round(saturation.rps / 2));
     const halfRun = await measured(server, () =>
       runGhz(ghz, {
@@ -514,7 +587,28 @@ async function runLoadScenario(def, prepared, { ghz, h2load, issuer }) {
       expectations: prepared.segments ? segments.half.map((m) => m.expect) : expectations,
       concurrency: opts.concurrency,
       rps: rate,
+      peer: peerRun,
     });
+    // The null server at the same constant rate, for the latency target (p99 within 1.5x of the transport's).
+    let nullAtHalf;
+    if (name === 'warm' || name === 'cold') {
+      const nullServer = await startServer({ kind: 'null', cpus: serverCpus, workDir, name: `${name}-null-at-half` });
+      try {
+        const run = await measured(nullServer, () =>
+          runGhz(ghz, {
+            ...base,
+            target: nullServer.grpcAddr,
+            binFile: files.half,
+            durationS: opts.durationS,
+            rps: rate,
+            outFile: path.join(workDir, `${name}.null-at-half.json`),
+          }),
+        );
+        nullAtHalf = ghzRecord(run.out, run, { expectations: undefined, concurrency: opts.concurrency, rps: rate });
+      } finally {
+        await nullServer.stop();
+      }
+    }
     for (const [label, run] of [
       ['saturation', saturation],
       ['half saturation', half],
@@ -571,8 +665,12 @@ async function runLoadScenario(def, prepared, { ghz, h2load, issuer }) {
           logFile: path.join(workDir, `${name}.h2load.log`),
         }),
       );
-      h2 = h2loadRecord(run.out, run, { expectation: expectations[prepared.h2loadIndex], inflight });
-      h2.request = `${describeRequest(message.bytes)} (${expectations[prepared.h2loadIndex]})`;
+      h2 = h2loadRecord(run.out, run, {
+        expectation: peerRun ? undefined : expectations[prepared.h2loadIndex],
+        inflight,
+        peer: peerRun,
+      });
+      h2.request = `${describeRequest(message.bytes)} (${peerRun ? message.expect.split('|')[0] : expectations[prepared.h2loadIndex]})`;
       for (const p of [...h2.crossCheck.problems, ...(h2.mix?.problems ?? [])]) scenarioProblems.push(`h2load: ${p}`);
       for (const n of h2.mix?.notes ?? []) scenarioProblems.push(`note: h2load: ${n}`);
     }
@@ -602,12 +700,34 @@ async function runLoadScenario(def, prepared, { ghz, h2load, issuer }) {
       preflight: pre,
       saturation: withCommand(saturation),
       half: withCommand(half),
+      nullAtHalf: withCommand(nullAtHalf),
       h2load: withCommand(h2),
       problems: scenarioProblems,
     };
   } finally {
     await server.stop();
   }
+}
+
+/** OPA-Envoy on the prepared messages' data, with the interface startServer's servers have. */
+async function startPeerServer(prepared, cpus, name) {
+  const started = Date.now();
+  const peer = await startPeer(peerBin, { cpus, dir: prepared.peerDir, name });
+  return { ...peer, lines: [], startupMs: Date.now() - started, scrape: async () => [] };
+}
+
+/** The peer's allow/deny for each message, against authzd's design (the decision part of `expect`). */
+async function peerPreflight(grpcAddr, messages) {
+  const answers = await decisions(grpcAddr, messages);
+  const mismatches = [];
+  messages.forEach((m, i) => {
+    const designed = m.expect?.split('|')[0];
+    if (designed !== undefined && designed !== answers[i])
+      mismatches.push({ index: i, expected: m.expect, got: answers[i] });
+  });
+  const mix = {};
+  for (const a of answers) mix[a] = (mix[a] ?? 0) + 1;
+  return { answers, mismatches, mix };
 }
 
 /** N workers get N CPUs when the machine has them besides the load generator's; otherwise all CPUs. */

@@ -379,7 +379,8 @@ try {
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
     });
     const body = await res.json();
-    const event = { kind: 'publication', at, revision: body.revision, result: body.result };
+    // The control plane's own share (compile, sign, store; it shares its CPU with ghz), apart from the sidecar's.
+    const event = { kind: 'publication', at, revision: body.revision, result: body.result, publishMs: Date.now() - at };
     // "unchanged": the control plane's directory watcher published the same change a moment earlier.
     if (res.status !== 200 || (body.result !== 'published' && body.result !== 'unchanged')) {
       churn.push({ ...event, failed: `control plane answered ${res.status} ${body.result ?? body.error}` });

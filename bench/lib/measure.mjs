@@ -48,8 +48,9 @@ export async function measured(server, fn) {
   };
 }
 
-function serverFigures(serverByKey, serverCpuSeconds, seconds, caches) {
-  const counts = splitServerCounts(serverByKey);
+/** clientOk: the load generator's count, used only for a peer, which has no decision counter of its own. */
+function serverFigures(serverByKey, serverCpuSeconds, seconds, caches, peerCalls) {
+  const counts = peerCalls === undefined ? splitServerCounts(serverByKey) : { total: peerCalls };
   return {
     byKey: serverByKey,
     caches,
@@ -60,11 +61,17 @@ function serverFigures(serverByKey, serverCpuSeconds, seconds, caches) {
   };
 }
 
-/** A ghz run's record. expectations: "decision|reason" per message in file order (undefined: not checked). */
+/** A record of a peer's run (OPA-Envoy): no counter to check against, the load generator's count is all there is. */
+const PEER_CROSS_CHECK = { peer: true, ok: true, problems: [] };
+
+/**
+ * A ghz run's record. expectations: "decision|reason" per message in file order (undefined: not checked);
+ * peer: the server is not authzd (its calls are the ones ghz counted).
+ */
 export function ghzRecord(
   { argv, report, clientCpuSeconds },
   { serverByKey, serverCpuSeconds, caches },
-  { expectations, concurrency, rps },
+  { expectations, concurrency, rps, peer = false },
 ) {
   const seconds = report.seconds;
   const record = {
@@ -78,8 +85,10 @@ export function ghzRecord(
     rps: report.okCount / seconds,
     latencyMs: report.latencyMs,
     clientCores: clientCpuSeconds / seconds,
-    server: serverFigures(serverByKey, serverCpuSeconds, seconds, caches),
-    crossCheck: crossCheckCounts({ tool: 'ghz', clientOk: report.okCount, serverByKey, slack: concurrency }),
+    server: serverFigures(serverByKey, serverCpuSeconds, seconds, caches, peer ? report.okCount : undefined),
+    crossCheck: peer
+      ? PEER_CROSS_CHECK
+      : crossCheckCounts({ tool: 'ghz', clientOk: report.okCount, serverByKey, slack: concurrency }),
   };
   if (expectations !== undefined && !expectations.includes(undefined)) {
     record.mix = compareMix(expectedCounts(expectations, report.count), serverByKey, concurrency, {
@@ -93,7 +102,7 @@ export function ghzRecord(
 export function h2loadRecord(
   { argv, summary, log, clientCpuSeconds },
   { serverByKey, serverCpuSeconds, caches },
-  { expectation, inflight },
+  { expectation, inflight, peer = false },
 ) {
   const seconds = summary.seconds;
   const record = {
@@ -106,8 +115,10 @@ export function h2loadRecord(
     rps: summary.succeeded / seconds,
     latencyMs: log.latencyMs,
     clientCores: clientCpuSeconds / seconds,
-    server: serverFigures(serverByKey, serverCpuSeconds, seconds, caches),
-    crossCheck: crossCheckCounts({ tool: 'h2load', clientOk: summary.succeeded, serverByKey, slack: inflight }),
+    server: serverFigures(serverByKey, serverCpuSeconds, seconds, caches, peer ? summary.succeeded : undefined),
+    crossCheck: peer
+      ? PEER_CROSS_CHECK
+      : crossCheckCounts({ tool: 'h2load', clientOk: summary.succeeded, serverByKey, slack: inflight }),
   };
   if (expectation !== undefined) {
     const answered = Object.values(serverByKey).reduce((a, b) => a + b, 0);

@@ -23,6 +23,7 @@ const verdict = (t) => (t.met === undefined ? 'not measured' : t.met ? 'met' : '
 
 function countersCell(run) {
   if (run === undefined || run.skipped !== undefined) return 'n/a';
+  if (run.crossCheck?.peer) return 'n/a (peer)';
   const problems = [...(run.crossCheck?.problems ?? []), ...(run.mix?.problems ?? [])];
   return problems.length === 0 ? 'agree' : '**mismatch**';
 }
@@ -83,7 +84,9 @@ export function renderLoadSection(results) {
     }
     const sat = s.saturation;
     const half = s.half;
-    const counters = [countersCell(sat), countersCell(half)].includes('**mismatch**') ? '**mismatch**' : 'agree';
+    const counters = [countersCell(sat), countersCell(half)].includes('**mismatch**')
+      ? '**mismatch**'
+      : countersCell(sat);
     out.push(
       `| ${cell(s.title)} | ${int(sat.rps)} | ${nullSat ? pct(sat.rps / nullSat.rps) : 'n/a'} | ${ms(sat.latencyMs.p50)} | ${ms(sat.latencyMs.p95)} | ${ms(sat.latencyMs.p99)} | ${ms(sat.latencyMs.p999)} | ` +
         `${dec(sat.server.cores, 2)} | ${int(sat.server.cpuUsPerCall)} | ${dec(sat.clientCores, 2)} | ${int(s.server.peakRssBytes / MiB)} | ${int(half?.rps)} | ${ms(half?.latencyMs.p50)} | ${ms(half?.latencyMs.p99)} | ${counters} | ${dec(s.loadAverage, 1)} |`,
@@ -110,7 +113,7 @@ export function renderLoadSection(results) {
     }
     out.push(
       `| ${cell(s.title)} | ${cell(h.request)} | ${int(h.rps)} | ${nullH2 && nullH2.skipped === undefined ? pct(h.rps / nullH2.rps) : 'n/a'} | ${int(s.saturation.rps)} | ${ms(h.latencyMs.p50)} | ${ms(h.latencyMs.p99)} | ${int(h.server.cpuUsPerCall)} | ` +
-        `${int(h.crossCheck.serverAnswered)} / ${int(h.crossCheck.clientOk)} | ${countersCell(h)} |`,
+        `${h.crossCheck.peer ? 'n/a' : `${int(h.crossCheck.serverAnswered)} / ${int(h.crossCheck.clientOk)}`} | ${countersCell(h)} |`,
     );
   }
 
@@ -126,6 +129,12 @@ export function renderLoadSection(results) {
     if (s.saturation === undefined) continue;
     const byKey = s.saturation.server.byKey;
     const pre = s.preflight;
+    if (s.server.kind === 'opa') {
+      out.push(
+        `| ${cell(s.title)} | n/a: the peer counts no decisions; ghz's calls are its calls |  |  |  | ${pre === undefined ? 'n/a' : `${int(pre.messages)} messages, ${pre.designMismatches > 0 ? `**${int(pre.designMismatches)} answered unlike authzd**` : "each allowed or denied as authzd's design says"}`} |`,
+      );
+      continue;
+    }
     const preText =
       pre === undefined
         ? 'n/a'
@@ -144,7 +153,7 @@ export function renderLoadSection(results) {
   );
   for (const name of order) {
     const s = scenarios[name];
-    if (s.saturation === undefined || s.server.kind === 'null') continue;
+    if (s.saturation === undefined || s.server.kind !== 'authzd') continue;
     out.push(
       `| ${cell(s.title)} | ${int(s.server.policies)} | ${int(s.server.entities)} | ${ms(s.server.activationMs)} ms | ${dec(s.server.startupMs / 1000, 1)} s |`,
     );

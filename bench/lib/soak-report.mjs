@@ -93,11 +93,14 @@ export function summarizeSoak(results) {
   const applied = (kind) => {
     const events = results.churn.filter((e) => e.kind === kind);
     const times = events.filter((e) => e.appliedMs !== undefined).map((e) => e.appliedMs);
+    const publishing = events.filter((e) => e.publishMs !== undefined).map((e) => e.publishMs);
     return {
       attempted: events.length,
       applied: times.length,
       p50Ms: median(times),
       maxMs: times.length === 0 ? Number.NaN : Math.max(...times),
+      publishP50Ms: median(publishing),
+      publishMaxMs: publishing.length === 0 ? Number.NaN : Math.max(...publishing),
     };
   };
 
@@ -191,7 +194,7 @@ export function renderSoakSection(results) {
     `- **Memory**: RSS ${mib(s.rss.first)} MiB at the first sample, ${mib(s.rss.baseline)} MiB after warm-up, ${mib(s.rss.end)} MiB in the last minute (growth ${(s.rss.growth * 100).toFixed(1)}%, trend ${(s.rss.slopePerMinute / MiB).toFixed(2)} MiB/min after warm-up), peak ${mib(s.rss.max)} MiB; ` +
       `V8 heap used ${mib(s.heap.baseline)} → ${mib(s.heap.end)} MiB (growth ${(s.heap.growth * 100).toFixed(1)}%, trend ${(s.heap.slopePerMinute / MiB).toFixed(2)} MiB/min).`,
     `- **Event loop**: worst lag ${ms(s.lag.maxMs)} ms; p99 lag ${ms(s.lag.p99MedianMs)} ms typically, ${ms(s.lag.p99MaxMs)} ms at worst (5 s windows).`,
-    `- **Publications**: ${int(s.publications.applied)} of ${int(s.publications.attempted)} new revisions were active on the sidecar within 15 s (publish → a check answered with the new revision: median ${ms(s.publications.p50Ms)} ms, worst ${ms(s.publications.maxMs)} ms); the sidecar counted ${int(results.server.activations)} activations, ${int(results.server.activationFailures)} failed, ${int(results.server.bundleFailures)} bundle failures.`,
+    `- **Publications**: ${int(s.publications.applied)} of ${int(s.publications.attempted)} new revisions were active on the sidecar within 15 s (publish → a check answered with the new revision: median ${ms(s.publications.p50Ms)} ms, worst ${ms(s.publications.maxMs)} ms${Number.isFinite(s.publications.publishP50Ms) ? `, of which the control plane's publish call took median ${ms(s.publications.publishP50Ms)} ms, worst ${ms(s.publications.publishMaxMs)} ms` : ''}); the sidecar counted ${int(results.server.activations)} activations, ${int(results.server.activationFailures)} failed, ${int(results.server.bundleFailures)} bundle failures.`,
     `- **Revocations**: ${int(s.revocations.applied)} of ${int(s.revocations.attempted)} denied their token within 5 s (revoke → \`token_revoked\`: median ${ms(s.revocations.p50Ms)} ms, worst ${ms(s.revocations.maxMs)} ms); ${int(results.server.revocationsHeld)} entries held at the end, ${int(results.server.revocationPollFailures)} failed feed polls.`,
     '',
     '#### Commands',

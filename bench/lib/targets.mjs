@@ -104,6 +104,63 @@ export function evaluateTargets({ scenarios, activationStall }) {
     );
   } else add(stallTarget, 'not measured', undefined);
 
+  // Issue 15 (per-call cost and memory): the cached call against the transport, authzd against the reference
+  // peer (OPA-Envoy) per core, memory under the warm load, latency at half saturation against the transport's.
+  const h2Target = 'h2load, one fixed fully cached warm call: ≥ 70% of the null server';
+  const h2warm = scenarios.warm?.h2load;
+  const h2null = scenarios.null?.h2load;
+  if (h2warm?.rps !== undefined && h2null?.rps !== undefined) {
+    const c = describe(h2warm, h2null, 'warm and null (h2load)');
+    add(h2Target, c.text, c.ratio >= 0.7);
+  } else add(h2Target, 'not measured', undefined);
+
+  const warmNullTarget = 'ghz warm mix ≥ 60% of the null server';
+  if (sat('warm') !== undefined && sat('null') !== undefined) {
+    const c = describe(sat('warm'), sat('null'), 'warm and null');
+    add(warmNullTarget, c.text, c.ratio >= 0.6);
+  } else add(warmNullTarget, 'not measured', undefined);
+
+  for (const [name, times] of [
+    ['warm', 3],
+    ['cold', 2],
+  ]) {
+    const target = `${name === 'warm' ? 'ghz warm mix' : 'cold tokens (a new token every call)'}: ≥ ${times}x OPA-Envoy per core (server CPU per call)`;
+    const mine = sat(name);
+    const peer = sat(`opa-${name}`);
+    if (mine !== undefined && peer !== undefined) {
+      const r = peer.server.cpuUsPerCall / mine.server.cpuUsPerCall;
+      add(
+        target,
+        `${r.toFixed(2)}x (${int(mine.server.cpuUsPerCall)} vs ${int(peer.server.cpuUsPerCall)} µs CPU per call; ${int(mine.rps)} vs ${int(peer.rps)} calls/s)`,
+        r >= times,
+      );
+    } else add(target, 'not measured', undefined);
+  }
+
+  const warmRss = scenarios.warm?.server?.peakRssBytes;
+  const peerRss = scenarios['opa-warm']?.server?.peakRssBytes;
+  add(
+    'warm: peak RSS under load (example policies) ≤ 100 MiB',
+    warmRss === undefined
+      ? 'not measured'
+      : `${(warmRss / MiB).toFixed(0)} MiB${peerRss === undefined ? '' : `; OPA-Envoy ${(peerRss / MiB).toFixed(0)} MiB`}; null server ${scenarios.null?.server?.peakRssBytes === undefined ? 'n/a' : (scenarios.null.server.peakRssBytes / MiB).toFixed(0)} MiB`,
+    warmRss === undefined ? undefined : warmRss <= 100 * MiB,
+  );
+
+  for (const name of ['warm', 'cold']) {
+    const target = `${name}: p99 at half saturation within 1.5x of the null server's p99 at the same rate`;
+    const half = scenarios[name]?.half;
+    const ref = scenarios[name]?.nullAtHalf;
+    if (half?.latencyMs?.p99 !== undefined && ref?.latencyMs?.p99 !== undefined) {
+      const r = half.latencyMs.p99 / ref.latencyMs.p99;
+      add(
+        target,
+        `${ms(half.latencyMs.p99)} vs ${ms(ref.latencyMs.p99)} ms at ${int(half.rps)} calls/s (${r.toFixed(2)}x)`,
+        r <= 1.5,
+      );
+    } else add(target, 'not measured', undefined);
+  }
+
   const rss = scenarios['entities-100k']?.server?.peakRssBytes;
   add(
     'peak RSS < 150 MiB at 1,000 policies and 100,000 entities',

@@ -9,8 +9,25 @@ import v8 from 'node:v8';
 // each entry point. test/integration/v8-deopt-regression.test.ts keeps the crashing workload.
 v8.setFlagsFromString('--no-turbo-inline-js-wasm-calls');
 
+type CedarWasm = typeof import('@cedar-policy/cedar-wasm/nodejs');
+
 // The default ESM build of cedar-wasm needs a bundler; the nodejs build is CommonJS.
 const require = createRequire(import.meta.url);
-export const cedar = require('@cedar-policy/cedar-wasm/nodejs') as typeof import('@cedar-policy/cedar-wasm/nodejs');
+let loaded: CedarWasm | undefined;
+
+/** Whether this thread has loaded cedar-wasm (tests assert a native-engine sidecar's serving thread never does). */
+export const cedarLoaded = (): boolean => loaded !== undefined;
+
+/**
+ * cedar-wasm, loaded on first use. Loading compiles a 4 MB module (~16 MiB resident) and the first calls
+ * add ~30 MiB more; a sidecar deciding with the native engine validates policy sets on the compile worker
+ * and never calls Cedar on its serving thread, so it should not pay that in every pod.
+ */
+export const cedar: CedarWasm = new Proxy({} as CedarWasm, {
+  get(_, name) {
+    loaded ??= require('@cedar-policy/cedar-wasm/nodejs') as CedarWasm;
+    return loaded[name as keyof CedarWasm];
+  },
+});
 
 export type * from '@cedar-policy/cedar-wasm/nodejs';

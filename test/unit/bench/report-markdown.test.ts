@@ -91,6 +91,16 @@ describe('renderLoadSection', () => {
         half: ghzRun(1000, {}),
         h2load: { skipped: 'h2load unavailable' },
       },
+      'opa-warm': {
+        name: 'opa-warm',
+        title: 'OPA-Envoy (peer): the warm messages',
+        loadAverage: 0.6,
+        server: { kind: 'opa', peakRssBytes: 50 * 2 ** 20, command: 'opa-envoy-plugin run' },
+        preflight: { messages: 1470, designMismatches: 0 },
+        saturation: { ...ghzRun(1500, {}), crossCheck: { peer: true, ok: true, problems: [] }, mix: undefined },
+        half: { ...ghzRun(750, {}), crossCheck: { peer: true, ok: true, problems: [] }, mix: undefined },
+        h2load: { skipped: 'h2load unavailable' },
+      },
       cold: { name: 'cold', title: 'cold', error: 'server exited (1) before it was ready' },
       'workers-1': {
         name: 'workers-1',
@@ -123,6 +133,15 @@ describe('renderLoadSection', () => {
     expect(md).toContain(
       '| null server | GET /accounts/acc-1 (allow\\|ok) | 9,000 | 100% | 8,000 | 0.90 | 2.50 | 480 | 90,032 / 90,000 | agree |',
     );
+  });
+
+  it('shows the peer without a counter to check against, and its answers compared before load', () => {
+    expect(md).toMatch(/\| OPA-Envoy \(peer\): the warm messages \| 1,500 \| 19% \| .* \| n\/a \(peer\) \| 0\.6 \|/);
+    expect(md).toContain(
+      "| OPA-Envoy (peer): the warm messages | n/a: the peer counts no decisions; ghz's calls are its calls |  |  |  | 1,470 messages, each allowed or denied as authzd's design says |",
+    );
+    // No start-up row: the peer has no activation to report.
+    expect(md).not.toMatch(/\| OPA-Envoy \(peer\): the warm messages \| n\/a \| n\/a \|/);
   });
 
   it('gives each scenario its ratio to the null server, and failures their error', () => {

@@ -26,7 +26,8 @@ function run(rssBySegment: number[], extra: Partial<SoakResults> = {}): SoakResu
     segments,
     samples,
     churn: [
-      { kind: 'publication', at: 1, appliedMs: 900 },
+      { kind: 'publication', at: 1, appliedMs: 900, publishMs: 300 },
+      { kind: 'publication', at: 3, appliedMs: 1500, publishMs: 1100 },
       { kind: 'revocation', at: 2, appliedMs: 40 },
     ],
     server: {
@@ -46,6 +47,11 @@ describe('summarizeSoak', () => {
     expect(s.rss.end).toBe(272 * MiB);
     expect(s.rss.growth).toBeCloseTo(2 / 270, 6);
     expect(s.targets.rssGrowthUnder10Percent).toBe(true);
+  });
+
+  it('separates the control plane’s publish call from the whole publish-to-active time', () => {
+    const s = summarizeSoak(run([200, 260, 270, 271]));
+    expect(s.publications).toMatchObject({ attempted: 2, applied: 2, maxMs: 1500, publishMaxMs: 1100 });
   });
 
   it('reports growth after the warm-up as missed', () => {

@@ -55,9 +55,44 @@ describe('evaluateTargets', () => {
     expect(find(results, '100,000 entities within 10%')).toMatchObject({ met: true, measured: '1.05x' });
   });
 
+  it('judges issue 15 against the peer and the transport in the same run', () => {
+    const withH2 = (r: ReturnType<typeof run>, rps: number, cpuUsPerCall: number) => ({
+      ...r,
+      h2load: { rps, server: { cpuUsPerCall, cores: 0.99 } },
+    });
+    const results = evaluateTargets({
+      scenarios: {
+        null: withH2(run(10_000, { cpuUsPerCall: 100, rss: 120 * 2 ** 20 }), 20_000, 50),
+        warm: {
+          ...withH2(run(6_500, { cpuUsPerCall: 150, rss: 90 * 2 ** 20 }), 15_000, 66),
+          nullAtHalf: { latencyMs: { p99: 4 } },
+        },
+        'opa-warm': run(3_000, { cpuUsPerCall: 420, rss: 50 * 2 ** 20 }),
+        cold: { ...run(2_000, { cpuUsPerCall: 300, halfP99: 7 }), nullAtHalf: { latencyMs: { p99: 4 } } },
+        'opa-cold': run(2_800, { cpuUsPerCall: 330 }),
+      },
+    });
+    expect(find(results, 'h2load, one fixed')).toMatchObject({ met: true });
+    expect(find(results, 'h2load, one fixed').measured).toMatch(/^75% by throughput/);
+    expect(find(results, 'ghz warm mix ≥ 60%')).toMatchObject({ met: true });
+    expect(find(results, 'ghz warm mix: ≥ 3x OPA-Envoy')).toMatchObject({ met: false });
+    expect(find(results, 'ghz warm mix: ≥ 3x OPA-Envoy').measured).toMatch(/^2\.80x \(150 vs 420 µs/);
+    expect(find(results, 'cold tokens')).toMatchObject({ met: false });
+    expect(find(results, 'cold tokens').measured).toMatch(/^1\.10x/);
+    expect(find(results, 'warm: peak RSS')).toMatchObject({
+      met: true,
+      measured: '90 MiB; OPA-Envoy 50 MiB; null server 120 MiB',
+    });
+    expect(find(results, 'warm: p99 at half saturation within 1.5x').measured).toBe(
+      '5.00 vs 4.00 ms at 3,250 calls/s (1.25x)',
+    );
+    expect(find(results, 'warm: p99 at half saturation within 1.5x').met).toBe(true);
+    expect(find(results, 'cold: p99 at half saturation within 1.5x').met).toBe(false);
+  });
+
   it('says "not measured" (never met) for scenarios that did not run', () => {
     const results = evaluateTargets({ scenarios: { null: run(10_000) } });
-    expect(results).toHaveLength(10);
+    expect(results).toHaveLength(17);
     for (const r of results) expect(r).toMatchObject({ met: undefined, measured: 'not measured' });
   });
 
