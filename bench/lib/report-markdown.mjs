@@ -53,7 +53,7 @@ export function renderLoadSection(results) {
   out.push(
     `Measured ${when} UTC with \`${options.command}\` (${options.durationS} s per measured run after a ${options.warmupS} s warm-up; the whole run took ${dec(results.elapsedMinutes, 1)} min) ` +
       `on ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.kernel}, Node ${machine.node}; ` +
-      `ghz ${tools.ghz}, h2load ${tools.h2load ?? 'not available'}. ` +
+      `ghz ${tools.ghz}, h2load ${tools.h2load ?? 'not available'}${tools.opaEnvoy ? `, ${tools.opaEnvoy} built from source` : ''}. ` +
       `Servers pinned to CPU ${pinning.server || 'any'}, load generators to CPU ${pinning.client || 'any'}, all on loopback. ` +
       `Load average when the run started: ${machine.loadAverage.join(' / ')} (1/5/15 min; this machine is shared, so absolute numbers are noisy and the ratios to the null server are the figures to compare). ` +
       `authzd build ${results.build?.fingerprint ?? 'unknown'} (sha256 of dist/*.js, copied at the start so the whole run measures one build); \`--workers\`: ${results.workers.supported ? 'supported' : 'not supported by this build'}.`,

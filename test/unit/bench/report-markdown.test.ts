@@ -56,7 +56,11 @@ describe('renderLoadSection', () => {
       node: '20.20.2',
       loadAverage: [0.5, 0.4, 0.3],
     },
-    tools: { ghz: 'v0.120.0', h2load: 'nghttp2/1.52.0' },
+    tools: {
+      ghz: 'v0.120.0',
+      h2load: 'nghttp2/1.52.0',
+      opaEnvoy: 'opa-envoy-plugin v1.19.1-envoy (go1.26.8 linux/amd64)',
+    },
     pinning: { server: '0', client: '1' },
     workers: { supported: false },
     scenarios: {
@@ -121,7 +125,9 @@ describe('renderLoadSection', () => {
     expect(md.startsWith('<!-- load:begin -->\n')).toBe(true);
     expect(md.endsWith('\n<!-- load:end -->')).toBe(true);
     expect(md).toContain('AMD EPYC, 2 cores, 24 GiB, linux 6.1, Node 20.20.2');
-    expect(md).toContain('ghz v0.120.0, h2load nghttp2/1.52.0');
+    expect(md).toContain(
+      'ghz v0.120.0, h2load nghttp2/1.52.0, opa-envoy-plugin v1.19.1-envoy (go1.26.8 linux/amd64) built from source.',
+    );
   });
 
   it('shows missed targets as missed and unmeasured ones as not measured', () => {
