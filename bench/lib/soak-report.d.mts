@@ -22,7 +22,14 @@ export interface SoakResults {
   };
   segments: { fromMs: number; toMs: number; warm: SoakRunReport; cold?: SoakRunReport; [k: string]: unknown }[];
   samples: SoakSample[];
-  churn: { kind: 'publication' | 'revocation'; at: number; appliedMs?: number; failed?: string }[];
+  churn: {
+    kind: 'publication' | 'revocation';
+    at: number;
+    appliedMs?: number;
+    /** Publications: how long the control plane's publish call took (part of appliedMs). */
+    publishMs?: number;
+    failed?: string;
+  }[];
   server: {
     byKey: Record<string, number>;
     crossCheck: { problems: string[] };
@@ -50,10 +57,20 @@ export interface SoakSummary {
   counterProblems: string[];
   rss: MemoryFigures;
   heap: MemoryFigures;
-  publications: { attempted: number; applied: number; p50Ms: number; maxMs: number };
-  revocations: { attempted: number; applied: number; p50Ms: number; maxMs: number };
+  publications: Applied;
+  revocations: Applied;
   targets: { rssGrowthUnder10Percent: boolean | undefined; zeroErrors: boolean };
   [k: string]: unknown;
 }
 export function summarizeSoak(results: SoakResults): SoakSummary;
 export function renderSoakSection(results: SoakResults & { summary: SoakSummary }): string;
+
+export interface Applied {
+  attempted: number;
+  applied: number;
+  p50Ms: number;
+  maxMs: number;
+  /** Median and worst of the control plane's publish call (NaN when not recorded, e.g. for revocations). */
+  publishP50Ms: number;
+  publishMaxMs: number;
+}
