@@ -31,7 +31,7 @@ import { ensureGhz, ensureH2load, killAllLoadGenerators, runGhz, runH2load } fro
 import { cpuPinning, describeMachine } from './lib/machine.mjs';
 import { ghzRecord, h2loadRecord, measured } from './lib/measure.mjs';
 import { decisions, goVersion, obtainPeer, OPA_TAG, regoData, startPeer } from './lib/opa-envoy-peer.mjs';
-import { preflight } from './lib/preflight.mjs';
+import { compareAnswers, preflight } from './lib/preflight.mjs';
 import { treePeakRssBytes } from './lib/proc-stats.mjs';
 import { renderLoadSection, replaceSection } from './lib/report-markdown.mjs';
 import { authzdSupportsWorkers, killAllServers, serverSettings, snapshotBuild, startServer } from './lib/servers.mjs';
@@ -718,16 +718,7 @@ async function startPeerServer(prepared, cpus, name) {
 
 /** The peer's allow/deny for each message, against authzd's design (the decision part of `expect`). */
 async function peerPreflight(grpcAddr, messages) {
-  const answers = await decisions(grpcAddr, messages);
-  const mismatches = [];
-  messages.forEach((m, i) => {
-    const designed = m.expect?.split('|')[0];
-    if (designed !== undefined && designed !== answers[i])
-      mismatches.push({ index: i, expected: m.expect, got: answers[i] });
-  });
-  const mix = {};
-  for (const a of answers) mix[a] = (mix[a] ?? 0) + 1;
-  return { answers, mismatches, mix };
+  return compareAnswers(messages, await decisions(grpcAddr, messages), (m) => m.expect?.split('|')[0]);
 }
 
 /** N workers get N CPUs when the machine has them besides the load generator's; otherwise all CPUs. */

@@ -27,10 +27,18 @@ export async function preflight(grpcAddr, messages, { parallel = 8 } = {}) {
   } finally {
     client.close();
   }
+  return compareAnswers(messages, answers);
+}
+
+/**
+ * Answers against the design: `designed(message)` is what the message should get (default its `expect`,
+ * "decision|reason"; a peer without reasons compares the decision part only). Undefined is not checked.
+ */
+export function compareAnswers(messages, answers, designed = (m) => m.expect) {
   const mismatches = [];
   messages.forEach((m, i) => {
-    if (m.expect !== undefined && m.expect !== answers[i])
-      mismatches.push({ index: i, expected: m.expect, got: answers[i] });
+    const want = designed(m);
+    if (want !== undefined && want !== answers[i]) mismatches.push({ index: i, expected: m.expect, got: answers[i] });
   });
   const mix = {};
   for (const a of answers) mix[a] = (mix[a] ?? 0) + 1;
